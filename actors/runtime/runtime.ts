@@ -1,0 +1,627 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import type { Logger } from 'winston';
+import { errors } from '../../common/errors.ts';
+import type { MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
+import type {
+  ActorDoc,
+  EffectDoc,
+  JournalDoc,
+  JournalOrigin,
+  RuntimeMeta as StoredRuntimeMeta,
+  TimerDoc,
+} from '../../persistence/collections.ts';
+import type { Clock } from './clock.ts';
+import { LruCache } from './lru.ts';
+import {
+  acceptedEvents,
+  activeInvokes,
+  flattenStateValue,
+  persistSnapshot,
+  restoreSnapshot,
+  SnapshotVersionError,
+  tagsOf,
+  workOf,
+} from './machine-glue.ts';
+import type { MachineRegistry } from './registry.ts';
+import { actorKey, journalId, type ActorStore, type CommitRequest } from './store.ts';
+
+/** In memory: invoke id → effect id in flight; delayed send id → timer id scheduled. */
+interface RuntimeMeta {
+  effects: Record<string, string>;
+  timers: Record<string, string>;
+}
+
+const toStoredMeta = (meta: RuntimeMeta): StoredRuntimeMeta => ({
+  effects: Object.entries(meta.effects).map(([invokeId, effectId]) => ({ invokeId, effectId })),
+  timers: Object.entries(meta.timers).map(([sendId, timerId]) => ({ sendId, timerId })),
+});
+
+const fromStoredMeta = (stored: StoredRuntimeMeta | undefined): RuntimeMeta => ({
+  effects: Object.fromEntries((stored?.effects ?? []).map((e) => [e.invokeId, e.effectId])),
+  timers: Object.fromEntries((stored?.timers ?? []).map((t) => [t.sendId, t.timerId])),
+});
+
+/** An actor held in memory between events. */
+interface LiveActor {
+  key: string;
+  type: string;
+  id: string;
+  module: MachineModule;
+  revision: number;
+  snapshot: AnyMachineSnapshot;
+  runtime: RuntimeMeta;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What callers see of an actor. */
+export interface ActorView {
+  type: string;
+  id: string;
+  state: string;
+  value: unknown;
+  status: string;
+  context: unknown;
+  output?: unknown;
+  tags: string[];
+  accepts: string[];
+  revision: number;
+  version: number;
+  inFlight: { effects: string[]; timers: string[] };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CommandResult {
+  actor: ActorView;
+  /** true when an earlier request with the same idempotency key produced this result */
+  replayed: boolean;
+}
+
+export interface CommandOptions {
+  idempotencyKey?: string;
+  /** Fingerprint of the request; a key reused with a different request is refused. */
+  requestHash?: string;
+  origin: JournalOrigin;
+}
+
+/** Work committed by a transition that the workers must pick up. */
+export interface CommittedWork {
+  effects: EffectDoc[];
+  timers: TimerDoc[];
+}
+
+type Delivery =
+  | { kind: 'external' }
+  | { kind: 'effect'; effectId: string; invokeId: string }
+  | { kind: 'timer'; timerId: string; sendId: string };
+
+/**
+ * applied: the event was committed; obsolete: the actor no longer waits for it
+ * (its state was left, or it was delivered already); uncommitted: the
+ * transition that created it has not landed (yet, or ever).
+ */
+export type DeliveryOutcome = 'applied' | 'obsolete' | 'uncommitted';
+
+const MAX_COMMIT_ATTEMPTS = 50;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export interface ActorRuntimeOptions {
+  store: ActorStore;
+  registry: MachineRegistry;
+  logger: Logger;
+  clock: Clock;
+  cacheSize: number;
+  /** Called after every commit with the effects and timers it created (the workers' fast path). */
+  onCommitted?: (work: CommittedWork) => void;
+}
+
+/**
+ * The durable actor runtime. Machines are evaluated with XState's pure
+ * `transition()`; each transition is committed as one journal entry whose
+ * unique `(actor, revision)` id is the commit point, together with the
+ * invocations and delayed events it asked for. Nothing runs before it is
+ * persisted, and nothing persisted is lost by a crash.
+ */
+export class ActorRuntime {
+  private readonly cache: LruCache<string, LiveActor>;
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: ActorRuntimeOptions) {
+    this.cache = new LruCache(options.cacheSize);
+  }
+
+  get cachedActors(): number {
+    return this.cache.size;
+  }
+
+  get registry(): MachineRegistry {
+    return this.options.registry;
+  }
+
+  async create(type: string, id: string | undefined, input: unknown, options: CommandOptions): Promise<CommandResult> {
+    const module = this.options.registry.get(type);
+    if (module.inputSchema) {
+      const parsed = module.inputSchema.safeParse(input);
+      if (!parsed.success) throw errors.badRequest(`invalid input for "${type}"`, issuesOf(parsed.error));
+      input = parsed.data;
+    }
+    const idem = options.idempotencyKey ? `create:${type}|${options.idempotencyKey}` : undefined;
+    // Without an explicit id, a retried request must land on the same actor.
+    const actorId = id ?? (options.idempotencyKey ? derivedId(type, options.idempotencyKey) : randomUUID());
+    if (!ID_PATTERN.test(actorId)) {
+      throw errors.badRequest(`actor id must match ${ID_PATTERN}`, [{ path: 'id', message: 'invalid actor id' }]);
+    }
+    const key = actorKey(type, actorId);
+    return this.serialise(key, async () => {
+      let searchJournal = false;
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
+        if (idem) {
+          const replay = await this.replayOf(idem, options, searchJournal);
+          if (replay) return replay;
+        }
+        if (this.cache.get(key)) throw errors.actorExists(type, actorId);
+        if (attempt > 0) {
+          // Revision 1 is taken: by a duplicate of this very request, or by another actor with this id.
+          const first = await this.options.store.journalEntry(key, 1);
+          if (first) {
+            if (idem && first.idem === idem) return this.replayEntry(first, options);
+            throw errors.actorExists(type, actorId);
+          }
+        }
+        // No read before writing: the unique journal id of revision 1 tells whether the actor exists.
+        const [snapshot, actions] = initialTransition(module.machine, input);
+        const result = await this.commit(module, key, type, actorId, null, snapshot, actions, { kind: 'external' }, {
+          eventType: 'xstate.init',
+          event: { type: 'xstate.init', input },
+          idem,
+          options,
+        });
+        if (!isConflict(result)) return { actor: result, replayed: false };
+        searchJournal = result.conflict === 'idempotency';
+      }
+      throw errors.contention(key);
+    });
+  }
+
+  async send(type: string, id: string, event: EventObject, options: CommandOptions): Promise<CommandResult> {
+    const module = this.options.registry.get(type);
+    if (event.type.startsWith('xstate.')) {
+      throw errors.badRequest('events named xstate.* are internal to the runtime', [{ path: 'type', message: 'reserved event type' }]);
+    }
+    if (module.eventSchema) {
+      const parsed = module.eventSchema.safeParse(event);
+      if (!parsed.success) throw errors.badRequest(`invalid event for "${type}"`, issuesOf(parsed.error));
+      event = parsed.data as EventObject;
+    }
+    const key = actorKey(type, id);
+    const idem = options.idempotencyKey ? `${key}|${options.idempotencyKey}` : undefined;
+    return this.serialise(key, async () => {
+      let searchJournal = false;
+      let believedRevision: number | null = null;
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
+        if (idem) {
+          const replay = await this.replayOf(idem, options, searchJournal);
+          if (replay) return replay;
+        }
+        const actor = await this.current(key, module);
+        if (!actor) throw errors.notFound(`actor ${key}`);
+        if (idem && believedRevision !== null && actor.revision > believedRevision) {
+          // We lost a race: the entries we missed may be a concurrent duplicate of this request.
+          const missed = await this.options.store.readJournal(key, believedRevision, actor.revision - believedRevision);
+          const duplicate = missed.find((entry) => entry.idem === idem);
+          if (duplicate) return this.replayEntry(duplicate, options);
+        }
+        const result = await this.apply(actor, event, { kind: 'external' }, { idem, options });
+        if (!isConflict(result)) return { actor: result, replayed: false };
+        searchJournal = result.conflict === 'idempotency';
+        believedRevision = actor.revision;
+      }
+      throw errors.contention(key);
+    });
+  }
+
+  /** Delivers an effect's result; a result for an invocation the actor no longer waits for is dropped. */
+  deliverEffectResult(effect: EffectDoc, event: EventObject): Promise<DeliveryOutcome> {
+    return this.deliver(effect.type, effect.actorId, effect.revision, event, {
+      kind: 'effect',
+      effectId: effect._id,
+      invokeId: effect.invokeId,
+    });
+  }
+
+  deliverTimer(timer: TimerDoc): Promise<DeliveryOutcome> {
+    return this.deliver(timer.type, timer.actorId, timer.revision, JSON.parse(timer.event) as EventObject, {
+      kind: 'timer',
+      timerId: timer._id,
+      sendId: timer.sendId,
+    });
+  }
+
+  /** Does the actor still wait for this effect? Checked before running it. */
+  async effectStatus(effect: EffectDoc): Promise<Exclude<DeliveryOutcome, 'applied'> | 'live'> {
+    const module = this.options.registry.get(effect.type);
+    const key = actorKey(effect.type, effect.actorId);
+    return this.serialise(key, async () => {
+      const actor = await this.current(key, module, true);
+      if (actor && actor.snapshot.status === 'active' && actor.runtime.effects[effect.invokeId] === effect._id) return 'live';
+      return !actor || actor.revision < effect.revision ? 'uncommitted' : 'obsolete';
+    });
+  }
+
+  async get(type: string, id: string): Promise<ActorView> {
+    const module = this.options.registry.get(type);
+    const key = actorKey(type, id);
+    return this.serialise(key, async () => {
+      const actor = await this.current(key, module, true);
+      if (!actor) throw errors.notFound(`actor ${key}`);
+      return viewOf(actor);
+    });
+  }
+
+  /** Waits for every queued command to finish (graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) {
+      await Promise.allSettled([...this.queues.values()]);
+    }
+    await this.options.store.drain();
+  }
+
+  evictAll(): void {
+    this.cache.clear();
+  }
+
+  private async deliver(
+    type: string,
+    id: string,
+    createdAtRevision: number,
+    event: EventObject,
+    delivery: Exclude<Delivery, { kind: 'external' }>,
+  ): Promise<DeliveryOutcome> {
+    const module = this.options.registry.get(type);
+    const key = actorKey(type, id);
+    const origin: JournalOrigin =
+      delivery.kind === 'effect' ? { kind: 'effect', effectId: delivery.effectId } : { kind: 'timer', timerId: delivery.timerId };
+    return this.serialise(key, async () => {
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
+        const actor = await this.current(key, module, true);
+        if (!actor || actor.revision < createdAtRevision) return 'uncommitted';
+        const live =
+          delivery.kind === 'effect'
+            ? actor.runtime.effects[delivery.invokeId] === delivery.effectId
+            : actor.runtime.timers[delivery.sendId] === delivery.timerId;
+        if (!live || actor.snapshot.status !== 'active') return 'obsolete';
+        const result = await this.apply(actor, event, delivery, { idem: undefined, options: { origin } });
+        if (!isConflict(result)) return 'applied';
+      }
+      throw errors.contention(key);
+    });
+  }
+
+  /** Applies one event to the actor's current revision; a conflict means another writer won (reload and retry). */
+  private async apply(
+    actor: LiveActor,
+    event: EventObject,
+    delivery: Delivery,
+    extra: { idem: string | undefined; options: CommandOptions },
+  ): Promise<ActorView | Conflict> {
+    const { snapshot } = actor;
+    const state = flattenStateValue(snapshot.value);
+    if (delivery.kind === 'external' && (snapshot.status !== 'active' || !snapshot.can(event))) {
+      throw errors.eventNotAccepted(state, event.type, acceptedEvents(snapshot), snapshot.status);
+    }
+    let next: AnyMachineSnapshot;
+    let actions: Parameters<typeof workOf>[0];
+    try {
+      [next, actions] = transition(actor.module.machine, snapshot, event);
+    } catch (error) {
+      throw errors.machineError(`machine "${actor.type}" failed on ${event.type}: ${(error as Error).message}`);
+    }
+    return this.commit(actor.module, actor.key, actor.type, actor.id, actor, next, actions, delivery, {
+      eventType: event.type,
+      event,
+      idem: extra.idem,
+      options: extra.options,
+    });
+  }
+
+  /** Builds and writes one revision. Returns a conflict on a lost race (the caller reloads and retries). */
+  private async commit(
+    module: MachineModule,
+    key: string,
+    type: string,
+    id: string,
+    previous: LiveActor | null,
+    next: AnyMachineSnapshot,
+    actions: Parameters<typeof workOf>[0],
+    delivery: Delivery,
+    what: { eventType: string; event: unknown; idem: string | undefined; options: CommandOptions },
+  ): Promise<ActorView | Conflict> {
+    if (next.status === 'error') {
+      throw errors.machineError(`machine "${type}" entered an error state on ${what.eventType}: ${String(next.error)}`);
+    }
+    const work = workOf(actions);
+    if (work.unsupported.length > 0) {
+      throw errors.machineError(`machine "${type}" asked for work the durable runtime cannot keep: ${work.unsupported.join('; ')}`);
+    }
+
+    const now = new Date(this.options.clock.now());
+    const revision = (previous?.revision ?? 0) + 1;
+    const commitId = randomUUID();
+    const meta: RuntimeMeta = {
+      effects: { ...(previous?.runtime.effects ?? {}) },
+      timers: { ...(previous?.runtime.timers ?? {}) },
+    };
+    const obsoleteEffects: string[] = [];
+    const obsoleteTimers: string[] = [];
+
+    // Effects: the delivered one is done; invocations of states left are obsolete; new ones start.
+    if (delivery.kind === 'effect') {
+      delete meta.effects[delivery.invokeId];
+      obsoleteEffects.push(delivery.effectId);
+    }
+    const active = activeInvokes(next);
+    for (const [invokeId, effectId] of Object.entries(meta.effects)) {
+      if (!active.has(invokeId)) {
+        delete meta.effects[invokeId];
+        obsoleteEffects.push(effectId);
+      }
+    }
+    const newEffects: EffectDoc[] = [];
+    for (const spawn of work.spawns) {
+      const replaced = meta.effects[spawn.invokeId];
+      if (replaced) obsoleteEffects.push(replaced);
+      const effectId = `${commitId}.${spawn.invokeId}`;
+      meta.effects[spawn.invokeId] = effectId;
+      newEffects.push({
+        _id: effectId,
+        actor: key,
+        type,
+        actorId: id,
+        invokeId: spawn.invokeId,
+        src: spawn.src,
+        input: JSON.stringify(spawn.input ?? null),
+        revision,
+        commitId,
+        attempts: 0,
+        nextAttemptAt: now,
+        runningUntil: null,
+        lastError: null,
+        createdAt: now,
+      });
+    }
+
+    // Timers: the fired one is spent; cancelled ones die with this commit; new ones are scheduled.
+    if (delivery.kind === 'timer') {
+      delete meta.timers[delivery.sendId];
+      obsoleteTimers.push(delivery.timerId);
+    }
+    for (const sendId of work.cancels) {
+      const timerId = meta.timers[sendId];
+      if (timerId) {
+        delete meta.timers[sendId];
+        obsoleteTimers.push(timerId);
+      }
+    }
+    const newTimers: TimerDoc[] = [];
+    for (const delay of work.delays) {
+      const replaced = meta.timers[delay.sendId];
+      if (replaced) obsoleteTimers.push(replaced);
+      const timerId = `${commitId}.${delay.sendId}`;
+      meta.timers[delay.sendId] = timerId;
+      newTimers.push({
+        _id: timerId,
+        actor: key,
+        type,
+        actorId: id,
+        sendId: delay.sendId,
+        event: JSON.stringify(delay.event),
+        dueAt: new Date(now.getTime() + delay.delayMs),
+        revision,
+        commitId,
+        createdAt: now,
+      });
+    }
+    if (next.status !== 'active') {
+      // A finished actor waits for nothing.
+      obsoleteEffects.push(...Object.values(meta.effects));
+      obsoleteTimers.push(...Object.values(meta.timers));
+      meta.effects = {};
+      meta.timers = {};
+    }
+
+    const persisted = JSON.stringify(persistSnapshot(module, next));
+    const to = flattenStateValue(next.value);
+    const tags = tagsOf(next);
+    const entryId = journalId(key, revision);
+    const createdAt = previous?.createdAt ?? now;
+    const journal: JournalDoc = {
+      _id: entryId,
+      actor: key,
+      revision,
+      commitId,
+      version: module.version,
+      eventType: what.eventType,
+      event: JSON.stringify(what.event ?? null),
+      from: previous ? flattenStateValue(previous.snapshot.value) : null,
+      to,
+      status: next.status,
+      tags,
+      snapshot: persisted,
+      runtime: toStoredMeta(meta),
+      idem: what.idem ?? entryId,
+      requestHash: what.options.requestHash ?? null,
+      origin: what.options.origin,
+      at: now,
+      actorCreatedAt: createdAt,
+    };
+    const actorDoc: ActorDoc = {
+      _id: key,
+      type,
+      id,
+      version: module.version,
+      revision,
+      state: to,
+      status: next.status,
+      tags,
+      snapshot: persisted,
+      runtime: toStoredMeta(meta),
+      createdAt,
+      updatedAt: now,
+    };
+    const request: CommitRequest = {
+      journal,
+      actor: actorDoc,
+      newEffects,
+      newTimers,
+      obsoleteEffects,
+      obsoleteTimers,
+      idempotency: what.idem ? { _id: what.idem, journalId: entryId, createdAt: now } : null,
+    };
+
+    const outcome = await this.options.store.commit(request);
+    if (!outcome.ok) {
+      // Someone else holds this revision (or this key): forget what we believed and start over.
+      this.cache.delete(key);
+      return { conflict: outcome.conflict };
+    }
+
+    const live: LiveActor = {
+      key,
+      type,
+      id,
+      module,
+      revision,
+      snapshot: next,
+      runtime: meta,
+      createdAt,
+      updatedAt: now,
+    };
+    this.cache.set(key, live);
+    if (newEffects.length > 0 || newTimers.length > 0) {
+      this.options.onCommitted?.({ effects: newEffects, timers: newTimers });
+    }
+    return viewOf(live);
+  }
+
+  /** The first result of an idempotency key, if it was used before. */
+  private async replayOf(idem: string, options: CommandOptions, searchJournal: boolean): Promise<CommandResult | null> {
+    const entry = await this.options.store.findByIdempotencyKey(idem, searchJournal);
+    return entry ? this.replayEntry(entry, options) : null;
+  }
+
+  private replayEntry(entry: JournalDoc, options: CommandOptions): CommandResult {
+    if (options.requestHash && entry.requestHash && options.requestHash !== entry.requestHash) {
+      throw errors.idempotencyKeyReused(options.idempotencyKey ?? entry.idem);
+    }
+    return { actor: this.viewOfJournal(entry), replayed: true };
+  }
+
+  private viewOfJournal(entry: JournalDoc): ActorView {
+    const slash = entry.actor.indexOf('/');
+    const type = entry.actor.slice(0, slash);
+    const id = entry.actor.slice(slash + 1);
+    const module = this.options.registry.get(type);
+    const snapshot = restoreSnapshot(module, entry.version, JSON.parse(entry.snapshot) as PersistedSnapshotJson);
+    return viewOf({
+      key: entry.actor,
+      type,
+      id,
+      module,
+      revision: entry.revision,
+      snapshot,
+      runtime: fromStoredMeta(entry.runtime),
+      createdAt: entry.actorCreatedAt ?? entry.at,
+      updatedAt: entry.at,
+    });
+  }
+
+  /**
+   * The actor as last committed. From memory when cached (a cached actor can
+   * only be behind if another process wrote it, which the next commit detects);
+   * `fresh` adds one point read to catch that case for reads.
+   */
+  private async current(key: string, module: MachineModule, fresh = false): Promise<LiveActor | null> {
+    const cached = this.cache.get(key);
+    if (cached && (!fresh || !(await this.options.store.isStale(key, cached.revision)))) return cached;
+    const stored = await this.options.store.load(key);
+    if (!stored) {
+      this.cache.delete(key);
+      return null;
+    }
+    const { doc } = stored;
+    let snapshot: AnyMachineSnapshot;
+    try {
+      snapshot = restoreSnapshot(module, doc.version, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+    } catch (error) {
+      if (error instanceof SnapshotVersionError) {
+        throw errors.unsupportedVersion(key, error.storedVersion, error.currentVersion, error.reason);
+      }
+      throw error;
+    }
+    const live: LiveActor = {
+      key,
+      type: doc.type,
+      id: doc.id,
+      module,
+      revision: doc.revision,
+      snapshot,
+      runtime: fromStoredMeta(doc.runtime),
+      createdAt: doc.createdAt,
+      updatedAt: doc.updatedAt,
+    };
+    this.cache.set(key, live);
+    return live;
+  }
+
+  /** One command at a time per actor within this process; across processes the journal's unique id decides. */
+  private serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+}
+
+interface Conflict {
+  conflict: 'revision' | 'idempotency';
+}
+
+function isConflict(result: ActorView | Conflict): result is Conflict {
+  return 'conflict' in result;
+}
+
+function viewOf(actor: LiveActor): ActorView {
+  const { snapshot } = actor;
+  const view: ActorView = {
+    type: actor.type,
+    id: actor.id,
+    state: flattenStateValue(snapshot.value),
+    value: snapshot.value,
+    status: snapshot.status,
+    context: snapshot.context,
+    tags: tagsOf(snapshot),
+    accepts: acceptedEvents(snapshot),
+    revision: actor.revision,
+    version: actor.module.version,
+    inFlight: { effects: Object.keys(actor.runtime.effects).sort(), timers: Object.keys(actor.runtime.timers).sort() },
+    createdAt: actor.createdAt.toISOString(),
+    updatedAt: actor.updatedAt.toISOString(),
+  };
+  if (snapshot.status === 'done') view.output = snapshot.output;
+  return view;
+}
+
+function derivedId(type: string, idempotencyKey: string): string {
+  return createHash('sha256').update(`${type}\n${idempotencyKey}`).digest('hex').slice(0, 32);
+}
+
+function issuesOf(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }) {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}
+

@@ -1,0 +1,277 @@
+import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
+import type { Logger } from 'winston';
+import {
+  isDuplicateKeyError,
+  type ActorDoc,
+  type Collections,
+  type EffectDoc,
+  type IdempotencyDoc,
+  type JournalDoc,
+  type TimerDoc,
+} from '../../persistence/collections.ts';
+
+export const actorKey = (type: string, id: string): string => `${type}/${id}`;
+export const journalId = (key: string, revision: number): string => `${key}#${String(revision).padStart(10, '0')}`;
+
+/** The latest committed revision of an actor as stored (not yet restored into a machine). */
+export interface StoredActor {
+  doc: ActorDoc;
+  /** true when the projection lagged behind the journal and was rolled forward */
+  rolledForward: boolean;
+}
+
+export interface CommitRequest {
+  journal: JournalDoc;
+  actor: ActorDoc;
+  newEffects: EffectDoc[];
+  newTimers: TimerDoc[];
+  /** effect/timer records made obsolete by this transition (cleanup only; the commit is what counts) */
+  obsoleteEffects: string[];
+  obsoleteTimers: string[];
+  idempotency: IdempotencyDoc | null;
+}
+
+export type CommitOutcome = { ok: true } | { ok: false; conflict: 'revision' | 'idempotency' };
+
+class CommitRejected extends Error {
+  constructor(readonly code: number | undefined, message: string) {
+    super(`the database refused the commit: ${message}`);
+    this.name = 'CommitRejected';
+  }
+}
+
+interface PendingCommit {
+  request: CommitRequest;
+  resolve: (outcome: CommitOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 256;
+
+/**
+ * Reads and writes actors. Writes are grouped: commits requested while a
+ * write is in flight go out together in the next batch (group commit), so the
+ * number of database round trips grows with batches, not with events.
+ */
+export class ActorStore {
+  private pending: PendingCommit[] = [];
+  private flushing = false;
+  private flushScheduled = false;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    private readonly collections: Collections,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Projection + any journal entries past it (a crash between the two writes leaves the projection behind). */
+  async load(key: string): Promise<StoredActor | null> {
+    let doc = await this.collections.actors.findOne({ _id: key });
+    let rolledForward = false;
+    let revision = doc?.revision ?? 0;
+    for (;;) {
+      const next = await this.collections.journal.findOne({ _id: journalId(key, revision + 1) });
+      if (!next) break;
+      doc = projectionFromJournal(next, doc);
+      revision = next.revision;
+      rolledForward = true;
+    }
+    if (!doc) return null;
+    if (rolledForward) {
+      await this.collections.actors.replaceOne({ _id: key }, doc, { upsert: true }).catch((error: unknown) => {
+        this.logger.warn('could not repair actor projection', { actor: key, error: String(error) });
+      });
+    }
+    return { doc, rolledForward };
+  }
+
+  /** Has anyone committed past `revision`? One point read. */
+  async isStale(key: string, revision: number): Promise<boolean> {
+    const next = await this.collections.journal.findOne({ _id: journalId(key, revision + 1) }, { projection: { _id: 1 } });
+    return next !== null;
+  }
+
+  /** Entries after `afterRevision`, oldest first, by point reads (the only fast read on every backend). */
+  async readJournal(key: string, afterRevision: number, limit: number): Promise<JournalDoc[]> {
+    const revisions = Array.from({ length: Math.max(0, limit) }, (_, i) => afterRevision + 1 + i);
+    const entries = await Promise.all(revisions.map((revision) => this.collections.journal.findOne({ _id: journalId(key, revision) })));
+    const result: JournalDoc[] = [];
+    for (const entry of entries) {
+      if (!entry) break;
+      result.push(entry);
+    }
+    return result;
+  }
+
+  journalEntry(key: string, revision: number): Promise<JournalDoc | null> {
+    return this.collections.journal.findOne({ _id: journalId(key, revision) });
+  }
+
+  /**
+   * The journal entry that first used an idempotency key. The `_id`-keyed
+   * record is the fast path; the journal's unique index is the guarantee, so
+   * when the record is missing (a crash right after the commit) the journal is
+   * searched and the record repaired.
+   */
+  async findByIdempotencyKey(idem: string, searchJournal: boolean): Promise<JournalDoc | null> {
+    const record = await this.collections.idempotency.findOne({ _id: idem });
+    if (record) {
+      const entry = await this.collections.journal.findOne({ _id: record.journalId });
+      if (entry) return entry;
+    }
+    if (!searchJournal) return null;
+    const entry = await this.collections.journal.findOne({ idem });
+    if (entry) {
+      await this.collections.idempotency
+        .insertOne({ _id: idem, journalId: entry._id, createdAt: entry.at })
+        .catch((error: unknown) => {
+          if (!isDuplicateKeyError(error)) throw error;
+        });
+    }
+    return entry;
+  }
+
+  commit(request: CommitRequest): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Resolves once every requested commit has been written. */
+  drain(): Promise<void> {
+    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate lets every request that arrived in this turn join the batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        await this.writeBatch(batch);
+      }
+    } finally {
+      this.flushing = false;
+      const waiters = this.idle.splice(0);
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private async writeBatch(batch: PendingCommit[]): Promise<void> {
+    const { effects, timers, journal, actors, idempotency } = this.collections;
+    try {
+      // 1. Intents first: an effect or timer whose commit never lands is an
+      //    orphan the workers recognise and delete; a commit whose intents were
+      //    lost would be a lost side effect.
+      const intentsEffects = batch.flatMap((p) => p.request.newEffects);
+      const intentsTimers = batch.flatMap((p) => p.request.newTimers);
+      await Promise.all([
+        intentsEffects.length > 0 ? effects.insertMany(intentsEffects, { ordered: false }) : null,
+        intentsTimers.length > 0 ? timers.insertMany(intentsTimers, { ordered: false }) : null,
+      ]);
+
+      // 2. The commit point: unique (actor, revision) and unique idempotency key.
+      const failed = new Map<number, 'revision' | 'idempotency' | CommitRejected>();
+      try {
+        await journal.insertMany(
+          batch.map((p) => p.request.journal),
+          { ordered: false },
+        );
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+        if (writeErrors.length === 0) throw error;
+        // The message does not say which unique index was hit (FerretDB names none), so ask:
+        // if the revision's entry exists we lost a race, otherwise the idempotency key was taken.
+        await Promise.all(
+          writeErrors.map(async (writeError) => {
+            if (writeError.code !== 11000) {
+              failed.set(writeError.index, new CommitRejected(writeError.code, writeError.errmsg ?? 'unknown write error'));
+              return;
+            }
+            const entryId = batch[writeError.index]?.request.journal._id;
+            const holder = entryId ? await journal.findOne({ _id: entryId }, { projection: { _id: 1 } }) : null;
+            failed.set(writeError.index, holder ? 'revision' : 'idempotency');
+          }),
+        );
+      }
+
+      const committed = batch.filter((_, index) => !failed.has(index));
+      const lost = batch.filter((_, index) => failed.has(index));
+
+      // 3. Projections and lookups. Failures here lose nothing (loads roll
+      //    forward from the journal; idempotency falls back to the journal).
+      const followUps: Array<Promise<unknown>> = [];
+      if (committed.length > 0) {
+        followUps.push(
+          actors.bulkWrite(
+            committed.map((p) => ({
+              replaceOne: { filter: { _id: p.request.actor._id }, replacement: p.request.actor, upsert: true },
+            })),
+            { ordered: false },
+          ),
+        );
+        const records = committed.flatMap((p) => (p.request.idempotency ? [p.request.idempotency] : []));
+        if (records.length > 0) followUps.push(idempotency.insertMany(records, { ordered: false }));
+      }
+      const obsoleteEffects = [
+        ...committed.flatMap((p) => p.request.obsoleteEffects),
+        ...lost.flatMap((p) => p.request.newEffects.map((e) => e._id)),
+      ];
+      const obsoleteTimers = [
+        ...committed.flatMap((p) => p.request.obsoleteTimers),
+        ...lost.flatMap((p) => p.request.newTimers.map((t) => t._id)),
+      ];
+      if (obsoleteEffects.length > 0) followUps.push(effects.bulkWrite(deletesById(obsoleteEffects), { ordered: false }));
+      if (obsoleteTimers.length > 0) followUps.push(timers.bulkWrite(deletesById(obsoleteTimers), { ordered: false }));
+      const results = await Promise.allSettled(followUps);
+      for (const result of results) {
+        if (result.status === 'rejected' && !isDuplicateKeyError(result.reason) && !(result.reason instanceof MongoBulkWriteError)) {
+          this.logger.warn('post-commit write failed; the journal remains authoritative', { error: String(result.reason) });
+        }
+      }
+
+      batch.forEach((p, index) => {
+        const conflict = failed.get(index);
+        if (conflict instanceof CommitRejected) p.reject(conflict);
+        else p.resolve(conflict ? { ok: false, conflict } : { ok: true });
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}
+
+function deletesById<T extends { _id: string }>(ids: string[]): AnyBulkWriteOperation<T>[] {
+  return ids.map((id) => ({ deleteOne: { filter: { _id: id } } }) as AnyBulkWriteOperation<T>);
+}
+
+function projectionFromJournal(entry: JournalDoc, previous: ActorDoc | null): ActorDoc {
+  const slash = entry.actor.indexOf('/');
+  return {
+    _id: entry.actor,
+    type: entry.actor.slice(0, slash),
+    id: entry.actor.slice(slash + 1),
+    version: entry.version,
+    revision: entry.revision,
+    state: entry.to,
+    status: entry.status,
+    tags: entry.tags,
+    snapshot: entry.snapshot,
+    runtime: entry.runtime,
+    createdAt: entry.actorCreatedAt ?? previous?.createdAt ?? entry.at,
+    updatedAt: entry.at,
+  };
+}

@@ -1,0 +1,50 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from 'winston';
+import type { ActorRuntime } from '../actors/runtime/runtime.ts';
+import type { ActorStore } from '../actors/runtime/store.ts';
+import type { JobRegistry } from '../actors/jobs/registry.ts';
+import type { DurableWorker } from '../actors/runtime/worker.ts';
+import type { ApiKeys } from './auth.ts';
+import type { HubState } from './context.ts';
+import { authenticate } from './middleware/auth.ts';
+import { errorMapping } from './middleware/errors.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { actorRoutes } from './routes/actors.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
+
+export interface HttpDependencies {
+  logger: Logger;
+  runtime: ActorRuntime;
+  store: ActorStore;
+  jobs: JobRegistry;
+  worker: DurableWorker;
+  apiKeys: ApiKeys;
+  readiness: ReadinessProbe;
+  bodyLimitBytes: number;
+}
+
+export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
+  const app = new Koa<HubState>();
+  app.proxy = false;
+  app.silent = true; // errors are logged by our own middleware, with the request id
+
+  app.use(requestContext(deps.logger));
+  app.use(errorMapping());
+
+  const open = new Router<HubState>();
+  open.use(healthRoutes(deps.readiness).routes());
+  app.use(open.routes());
+
+  const secured = new Router<HubState>();
+  secured.use(authenticate(deps.apiKeys));
+  secured.use(jsonBody(deps.bodyLimitBytes));
+  secured.use(actorRoutes(deps.runtime, deps.store).routes());
+  secured.use(adminRoutes({ jobs: deps.jobs, apiKeys: deps.apiKeys, worker: deps.worker }).routes());
+  app.use(secured.routes());
+  app.use(secured.allowedMethods());
+
+  return app;
+}

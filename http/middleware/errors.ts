@@ -1,0 +1,45 @@
+import type { Context, Next } from 'koa';
+import { AppError, isAppError } from '../../common/errors.ts';
+import type { HubState } from '../context.ts';
+
+/**
+ * The one place errors become HTTP: `{"error":{"code","message","details?"}}`.
+ * Anything that is not an AppError is a 500 without internals (logged with the request id).
+ */
+export function errorMapping() {
+  return async (ctx: Context & { state: HubState }, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+      if (ctx.status === 405 && ctx.body === undefined) {
+        throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { allow: ctx.response.get('Allow') });
+      }
+    } catch (error) {
+      const appError = toAppError(error);
+      if (appError.status >= 500) {
+        ctx.state.logger?.error('request failed', { error: error instanceof Error ? error.stack : String(error), code: appError.code });
+      }
+      ctx.status = appError.status;
+      ctx.body = {
+        error: {
+          code: appError.code,
+          message: appError.message,
+          ...(appError.details === undefined ? {} : { details: appError.details }),
+        },
+      };
+    }
+  };
+}
+
+function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  // Koa's own errors (ctx.throw, body parser) carry a status we can trust if it is a client error.
+  const status = typeof error === 'object' && error !== null && 'status' in error ? Number((error as { status: unknown }).status) : 500;
+  if (status >= 400 && status < 500) {
+    const message = error instanceof Error ? error.message : 'bad request';
+    return new AppError(status, status === 413 ? 'payload_too_large' : 'invalid_request', message);
+  }
+  return new AppError(500, 'internal_error', 'internal error; see the service log with this request id');
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { EventObject } from 'xstate';
+import { errors } from '../../common/errors.ts';
+import type { ActorRuntime, CommandResult } from '../../actors/runtime/runtime.ts';
+import type { ActorStore } from '../../actors/runtime/store.ts';
+import { actorKey } from '../../actors/runtime/store.ts';
+import type { HubState } from '../context.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { parseBody, parseQuery } from '../validation.ts';
+
+const createBody = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - (max 128), starting with a letter or digit').optional(),
+    input: z.unknown().optional(),
+  })
+  .strict();
+
+const eventBody = z.looseObject({ type: z.string().min(1).max(200) });
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const journalQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<HubState> {
+  const router = new Router<HubState>();
+
+  router.post('/actors/:type', requireRole('operator'), async (ctx) => {
+    const type = ctx.params.type ?? '';
+    runtime.registry.get(type);
+    const body = parseBody(createBody, ctx.state.body ?? {});
+    const idempotencyKey = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    const result = await runtime.create(type, body.id, body.input, {
+      idempotencyKey,
+      requestHash: requestHash('create', type, body),
+      origin: { kind: 'create', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name },
+    });
+    respond(ctx, 201, result);
+  });
+
+  router.post('/actors/:type/:id/events', requireRole('operator'), async (ctx) => {
+    const type = ctx.params.type ?? '';
+    const id = ctx.params.id ?? '';
+    runtime.registry.get(type);
+    const event = parseBody(eventBody, ctx.state.body) as EventObject;
+    const idempotencyKey = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    const result = await runtime.send(type, id, event, {
+      idempotencyKey,
+      requestHash: requestHash('event', `${type}/${id}`, event),
+      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name },
+    });
+    respond(ctx, 200, result);
+  });
+
+  router.get('/actors/:type/:id', requireRole('operator', 'viewer'), async (ctx) => {
+    ctx.body = await runtime.get(ctx.params.type ?? '', ctx.params.id ?? '');
+  });
+
+  router.get('/actors/:type/:id/journal', requireRole('operator', 'viewer'), async (ctx) => {
+    const type = ctx.params.type ?? '';
+    const id = ctx.params.id ?? '';
+    const actor = await runtime.get(type, id);
+    const query = parseQuery(journalQuery, ctx.query);
+    const entries = await store.readJournal(actorKey(type, id), query.after, Math.min(query.limit, actor.revision - query.after));
+    const last = entries.at(-1);
+    ctx.body = {
+      actor: { type, id, revision: actor.revision },
+      entries: entries.map((entry) => ({
+        revision: entry.revision,
+        event: JSON.parse(entry.event) as unknown,
+        from: entry.from,
+        to: entry.to,
+        at: entry.at.toISOString(),
+        origin: entry.origin,
+      })),
+      next: last && last.revision < actor.revision ? `/actors/${type}/${id}/journal?after=${last.revision}&limit=${query.limit}` : null,
+    };
+  });
+
+  return router;
+}
+
+function idempotencyKeyOf(header: string): string | undefined {
+  if (header === '') return undefined;
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw errors.badRequest('Idempotency-Key must be 1–255 visible ASCII characters', [{ path: 'header:Idempotency-Key', message: 'invalid' }]);
+  }
+  return header;
+}
+
+/** A fingerprint of what was asked, so a key reused for a different request is refused. */
+function requestHash(kind: string, target: string, body: unknown): string {
+  return createHash('sha256').update(`${kind}\n${target}\n${canonicalJson(body)}`).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+function respond(ctx: { status: number; body: unknown; set(field: string, value: string): void }, status: number, result: CommandResult) {
+  ctx.status = status;
+  ctx.set('Idempotent-Replayed', String(result.replayed));
+  ctx.body = result.actor;
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Agenda } from 'agenda';
+import type { Logger } from 'winston';
+import type { Config } from '../common/config.ts';
+import { describeConfig } from '../common/config.ts';
+import { startEchoSandbox, type EchoSandbox } from '../actors/connectors/echo/sandbox.ts';
+import { echoEffects } from '../actors/connectors/echo/effects.ts';
+import { housekeepingJob } from '../actors/jobs/housekeeping.ts';
+import { JobRegistry } from '../actors/jobs/registry.ts';
+import { systemClock, type Clock } from '../actors/runtime/clock.ts';
+import { MachineRegistry } from '../actors/runtime/registry.ts';
+import { ActorRuntime } from '../actors/runtime/runtime.ts';
+import { ActorStore } from '../actors/runtime/store.ts';
+import { DurableWorker } from '../actors/runtime/worker.ts';
+import { connectDatabase, type Database } from '../persistence/database.ts';
+import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded-database.ts';
+import { createAgenda } from '../persistence/scheduler.ts';
+import { allMachines } from '../machines/index.ts';
+import { createHttpApp } from './app.ts';
+import { ApiKeys } from './auth.ts';
+
+export interface Hub {
+  url: string;
+  port: number;
+  ownerId: string;
+  runtime: ActorRuntime;
+  worker: DurableWorker;
+  database: Database;
+  /** Graceful stop: no new requests, in-flight work finished, everything closed. */
+  stop(): Promise<void>;
+}
+
+export interface HubOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** where the echo service lives; unset → an in-process sandbox */
+  echoBaseUrl?: string;
+  effectLeaseMs?: number;
+}
+
+/** Builds and starts the whole service: database, runtime, workers, scheduler, HTTP. */
+export async function startHub(config: Config, options: HubOptions): Promise<Hub> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closeAll = async () => {
+    for (const closer of closers.reverse()) {
+      await closer.close().catch((error: unknown) => logger.warn(`closing ${closer.name} failed`, { error: String(error) }));
+    }
+  };
+
+  try {
+    logger.info('starting integration hub', { config: describeConfig(config), ownerId });
+    await mkdir(config.dataDir, { recursive: true });
+
+    const dbServer: DatabaseServer = await openDatabaseServer({
+      mongodbUri: config.mongodbUri,
+      dataDir: config.dataDir,
+      log: (level, message, meta) => logger.log(level, message, meta),
+    });
+    closers.push({ name: 'database server', close: () => dbServer.stop() });
+    logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
+
+    const database = await connectDatabase(dbServer.uri, config.mongodbDb);
+    closers.push({ name: 'database connection', close: () => database.close() });
+    const { collections } = database;
+
+    let echo: EchoSandbox | null = null;
+    let echoBaseUrl = options.echoBaseUrl;
+    if (!echoBaseUrl) {
+      echo = await startEchoSandbox();
+      echoBaseUrl = echo.url;
+      const sandbox = echo;
+      closers.push({ name: 'echo sandbox', close: () => sandbox.close() });
+      logger.info('integration sandboxed', { integration: 'echo', url: echo.url });
+    }
+
+    const registry = new MachineRegistry();
+    for (const module of allMachines) registry.register(module);
+    registry.provideEffects(echoEffects({ baseUrl: echoBaseUrl }));
+    registry.validate();
+
+    const store = new ActorStore(collections, logger);
+    let worker: DurableWorker | null = null;
+    const runtime = new ActorRuntime({
+      store,
+      registry,
+      logger,
+      clock,
+      cacheSize: config.actorCacheSize,
+      onCommitted: (work) => worker?.onCommitted(work),
+    });
+    worker = new DurableWorker({
+      runtime,
+      registry,
+      collections,
+      logger,
+      clock,
+      ownerId,
+      pollMs: config.workerPollMs,
+      maxAttempts: config.effectMaxAttempts,
+      leaseMs: options.effectLeaseMs,
+    });
+
+    const jobs = new JobRegistry(collections.db, logger).define(housekeepingJob(collections, () => clock.now()));
+    const agenda: Agenda = createAgenda(collections.db, ownerId);
+    await jobs.schedule(agenda);
+    let schedulerUp = false;
+    await agenda.start();
+    schedulerUp = true;
+    closers.push({
+      name: 'scheduler',
+      close: async () => {
+        schedulerUp = false;
+        await agenda.stop();
+        await jobs.idle();
+      },
+    });
+
+    const apiKeys = new ApiKeys(collections.apiKeys);
+    await bootstrapAdminKey(config, apiKeys, logger);
+
+    // Rehydration: overdue timers fire and unfinished effects resume before we say ready.
+    await worker.start();
+    const startedWorker = worker;
+    closers.push({ name: 'worker', close: () => startedWorker.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)) });
+    closers.push({ name: 'runtime', close: () => runtime.idle() });
+
+    let draining = false;
+    const app = createHttpApp({
+      logger,
+      runtime,
+      store,
+      jobs,
+      worker,
+      apiKeys,
+      bodyLimitBytes: config.bodyLimitBytes,
+      readiness: {
+        database: () => database.ping(),
+        scheduler: () => schedulerUp,
+        worker: () => startedWorker.snapshot(),
+        draining: () => draining,
+      },
+    });
+    const server: Server = createServer(app.callback());
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    closers.push({
+      name: 'http server',
+      close: () =>
+        new Promise<void>((resolve) => {
+          draining = true;
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    });
+    logger.info('integration hub ready', { url, machines: registry.list().map((m) => `${m.type}@${m.version}`) });
+
+    let stopped: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      ownerId,
+      runtime,
+      worker,
+      database,
+      stop: () => {
+        stopped ??= closeAll().then(() => {
+          logger.info('integration hub stopped');
+        });
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/**
+ * The first admin key: ADMIN_API_KEY when set; otherwise (development) one is
+ * generated once, kept under DATA_DIR, and printed at the start that made it.
+ */
+async function bootstrapAdminKey(config: Config, apiKeys: ApiKeys, logger: Logger): Promise<void> {
+  if (config.adminApiKey) {
+    await apiKeys.ensure(config.adminApiKey, 'admin (ADMIN_API_KEY)', 'admin', 'environment');
+    return;
+  }
+  const file = path.join(config.dataDir, 'admin-api-key');
+  let key: string;
+  try {
+    key = (await readFile(file, 'utf8')).trim();
+    logger.info('using the generated admin API key', { file });
+  } catch {
+    key = ApiKeys.generate();
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    // Printed once, on purpose, outside the (redacting) log.
+    process.stdout.write(
+      `\n  No ADMIN_API_KEY was set, so an admin key was generated and saved to ${file}:\n\n    ${key}\n\n  Use it as: Authorization: Bearer <key>\n\n`,
+    );
+  }
+  await apiKeys.ensure(key, 'admin (generated)', 'admin', 'bootstrap');
+}

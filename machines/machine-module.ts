@@ -1,0 +1,65 @@
+import { fromPromise, type AnyStateMachine } from 'xstate';
+import type { ZodType } from 'zod';
+
+/**
+ * The JSON an actor's snapshot is persisted as (XState's persisted snapshot),
+ * before it is resolved against a machine definition.
+ */
+export interface PersistedSnapshotJson {
+  status: string;
+  value: unknown;
+  context: unknown;
+  historyValue?: unknown;
+  children?: unknown;
+  output?: unknown;
+  error?: unknown;
+  [key: string]: unknown;
+}
+
+/** Turns a snapshot stored under version `from` into one valid under `from + 1`. */
+export type SnapshotMigration = (snapshot: PersistedSnapshotJson) => PersistedSnapshotJson;
+
+/**
+ * What every file in `machines/` exports: a pure machine, the name actors of
+ * it are stored under, its version, and the migrations that bring snapshots
+ * stored by older versions up to date (keyed by the version they start from).
+ */
+export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachine> {
+  readonly type: string;
+  readonly version: number;
+  readonly machine: TMachine;
+  readonly migrations: Readonly<Record<number, SnapshotMigration>>;
+  /** Human description shown in the admin API. */
+  readonly description: string;
+  /** Validates the input an actor is created with (HTTP answers 400 with the failing paths). */
+  readonly inputSchema?: ZodType;
+  /** Validates events sent from outside (internal events from effects and timers are not checked). */
+  readonly eventSchema?: ZodType;
+}
+
+export function defineMachineModule<TMachine extends AnyStateMachine>(
+  module: MachineModule<TMachine>,
+): MachineModule<TMachine> {
+  return module;
+}
+
+/**
+ * Declares invoked work by its types only. The durable runtime never runs
+ * XState's own promise actors: it records the invocation, runs the matching
+ * effect handler with an idempotency key, and feeds the result back as
+ * `xstate.done.actor.<id>` / `xstate.error.actor.<id>`. The placeholder body
+ * only exists so the machine type-checks and can never run by accident.
+ */
+export function effect<TOutput, TInput>() {
+  return fromPromise<TOutput, TInput>(() =>
+    Promise.reject(new Error('effects run in the durable runtime, not inside the machine')),
+  );
+}
+
+/** The shape of `event.error` delivered to `onError` of an invoked effect. */
+export interface EffectFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempts: number;
+}

@@ -1,0 +1,39 @@
+import mongoose from 'mongoose';
+import { collectionsOf, ensureCollections, type Collections } from './collections.ts';
+
+export interface Database {
+  connection: mongoose.Connection;
+  collections: Collections;
+  close(): Promise<void>;
+  ping(): Promise<boolean>;
+}
+
+/** Connects to `uri` / `dbName`, creates collections and indexes. */
+export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName,
+    serverSelectionTimeoutMS: 10_000,
+    maxPoolSize: 32,
+    autoIndex: false,
+    autoCreate: false,
+  });
+  await connection.asPromise();
+  await ensureCollections(connection);
+  const db = connection.db;
+  if (!db) throw new Error('database handle missing after connect');
+  return {
+    connection,
+    collections: collectionsOf(db),
+    async close() {
+      await connection.close();
+    },
+    async ping() {
+      try {
+        await db.command({ ping: 1 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

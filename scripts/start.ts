@@ -1,0 +1,56 @@
+import { ConfigError, loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { startHub } from '../http/server.ts';
+
+/**
+ * `npm start`: the whole service with its embedded defaults — a FerretDB under
+ * DATA_DIR when MONGODB_URI is unset, sandboxes for every integration without
+ * credentials. SIGTERM/SIGINT stop it gracefully within HUB_SHUTDOWN_TIMEOUT_MS.
+ */
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration is invalid:\n${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = createLogger({ level: config.logLevel, json: config.env === 'production' });
+const leaseFromEnv = Number(process.env.HUB_EFFECT_LEASE_MS ?? '');
+
+try {
+  const hub = await startHub(config, {
+    logger,
+    echoBaseUrl: process.env.ECHO_BASE_URL || undefined,
+    effectLeaseMs: Number.isInteger(leaseFromEnv) && leaseFromEnv > 0 ? leaseFromEnv : undefined,
+  });
+  process.stdout.write(`Integration hub listening on ${hub.url}\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long; exiting', { timeoutMs: config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    hub.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (error) {
+  logger.error('the hub could not start', { error: error instanceof Error ? error.message : String(error) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+}

@@ -1,0 +1,364 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assign, initialTransition, setup, transition, type AnyMachineSnapshot } from 'xstate';
+import { AppError } from '../../../common/errors.ts';
+import { defineMachineModule } from '../../../machines/machine-module.ts';
+import probe from '../../../machines/probe.ts';
+import { echoEffects } from '../../../actors/connectors/echo/effects.ts';
+import { startEchoSandbox, type EchoSandbox } from '../../../actors/connectors/echo/sandbox.ts';
+import { actorKey } from '../../../actors/runtime/store.ts';
+import { connectDatabase, type Database } from '../../../persistence/database.ts';
+import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
+import { startRuntime, type Harness } from '../../support/runtime-harness.ts';
+
+const origin = { kind: 'event' as const };
+
+// A machine in two versions, to prove migrations and refusals.
+const counterV1 = defineMachineModule({
+  type: 'counter',
+  version: 1,
+  description: 'test counter v1',
+  migrations: {},
+  machine: setup({ types: {} as { context: { count: number }; events: { type: 'INC' } } }).createMachine({
+    id: 'counter',
+    initial: 'counting',
+    context: { count: 0 },
+    states: { counting: { on: { INC: { actions: assign({ count: ({ context }) => context.count + 1 }) } } } },
+  }),
+});
+
+const counterV2 = defineMachineModule({
+  type: 'counter',
+  version: 2,
+  description: 'test counter v2: counts in a unit, can be closed',
+  migrations: {
+    1: (snapshot) => ({ ...snapshot, context: { ...(snapshot.context as object), unit: 'items' } }),
+  },
+  machine: setup({ types: {} as { context: { count: number; unit: string }; events: { type: 'INC' } | { type: 'CLOSE' } } }).createMachine({
+    id: 'counter',
+    initial: 'counting',
+    context: { count: 0, unit: 'items' },
+    states: {
+      counting: { on: { INC: { actions: assign({ count: ({ context }) => context.count + 1 }) }, CLOSE: 'closed' } },
+      closed: { type: 'final' },
+    },
+  }),
+});
+
+const counterV3WithoutMigration = defineMachineModule({ ...counterV2, version: 3, migrations: {} });
+
+let database: Database;
+let echo: EchoSandbox;
+let harness: Harness;
+
+before(async () => {
+  database = await connectDatabase(databaseUri(), uniqueDatabaseName('runtime'));
+  echo = await startEchoSandbox();
+  harness = await startRuntime({
+    dbName: '',
+    database,
+    machines: [probe, counterV1],
+    effects: echoEffects({ baseUrl: echo.url }),
+    pollMs: 100,
+  });
+});
+
+after(async () => {
+  await harness.close();
+  await echo.close();
+  await database.close();
+});
+
+async function refusal(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  assert.fail('expected the runtime to refuse');
+}
+
+test('every transition is journalled with actor, revision, event, from, to and time', async () => {
+  const { runtime, store } = harness;
+  await runtime.create('probe', 'journal-1', {}, { origin });
+  await runtime.send('probe', 'journal-1', { type: 'ADD', amount: 2 } as never, { origin });
+  await runtime.send('probe', 'journal-1', { type: 'WAIT' } as never, { origin });
+  const entries = await store.readJournal(actorKey('probe', 'journal-1'), 0, 10);
+  assert.deepEqual(
+    entries.map((e) => [e.actor, e.revision, e.eventType, e.from, e.to]),
+    [
+      ['probe/journal-1', 1, 'xstate.init', null, 'idle'],
+      ['probe/journal-1', 2, 'ADD', 'idle', 'idle'],
+      ['probe/journal-1', 3, 'WAIT', 'idle', 'waiting'],
+    ],
+  );
+  assert.ok(entries.every((e) => e.at instanceof Date));
+  assert.deepEqual(JSON.parse(entries[1]!.event), { type: 'ADD', amount: 2 });
+});
+
+test('a repeated idempotency key returns the first result and changes nothing', async () => {
+  const { runtime, store } = harness;
+  await runtime.create('probe', 'idem-1', {}, { origin });
+  const first = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, { idempotencyKey: 'add-5', requestHash: 'h1', origin });
+  const second = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, { idempotencyKey: 'add-5', requestHash: 'h1', origin });
+  assert.equal(first.replayed, false);
+  assert.equal(second.replayed, true);
+  assert.deepEqual(second.actor, first.actor);
+  const current = await runtime.get('probe', 'idem-1');
+  assert.equal(current.revision, 2);
+  assert.equal((current.context as { total: number }).total, 5);
+  assert.equal((await store.readJournal(actorKey('probe', 'idem-1'), 0, 10)).length, 2);
+});
+
+test('concurrent duplicates of one key are applied once and all answer the same revision', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'idem-2', {}, { origin });
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => runtime.send('probe', 'idem-2', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'same', requestHash: 'h', origin })),
+  );
+  assert.equal(results.filter((r) => !r.replayed).length, 1);
+  assert.deepEqual(new Set(results.map((r) => r.actor.revision)), new Set([2]));
+  assert.equal(((await runtime.get('probe', 'idem-2')).context as { total: number }).total, 1);
+});
+
+test('concurrent creates with one key and no id make one actor', async () => {
+  const { runtime } = harness;
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () => runtime.create('probe', undefined, { label: 'once' }, { idempotencyKey: 'create-once', requestHash: 'c', origin })),
+  );
+  assert.equal(new Set(results.map((r) => r.actor.id)).size, 1);
+  assert.equal(results.filter((r) => !r.replayed).length, 1);
+});
+
+test('an idempotency key reused for a different request is refused with 422', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'idem-3', {}, { origin });
+  await runtime.send('probe', 'idem-3', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'k', requestHash: 'one', origin });
+  const error = await refusal(runtime.send('probe', 'idem-3', { type: 'ADD', amount: 2 } as never, { idempotencyKey: 'k', requestHash: 'two', origin }));
+  assert.equal(error.status, 422);
+  assert.equal(error.code, 'idempotency_key_reused');
+});
+
+test('a lost idempotency record (crash right after the commit) still deduplicates through the journal', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'idem-4', {}, { origin });
+  await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'lost', requestHash: 'x', origin });
+  await harness.store.drain();
+  const removed = await database.collections.idempotency.deleteOne({ _id: 'probe/idem-4|lost' });
+  assert.equal(removed.deletedCount, 1);
+  runtime.evictAll();
+  const again = await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'lost', requestHash: 'x', origin });
+  assert.equal(again.replayed, true);
+  assert.equal((await runtime.get('probe', 'idem-4')).revision, 2);
+});
+
+test('an event the state does not accept is refused with 409 and the events it does accept', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'refuse-1', {}, { origin });
+  const error = await refusal(runtime.send('probe', 'refuse-1', { type: 'RESET' } as never, { origin }));
+  assert.equal(error.status, 409);
+  assert.deepEqual(error.details, { state: 'idle', status: 'active', event: 'RESET', accepted: ['ADD', 'CALL', 'FINISH', 'WAIT'] });
+  const guarded = await refusal(runtime.send('probe', 'refuse-1', { type: 'ADD', amount: 0 } as never, { origin }));
+  assert.equal(guarded.status, 409);
+  assert.equal((await runtime.get('probe', 'refuse-1')).revision, 1);
+});
+
+test('a finished actor accepts no events', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'done-1', {}, { origin });
+  await runtime.send('probe', 'done-1', { type: 'FINISH' } as never, { origin });
+  const error = await refusal(runtime.send('probe', 'done-1', { type: 'ADD', amount: 1 } as never, { origin }));
+  assert.equal(error.status, 409);
+  assert.deepEqual((error.details as { accepted: string[] }).accepted, []);
+});
+
+test('creating an actor that exists is refused with 409', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'exists-1', {}, { origin });
+  runtime.evictAll();
+  const error = await refusal(runtime.create('probe', 'exists-1', {}, { origin }));
+  assert.equal(error.code, 'actor_exists');
+});
+
+test('replaying the journal through the machine rebuilds the stored state', async () => {
+  const { runtime, store } = harness;
+  await runtime.create('probe', 'replay-1', { label: 'r', timeoutMs: 60_000 }, { origin });
+  for (const event of [{ type: 'ADD', amount: 3 }, { type: 'WAIT' }, { type: 'ADD', amount: 4 }, { type: 'CANCEL' }, { type: 'CALL', message: 'x' }, { type: 'CANCEL' }, { type: 'ADD', amount: 1 }]) {
+    await runtime.send('probe', 'replay-1', event as never, { origin });
+  }
+  await store.drain();
+  const entries = await store.readJournal(actorKey('probe', 'replay-1'), 0, 100);
+  const init = JSON.parse(entries[0]!.event) as { input: unknown };
+  let snapshot: AnyMachineSnapshot = initialTransition(probe.machine, init.input as never)[0];
+  for (const entry of entries.slice(1)) {
+    snapshot = transition(probe.machine, snapshot as never, JSON.parse(entry.event) as never)[0];
+  }
+  const stored = await database.collections.actors.findOne({ _id: 'probe/replay-1' });
+  assert.ok(stored);
+  const replayed = { ...probe.machine.getPersistedSnapshot(snapshot), children: {} };
+  assert.deepEqual(JSON.parse(stored.snapshot), JSON.parse(JSON.stringify(replayed)));
+  assert.equal(stored.revision, entries.length);
+});
+
+test('a projection left behind by a crash is rolled forward from the journal on load', async () => {
+  const { runtime, store } = harness;
+  await runtime.create('probe', 'lag-1', {}, { origin });
+  await store.drain();
+  const stale = await database.collections.actors.findOne({ _id: 'probe/lag-1' });
+  await runtime.send('probe', 'lag-1', { type: 'ADD', amount: 9 } as never, { origin });
+  await store.drain();
+  await database.collections.actors.replaceOne({ _id: 'probe/lag-1' }, stale!);
+  runtime.evictAll();
+  const view = await runtime.get('probe', 'lag-1');
+  assert.equal(view.revision, 2);
+  assert.equal((view.context as { total: number }).total, 9);
+  assert.equal((await database.collections.actors.findOne({ _id: 'probe/lag-1' }))?.revision, 2);
+});
+
+test('a snapshot stored under version 1 loads under version 2 through its migration', async () => {
+  await harness.runtime.create('counter', 'mig-1', undefined, { origin });
+  await harness.runtime.send('counter', 'mig-1', { type: 'INC' }, { origin });
+  await harness.store.drain();
+  const v2 = await startRuntime({ dbName: '', database, machines: [probe, counterV2], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
+  try {
+    const view = await v2.runtime.get('counter', 'mig-1');
+    assert.deepEqual(view.context, { count: 1, unit: 'items' });
+    assert.equal(view.version, 2);
+    const next = await v2.runtime.send('counter', 'mig-1', { type: 'CLOSE' }, { origin });
+    assert.equal(next.actor.status, 'done');
+    await v2.store.drain();
+    assert.equal((await database.collections.actors.findOne({ _id: 'counter/mig-1' }))?.version, 2);
+  } finally {
+    await v2.close();
+  }
+});
+
+test('a snapshot of an unknown version is refused with a clear error and left untouched', async () => {
+  await harness.runtime.create('counter', 'mig-2', undefined, { origin });
+  await harness.store.drain();
+  await database.collections.actors.updateOne({ _id: 'counter/mig-2' }, { $set: { version: 7 } });
+  const before = await database.collections.actors.findOne({ _id: 'counter/mig-2' });
+  const v2 = await startRuntime({ dbName: '', database, machines: [probe, counterV2], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
+  const v3 = await startRuntime({ dbName: '', database, machines: [probe, counterV3WithoutMigration], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
+  try {
+    const unknown = await refusal(v2.runtime.send('counter', 'mig-2', { type: 'INC' }, { origin }));
+    assert.equal(unknown.code, 'unsupported_snapshot_version');
+    assert.match(unknown.message, /version 7/);
+    assert.deepEqual(unknown.details, { storedVersion: 7, currentVersion: 2 });
+    assert.deepEqual(await database.collections.actors.findOne({ _id: 'counter/mig-2' }), before);
+
+    await harness.runtime.create('counter', 'mig-3', undefined, { origin });
+    await harness.store.drain();
+    const missing = await refusal(v3.runtime.get('counter', 'mig-3'));
+    assert.equal(missing.code, 'unsupported_snapshot_version');
+    assert.match(missing.message, /no migration is declared from version 1 to 2/);
+  } finally {
+    await v2.close();
+    await v3.close();
+  }
+});
+
+test('an effect failing with 5xx is retried with the same key and its result delivered once', async () => {
+  const { runtime } = harness;
+  const before = echo.sideEffects();
+  echo.failNext(2, 503);
+  await runtime.create('probe', 'effect-1', {}, { origin });
+  await runtime.send('probe', 'effect-1', { type: 'CALL', message: 'retry me' } as never, { origin });
+  const view = await eventually(async () => {
+    const v = await runtime.get('probe', 'effect-1');
+    return v.state === 'idle' ? v : undefined;
+  }, 10_000, 'the call to complete');
+  assert.equal((view.context as { lastResult: { echoed: string } }).lastResult.echoed, 'retry me');
+  assert.equal(echo.sideEffects() - before, 1);
+  assert.deepEqual(view.inFlight.effects, []);
+  assert.equal(await database.collections.effects.countDocuments({ actor: 'probe/effect-1' }), 0);
+});
+
+test('a non-retryable effect failure is delivered as the error event with its code', async () => {
+  const { runtime } = harness;
+  echo.failNext(1, 400);
+  await runtime.create('probe', 'effect-2', {}, { origin });
+  await runtime.send('probe', 'effect-2', { type: 'CALL', message: 'no' } as never, { origin });
+  const view = await eventually(async () => {
+    const v = await runtime.get('probe', 'effect-2');
+    return v.state === 'failed' ? v : undefined;
+  }, 10_000, 'the failure');
+  assert.deepEqual((view.context as { lastError: unknown }).lastError, {
+    code: 'sandbox_fault',
+    message: 'injected HTTP 400',
+    retryable: false,
+    attempts: 1,
+  });
+});
+
+test('a result for an invocation the actor left is dropped', async () => {
+  const { runtime } = harness;
+  echo.hold();
+  try {
+    await runtime.create('probe', 'effect-3', {}, { origin });
+    const requests = echo.requests();
+    await runtime.send('probe', 'effect-3', { type: 'CALL', message: 'slow' } as never, { origin });
+    await echo.waitForRequests(requests + 1);
+    await runtime.send('probe', 'effect-3', { type: 'CANCEL' } as never, { origin });
+  } finally {
+    echo.release();
+  }
+  await eventually(async () => (await database.collections.effects.countDocuments({ actor: 'probe/effect-3' })) === 0, 10_000, 'the effect record to go');
+  const view = await runtime.get('probe', 'effect-3');
+  assert.equal(view.state, 'idle');
+  assert.equal(view.revision, 3);
+  assert.equal((view.context as { lastResult: unknown }).lastResult, null);
+});
+
+test('a durable timeout fires once', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'timer-1', { timeoutMs: 150 }, { origin });
+  await runtime.send('probe', 'timer-1', { type: 'WAIT' } as never, { origin });
+  const view = await eventually(async () => {
+    const v = await runtime.get('probe', 'timer-1');
+    return v.state === 'timedOut' ? v : undefined;
+  }, 5_000, 'the timeout');
+  assert.equal((view.context as { timeouts: number }).timeouts, 1);
+  assert.equal(view.revision, 3);
+});
+
+test('a timer cancelled by leaving the state never fires', async () => {
+  const { runtime, worker } = harness;
+  await runtime.create('probe', 'timer-2', { timeoutMs: 150 }, { origin });
+  await runtime.send('probe', 'timer-2', { type: 'WAIT' } as never, { origin });
+  await runtime.send('probe', 'timer-2', { type: 'CANCEL' } as never, { origin });
+  // Let the due time pass and several polls run.
+  const cycles = worker.snapshot().cycles;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await eventually(() => worker.snapshot().cycles >= cycles + 3, 5_000, 'three more polls');
+  const view = await runtime.get('probe', 'timer-2');
+  assert.equal(view.state, 'idle');
+  assert.equal(view.revision, 3);
+  assert.equal((view.context as { timeouts: number }).timeouts, 0);
+  assert.equal(await database.collections.timers.countDocuments({ actor: 'probe/timer-2' }), 0);
+});
+
+test('re-entering a waiting state replaces the earlier timer instead of firing early', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'timer-3', { timeoutMs: 200 }, { origin });
+  await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 200 } as never, { origin });
+  await runtime.send('probe', 'timer-3', { type: 'CANCEL' } as never, { origin });
+  await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 5_000 } as never, { origin });
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const view = await runtime.get('probe', 'timer-3');
+  assert.equal(view.state, 'waiting', 'the first, cancelled 200 ms timer must not end the second wait');
+});
+
+test('memory holds at most the configured number of actors', async () => {
+  const small = await startRuntime({ dbName: '', database, machines: [probe, counterV1], effects: echoEffects({ baseUrl: echo.url }), cacheSize: 5, startWorker: false });
+  try {
+    await Promise.all(Array.from({ length: 30 }, (_, i) => small.runtime.create('counter', `lru-${i}`, undefined, { origin })));
+    assert.ok(small.runtime.cachedActors <= 5, `cached ${small.runtime.cachedActors}`);
+    const views = await Promise.all(Array.from({ length: 30 }, (_, i) => small.runtime.get('counter', `lru-${i}`)));
+    assert.equal(views.length, 30);
+    assert.ok(small.runtime.cachedActors <= 5);
+  } finally {
+    await small.close();
+  }
+});

@@ -1,0 +1,79 @@
+import winston from 'winston';
+import type { MachineModule } from '../../machines/machine-module.ts';
+import type { EffectHandlers } from '../../actors/runtime/effects.ts';
+import { MachineRegistry } from '../../actors/runtime/registry.ts';
+import { ActorRuntime } from '../../actors/runtime/runtime.ts';
+import { ActorStore } from '../../actors/runtime/store.ts';
+import { DurableWorker } from '../../actors/runtime/worker.ts';
+import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
+import { connectDatabase, type Database } from '../../persistence/database.ts';
+import { databaseUri } from './database.ts';
+
+export const quietLogger = winston.createLogger({
+  level: process.env.TEST_LOG_LEVEL ?? 'error',
+  transports: [new winston.transports.Console({ format: winston.format.simple() })],
+});
+
+export interface Harness {
+  database: Database;
+  runtime: ActorRuntime;
+  store: ActorStore;
+  worker: DurableWorker;
+  registry: MachineRegistry;
+  close(): Promise<void>;
+}
+
+/** A runtime in this process on a real database (the one the test run started). */
+export async function startRuntime(options: {
+  dbName: string;
+  machines: MachineModule[];
+  effects?: EffectHandlers;
+  cacheSize?: number;
+  clock?: Clock;
+  pollMs?: number;
+  maxAttempts?: number;
+  startWorker?: boolean;
+  database?: Database;
+}): Promise<Harness> {
+  const database = options.database ?? (await connectDatabase(databaseUri(), options.dbName));
+  const registry = new MachineRegistry();
+  for (const module of options.machines) registry.register(module);
+  registry.provideEffects(options.effects ?? {});
+  registry.validate();
+  const store = new ActorStore(database.collections, quietLogger);
+  const clock = options.clock ?? systemClock;
+  let worker: DurableWorker | null = null;
+  const runtime = new ActorRuntime({
+    store,
+    registry,
+    logger: quietLogger,
+    clock,
+    cacheSize: options.cacheSize ?? 100,
+    onCommitted: (work) => worker?.onCommitted(work),
+  });
+  worker = new DurableWorker({
+    runtime,
+    registry,
+    collections: database.collections,
+    logger: quietLogger,
+    clock,
+    ownerId: `test-${process.pid}`,
+    pollMs: options.pollMs ?? 200,
+    maxAttempts: options.maxAttempts ?? 3,
+    backoff: { baseMs: 20, maxMs: 100 },
+  });
+  const started = worker;
+  if (options.startWorker !== false) await started.start();
+  return {
+    database,
+    runtime,
+    store,
+    worker: started,
+    registry,
+    async close() {
+      await started.stop(1000);
+      await runtime.idle();
+      if (!options.database) await database.close();
+    },
+  };
+}
