@@ -40,7 +40,6 @@ export interface HubOptions {
   clock?: Clock;
   /** where the echo service lives; unset → an in-process sandbox */
   echoBaseUrl?: string;
-  effectLeaseMs?: number;
 }
 
 /** Builds and starts the whole service: database, runtime, workers, scheduler, HTTP. */
@@ -105,7 +104,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       ownerId,
       pollMs: config.workerPollMs,
       maxAttempts: config.effectMaxAttempts,
-      leaseMs: options.effectLeaseMs,
+      leaseMs: config.effectLeaseMs,
     });
 
     const jobs = new JobRegistry(collections.db, logger).define(housekeepingJob(collections, () => clock.now()));

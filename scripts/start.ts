@@ -19,13 +19,11 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, json: config.env === 'production' });
-const leaseFromEnv = Number(process.env.HUB_EFFECT_LEASE_MS ?? '');
 
 try {
   const hub = await startHub(config, {
     logger,
     echoBaseUrl: process.env.ECHO_BASE_URL || undefined,
-    effectLeaseMs: Number.isInteger(leaseFromEnv) && leaseFromEnv > 0 ? leaseFromEnv : undefined,
   });
   process.stdout.write(`Integration hub listening on ${hub.url}\n`);
 

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { databaseUri } from './database.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface HubProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL: no cleanup at all, as in a crash or an OOM kill */
+  crash(): Promise<void>;
+  /** SIGTERM and wait; resolves with exit code and how long it took */
+  terminate(): Promise<{ code: number | null; ms: number }>;
+}
+
+/** Starts the real service (`scripts/start.ts`) as a child process on the test database. */
+export async function startHubProcess(options: { dbName: string; env?: Record<string, string>; dataDir?: string }): Promise<HubProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hub-data-')));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MONGODB_URI: databaseUri(),
+      MONGODB_DB: options.dbName,
+      DATA_DIR: dataDir,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      LOG_LEVEL: process.env.TEST_HUB_LOG_LEVEL ?? 'warn',
+      HUB_WORKER_POLL_MS: '200',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start within 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      const match = /Integration hub listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+
+  return {
+    url,
+    pid: child.pid ?? -1,
+    child,
+    output: () => output,
+    async crash() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async terminate() {
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      return { code, ms: Date.now() - started };
+    },
+  };
+}
+
+/** A tiny JSON client for the hub's HTTP API. */
+export function hubClient(baseUrl: string, apiKey = TEST_ADMIN_KEY) {
+  const call = async (method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${baseUrl}${pathname}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    return { status: response.status, headers: response.headers, body: json as Record<string, unknown> & { error?: { code: string; message: string; details?: unknown } } };
+  };
+  return {
+    call,
+    get: (pathname: string, headers?: Record<string, string>) => call('GET', pathname, undefined, headers),
+    post: (pathname: string, body?: unknown, headers?: Record<string, string>) => call('POST', pathname, body, headers),
+  };
+}
