@@ -93,7 +93,7 @@ export function hubClient(baseUrl: string, apiKey = TEST_ADMIN_KEY) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
