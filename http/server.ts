@@ -128,8 +128,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     // Rehydration: overdue timers fire and unfinished effects resume before we say ready.
     await worker.start();
     const startedWorker = worker;
-    closers.push({ name: 'worker', close: () => startedWorker.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)) });
+    // Closed in reverse: HTTP first, then the worker, then the runtime drains every commit and projection.
     closers.push({ name: 'runtime', close: () => runtime.idle() });
+    closers.push({ name: 'worker', close: () => startedWorker.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)) });
 
     let draining = false;
     const app = createHttpApp({

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Logger } from 'winston';
-import { errors } from '../../common/errors.ts';
+import { AppError, errors } from '../../common/errors.ts';
 import type { MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
 import type {
   ActorDoc,
@@ -155,13 +155,12 @@ export class ActorRuntime {
     }
     const key = actorKey(type, actorId);
     return this.serialise(key, async () => {
-      let searchJournal = false;
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
-        if (idem) {
-          const replay = await this.replayOf(idem, options, searchJournal);
+        if (this.cache.get(key)) {
+          const replay = idem ? await this.replayOf(idem, options, false) : null;
           if (replay) return replay;
+          throw errors.actorExists(type, actorId);
         }
-        if (this.cache.get(key)) throw errors.actorExists(type, actorId);
         if (attempt > 0) {
           // Revision 1 is taken: by a duplicate of this very request, or by another actor with this id.
           const first = await this.options.store.journalEntry(key, 1);
@@ -179,7 +178,10 @@ export class ActorRuntime {
           options,
         });
         if (!isConflict(result)) return { actor: result, replayed: false };
-        searchJournal = result.conflict === 'idempotency';
+        if (result.conflict === 'idempotency' && idem) {
+          const replay = await this.replayOf(idem, options, true);
+          if (replay) return replay;
+        }
       }
       throw errors.contention(key);
     });
@@ -198,24 +200,36 @@ export class ActorRuntime {
     const key = actorKey(type, id);
     const idem = options.idempotencyKey ? `${key}|${options.idempotencyKey}` : undefined;
     return this.serialise(key, async () => {
-      let searchJournal = false;
+      // No read of the idempotency record up front: the journal's unique index on the
+      // key turns a repeat into a commit conflict, and only then is the first result read.
       let believedRevision: number | null = null;
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
-        if (idem) {
-          const replay = await this.replayOf(idem, options, searchJournal);
-          if (replay) return replay;
-        }
         const actor = await this.current(key, module);
-        if (!actor) throw errors.notFound(`actor ${key}`);
+        if (!actor) {
+          const replay = idem ? await this.replayOf(idem, options, false) : null;
+          if (replay) return replay;
+          throw errors.notFound(`actor ${key}`);
+        }
         if (idem && believedRevision !== null && actor.revision > believedRevision) {
           // We lost a race: the entries we missed may be a concurrent duplicate of this request.
           const missed = await this.options.store.readJournal(key, believedRevision, actor.revision - believedRevision);
           const duplicate = missed.find((entry) => entry.idem === idem);
           if (duplicate) return this.replayEntry(duplicate, options);
         }
-        const result = await this.apply(actor, event, { kind: 'external' }, { idem, options });
+        let result: ActorView | Conflict;
+        try {
+          result = await this.apply(actor, event, { kind: 'external' }, { idem, options });
+        } catch (error) {
+          // A repeat that the state no longer accepts still answers with its first result.
+          const replay = idem && error instanceof AppError && error.status < 500 ? await this.replayOf(idem, options, false) : null;
+          if (replay) return replay;
+          throw error;
+        }
         if (!isConflict(result)) return { actor: result, replayed: false };
-        searchJournal = result.conflict === 'idempotency';
+        if (result.conflict === 'idempotency' && idem) {
+          const replay = await this.replayOf(idem, options, true);
+          if (replay) return replay;
+        }
         believedRevision = actor.revision;
       }
       throw errors.contention(key);

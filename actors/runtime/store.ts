@@ -59,10 +59,15 @@ export class ActorStore {
   private flushScheduled = false;
   private idle: Array<() => void> = [];
 
+  readonly projector: Projector;
+
   constructor(
     private readonly collections: Collections,
     private readonly logger: Logger,
-  ) {}
+    options: { projectionQuietMs?: number } = {},
+  ) {
+    this.projector = new Projector(collections, logger, options.projectionQuietMs ?? 2000);
+  }
 
   /** Projection + any journal entries past it (a crash between the two writes leaves the projection behind). */
   async load(key: string): Promise<StoredActor | null> {
@@ -77,11 +82,7 @@ export class ActorStore {
       rolledForward = true;
     }
     if (!doc) return null;
-    if (rolledForward) {
-      await this.collections.actors.replaceOne({ _id: key }, doc, { upsert: true }).catch((error: unknown) => {
-        this.logger.warn('could not repair actor projection', { actor: key, error: String(error) });
-      });
-    }
+    if (rolledForward) this.projector.mark(doc);
     return { doc, rolledForward };
   }
 
@@ -138,10 +139,10 @@ export class ActorStore {
     });
   }
 
-  /** Resolves once every requested commit has been written. */
-  drain(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+  /** Resolves once every requested commit, and the projections they changed, have been written. */
+  async drain(): Promise<void> {
+    if (this.flushing || this.pending.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.projector.flush();
   }
 
   private scheduleFlush(): void {
@@ -215,14 +216,11 @@ export class ActorStore {
       //    forward from the journal; idempotency falls back to the journal).
       const followUps: Array<Promise<unknown>> = [];
       if (committed.length > 0) {
-        followUps.push(
-          actors.bulkWrite(
-            committed.map((p) => ({
-              replaceOne: { filter: { _id: p.request.actor._id }, replacement: p.request.actor, upsert: true },
-            })),
-            { ordered: false },
-          ),
-        );
+        // New actors get their projection now (an insert is cheap); later revisions are
+        // coalesced by the projector, because an update costs far more than an insert.
+        const created = committed.filter((p) => p.request.journal.revision === 1).map((p) => p.request.actor);
+        if (created.length > 0) followUps.push(actors.insertMany(created, { ordered: false }));
+        for (const p of committed) if (p.request.journal.revision > 1) this.projector.mark(p.request.actor);
         const records = committed.flatMap((p) => (p.request.idempotency ? [p.request.idempotency] : []));
         if (records.length > 0) followUps.push(idempotency.insertMany(records, { ordered: false }));
       }
@@ -251,6 +249,98 @@ export class ActorStore {
     } catch (error) {
       for (const p of batch) p.reject(error);
     }
+  }
+}
+
+/**
+ * Keeps the `actors` projection (what lists and cold loads read) close to the
+ * journal without an update per event — on FerretDB an update costs several
+ * times an insert. Write-behind: an actor's latest revision is written once it
+ * has been quiet for `quietMs`, once it is `maxLag` revisions behind, and on
+ * shutdown. A lagging projection is harmless for correctness: loads roll
+ * forward from the journal; lists are only briefly stale.
+ */
+export class Projector {
+  private readonly dirty = new Map<string, { doc: ActorDoc; lastMarked: number; written: number }>();
+  private readonly lastWritten = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly collections: Collections,
+    private readonly logger: Logger,
+    private readonly quietMs: number,
+    private readonly maxLag = 50,
+  ) {}
+
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  mark(doc: ActorDoc): void {
+    const current = this.dirty.get(doc._id);
+    if (current && current.doc.revision >= doc.revision) return;
+    const written = current?.written ?? this.lastWritten.get(doc._id) ?? 0;
+    this.dirty.set(doc._id, { doc, lastMarked: Date.now(), written });
+    if (doc.revision - written >= this.maxLag && !this.running) void this.writeDue();
+    this.schedule();
+  }
+
+  /** Writes everything marked so far, due or not (drain, shutdown). */
+  async flush(): Promise<void> {
+    while (this.running || this.dirty.size > 0) {
+      if (this.running) {
+        await this.running;
+        continue;
+      }
+      await this.writeDue(true);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.dirty.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.writeDue().finally(() => this.schedule());
+    }, Math.max(50, Math.min(this.quietMs, 1000)));
+    this.timer.unref();
+  }
+
+  private writeDue(all = false): Promise<void> {
+    if (this.running) return this.running;
+    const now = Date.now();
+    const due = [...this.dirty.values()].filter(
+      (entry) => all || now - entry.lastMarked >= this.quietMs || entry.doc.revision - entry.written >= this.maxLag,
+    );
+    for (const entry of due) this.dirty.delete(entry.doc._id);
+    this.running = this.writeAll(due.map((entry) => entry.doc)).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async writeAll(docs: ActorDoc[]): Promise<void> {
+    let next = 0;
+    const writer = async () => {
+      while (next < docs.length) {
+        const doc = docs[next++]!;
+        try {
+          await this.collections.actors.replaceOne({ _id: doc._id }, doc, { upsert: true });
+          this.lastWritten.set(doc._id, doc.revision);
+          if (this.lastWritten.size > 100_000) this.lastWritten.clear();
+        } catch (error) {
+          if (isDuplicateKeyError(error)) continue; // an upsert race with another process: its copy is as good
+          this.logger.warn('actor projection write failed; will retry', { actor: doc._id, error: String(error) });
+          this.mark(doc);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 2 }, writer));
   }
 }
 

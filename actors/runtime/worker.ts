@@ -194,7 +194,8 @@ export class DurableWorker {
         const done: EventObject & { output: unknown } = { type: `xstate.done.actor.${effect.invokeId}`, output: outcome.output };
         const delivered = await runtime.deliverEffectResult(effect, done);
         logger.info('effect completed', { effect: effectId, src: effect.src, attempt, delivered });
-        await collections.effects.deleteOne({ _id: effectId });
+        // An applied result's commit removes the record; otherwise it is ours to remove.
+        if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
         return;
       }
       const { error } = outcome;
@@ -224,7 +225,7 @@ export class DurableWorker {
       const failed: EventObject & { error: unknown } = { type: `xstate.error.actor.${effect.invokeId}`, error: failure };
       const delivered = await runtime.deliverEffectResult(effect, failed);
       logger.warn('effect failed for good', { effect: effectId, src: effect.src, attempt, code: error.code, delivered });
-      await collections.effects.deleteOne({ _id: effectId });
+      if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
     } finally {
       await collections.leases.deleteOne({ _id: leaseId }).catch(() => undefined);
     }

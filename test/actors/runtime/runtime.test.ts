@@ -213,6 +213,7 @@ test('a projection left behind by a crash is rolled forward from the journal on 
   const view = await runtime.get('probe', 'lag-1');
   assert.equal(view.revision, 2);
   assert.equal((view.context as { total: number }).total, 9);
+  await store.drain(); // the projector writes the repaired projection
   assert.equal((await database.collections.actors.findOne({ _id: 'probe/lag-1' }))?.revision, 2);
 });
 
