@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import {
   isDuplicateKeyError,
@@ -170,6 +170,39 @@ export class ActorStore {
     }
   }
 
+  private async retryTransient<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt >= TRANSIENT_RETRIES || !isTransientWriteError(error)) throw error;
+        await sleep(20 * attempt + Math.random() * 30);
+      }
+    }
+  }
+
+  /** One insertMany of journal entries: per-entry results, or a transient failure of the whole call. */
+  private async insertJournal(entries: JournalDoc[]): Promise<{ kind: 'done'; results: Array<[number, InsertResult]> } | { kind: 'transient'; error: unknown }> {
+    try {
+      await this.collections.journal.insertMany(entries, { ordered: false });
+      return { kind: 'done', results: entries.map((_, i) => [i, 'ok']) };
+    } catch (error) {
+      const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : [];
+      if (writeErrors.length === 0) {
+        if (isTransientWriteError(error) || error instanceof MongoBulkWriteError) return { kind: 'transient', error };
+        throw error;
+      }
+      const byIndex = new Map<number, InsertResult>();
+      for (const writeError of writeErrors) {
+        byIndex.set(
+          writeError.index,
+          writeError.code === 11000 ? 'duplicate' : new CommitRejected(writeError.code, writeError.errmsg ?? 'unknown write error'),
+        );
+      }
+      return { kind: 'done', results: entries.map((_, i) => [i, byIndex.get(i) ?? 'ok']) };
+    }
+  }
+
   private async writeBatch(batch: PendingCommit[]): Promise<void> {
     const { effects, timers, journal, actors, idempotency } = this.collections;
     try {
@@ -178,35 +211,41 @@ export class ActorStore {
       //    lost would be a lost side effect.
       const intentsEffects = batch.flatMap((p) => p.request.newEffects);
       const intentsTimers = batch.flatMap((p) => p.request.newTimers);
-      await Promise.all([
-        intentsEffects.length > 0 ? effects.insertMany(intentsEffects, { ordered: false }) : null,
-        intentsTimers.length > 0 ? timers.insertMany(intentsTimers, { ordered: false }) : null,
-      ]);
+      await this.retryTransient(() =>
+        Promise.all([
+          intentsEffects.length > 0 ? insertIgnoringDuplicates(effects, intentsEffects) : null,
+          intentsTimers.length > 0 ? insertIgnoringDuplicates(timers, intentsTimers) : null,
+        ]),
+      );
 
       // 2. The commit point: unique (actor, revision) and unique idempotency key.
+      //    Transient failures (SQLite busy, a dropped connection) are retried;
+      //    a retry that meets its own earlier insert (same commitId) counts as done.
       const failed = new Map<number, 'revision' | 'idempotency' | CommitRejected>();
-      try {
-        await journal.insertMany(
-          batch.map((p) => p.request.journal),
-          { ordered: false },
-        );
-      } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw error;
-        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-        if (writeErrors.length === 0) throw error;
-        // The message does not say which unique index was hit (FerretDB names none), so ask:
-        // if the revision's entry exists we lost a race, otherwise the idempotency key was taken.
-        await Promise.all(
-          writeErrors.map(async (writeError) => {
-            if (writeError.code !== 11000) {
-              failed.set(writeError.index, new CommitRejected(writeError.code, writeError.errmsg ?? 'unknown write error'));
-              return;
-            }
-            const entryId = batch[writeError.index]?.request.journal._id;
-            const holder = entryId ? await journal.findOne({ _id: entryId }, { projection: { _id: 1 } }) : null;
-            failed.set(writeError.index, holder ? 'revision' : 'idempotency');
-          }),
-        );
+      const entries = batch.map((p) => p.request.journal);
+      let remaining = entries.map((_, index) => index);
+      for (let attempt = 1; remaining.length > 0; attempt += 1) {
+        const outcome = await this.insertJournal(remaining.map((index) => entries[index]!));
+        if (outcome.kind === 'transient') {
+          if (attempt >= TRANSIENT_RETRIES) throw outcome.error;
+          this.logger.warn('journal write failed transiently; retrying', { attempt, error: String(outcome.error) });
+          await sleep(20 * attempt + Math.random() * 30);
+          continue;
+        }
+        for (const [position, result] of outcome.results) {
+          const index = remaining[position]!;
+          if (result === 'ok') continue;
+          if (result instanceof CommitRejected) {
+            failed.set(index, result);
+            continue;
+          }
+          // A duplicate: ours from an earlier attempt, a lost revision race, or a used idempotency key.
+          const holder = await journal.findOne({ _id: entries[index]!._id }, { projection: { _id: 1, commitId: 1 } });
+          if (holder?.commitId === entries[index]!.commitId) continue;
+          // FerretDB's message names no index, so the holder decides: our revision taken, or our key.
+          failed.set(index, holder ? 'revision' : 'idempotency');
+        }
+        remaining = [];
       }
 
       const committed = batch.filter((_, index) => !failed.has(index));
@@ -341,6 +380,34 @@ export class Projector {
       }
     };
     await Promise.all(Array.from({ length: 2 }, writer));
+  }
+}
+
+const TRANSIENT_RETRIES = 6;
+
+type InsertResult = 'ok' | 'duplicate' | CommitRejected;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Errors after which the write may simply be tried again. */
+export function isTransientWriteError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const text = `${error.name} ${error.message}`;
+  return /SQLITE_BUSY|database is locked|MongoNetworkError|MongoNetworkTimeoutError|ECONNRESET|MongoServerSelectionError|InternalError/i.test(text);
+}
+
+/** Inserts; documents already there (from an earlier, interrupted attempt) are fine. */
+async function insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+  try {
+    await collection.insertMany(docs as never[], { ordered: false });
+  } catch (error) {
+    if (error instanceof MongoBulkWriteError) {
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      if (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000)) return;
+    }
+    throw error;
   }
 }
 
