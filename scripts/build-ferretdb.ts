@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,7 +20,8 @@ const lockFile = path.join(toolsDir, 'build.lock');
 
 async function sourceHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const name of ['main.go', 'go.mod', 'go.sum']) hash.update(await readFile(path.join(sourceDir, name)));
+  const names = (await readdir(sourceDir)).filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum').sort();
+  for (const name of names) hash.update(name).update(await readFile(path.join(sourceDir, name)));
   return hash.digest('hex');
 }
 

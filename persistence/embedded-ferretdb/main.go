@@ -6,6 +6,9 @@
 // one JSON line {"uri": "..."} once the listener accepts connections, and
 // exits when it receives SIGINT/SIGTERM or when its standard input closes, so
 // it never outlives the Node process that started it.
+//
+// It also keeps lookups by _id indexed (see idindex.go): FerretDB 1.24 itself
+// scans the whole table for them.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -27,6 +31,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on")
 	dir := flag.String("dir", "data/ferretdb", "directory for SQLite files")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	indexEvery := flag.Duration("index-every", 200*time.Millisecond, "how often new collections get their _id lookup index")
 	watchStdin := flag.Bool("exit-on-stdin-close", true, "exit when standard input closes")
 	flag.Parse()
 
@@ -69,6 +74,10 @@ func main() {
 		_ = db.Run(ctx)
 		close(done)
 	}()
+
+	indexer := newIDIndexer(abs, logger)
+	defer indexer.close()
+	go indexer.run(ctx, *indexEvery)
 
 	// MongoDBURI blocks until the listener is bound, so this line means "ready".
 	line, _ := json.Marshal(map[string]string{"uri": db.MongoDBURI()})

@@ -62,6 +62,26 @@ test('a unique index refuses a duplicate insert with code 11000 (the runtime com
   }
 });
 
+test('lookups by _id are index searches, not table scans (FerretDB 1.24 alone would scan)', async () => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-embedded-'));
+  const server = await openDatabaseServer({ dataDir, log: silent });
+  const client = await MongoClient.connect(server.uri);
+  try {
+    const collection = client.db('lookups').collection<{ _id: string; n: number }>('many');
+    await collection.insertMany(Array.from({ length: 5000 }, (_, n) => ({ _id: `doc-${n}`, n })));
+    const plan = await eventually(async () => {
+      const explained = (await collection.find({ _id: 'doc-4321' }).explain()) as { queryPlanner?: { Plan?: string[] } };
+      const text = (explained.queryPlanner?.Plan ?? []).join(' ');
+      return /USING INDEX/.test(text) ? text : undefined;
+    }, 10_000, 'an index search in the query plan');
+    assert.match(plan, /SEARCH .* USING INDEX \S+_hub_id_lookup/);
+    assert.deepEqual(await collection.findOne({ _id: 'doc-4321' }), { _id: 'doc-4321', n: 4321 });
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+});
+
 test('with MONGODB_URI nothing is started and the URI is used as given', async () => {
   const server = await openDatabaseServer({ mongodbUri: 'mongodb://db.example:27017/', dataDir: '/nonexistent', log: silent });
   assert.deepEqual({ uri: server.uri, kind: server.kind }, { uri: 'mongodb://db.example:27017/', kind: 'external' });
