@@ -2,9 +2,11 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /**
- * Configuration comes from the environment, is validated once at start, and
- * every problem is reported with the variable to set. Secrets never appear in
- * messages.
+ * Configuration comes from the environment, is validated once at start with
+ * zod, and every problem is reported as `VARIABLE: what is wrong and what to
+ * set`, one per line, all at once. The values of secrets (ADMIN_API_KEY,
+ * HUB_MASTER_KEY, anything in MONGODB_URI or PUBLIC_BASE_URL) never appear in
+ * a message.
  */
 
 export class ConfigError extends Error {
@@ -14,18 +16,23 @@ export class ConfigError extends Error {
   }
 }
 
+const ENVS = ['development', 'production', 'test'] as const;
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'debug'] as const;
 
 export interface Config {
-  env: 'development' | 'production' | 'test';
+  env: (typeof ENVS)[number];
   port: number;
   host: string;
+  /** unset → the embedded database under `dataDir` */
   mongodbUri?: string;
   mongodbDb: string;
+  /** absolute */
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   adminApiKey?: string;
+  /** 32 bytes */
   masterKey?: Buffer;
+  /** no trailing slash */
   publicBaseUrl: string;
   actorCacheSize: number;
   bodyLimitBytes: number;
@@ -35,124 +42,160 @@ export interface Config {
   workerPollMs: number;
 }
 
-const SIZE = /^(\d+)\s*(b|kb|mb)?$/i;
+const GENERATE_KEY = 'generate one with `openssl rand -base64 32`';
 
-function parseSize(value: string): number | null {
-  const match = SIZE.exec(value.trim());
-  if (!match) return null;
-  const amount = Number(match[1]);
-  const unit = (match[2] ?? 'b').toLowerCase();
-  return amount * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+/** Shows a non-secret value the user typed, shortened. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
-const integer = (name: string, fallback: number, min: number, max: number, hint: string) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === '') return fallback;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name}: must be an integer from ${min} to ${max} (${hint})` });
-        return z.NEVER;
-      }
-      return n;
-    });
+/** Unset and blank are the same: the default applies. Values are trimmed. */
+function blankToUndefined(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
 
+/** An environment variable: a trimmed string, or undefined when unset or blank. */
+const variable = () => z.preprocess(blankToUndefined, z.string().optional());
+
+const wholeNumber = (fallback: number, min: number, max: number, meaning: string) =>
+  variable().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)}); ${meaning}; default ${fallback}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number], meaning: string) =>
+  variable().transform((value, ctx): T[number] => {
+    if (value === undefined) return fallback;
+    const lower = value.toLowerCase();
+    const found = values.find((candidate) => candidate === lower);
+    if (found === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')} (got ${shown(value)}); ${meaning}; default ${fallback}` });
+      return z.NEVER;
+    }
+    return found;
+  });
+
+const SIZE = /^(\d+)\s*(b|kb|mb|gb)?$/i;
+const UNIT: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `100kb`, `1mb`, `2048` (bytes) → bytes; null when not a size. */
+export function parseSize(value: string): number | null {
+  const match = SIZE.exec(value.trim());
+  if (!match) return null;
+  const bytes = Number(match[1]) * (UNIT[(match[2] ?? 'b').toLowerCase()] ?? 1);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+const schema = z.object({
+  NODE_ENV: oneOf(ENVS, 'development', 'production logs JSON and requires ADMIN_API_KEY and HUB_MASTER_KEY'),
+  PORT: wholeNumber(3000, 0, 65535, 'the HTTP port, 0 picks a free one'),
+  HOST: variable().transform((value, ctx) => {
+    if (value === undefined) return '127.0.0.1';
+    if (/[\s/?#@]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0; default 127.0.0.1' });
+      return z.NEVER;
+    }
+    return value;
+  }),
+  MONGODB_URI: variable().refine((value) => value === undefined || /^mongodb(\+srv)?:\/\/[^\s]+$/.test(value), {
+    message: 'must start with mongodb:// or mongodb+srv://, e.g. mongodb://user:password@db.internal:27017; unset it to use the embedded database',
+  }),
+  MONGODB_DB: variable().transform((value, ctx) => {
+    if (value === undefined) return 'hub';
+    if (!/^[A-Za-z0-9_-]{1,63}$/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `must be a database name of letters, digits, _ and - (at most 63 characters, got ${shown(value)}); default hub` });
+      return z.NEVER;
+    }
+    return value;
+  }),
+  DATA_DIR: variable().transform((value) => path.resolve(value ?? './data')),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info', 'http logs one line per request'),
+  ADMIN_API_KEY: variable().refine((value) => value === undefined || value.length >= 24, {
+    message: `must be at least 24 characters; ${GENERATE_KEY}`,
+  }),
+  HUB_MASTER_KEY: variable().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    // 32 bytes are 43 base64 characters and one '=' of padding (optional here).
+    const key = /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+    if (key === null || key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `must be exactly 32 bytes, base64-encoded (44 characters); ${GENERATE_KEY}` });
+      return z.NEVER;
+    }
+    return key;
+  }),
+  PUBLIC_BASE_URL: variable().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const url = URL.canParse(value) ? new URL(value) : null;
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL that partners can call back, e.g. https://hub.example.com; default http://HOST:PORT' });
+      return z.NEVER;
+    }
+    return value.replace(/\/+$/, '');
+  }),
+  HUB_ACTOR_CACHE_SIZE: wholeNumber(10_000, 1, 10_000_000, 'how many actors stay in memory (LRU)'),
+  HUB_BODY_LIMIT: variable().transform((value, ctx) => {
+    if (value === undefined) return 1024 * 1024;
+    const bytes = parseSize(value);
+    if (bytes === null || bytes < 1) {
+      ctx.addIssue({ code: 'custom', message: `must be a size such as 100kb, 1mb or a number of bytes (got ${shown(value)}); default 1mb` });
+      return z.NEVER;
+    }
+    return bytes;
+  }),
+  HUB_SHUTDOWN_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000, 'milliseconds a graceful stop may take'),
+  HUB_EFFECT_MAX_ATTEMPTS: wholeNumber(5, 1, 100, 'tries of a failing external call before its error reaches the machine'),
+  HUB_EFFECT_LEASE_MS: wholeNumber(30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
+  HUB_WORKER_POLL_MS: wholeNumber(1000, 50, 600_000, 'milliseconds between looks for due timers and pending calls'),
+});
+
+type Variable = keyof z.input<typeof schema>;
+
+/** Reads and validates the configuration; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Partial<Record<Variable, string>> = {};
+  for (const name of Object.keys(schema.shape) as Variable[]) raw[name] = env[name];
+
   const problems: string[] = [];
-  const str = (name: string) => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
-
-  const nodeEnv = str('NODE_ENV') ?? 'development';
-  if (!['development', 'production', 'test'].includes(nodeEnv)) {
-    problems.push(`NODE_ENV: must be development, production or test (got "${nodeEnv}")`);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    // Messages are ours alone (zod's defaults could quote input); never the value of a secret.
+    for (const issue of result.error.issues) problems.push(`${issue.path.map(String).join('.') || 'environment'}: ${issue.message}`);
   }
 
-  const numbers = {
-    port: integer('PORT', 3000, 0, 65535, 'the HTTP port; 0 picks a free one'),
-    actorCacheSize: integer('HUB_ACTOR_CACHE_SIZE', 1000, 1, 10_000_000, 'how many actors stay in memory'),
-    shutdownTimeoutMs: integer('HUB_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000, 'milliseconds a graceful stop may take'),
-    effectMaxAttempts: integer('HUB_EFFECT_MAX_ATTEMPTS', 5, 1, 100, 'tries of a failing external call before its error is delivered'),
-    effectLeaseMs: integer('HUB_EFFECT_LEASE_MS', 30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
-    workerPollMs: integer('HUB_WORKER_POLL_MS', 1000, 50, 600_000, 'how often due timers and pending calls are looked up'),
-  };
-  const parsedNumbers: Record<keyof typeof numbers, number> = { port: 0, actorCacheSize: 0, shutdownTimeoutMs: 0, effectMaxAttempts: 0, effectLeaseMs: 0, workerPollMs: 0 };
-  const envNames: Record<keyof typeof numbers, string> = {
-    port: 'PORT',
-    actorCacheSize: 'HUB_ACTOR_CACHE_SIZE',
-    shutdownTimeoutMs: 'HUB_SHUTDOWN_TIMEOUT_MS',
-    effectMaxAttempts: 'HUB_EFFECT_MAX_ATTEMPTS',
-    effectLeaseMs: 'HUB_EFFECT_LEASE_MS',
-    workerPollMs: 'HUB_WORKER_POLL_MS',
-  };
-  for (const key of Object.keys(numbers) as Array<keyof typeof numbers>) {
-    const result = numbers[key].safeParse(str(envNames[key]));
-    if (result.success) parsedNumbers[key] = result.data;
-    else problems.push(...result.error.issues.map((issue) => issue.message));
+  // Checked on the raw values so that these are reported together with everything else.
+  if (blankToUndefined(env.NODE_ENV) === 'production') {
+    if (blankToUndefined(env.ADMIN_API_KEY) === undefined) problems.push(`ADMIN_API_KEY: required when NODE_ENV=production (at least 24 characters); ${GENERATE_KEY}`);
+    if (blankToUndefined(env.HUB_MASTER_KEY) === undefined) problems.push(`HUB_MASTER_KEY: required when NODE_ENV=production (32 bytes, base64); ${GENERATE_KEY}`);
   }
 
-  const host = str('HOST') ?? '127.0.0.1';
-
-  const mongodbUri = str('MONGODB_URI');
-  if (mongodbUri && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
-    problems.push('MONGODB_URI: must start with mongodb:// or mongodb+srv:// (unset it to use the embedded database)');
-  }
-  const mongodbDb = str('MONGODB_DB') ?? 'hub';
-  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) problems.push('MONGODB_DB: letters, digits, _ and - only, at most 63 characters');
-
-  const dataDir = path.resolve(str('DATA_DIR') ?? './data');
-
-  const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL: one of ${LOG_LEVELS.join(', ')}`);
-
-  const adminApiKey = str('ADMIN_API_KEY');
-  if (adminApiKey !== undefined && adminApiKey.length < 24) problems.push('ADMIN_API_KEY: must be at least 24 characters (generate one with `openssl rand -base64 32`)');
-
-  const masterKeyText = str('HUB_MASTER_KEY');
-  let masterKey: Buffer | undefined;
-  if (masterKeyText !== undefined) {
-    const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyText) ? Buffer.from(masterKeyText, 'base64') : Buffer.alloc(0);
-    if (decoded.length !== 32) problems.push('HUB_MASTER_KEY: must be 32 bytes, base64-encoded (generate one with `openssl rand -base64 32`)');
-    else masterKey = decoded;
-  }
-
-  if (nodeEnv === 'production') {
-    if (!adminApiKey) problems.push('ADMIN_API_KEY: required when NODE_ENV=production');
-    if (!masterKeyText) problems.push('HUB_MASTER_KEY: required when NODE_ENV=production');
-  }
-
-  const bodyLimitText = str('HUB_BODY_LIMIT') ?? '1mb';
-  const bodyLimitBytes = parseSize(bodyLimitText);
-  if (bodyLimitBytes === null || bodyLimitBytes < 1) problems.push('HUB_BODY_LIMIT: a size such as 100kb, 1mb or a number of bytes');
-
-  const defaultBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${parsedNumbers.port}`;
-  const publicBaseUrl = str('PUBLIC_BASE_URL') ?? defaultBaseUrl;
-  if (!URL.canParse(publicBaseUrl) || !/^https?:$/.test(new URL(publicBaseUrl).protocol)) {
-    problems.push('PUBLIC_BASE_URL: an absolute http(s) URL that partners can call back, e.g. https://hub.example.com');
-  }
-
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const v = result.data;
+  const host = v.HOST.includes(':') && !v.HOST.startsWith('[') ? `[${v.HOST}]` : v.HOST;
 
   return {
-    env: nodeEnv as Config['env'],
-    port: parsedNumbers.port,
-    host,
-    mongodbUri,
-    mongodbDb,
-    dataDir,
-    logLevel: logLevel as Config['logLevel'],
-    adminApiKey,
-    masterKey,
-    publicBaseUrl: publicBaseUrl.replace(/\/+$/, ''),
-    actorCacheSize: parsedNumbers.actorCacheSize,
-    bodyLimitBytes: bodyLimitBytes ?? 0,
-    shutdownTimeoutMs: parsedNumbers.shutdownTimeoutMs,
-    effectMaxAttempts: parsedNumbers.effectMaxAttempts,
-    effectLeaseMs: parsedNumbers.effectLeaseMs,
-    workerPollMs: parsedNumbers.workerPollMs,
+    env: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
+    mongodbUri: v.MONGODB_URI,
+    mongodbDb: v.MONGODB_DB,
+    dataDir: v.DATA_DIR,
+    logLevel: v.LOG_LEVEL,
+    adminApiKey: v.ADMIN_API_KEY,
+    masterKey: v.HUB_MASTER_KEY,
+    publicBaseUrl: v.PUBLIC_BASE_URL ?? `http://${host}:${v.PORT}`,
+    actorCacheSize: v.HUB_ACTOR_CACHE_SIZE,
+    bodyLimitBytes: v.HUB_BODY_LIMIT,
+    shutdownTimeoutMs: v.HUB_SHUTDOWN_TIMEOUT_MS,
+    effectMaxAttempts: v.HUB_EFFECT_MAX_ATTEMPTS,
+    effectLeaseMs: v.HUB_EFFECT_LEASE_MS,
+    workerPollMs: v.HUB_WORKER_POLL_MS,
   };
 }
 
@@ -162,19 +205,27 @@ export function describeConfig(config: Config): Record<string, unknown> {
     env: config.env,
     host: config.host,
     port: config.port,
-    database: config.mongodbUri ? withoutCredentials(config.mongodbUri) : 'embedded',
+    mongodbUri: config.mongodbUri ? withoutCredentials(config.mongodbUri) : '[unset]',
+    database: config.mongodbUri ? 'external' : 'embedded',
     mongodbDb: config.mongodbDb,
     dataDir: config.dataDir,
     logLevel: config.logLevel,
     adminApiKey: config.adminApiKey ? '[set]' : '[unset]',
     masterKey: config.masterKey ? '[set]' : '[unset]',
-    publicBaseUrl: config.publicBaseUrl,
+    publicBaseUrl: withoutCredentials(config.publicBaseUrl),
     actorCacheSize: config.actorCacheSize,
     bodyLimitBytes: config.bodyLimitBytes,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    effectMaxAttempts: config.effectMaxAttempts,
+    effectLeaseMs: config.effectLeaseMs,
     workerPollMs: config.workerPollMs,
   };
 }
 
+/**
+ * `scheme://user:pass@host…` → `scheme://***@host…`. The user info runs to the
+ * last `@` before the path, so an unescaped `@` in a password does not leak its tail.
+ */
 export function withoutCredentials(uri: string): string {
-  return uri.replace(/\/\/[^@/]*@/, '//***@');
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }

@@ -12,64 +12,113 @@ export interface DatabaseServer {
 
 type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
+const readyTimeoutMs = 60_000;
+const killAfterMs = 5_000;
+
+/** A MongoDB URI fit for logs: no `user:pass@`, no secrets in the query string. */
+export function redactMongoUri(uri: string): string {
+  const [base = '', query] = uri.split('?', 2) as [string, string | undefined];
+  const withoutUser = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
+  if (query === undefined) return withoutUser;
+  const params = query
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0] ?? '';
+      return /pass|secret|token|key|authMechanismProperties/i.test(name) ? `${name}=***` : pair;
+    })
+    .join('&');
+  return `${withoutUser}?${params}`;
+}
+
 /**
  * MONGODB_URI set → that server, nothing started. Unset → our embedded
- * FerretDB (SQLite files under DATA_DIR/ferretdb) on a free loopback port,
+ * FerretDB (SQLite files under <dataDir>/ferretdb) on a free loopback port,
  * ready when it prints its URI (no sleeping), gone when we stop or die: it
  * exits when its stdin closes, so a killed parent leaves no orphan.
+ *
+ * The child runs in its own process group, so a Ctrl-C in a terminal reaches
+ * only us and we decide when the database goes (after our own shutdown
+ * flushed what it had to).
+ *
+ * FerretDB runs with `-log-level error`: at `warn` it logs every failed
+ * command's full response (e.g. each unique-index violation by an update),
+ * which is the caller's business, not the database's.
  */
 export async function openDatabaseServer(options: { mongodbUri?: string; dataDir: string; log: Log }): Promise<DatabaseServer> {
+  const { log } = options;
   if (options.mongodbUri) {
-    options.log('info', 'using the MongoDB at MONGODB_URI', { uri: options.mongodbUri.replace(/\/\/[^@/]*@/, '//***@') });
+    log('info', 'using the MongoDB at MONGODB_URI', { uri: redactMongoUri(options.mongodbUri) });
     return { uri: options.mongodbUri, kind: 'external', stop: async () => {} };
   }
-  const binary = await ensureFerretDbBinary({ log: (message) => options.log('info', message) });
-  const dir = path.join(options.dataDir, 'ferretdb');
+  const binary = await ensureFerretDbBinary({ log: (message) => log('info', message) });
+  const dir = path.resolve(options.dataDir, 'ferretdb');
   await mkdir(dir, { recursive: true });
-  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-dir', dir, '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-dir', dir, '-log-level', 'error', '-exit-on-stdin-close=true'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  // Nothing is ever written to stdin; it only has to stay open. Ignore EPIPE if the child is gone.
+  child.stdin.on('error', () => {});
+
   let stderr = '';
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderr = `${stderr}${line}\n`.slice(-8000);
-    options.log('warn', `ferretdb: ${line}`);
+    log('warn', `ferretdb: ${line}`);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' (not 'exit'): by then all of its stderr has been read.
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
 
-  const uri = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the embedded FerretDB did not become ready within 60 s:\n${stderr}`));
-    }, 60_000);
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        resolve((JSON.parse(line) as { uri: string }).uri);
-      } catch {
-        reject(new Error(`unexpected first line from the embedded FerretDB: ${line}`));
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the embedded FerretDB exited (${code}) before it was ready:\n${stderr}`));
-    });
-  });
-  options.log('info', 'embedded FerretDB (SQLite) started', { uri, dir });
-
+  let ready = false;
   let stopping: Promise<void> | null = null;
+  const uri = await new Promise<string>((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`the embedded FerretDB (${binary}) did not become ready within ${readyTimeoutMs / 1000} s; its stderr:\n${stderr}`)),
+      readyTimeoutMs,
+    );
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined;
+      }
+      const found = (parsed as { uri?: unknown } | undefined)?.uri;
+      if (typeof found !== 'string' || !found.startsWith('mongodb://')) {
+        fail(new Error(`unexpected first line from the embedded FerretDB: ${line}`));
+        return;
+      }
+      clearTimeout(timer);
+      ready = true;
+      resolve(found);
+    });
+    child.once('error', (error) => fail(new Error(`could not start the embedded FerretDB (${binary}): ${error.message}`)));
+    void closed.then(({ code, signal }) => {
+      if (!ready) fail(new Error(`the embedded FerretDB exited (${signal ?? `code ${code}`}) before it was ready; its stderr:\n${stderr}`));
+    });
+  });
+
+  void closed.then(({ code, signal }) => {
+    if (!stopping) log('error', 'the embedded FerretDB exited unexpectedly', { code, signal, stderr: stderr.slice(-2000) });
+  });
+  log('info', 'embedded FerretDB (SQLite) started', { uri, dir });
+
   return {
     uri,
     kind: 'ferretdb',
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode !== null) return;
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        await closed;
         clearTimeout(killer);
+        child.stdin.destroy();
       })();
       return stopping;
     },

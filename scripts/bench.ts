@@ -98,7 +98,7 @@ async function drive(label: string, total: number, parallel: number, job: (index
 async function startHubProcess(mongodbUri: string, dbName: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', MONGODB_URI: mongodbUri, MONGODB_DB: dbName, DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn' },
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', MONGODB_URI: mongodbUri, MONGODB_DB: dbName, DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn', ...(process.env.HUB_ACTOR_CACHE_SIZE ? { HUB_ACTOR_CACHE_SIZE: process.env.HUB_ACTOR_CACHE_SIZE } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -124,7 +124,7 @@ async function startHubProcess(mongodbUri: string, dbName: string, dataDir: stri
 async function main() {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   log(`machine: ${machine}`);
-  log(`workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}`);
+  log(`workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}, actor cache ${process.env.HUB_ACTOR_CACHE_SIZE ?? 'default'}`);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-bench-'));
   const server = await openDatabaseServer({ dataDir, log: (level, message) => level !== 'info' && log(`db ${level}: ${message}`) });
   const client = await MongoClient.connect(server.uri, { maxPoolSize: concurrency + 4 });
@@ -166,7 +166,7 @@ async function main() {
     const result = {
       machine,
       database: 'embedded FerretDB 1.24 (SQLite)',
-      workload: { actors, eventsPerActor, totalEvents, concurrency, journalEntryBytes: entrySize },
+      workload: { actors, eventsPerActor, totalEvents, concurrency, journalEntryBytes: entrySize, actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default' },
       hub: { creates, events },
       raw: floor,
       ratios: { throughput: throughputRatio, p99: p99Ratio },

@@ -1,63 +1,101 @@
-import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, readdir, rm } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded-database.ts';
 
 /**
- * `npm run test:only [files…]`: every test under test/ against one real
- * database: MONGODB_URI when set, else one embedded FerretDB for the run.
- * (Node 20's --test does not expand globs, hence the file list.)
+ * `npm run test:only [files…]`: every test/**\/*.test.ts (or the files given)
+ * against one real database: MONGODB_URI when set, else one embedded FerretDB
+ * for the whole run (data in test-output/db-<pid>, deleted afterwards). Tests
+ * pick their own database names. Node 20's --test does not expand globs,
+ * hence the file list.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dataDir = path.join(repoRoot, 'test-output', `db-${process.pid}`);
 
 async function testFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) found.push(...(await testFiles(full)));
-    else if (entry.name.endsWith('.test.ts')) found.push(full);
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(full);
   }
-  return found.sort();
+  return found;
 }
 
-const args = process.argv.slice(2);
-const files = args.length > 0 ? args.map((file) => path.resolve(file)) : await testFiles(path.join(repoRoot, 'test'));
 let server: DatabaseServer | null = null;
-const dataDir = path.join(repoRoot, 'test-output', `db-${process.pid}`);
+let tests: ChildProcess | null = null;
+let interrupted: NodeJS.Signals | null = null;
 
-async function cleanup() {
+async function cleanup(): Promise<void> {
   await server?.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
 
-let exitCode = 1;
-try {
-  if (!process.env.MONGODB_URI) {
-    await mkdir(dataDir, { recursive: true });
+function exitCodeFor(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 1);
+}
+
+// Ctrl-C / SIGTERM: pass it on to the tests; the database is stopped once they are gone
+// (or right away if they have not started yet). A second signal gives up waiting.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) {
+      tests?.kill('SIGKILL');
+      void cleanup().finally(() => process.exit(exitCodeFor(signal)));
+      return;
+    }
+    interrupted = signal;
+    if (tests) tests.kill(signal);
+  });
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const files = args.length > 0 ? args.map((file) => path.resolve(file)) : (await testFiles(path.join(repoRoot, 'test'))).sort();
+  for (const file of files) {
+    await access(file).catch(() => {
+      throw new Error(`no such test file: ${file}`);
+    });
+  }
+  if (files.length === 0) throw new Error('no test files found under test/');
+
+  let uri = process.env.MONGODB_URI;
+  if (!uri) {
     server = await openDatabaseServer({
       dataDir,
-      log: (level, message) => {
-        if (level !== 'info' || message.startsWith('built') || message.startsWith('building')) process.stderr.write(`${message}\n`);
+      log: (level, message, meta) => {
+        // Build progress and problems; not every start-up detail.
+        if (level !== 'info' || /^(build|waiting|go build)/.test(message)) {
+          process.stderr.write(`${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`);
+        }
       },
     });
-    process.stderr.write(`tests use the embedded FerretDB at ${server.uri}\n`);
+    uri = server.uri;
+    process.stderr.write(`tests use the embedded FerretDB at ${uri} (data in ${path.relative(repoRoot, dataDir)})\n`);
   }
+  if (interrupted) return exitCodeFor(interrupted);
+
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-reporter=spec', ...files],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      env: { ...process.env, NODE_ENV: 'test', MONGODB_URI: process.env.MONGODB_URI ?? server?.uri },
-    },
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
+    { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', MONGODB_URI: uri } },
   );
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  exitCode = await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  tests = child;
+  return new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? exitCodeFor(signal) : 1)));
+  });
+}
+
+let exitCode: number;
+try {
+  exitCode = await main();
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  exitCode = interrupted ? exitCodeFor(interrupted) : 1;
 } finally {
   await cleanup();
 }

@@ -325,14 +325,15 @@ export class Projector {
     this.schedule();
   }
 
-  /** Writes everything marked so far, due or not (drain, shutdown). */
+  /** Writes everything marked so far, due or not (drain, shutdown). Gives up after a few failing rounds. */
   async flush(): Promise<void> {
-    while (this.running || this.dirty.size > 0) {
+    for (let round = 0; round < 5 && (this.running || this.dirty.size > 0); ) {
       if (this.running) {
         await this.running;
         continue;
       }
       await this.writeDue(true);
+      round += 1;
     }
   }
 
@@ -364,22 +365,24 @@ export class Projector {
   }
 
   private async writeAll(docs: ActorDoc[]): Promise<void> {
-    let next = 0;
-    const writer = async () => {
-      while (next < docs.length) {
-        const doc = docs[next++]!;
-        try {
-          await this.collections.actors.replaceOne({ _id: doc._id }, doc, { upsert: true });
-          this.lastWritten.set(doc._id, doc.revision);
-          if (this.lastWritten.size > 100_000) this.lastWritten.clear();
-        } catch (error) {
-          if (isDuplicateKeyError(error)) continue; // an upsert race with another process: its copy is as good
-          this.logger.warn('actor projection write failed; will retry', { actor: doc._id, error: String(error) });
-          this.mark(doc);
-        }
+    for (let offset = 0; offset < docs.length; offset += 64) {
+      const chunk = docs.slice(offset, offset + 64);
+      try {
+        await this.collections.actors.bulkWrite(
+          chunk.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+          { ordered: false },
+        );
+      } catch (error) {
+        // Upsert races with another process leave its copy, which is as good; anything else is retried.
+        const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : [];
+        const failed = writeErrors.length > 0 ? writeErrors.filter((w) => w.code !== 11000).map((w) => chunk[w.index]!) : chunk;
+        if (failed.length > 0) this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
+        for (const doc of failed) this.mark(doc);
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: 2 }, writer));
+      for (const doc of chunk) this.lastWritten.set(doc._id, doc.revision);
+      if (this.lastWritten.size > 100_000) this.lastWritten.clear();
+    }
   }
 }
 

@@ -69,21 +69,28 @@ func main() {
 		}()
 	}
 
-	done := make(chan struct{})
-	go func() {
-		_ = db.Run(ctx)
-		close(done)
-	}()
+	runErr := make(chan error, 1)
+	go func() { runErr <- db.Run(ctx) }()
 
 	indexer := newIDIndexer(abs, logger)
-	defer indexer.close()
-	go indexer.run(ctx, *indexEvery)
+	indexed := make(chan struct{})
+	go func() {
+		indexer.run(ctx, *indexEvery)
+		close(indexed)
+	}()
 
 	// MongoDBURI blocks until the listener is bound, so this line means "ready".
 	line, _ := json.Marshal(map[string]string{"uri": db.MongoDBURI()})
 	fmt.Println(string(line))
 
-	<-done
+	err = <-runErr
+	interrupted := ctx.Err() != nil
+	stop()
+	<-indexed // the indexer has finished its last pass before its handles close
+	indexer.close()
+	if err != nil && !interrupted {
+		fail("FerretDB stopped: %v", err)
+	}
 }
 
 func fail(format string, args ...any) {

@@ -3,68 +3,191 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ConfigError, describeConfig, loadConfig } from '../../common/config.ts';
 
+const ADMIN_KEY = 'adm1n-key-that-is-long-enough-0123456789';
+const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/** The ConfigError message for `env`; fails when the configuration is accepted. */
 function problems(env: Record<string, string>): string {
   try {
     loadConfig(env);
   } catch (error) {
-    assert.ok(error instanceof ConfigError);
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
     return error.message;
   }
-  assert.fail('expected the configuration to be refused');
+  assert.fail(`expected ${JSON.stringify(Object.keys(env))} to be refused`);
 }
 
-test('defaults make a working development configuration', () => {
+test('an empty environment gives a working development configuration', () => {
   const config = loadConfig({});
-  assert.equal(config.env, 'development');
-  assert.equal(config.port, 3000);
-  assert.equal(config.host, '127.0.0.1');
-  assert.equal(config.mongodbUri, undefined);
-  assert.equal(config.mongodbDb, 'hub');
-  assert.equal(config.dataDir, path.resolve('./data'));
-  assert.equal(config.publicBaseUrl, 'http://127.0.0.1:3000');
-  assert.equal(config.bodyLimitBytes, 1024 * 1024);
-  assert.equal(config.actorCacheSize, 1000);
+  assert.deepEqual(config, {
+    env: 'development',
+    port: 3000,
+    host: '127.0.0.1',
+    mongodbUri: undefined,
+    mongodbDb: 'hub',
+    dataDir: path.resolve('./data'),
+    logLevel: 'info',
+    adminApiKey: undefined,
+    masterKey: undefined,
+    publicBaseUrl: 'http://127.0.0.1:3000',
+    actorCacheSize: 10_000,
+    bodyLimitBytes: 1024 * 1024,
+    shutdownTimeoutMs: 10_000,
+    effectMaxAttempts: 5,
+    effectLeaseMs: 30_000,
+    workerPollMs: 1000,
+  });
 });
 
-test('each invalid variable is named with what to set', () => {
-  const message = problems({
-    PORT: 'eighty',
-    MONGODB_URI: 'postgres://x',
-    LOG_LEVEL: 'loud',
-    HUB_BODY_LIMIT: 'huge',
-    HUB_ACTOR_CACHE_SIZE: '0',
-    PUBLIC_BASE_URL: 'not a url',
-    NODE_ENV: 'staging',
+test('blank variables mean the default and values are trimmed', () => {
+  const config = loadConfig({ PORT: '  ', HOST: ' 0.0.0.0 ', LOG_LEVEL: '', MONGODB_URI: '' });
+  assert.equal(config.port, 3000);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.logLevel, 'info');
+  assert.equal(config.mongodbUri, undefined);
+});
+
+test('every variable is read into the camelCase shape', () => {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '0.0.0.0',
+    MONGODB_URI: 'mongodb+srv://hub:pw@cluster0.example.net/?retryWrites=true',
+    MONGODB_DB: 'hub_prod',
+    DATA_DIR: 'var/hub',
+    LOG_LEVEL: 'DEBUG',
+    ADMIN_API_KEY: ADMIN_KEY,
+    HUB_MASTER_KEY: MASTER_KEY,
+    PUBLIC_BASE_URL: 'https://hub.example.com/',
+    HUB_ACTOR_CACHE_SIZE: '50',
+    HUB_BODY_LIMIT: '100kb',
+    HUB_SHUTDOWN_TIMEOUT_MS: '2500',
+    HUB_EFFECT_MAX_ATTEMPTS: '3',
+    HUB_WORKER_POLL_MS: '50',
   });
-  for (const variable of ['PORT', 'MONGODB_URI', 'LOG_LEVEL', 'HUB_BODY_LIMIT', 'HUB_ACTOR_CACHE_SIZE', 'PUBLIC_BASE_URL', 'NODE_ENV']) {
-    assert.match(message, new RegExp(`^${variable}: `, 'm'), `${variable} is reported`);
-  }
+  assert.equal(config.env, 'production');
+  assert.equal(config.port, 0);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.mongodbUri, 'mongodb+srv://hub:pw@cluster0.example.net/?retryWrites=true');
+  assert.equal(config.mongodbDb, 'hub_prod');
+  assert.equal(config.dataDir, path.resolve('var/hub'));
+  assert.ok(path.isAbsolute(config.dataDir));
+  assert.equal(config.logLevel, 'debug');
+  assert.equal(config.adminApiKey, ADMIN_KEY);
+  assert.ok(config.masterKey?.equals(Buffer.alloc(32, 7)));
+  assert.equal(config.publicBaseUrl, 'https://hub.example.com');
+  assert.equal(config.actorCacheSize, 50);
+  assert.equal(config.bodyLimitBytes, 100 * 1024);
+  assert.equal(config.shutdownTimeoutMs, 2500);
+  assert.equal(config.effectMaxAttempts, 3);
+  assert.equal(config.workerPollMs, 50);
+});
+
+test('body limits accept bytes, kb and mb', () => {
+  assert.equal(loadConfig({ HUB_BODY_LIMIT: '2048' }).bodyLimitBytes, 2048);
+  assert.equal(loadConfig({ HUB_BODY_LIMIT: '100kb' }).bodyLimitBytes, 102_400);
+  assert.equal(loadConfig({ HUB_BODY_LIMIT: '1mb' }).bodyLimitBytes, 1_048_576);
+  assert.equal(loadConfig({ HUB_BODY_LIMIT: '2 MB' }).bodyLimitBytes, 2_097_152);
+});
+
+const INVALID: Array<[string, string]> = [
+  ['NODE_ENV', 'staging'],
+  ['PORT', 'eighty'],
+  ['PORT', '65536'],
+  ['PORT', '-1'],
+  ['PORT', '80.5'],
+  ['PORT', '1e3'],
+  ['HOST', 'http://example.com/'],
+  ['MONGODB_URI', 'postgres://db.internal/hub'],
+  ['MONGODB_DB', 'my.db'],
+  ['LOG_LEVEL', 'verbose'],
+  ['ADMIN_API_KEY', 'too-short'],
+  ['HUB_MASTER_KEY', Buffer.alloc(31, 1).toString('base64')],
+  ['HUB_MASTER_KEY', 'not base64 at all, not 32 bytes'],
+  ['PUBLIC_BASE_URL', 'hub.example.com'],
+  ['PUBLIC_BASE_URL', 'ftp://hub.example.com'],
+  ['HUB_ACTOR_CACHE_SIZE', '0'],
+  ['HUB_BODY_LIMIT', 'huge'],
+  ['HUB_BODY_LIMIT', '0'],
+  ['HUB_SHUTDOWN_TIMEOUT_MS', 'soon'],
+  ['HUB_EFFECT_MAX_ATTEMPTS', '0'],
+  ['HUB_EFFECT_LEASE_MS', 'forever'],
+  ['HUB_WORKER_POLL_MS', '10'],
+];
+
+for (const [variable, value] of INVALID) {
+  test(`${variable}=${JSON.stringify(value)} is refused with a message naming ${variable}`, () => {
+    const lines = problems({ [variable]: value }).split('\n');
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0] ?? '', new RegExp(`^${variable}: \\S.{10,}`));
+  });
+}
+
+test('every problem is reported at once, one line each', () => {
+  const message = problems({ PORT: 'eighty', MONGODB_URI: 'postgres://x', LOG_LEVEL: 'loud', HUB_BODY_LIMIT: 'huge', NODE_ENV: 'staging' });
+  const variables = message.split('\n').map((line) => line.slice(0, line.indexOf(':')));
+  assert.deepEqual(variables.sort(), ['HUB_BODY_LIMIT', 'LOG_LEVEL', 'MONGODB_URI', 'NODE_ENV', 'PORT']);
+});
+
+test('messages say what to set', () => {
+  assert.match(problems({ PORT: 'eighty' }), /^PORT: must be a whole number from 0 to 65535/);
+  assert.match(problems({ LOG_LEVEL: 'loud' }), /^LOG_LEVEL: must be one of error, warn, info, http, debug/);
+  assert.match(problems({ ADMIN_API_KEY: 'short' }), /^ADMIN_API_KEY: must be at least 24 characters; generate one with `openssl rand -base64 32`/);
+  assert.match(problems({ HUB_MASTER_KEY: 'AAAA' }), /^HUB_MASTER_KEY: must be exactly 32 bytes, base64-encoded/);
 });
 
 test('production requires an admin key and a master key', () => {
   const message = problems({ NODE_ENV: 'production' });
-  assert.match(message, /ADMIN_API_KEY: required/);
-  assert.match(message, /HUB_MASTER_KEY: required/);
-  const ok = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: 'a'.repeat(32), HUB_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') });
-  assert.equal(ok.masterKey?.length, 32);
+  assert.match(message, /^ADMIN_API_KEY: required when NODE_ENV=production/m);
+  assert.match(message, /^HUB_MASTER_KEY: required when NODE_ENV=production/m);
+  assert.match(problems({ NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY }), /^HUB_MASTER_KEY: required/);
+  assert.match(problems({ NODE_ENV: 'production', HUB_MASTER_KEY: MASTER_KEY }), /^ADMIN_API_KEY: required/);
+  const config = loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY, HUB_MASTER_KEY: MASTER_KEY });
+  assert.equal(config.masterKey?.length, 32);
 });
 
-test('secrets never appear in errors or in the logged summary', () => {
-  const shortKey = 'short-secret-key';
-  const badMaster = 'bm90LTMyLWJ5dGVz';
-  const message = problems({ ADMIN_API_KEY: shortKey, HUB_MASTER_KEY: badMaster });
-  assert.ok(!message.includes(shortKey));
-  assert.ok(!message.includes(badMaster));
-  const config = loadConfig({ ADMIN_API_KEY: 'x'.repeat(30), MONGODB_URI: 'mongodb://hub:pa55word@db.internal:27017/' });
-  const summary = JSON.stringify(describeConfig(config));
-  assert.ok(!summary.includes('pa55word'));
-  assert.ok(!summary.includes('x'.repeat(30)));
-  assert.match(summary, /"adminApiKey":"\[set\]"/);
+test('development and test do not require the keys', () => {
+  assert.equal(loadConfig({ NODE_ENV: 'test' }).adminApiKey, undefined);
+  assert.equal(loadConfig({ NODE_ENV: 'development' }).masterKey, undefined);
 });
 
-test('PUBLIC_BASE_URL defaults to the listening address, and sizes accept units', () => {
-  const config = loadConfig({ HOST: '0.0.0.0', PORT: '8080', HUB_BODY_LIMIT: '100kb' });
-  assert.equal(config.publicBaseUrl, 'http://0.0.0.0:8080');
-  assert.equal(config.bodyLimitBytes, 100 * 1024);
-  assert.equal(loadConfig({ PUBLIC_BASE_URL: 'https://hub.example.com/' }).publicBaseUrl, 'https://hub.example.com');
+test('the values of secrets never appear in error messages', () => {
+  const shortKey = 'short-secret-key-abc';
+  const badMaster = Buffer.from('thirty-one bytes of a master k!').toString('base64');
+  const message = problems({
+    NODE_ENV: 'production',
+    ADMIN_API_KEY: shortKey,
+    HUB_MASTER_KEY: badMaster,
+    MONGODB_URI: 'mysql://hub:hunter2-db-password@db.internal/hub',
+    PUBLIC_BASE_URL: 'ftp://partner:pw-in-url-123@hub.example.com',
+  });
+  assert.equal(message.split('\n').length, 4, message);
+  for (const secret of [shortKey, badMaster, 'hunter2-db-password', 'pw-in-url-123']) {
+    assert.ok(!message.includes(secret), `${secret} appears in:\n${message}`);
+  }
+});
+
+test('PUBLIC_BASE_URL defaults to http://HOST:PORT', () => {
+  assert.equal(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicBaseUrl, 'http://0.0.0.0:8080');
+  assert.equal(loadConfig({ HOST: 'hub.internal' }).publicBaseUrl, 'http://hub.internal:3000');
+  assert.equal(loadConfig({ HOST: '::1', PORT: '9000' }).publicBaseUrl, 'http://[::1]:9000');
+  assert.equal(loadConfig({ PUBLIC_BASE_URL: 'https://hub.example.com/base//' }).publicBaseUrl, 'https://hub.example.com/base');
+});
+
+test('the logged summary says which secrets are set without their values', () => {
+  const config = loadConfig({
+    ADMIN_API_KEY: ADMIN_KEY,
+    HUB_MASTER_KEY: MASTER_KEY,
+    MONGODB_URI: 'mongodb://hub:pa55@word@db.internal:27017/hub?authSource=admin',
+  });
+  const summary = describeConfig(config);
+  const text = JSON.stringify(summary);
+  for (const secret of [ADMIN_KEY, MASTER_KEY, 'pa55', 'word@db']) assert.ok(!text.includes(secret), `${secret} appears in ${text}`);
+  assert.equal(summary.adminApiKey, '[set]');
+  assert.equal(summary.masterKey, '[set]');
+  assert.equal(summary.mongodbUri, 'mongodb://***@db.internal:27017/hub?authSource=admin');
+  const unset = describeConfig(loadConfig({}));
+  assert.equal(unset.adminApiKey, '[unset]');
+  assert.equal(unset.masterKey, '[unset]');
+  assert.equal(unset.database, 'embedded');
 });

@@ -1,4 +1,4 @@
-import winston from 'winston';
+import { createLogger } from '../../common/logger.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
 import type { EffectHandlers } from '../../actors/runtime/effects.ts';
 import { MachineRegistry } from '../../actors/runtime/registry.ts';
@@ -9,10 +9,8 @@ import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
 import { connectDatabase, type Database } from '../../persistence/database.ts';
 import { databaseUri } from './database.ts';
 
-export const quietLogger = winston.createLogger({
-  level: process.env.TEST_LOG_LEVEL ?? 'error',
-  transports: [new winston.transports.Console({ format: winston.format.simple() })],
-});
+/** The service's own (redacting) logger, quiet unless TEST_LOG_LEVEL asks for more. */
+export const quietLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', json: false });
 
 export interface Harness {
   database: Database;

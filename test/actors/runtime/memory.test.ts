@@ -7,7 +7,7 @@ import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
 
 const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/memory-probe.ts');
 
-test('memory does not grow with the number of stored actors: 100 000 actors touched within 100 MB of the first 1 000', async (t) => {
+test('memory does not grow with the number of stored actors: 100 000 actors touched within 100 MB of the first 1 000', { timeout: 900_000 }, async (t) => {
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture], {
       env: { ...process.env, MONGODB_URI: databaseUri(), DB_NAME: uniqueDatabaseName('memory'), ACTORS: '100000', CACHE: '1000' },
