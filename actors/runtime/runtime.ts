@@ -12,10 +12,10 @@ import type {
   TimerDoc,
 } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
+import { planWork, type Delivery, type RuntimeMeta } from './durable-work.ts';
 import { LruCache } from './lru.ts';
 import {
   acceptedEvents,
-  activeInvokes,
   flattenStateValue,
   persistSnapshot,
   restoreSnapshot,
@@ -25,12 +25,6 @@ import {
 } from './machine-glue.ts';
 import type { MachineRegistry } from './registry.ts';
 import { actorKey, journalId, type ActorStore, type CommitRequest } from './store.ts';
-
-/** In memory: invoke id → effect id in flight; delayed send id → timer id scheduled. */
-interface RuntimeMeta {
-  effects: Record<string, string>;
-  timers: Record<string, string>;
-}
 
 const toStoredMeta = (meta: RuntimeMeta): StoredRuntimeMeta => ({
   effects: Object.entries(meta.effects).map(([invokeId, effectId]) => ({ invokeId, effectId })),
@@ -91,11 +85,6 @@ export interface CommittedWork {
   effects: EffectDoc[];
   timers: TimerDoc[];
 }
-
-type Delivery =
-  | { kind: 'external' }
-  | { kind: 'effect'; effectId: string; invokeId: string }
-  | { kind: 'timer'; timerId: string; sendId: string };
 
 /**
  * applied: the event was committed; obsolete: the actor no longer waits for it
@@ -363,87 +352,14 @@ export class ActorRuntime {
     const now = new Date(this.options.clock.now());
     const revision = (previous?.revision ?? 0) + 1;
     const commitId = randomUUID();
-    const meta: RuntimeMeta = {
-      effects: { ...(previous?.runtime.effects ?? {}) },
-      timers: { ...(previous?.runtime.timers ?? {}) },
-    };
-    const obsoleteEffects: string[] = [];
-    const obsoleteTimers: string[] = [];
-
-    // Effects: the delivered one is done; invocations of states left are obsolete; new ones start.
-    if (delivery.kind === 'effect') {
-      delete meta.effects[delivery.invokeId];
-      obsoleteEffects.push(delivery.effectId);
-    }
-    const active = activeInvokes(next);
-    for (const [invokeId, effectId] of Object.entries(meta.effects)) {
-      if (!active.has(invokeId)) {
-        delete meta.effects[invokeId];
-        obsoleteEffects.push(effectId);
-      }
-    }
-    const newEffects: EffectDoc[] = [];
-    for (const spawn of work.spawns) {
-      const replaced = meta.effects[spawn.invokeId];
-      if (replaced) obsoleteEffects.push(replaced);
-      const effectId = `${commitId}.${spawn.invokeId}`;
-      meta.effects[spawn.invokeId] = effectId;
-      newEffects.push({
-        _id: effectId,
-        actor: key,
-        type,
-        actorId: id,
-        invokeId: spawn.invokeId,
-        src: spawn.src,
-        input: JSON.stringify(spawn.input ?? null),
-        revision,
-        commitId,
-        attempts: 0,
-        nextAttemptAt: now,
-        runningUntil: null,
-        lastError: null,
-        createdAt: now,
-      });
-    }
-
-    // Timers: the fired one is spent; cancelled ones die with this commit; new ones are scheduled.
-    if (delivery.kind === 'timer') {
-      delete meta.timers[delivery.sendId];
-      obsoleteTimers.push(delivery.timerId);
-    }
-    for (const sendId of work.cancels) {
-      const timerId = meta.timers[sendId];
-      if (timerId) {
-        delete meta.timers[sendId];
-        obsoleteTimers.push(timerId);
-      }
-    }
-    const newTimers: TimerDoc[] = [];
-    for (const delay of work.delays) {
-      const replaced = meta.timers[delay.sendId];
-      if (replaced) obsoleteTimers.push(replaced);
-      const timerId = `${commitId}.${delay.sendId}`;
-      meta.timers[delay.sendId] = timerId;
-      newTimers.push({
-        _id: timerId,
-        actor: key,
-        type,
-        actorId: id,
-        sendId: delay.sendId,
-        event: JSON.stringify(delay.event),
-        dueAt: new Date(now.getTime() + delay.delayMs),
-        revision,
-        commitId,
-        createdAt: now,
-      });
-    }
-    if (next.status !== 'active') {
-      // A finished actor waits for nothing.
-      obsoleteEffects.push(...Object.values(meta.effects));
-      obsoleteTimers.push(...Object.values(meta.timers));
-      meta.effects = {};
-      meta.timers = {};
-    }
+    const { meta, newEffects, newTimers, obsoleteEffects, obsoleteTimers } = planWork({
+      previous: previous?.runtime ?? null,
+      next,
+      work,
+      delivery,
+      commit: { id: commitId, revision, at: now },
+      actor: { key, type, id },
+    });
 
     const persisted = JSON.stringify(persistSnapshot(module, next));
     const to = flattenStateValue(next.value);

@@ -111,10 +111,7 @@ test('an effect in flight when the process is killed completes after restart, wi
 
   const second = await hub(dbName);
   const client2 = hubClient(second.url);
-  const view = await eventually(async () => {
-    const v = await client2.get('/actors/probe/fx-1');
-    return v.body.state === 'idle' ? v.body : undefined;
-  }, 20_000, 'the resumed call to finish');
+  const view = await client2.waitForState('/actors/probe/fx-1', 'idle', 20_000);
   assert.equal((view.context as { lastResult: { echoed: string } }).lastResult.echoed, 'once');
   assert.equal(echo.sideEffects() - sideEffectsBefore, 1, 'the external side effect happened exactly once');
   assert.equal(echo.requests() - requestsBefore, 2, 'the call was retried once, with the same idempotency key');
@@ -128,7 +125,7 @@ test('an effect that completed before the kill is not repeated after restart', a
   await client.post('/actors/probe', { id: 'fx-2' });
   const requestsBefore = echo.requests();
   await client.post('/actors/probe/fx-2/events', { type: 'CALL', message: 'done' });
-  await eventually(async () => (await client.get('/actors/probe/fx-2')).body.state === 'idle', 10_000, 'the call to finish');
+  await client.waitForState('/actors/probe/fx-2', 'idle', 10_000);
   await crash(first);
 
   const second = await hub(dbName);
@@ -156,10 +153,7 @@ test('a durable timeout survives a kill: restarted 5 s later it fires exactly on
   const second = await hub(dbName);
   const third = await hub(dbName);
   const client2 = hubClient(second.url);
-  const view = await eventually(async () => {
-    const v = await client2.get('/actors/probe/tm-1');
-    return v.body.state === 'timedOut' ? v.body : undefined;
-  }, 10_000, 'the overdue timeout');
+  const view = await client2.waitForState('/actors/probe/tm-1', 'timedOut', 10_000);
   await readyAfterCycles(client2, 4);
   await readyAfterCycles(hubClient(third.url), 4);
   const settled = await client2.get('/actors/probe/tm-1');

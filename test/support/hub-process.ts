@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { databaseUri } from './database.ts';
+import { databaseUri, eventually } from './database.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -105,5 +105,11 @@ export function hubClient(baseUrl: string, apiKey = TEST_ADMIN_KEY) {
     call,
     get: (pathname: string, headers?: Record<string, string>) => call('GET', pathname, undefined, headers),
     post: (pathname: string, body?: unknown, headers?: Record<string, string>) => call('POST', pathname, body, headers),
+    /** Polls an actor until it is in `state`; answers its view. */
+    waitForState: (actorPath: string, state: string, timeoutMs = 15_000) =>
+      eventually(async () => {
+        const response = await call('GET', actorPath);
+        return response.body.state === state ? response.body : undefined;
+      }, timeoutMs, `${actorPath} to reach ${state}`),
   };
 }

@@ -7,7 +7,8 @@ import { ActorStore } from '../../actors/runtime/store.ts';
 import { DurableWorker } from '../../actors/runtime/worker.ts';
 import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
 import { connectDatabase, type Database } from '../../persistence/database.ts';
-import { databaseUri } from './database.ts';
+import { databaseUri, eventually } from './database.ts';
+import type { ActorView } from '../../actors/runtime/runtime.ts';
 
 /** The service's own (redacting) logger, quiet unless TEST_LOG_LEVEL asks for more. */
 export const quietLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', json: false });
@@ -74,4 +75,12 @@ export async function startRuntime(options: {
       if (!options.database) await database.close();
     },
   };
+}
+
+/** Polls an actor through the runtime until it is in `state`. */
+export function waitForState(runtime: ActorRuntime, type: string, id: string, state: string, timeoutMs = 10_000): Promise<ActorView> {
+  return eventually(async () => {
+    const view = await runtime.get(type, id);
+    return view.state === state ? view : undefined;
+  }, timeoutMs, `${type}/${id} to reach ${state}`);
 }

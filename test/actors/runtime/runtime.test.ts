@@ -9,7 +9,7 @@ import { startEchoSandbox, type EchoSandbox } from '../../../actors/connectors/e
 import { actorKey } from '../../../actors/runtime/store.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
-import { startRuntime, type Harness } from '../../support/runtime-harness.ts';
+import { startRuntime, waitForState, type Harness } from '../../support/runtime-harness.ts';
 
 const origin = { kind: 'event' as const };
 
@@ -266,10 +266,7 @@ test('an effect failing with 5xx is retried with the same key and its result del
   echo.failNext(2, 503);
   await runtime.create('probe', 'effect-1', {}, { origin });
   await runtime.send('probe', 'effect-1', { type: 'CALL', message: 'retry me' } as never, { origin });
-  const view = await eventually(async () => {
-    const v = await runtime.get('probe', 'effect-1');
-    return v.state === 'idle' ? v : undefined;
-  }, 10_000, 'the call to complete');
+  const view = await waitForState(runtime, 'probe', 'effect-1', 'idle', 10_000);
   assert.equal((view.context as { lastResult: { echoed: string } }).lastResult.echoed, 'retry me');
   assert.equal(echo.sideEffects() - before, 1);
   assert.deepEqual(view.inFlight.effects, []);
@@ -281,10 +278,7 @@ test('a non-retryable effect failure is delivered as the error event with its co
   echo.failNext(1, 400);
   await runtime.create('probe', 'effect-2', {}, { origin });
   await runtime.send('probe', 'effect-2', { type: 'CALL', message: 'no' } as never, { origin });
-  const view = await eventually(async () => {
-    const v = await runtime.get('probe', 'effect-2');
-    return v.state === 'failed' ? v : undefined;
-  }, 10_000, 'the failure');
+  const view = await waitForState(runtime, 'probe', 'effect-2', 'failed', 10_000);
   assert.deepEqual((view.context as { lastError: unknown }).lastError, {
     code: 'sandbox_fault',
     message: 'injected HTTP 400',
@@ -316,10 +310,7 @@ test('a durable timeout fires once', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'timer-1', { timeoutMs: 150 }, { origin });
   await runtime.send('probe', 'timer-1', { type: 'WAIT' } as never, { origin });
-  const view = await eventually(async () => {
-    const v = await runtime.get('probe', 'timer-1');
-    return v.state === 'timedOut' ? v : undefined;
-  }, 5_000, 'the timeout');
+  const view = await waitForState(runtime, 'probe', 'timer-1', 'timedOut', 5_000);
   assert.equal((view.context as { timeouts: number }).timeouts, 1);
   assert.equal(view.revision, 3);
 });
