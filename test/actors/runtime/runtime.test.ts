@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assign, initialTransition, setup, transition, type AnyMachineSnapshot } from 'xstate';
+import { assign, setup } from 'xstate';
 import { AppError } from '../../../common/errors.ts';
 import { defineMachineModule } from '../../../machines/machine-module.ts';
 import probe from '../../../machines/probe.ts';
 import { echoEffects } from '../../../actors/connectors/echo/effects.ts';
 import { startEchoSandbox, type EchoSandbox } from '../../../actors/connectors/echo/sandbox.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
+import { replayJournal } from '../../../actors/runtime/replay.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
 import { startRuntime, waitForState, type Harness } from '../../support/runtime-harness.ts';
@@ -181,24 +182,31 @@ test('creating an actor that exists is refused with 409', async () => {
   assert.equal(error.code, 'actor_exists');
 });
 
-test('replaying the journal through the machine rebuilds the stored state', async () => {
+test('replaying the journal through the machine rebuilds the stored state, effect results and timers included', async () => {
   const { runtime, store } = harness;
-  await runtime.create('probe', 'replay-1', { label: 'r', timeoutMs: 60_000 }, { origin });
-  for (const event of [{ type: 'ADD', amount: 3 }, { type: 'WAIT' }, { type: 'ADD', amount: 4 }, { type: 'CANCEL' }, { type: 'CALL', message: 'x' }, { type: 'CANCEL' }, { type: 'ADD', amount: 1 }]) {
+  await runtime.create('probe', 'replay-1', { label: 'r', timeoutMs: 100 }, { origin });
+  for (const event of [{ type: 'ADD', amount: 3 }, { type: 'WAIT', timeoutMs: 60_000 }, { type: 'ADD', amount: 4 }, { type: 'CANCEL' }, { type: 'CALL', message: 'x' }, { type: 'CANCEL' }, { type: 'ADD', amount: 1 }]) {
     await runtime.send('probe', 'replay-1', event as never, { origin });
   }
+  await runtime.send('probe', 'replay-1', { type: 'CALL', message: 'answered' } as never, { origin });
+  await waitForState(runtime, 'probe', 'replay-1', 'idle');
+  await runtime.send('probe', 'replay-1', { type: 'WAIT', timeoutMs: 100 } as never, { origin });
+  await waitForState(runtime, 'probe', 'replay-1', 'timedOut');
   await store.drain();
+
   const entries = await store.readJournal(actorKey('probe', 'replay-1'), 0, 100);
-  const init = JSON.parse(entries[0]!.event) as { input: unknown };
-  let snapshot: AnyMachineSnapshot = initialTransition(probe.machine, init.input as never)[0];
-  for (const entry of entries.slice(1)) {
-    snapshot = transition(probe.machine, snapshot as never, JSON.parse(entry.event) as never)[0];
-  }
+  const origins = new Set(entries.map((e) => e.origin.kind));
+  assert.deepEqual([...origins].sort(), ['effect', 'event', 'timer'], 'the journal holds commands, an effect result and a timer firing');
   const stored = await database.collections.actors.findOne({ _id: 'probe/replay-1' });
   assert.ok(stored);
-  const replayed = { ...probe.machine.getPersistedSnapshot(snapshot), children: {} };
-  assert.deepEqual(JSON.parse(stored.snapshot), JSON.parse(JSON.stringify(replayed)));
   assert.equal(stored.revision, entries.length);
+  assert.deepEqual(replayJournal(probe, entries), JSON.parse(stored.snapshot));
+});
+
+test('a replay refuses a journal with a gap', async () => {
+  const { store } = harness;
+  const entries = await store.readJournal(actorKey('probe', 'replay-1'), 0, 100);
+  assert.throws(() => replayJournal(probe, [entries[0]!, entries[2]!]), /gap/);
 });
 
 test('a projection left behind by a crash is rolled forward from the journal on load', async () => {
