@@ -221,31 +221,26 @@ export class ActorStore {
       // 2. The commit point: unique (actor, revision) and unique idempotency key.
       //    Transient failures (SQLite busy, a dropped connection) are retried;
       //    a retry that meets its own earlier insert (same commitId) counts as done.
-      const failed = new Map<number, 'revision' | 'idempotency' | CommitRejected>();
       const entries = batch.map((p) => p.request.journal);
-      let remaining = entries.map((_, index) => index);
-      for (let attempt = 1; remaining.length > 0; attempt += 1) {
-        const outcome = await this.insertJournal(remaining.map((index) => entries[index]!));
-        if (outcome.kind === 'transient') {
-          if (attempt >= TRANSIENT_RETRIES) throw outcome.error;
-          this.logger.warn('journal write failed transiently; retrying', { attempt, error: String(outcome.error) });
-          await sleep(20 * attempt + Math.random() * 30);
+      let outcome = await this.insertJournal(entries);
+      for (let attempt = 1; outcome.kind === 'transient'; attempt += 1) {
+        if (attempt >= TRANSIENT_RETRIES) throw outcome.error;
+        this.logger.warn('journal write failed transiently; retrying', { attempt, error: String(outcome.error) });
+        await sleep(20 * attempt + Math.random() * 30);
+        outcome = await this.insertJournal(entries);
+      }
+      const failed = new Map<number, 'revision' | 'idempotency' | CommitRejected>();
+      for (const [index, result] of outcome.results) {
+        if (result === 'ok') continue;
+        if (result instanceof CommitRejected) {
+          failed.set(index, result);
           continue;
         }
-        for (const [position, result] of outcome.results) {
-          const index = remaining[position]!;
-          if (result === 'ok') continue;
-          if (result instanceof CommitRejected) {
-            failed.set(index, result);
-            continue;
-          }
-          // A duplicate: ours from an earlier attempt, a lost revision race, or a used idempotency key.
-          const holder = await journal.findOne({ _id: entries[index]!._id }, { projection: { _id: 1, commitId: 1 } });
-          if (holder?.commitId === entries[index]!.commitId) continue;
-          // FerretDB's message names no index, so the holder decides: our revision taken, or our key.
-          failed.set(index, holder ? 'revision' : 'idempotency');
-        }
-        remaining = [];
+        // A duplicate: ours from an earlier attempt, a lost revision race, or a used idempotency key.
+        // FerretDB's message names no index, so the entry holding our id decides.
+        const holder = await journal.findOne({ _id: entries[index]!._id }, { projection: { _id: 1, commitId: 1 } });
+        if (holder?.commitId === entries[index]!.commitId) continue;
+        failed.set(index, holder ? 'revision' : 'idempotency');
       }
 
       const committed = batch.filter((_, index) => !failed.has(index));
