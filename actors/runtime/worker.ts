@@ -184,7 +184,12 @@ export class DurableWorker {
       );
       outcome = { ok: true, output: jsonSafe(output) };
     } catch (error) {
-      outcome = { ok: false, error: asEffectError(error) };
+      outcome = {
+        ok: false,
+        error: controller.signal.aborted
+          ? new EffectError('effect_timeout', `no answer within ${this.effectTimeoutMs} ms`, true)
+          : asEffectError(error),
+      };
     } finally {
       clearTimeout(timeout);
     }

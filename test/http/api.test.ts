@@ -172,6 +172,11 @@ test('unknown machine types, actors and routes answer 404', async () => {
   assertError(await admin.get('/no/such/route'), 404, 'not_found');
 });
 
+test('a known route with the wrong method answers 405', async () => {
+  await admin.post('/actors/probe', { id: 'm-405' });
+  assertError(await admin.call('DELETE', '/actors/probe/m-405'), 405, 'method_not_allowed');
+});
+
 test('GET /admin/jobs lists every scheduled job, and POST /admin/jobs/:name/run runs one now', async () => {
   const listed = await admin.get('/admin/jobs');
   assert.equal(listed.status, 200);

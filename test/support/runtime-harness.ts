@@ -31,6 +31,7 @@ export async function startRuntime(options: {
   clock?: Clock;
   pollMs?: number;
   maxAttempts?: number;
+  effectTimeoutMs?: number;
   startWorker?: boolean;
   database?: Database;
 }): Promise<Harness> {
@@ -59,6 +60,7 @@ export async function startRuntime(options: {
     ownerId: `test-${process.pid}`,
     pollMs: options.pollMs ?? 200,
     maxAttempts: options.maxAttempts ?? 3,
+    effectTimeoutMs: options.effectTimeoutMs,
     backoff: { baseMs: 20, maxMs: 100 },
   });
   const started = worker;

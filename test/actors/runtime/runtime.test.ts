@@ -295,6 +295,33 @@ test('a non-retryable effect failure is delivered as the error event with its co
   });
 });
 
+test('an external call that times out is retried with the same key, then its failure is delivered', async () => {
+  // Its own database, so only this runtime's worker (with a short time-out) runs the call.
+  const ownDatabase = await connectDatabase(databaseUri(), uniqueDatabaseName('timeout'));
+  const slow = await startRuntime({ dbName: '', database: ownDatabase, machines: [probe], effects: echoEffects({ baseUrl: echo.url }), pollMs: 100, maxAttempts: 2, effectTimeoutMs: 300 });
+  const requestsBefore = echo.requests();
+  const sideEffectsBefore = echo.sideEffects();
+  echo.hold();
+  try {
+    await slow.runtime.create('probe', 'slow-1', {}, { origin });
+    await slow.runtime.send('probe', 'slow-1', { type: 'CALL', message: 'never answered' } as never, { origin });
+    const view = await waitForState(slow.runtime, 'probe', 'slow-1', 'failed', 10_000);
+    assert.deepEqual((view.context as { lastError: unknown }).lastError, {
+      code: 'effect_timeout',
+      message: 'no answer within 300 ms',
+      retryable: true,
+      attempts: 2,
+    });
+    assert.equal(echo.requests() - requestsBefore, 2, 'tried twice');
+    assert.equal(echo.sideEffects() - sideEffectsBefore, 1, 'both tries carried the same idempotency key');
+    assert.equal(await ownDatabase.collections.effects.countDocuments({}), 0);
+  } finally {
+    echo.release();
+    await slow.close();
+    await ownDatabase.close();
+  }
+});
+
 test('a result for an invocation the actor left is dropped', async () => {
   const { runtime } = harness;
   echo.hold();
