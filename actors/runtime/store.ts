@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type WriteError } from 'mongodb';
 import type { Logger } from 'winston';
 import {
   isDuplicateKeyError,
@@ -187,7 +187,7 @@ export class ActorStore {
       await this.collections.journal.insertMany(entries, { ordered: false });
       return { kind: 'done', results: entries.map((_, i) => [i, 'ok']) };
     } catch (error) {
-      const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : [];
+      const writeErrors = writeErrorsOf(error);
       if (writeErrors.length === 0) {
         if (isTransientWriteError(error) || error instanceof MongoBulkWriteError) return { kind: 'transient', error };
         throw error;
@@ -369,7 +369,7 @@ export class Projector {
         );
       } catch (error) {
         // Upsert races with another process leave its copy, which is as good; anything else is retried.
-        const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : [];
+        const writeErrors = writeErrorsOf(error);
         const failed = writeErrors.length > 0 ? writeErrors.filter((w) => w.code !== 11000).map((w) => chunk[w.index]!) : chunk;
         if (failed.length > 0) this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
         for (const doc of failed) this.mark(doc);
@@ -396,15 +396,20 @@ export function isTransientWriteError(error: unknown): boolean {
   return /SQLITE_BUSY|database is locked|MongoNetworkError|MongoNetworkTimeoutError|ECONNRESET|MongoServerSelectionError|InternalError/i.test(text);
 }
 
+/** The per-document errors of a bulk write (none for any other error). */
+function writeErrorsOf(error: unknown): readonly WriteError[] {
+  if (!(error instanceof MongoBulkWriteError)) return [];
+  const { writeErrors } = error;
+  return Array.isArray(writeErrors) ? writeErrors : [writeErrors as WriteError];
+}
+
 /** Inserts; documents already there (from an earlier, interrupted attempt) are fine. */
 async function insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
   try {
     await collection.insertMany(docs as never[], { ordered: false });
   } catch (error) {
-    if (error instanceof MongoBulkWriteError) {
-      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-      if (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000)) return;
-    }
+    const writeErrors = writeErrorsOf(error);
+    if (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000)) return;
     throw error;
   }
 }
