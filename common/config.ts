@@ -40,6 +40,27 @@ export interface Config {
   effectMaxAttempts: number;
   effectLeaseMs: number;
   workerPollMs: number;
+  /** an older master key still accepted for reading while secrets are re-encrypted (`npm run rotate-key`) */
+  previousMasterKey?: Buffer;
+  /** auto: integrations with nothing configured talk to in-process sandboxes; off: they stay unconfigured */
+  sandboxes: 'auto' | 'off';
+  /** CIDRs of reverse proxies whose X-Forwarded-For is believed */
+  trustedProxies: string[];
+  auditRetentionDays: number;
+  alerts: AlertChannelsConfig;
+  /** `HUB_INTEGRATION_<NAME>` variables: JSON seeds of integrations, validated by each connector at start */
+  integrationSeeds: Array<{ name: string; variable: string; value: Record<string, unknown> }>;
+}
+
+export interface AlertChannelsConfig {
+  /** smtp://user:pass@host:port or smtps://… ; unset → no e-mail */
+  smtpUrl?: string;
+  emailFrom: string;
+  emailTo: string[];
+  /** unset → no outgoing webhook */
+  webhookUrl?: string;
+  /** signs the webhook body (HMAC-SHA256, header X-Hub-Signature-256) */
+  webhookSecret?: string;
 }
 
 const GENERATE_KEY = 'generate one with `openssl rand -base64 32`';
@@ -93,6 +114,32 @@ export function parseSize(value: string): number | null {
   return Number.isSafeInteger(bytes) ? bytes : null;
 }
 
+const masterKey = () =>
+  variable().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    // 32 bytes are 43 base64 characters and one '=' of padding (optional here).
+    const key = /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+    if (key === null || key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `must be exactly 32 bytes, base64-encoded (44 characters); ${GENERATE_KEY}` });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+const httpUrl = (example: string, allowed: readonly string[] = ['http:', 'https:']) =>
+  variable().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const url = URL.canParse(value) ? new URL(value) : null;
+    if (url === null || !allowed.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `must be an absolute ${allowed.map((p) => p.replace(':', '')).join('/')} URL, e.g. ${example}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/;
+const EMAIL = /^[^\s@,]+@[^\s@,]+$/;
+
 const schema = z.object({
   NODE_ENV: oneOf(ENVS, 'development', 'production logs JSON and requires ADMIN_API_KEY and HUB_MASTER_KEY'),
   PORT: wholeNumber(3000, 0, 65535, 'the HTTP port, 0 picks a free one'),
@@ -120,16 +167,8 @@ const schema = z.object({
   ADMIN_API_KEY: variable().refine((value) => value === undefined || value.length >= 24, {
     message: `must be at least 24 characters; ${GENERATE_KEY}`,
   }),
-  HUB_MASTER_KEY: variable().transform((value, ctx) => {
-    if (value === undefined) return undefined;
-    // 32 bytes are 43 base64 characters and one '=' of padding (optional here).
-    const key = /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
-    if (key === null || key.length !== 32) {
-      ctx.addIssue({ code: 'custom', message: `must be exactly 32 bytes, base64-encoded (44 characters); ${GENERATE_KEY}` });
-      return z.NEVER;
-    }
-    return key;
-  }),
+  HUB_MASTER_KEY: masterKey(),
+  HUB_PREVIOUS_MASTER_KEY: masterKey(),
   PUBLIC_BASE_URL: variable().transform((value, ctx) => {
     if (value === undefined) return undefined;
     const url = URL.canParse(value) ? new URL(value) : null;
@@ -153,6 +192,34 @@ const schema = z.object({
   HUB_EFFECT_MAX_ATTEMPTS: wholeNumber(5, 1, 100, 'tries of a failing external call before its error reaches the machine'),
   HUB_EFFECT_LEASE_MS: wholeNumber(30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
   HUB_WORKER_POLL_MS: wholeNumber(1000, 50, 600_000, 'milliseconds between looks for due timers and pending calls'),
+  HUB_SANDBOXES: variable().transform((value, ctx): 'auto' | 'off' | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'auto' || value === 'off') return value;
+    ctx.addIssue({ code: 'custom', message: `must be auto or off (got ${shown(value)}); auto points every unconfigured integration at its built-in sandbox; default auto, off in production` });
+    return z.NEVER;
+  }),
+  HUB_TRUSTED_PROXIES: variable().transform((value, ctx) => {
+    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    const bad = list.filter((item) => !CIDR.test(item));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1 (not: ${bad.map(shown).join(', ')})` });
+      return z.NEVER;
+    }
+    return list;
+  }),
+  HUB_AUDIT_RETENTION_DAYS: wholeNumber(30, 1, 3650, 'days the audit log keeps external interactions and admin changes'),
+  HUB_ALERT_SMTP_URL: httpUrl('smtp://alerts:password@mail.example.com:587', ['smtp:', 'smtps:']),
+  HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), { message: 'must be one e-mail address, e.g. hub@example.com' }),
+  HUB_ALERT_EMAIL_TO: variable().transform((value, ctx) => {
+    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    if (list.some((item) => !EMAIL.test(item))) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of e-mail addresses, e.g. ops@example.com,oncall@example.com' });
+      return z.NEVER;
+    }
+    return list;
+  }),
+  HUB_ALERT_WEBHOOK_URL: httpUrl('https://hooks.example.com/hub-alerts'),
+  HUB_ALERT_WEBHOOK_SECRET: variable(),
 });
 
 type Variable = keyof z.input<typeof schema>;
@@ -175,6 +242,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (blankToUndefined(env.HUB_MASTER_KEY) === undefined) problems.push(`HUB_MASTER_KEY: required when NODE_ENV=production (32 bytes, base64); ${GENERATE_KEY}`);
   }
 
+  const alertSmtp = blankToUndefined(env.HUB_ALERT_SMTP_URL);
+  const alertTo = blankToUndefined(env.HUB_ALERT_EMAIL_TO);
+  if ((alertSmtp === undefined) !== (alertTo === undefined)) {
+    problems.push('HUB_ALERT_SMTP_URL and HUB_ALERT_EMAIL_TO: set both to send alerts by e-mail, or neither');
+  }
+  const integrationSeeds = readIntegrationSeeds(env, problems);
+
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const v = result.data;
   const host = v.HOST.includes(':') && !v.HOST.startsWith('[') ? `[${v.HOST}]` : v.HOST;
@@ -196,7 +270,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     effectMaxAttempts: v.HUB_EFFECT_MAX_ATTEMPTS,
     effectLeaseMs: v.HUB_EFFECT_LEASE_MS,
     workerPollMs: v.HUB_WORKER_POLL_MS,
+    previousMasterKey: v.HUB_PREVIOUS_MASTER_KEY,
+    sandboxes: v.HUB_SANDBOXES ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
+    trustedProxies: v.HUB_TRUSTED_PROXIES,
+    auditRetentionDays: v.HUB_AUDIT_RETENTION_DAYS,
+    alerts: {
+      smtpUrl: v.HUB_ALERT_SMTP_URL,
+      emailFrom: v.HUB_ALERT_EMAIL_FROM ?? 'integration-hub@localhost',
+      emailTo: v.HUB_ALERT_EMAIL_TO,
+      webhookUrl: v.HUB_ALERT_WEBHOOK_URL,
+      webhookSecret: v.HUB_ALERT_WEBHOOK_SECRET,
+    },
+    integrationSeeds,
   };
+}
+
+const SEED_PREFIX = 'HUB_INTEGRATION_';
+
+/**
+ * `HUB_INTEGRATION_NOVAPOSHTA='{"baseUrl":"…","credentials":{"apiKey":"…"}}'`:
+ * the JSON uses the same field names as the admin API. Only its shape is
+ * checked here; each connector validates its own fields at start.
+ */
+function readIntegrationSeeds(env: NodeJS.ProcessEnv, problems: string[]): Config['integrationSeeds'] {
+  const seeds: Config['integrationSeeds'] = [];
+  for (const variableName of Object.keys(env).sort()) {
+    if (!variableName.startsWith(SEED_PREFIX)) continue;
+    const raw = blankToUndefined(env[variableName]);
+    if (typeof raw !== 'string') continue;
+    const name = variableName.slice(SEED_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    if (!/^[a-z][a-z0-9-]{1,39}$/.test(name)) {
+      problems.push(`${variableName}: the integration name after ${SEED_PREFIX} must be letters, digits and _ (2 to 40 characters)`);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // The value may hold credentials: never quote it.
+      problems.push(`${variableName}: must be a JSON object such as {"credentials":{"apiKey":"…"}} (it is not valid JSON)`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(`${variableName}: must be a JSON object such as {"credentials":{"apiKey":"…"}}`);
+      continue;
+    }
+    const unknownFields = Object.keys(value).filter((key) => !['enabled', 'baseUrl', 'credentials', 'settings'].includes(key));
+    if (unknownFields.length > 0) {
+      problems.push(`${variableName}: unknown field(s) ${unknownFields.join(', ')}; allowed: enabled, baseUrl, credentials, settings`);
+      continue;
+    }
+    seeds.push({ name, variable: variableName, value: value as Record<string, unknown> });
+  }
+  return seeds;
 }
 
 /** A loggable summary: which secrets are set, never their values. */
@@ -219,6 +345,15 @@ export function describeConfig(config: Config): Record<string, unknown> {
     effectMaxAttempts: config.effectMaxAttempts,
     effectLeaseMs: config.effectLeaseMs,
     workerPollMs: config.workerPollMs,
+    previousMasterKey: config.previousMasterKey ? '[set]' : '[unset]',
+    sandboxes: config.sandboxes,
+    trustedProxies: config.trustedProxies,
+    auditRetentionDays: config.auditRetentionDays,
+    alerts: {
+      email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',
+      webhook: config.alerts.webhookUrl ? withoutCredentials(config.alerts.webhookUrl).replace(/\?.*$/, '?…') : '[off]',
+    },
+    integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
   };
 }
 

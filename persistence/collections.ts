@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
 import type { Collection, Db } from 'mongodb';
+import type { HubMetaDoc, SealedSecret } from './secret-box.ts';
 
 /**
  * The runtime's collections. Every hot-path read is a point read by `_id`
@@ -120,6 +121,59 @@ export interface ApiKeyDoc {
   createdBy: string;
 }
 
+/** One external integration's configuration; credentials sealed with the master key. */
+export interface IntegrationDoc {
+  _id: string; // integration name
+  enabled: boolean;
+  baseUrl: string | null;
+  credentials: SealedSecret | null; // JSON object of strings, sealed
+  credentialFields: string[]; // which fields are set (names only)
+  settings: string; // JSON: the connector's settings (keys may contain '.')
+  revision: number;
+  source: 'admin' | 'environment';
+  createdAt: Date;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** Every external interaction and every admin change, newest `_id` last. */
+export interface AuditDoc {
+  _id: string; // `${at ISO}~${random}`: sorts by time
+  kind: 'outbound' | 'inbound' | 'admin';
+  integration: string | null;
+  operation: string;
+  /** the business actor (`type/id`) the interaction was for */
+  actor: string | null;
+  /** who did it: an API key's name for admin changes; the partner for inbound calls */
+  principal: string | null;
+  status: number | null;
+  outcome: string;
+  durationMs: number | null;
+  error: { code: string; message: string } | null;
+  request: string | null; // redacted excerpt
+  response: string | null; // redacted excerpt
+  details: Record<string, unknown> | null;
+  at: Date;
+}
+
+/** An inbound webhook delivery; its `_id` dedupes the partner's retries and replays. */
+export interface InboxDoc {
+  _id: string; // `${integration}:${deliveryId}`
+  integration: string;
+  deliveryId: string;
+  receivedAt: Date;
+  remoteAddress: string;
+  headers: Record<string, string>; // secrets redacted
+  rawBody: string; // base64 of the exact bytes (signatures are over them)
+  contentType: string | null;
+  status: 'received' | 'dispatched' | 'ignored' | 'failed';
+  dispatchedTo: string | null; // `type/id`
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  updatedAt: Date;
+}
+
 const stringId = { _id: { type: String, required: true } } as const;
 const options = { versionKey: false, autoIndex: false, autoCreate: false } as const;
 
@@ -169,6 +223,35 @@ const apiKeySchema = new Schema(
   { ...options, collection: 'api_keys' },
 );
 
+const integrationSchema = new Schema(
+  {
+    ...stringId,
+    enabled: Boolean, baseUrl: String, credentials: Schema.Types.Mixed, credentialFields: [String], settings: String,
+    revision: Number, source: String, createdAt: Date, updatedAt: Date, updatedBy: String,
+  },
+  { ...options, collection: 'integrations' },
+);
+const auditSchema = new Schema(
+  {
+    ...stringId,
+    kind: String, integration: String, operation: String, actor: String, principal: String, status: Number, outcome: String,
+    durationMs: Number, error: Schema.Types.Mixed, request: String, response: String, details: Schema.Types.Mixed, at: Date,
+  },
+  { ...options, collection: 'audit' },
+);
+auditSchema.index({ integration: 1, at: -1 });
+auditSchema.index({ at: 1 });
+const inboxSchema = new Schema(
+  {
+    ...stringId,
+    integration: String, deliveryId: String, receivedAt: Date, remoteAddress: String, headers: Schema.Types.Mixed, rawBody: String,
+    contentType: String, status: String, dispatchedTo: String, result: String, error: String, attempts: Number, updatedAt: Date,
+  },
+  { ...options, collection: 'inbox' },
+);
+inboxSchema.index({ integration: 1, receivedAt: -1 });
+const hubMetaSchema = new Schema({ ...stringId, sealed: Schema.Types.Mixed, updatedAt: Date }, { ...options, collection: 'hub_meta' });
+
 export const models = {
   actors: mongoose.model('Actor', actorSchema),
   journal: mongoose.model('JournalEntry', journalSchema),
@@ -177,6 +260,10 @@ export const models = {
   timers: mongoose.model('Timer', timerSchema),
   leases: mongoose.model('Lease', leaseSchema),
   apiKeys: mongoose.model('ApiKey', apiKeySchema),
+  integrations: mongoose.model('Integration', integrationSchema),
+  audit: mongoose.model('AuditEntry', auditSchema),
+  inbox: mongoose.model('InboxMessage', inboxSchema),
+  hubMeta: mongoose.model('HubMeta', hubMetaSchema),
 };
 
 export interface Collections {
@@ -188,6 +275,10 @@ export interface Collections {
   timers: Collection<TimerDoc>;
   leases: Collection<LeaseDoc>;
   apiKeys: Collection<ApiKeyDoc>;
+  integrations: Collection<IntegrationDoc>;
+  audit: Collection<AuditDoc>;
+  inbox: Collection<InboxDoc>;
+  hubMeta: Collection<HubMetaDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -200,6 +291,10 @@ export function collectionsOf(db: Db): Collections {
     timers: db.collection<TimerDoc>('timers'),
     leases: db.collection<LeaseDoc>('leases'),
     apiKeys: db.collection<ApiKeyDoc>('api_keys'),
+    integrations: db.collection<IntegrationDoc>('integrations'),
+    audit: db.collection<AuditDoc>('audit'),
+    inbox: db.collection<InboxDoc>('inbox'),
+    hubMeta: db.collection<HubMetaDoc>('hub_meta'),
   };
 }
 

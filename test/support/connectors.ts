@@ -1,0 +1,35 @@
+import { CircuitBreaker } from '../../actors/connectors/kit/circuit-breaker.ts';
+import { DEFAULT_HTTP_POLICY, type AnyConnector, type ConnectorHttp, type HttpPolicy } from '../../actors/connectors/kit/definition.ts';
+import { createConnectorHttp, type CallRecord } from '../../actors/connectors/kit/http.ts';
+import { TokenBucket } from '../../actors/connectors/kit/rate-limit.ts';
+import { quietLogger } from './runtime-harness.ts';
+
+/**
+ * A connector's client over the real kit pipeline (breaker, rate limit,
+ * axios-retry, error mapping), without a database: for connector tests
+ * against their sandboxes. Finished calls are collected in `calls`.
+ */
+export function connectorHttpFor<TClient = unknown>(
+  definition: AnyConnector,
+  options: { baseUrl: string; credentials?: Record<string, string>; settings?: unknown; policy?: Partial<HttpPolicy> },
+): { http: ConnectorHttp; client: TClient; calls: CallRecord[]; breaker: CircuitBreaker; close(): Promise<void> } {
+  const policy: HttpPolicy = { ...DEFAULT_HTTP_POLICY, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...definition.policy, ...options.policy };
+  const breaker = new CircuitBreaker({ failureThreshold: policy.breakerFailureThreshold, cooldownMs: policy.breakerCooldownMs });
+  const calls: CallRecord[] = [];
+  const config = {
+    integration: definition.name,
+    baseUrl: options.baseUrl,
+    credentials: definition.credentials.parse(options.credentials ?? definition.sandbox.credentials) as Record<string, string>,
+    settings: definition.settings.parse(options.settings ?? {}) as unknown,
+    sandboxed: true,
+    revision: 1,
+  };
+  const http = createConnectorHttp(definition, config, policy, {
+    breaker,
+    limiter: new TokenBucket({ perSecond: policy.rateLimitPerSecond, burst: policy.rateLimitBurst }),
+    observer: { attempt: () => undefined, finished: (record) => calls.push(record) },
+    logger: quietLogger,
+  });
+  const client = definition.createClient(http, config) as TClient;
+  return { http, client, calls, breaker, close: async () => undefined };
+}
