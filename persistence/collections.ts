@@ -63,7 +63,8 @@ export interface JournalDoc {
 export type JournalOrigin =
   | { kind: 'create' | 'event' | 'admin'; requestId?: string; actorName?: string; reason?: string }
   | { kind: 'effect'; effectId: string }
-  | { kind: 'timer'; timerId: string };
+  | { kind: 'timer'; timerId: string }
+  | { kind: 'webhook'; integration: string; deliveryId: string };
 
 /** Fast lookup of an idempotency key's first result (the journal's unique `idem` index is the guarantee). */
 export interface IdempotencyDoc {

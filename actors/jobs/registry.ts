@@ -9,6 +9,8 @@ export interface JobDefinition {
   description: string;
   /** Agenda interval ("10 minutes", "1 day") or cron expression */
   every: string;
+  /** a synchronisation with this integration: its runs count towards the sync success rate */
+  syncs?: string;
   run(context: { logger: Logger; trigger: 'schedule' | 'manual' }): Promise<Record<string, unknown> | void>;
 }
 
@@ -62,6 +64,8 @@ export class JobRegistry {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
+    /** told about every finished run (monitoring) */
+    private readonly onFinished?: (definition: JobDefinition, result: JobRunResult) => void,
   ) {
     this.statuses = db.collection<JobStatusDoc>('job_status');
   }
@@ -160,6 +164,8 @@ export class JobRegistry {
       { upsert: true },
     );
     logger.info('job finished', { result, durationMs, trigger });
-    return { name: definition.name, result, durationMs, output, error };
+    const outcome: JobRunResult = { name: definition.name, result, durationMs, output, error };
+    this.onFinished?.(definition, outcome);
+    return outcome;
   }
 }

@@ -22,6 +22,8 @@ export interface WorkerOptions {
   /** An intent whose commit has not landed after this long is an orphan of a crashed or beaten writer. */
   orphanAfterMs?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /** an effect failed for good (its error was delivered to the actor) */
+  onEffectFailed?: (effect: EffectDoc, failure: { code: string; message: string; retryable: boolean; attempts: number }) => void;
 }
 
 export interface WorkerStatus {
@@ -230,6 +232,7 @@ export class DurableWorker {
       const failed: EventObject & { error: unknown } = { type: `xstate.error.actor.${effect.invokeId}`, error: failure };
       const delivered = await runtime.deliverEffectResult(effect, failed);
       logger.warn('effect failed for good', { effect: effectId, src: effect.src, attempt, code: error.code, delivered });
+      if (delivered === 'applied') this.options.onEffectFailed?.(effect, failure);
       if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
     } finally {
       await collections.leases.deleteOne({ _id: leaseId }).catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../../common/errors.ts';
 import type { HubState } from '../context.ts';
+import { readRawBody } from './raw-body.ts';
 
 /**
  * Reads a JSON body for methods that carry one: 415 for another content type,
@@ -19,18 +20,7 @@ export function jsonBody(limitBytes: number) {
     if (!ctx.is('application/json', 'application/*+json')) {
       throw new AppError(415, 'unsupported_media_type', 'send the body as application/json', { contentType: ctx.get('Content-Type') || null });
     }
-    if (length > limitBytes) throw tooLarge(limitBytes);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for await (const chunk of ctx.req) {
-      received += (chunk as Buffer).length;
-      if (received > limitBytes) {
-        ctx.req.resume();
-        throw tooLarge(limitBytes);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readRawBody(ctx, limitBytes)).toString('utf8');
     if (text.trim() === '') {
       ctx.state.body = undefined;
       return next();
@@ -42,8 +32,4 @@ export function jsonBody(limitBytes: number) {
     }
     return next();
   };
-}
-
-function tooLarge(limitBytes: number): AppError {
-  return new AppError(413, 'payload_too_large', `the body exceeds the limit of ${limitBytes} bytes`, { limitBytes });
 }

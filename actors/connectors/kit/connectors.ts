@@ -10,6 +10,7 @@ import { DEFAULT_HTTP_POLICY, type AnyConnector, type ConnectorConfig, type Conn
 import { ConnectorError, KIT_ERROR_CODES } from './errors.ts';
 import { createConnectorHttp, type CallObserver, type CallRecord } from './http.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { addressList } from '../../../common/ip-addresses.ts';
 import type { SandboxServer } from './sandbox.ts';
 
 /** Where an integration's calls go: its own configuration, its sandbox, or nowhere yet. */
@@ -328,6 +329,27 @@ export class Connectors {
     return result;
   }
 
+  /**
+   * What an inbound webhook of this integration is checked against: its
+   * credentials (the sandbox's in sandbox mode) and its IP allow-list
+   * (`settings.allowedIps`, empty = any address). Null when it has none.
+   */
+  webhookConfig(name: string): { credentials: Record<string, string>; settings: Record<string, unknown>; allowedIps: string[] } | null {
+    const record = this.options.store.get(name);
+    const allowedIps = Array.isArray(record?.settings.allowedIps) ? (record.settings.allowedIps as string[]) : [];
+    const definition = this.definitions.get(name);
+    if (definition) {
+      try {
+        const config = this.configOf(definition);
+        return { credentials: config.credentials as Record<string, string>, settings: record?.settings ?? {}, allowedIps };
+      } catch {
+        return null;
+      }
+    }
+    if (!record || !record.enabled || Object.keys(record.credentials).length === 0) return null;
+    return { credentials: record.credentials, settings: record.settings, allowedIps };
+  }
+
   /** Live health of every integration (circuit, last success and error, window rates). */
   healthStore(): HealthStore {
     return this.options.health;
@@ -361,6 +383,17 @@ export class Connectors {
     if (settings.http !== undefined) {
       const parsed = policySchema.safeParse(settings.http);
       if (!parsed.success) for (const issue of parsed.error.issues) problems.push({ path: `settings.http.${issue.path.map(String).join('.')}`, message: issue.message });
+    }
+    if (settings.allowedIps !== undefined) {
+      const list = z.array(z.string()).max(1000).safeParse(settings.allowedIps);
+      if (!list.success) problems.push({ path: 'settings.allowedIps', message: 'must be a list of IP addresses or CIDRs' });
+      else {
+        try {
+          addressList(list.data);
+        } catch (error) {
+          problems.push({ path: 'settings.allowedIps', message: (error as Error).message });
+        }
+      }
     }
     if (definition) {
       const parsed = definition.settings.safeParse(stripKitSettings(settings));
@@ -477,10 +510,11 @@ export class SeedError extends Error {
   }
 }
 
-/** `settings.http` belongs to the kit (its policy), not to the connector's schema. */
+/** `settings.http` (the call policy) and `settings.allowedIps` (webhook senders) belong to the kit, not to the connector's schema. */
 function stripKitSettings(settings: Record<string, unknown>): Record<string, unknown> {
-  const { http: _http, ...rest } = settings;
+  const { http: _http, allowedIps: _allowedIps, ...rest } = settings;
   void _http;
+  void _allowedIps;
   return rest;
 }
 

@@ -1,0 +1,33 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { AuditLog } from '../../actors/audit/audit-log.ts';
+import type { HubState } from '../context.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { parseQuery } from '../validation.ts';
+
+const isoDate = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO date-time').transform((value) => new Date(value));
+
+const querySchema = z
+  .object({
+    kind: z.enum(['outbound', 'inbound', 'admin']).optional(),
+    integration: z.string().max(40).optional(),
+    operation: z.string().max(100).optional(),
+    actor: z.string().max(300).optional(),
+    outcome: z.string().max(40).optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    cursor: z.string().max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+/** `GET /admin/audit`: every external interaction and admin change, newest first, cursor-paged. */
+export function auditRoutes(deps: { audit: AuditLog }): Router<HubState> {
+  const router = new Router<HubState>({ prefix: '/admin/audit' });
+  router.get('/', requireRole('operator', 'viewer'), async (ctx) => {
+    const filter = parseQuery(querySchema, ctx.query);
+    await deps.audit.flush();
+    ctx.body = await deps.audit.list(filter);
+  });
+  return router;
+}

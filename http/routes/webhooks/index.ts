@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { BlockList } from 'node:net';
+import Router from '@koa/router';
+import { AppError, errors } from '../../../common/errors.ts';
+import { clientAddress, listHas, addressList } from '../../../common/ip-addresses.ts';
+import type { AuditLog } from '../../../actors/audit/audit-log.ts';
+import type { Connectors } from '../../../actors/connectors/kit/connectors.ts';
+import type { HubMetrics } from '../../../actors/monitoring/metrics.ts';
+import type { Inbox } from '../../../actors/webhooks/inbox.ts';
+import type { SignatureFailures } from '../../../actors/webhooks/signature-failures.ts';
+import { WebhookBodyError, type WebhookRequest } from '../../../actors/webhooks/spec.ts';
+import type { HubState } from '../../context.ts';
+import { readRawBody } from '../../middleware/raw-body.ts';
+
+export interface WebhookDependencies {
+  inbox: Inbox;
+  connectors: Connectors;
+  trustedProxies: BlockList;
+  bodyLimitBytes: number;
+  metrics: HubMetrics;
+  audit: AuditLog;
+  signatureFailures: SignatureFailures;
+}
+
+/**
+ * `POST /webhooks/:integration` — every partner callback takes one path:
+ * caller address (X-Forwarded-For only from trusted proxies) against the
+ * integration's allow-list → 403; signature over the raw bytes → 401; the
+ * delivery stored in the inbox (deduplicated by the partner's id) and
+ * dispatched → 2xx only after that. A repeat answers 200 and changes nothing.
+ */
+export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
+  const router = new Router<HubState>();
+
+  router.post('/webhooks/:integration', async (ctx) => {
+    const integration = ctx.params.integration ?? '';
+    const spec = deps.inbox.spec(integration);
+    if (!spec) throw errors.notFound(`webhook endpoint for ${integration}`, { known: deps.inbox.integrations() });
+    const started = Date.now();
+    const remoteAddress = clientAddress(ctx.req.socket.remoteAddress ?? '', ctx.get('X-Forwarded-For') || undefined, deps.trustedProxies);
+    const finish = (outcome: string, status: number, error: { code: string; message: string } | null, details: Record<string, unknown> = {}) => {
+      deps.metrics.webhook(integration, outcome);
+      deps.audit.record({
+        kind: 'inbound', integration, operation: 'webhook', actor: typeof details.actor === 'string' ? details.actor : null, principal: remoteAddress,
+        status, outcome, durationMs: Date.now() - started, error, request: null, response: null, details,
+      });
+    };
+
+    const config = deps.connectors.webhookConfig(integration);
+    if (!config) {
+      finish('not_configured', 503, { code: 'integration_not_configured', message: 'no credentials to check the signature with' });
+      throw new AppError(503, 'integration_not_configured', `integration ${integration} is not configured to receive webhooks`);
+    }
+    if (config.allowedIps.length > 0 && !listHas(addressList(config.allowedIps), remoteAddress)) {
+      finish('forbidden_address', 403, { code: 'address_not_allowed', message: `caller ${remoteAddress} is not on the allow-list` });
+      ctx.state.logger.warn('webhook from an address not on the allow-list', { integration, remoteAddress });
+      throw new AppError(403, 'address_not_allowed', 'this address may not call this endpoint');
+    }
+
+    const rawBody = await readRawBody(ctx, deps.bodyLimitBytes);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(ctx.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    const request: WebhookRequest = { integration, rawBody, headers, remoteAddress, contentType: ctx.get('Content-Type') || null };
+
+    if (!(await spec.verify(request, config))) {
+      finish('bad_signature', 401, { code: 'invalid_signature', message: 'signature missing or invalid' });
+      ctx.state.logger.warn('webhook with an invalid signature refused', { integration, remoteAddress });
+      await deps.signatureFailures.record(integration, remoteAddress);
+      throw new AppError(401, 'invalid_signature', 'the signature is missing or does not match the body');
+    }
+
+    try {
+      spec.route(request); // a malformed body is refused before anything is stored
+    } catch (error) {
+      if (error instanceof WebhookBodyError) {
+        finish('invalid', 400, { code: 'invalid_webhook', message: error.message });
+        throw errors.badRequest(`the ${integration} webhook body is not valid: ${error.message}`);
+      }
+      throw error;
+    }
+
+    const deliveryId = spec.deliveryId(request) ?? `sha256-${createHash('sha256').update(rawBody).digest('hex')}`;
+    const outcome = await deps.inbox.accept(request, deliveryId);
+    finish(outcome.duplicate ? 'duplicate' : outcome.status, 200, null, { deliveryId, actor: outcome.dispatchedTo, result: outcome.result });
+    ctx.status = 200;
+    ctx.body = { received: true, id: outcome.id, duplicate: outcome.duplicate, status: outcome.status };
+  });
+
+  return router;
+}
