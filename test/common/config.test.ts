@@ -36,6 +36,12 @@ test('an empty environment gives a working development configuration', () => {
     effectMaxAttempts: 5,
     effectLeaseMs: 30_000,
     workerPollMs: 1000,
+    previousMasterKey: undefined,
+    sandboxes: 'auto',
+    trustedProxies: [],
+    auditRetentionDays: 30,
+    alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
+    integrationSeeds: [],
   });
 });
 
@@ -190,4 +196,36 @@ test('the logged summary says which secrets are set without their values', () =>
   assert.equal(unset.adminApiKey, '[unset]');
   assert.equal(unset.masterKey, '[unset]');
   assert.equal(unset.database, 'embedded');
+});
+
+test('integration seeds are read from HUB_INTEGRATION_<NAME> as JSON, and a bad one is named without its value', () => {
+  const config = loadConfig({ HUB_INTEGRATION_NOVAPOSHTA: '{"credentials":{"apiKey":"np-key-1"}}', HUB_INTEGRATION_NOVA_POSHTA2: '{"enabled":false}' });
+  assert.deepEqual(config.integrationSeeds, [
+    { name: 'novaposhta', variable: 'HUB_INTEGRATION_NOVAPOSHTA', value: { credentials: { apiKey: 'np-key-1' } } },
+    { name: 'nova-poshta2', variable: 'HUB_INTEGRATION_NOVA_POSHTA2', value: { enabled: false } },
+  ]);
+  const message = problems({ HUB_INTEGRATION_MONOBANK: '{"credentials":{"token":"mono-secret-9"', HUB_INTEGRATION_LIQPAY: '{"creds":{}}' });
+  assert.match(message, /^HUB_INTEGRATION_MONOBANK: must be a JSON object/m);
+  assert.match(message, /^HUB_INTEGRATION_LIQPAY: unknown field\(s\) creds/m);
+  assert.ok(!message.includes('mono-secret-9'));
+  assert.ok(!JSON.stringify(describeConfig(config)).includes('np-key-1'), 'the summary names the variables only');
+});
+
+test('alert channels, trusted proxies and sandbox mode are validated', () => {
+  const config = loadConfig({
+    HUB_ALERT_SMTP_URL: 'smtp://ops:mail-pass-1@mail.example.com:587',
+    HUB_ALERT_EMAIL_TO: 'ops@example.com, oncall@example.com',
+    HUB_ALERT_WEBHOOK_URL: 'https://hooks.example.com/x?token=abc',
+    HUB_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1',
+    HUB_SANDBOXES: 'off',
+  });
+  assert.deepEqual(config.alerts.emailTo, ['ops@example.com', 'oncall@example.com']);
+  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', '127.0.0.1']);
+  assert.equal(config.sandboxes, 'off');
+  const summary = JSON.stringify(describeConfig(config));
+  assert.ok(!summary.includes('mail-pass-1') && !summary.includes('token=abc'));
+  assert.equal(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY, HUB_MASTER_KEY: MASTER_KEY }).sandboxes, 'off', 'production never sandboxes silently');
+  const message = problems({ HUB_ALERT_SMTP_URL: 'http://mail', HUB_TRUSTED_PROXIES: 'proxy.local', HUB_SANDBOXES: 'maybe', HUB_ALERT_EMAIL_TO: 'not-an-address' });
+  for (const variable of ['HUB_ALERT_SMTP_URL', 'HUB_TRUSTED_PROXIES', 'HUB_SANDBOXES', 'HUB_ALERT_EMAIL_TO']) assert.match(message, new RegExp(`^${variable}: `, 'm'));
+  assert.match(problems({ HUB_ALERT_EMAIL_TO: 'ops@example.com' }), /set both/);
 });

@@ -12,12 +12,16 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 test('npm start with no configuration: embedded database, a generated admin key printed once, data kept across restarts', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-start-'));
   // As on a newcomer's machine: no MONGODB_URI, no ADMIN_API_KEY.
-  const env = { MONGODB_URI: '', ADMIN_API_KEY: '', NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  const env = { MONGODB_URI: '', ADMIN_API_KEY: '', HUB_MASTER_KEY: '', NODE_ENV: 'development', LOG_LEVEL: 'info' };
   const first = await startHubProcess({ dbName: 'hub', dataDir, env });
   try {
     assert.match(first.output(), /embedded FerretDB \(SQLite\) started/);
     const saved = (await readFile(path.join(dataDir, 'admin-api-key'), 'utf8')).trim();
     assert.ok(first.output().includes(saved), 'the generated key is printed');
+    assert.match(first.output(), /generated a development master key/);
+    const masterKey = (await readFile(path.join(dataDir, 'master-key'), 'utf8')).trim();
+    assert.equal(Buffer.from(masterKey, 'base64').length, 32);
+    assert.ok(!first.output().includes(masterKey), 'the master key itself is never printed');
     const client = hubClient(first.url, saved);
     assert.equal((await client.post('/actors/probe', { id: 'kept' })).status, 201);
     assert.equal((await client.post('/actors/probe/kept/events', { type: 'ADD', amount: 7 })).status, 200);

@@ -8,6 +8,8 @@ import { databaseUri, eventually } from './database.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** One master key for every hub the tests start, so restarts on a database open its secrets. */
+export const TEST_MASTER_KEY = Buffer.alloc(32, 42).toString('base64');
 
 export interface HubProcess {
   url: string;
@@ -34,6 +36,7 @@ export async function startHubProcess(options: { dbName: string; env?: Record<st
       MONGODB_DB: options.dbName,
       DATA_DIR: dataDir,
       ADMIN_API_KEY: TEST_ADMIN_KEY,
+      HUB_MASTER_KEY: TEST_MASTER_KEY,
       LOG_LEVEL: process.env.TEST_HUB_LOG_LEVEL ?? 'warn',
       HUB_WORKER_POLL_MS: '200',
       ...options.env,
