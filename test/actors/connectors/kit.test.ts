@@ -158,3 +158,18 @@ test('the rate limit spaces calls out and refuses a caller that would wait too l
   await strict.take(0);
   await assert.rejects(strict.take(100), RateLimitExceeded);
 });
+
+test('a sandbox is controlled over HTTP too: faults, recorded requests, reset', () =>
+  withSandbox(async (sandbox) => {
+    const control = (method: string, path: string, body?: unknown) =>
+      fetch(`${sandbox.url}/__sandbox/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.equal((await control('POST', 'faults', { kind: 'status', status: 418, count: 1, path: '/items' })).status, 201);
+    assert.equal((await control('POST', 'faults', { kind: 'nonsense' })).status, 400);
+    assert.equal((await fetch(`${sandbox.url}/items/1`)).status, 418);
+    assert.equal((await fetch(`${sandbox.url}/items/1`)).status, 401, 'the fault was used up');
+    const recorded = (await (await control('GET', 'requests')).json()) as { requests: Array<{ path: string; fault: string | null; status: number }> };
+    assert.deepEqual(recorded.requests.map((r) => [r.path, r.fault, r.status]), [['/items/1', 'status', 418], ['/items/1', null, 401]]);
+    assert.equal((await control('POST', 'reset')).status, 204);
+    assert.equal(sandbox.requests().length, 0);
+    assert.equal((await control('GET', 'nothing')).status, 404);
+  }));

@@ -1,0 +1,7 @@
+import type { AnyConnector } from './kit/definition.ts';
+
+/**
+ * Every connector the hub knows. Adding one: write its folder
+ * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
+ */
+export const allConnectors: AnyConnector[] = [];
