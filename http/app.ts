@@ -14,6 +14,14 @@ import { requestContext } from './middleware/request-context.ts';
 import { actorRoutes } from './routes/actors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
+import { alertRoutes, type AlertsApi } from './routes/alerts.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { integrationRoutes } from './routes/integrations.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
+import type { Connectors } from '../actors/connectors/kit/connectors.ts';
+import type { AuditLog } from '../actors/audit/audit-log.ts';
+import type { HubMetrics } from '../actors/monitoring/metrics.ts';
 
 export interface HttpDependencies {
   logger: Logger;
@@ -24,6 +32,11 @@ export interface HttpDependencies {
   apiKeys: ApiKeys;
   readiness: ReadinessProbe;
   bodyLimitBytes: number;
+  connectors: Connectors;
+  audit: AuditLog;
+  alerts: AlertsApi;
+  metrics: HubMetrics;
+  webhooks: Omit<WebhookDependencies, 'connectors' | 'audit' | 'metrics' | 'bodyLimitBytes'>;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -36,13 +49,20 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
 
   const open = new Router<HubState>();
   open.use(healthRoutes(deps.readiness).routes());
+  // Partner callbacks authenticate by their own signatures, not by API keys.
+  open.use(webhookRoutes({ ...deps.webhooks, connectors: deps.connectors, audit: deps.audit, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }).routes());
   app.use(open.routes());
+  app.use(open.allowedMethods());
 
   const secured = new Router<HubState>();
   secured.use(authenticate(deps.apiKeys));
   secured.use(jsonBody(deps.bodyLimitBytes));
   secured.use(actorRoutes(deps.runtime, deps.store).routes());
-  secured.use(adminRoutes({ jobs: deps.jobs, apiKeys: deps.apiKeys, worker: deps.worker }).routes());
+  secured.use(adminRoutes({ jobs: deps.jobs, apiKeys: deps.apiKeys, worker: deps.worker, audit: deps.audit }).routes());
+  secured.use(integrationRoutes({ connectors: deps.connectors }).routes());
+  secured.use(auditRoutes({ audit: deps.audit }).routes());
+  secured.use(alertRoutes({ alerts: deps.alerts }).routes());
+  secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());
 

@@ -21,6 +21,24 @@ import { connectDatabase, type Database } from '../persistence/database.ts';
 import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded-database.ts';
 import { createAgenda } from '../persistence/scheduler.ts';
 import { allMachines } from '../machines/index.ts';
+import { alertChannelsFromConfig } from '../actors/alerts/channels.ts';
+import { Alerts } from '../actors/alerts/alerts.ts';
+import { AuditLog } from '../actors/audit/audit-log.ts';
+import { allConnectors } from '../actors/connectors/index.ts';
+import { Connectors, type AlertSink } from '../actors/connectors/kit/connectors.ts';
+import { alertDeliveryJob } from '../actors/jobs/alert-delivery.ts';
+import { auditRetentionJob } from '../actors/jobs/audit-retention.ts';
+import { inboxRedispatchJob } from '../actors/jobs/inbox-redispatch.ts';
+import { createHealthStore } from '../actors/monitoring/connector-health.ts';
+import { HubMetrics } from '../actors/monitoring/metrics.ts';
+import { Inbox } from '../actors/webhooks/inbox.ts';
+import { SignatureFailures } from '../actors/webhooks/signature-failures.ts';
+import { addressList } from '../common/ip-addresses.ts';
+import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
+import { IntegrationStore } from '../persistence/integrations.ts';
+import { loadKeyring } from '../persistence/master-key.ts';
+import { verifyMasterKey } from '../persistence/secret-box.ts';
+import { webhookSpecs } from './routes/webhooks/echo.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
 
@@ -31,6 +49,9 @@ export interface Hub {
   runtime: ActorRuntime;
   worker: DurableWorker;
   database: Database;
+  connectors: Connectors;
+  alerts: Alerts;
+  metrics: HubMetrics;
   /** Graceful stop: no new requests, in-flight work finished, everything closed. */
   stop(): Promise<void>;
 }
@@ -80,6 +101,52 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       logger.info('integration sandboxed', { integration: 'echo', url: echo.url });
     }
 
+    // Secrets: the master key must open what the database holds, or the start stops here.
+    const keyring = await loadKeyring({
+      masterKey: config.masterKey,
+      previousMasterKey: config.previousMasterKey,
+      dataDir: config.dataDir,
+      env: config.env,
+      warn: (message, meta) => logger.warn(message, meta),
+    });
+    const keyCheck = await verifyMasterKey(collections.hubMeta, keyring);
+    logger.info('master key', { check: keyCheck, keyId: keyring.currentKeyId });
+
+    const health = createHealthStore();
+    const metrics = new HubMetrics(health, { now: () => clock.now() });
+    const audit = new AuditLog(collections.audit, logger);
+    closers.push({ name: 'audit log', close: () => audit.flush() });
+    await ensureAlertIndexes(collections.db);
+    const channels = alertChannelsFromConfig(config.alerts, logger);
+    const alerts = new Alerts({ collection: alertsCollection(collections.db), channels, logger, now: () => clock.now() });
+    closers.push({
+      name: 'alerts',
+      close: async () => {
+        await alerts.idle();
+        for (const channel of channels) channel.close?.();
+      },
+    });
+    const alertSink: AlertSink = {
+      raise: (input) => {
+        metrics.alert(input.kind);
+        return alerts.raise(input);
+      },
+    };
+
+    const connectors = new Connectors({
+      definitions: allConnectors,
+      store: new IntegrationStore(collections.integrations, keyring),
+      logger,
+      metrics,
+      health,
+      audit,
+      alerts: alertSink,
+      sandboxes: config.sandboxes,
+      now: () => clock.now(),
+    });
+    closers.push({ name: 'connectors', close: () => connectors.stop() });
+    await connectors.start(config.integrationSeeds);
+
     const registry = new MachineRegistry();
     for (const module of allMachines) registry.register(module);
     registry.provideEffects(echoEffects({ baseUrl: echoBaseUrl }));
@@ -105,9 +172,29 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       pollMs: config.workerPollMs,
       maxAttempts: config.effectMaxAttempts,
       leaseMs: config.effectLeaseMs,
+      onEffectFailed: (effect, failure) => {
+        if (!failure.retryable) return;
+        void alertSink
+          .raise({
+            kind: 'retries_exhausted',
+            subject: `${effect.type}/${effect.actorId}`,
+            message: `${effect.src} failed ${failure.attempts} times (${failure.code}); the actor got the error`,
+            details: { effect: effect._id, src: effect.src, code: failure.code, error: failure.message, attempts: failure.attempts },
+          })
+          .catch((error: unknown) => logger.error('alert could not be raised', { error: String(error) }));
+      },
     });
+    const inbox = new Inbox(collections.inbox, runtime, logger, webhookSpecs);
 
-    const jobs = new JobRegistry(collections.db, logger).define(housekeepingJob(collections, () => clock.now()));
+    const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
+      if (!definition.syncs) return;
+      metrics.syncRun(definition.name, definition.syncs, run.result === 'ok');
+      health.trigger.synced({ job: definition.name, integration: definition.syncs, ok: run.result === 'ok', at: new Date(clock.now()).toISOString() });
+    })
+      .define(housekeepingJob(collections, () => clock.now()))
+      .define(auditRetentionJob(audit, config.auditRetentionDays, () => clock.now()))
+      .define(alertDeliveryJob(alerts))
+      .define(inboxRedispatchJob(inbox));
     const agenda: Agenda = createAgenda(collections.db, ownerId);
     await jobs.schedule(agenda);
     let schedulerUp = false;
@@ -141,6 +228,15 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       worker,
       apiKeys,
       bodyLimitBytes: config.bodyLimitBytes,
+      connectors,
+      audit,
+      alerts,
+      metrics,
+      webhooks: {
+        inbox,
+        trustedProxies: addressList(config.trustedProxies),
+        signatureFailures: new SignatureFailures({ threshold: 5, windowMs: 5 * 60_000, alerts: alertSink, now: () => clock.now() }),
+      },
       readiness: {
         database: () => database.ping(),
         scheduler: () => schedulerUp,
@@ -175,6 +271,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       runtime,
       worker,
       database,
+      connectors,
+      alerts,
+      metrics,
       stop: () => {
         stopped ??= closeAll().then(() => {
           logger.info('integration hub stopped');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
 import type { JobRegistry } from '../../actors/jobs/registry.ts';
 import type { DurableWorker } from '../../actors/runtime/worker.ts';
+import type { AuditLog } from '../../actors/audit/audit-log.ts';
 import { ROLES, type ApiKeys } from '../auth.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
@@ -10,7 +11,10 @@ import { parseBody } from '../validation.ts';
 
 const newKeyBody = z.object({ name: z.string().min(1).max(100), role: z.enum(ROLES as [string, ...string[]]) }).strict();
 
-export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker: DurableWorker }): Router<HubState> {
+export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker: DurableWorker; audit: AuditLog }): Router<HubState> {
+  const auditChange = (by: string, operation: string, details: Record<string, unknown>) =>
+    deps.audit.recordNow({ kind: 'admin', integration: null, operation, actor: null, principal: by, status: null, outcome: 'ok', durationMs: null, error: null, request: null, response: null, details });
+
   const router = new Router<HubState>({ prefix: '/admin' });
 
   router.get('/jobs', requireRole('operator', 'viewer'), async (ctx) => {
@@ -21,6 +25,7 @@ export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker:
     const name = ctx.params.name ?? '';
     ctx.state.logger.info('job run requested', { job: name, by: ctx.state.principal?.name });
     const result = await deps.jobs.run(name, 'manual');
+    await auditChange(ctx.state.principal?.name ?? 'unknown', 'job.run', { job: name, result: result.result });
     ctx.status = result.result === 'ok' ? 200 : 500;
     ctx.body = result.result === 'ok' ? result : { error: { code: 'job_failed', message: result.error ?? 'job failed', details: result } };
   });
@@ -36,6 +41,7 @@ export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker:
   router.post('/api-keys', requireRole('admin'), async (ctx) => {
     const body = parseBody(newKeyBody, ctx.state.body);
     const created = await deps.apiKeys.create(body.name, body.role as (typeof ROLES)[number], ctx.state.principal?.name ?? 'unknown');
+    await auditChange(ctx.state.principal?.name ?? 'unknown', 'api-key.create', { name: body.name, role: body.role, id: created.record.id });
     ctx.status = 201;
     // The only time the key is shown.
     ctx.body = { key: created.key, ...created.record, createdAt: created.record.createdAt.toISOString() };
@@ -44,6 +50,7 @@ export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker:
   router.delete('/api-keys/:id', requireRole('admin'), async (ctx) => {
     const revoked = await deps.apiKeys.revoke(ctx.params.id ?? '');
     if (!revoked) throw errors.notFound(`API key ${ctx.params.id}`);
+    await auditChange(ctx.state.principal?.name ?? 'unknown', 'api-key.revoke', { id: ctx.params.id });
     ctx.status = 204;
   });
 
