@@ -169,8 +169,9 @@ export class Alerts {
       acknowledgedAt: null,
       resolvedBy: null,
       resolvedAt: null,
-      notifiedAt: null,
-      notifiedCount: 0,
+      // Claimed now, before sending, so repeats arriving meanwhile do not send again.
+      notifiedAt: this.options.channels.length > 0 ? now : null,
+      notifiedCount: this.options.channels.length > 0 ? 1 : 0,
       deliveries: [],
       pendingChannels: [],
     };
@@ -189,9 +190,12 @@ export class Alerts {
   }
 
   private async group(doc: AlertDoc, message: string, details: Record<string, unknown>, now: Date): Promise<AlertView> {
-    const updated: AlertDoc = { ...doc, count: doc.count + 1, lastAt: now, message, details };
-    await this.options.collection.updateOne({ _id: doc._id }, { $set: { message, details, lastAt: now }, $inc: { count: 1 } });
-    const due = doc.status === 'open' && (doc.notifiedAt === null || now.getTime() - doc.notifiedAt.getTime() >= this.renotifyAfterMs);
+    const due =
+      this.options.channels.length > 0 && doc.status === 'open' && (doc.notifiedAt === null || now.getTime() - doc.notifiedAt.getTime() >= this.renotifyAfterMs);
+    const updated: AlertDoc = { ...doc, count: doc.count + 1, lastAt: now, message, details, ...(due ? { notifiedAt: now, notifiedCount: doc.count + 1 } : {}) };
+    // The reminder is claimed in the same write, so repeats arriving while it is sent do not send again.
+    const claim = due ? { notifiedAt: now, notifiedCount: doc.count + 1 } : {};
+    await this.options.collection.updateOne({ _id: doc._id }, { $set: { message, details, lastAt: now, ...claim }, $inc: { count: 1 } });
     if (due) this.inBackground(this.notify(updated, this.options.channels, { repeated: true, newOccurrences: updated.count - doc.notifiedCount }));
     return viewOf(updated);
   }

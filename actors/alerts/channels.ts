@@ -9,7 +9,7 @@ import type { AlertChannel, AlertView } from './alerts.ts';
 function subjectLine(alert: AlertView, summary: { repeated: boolean; newOccurrences: number }): string {
   const about = alert.integration ?? alert.subject;
   const repeat = summary.repeated ? ` (repeated ${alert.count} times)` : '';
-  return `[integration-hub] ${alert.severity.toUpperCase()} ${alert.kind}: ${about} — ${alert.message}${repeat}`.slice(0, 250);
+  return `[integration-hub] ${alert.severity.toUpperCase()} ${alert.kind}: ${about} - ${alert.message}${repeat}`.slice(0, 250);
 }
 
 function textBody(alert: AlertView, summary: { repeated: boolean; newOccurrences: number }): string {
