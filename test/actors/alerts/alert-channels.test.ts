@@ -8,7 +8,7 @@ import { SMTPServer } from 'smtp-server';
 import { Alerts, type AlertChannel } from '../../../actors/alerts/alerts.ts';
 import { emailChannel, webhookChannel } from '../../../actors/alerts/channels.ts';
 import { alertsCollection, ensureAlertIndexes } from '../../../persistence/alerts.ts';
-import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
+import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
 import { quietLogger } from '../../support/runtime-harness.ts';
 
 interface Mailbox {
