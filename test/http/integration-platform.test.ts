@@ -170,3 +170,37 @@ test('a wrong master key stops the start; rotate-key re-encrypts everything unde
     await after.terminate();
   }
 });
+
+test('an external call whose retries run out raises one retries_exhausted alert, grouped on repeats', async () => {
+  const { startEchoSandbox } = await import('../../actors/connectors/echo/sandbox.ts');
+  const echo = await startEchoSandbox();
+  echo.failNext(1000, 503);
+  const hub = await startHubProcess({ dbName: uniqueDatabaseName('exhausted'), env: { ECHO_BASE_URL: echo.url, HUB_EFFECT_MAX_ATTEMPTS: '2' } });
+  const client = hubClient(hub.url);
+  try {
+    assert.equal((await client.post('/actors/probe', { id: 'unlucky' })).status, 201);
+    assert.equal((await client.post('/actors/probe/unlucky/events', { type: 'CALL', message: 'hello' })).status, 200);
+    const failed = await client.waitForState('/actors/probe/unlucky', 'failed', 30_000);
+    assert.equal((failed.context as { lastError: { code: string } }).lastError.code, 'sandbox_fault');
+    const alert = await eventually(async () => {
+      const list = await client.get('/admin/alerts?kind=retries_exhausted');
+      return (list.body.alerts as Array<{ subject: string; count: number; message: string }>)[0];
+    });
+    assert.equal(alert.subject, 'probe/unlucky');
+    assert.match(alert.message, /echoCall failed 2 times/);
+    assert.equal(echo.requests(), 2, 'tried exactly HUB_EFFECT_MAX_ATTEMPTS times');
+
+    assert.equal((await client.post('/actors/probe/unlucky/events', { type: 'RETRY' })).status, 200);
+    assert.equal((await client.post('/actors/probe/unlucky/events', { type: 'CALL', message: 'again' })).status, 200);
+    await client.waitForState('/actors/probe/unlucky', 'failed', 30_000);
+    const grouped = await eventually(async () => {
+      const list = await client.get('/admin/alerts?kind=retries_exhausted');
+      const alerts = list.body.alerts as Array<{ count: number }>;
+      return alerts.length === 1 && alerts[0]?.count === 2 ? alerts : undefined;
+    });
+    assert.equal(grouped.length, 1);
+  } finally {
+    await hub.terminate();
+    await echo.close();
+  }
+});
