@@ -204,3 +204,32 @@ test('an external call whose retries run out raises one retries_exhausted alert,
     await echo.close();
   }
 });
+
+test('a delivery stored but not dispatched before a crash is dispatched once by the inbox-redispatch job', async () => {
+  const dbName = uniqueDatabaseName('inbox');
+  const hub = await startHubProcess({ dbName });
+  const client = hubClient(hub.url);
+  const mongo = await new MongoClient(databaseUri()).connect();
+  try {
+    assert.equal((await client.post('/actors/probe', { id: 'late' })).status, 201);
+    // What a process that died right after persisting the delivery leaves behind.
+    const body = Buffer.from(JSON.stringify({ actorId: 'late', event: { type: 'ADD', amount: 3 } }));
+    const long = new Date(Date.now() - 120_000);
+    await mongo.db(dbName).collection('inbox').insertOne({
+      _id: 'echo:d-crashed' as never, integration: 'echo', deliveryId: 'd-crashed', receivedAt: long, remoteAddress: '127.0.0.1', headers: {},
+      rawBody: body.toString('base64'), contentType: 'application/json', status: 'received', dispatchedTo: null, result: null, error: null, attempts: 0, updatedAt: long,
+    });
+    const run = await client.post('/admin/jobs/inbox-redispatch/run');
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.deepEqual((run.body.output as { dispatched: number }).dispatched, 1);
+    assert.equal(((await client.get('/actors/probe/late')).body.context as { total: number }).total, 3);
+    const again = await client.post('/admin/jobs/inbox-redispatch/run');
+    assert.equal((again.body.output as { dispatched: number }).dispatched, 0);
+    assert.equal(((await client.get('/actors/probe/late')).body.context as { total: number }).total, 3, 'applied once');
+    const stored = await mongo.db(dbName).collection('inbox').findOne({ _id: 'echo:d-crashed' as never });
+    assert.equal(stored?.status, 'dispatched');
+  } finally {
+    await mongo.close();
+    await hub.terminate();
+  }
+});
