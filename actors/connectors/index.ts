@@ -1,7 +1,8 @@
 import type { AnyConnector } from './kit/definition.ts';
+import { novaPoshtaConnector } from './novaposhta/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector];

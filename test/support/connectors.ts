@@ -2,6 +2,7 @@ import { CircuitBreaker } from '../../actors/connectors/kit/circuit-breaker.ts';
 import { DEFAULT_HTTP_POLICY, type AnyConnector, type ConnectorHttp, type HttpPolicy } from '../../actors/connectors/kit/definition.ts';
 import { createConnectorHttp, type CallRecord } from '../../actors/connectors/kit/http.ts';
 import { TokenBucket } from '../../actors/connectors/kit/rate-limit.ts';
+import type { SandboxServer } from '../../actors/connectors/kit/sandbox.ts';
 import { quietLogger } from './runtime-harness.ts';
 
 /**
@@ -11,11 +12,11 @@ import { quietLogger } from './runtime-harness.ts';
  */
 export function connectorHttpFor<TClient = unknown>(
   definition: AnyConnector,
-  options: { baseUrl: string; credentials?: Record<string, string>; settings?: unknown; policy?: Partial<HttpPolicy> },
+  options: { baseUrl: string; credentials?: Record<string, string>; settings?: unknown; policy?: Partial<HttpPolicy>; calls?: CallRecord[] },
 ): { http: ConnectorHttp; client: TClient; calls: CallRecord[]; breaker: CircuitBreaker; close(): Promise<void> } {
   const policy: HttpPolicy = { ...DEFAULT_HTTP_POLICY, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...definition.policy, ...options.policy };
   const breaker = new CircuitBreaker({ failureThreshold: policy.breakerFailureThreshold, cooldownMs: policy.breakerCooldownMs });
-  const calls: CallRecord[] = [];
+  const calls: CallRecord[] = options.calls ?? [];
   const config = {
     integration: definition.name,
     baseUrl: options.baseUrl,
@@ -32,4 +33,32 @@ export function connectorHttpFor<TClient = unknown>(
   });
   const client = definition.createClient(http, config) as TClient;
   return { http, client, calls, breaker, close: async () => undefined };
+}
+
+/**
+ * Starts a connector's own sandbox and a client pointed at it (with the
+ * sandbox's credentials unless others are given); `run` gets both, and the
+ * sandbox is closed afterwards whatever happens.
+ */
+export async function withSandboxClient<TClient>(
+  definition: AnyConnector,
+  run: (setup: { sandbox: SandboxServer; client: TClient; calls: CallRecord[]; breaker: CircuitBreaker; clientWith(credentials: Record<string, string>, policy?: Partial<HttpPolicy>): TClient }) => Promise<void>,
+  options: { policy?: Partial<HttpPolicy>; settings?: unknown } = {},
+): Promise<void> {
+  const sandbox = (await definition.sandbox.start()) as SandboxServer;
+  try {
+    const made = connectorHttpFor<TClient>(definition, { baseUrl: sandbox.url, policy: options.policy, settings: options.settings });
+    await run({
+      sandbox,
+      client: made.client,
+      calls: made.calls,
+      breaker: made.breaker,
+      clientWith: (credentials, policy) => {
+        // the other client's calls are collected with the first one's, in order
+        return connectorHttpFor<TClient>(definition, { baseUrl: sandbox.url, credentials, policy: policy ?? options.policy, settings: options.settings, calls: made.calls }).client;
+      },
+    });
+  } finally {
+    await sandbox.close();
+  }
 }
