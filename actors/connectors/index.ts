@@ -1,8 +1,9 @@
 import type { AnyConnector } from './kit/definition.ts';
+import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector];

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { defineConnector } from '../kit/definition.ts';
+import { MonobankClient } from './client.ts';
+import { monoErrorSchema } from './protocol.ts';
+import { MONOBANK_SANDBOX_TOKEN, startMonobankSandbox } from './sandbox.ts';
+
+export const monobankConnector = defineConnector({
+  name: 'monobank',
+  title: 'Monobank acquiring',
+  description: 'Card payments by invoice (plata by mono): invoices, status, refunds, signed status webhooks',
+  defaultBaseUrl: 'https://api.monobank.ua',
+  credentials: z.object({ token: z.string().trim().min(1, 'the merchant X-Token from web.monobank.ua') }),
+  settings: z.looseObject({}),
+  createClient: (http, config) => new MonobankClient(http, config.credentials.token),
+  test: async (client, signal) => {
+    await client.publicKey({ signal });
+    return 'authenticated; webhook public key fetched';
+  },
+  sandbox: { start: (options) => startMonobankSandbox(options), credentials: { token: MONOBANK_SANDBOX_TOKEN } },
+  describeError: (_status, body) => {
+    const parsed = monoErrorSchema.safeParse(body);
+    return parsed.success ? { code: parsed.data.errCode, message: parsed.data.errText } : null;
+  },
+});
