@@ -1,4 +1,5 @@
 import type { AnyConnector } from './kit/definition.ts';
+import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
 
@@ -6,4 +7,4 @@ import { novaPoshtaConnector } from './novaposhta/connector.ts';
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector];

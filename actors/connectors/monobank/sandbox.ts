@@ -1,4 +1,5 @@
 import { createSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { deliverCallback, type CallbackDelivery } from '../kit/sandbox-callbacks.ts';
 import { SandboxHttpError, startSandboxServer, type SandboxOptions, type SandboxRequest, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
 import {
   invoiceCancelSchema,
@@ -20,13 +21,6 @@ import {
 
 export const MONOBANK_SANDBOX_TOKEN = 'mono-sandbox-token-0000000000000000';
 
-export interface WebhookDelivery {
-  url: string;
-  body: string;
-  status: number | null;
-  attempts: number;
-}
-
 export interface MonobankSandbox extends SandboxServer {
   /** the PEM public key webhooks are signed with */
   publicKeyPem: string;
@@ -34,7 +28,7 @@ export interface MonobankSandbox extends SandboxServer {
   pay(invoiceId: string, outcome: 'success' | 'failure'): Promise<void>;
   invoice(invoiceId: string): InvoiceStatus | null;
   /** status webhooks sent, oldest first */
-  webhooks(): WebhookDelivery[];
+  webhooks(): CallbackDelivery[];
 }
 
 interface Invoice {
@@ -58,7 +52,7 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
   const wrongKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const invoices = new Map<string, Invoice>();
-  let deliveries: WebhookDelivery[] = [];
+  let deliveries: CallbackDelivery[] = [];
   // set once the server listens; faults (badSignature) live there
   let server: SandboxServer | null = null;
 
@@ -84,21 +78,9 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
     const url = invoice.request.webHookUrl;
     if (!url || invoice.status.status === 'expired') return;
     const body = JSON.stringify(invoice.status);
-    const delivery: WebhookDelivery = { url, body, status: null, attempts: 0 };
-    deliveries.push(delivery);
     const bad = server?.faults.takeBadSignature('/webhook') ?? false;
-    for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt += 1) {
-      delivery.attempts = attempt;
-      try {
-        const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sign': sign(body, bad ? wrongKey : privateKey) }, body, signal: AbortSignal.timeout(5_000) });
-        delivery.status = answer.status;
-        await answer.arrayBuffer();
-        if (answer.status === 200) return;
-      } catch {
-        delivery.status = null;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-    }
+    const delivery = deliverCallback({ url, body, headers: { 'content-type': 'application/json', 'x-sign': sign(body, bad ? wrongKey : privateKey) }, attempts: WEBHOOK_ATTEMPTS });
+    deliveries.push(await delivery);
   };
 
   const pay = async (invoiceId: string, outcome: 'success' | 'failure') => {
