@@ -2,9 +2,10 @@ import type { AnyConnector } from './kit/definition.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
+import { rozetkaConnector } from './rozetka/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector];

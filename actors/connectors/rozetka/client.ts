@@ -1,0 +1,105 @@
+import type { CallContext, ConnectorHttp, RawResponse } from '../kit/definition.ts';
+import { parseAnswer } from '../kit/parse.ts';
+import { TokenSession } from '../kit/session.ts';
+import { z } from 'zod';
+import {
+  encodePassword,
+  loginContentSchema,
+  orderUpdateSchema,
+  ordersPageSchema,
+  RETRYABLE_ROZETKA_CODES,
+  ROZETKA_ERROR_CODES,
+  ROZETKA_PATHS,
+  rozetkaEnvelopeSchema,
+  rozetkaOrderSchema,
+  SESSION_ERROR_CODES,
+  type OrdersQuery,
+  type RozetkaOrder,
+  type RozetkaOrdersPage,
+  type RozetkaOrderUpdate,
+} from './protocol.ts';
+
+/** Rozetka does not say how long a token lives; it is about a day. Renew well before. */
+const TOKEN_LIFETIME_MS = 23 * 3600 * 1000;
+
+/** Typed client of the Rozetka Seller API, with its login session. */
+export class RozetkaClient {
+  readonly session: TokenSession;
+
+  constructor(
+    private readonly http: ConnectorHttp,
+    private readonly credentials: { username: string; password: string },
+    now: () => number = Date.now,
+  ) {
+    this.session = new TokenSession(() => this.login(), { renewBeforeMs: 60_000, now });
+  }
+
+  /** `{success, content}` → content parsed; `success: false` → a ConnectorError with Rozetka's code. */
+  private content<T>(response: RawResponse, schema: z.ZodType<T>, operation: string): T {
+    const envelope = parseAnswer(this.http, rozetkaEnvelopeSchema, response.data, operation, response.status);
+    if (!envelope.success) {
+      const { code, message } = envelope.errors;
+      const auth = code === ROZETKA_ERROR_CODES.incorrectCredentials || SESSION_ERROR_CODES.has(code);
+      throw this.http.error(code, message, { retryable: RETRYABLE_ROZETKA_CODES.has(code), status: auth ? 401 : response.status });
+    }
+    return parseAnswer(this.http, schema, envelope.content, operation, response.status);
+  }
+
+  /** Logs in (`POST /sites`); callers use the session, which logs in only when needed. */
+  private async login(): Promise<{ token: string; expiresAt: number }> {
+    const started = Date.now();
+    const content = await this.http.call({
+      operation: 'login',
+      method: 'POST',
+      path: ROZETKA_PATHS.login,
+      json: { username: this.credentials.username, password: encodePassword(this.credentials.password) },
+      // logging in twice does no harm
+      idempotent: true,
+      parse: (response) => this.content(response, loginContentSchema, 'login'),
+    });
+    return { token: content.access_token, expiresAt: started + TOKEN_LIFETIME_MS };
+  }
+
+  private authed<T>(operation: string, request: { method: 'GET' | 'PUT'; path: string; query?: Record<string, string | number | undefined>; json?: unknown }, schema: z.ZodType<T>, context?: CallContext): Promise<T> {
+    return this.session.run(
+      (token) =>
+        this.http.call({
+          operation,
+          ...request,
+          headers: { Authorization: `Bearer ${token}` },
+          secrets: [token],
+          context,
+          parse: (response) => this.content(response, schema, operation),
+        }),
+      (error) => SESSION_ERROR_CODES.has(error.code),
+    );
+  }
+
+  /** Logs in with the stored credentials (the connection test). */
+  async signIn(): Promise<void> {
+    await this.session.obtain();
+  }
+
+  /** One page of orders (pages start at 1), newest first unless `sort` says otherwise. */
+  searchOrders(query: OrdersQuery = {}, context?: CallContext): Promise<RozetkaOrdersPage> {
+    return this.authed(
+      'orders.search',
+      {
+        method: 'GET',
+        path: ROZETKA_PATHS.ordersSearch,
+        query: { page: query.page, types: query.types, status: query.status, changed_from: query.changedFrom, changed_to: query.changedTo, sort: query.sort ?? '-id', expand: 'user,delivery,purchases' },
+      },
+      ordersPageSchema,
+      context,
+    );
+  }
+
+  getOrder(id: number, context?: CallContext): Promise<RozetkaOrder> {
+    return this.authed('orders.get', { method: 'GET', path: ROZETKA_PATHS.order(id) }, rozetkaOrderSchema, context);
+  }
+
+  /** Moves an order to a status (with a waybill number where Rozetka requires one); repeating it changes nothing. */
+  updateOrder(id: number, update: RozetkaOrderUpdate, context?: CallContext): Promise<RozetkaOrder> {
+    return this.authed('orders.update', { method: 'PUT', path: ROZETKA_PATHS.order(id), json: orderUpdateSchema.parse(update) }, rozetkaOrderSchema, context);
+  }
+}
