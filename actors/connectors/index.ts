@@ -1,4 +1,5 @@
 import type { AnyConnector } from './kit/definition.ts';
+import { goodfinConnector } from './goodfin/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
@@ -8,4 +9,4 @@ import { rozetkaConnector } from './rozetka/connector.ts';
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector, goodfinConnector];

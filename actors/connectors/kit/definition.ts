@@ -93,7 +93,7 @@ export const DEFAULT_HTTP_POLICY: HttpPolicy = {
 export interface RawResponse {
   status: number;
   headers: Record<string, string>;
-  /** parsed JSON when the body is JSON, else the text */
+  /** parsed JSON when the body is JSON, else the text; the bytes (a Buffer) when the call asked for `binary` */
   data: unknown;
 }
 
@@ -128,6 +128,8 @@ export interface CallOptions<T> {
   /** values besides the credentials to hide in logs and audit excerpts (tokens obtained at run time) */
   secrets?: string[];
   timeoutMs?: number;
+  /** the answer is a file: `data` is left as a Buffer */
+  binary?: boolean;
 }
 
 /** The pipeline a connector's client calls through. */

@@ -281,6 +281,7 @@ export function createConnectorHttp(
           timeout: options.timeoutMs ?? policy.timeoutMs,
           hubOperation: options.operation,
           hubIdempotent: idempotent,
+          ...(options.binary ? { responseType: 'arraybuffer' as const } : {}),
         });
         attempts = ((answer.config as { 'axios-retry'?: { retryCount?: number } })['axios-retry']?.retryCount ?? 0) + 1;
         response = rawOf(answer);
@@ -342,6 +343,12 @@ export function createConnectorHttp(
 function rawOf(response: AxiosResponse<unknown>): RawResponse {
   const headers = headerRecord(response.headers);
   let data: unknown = response.data;
+  if (data instanceof ArrayBuffer || Buffer.isBuffer(data)) {
+    // a file was asked for: the bytes as they are, unless the partner answered an error (read as text below)
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (response.status >= 200 && response.status < 300) return { status: response.status, headers, data: bytes };
+    data = bytes.toString('utf8');
+  }
   if (typeof data === 'string' && data.length > 0 && /json/i.test(headers['content-type'] ?? 'application/json')) {
     try {
       data = JSON.parse(data);

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Goodfin, the lending marketplace; we are a bank's service. Every message
+ * shape of the contract lives in this one module, so that it can be
+ * corrected in one place when Goodfin's swagger is at hand (the contract is
+ * fixed in ../shared/protocols/goodfin.md, from seeds 002 and 003).
+ *
+ * Authentication is an OAuth2 password grant: form-encoded
+ * `grant_type=password&client_id=shboauthclient&username&password` →
+ * `{access_token (a JWT), token_type: "bearer", expires_in, scope, userId}`;
+ * errors in the OAuth2 shape `{error, error_description}`.
+ */
+
+export const GOODFIN_PATHS = {
+  registerService: '/api/v1/sandbox/registerservice',
+  token: '/api/v1/oauth/token',
+  integrationEndpoint: '/ad/v1/external/integrationendpoint/update',
+  statusMapping: '/api/v1/service/statusmapping/update',
+  errorMapping: '/api/v1/service/errormapping/update',
+  generateDeals: '/api/v1/sandbox/generatedeals',
+  downloadDocument: '/api/v1/document/downloaddocumentfile',
+  /** the name seed 002 uses for the same download */
+  getDocumentFile: '/api/v1/document/getdocumentfile',
+  inbound: '/ad/v1/external/openapi/in',
+} as const;
+
+export const GOODFIN_OAUTH_CLIENT_ID = 'shboauthclient';
+/** Goodfin's name as originator/receiver of messages */
+export const GOODFIN_SYSTEM_NAME = 'Shb';
+
+/** OAuth2 and Spring error bodies; `error` is a code (a word, never a sentence) */
+export const oauthErrorSchema = z.object({ error: z.string().regex(/^[A-Za-z0-9_.-]+$/), error_description: z.string().optional() });
+
+export const tokenSchema = z.looseObject({
+  access_token: z.string().min(1),
+  token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', 'a bearer token'),
+  expires_in: z.number().int().positive(),
+  scope: z.string().optional(),
+  userId: z.union([z.string(), z.number()]).optional(),
+});
+export type GoodfinToken = z.infer<typeof tokenSchema>;
+
+export const registeredServiceSchema = z.object({ serviceSystemName: z.string().min(1), password: z.string().min(1) });
+
+/** Where Goodfin pushes messages to us, and the header secret it must send. */
+export const endpointDeclarationSchema = z.object({
+  url: z.url(),
+  deliveryMode: z.literal('full'),
+  auth: z.object({ type: z.literal('header'), name: z.string().min(1), value: z.string().min(1) }),
+});
+export type EndpointDeclaration = z.infer<typeof endpointDeclarationSchema>;
+
+export const statusMappingSchema = z.object({
+  statuses: z.array(z.object({ code: z.string().min(1), name: z.string().min(1), final: z.boolean() })).min(1),
+});
+export type StatusMapping = z.infer<typeof statusMappingSchema>;
+
+export const errorMappingSchema = z.object({
+  errors: z.array(z.object({ code: z.string().min(1), message: z.string().min(1) })).min(1),
+});
+export type ErrorMapping = z.infer<typeof errorMappingSchema>;
+
+export const PAYLOAD_TYPES = ['AddDealApplication', 'CancelDealApplication', 'CommonResponse', 'ChangeDealApplicationStatusEvent', 'UpdateApplicationParams'] as const;
+
+/** The envelope of every message, both ways. */
+export const envelopeSchema = z.object({
+  payloadType: z.enum(PAYLOAD_TYPES),
+  originator: z.string().min(1),
+  receiver: z.string().min(1),
+  msgId: z.string().min(1),
+  /** local date-time as Goodfin writes it, e.g. 2019-06-14T13:10:23.771 */
+  msgDateTime: z.string().min(1),
+  payload: z.record(z.string(), z.unknown()),
+});
+export type GoodfinEnvelope = z.infer<typeof envelopeSchema>;
+
+/** Reads `exp` (epoch seconds) from a JWT without trusting it; null when absent or unreadable. */
+export function jwtExpiry(token: string): number | null {
+  const payload = token.split('.')[1];
+  if (!payload) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp : null;
+  } catch {
+    return null;
+  }
+}
