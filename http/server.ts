@@ -23,6 +23,7 @@ import { createAgenda } from '../persistence/scheduler.ts';
 import { allMachines } from '../machines/index.ts';
 import { alertChannelsFromConfig } from '../actors/alerts/channels.ts';
 import { Alerts } from '../actors/alerts/alerts.ts';
+import { alertOnAttention } from '../actors/alerts/attention.ts';
 import { AuditLog } from '../actors/audit/audit-log.ts';
 import { allConnectors } from '../actors/connectors/index.ts';
 import { Connectors, type AlertSink } from '../actors/connectors/kit/connectors.ts';
@@ -161,6 +162,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       clock,
       cacheSize: config.actorCacheSize,
       onCommitted: (work) => worker?.onCommitted(work),
+      onTransitioned: alertOnAttention(alertSink, logger),
     });
     worker = new DurableWorker({
       runtime,

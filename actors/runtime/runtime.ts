@@ -104,6 +104,21 @@ export interface ActorRuntimeOptions {
   cacheSize: number;
   /** Called after every commit with the effects and timers it created (the workers' fast path). */
   onCommitted?: (work: CommittedWork) => void;
+  /** Called after every committed transition (alerts on states that need a person, metrics). Must not throw. */
+  onTransitioned?: (change: StateChange) => void;
+}
+
+/** One committed transition, as the outside world may want to hear of it. */
+export interface StateChange {
+  type: string;
+  id: string;
+  revision: number;
+  eventType: string;
+  /** null for the creation of the actor */
+  from: string | null;
+  to: string;
+  tags: string[];
+  previousTags: string[];
 }
 
 /**
@@ -431,6 +446,11 @@ export class ActorRuntime {
     this.cache.set(key, live);
     if (newEffects.length > 0 || newTimers.length > 0) {
       this.options.onCommitted?.({ effects: newEffects, timers: newTimers });
+    }
+    try {
+      this.options.onTransitioned?.({ type, id, revision, eventType: what.eventType, from: journal.from, to, tags, previousTags: previous ? tagsOf(previous.snapshot) : [] });
+    } catch (error) {
+      this.options.logger.error('a transition listener failed', { type, id, error: String(error) });
     }
     return viewOf(live);
   }

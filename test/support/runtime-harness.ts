@@ -2,7 +2,7 @@ import { createLogger } from '../../common/logger.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
 import type { EffectHandlers } from '../../actors/runtime/effects.ts';
 import { MachineRegistry } from '../../actors/runtime/registry.ts';
-import { ActorRuntime } from '../../actors/runtime/runtime.ts';
+import { ActorRuntime, type ActorRuntimeOptions } from '../../actors/runtime/runtime.ts';
 import { ActorStore } from '../../actors/runtime/store.ts';
 import { DurableWorker } from '../../actors/runtime/worker.ts';
 import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
@@ -34,6 +34,7 @@ export async function startRuntime(options: {
   effectTimeoutMs?: number;
   startWorker?: boolean;
   database?: Database;
+  onTransitioned?: ActorRuntimeOptions['onTransitioned'];
 }): Promise<Harness> {
   const database = options.database ?? (await connectDatabase(databaseUri(), options.dbName));
   const registry = new MachineRegistry();
@@ -50,6 +51,7 @@ export async function startRuntime(options: {
     clock,
     cacheSize: options.cacheSize ?? 100,
     onCommitted: (work) => worker?.onCommitted(work),
+    onTransitioned: options.onTransitioned,
   });
   worker = new DurableWorker({
     runtime,
