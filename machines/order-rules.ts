@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The pure rules of an order: what a valid order is, and how it is priced.
+ * No I/O here — stock and delivery coverage are checked by effects.
+ */
+
+export const PAYMENT_METHODS = ['monobank', 'liqpay', 'cod'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+export interface OrderError {
+  code: string;
+  message: string;
+  path?: string;
+}
+
+/** Taxes, fees and timings, fixed into each order when it is accepted (configuration, not code). */
+export const orderPolicySchema = z.object({
+  /** VAT rate in percent; `vatIncluded`: prices already contain it (it is shown, not added) */
+  vatRatePercent: z.number().min(0).max(100).default(20),
+  vatIncluded: z.boolean().default(true),
+  /** extra fees, e.g. `{"name": "cod_fee", "percent": 2, "methods": ["cod"]}` or `{"name": "packing", "fixed": 1500}` */
+  fees: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        percent: z.number().min(0).max(100).optional(),
+        /** minor units */
+        fixed: z.number().int().min(0).optional(),
+        methods: z.array(z.enum(PAYMENT_METHODS)).optional(),
+      }),
+    )
+    .default([]),
+  maxPaymentAttempts: z.number().int().min(1).max(10).default(3),
+  paymentRetryDelayMs: z.number().int().min(0).default(60_000),
+  paymentValiditySeconds: z.number().int().min(60).default(24 * 3600),
+  /** promised delivery, counted from confirmation */
+  deliveryDays: z.number().int().min(1).default(3),
+  /** how long a survey waits for an answer before the order completes without one */
+  surveyWindowDays: z.number().int().min(1).default(7),
+});
+export type OrderPolicy = z.infer<typeof orderPolicySchema>;
+
+const ref = z.string().min(1).max(64);
+
+/** The intake body: types are checked here (a wrong type is a 400); what is missing is the order's own error. */
+export const orderRequestSchema = z.object({
+  externalId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/).optional(),
+  source: z.enum(['shop', 'marketplace', 'manual']),
+  customer: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional(), email: z.string().max(254).optional() }),
+  items: z.array(z.object({ sku: z.string().min(1).max(64), name: z.string().max(200).optional(), qty: z.number().int().positive().max(10_000), unitPrice: z.number().int().nonnegative() })).max(200),
+  currency: z.literal('UAH'),
+  delivery: z.object({
+    carrier: z.literal('novaposhta'),
+    cityRef: ref.optional(),
+    warehouseRef: ref.optional(),
+    address: z.object({ street: z.string().max(200), house: z.string().max(20), flat: z.string().max(20).optional() }).optional(),
+    fee: z.number().int().nonnegative().default(0),
+  }),
+  payment: z.object({ method: z.enum(PAYMENT_METHODS) }),
+  total: z.number().int().nonnegative(),
+});
+export type OrderRequest = z.infer<typeof orderRequestSchema>;
+
+const PHONE = /^\+?380\d{9}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Every problem of the order as sent, each with its own code (empty: valid so far). */
+export function validateOrder(order: OrderRequest): OrderError[] {
+  const errors: OrderError[] = [];
+  const missing: string[] = [];
+  if (!order.customer.name?.trim()) missing.push('customer.name');
+  if (!order.customer.phone?.trim()) missing.push('customer.phone');
+  if (!order.customer.email?.trim()) missing.push('customer.email');
+  if (order.items.length === 0) missing.push('items');
+  if (!order.delivery.cityRef) missing.push('delivery.cityRef');
+  if (!order.delivery.warehouseRef && !order.delivery.address) missing.push('delivery.warehouseRef');
+  for (const path of missing) errors.push({ code: 'missing_field', message: `${path} is required`, path });
+  if (order.customer.phone?.trim() && !PHONE.test(order.customer.phone.replace(/[\s()-]/g, ''))) {
+    errors.push({ code: 'invalid_phone', message: 'a Ukrainian phone number, e.g. +380501234567', path: 'customer.phone' });
+  }
+  if (order.customer.email?.trim() && !EMAIL.test(order.customer.email)) errors.push({ code: 'invalid_email', message: 'not an e-mail address', path: 'customer.email' });
+  if (order.delivery.address && (!order.delivery.address.street.trim() || !order.delivery.address.house.trim())) {
+    errors.push({ code: 'invalid_address', message: 'street and house are required for address delivery', path: 'delivery.address' });
+  }
+  const skus = new Set<string>();
+  order.items.forEach((item, index) => {
+    if (skus.has(item.sku)) errors.push({ code: 'duplicate_item', message: `${item.sku} is listed twice`, path: `items.${index}.sku` });
+    skus.add(item.sku);
+  });
+  const expected = linesTotal(order.items) + order.delivery.fee;
+  if (order.items.length > 0 && order.total !== expected) {
+    errors.push({ code: 'total_mismatch', message: `total ${order.total} differs from the lines plus delivery (${expected})`, path: 'total' });
+  }
+  return errors;
+}
+
+export function linesTotal(items: ReadonlyArray<{ qty: number; unitPrice: number }>): number {
+  return items.reduce((sum, item) => sum + item.qty * item.unitPrice, 0);
+}
+
+export interface Pricing {
+  subtotal: number;
+  deliveryFee: number;
+  fees: Array<{ name: string; amount: number }>;
+  /** what the customer pays, minor units */
+  total: number;
+  vatRatePercent: number;
+  /** the VAT inside (or added to) the total */
+  vat: number;
+  currency: 'UAH';
+}
+
+/** Taxes and fees by the order's policy. */
+export function priceOrder(order: OrderRequest, policy: OrderPolicy): Pricing {
+  const subtotal = linesTotal(order.items);
+  const fees = policy.fees
+    .filter((fee) => !fee.methods || fee.methods.includes(order.payment.method))
+    .map((fee) => ({ name: fee.name, amount: (fee.fixed ?? 0) + Math.round((subtotal * (fee.percent ?? 0)) / 100) }))
+    .filter((fee) => fee.amount > 0);
+  const net = subtotal + order.delivery.fee + fees.reduce((sum, fee) => sum + fee.amount, 0);
+  const vat = policy.vatIncluded ? Math.round((net * policy.vatRatePercent) / (100 + policy.vatRatePercent)) : Math.round((net * policy.vatRatePercent) / 100);
+  return { subtotal, deliveryFee: order.delivery.fee, fees, total: policy.vatIncluded ? net : net + vat, vatRatePercent: policy.vatRatePercent, vat, currency: 'UAH' };
+}
