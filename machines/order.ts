@@ -1,0 +1,424 @@
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
+import { orderPolicySchema, orderRequestSchema, priceOrder, validateOrder, type OrderError, type OrderPolicy, type OrderRequest, type Pricing } from './order-rules.ts';
+import type { BasketLine, PaymentInput } from './payment.ts';
+
+/**
+ * An order from "the customer likes a product" to "ready for new orders"
+ * (seed 001): validation (fields, total, stock, delivery coverage) →
+ * pricing → payment through a child payment actor, retried, blocked after
+ * the last failure → receipt, invoice, notification, audit → fulfilment →
+ * shipped → delivered (with an on-time check) → survey → completed. The
+ * README maps every step of the seed to a state, guard, action or effect.
+ */
+
+export interface OrderInput extends OrderRequest {
+  orderId: string;
+  /** when the hub accepted it (ISO) */
+  acceptedAt: string;
+  policy: OrderPolicy;
+}
+
+export interface ReservedLine {
+  sku: string;
+  name: string;
+  qty: number;
+  unitPrice: number;
+}
+
+export interface OrderContext extends OrderInput {
+  errors: OrderError[];
+  lines: ReservedLine[];
+  reserved: string[];
+  delivery: OrderInput['delivery'] & { cityName?: string; warehouseName?: string };
+  pricing: Pricing | null;
+  paymentAttempts: number;
+  /** the payment attempt under way or last made */
+  currentPayment: { id: string; attempt: number; outcome: 'pending' | 'succeeded' | 'failed' | 'refunded' } | null;
+  paymentErrors: Array<{ paymentId: string; code: string; message: string }>;
+  receipt: { paymentId: string | null; method: OrderInput['payment']['method']; amount: number; paidAt: string | null } | null;
+  invoice: { number: number; issuedAt: string } | null;
+  promisedBy: string | null;
+  shipment: { waybill: string | null; shippedAt: string } | null;
+  late: boolean;
+  survey: { sent: boolean; rating: number | null; comment: string | null } | null;
+  cancellation: { reason: string; by: string } | null;
+  lastEffectError: EffectFailure | null;
+}
+
+export type OrderEvent =
+  | { type: 'PAYMENT_RESULT'; paymentId: string; outcome: 'succeeded' | 'failed' | 'refunded'; failure: { code: string; message: string } | null }
+  | { type: 'CANCEL'; reason: string; by: string }
+  | { type: 'SHIPPED'; waybill?: string; at: string }
+  | { type: 'DELIVERED'; at: string }
+  | { type: 'SURVEY_ANSWERED'; rating: number; comment?: string }
+  | { type: 'RETRY_PAYMENT'; by: string };
+
+export interface StockRequest {
+  orderId: string;
+  items: Array<{ sku: string; qty: number; unitPrice: number }>;
+}
+export type StockAnswer = { ok: true; lines: ReservedLine[] } | { ok: false; errors: OrderError[] };
+export interface DeliveryRequest {
+  carrier: 'novaposhta';
+  cityRef: string;
+  warehouseRef: string | null;
+  hasAddress: boolean;
+}
+export type DeliveryAnswer = { ok: true; cityName: string; warehouseName: string | null } | { ok: false; errors: OrderError[] };
+export interface NoticeRequest {
+  orderId: string;
+  template: 'order_confirmed' | 'payment_failed' | 'order_blocked' | 'payment_received' | 'order_shipped' | 'order_cancelled' | 'survey' | 'order_rejected';
+  to: string | null;
+  data: Record<string, unknown>;
+}
+export interface DocumentsRequest {
+  orderId: string;
+  customer: OrderInput['customer'];
+  lines: ReservedLine[];
+  pricing: Pricing;
+  receipt: NonNullable<OrderContext['receipt']>;
+  delivery: OrderContext['delivery'];
+}
+export interface CancelRequest {
+  orderId: string;
+  skus: string[];
+  /** a succeeded payment to refund */
+  refundPaymentId: string | null;
+  reason: string;
+  to: string | null;
+}
+
+const isoTime = z.iso.datetime({ offset: true });
+export const orderEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('PAYMENT_RESULT'), paymentId: z.string().min(1), outcome: z.enum(['succeeded', 'failed', 'refunded']), failure: z.object({ code: z.string(), message: z.string() }).nullable() }),
+  z.object({ type: z.literal('CANCEL'), reason: z.string().min(1).max(500), by: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('SHIPPED'), waybill: z.string().min(1).max(64).optional(), at: isoTime }),
+  z.object({ type: z.literal('DELIVERED'), at: isoTime }),
+  z.object({ type: z.literal('SURVEY_ANSWERED'), rating: z.number().int().min(1).max(5), comment: z.string().max(2000).optional() }),
+  z.object({ type: z.literal('RETRY_PAYMENT'), by: z.string().min(1).max(200) }),
+]);
+
+export const orderInputSchema = orderRequestSchema.extend({ orderId: z.string().min(1).max(128), acceptedAt: isoTime, policy: orderPolicySchema });
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export function paymentIdOf(orderId: string, attempt: number): string {
+  return `${orderId}-P${attempt}`;
+}
+
+function paymentInput(context: OrderContext): PaymentInput {
+  const attempt = context.paymentAttempts;
+  const basket: BasketLine[] = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
+  return {
+    paymentId: paymentIdOf(context.orderId, attempt),
+    orderId: context.orderId,
+    attempt,
+    provider: context.payment.method === 'cod' ? 'monobank' : context.payment.method,
+    amount: context.pricing?.total ?? context.total,
+    currency: 'UAH',
+    description: `Замовлення ${context.externalId ?? context.orderId}`,
+    customerEmail: context.customer.email ?? null,
+    basket,
+    validitySeconds: context.policy.paymentValiditySeconds,
+  };
+}
+
+const failureOf = (event: unknown): EffectFailure => (event as { error: EffectFailure }).error;
+
+const orderMachine = setup({
+  types: {} as { context: OrderContext; events: OrderEvent; input: OrderInput },
+  actors: {
+    reserveStock: effect<StockAnswer, StockRequest>(),
+    releaseStock: effect<{ released: number }, { orderId: string; skus: string[] }>(),
+    checkDelivery: effect<DeliveryAnswer, DeliveryRequest>(),
+    startPayment: effect<{ paymentId: string }, PaymentInput>(),
+    notifyCustomer: effect<{ queued: boolean }, NoticeRequest>(),
+    issueDocuments: effect<{ invoiceNumber: number; issuedAt: string }, DocumentsRequest>(),
+    commitStock: effect<{ committed: number }, { orderId: string; skus: string[] }>(),
+    cancelOrder: effect<{ refundRequested: boolean }, CancelRequest>(),
+  },
+  guards: {
+    invalid: ({ context }) => context.errors.length > 0,
+    stockReserved: ({ event }) => (event as unknown as { output: StockAnswer }).output.ok,
+    deliverable: ({ event }) => (event as unknown as { output: DeliveryAnswer }).output.ok,
+    cashOnDelivery: ({ context }) => context.payment.method === 'cod',
+    currentPayment: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id,
+    paymentSucceeded: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id && event.outcome === 'succeeded',
+    attemptsLeft: ({ context }) => context.paymentAttempts < context.policy.maxPaymentAttempts,
+    lateSuccess: ({ event }) => event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded',
+  },
+  actions: {
+    recordEffectError: assign({ lastEffectError: ({ event }) => failureOf(event) }),
+  },
+  delays: {
+    paymentRetry: ({ context }) => context.policy.paymentRetryDelayMs,
+    promisedDelivery: ({ context }) => context.policy.deliveryDays * DAY_MS,
+    surveyWindow: ({ context }) => context.policy.surveyWindowDays * DAY_MS,
+  },
+}).createMachine({
+  id: 'order',
+  initial: 'validating',
+  context: ({ input }) => ({
+    ...input,
+    errors: validateOrder(input),
+    lines: [],
+    reserved: [],
+    pricing: null,
+    paymentAttempts: 0,
+    currentPayment: null,
+    paymentErrors: [],
+    receipt: null,
+    invoice: null,
+    promisedBy: null,
+    shipment: null,
+    late: false,
+    survey: null,
+    cancellation: null,
+    lastEffectError: null,
+  }),
+  states: {
+    validating: {
+      always: [{ guard: 'invalid', target: 'rejected' }, { target: 'reservingStock' }],
+    },
+    reservingStock: {
+      invoke: {
+        id: 'reserve',
+        src: 'reserveStock',
+        input: ({ context }) => ({ orderId: context.orderId, items: context.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })) }),
+        onDone: [
+          {
+            guard: 'stockReserved',
+            target: 'checkingDelivery',
+            actions: assign(({ event }) => {
+              const lines = (event.output as Extract<StockAnswer, { ok: true }>).lines;
+              return { lines, reserved: lines.map((l) => l.sku) };
+            }),
+          },
+          { target: 'rejected', actions: assign({ errors: ({ event }) => (event.output as Extract<StockAnswer, { ok: false }>).errors }) },
+        ],
+        onError: { target: 'rejected', actions: ['recordEffectError', assign({ errors: ({ event }) => [{ code: 'stock_unavailable', message: failureOf(event).message }] })] },
+      },
+      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+    },
+    checkingDelivery: {
+      invoke: {
+        id: 'coverage',
+        src: 'checkDelivery',
+        input: ({ context }) => ({ carrier: context.delivery.carrier, cityRef: context.delivery.cityRef ?? '', warehouseRef: context.delivery.warehouseRef ?? null, hasAddress: context.delivery.address !== undefined }),
+        onDone: [
+          {
+            guard: 'deliverable',
+            target: 'pricing',
+            actions: assign(({ context, event }) => {
+              const answer = event.output as Extract<DeliveryAnswer, { ok: true }>;
+              return { delivery: { ...context.delivery, cityName: answer.cityName, ...(answer.warehouseName ? { warehouseName: answer.warehouseName } : {}) } };
+            }),
+          },
+          { target: 'releasingRejected', actions: assign({ errors: ({ event }) => (event.output as Extract<DeliveryAnswer, { ok: false }>).errors }) },
+        ],
+        // the carrier cannot be asked now: an order is not refused for that; the next attempt asks again
+        onError: { target: 'releasingRejected', actions: ['recordEffectError', assign({ errors: ({ event }) => [{ code: 'delivery_check_failed', message: failureOf(event).message }] })] },
+      },
+      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+    },
+    releasingRejected: {
+      invoke: {
+        id: 'release',
+        src: 'releaseStock',
+        input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
+        onDone: { target: 'rejected', actions: assign({ reserved: [] }) },
+        onError: { target: 'rejected', actions: 'recordEffectError' },
+      },
+    },
+    pricing: {
+      entry: assign(({ context }) => ({ pricing: priceOrder(context, context.policy) })),
+      always: [
+        { guard: 'cashOnDelivery', target: 'issuingDocuments', actions: assign(({ context }) => ({ receipt: { paymentId: null, method: 'cod' as const, amount: context.pricing?.total ?? context.total, paidAt: null } })) },
+        { target: 'paying' },
+      ],
+    },
+    paying: {
+      tags: ['awaiting-payment'],
+      entry: assign(({ context }) => {
+        const attempt = context.paymentAttempts + 1;
+        return { paymentAttempts: attempt, currentPayment: { id: paymentIdOf(context.orderId, attempt), attempt, outcome: 'pending' as const } };
+      }),
+      invoke: {
+        id: 'payment',
+        src: 'startPayment',
+        input: ({ context }) => paymentInput(context),
+        onError: { target: 'paymentFailed', actions: ['recordEffectError', assign(({ context, event }) => ({ paymentErrors: [...context.paymentErrors, { paymentId: context.currentPayment?.id ?? '', code: failureOf(event).code, message: failureOf(event).message }] }))] },
+      },
+      on: {
+        PAYMENT_RESULT: [
+          {
+            guard: 'paymentSucceeded',
+            target: 'issuingDocuments',
+            actions: assign(({ context, event }) => ({
+              currentPayment: context.currentPayment && { ...context.currentPayment, outcome: 'succeeded' as const },
+              receipt: { paymentId: event.paymentId, method: context.payment.method, amount: context.pricing?.total ?? context.total, paidAt: null },
+            })),
+          },
+          {
+            guard: 'currentPayment',
+            target: 'paymentFailed',
+            actions: assign(({ context, event }) => ({
+              currentPayment: context.currentPayment && { ...context.currentPayment, outcome: 'failed' as const },
+              paymentErrors: [...context.paymentErrors, { paymentId: event.paymentId, code: event.failure?.code ?? 'declined', message: event.failure?.message ?? 'the payment failed' }],
+            })),
+          },
+        ],
+        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+      },
+    },
+    paymentFailed: {
+      always: [{ guard: 'attemptsLeft', target: 'awaitingPaymentRetry' }, { target: 'releasingBlocked' }],
+    },
+    awaitingPaymentRetry: {
+      invoke: {
+        id: 'tellFailure',
+        src: 'notifyCustomer',
+        input: ({ context }) => ({ orderId: context.orderId, template: 'payment_failed' as const, to: context.customer.email ?? null, data: { attempt: context.paymentAttempts, of: context.policy.maxPaymentAttempts, reason: context.paymentErrors.at(-1)?.message ?? '' } }),
+      },
+      after: { paymentRetry: 'paying' },
+      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+    },
+    releasingBlocked: {
+      invoke: {
+        id: 'releaseBlocked',
+        src: 'releaseStock',
+        input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
+        onDone: { target: 'blocked', actions: assign({ reserved: [] }) },
+        onError: { target: 'blocked', actions: 'recordEffectError' },
+      },
+    },
+    blocked: {
+      // an administrator is alerted (states tagged "alert" raise one)
+      tags: ['alert'],
+      invoke: {
+        id: 'tellBlocked',
+        src: 'notifyCustomer',
+        input: ({ context }) => ({ orderId: context.orderId, template: 'order_blocked' as const, to: context.customer.email ?? null, data: { attempts: context.paymentAttempts } }),
+      },
+      on: {
+        RETRY_PAYMENT: { target: 'reservingStock', actions: assign({ paymentAttempts: 0, errors: [] }) },
+        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+      },
+    },
+    issuingDocuments: {
+      invoke: {
+        id: 'documents',
+        src: 'issueDocuments',
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          customer: context.customer,
+          lines: context.lines,
+          pricing: context.pricing ?? priceOrder(context, context.policy),
+          receipt: context.receipt ?? { paymentId: null, method: context.payment.method, amount: context.total, paidAt: null },
+          delivery: context.delivery,
+        }),
+        onDone: {
+          target: 'fulfilment',
+          actions: assign(({ context, event }) => ({
+            invoice: { number: event.output.invoiceNumber, issuedAt: event.output.issuedAt },
+            receipt: context.receipt && { ...context.receipt, paidAt: context.receipt.method === 'cod' ? null : event.output.issuedAt },
+            promisedBy: new Date(Date.parse(event.output.issuedAt) + context.policy.deliveryDays * DAY_MS).toISOString(),
+          })),
+        },
+      },
+      on: { PAYMENT_RESULT: { actions: [] } },
+    },
+    fulfilment: {
+      initial: 'awaitingShipment',
+      // the on-time check: a durable timer at the promised date
+      after: { promisedDelivery: { actions: assign({ late: true }) } },
+      states: {
+        awaitingShipment: {
+          invoke: {
+            id: 'confirm',
+            src: 'notifyCustomer',
+            input: ({ context }) => ({ orderId: context.orderId, template: 'order_confirmed' as const, to: context.customer.email ?? null, data: { invoice: context.invoice?.number ?? null, total: context.pricing?.total ?? context.total, promisedBy: context.promisedBy } }),
+          },
+          on: {
+            SHIPPED: { target: 'shipped', actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }) },
+            CANCEL: { target: '#order.cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+          },
+        },
+        shipped: {
+          invoke: [
+            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }) },
+            {
+              id: 'tellShipped',
+              src: 'notifyCustomer',
+              input: ({ context }) => ({ orderId: context.orderId, template: 'order_shipped' as const, to: context.customer.email ?? null, data: { waybill: context.shipment?.waybill ?? null } }),
+            },
+          ],
+          on: { DELIVERED: '#order.delivered' },
+        },
+      },
+    },
+    delivered: {
+      entry: assign({ survey: { sent: false, rating: null, comment: null }, reserved: [] }),
+      invoke: {
+        id: 'survey',
+        src: 'notifyCustomer',
+        input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
+        onDone: { actions: assign({ survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }) }) },
+      },
+      after: { surveyWindow: 'completed' },
+      on: {
+        SURVEY_ANSWERED: { target: 'completed', actions: assign({ survey: ({ context, event }) => ({ sent: context.survey?.sent ?? false, rating: event.rating, comment: event.comment ?? null }) }) },
+      },
+    },
+    completed: { type: 'final' },
+    cancelling: {
+      invoke: {
+        id: 'cancel',
+        src: 'cancelOrder',
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          skus: context.reserved,
+          refundPaymentId: context.currentPayment?.outcome === 'succeeded' ? context.currentPayment.id : null,
+          reason: context.cancellation?.reason ?? 'cancelled',
+          to: context.customer.email ?? null,
+        }),
+        onDone: { target: 'cancelled', actions: assign({ reserved: [] }) },
+      },
+      on: { PAYMENT_RESULT: { actions: [] } },
+    },
+    cancelled: {
+      on: {
+        // money taken after the order was cancelled goes back
+        PAYMENT_RESULT: { guard: 'lateSuccess', target: 'refundingLatePayment' },
+      },
+    },
+    refundingLatePayment: {
+      invoke: {
+        id: 'lateRefund',
+        src: 'cancelOrder',
+        input: ({ context, event }) => ({ orderId: context.orderId, skus: [], refundPaymentId: (event as { paymentId?: string }).paymentId ?? null, reason: 'paid after cancellation', to: null }),
+        onDone: 'cancelled',
+        onError: 'cancelled',
+      },
+    },
+    rejected: {
+      invoke: {
+        id: 'tellRejected',
+        src: 'notifyCustomer',
+        input: ({ context }) => ({ orderId: context.orderId, template: 'order_rejected' as const, to: context.customer.email ?? null, data: { errors: context.errors } }),
+      },
+    },
+  },
+});
+
+export default defineMachineModule({
+  type: 'order',
+  version: 1,
+  description: 'An order from intake to completion (seed 001): validation, stock, delivery, pricing, payment with retries, documents, fulfilment, survey',
+  migrations: {},
+  machine: orderMachine,
+  inputSchema: orderInputSchema,
+  eventSchema: orderEventSchema,
+});
