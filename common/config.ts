@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { orderPolicySchema, type OrderPolicy } from '../machines/order-rules.ts';
 
 /**
  * Configuration comes from the environment, is validated once at start with
@@ -48,6 +49,14 @@ export interface Config {
   trustedProxies: string[];
   auditRetentionDays: number;
   alerts: AlertChannelsConfig;
+  /** customer mail (order notifications) and the management address of the daily report */
+  mail: { smtpUrl?: string; from: string; reportTo: string[] };
+  /** taxes, fees, payment attempts and timings fixed into each order when accepted */
+  orderPolicy: OrderPolicy;
+  /** who issues the invoices */
+  seller: { name: string; details: string };
+  /** PUBLIC_BASE_URL was given (otherwise it follows the address the hub listens on) */
+  publicBaseUrlExplicit: boolean;
   /** `HUB_INTEGRATION_<NAME>` variables: JSON seeds of integrations, validated by each connector at start */
   integrationSeeds: Array<{ name: string; variable: string; value: Record<string, unknown> }>;
 }
@@ -219,6 +228,33 @@ const schema = z.object({
     return list;
   }),
   HUB_ALERT_WEBHOOK_URL: httpUrl('https://hooks.example.com/hub-alerts'),
+  HUB_MAIL_SMTP_URL: httpUrl('smtp://shop:password@mail.example.com:587', ['smtp:', 'smtps:']),
+  HUB_MAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), { message: 'must be one e-mail address, e.g. shop@example.com' }),
+  HUB_REPORT_EMAIL_TO: variable().transform((value, ctx) => {
+    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    if (list.some((item) => !EMAIL.test(item))) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of e-mail addresses, e.g. management@example.com' });
+      return z.NEVER;
+    }
+    return list;
+  }),
+  HUB_ORDER_POLICY: variable().transform((value, ctx) => {
+    let json: unknown;
+    try {
+      json = value ? (JSON.parse(value) as unknown) : {};
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"vatRatePercent":20,"maxPaymentAttempts":3}' });
+      return z.NEVER;
+    }
+    const parsed = orderPolicySchema.safeParse(json);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+      return z.NEVER;
+    }
+    return parsed.data;
+  }),
+  HUB_SELLER_NAME: variable(),
+  HUB_SELLER_DETAILS: variable(),
   HUB_ALERT_WEBHOOK_SECRET: variable(),
 });
 
@@ -281,6 +317,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookUrl: v.HUB_ALERT_WEBHOOK_URL,
       webhookSecret: v.HUB_ALERT_WEBHOOK_SECRET,
     },
+    mail: { smtpUrl: v.HUB_MAIL_SMTP_URL, from: v.HUB_MAIL_FROM ?? 'shop@localhost', reportTo: v.HUB_REPORT_EMAIL_TO },
+    orderPolicy: v.HUB_ORDER_POLICY,
+    seller: { name: v.HUB_SELLER_NAME ?? 'ТОВ «Демо-магазин»', details: v.HUB_SELLER_DETAILS ?? 'ЄДРПОУ 00000000 · м. Київ' },
+    publicBaseUrlExplicit: v.PUBLIC_BASE_URL !== undefined,
     integrationSeeds,
   };
 }
@@ -353,6 +393,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
       email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',
       webhook: config.alerts.webhookUrl ? withoutCredentials(config.alerts.webhookUrl).replace(/\?.*$/, '?…') : '[off]',
     },
+    mail: { smtp: config.mail.smtpUrl ? withoutCredentials(config.mail.smtpUrl) : '[off: mail is kept, not sent]', from: config.mail.from, reportTo: config.mail.reportTo },
+    orderPolicy: config.orderPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
   };
 }

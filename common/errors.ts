@@ -23,6 +23,7 @@ export const errors = {
   notFound: (what: string, details?: unknown) => new AppError(404, 'not_found', `${what} not found`, details),
   unknownMachine: (type: string, known: string[]) =>
     new AppError(404, 'unknown_machine', `no machine is registered under type "${type}"`, { known }),
+  conflict: (message: string, details?: unknown) => new AppError(409, 'conflict', message, details),
   actorExists: (type: string, id: string) =>
     new AppError(409, 'actor_exists', `actor ${type}/${id} already exists`, { type, id }),
   eventNotAccepted: (state: string, eventType: string, accepted: string[], status: string) =>

@@ -18,6 +18,8 @@ import { alertRoutes, type AlertsApi } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { commerceAdminRoutes, orderRoutes, surveyRoutes, type OrderRouteDeps } from './routes/orders.ts';
+import type { Mailer } from '../actors/notifications/mailer.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/audit/audit-log.ts';
@@ -37,6 +39,7 @@ export interface HttpDependencies {
   alerts: AlertsApi;
   metrics: HubMetrics;
   webhooks: Omit<WebhookDependencies, 'connectors' | 'audit' | 'metrics' | 'bodyLimitBytes'>;
+  orders: OrderRouteDeps & { mailer: Mailer };
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -51,6 +54,8 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   open.use(healthRoutes(deps.readiness).routes());
   // Partner callbacks authenticate by their own signatures, not by API keys.
   open.use(webhookRoutes({ ...deps.webhooks, connectors: deps.connectors, audit: deps.audit, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }).routes());
+  // The customer's survey link authenticates by its own token.
+  open.use(surveyRoutes({ runtime: deps.runtime, commerce: deps.orders.commerce, bodyLimitBytes: deps.bodyLimitBytes }).routes());
   app.use(open.routes());
   app.use(open.allowedMethods());
 
@@ -63,6 +68,8 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(auditRoutes({ audit: deps.audit }).routes());
   secured.use(alertRoutes({ alerts: deps.alerts }).routes());
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
+  secured.use(orderRoutes(deps.orders).routes());
+  secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());
 

@@ -40,6 +40,15 @@ import { IntegrationStore } from '../persistence/integrations.ts';
 import { loadKeyring } from '../persistence/master-key.ts';
 import { verifyMasterKey } from '../persistence/secret-box.ts';
 import { webhookSpecs } from './routes/webhooks/echo.ts';
+import { liqpayWebhook, monobankWebhook } from './routes/webhooks/payments.ts';
+import { renderInvoicePdf } from '../actors/documents/invoice-pdf.ts';
+import { mailDeliveryJob } from '../actors/jobs/mail-delivery.ts';
+import { paymentStatusPollJob } from '../actors/jobs/payment-status-poll.ts';
+import { Mailer } from '../actors/notifications/mailer.ts';
+import { dailyReportJob } from '../actors/orders/daily-report.ts';
+import { orderEffects } from '../actors/orders/effects.ts';
+import { paymentEffects } from '../actors/payments/effects.ts';
+import { commerceCollections, ensureCommerceIndexes } from '../persistence/commerce.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
 
@@ -148,9 +157,37 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     closers.push({ name: 'connectors', close: () => connectors.stop() });
     await connectors.start(config.integrationSeeds);
 
+    // The order flow's documents and mail; webhooks and links point at the public address (known once listening when not configured).
+    await ensureCommerceIndexes(collections.db);
+    const commerce = commerceCollections(collections.db);
+    let publicBaseUrl = config.publicBaseUrl;
+    const mailer = new Mailer({
+      collection: commerce.mail,
+      smtpUrl: config.mail.smtpUrl,
+      from: config.mail.from,
+      logger,
+      now: () => clock.now(),
+      renderAttachment: async (attachment) => {
+        if (attachment.kind !== 'invoice') return null;
+        const invoice = await commerce.invoices.findOne({ _id: attachment.id });
+        return invoice ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' } : null;
+      },
+    });
+    closers.push({ name: 'mailer', close: async () => mailer.close() });
+    let runtimeRef: ActorRuntime | null = null;
+    const runtimeOf = (): ActorRuntime => {
+      if (!runtimeRef) throw new Error('the runtime is not started yet');
+      return runtimeRef;
+    };
+
     const registry = new MachineRegistry();
     for (const module of allMachines) registry.register(module);
-    registry.provideEffects(echoEffects({ baseUrl: echoBaseUrl }));
+    const effectDeps = { runtime: runtimeOf, connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now: () => clock.now() };
+    registry.provideEffects({
+      ...echoEffects({ baseUrl: echoBaseUrl }),
+      ...paymentEffects(effectDeps),
+      ...orderEffects({ ...effectDeps, mailer, audit }),
+    });
     registry.validate();
 
     const store = new ActorStore(collections, logger);
@@ -164,6 +201,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       onCommitted: (work) => worker?.onCommitted(work),
       onTransitioned: alertOnAttention(alertSink, logger),
     });
+    runtimeRef = runtime;
     worker = new DurableWorker({
       runtime,
       registry,
@@ -186,7 +224,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
           .catch((error: unknown) => logger.error('alert could not be raised', { error: String(error) }));
       },
     });
-    const inbox = new Inbox(collections.inbox, runtime, logger, webhookSpecs);
+    const inbox = new Inbox(collections.inbox, runtime, logger, [...webhookSpecs, monobankWebhook(connectors, logger, () => clock.now()), liqpayWebhook]);
 
     const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
       if (!definition.syncs) return;
@@ -196,7 +234,10 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(housekeepingJob(collections, () => clock.now()))
       .define(auditRetentionJob(audit, config.auditRetentionDays, () => clock.now()))
       .define(alertDeliveryJob(alerts))
-      .define(inboxRedispatchJob(inbox));
+      .define(inboxRedispatchJob(inbox))
+      .define(mailDeliveryJob(mailer))
+      .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
+      .define(dailyReportJob({ actors: collections.actors, commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
     const agenda: Agenda = createAgenda(collections.db, ownerId);
     await jobs.schedule(agenda);
     let schedulerUp = false;
@@ -245,6 +286,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         worker: () => startedWorker.snapshot(),
         draining: () => draining,
       },
+      orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
     });
     const server: Server = createServer(app.callback());
     server.keepAliveTimeout = 5_000;
@@ -254,6 +296,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     });
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (!config.publicBaseUrlExplicit) publicBaseUrl = url;
     closers.push({
       name: 'http server',
       close: () =>

@@ -1,5 +1,8 @@
 import type { MachineModule } from './machine-module.ts';
+import order from './order.ts';
+import payment from './payment.ts';
 import probe from './probe.ts';
+import product from './product.ts';
 
 /** Every machine the service runs. A new business object is one file here plus its line below. */
-export const allMachines: readonly MachineModule[] = [probe];
+export const allMachines: readonly MachineModule[] = [probe, product, order, payment];

@@ -33,7 +33,9 @@ export const orderPolicySchema = z.object({
     .default([]),
   maxPaymentAttempts: z.number().int().min(1).max(10).default(3),
   paymentRetryDelayMs: z.number().int().min(0).default(60_000),
-  paymentValiditySeconds: z.number().int().min(60).default(24 * 3600),
+  paymentValiditySeconds: z.number().int().min(1).default(24 * 3600),
+  /** after the payment window, how long a webhook or the poller has to report the outcome before the payment asks the provider itself */
+  paymentGraceSeconds: z.number().int().min(0).default(300),
   /** promised delivery, counted from confirmation */
   deliveryDays: z.number().int().min(1).default(3),
   /** how long a survey waits for an answer before the order completes without one */

@@ -122,6 +122,7 @@ function paymentInput(context: OrderContext): PaymentInput {
     customerEmail: context.customer.email ?? null,
     basket,
     validitySeconds: context.policy.paymentValiditySeconds,
+    graceSeconds: context.policy.paymentGraceSeconds,
   };
 }
 
@@ -218,7 +219,7 @@ const orderMachine = setup({
           },
           { target: 'releasingRejected', actions: assign({ errors: ({ event }) => (event.output as Extract<DeliveryAnswer, { ok: false }>).errors }) },
         ],
-        // the carrier cannot be asked now: an order is not refused for that; the next attempt asks again
+        // the carrier could not be asked even after the effect's retries: the order cannot be promised, so it is refused (stock released)
         onError: { target: 'releasingRejected', actions: ['recordEffectError', assign({ errors: ({ event }) => [{ code: 'delivery_check_failed', message: failureOf(event).message }] })] },
       },
       on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },

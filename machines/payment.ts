@@ -39,6 +39,8 @@ export interface PaymentInput {
   basket: BasketLine[];
   /** how long the customer has to pay */
   validitySeconds: number;
+  /** after the customer's time, how long the provider (webhook or poll) has to say so before we ask it ourselves */
+  graceSeconds: number;
 }
 
 export interface StatusUpdate {
@@ -99,6 +101,7 @@ export const paymentInputSchema = z.object({
   customerEmail: z.string().nullable(),
   basket: z.array(z.object({ name: z.string(), qty: z.number().int().positive(), price: z.number().int().nonnegative(), sku: z.string() })),
   validitySeconds: z.number().int().positive(),
+  graceSeconds: z.number().int().nonnegative(),
 });
 
 export const paymentEventSchema = z.discriminatedUnion('type', [
@@ -153,7 +156,7 @@ const paymentMachine = setup({
     applyChecked: assign(({ context, event }) => record(context, (event as unknown as { output: StatusUpdate }).output, true)),
   },
   delays: {
-    validity: ({ context }) => context.validitySeconds * 1000,
+    validity: ({ context }) => (context.validitySeconds + context.graceSeconds) * 1000,
   },
 }).createMachine({
   id: 'payment',
@@ -185,6 +188,7 @@ const paymentMachine = setup({
           customerEmail: context.customerEmail,
           basket: context.basket,
           validitySeconds: context.validitySeconds,
+          graceSeconds: context.graceSeconds,
         }),
         onDone: { target: 'pending', actions: assign(({ event }) => ({ providerId: event.output.providerId, pageUrl: event.output.pageUrl, providerStatus: 'created' })) },
         onError: { target: 'failed', actions: assign(({ event }) => ({ failure: { code: (event.error as EffectFailure).code, message: (event.error as EffectFailure).message } })) },

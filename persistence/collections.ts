@@ -140,7 +140,7 @@ export interface IntegrationDoc {
 /** Every external interaction and every admin change, newest `_id` last. */
 export interface AuditDoc {
   _id: string; // `${at ISO}~${random}`: sorts by time
-  kind: 'outbound' | 'inbound' | 'admin';
+  kind: 'outbound' | 'inbound' | 'admin' | 'business';
   integration: string | null;
   operation: string;
   /** the business actor (`type/id`) the interaction was for */

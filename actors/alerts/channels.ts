@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import axios from 'axios';
-import nodemailer from 'nodemailer';
 import type { Logger } from 'winston';
 import { redactString } from '../../common/logger.ts';
 import type { AlertChannelsConfig } from '../../common/config.ts';
 import type { AlertChannel, AlertView } from './alerts.ts';
+import { smtpErrorMessage, smtpTransport } from '../notifications/smtp.ts';
 
 function subjectLine(alert: AlertView, summary: { repeated: boolean; newOccurrences: number }): string {
   const about = alert.integration ?? alert.subject;
@@ -36,16 +36,7 @@ function textBody(alert: AlertView, summary: { repeated: boolean; newOccurrences
 /** Alerts by e-mail over SMTP. Errors are scrubbed: nodemailer may quote the connection URL. */
 export function emailChannel(options: { smtpUrl: string; from: string; to: string[]; logger: Logger; timeoutMs?: number }): AlertChannel & { close(): void } {
   const timeout = options.timeoutMs ?? 10_000;
-  const url = new URL(options.smtpUrl);
-  const transport = nodemailer.createTransport({
-    host: url.hostname,
-    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
-    secure: url.protocol === 'smtps:',
-    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
-  });
+  const transport = smtpTransport(options.smtpUrl, timeout);
   return {
     name: 'email',
     async send(alert, summary) {
@@ -53,7 +44,7 @@ export function emailChannel(options: { smtpUrl: string; from: string; to: strin
         await transport.sendMail({ from: options.from, to: options.to, subject: subjectLine(alert, summary), text: textBody(alert, summary) });
       } catch (error) {
         // eslint-disable-next-line preserve-caught-error -- the original may quote the SMTP URL with its password
-        throw new Error(`SMTP: ${redactString(error instanceof Error ? error.message : String(error))}`);
+        throw new Error(smtpErrorMessage(error));
       }
     },
     close: () => transport.close(),

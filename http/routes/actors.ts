@@ -84,7 +84,7 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
   return router;
 }
 
-function idempotencyKeyOf(header: string): string | undefined {
+export function idempotencyKeyOf(header: string): string | undefined {
   if (header === '') return undefined;
   if (!IDEMPOTENCY_KEY.test(header)) {
     throw errors.badRequest('Idempotency-Key must be 1–255 visible ASCII characters', [{ path: 'header:Idempotency-Key', message: 'invalid' }]);
@@ -93,7 +93,7 @@ function idempotencyKeyOf(header: string): string | undefined {
 }
 
 /** A fingerprint of what was asked, so a key reused for a different request is refused. */
-function requestHash(kind: string, target: string, body: unknown): string {
+export function requestHash(kind: string, target: string, body: unknown): string {
   return createHash('sha256').update(`${kind}\n${target}\n${canonicalJson(body)}`).digest('hex');
 }
 

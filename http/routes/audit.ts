@@ -9,7 +9,7 @@ const isoDate = z.string().refine((value) => !Number.isNaN(Date.parse(value)), '
 
 const querySchema = z
   .object({
-    kind: z.enum(['outbound', 'inbound', 'admin']).optional(),
+    kind: z.enum(['outbound', 'inbound', 'admin', 'business']).optional(),
     integration: z.string().max(40).optional(),
     operation: z.string().max(100).optional(),
     actor: z.string().max(300).optional(),

@@ -31,13 +31,15 @@ function orderInput(overrides: Partial<OrderInput> = {}): OrderInput {
 const lines = [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 25_000 }];
 
 function toPaying(input = orderInput()): AnyMachineSnapshot {
-  let [s, actions] = initialTransition(machine, input);
-  assert.equal(s.value, 'reservingStock');
+  const [start, actions] = initialTransition(machine, input);
+  assert.equal(start.value, 'reservingStock');
   assert.deepEqual(spawned(actions), ['reserveStock']);
-  [s, actions] = step(s, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } });
-  assert.equal(s.value, 'checkingDelivery');
-  [s, actions] = step(s, { type: 'xstate.done.actor.coverage', output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' } });
-  return s;
+  const [checking, checks] = step(start, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } });
+  assert.equal(checking.value, 'checkingDelivery');
+  assert.deepEqual(spawned(checks), ['checkDelivery']);
+  const [paying, pays] = step(checking, { type: 'xstate.done.actor.coverage', output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' } });
+  assert.deepEqual(spawned(pays), ['startPayment']);
+  return paying;
 }
 
 const paid = (s: AnyMachineSnapshot, paymentId = 'SHOP-1001-P1') => step(s, { type: 'PAYMENT_RESULT', paymentId, outcome: 'succeeded', failure: null });
@@ -110,8 +112,10 @@ test('a failed payment notifies, waits and tries again; after the last attempt t
   assert.equal(declined(s, 'SHOP-1001-P1')[0].value, 'paying', 'a result for an old attempt changes nothing');
   [s, actions] = declined(s, 'SHOP-1001-P2');
   assert.equal(s.value, 'releasingBlocked');
+  assert.deepEqual(spawned(actions), ['releaseStock']);
   [s, actions] = step(s, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } });
   assert.equal(s.value, 'blocked');
+  assert.deepEqual(workOf(actions).spawns.map((x) => (x.input as { template: string }).template), ['order_blocked']);
   assert.ok(s.hasTag('alert'));
   assert.deepEqual(ctx(s).paymentErrors.map((e) => e.paymentId), ['SHOP-1001-P1', 'SHOP-1001-P2']);
   const [again] = step(s, { type: 'RETRY_PAYMENT', by: 'admin' });

@@ -8,7 +8,7 @@ const { machine } = payment;
 type AnyEvent = EventObject & Record<string, unknown>;
 const input: PaymentInput = {
   paymentId: 'o-1-P1', orderId: 'o-1', attempt: 1, provider: 'monobank', amount: 50_000, currency: 'UAH',
-  description: 'Замовлення', customerEmail: 'olena@example.com', basket: [{ name: 'Чашка', qty: 2, price: 25_000, sku: 'CUP-1' }], validitySeconds: 600,
+  description: 'Замовлення', customerEmail: 'olena@example.com', basket: [{ name: 'Чашка', qty: 2, price: 25_000, sku: 'CUP-1' }], validitySeconds: 600, graceSeconds: 60,
 };
 const step = (snapshot: AnyMachineSnapshot, event: AnyEvent) => transition(machine, snapshot as never, event as never);
 const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as PaymentContext;
@@ -27,7 +27,7 @@ test('created at the provider → pending with the page URL, and the customer\'s
   assert.deepEqual(s.value, { pending: 'waiting' });
   assert.equal(ctx(s).pageUrl, 'https://pay/p2_x');
   assert.ok(workOf(actions).spawns.length === 1);
-  assert.deepEqual(workOf(after).delays.map((d) => [d.delayMs, d.event.type]), [[600_000, 'xstate.after.validity.payment.pending']]);
+  assert.deepEqual(workOf(after).delays.map((d) => [d.delayMs, d.event.type]), [[660_000, 'xstate.after.validity.payment.pending']]);
 });
 
 test('a failure to create the invoice fails the payment and tells the order', () => {

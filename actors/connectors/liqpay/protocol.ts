@@ -72,3 +72,19 @@ export function verifySignature(privateKey: string, data: string, signature: str
   const sent = Buffer.from(signature);
   return expected.length === sent.length && timingSafeEqual(expected, sent);
 }
+
+/** LiqPay's statuses in the payment machine's words: created, processing, hold, success, failure, reversed. */
+export function normaliseLiqPayStatus(status: string | undefined): 'created' | 'processing' | 'hold' | 'success' | 'failure' | 'reversed' {
+  if (status === undefined) return 'processing';
+  if (PAID_LIQPAY_STATUSES.has(status)) return 'success';
+  if (status === 'failure' || status === 'error') return 'failure';
+  if (status === 'reversed') return 'reversed';
+  if (status === 'hold_wait') return 'hold';
+  return 'processing'; // wait_accept, processing, prepared, *_verify …
+}
+
+/** A payment answer or callback in the payment machine's words, ordered by LiqPay's own time. */
+export function paymentUpdateOfLiqPay(answer: LiqPayAnswer, source: 'webhook' | 'poll', now = Date.now()): { status: ReturnType<typeof normaliseLiqPayStatus>; providerStatus: string; at: string; source: 'webhook' | 'poll'; reason: string | null } {
+  const at = answer.end_date ?? answer.create_date ?? now;
+  return { status: normaliseLiqPayStatus(answer.status), providerStatus: answer.status ?? 'unknown', at: new Date(at).toISOString(), source, reason: answer.err_description ?? null };
+}

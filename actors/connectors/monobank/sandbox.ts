@@ -201,6 +201,17 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       },
     },
     {
+      // not Monobank's: lets a test or a demo plant a discrepancy (a refund or amount the hub never heard of)
+      method: 'POST' as const,
+      path: '/sandbox/invoices/:invoiceId/tamper',
+      handle: (request: SandboxRequest, params: Record<string, string>): SandboxResponse => {
+        const invoice = current(params.invoiceId);
+        const body = json(request) as { status?: InvoiceStatusName; finalAmount?: number };
+        change(invoice, { ...(body.status ? { status: body.status } : {}), ...(body.finalAmount !== undefined ? { finalAmount: body.finalAmount } : {}) });
+        return { json: invoice.status };
+      },
+    },
+    {
       method: 'GET' as const,
       path: '/pay/:invoiceId',
       handle: (_request: SandboxRequest, params: Record<string, string>): SandboxResponse => {

@@ -4,43 +4,12 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient, type Db } from 'mongodb';
-import { SMTPServer } from 'smtp-server';
 import { Alerts, type AlertChannel } from '../../../actors/alerts/alerts.ts';
 import { emailChannel, webhookChannel } from '../../../actors/alerts/channels.ts';
 import { alertsCollection, ensureAlertIndexes } from '../../../persistence/alerts.ts';
 import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
 import { quietLogger } from '../../support/runtime-harness.ts';
-
-interface Mailbox {
-  port: number;
-  messages: string[];
-  close(): Promise<void>;
-}
-
-/** A real SMTP server on loopback; with `auth`, only that user and password may send. */
-async function startMailbox(auth?: { user: string; pass: string }, port = 0): Promise<Mailbox> {
-  const messages: string[] = [];
-  const server = new SMTPServer({
-    authOptional: !auth,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth(credentials, _session, callback) {
-      if (auth && credentials.username === auth.user && credentials.password === auth.pass) return callback(null, { user: credentials.username });
-      return callback(new Error('invalid credentials'));
-    },
-    onData(stream, _session, callback) {
-      let text = '';
-      stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      stream.on('end', () => {
-        messages.push(text);
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const address = server.server.address() as AddressInfo;
-  return { port: address.port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+import { plain, startMailbox, type Mailbox } from '../../support/mailbox.ts';
 
 async function withDb(run: (db: Db) => Promise<void>): Promise<void> {
   const client = await new MongoClient(databaseUri()).connect();
@@ -54,8 +23,6 @@ async function withDb(run: (db: Db) => Promise<void>): Promise<void> {
   }
 }
 
-/** Decodes quoted-printable soft breaks so the mail's text can be searched. */
-const plain = (mail: string) => mail.replace(/\r?\n[ \t]+/g, ' ').replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 test('an alert arrives by SMTP in a real SMTP server, with what happened and without the secrets in its details', () =>
   withDb(async (db) => {

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'winston';
+import { AppError } from '../../common/errors.ts';
+import type { CancelRequest, DeliveryAnswer, DeliveryRequest, DocumentsRequest, NoticeRequest, StockAnswer, StockRequest } from '../../machines/order.ts';
+import type { OrderError } from '../../machines/order-rules.ts';
+import type { ProductEvent } from '../../machines/product.ts';
+import type { PaymentEvent } from '../../machines/payment.ts';
+import type { PaymentInput } from '../../machines/payment.ts';
+import type { ProductContext } from '../../machines/product.ts';
+import { isDuplicateKeyError } from '../../persistence/collections.ts';
+import { issueInvoice, type CommerceCollections } from '../../persistence/commerce.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Connectors } from '../connectors/kit/connectors.ts';
+import { novaPoshtaConnector } from '../connectors/novaposhta/connector.ts';
+import type { Mailer } from '../notifications/mailer.ts';
+import { renderNotice } from '../notifications/templates.ts';
+import type { EffectContext, EffectHandler } from '../runtime/effects.ts';
+import type { ActorRuntime, CommandOptions } from '../runtime/runtime.ts';
+
+/**
+ * What the order machine invokes: stock (through product actors, so that
+ * reservations are serialised per product across processes), delivery
+ * coverage (Nova Poshta's directory), the child payment actor, the invoice
+ * and the customer's mail. Every handler is safe to run again with the same
+ * idempotency key: that is how a crash in the middle is survived.
+ */
+export interface OrderEffectDeps {
+  runtime: () => ActorRuntime;
+  connectors: Connectors;
+  collections: CommerceCollections;
+  mailer: Mailer;
+  audit: AuditLog;
+  publicBaseUrl: () => string;
+  logger: Logger;
+  now?: () => number;
+}
+
+const isAppError = (error: unknown, ...codes: string[]): error is AppError => error instanceof AppError && codes.includes(error.code);
+
+export function orderEffects(deps: OrderEffectDeps) {
+  const now = deps.now ?? Date.now;
+  const command = (context: EffectContext, suffix: string): CommandOptions => ({
+    idempotencyKey: `${context.idempotencyKey}:${suffix}`,
+    origin: { kind: 'effect', effectId: context.idempotencyKey },
+  });
+
+  /** Sends to a product; a product gone or no longer holding the order is nothing to undo. */
+  const toProduct = async (context: EffectContext, sku: string, event: { type: 'RELEASE' | 'COMMIT'; orderId: string }) => {
+    try {
+      await deps.runtime().send('product', sku, event, command(context, `${event.type.toLowerCase()}:${sku}`));
+      return true;
+    } catch (error) {
+      if (isAppError(error, 'not_found', 'event_not_accepted')) return false;
+      throw error;
+    }
+  };
+
+  const reserveStock: EffectHandler<StockRequest, StockAnswer> = async (input, context) => {
+    const lines = [];
+    const held: string[] = [];
+    let refusal: OrderError | null = null;
+    for (const [index, item] of input.items.entries()) {
+      let product: ProductContext;
+      try {
+        const reserve: ProductEvent = { type: 'RESERVE', orderId: input.orderId, qty: item.qty };
+        const result = await deps.runtime().send('product', item.sku, reserve, command(context, `reserve:${item.sku}`));
+        product = result.actor.context as ProductContext;
+      } catch (error) {
+        if (!isAppError(error, 'not_found')) throw error;
+        refusal = { code: 'unknown_product', message: `${item.sku} is not in the catalogue`, path: `items.${index}.sku` };
+        break;
+      }
+      if (product.reservations[input.orderId] === undefined) {
+        const available = product.lastRefusal?.orderId === input.orderId ? product.lastRefusal.available : 0;
+        refusal = { code: 'out_of_stock', message: `${item.sku}: ${item.qty} asked, ${available} available`, path: `items.${index}.qty` };
+        break;
+      }
+      held.push(item.sku);
+      if (product.price !== item.unitPrice) {
+        refusal = { code: 'price_mismatch', message: `${item.sku} costs ${product.price}, the order says ${item.unitPrice}`, path: `items.${index}.unitPrice` };
+        break;
+      }
+      lines.push({ sku: item.sku, name: product.name, qty: item.qty, unitPrice: item.unitPrice });
+    }
+    if (refusal) {
+      for (const sku of held) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+      return { ok: false, errors: [refusal] };
+    }
+    return { ok: true, lines };
+  };
+
+  const releaseStock: EffectHandler<{ orderId: string; skus: string[] }, { released: number }> = async (input, context) => {
+    let released = 0;
+    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId })) released += 1;
+    return { released };
+  };
+
+  const commitStock: EffectHandler<{ orderId: string; skus: string[] }, { committed: number }> = async (input, context) => {
+    let committed = 0;
+    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'COMMIT', orderId: input.orderId })) committed += 1;
+    return { committed };
+  };
+
+  const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
+    const client = deps.connectors.client(novaPoshtaConnector);
+    const call = { signal: context.signal };
+    const cities = await client.getCities({ ref: input.cityRef, limit: 1 }, call);
+    const city = cities.items.find((c) => c.Ref === input.cityRef);
+    if (!city) return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+    if (!input.warehouseRef) return { ok: true, cityName: city.Description, warehouseName: null };
+    const warehouses = await client.getWarehouses({ cityRef: input.cityRef, limit: 500 }, call);
+    const warehouse = warehouses.items.find((w) => w.Ref === input.warehouseRef);
+    if (!warehouse) return { ok: false, errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.Description}`, path: 'delivery.warehouseRef' }] };
+    if (warehouse.WarehouseStatus && warehouse.WarehouseStatus !== 'Working') {
+      return { ok: false, errors: [{ code: 'carrier_not_delivering', message: `${warehouse.Description} does not accept parcels now`, path: 'delivery.warehouseRef' }] };
+    }
+    return { ok: true, cityName: city.Description, warehouseName: warehouse.Description };
+  };
+
+  const startPayment: EffectHandler<PaymentInput, { paymentId: string }> = async (input, context) => {
+    try {
+      await deps.runtime().create('payment', input.paymentId, input, { idempotencyKey: context.idempotencyKey, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+    } catch (error) {
+      if (!isAppError(error, 'actor_exists')) throw error;
+    }
+    return { paymentId: input.paymentId };
+  };
+
+  const surveyLink = async (orderId: string): Promise<string> => {
+    const fresh = { _id: orderId, token: randomBytes(18).toString('base64url'), createdAt: new Date(now()) };
+    let token = fresh.token;
+    try {
+      await deps.collections.surveyTokens.insertOne(fresh);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      token = (await deps.collections.surveyTokens.findOne({ _id: orderId }))?.token ?? token;
+    }
+    return `${deps.publicBaseUrl()}/orders/${encodeURIComponent(orderId)}/survey?token=${token}`;
+  };
+
+  const notifyCustomer: EffectHandler<NoticeRequest, { queued: boolean }> = async (input, context) => {
+    if (!input.to) return { queued: false };
+    const links = {
+      order: `${deps.publicBaseUrl()}/orders/${encodeURIComponent(input.orderId)}`,
+      survey: input.template === 'survey' ? await surveyLink(input.orderId) : null,
+      payment: null,
+    };
+    const notice = renderNotice(input, links);
+    await deps.mailer.send({ id: context.idempotencyKey, to: input.to, subject: notice.subject, text: notice.text, template: input.template, orderId: input.orderId });
+    return { queued: true };
+  };
+
+  const issueDocuments: EffectHandler<DocumentsRequest, { invoiceNumber: number; issuedAt: string }> = async (input, context) => {
+    const issuedAt = new Date(now());
+    const invoice = await issueInvoice(
+      deps.collections,
+      input.orderId,
+      {
+        customer: input.customer,
+        lines: input.lines,
+        pricing: input.pricing,
+        receipt: { paymentId: input.receipt.paymentId, method: input.receipt.method, amount: input.receipt.amount, paidAt: input.receipt.method === 'cod' ? null : issuedAt },
+        delivery: { carrier: input.delivery.carrier, cityName: input.delivery.cityName, warehouseName: input.delivery.warehouseName, ...(input.delivery.address ? { address: input.delivery.address } : {}) },
+      },
+      issuedAt,
+    );
+    await deps.audit.recordNow({
+      kind: 'business',
+      integration: null,
+      operation: 'order.documents_issued',
+      actor: `order/${input.orderId}`,
+      principal: 'hub',
+      status: null,
+      outcome: 'ok',
+      durationMs: null,
+      error: null,
+      request: null,
+      response: null,
+      details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
+    });
+    if (input.receipt.method !== 'cod' && input.customer.email) {
+      const notice = renderNotice({ orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } }, { order: '', survey: null, payment: null });
+      await deps.mailer.send({
+        id: `${context.idempotencyKey}:receipt`,
+        to: input.customer.email,
+        subject: notice.subject,
+        text: notice.text,
+        template: 'payment_received',
+        orderId: input.orderId,
+        attachments: [{ kind: 'invoice', id: input.orderId, filename: `invoice-${String(invoice.number).padStart(6, '0')}.pdf` }],
+      });
+    }
+    return { invoiceNumber: invoice.number, issuedAt: invoice.issuedAt.toISOString() };
+  };
+
+  const cancelOrder: EffectHandler<CancelRequest, { refundRequested: boolean }> = async (input, context) => {
+    for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+    let refundRequested = false;
+    if (input.refundPaymentId) {
+      try {
+        const refund: PaymentEvent = { type: 'REFUND', reason: input.reason, requestedBy: `order/${input.orderId}` };
+        await deps.runtime().send('payment', input.refundPaymentId, refund, command(context, 'refund'));
+        refundRequested = true;
+      } catch (error) {
+        if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
+        deps.logger.warn('refund not requested: the payment does not accept it', { orderId: input.orderId, paymentId: input.refundPaymentId });
+      }
+    }
+    if (input.to) {
+      const notice = renderNotice({ orderId: input.orderId, template: 'order_cancelled', to: input.to, data: { reason: input.reason, refund: refundRequested } }, { order: '', survey: null, payment: null });
+      await deps.mailer.send({ id: `${context.idempotencyKey}:mail`, to: input.to, subject: notice.subject, text: notice.text, template: 'order_cancelled', orderId: input.orderId });
+    }
+    return { refundRequested };
+  };
+
+  return { reserveStock, releaseStock, commitStock, checkDelivery, startPayment, notifyCustomer, issueDocuments, cancelOrder };
+}

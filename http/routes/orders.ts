@@ -1,0 +1,287 @@
+import { timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Collection } from 'mongodb';
+import { errors } from '../../common/errors.ts';
+import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
+import { renderInvoicePdf, type Seller } from '../../actors/documents/invoice-pdf.ts';
+import type { OrderContext, OrderEvent } from '../../machines/order.ts';
+import { orderRequestSchema, type OrderPolicy } from '../../machines/order-rules.ts';
+import type { PaymentContext } from '../../machines/payment.ts';
+import { availableUnits, reservedUnits, type ProductContext, type ProductEvent } from '../../machines/product.ts';
+import type { ActorDoc } from '../../persistence/collections.ts';
+import type { CommerceCollections } from '../../persistence/commerce.ts';
+import type { Mailer } from '../../actors/notifications/mailer.ts';
+import type { HubState } from '../context.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { readRawBody } from '../middleware/raw-body.ts';
+import { parseBody, parseQuery } from '../validation.ts';
+import { idempotencyKeyOf, requestHash } from './actors.ts';
+
+export interface OrderRouteDeps {
+  runtime: ActorRuntime;
+  actors: Collection<ActorDoc>;
+  commerce: CommerceCollections;
+  policy: () => OrderPolicy;
+  seller: Seller;
+  now?: () => number;
+}
+
+const listQuery = z.object({
+  state: z.string().max(100).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const cancelBody = z.object({ reason: z.string().min(1).max(500) });
+const shippedBody = z.object({ waybill: z.string().min(1).max(64).optional() });
+const surveyBody = z.object({ token: z.string().min(1).max(100), rating: z.coerce.number().int().min(1).max(5), comment: z.string().max(2000).optional() });
+const productBody = z.object({ name: z.string().min(1).max(200), price: z.number().int().nonnegative(), stock: z.number().int().nonnegative() });
+const SKU = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** The order as an operator sees it: the machine's context, plus its payment and documents. */
+export async function orderView(runtime: ActorRuntime, actor: ActorView) {
+  const c = actor.context as OrderContext;
+  let payment: Record<string, unknown> | null = null;
+  if (c.currentPayment) {
+    try {
+      const p = await runtime.get('payment', c.currentPayment.id);
+      const pc = p.context as PaymentContext;
+      payment = { id: p.id, attempt: pc.attempt, provider: pc.provider, state: p.state, amount: pc.amount, providerStatus: pc.providerStatus, pageUrl: pc.pageUrl, failure: pc.failure };
+    } catch {
+      payment = { id: c.currentPayment.id, attempt: c.currentPayment.attempt, state: 'starting' };
+    }
+  }
+  const awaitingCustomer = actor.state === 'paying' && typeof payment?.state === 'string' && payment.state.startsWith('pending');
+  return {
+    id: actor.id,
+    state: actor.state,
+    revision: actor.revision,
+    accepts: actor.accepts,
+    externalId: c.externalId ?? null,
+    source: c.source,
+    customer: c.customer,
+    items: c.lines.length > 0 ? c.lines : c.items,
+    delivery: c.delivery,
+    errors: c.errors,
+    pricing: c.pricing,
+    payment: { method: c.payment.method, attempts: c.paymentAttempts, current: payment, errors: c.paymentErrors },
+    paymentUrl: awaitingCustomer ? (payment?.pageUrl ?? null) : null,
+    receipt: c.receipt,
+    invoice: c.invoice ? { ...c.invoice, url: `/orders/${encodeURIComponent(actor.id)}/invoice.pdf` } : null,
+    promisedBy: c.promisedBy,
+    late: c.late,
+    shipment: c.shipment,
+    survey: c.survey,
+    cancellation: c.cancellation,
+    createdAt: actor.createdAt,
+    updatedAt: actor.updatedAt,
+  };
+}
+
+function productView(actor: ActorView) {
+  const c = actor.context as ProductContext;
+  return { sku: actor.id, name: c.name, price: c.price, stock: c.stock, reserved: reservedUnits(c), available: availableUnits(c), sold: c.sold, revision: actor.revision, updatedAt: actor.updatedAt };
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** `/orders` (operators), `/admin/products` (admins). */
+export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
+  const router = new Router<HubState>();
+  const now = deps.now ?? Date.now;
+  const who = (ctx: { state: HubState }) => ctx.state.principal?.name ?? 'unknown';
+
+  router.post('/orders', requireRole('operator'), async (ctx) => {
+    const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    if (!key) throw errors.badRequest('an order needs an Idempotency-Key header (the same key again answers the same order)', [{ path: 'header:Idempotency-Key', message: 'required' }]);
+    const body = parseBody(orderRequestSchema, ctx.state.body ?? {});
+    // the shop's own id when it gives one; else derived from the key, so that a repeat lands on the same order
+    const orderId = body.externalId ?? derivedOrderId(key);
+    const result = await deps.runtime.create(
+      'order',
+      orderId,
+      { ...body, orderId, acceptedAt: new Date(now()).toISOString(), policy: deps.policy() },
+      { idempotencyKey: key, requestHash: requestHash('order', 'order', body), origin: { kind: 'create', requestId: ctx.state.requestId, actorName: who(ctx) } },
+    );
+    ctx.status = 201;
+    ctx.set('Idempotent-Replayed', String(result.replayed));
+    ctx.body = await orderView(deps.runtime, result.actor);
+  });
+
+  router.get('/orders', requireRole('operator', 'viewer'), async (ctx) => {
+    const query = parseQuery(listQuery, ctx.query);
+    const filter: Record<string, unknown> = { type: 'order' };
+    if (query.state) filter.state = query.state;
+    const created: Record<string, Date> = {};
+    if (query.from) created.$gte = new Date(query.from);
+    if (query.to) created.$lt = new Date(query.to);
+    if (query.cursor) created.$lt = new Date(Math.min(Date.parse(query.cursor), query.to ? Date.parse(query.to) : Infinity));
+    if (Object.keys(created).length > 0) filter.createdAt = created;
+    const docs = await deps.actors.find(filter).sort({ createdAt: -1 }).limit(query.limit).toArray();
+    ctx.body = {
+      orders: docs.map((doc) => {
+        const c = JSON.parse(doc.snapshot).context as OrderContext;
+        return { id: doc.id, state: doc.state, total: c.pricing?.total ?? c.total, method: c.payment.method, customer: c.customer.name ?? null, invoice: c.invoice?.number ?? null, late: c.late, createdAt: doc.createdAt.toISOString(), updatedAt: doc.updatedAt.toISOString() };
+      }),
+      nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
+    };
+  });
+
+  router.get('/orders/:id', requireRole('operator', 'viewer'), async (ctx) => {
+    ctx.body = await orderView(deps.runtime, await deps.runtime.get('order', ctx.params.id ?? ''));
+  });
+
+  const sendToOrder = async (ctx: { params: Record<string, string | undefined>; state: HubState; get(field: string): string; set(field: string, value: string): void; body: unknown }, event: OrderEvent) => {
+    const id = ctx.params.id ?? '';
+    const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    const result = await deps.runtime.send('order', id, event, {
+      idempotencyKey: key,
+      requestHash: requestHash('order-event', id, { ...event, ...('at' in event ? { at: null } : {}) }),
+      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: who(ctx) },
+    });
+    ctx.set('Idempotent-Replayed', String(result.replayed));
+    ctx.body = await orderView(deps.runtime, result.actor);
+  };
+
+  router.post('/orders/:id/cancel', requireRole('operator'), async (ctx) => {
+    const body = parseBody(cancelBody, ctx.state.body ?? {});
+    await sendToOrder(ctx, { type: 'CANCEL', reason: body.reason, by: who(ctx) });
+  });
+
+  router.post('/orders/:id/shipped', requireRole('operator'), async (ctx) => {
+    const body = parseBody(shippedBody, ctx.state.body ?? {});
+    await sendToOrder(ctx, { type: 'SHIPPED', ...(body.waybill ? { waybill: body.waybill } : {}), at: new Date(now()).toISOString() });
+  });
+
+  router.post('/orders/:id/delivered', requireRole('operator'), async (ctx) => {
+    await sendToOrder(ctx, { type: 'DELIVERED', at: new Date(now()).toISOString() });
+  });
+
+  router.post('/orders/:id/retry-payment', requireRole('admin'), async (ctx) => {
+    await sendToOrder(ctx, { type: 'RETRY_PAYMENT', by: who(ctx) });
+  });
+
+  router.get('/orders/:id/invoice.pdf', requireRole('operator', 'viewer'), async (ctx) => {
+    const invoice = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
+    if (!invoice) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
+    ctx.type = 'application/pdf';
+    ctx.set('Content-Disposition', `inline; filename="invoice-${String(invoice.number).padStart(6, '0')}.pdf"`);
+    ctx.body = await renderInvoicePdf(invoice, deps.seller);
+  });
+
+  router.put('/admin/products/:sku', requireRole('admin'), async (ctx) => {
+    const sku = ctx.params.sku ?? '';
+    if (!SKU.test(sku)) throw errors.badRequest('a SKU is letters, digits and . _ : - (max 64)', [{ path: 'sku', message: 'invalid' }]);
+    const body = parseBody(productBody, ctx.state.body ?? {});
+    const origin = { kind: 'admin' as const, requestId: ctx.state.requestId, actorName: who(ctx) };
+    let actor: ActorView;
+    try {
+      actor = (await deps.runtime.create('product', sku, { sku, ...body }, { origin })).actor;
+      ctx.status = 201;
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'actor_exists')) throw error;
+      const current = productView(await deps.runtime.get('product', sku));
+      if (body.stock < current.reserved) {
+        throw errors.conflict(`stock ${body.stock} is below the ${current.reserved} units reserved by open orders`, { reserved: current.reserved });
+      }
+      const set: ProductEvent = { type: 'SET', ...body };
+      actor = (await deps.runtime.send('product', sku, set, { origin })).actor;
+    }
+    ctx.body = productView(actor);
+  });
+
+  router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
+    const docs = await deps.actors.find({ type: 'product' }).sort({ id: 1 }).limit(500).toArray();
+    ctx.body = { products: docs.map((doc) => productView({ id: doc.id, revision: doc.revision, updatedAt: doc.updatedAt.toISOString(), context: JSON.parse(doc.snapshot).context } as ActorView)) };
+  });
+
+  router.get('/admin/products/:sku', requireRole('operator', 'viewer'), async (ctx) => {
+    ctx.body = productView(await deps.runtime.get('product', ctx.params.sku ?? ''));
+  });
+
+  return router;
+}
+
+/** The customer's survey: a page from the e-mailed link, and its answer. No API key: the link's token. */
+export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCollections; bodyLimitBytes: number }): Router<HubState> {
+  const router = new Router<HubState>();
+  const tokenOf = async (orderId: string) => (await deps.commerce.surveyTokens.findOne({ _id: orderId }))?.token ?? null;
+
+  router.get('/orders/:id/survey', async (ctx) => {
+    const id = ctx.params.id ?? '';
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    const expected = await tokenOf(id);
+    if (!expected || !sameToken(token, expected)) throw errors.notFound('survey');
+    const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Оцініть замовлення</title>
+<h1>Як вам замовлення ${escape(id)}?</h1>
+<form method="post"><input type="hidden" name="token" value="${escape(token)}">
+<p>${[1, 2, 3, 4, 5].map((n) => `<label><input type="radio" name="rating" value="${n}" required> ${n}</label>`).join(' ')}</p>
+<p><textarea name="comment" rows="4" cols="40" placeholder="Коментар"></textarea></p><button>Надіслати</button></form>`;
+  });
+
+  router.post('/orders/:id/survey', async (ctx) => {
+    const id = ctx.params.id ?? '';
+    const raw = (await readRawBody(ctx, Math.min(deps.bodyLimitBytes, 16 * 1024))).toString('utf8');
+    let fields: unknown;
+    try {
+      fields = ctx.is('application/json') ? (JSON.parse(raw) as unknown) : Object.fromEntries(new URLSearchParams(raw));
+    } catch {
+      throw errors.badRequest('the body is not JSON', [{ path: '(body)', message: 'malformed JSON' }]);
+    }
+    const body = parseBody(surveyBody, fields);
+    const expected = await tokenOf(id);
+    if (!expected || !sameToken(body.token, expected)) throw errors.notFound('survey');
+    const answer: OrderEvent = { type: 'SURVEY_ANSWERED', rating: body.rating, ...(body.comment ? { comment: body.comment } : {}) };
+    // one answer per survey: a second (or a repeat) is answered with the first result
+    const result = await deps.runtime.send('order', id, answer, { idempotencyKey: `survey:${id}`, origin: { kind: 'event', actorName: 'customer' } }).catch((error: unknown) => {
+      if (error instanceof Error && 'code' in error && error.code === 'event_not_accepted') throw errors.conflict('this survey was answered already, or the order is not waiting for it', {});
+      throw error;
+    });
+    ctx.status = 200;
+    if (ctx.accepts('html', 'json') === 'html') {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = '<!doctype html><meta charset="utf-8"><p>Дякуємо за відгук!</p>';
+    } else {
+      ctx.body = { received: true, state: result.actor.state };
+    }
+  });
+
+  return router;
+}
+
+/** The actor id an order without externalId gets: derived from its key, so a repeat lands on the same order. */
+function derivedOrderId(key: string): string {
+  return `order-${Buffer.from(key).toString('base64url').slice(0, 40)}`;
+}
+
+const mailQuery = z.object({ orderId: z.string().max(128).optional(), status: z.enum(['pending', 'sent', 'failed', 'not_configured']).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+/** What the shop sent (`/admin/mail`) and the daily reports (`/admin/reports`). */
+export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCollections }): Router<HubState> {
+  const router = new Router<HubState>();
+  router.get('/admin/mail', requireRole('operator', 'viewer'), async (ctx) => {
+    const query = parseQuery(mailQuery, ctx.query);
+    const mail = await deps.mailer.list(query);
+    ctx.body = { mail: mail.map(({ _id, ...rest }) => ({ id: _id, ...rest })) };
+  });
+  router.get('/admin/reports', requireRole('operator', 'viewer'), async (ctx) => {
+    const reports = await deps.commerce.reports.find({}).sort({ _id: -1 }).limit(60).toArray();
+    ctx.body = { reports: reports.map((r) => ({ day: r.day, generatedAt: r.generatedAt, totals: r.totals, mismatches: r.reconciliation.mismatches.length, url: `/admin/reports/${r.day}` })) };
+  });
+  router.get('/admin/reports/:day', requireRole('operator', 'viewer'), async (ctx) => {
+    const report = await deps.commerce.reports.findOne({ _id: ctx.params.day ?? '' });
+    if (!report) throw errors.notFound(`report ${ctx.params.day ?? ''}`);
+    const { _id, ...rest } = report;
+    ctx.body = { ...rest, day: _id };
+  });
+  return router;
+}

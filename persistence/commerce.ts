@@ -1,0 +1,174 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from './collections.ts';
+
+/**
+ * Documents of the order flow that are not actors: invoices and their
+ * gapless numbers, outgoing mail, survey tokens, daily reports and the
+ * ledger of payments marked processed.
+ */
+
+export interface InvoiceLine {
+  sku: string;
+  name: string;
+  qty: number;
+  unitPrice: number;
+}
+
+export interface InvoiceDoc {
+  _id: string; // order id: one invoice per order
+  number: number;
+  issuedAt: Date;
+  customer: { name?: string; phone?: string; email?: string };
+  lines: InvoiceLine[];
+  pricing: { subtotal: number; deliveryFee: number; fees: Array<{ name: string; amount: number }>; total: number; vatRatePercent: number; vat: number; currency: string };
+  /** the payment receipt: how and when it was paid (cash on delivery: not yet) */
+  receipt: { paymentId: string | null; method: string; amount: number; paidAt: Date | null };
+  delivery: { carrier: string; cityName?: string; warehouseName?: string; address?: { street: string; house: string; flat?: string } };
+}
+
+/** A claimed invoice number. Claims are unique inserts and are never deleted: numbers have no gaps. */
+export interface InvoiceNumberDoc {
+  _id: number;
+  orderId: string;
+  at: Date;
+}
+
+export interface MailDoc {
+  _id: string; // the sender's idempotency key: one mail per key
+  to: string;
+  subject: string;
+  text: string;
+  template: string;
+  orderId: string | null;
+  /** documents rendered when the mail is sent */
+  attachments: Array<{ kind: 'invoice' | 'report'; id: string; filename: string }>;
+  /** pending: to send; sent; failed: gave up; not_configured: kept, no SMTP server configured */
+  status: 'pending' | 'sent' | 'failed' | 'not_configured';
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface SurveyTokenDoc {
+  _id: string; // order id
+  token: string;
+  createdAt: Date;
+}
+
+export interface ReportDoc {
+  _id: string; // the day, YYYY-MM-DD (UTC)
+  day: string;
+  generatedAt: Date;
+  orders: Array<{ orderId: string; state: string; total: number; method: string; paymentId: string | null }>;
+  totals: { orders: number; paid: number; amountPaid: number; cancelled: number; rejected: number; blocked: number };
+  reconciliation: { checked: number; matched: number; mismatches: Array<{ paymentId: string; orderId: string; ours: string; provider: string; detail: string }> };
+  emailedTo: string[];
+}
+
+export interface LedgerDoc {
+  _id: string; // payment id
+  orderId: string;
+  provider: string;
+  amount: number;
+  processedAt: Date;
+  report: string;
+}
+
+/** What a call without an idempotency key at the provider returned, kept under our key: a repeated effect reuses it. */
+export interface ProviderRequestDoc {
+  _id: string; // the effect's idempotency key
+  operation: string;
+  result: Record<string, unknown>;
+  at: Date;
+}
+
+export interface CommerceCollections {
+  providerRequests: Collection<ProviderRequestDoc>;
+  invoices: Collection<InvoiceDoc>;
+  invoiceNumbers: Collection<InvoiceNumberDoc>;
+  mail: Collection<MailDoc>;
+  surveyTokens: Collection<SurveyTokenDoc>;
+  reports: Collection<ReportDoc>;
+  ledger: Collection<LedgerDoc>;
+}
+
+export function commerceCollections(db: Db): CommerceCollections {
+  return {
+    providerRequests: db.collection<ProviderRequestDoc>('provider_requests'),
+    invoices: db.collection<InvoiceDoc>('invoices'),
+    invoiceNumbers: db.collection<InvoiceNumberDoc>('invoice_numbers'),
+    mail: db.collection<MailDoc>('mail'),
+    surveyTokens: db.collection<SurveyTokenDoc>('survey_tokens'),
+    reports: db.collection<ReportDoc>('reports'),
+    ledger: db.collection<LedgerDoc>('ledger'),
+  };
+}
+
+export async function ensureCommerceIndexes(db: Db): Promise<void> {
+  for (const name of ['provider_requests', 'invoices', 'invoice_numbers', 'mail', 'survey_tokens', 'reports', 'ledger']) {
+    await db.createCollection(name).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 48) throw error;
+    });
+  }
+  const c = commerceCollections(db);
+  await c.invoiceNumbers.createIndex({ orderId: 1 }, { unique: true });
+  await c.mail.createIndex({ status: 1, createdAt: 1 });
+  await c.mail.createIndex({ orderId: 1 });
+}
+
+/**
+ * Runs a provider call that has no idempotency key of its own once per
+ * key: a repeat (a retried or resumed effect) gets the first result. A crash
+ * between the call and the write can still repeat it; the caller's
+ * documentation says what that costs.
+ */
+export async function onceAtProvider<T extends Record<string, unknown>>(collections: CommerceCollections, key: string, operation: string, call: () => Promise<T>): Promise<T> {
+  const done = await collections.providerRequests.findOne({ _id: key });
+  if (done) return done.result as T;
+  const result = await call();
+  try {
+    await collections.providerRequests.insertOne({ _id: key, operation, result, at: new Date() });
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+  }
+  return result;
+}
+
+export type InvoiceData = Omit<InvoiceDoc, '_id' | 'number' | 'issuedAt'>;
+
+/**
+ * Issues the invoice of an order, numbered without gaps, exactly once:
+ * the number is claimed by a unique insert that names the order (a crash
+ * after the claim finds it again), then the invoice is written under the
+ * order id (a second write is a duplicate, not a second invoice).
+ */
+export async function issueInvoice(collections: CommerceCollections, orderId: string, data: InvoiceData, now = new Date()): Promise<InvoiceDoc> {
+  const existing = await collections.invoices.findOne({ _id: orderId });
+  if (existing) return existing;
+  let claim = await collections.invoiceNumbers.findOne({ orderId });
+  while (!claim) {
+    const [last] = await collections.invoiceNumbers.find({}).sort({ _id: -1 }).limit(1).toArray();
+    const candidate: InvoiceNumberDoc = { _id: (last?._id ?? 0) + 1, orderId, at: now };
+    try {
+      await collections.invoiceNumbers.insertOne(candidate);
+      claim = candidate;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // the number went to another order (try the next), or this order's claim landed meanwhile
+      claim = await collections.invoiceNumbers.findOne({ orderId });
+    }
+  }
+  const invoice: InvoiceDoc = { _id: orderId, number: claim._id, issuedAt: claim.at, ...data };
+  try {
+    await collections.invoices.insertOne(invoice);
+    return invoice;
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    return (await collections.invoices.findOne({ _id: orderId })) ?? invoice;
+  }
+}
+
+export function invoiceLabel(number: number): string {
+  return `№ ${String(number).padStart(6, '0')}`;
+}

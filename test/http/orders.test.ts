@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SANDBOX_CITIES, SANDBOX_WAREHOUSES } from '../../actors/connectors/novaposhta/sandbox.ts';
+import { eventually, uniqueDatabaseName } from '../support/database.ts';
+import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { startMailbox, waitForMail, type Mailbox, type ReadMail } from '../support/mailbox.ts';
+
+const KYIV = SANDBOX_CITIES[0]?.Ref ?? '';
+const KYIV_BRANCH = SANDBOX_WAREHOUSES[0]?.Ref ?? '';
+
+export function orderBody(overrides: Record<string, unknown> = {}) {
+  return {
+    externalId: 'SHOP-1001',
+    source: 'shop',
+    customer: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' },
+    items: [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 25_000 }],
+    currency: 'UAH',
+    delivery: { carrier: 'novaposhta', cityRef: KYIV, warehouseRef: KYIV_BRANCH, fee: 0 },
+    payment: { method: 'monobank' },
+    total: 50_000,
+    ...overrides,
+  };
+}
+
+interface Setup {
+  hub: HubProcess;
+  client: ReturnType<typeof hubClient>;
+  mailbox: Mailbox;
+  mailTo(address: string, match: RegExp): Promise<ReadMail>;
+}
+
+export async function withShop(run: (setup: Setup) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const mailbox = await startMailbox();
+  const hub = await startHubProcess({
+    dbName: uniqueDatabaseName('orders'),
+    env: { HUB_MAIL_SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`, HUB_MAIL_FROM: 'shop@example.com', HUB_REPORT_EMAIL_TO: 'management@example.com', ...env },
+  });
+  const client = hubClient(hub.url);
+  const mailTo = (address: string, match: RegExp) => waitForMail(mailbox, address, match);
+  try {
+    const product = await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 10 });
+    assert.ok(product.status === 201 || product.status === 200, JSON.stringify(product.body));
+    await run({ hub, client, mailbox, mailTo });
+  } finally {
+    await hub.terminate();
+    await mailbox.close();
+  }
+}
+
+export async function waitForOrder(client: Setup['client'], id: string, predicate: (order: Record<string, unknown>) => boolean, label: string) {
+  return eventually(async () => {
+    const { body } = await client.get(`/orders/${id}`);
+    return predicate(body) ? body : undefined;
+  }, 20_000, label);
+}
+
+/** Pays (or declines) on the Monobank sandbox's page, as the customer would. */
+export async function payOnPage(pageUrl: string, outcome: 'success' | 'failure'): Promise<void> {
+  const answer = await fetch(pageUrl, { method: 'POST', body: new URLSearchParams({ outcome }), redirect: 'manual' });
+  assert.ok(answer.status === 200 || answer.status === 303, `payment page answered ${answer.status}`);
+}
+
+test('a paid order goes from intake to completed: invoice, e-mails, audit, stock', () =>
+  withShop(async ({ client, mailTo }) => {
+    const created = await client.post('/orders', orderBody(), { 'Idempotency-Key': 'order-1001' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.id, 'SHOP-1001');
+    const again = await client.post('/orders', orderBody(), { 'Idempotency-Key': 'order-1001' });
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.revision, created.body.revision, 'the same key answers the same order');
+
+    const paying = await waitForOrder(client, 'SHOP-1001', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+    assert.equal(paying.state, 'paying');
+    assert.deepEqual(paying.pricing, { subtotal: 50_000, deliveryFee: 0, fees: [], total: 50_000, vatRatePercent: 20, vat: 8_333, currency: 'UAH' });
+    assert.equal((paying.delivery as { cityName: string }).cityName, 'Київ');
+    const products = await client.get('/admin/products/CUP-1');
+    assert.deepEqual([products.body.reserved, products.body.available], [2, 8]);
+
+    await payOnPage(String(paying.paymentUrl), 'success');
+    const confirmed = await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'fulfilment.awaitingShipment', 'the order paid and confirmed');
+    const invoice = confirmed.invoice as { number: number; url: string };
+    assert.ok(invoice.number >= 1);
+    assert.equal((confirmed.receipt as { paymentId: string }).paymentId, 'SHOP-1001-P1');
+    assert.match(String(confirmed.promisedBy), /^\d{4}-\d\d-\d\dT/);
+
+    const invoiceResponse = await client.get(invoice.url);
+    assert.equal(invoiceResponse.status, 200);
+    assert.equal(invoiceResponse.headers.get('content-type'), 'application/pdf');
+
+    const receiptMail = await mailTo('olena@example.com', /Оплату замовлення SHOP-1001 отримано/);
+    assert.deepEqual(receiptMail.attachments.map((a) => [a.filename, a.contentType]), [[`invoice-${String(invoice.number).padStart(6, '0')}.pdf`, 'application/pdf']]);
+    assert.equal(receiptMail.attachments[0]?.content.subarray(0, 5).toString(), '%PDF-');
+    await mailTo('olena@example.com', /підтверджено/);
+
+    const shipped = await client.post('/orders/SHOP-1001/shipped', { waybill: '20450000000001' });
+    assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
+    await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'fulfilment.shipped', 'shipped');
+    await mailTo('olena@example.com', /20450000000001/);
+    const stock = await eventually(async () => {
+      const { body } = await client.get('/admin/products/CUP-1');
+      return body.stock === 8 ? body : undefined;
+    }, 10_000, 'stock committed');
+    assert.deepEqual([stock.reserved, stock.sold], [0, 2]);
+
+    await client.post('/orders/SHOP-1001/delivered', {});
+    const surveyMail = await mailTo('olena@example.com', /\/orders\/SHOP-1001\/survey\?token=/);
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/orders\/SHOP-1001\/survey\?token=[A-Za-z0-9_-]+)/.exec(surveyMail.text)?.[1] ?? '';
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Як вам замовлення SHOP-1001/);
+    const forged = await fetch(link.replace(/token=.*/, 'token=guessed'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'guessed', rating: 1 }) });
+    assert.equal(forged.status, 404);
+    const token = new URL(link).searchParams.get('token') ?? '';
+    const answered = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ token, rating: 5, comment: 'Дякую!' }) });
+    assert.equal(answered.status, 200);
+    const completed = await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'completed', 'completed');
+    assert.deepEqual(completed.survey, { sent: true, rating: 5, comment: 'Дякую!' });
+
+    const audit = await client.get('/admin/audit?kind=business&actor=order/SHOP-1001');
+    const entries = (audit.body as { entries: Array<{ operation: string; details: { invoice: number } }> }).entries;
+    assert.deepEqual(entries.map((e) => e.operation), ['order.documents_issued']);
+    assert.equal(entries[0]?.details.invoice, invoice.number);
+    // lists read the projection, written just behind the journal
+    const listed = await eventually(async () => {
+      const { body } = await client.get('/orders?state=completed');
+      const ids = (body as { orders: Array<{ id: string }> }).orders.map((o) => o.id);
+      return ids.length > 0 ? ids : undefined;
+    }, 10_000, 'the completed order listed');
+    assert.deepEqual(listed, ['SHOP-1001']);
+  }));
