@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { orderPolicySchema } from '../../machines/order-rules.ts';
 import path from 'node:path';
 import { ConfigError, describeConfig, loadConfig } from '../../common/config.ts';
 
@@ -41,8 +42,23 @@ test('an empty environment gives a working development configuration', () => {
     trustedProxies: [],
     auditRetentionDays: 30,
     alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
+    mail: { smtpUrl: undefined, from: 'shop@localhost', reportTo: [] },
+    orderPolicy: orderPolicySchema.parse({}),
+    seller: { name: 'ТОВ «Демо-магазин»', details: 'ЄДРПОУ 00000000 · м. Київ' },
+    publicBaseUrlExplicit: false,
     integrationSeeds: [],
   });
+});
+
+test('the order policy and mail settings are read and checked', () => {
+  const config = loadConfig({ HUB_ORDER_POLICY: '{"vatRatePercent":7,"maxPaymentAttempts":5}', HUB_MAIL_SMTP_URL: 'smtp://shop:pw@mail.example.com:587', HUB_REPORT_EMAIL_TO: 'a@example.com, b@example.com' });
+  assert.equal(config.orderPolicy.vatRatePercent, 7);
+  assert.equal(config.orderPolicy.maxPaymentAttempts, 5);
+  assert.equal(config.orderPolicy.deliveryDays, 3);
+  assert.deepEqual(config.mail.reportTo, ['a@example.com', 'b@example.com']);
+  assert.throws(() => loadConfig({ HUB_ORDER_POLICY: '{"maxPaymentAttempts":0}' }), /HUB_ORDER_POLICY.*maxPaymentAttempts/s);
+  assert.throws(() => loadConfig({ HUB_ORDER_POLICY: 'not json' }), /HUB_ORDER_POLICY: must be JSON/);
+  assert.throws(() => loadConfig({ HUB_REPORT_EMAIL_TO: 'nobody' }), /HUB_REPORT_EMAIL_TO/);
 });
 
 test('blank variables mean the default and values are trimmed', () => {

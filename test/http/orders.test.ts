@@ -129,3 +129,79 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     }, 10_000, 'the completed order listed');
     assert.deepEqual(listed, ['SHOP-1001']);
   }));
+
+const fastRetries = JSON.stringify({ maxPaymentAttempts: 2, paymentRetryDelayMs: 300 });
+
+test('a declined payment is retried; after the last attempt the order is blocked, the admin alerted, the customer told, the stock released', () =>
+  withShop(
+    async ({ client, mailTo }) => {
+      await client.post('/orders', orderBody({ externalId: 'SHOP-2001' }), { 'Idempotency-Key': 'order-2001' });
+      const first = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string', 'the first payment page');
+      await payOnPage(String(first.paymentUrl), 'failure');
+      await mailTo('olena@example.com', /Оплата замовлення SHOP-2001 не пройшла/);
+      const second = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string' && o.paymentUrl !== first.paymentUrl, 'a second payment page');
+      assert.equal((second.payment as { attempts: number }).attempts, 2);
+      await payOnPage(String(second.paymentUrl), 'failure');
+      const blocked = await waitForOrder(client, 'SHOP-2001', (o) => o.state === 'blocked', 'blocked');
+      assert.deepEqual((blocked.payment as { errors: Array<{ paymentId: string }> }).errors.map((e) => e.paymentId), ['SHOP-2001-P1', 'SHOP-2001-P2']);
+      await mailTo('olena@example.com', /SHOP-2001 призупинено/);
+      const alerts = await eventually(async () => {
+        const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
+        const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter((a) => a.subject === 'order/SHOP-2001');
+        return found.length > 0 ? found : undefined;
+      }, 10_000, 'the admin alert');
+      assert.equal(alerts[0]?.severity, 'critical');
+      const product = await eventually(async () => {
+        const { body } = await client.get('/admin/products/CUP-1');
+        return body.reserved === 0 ? body : undefined;
+      }, 10_000, 'stock released');
+      assert.equal(product.available, 10);
+    },
+    { HUB_ORDER_POLICY: fastRetries },
+  ));
+
+test('100 concurrent orders for 10 units: exactly 10 hold stock, 90 are rejected as out of stock, none goes negative', () =>
+  withShop(async ({ client }) => {
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        client.post('/orders', orderBody({ externalId: `RUSH-${i}`, items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }], total: 25_000, payment: { method: 'cod' } }), { 'Idempotency-Key': `rush-${i}` }),
+      ),
+    );
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [201]);
+    const states = await eventually(async () => {
+      const all = await Promise.all(Array.from({ length: 100 }, (_, i) => client.get(`/orders/RUSH-${i}`)));
+      const settled = all.map((a) => String(a.body.state));
+      return settled.every((s) => s === 'rejected' || s.startsWith('fulfilment')) ? all.map((a) => a.body) : undefined;
+    }, 60_000, 'every rush order settled');
+    const accepted = states.filter((o) => String(o.state).startsWith('fulfilment'));
+    const rejected = states.filter((o) => o.state === 'rejected');
+    assert.equal(accepted.length, 10);
+    assert.equal(rejected.length, 90);
+    assert.ok(rejected.every((o) => (o.errors as Array<{ code: string }>)[0]?.code === 'out_of_stock'));
+    const product = await client.get('/admin/products/CUP-1');
+    assert.deepEqual([product.body.stock, product.body.reserved, product.body.available], [10, 10, 0]);
+  }));
+
+test('a cancelled paid order releases its stock, refunds the payment at the provider and tells the customer', () =>
+  withShop(async ({ client, mailTo }) => {
+    await client.post('/orders', orderBody({ externalId: 'SHOP-3001' }), { 'Idempotency-Key': 'order-3001' });
+    const paying = await waitForOrder(client, 'SHOP-3001', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+    await payOnPage(String(paying.paymentUrl), 'success');
+    await waitForOrder(client, 'SHOP-3001', (o) => o.state === 'fulfilment.awaitingShipment', 'paid');
+    const cancelled = await client.post('/orders/SHOP-3001/cancel', { reason: 'the customer changed their mind' });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    await waitForOrder(client, 'SHOP-3001', (o) => o.state === 'cancelled', 'cancelled');
+    const payment = await eventually(async () => {
+      const { body } = await client.get('/actors/payment/SHOP-3001-P1');
+      return body.state === 'refunded' ? body : undefined;
+    }, 15_000, 'the payment refunded');
+    const invoiceId = (payment.context as { providerId: string }).providerId;
+    const monobank = await client.get('/admin/integrations/monobank');
+    const sandbox = (await (await fetch(`${String(monobank.body.baseUrl)}/__sandbox/state`)).json()) as { state: { invoices: Array<{ invoiceId: string; status: string }> } };
+    assert.equal(sandbox.state.invoices.find((i) => i.invoiceId === invoiceId)?.status, 'reversed', 'the money went back at Monobank');
+    const product = await client.get('/admin/products/CUP-1');
+    assert.deepEqual([product.body.reserved, product.body.available], [0, 10]);
+    await mailTo('olena@example.com', /SHOP-3001 скасовано/);
+    const shipAfterCancel = await client.post('/orders/SHOP-3001/shipped', {});
+    assert.equal(shipAfterCancel.status, 409);
+  }));
