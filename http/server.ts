@@ -237,7 +237,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
       .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
-      .define(dailyReportJob({ actors: collections.actors, commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
+      .define(dailyReportJob({ actors: collections.actors, flushProjections: () => runtimeOf().flushProjections(), commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
     const agenda: Agenda = createAgenda(collections.db, ownerId);
     await jobs.schedule(agenda);
     let schedulerUp = false;

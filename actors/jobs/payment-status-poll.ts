@@ -18,6 +18,7 @@ export function paymentStatusPollJob(deps: { actors: Collection<ActorDoc>; runti
     description: 'asks Monobank and LiqPay about payments that have heard nothing for a while (lost webhooks, expiry)',
     every: '2 minutes',
     async run({ trigger }) {
+      await deps.runtime().flushProjections();
       const cutoff = new Date(now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000)));
       const waiting = await deps.actors.find({ type: 'payment', state: 'pending.waiting', updatedAt: { $lte: cutoff } }, { projection: { id: 1 } }).limit(1_000).toArray();
       let polled = 0;

@@ -22,6 +22,8 @@ import type { Mailer } from '../notifications/mailer.ts';
  */
 export interface DailyReportDeps {
   actors: Collection<ActorDoc>;
+  /** to write this process's recent transitions to the projection before reading it */
+  flushProjections: () => Promise<void>;
   commerce: CommerceCollections;
   connectors: Connectors;
   mailer: Mailer;
@@ -42,6 +44,7 @@ const PAID_STATES = new Set(['succeeded', 'refunding', 'refundFailed']);
 export async function buildDailyReport(deps: DailyReportDeps, day: string): Promise<ReportDoc> {
   const start = new Date(`${day}T00:00:00.000Z`);
   const end = new Date(start.getTime() + DAY_MS);
+  await deps.flushProjections();
   const docs = await deps.actors.find({ type: 'order', updatedAt: { $gte: start, $lt: end } }).sort({ createdAt: 1 }).toArray();
   const report: ReportDoc = {
     _id: day,

@@ -286,6 +286,11 @@ export class ActorRuntime {
     await this.options.store.drain();
   }
 
+  /** Writes the `actors` projection of this process's commits now (lists and jobs that query by state read it). */
+  flushProjections(): Promise<void> {
+    return this.options.store.drain();
+  }
+
   evictAll(): void {
     this.cache.clear();
   }
