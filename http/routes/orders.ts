@@ -117,6 +117,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
 
   router.get('/orders', requireRole('operator', 'viewer'), async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
+    // this process's latest transitions first (the projection is written just behind the journal)
+    await deps.runtime.flushProjections();
     const filter: Record<string, unknown> = { type: 'order' };
     if (query.state) filter.state = query.state;
     const created: Record<string, Date> = {};
@@ -198,6 +200,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
+    await deps.runtime.flushProjections();
     const docs = await deps.actors.find({ type: 'product' }).sort({ id: 1 }).limit(500).toArray();
     ctx.body = { products: docs.map((doc) => productView({ id: doc.id, revision: doc.revision, updatedAt: doc.updatedAt.toISOString(), context: JSON.parse(doc.snapshot).context } as ActorView)) };
   });
