@@ -148,3 +148,36 @@ test('a cancelled paid order releases its stock, refunds the payment at the prov
     const shipAfterCancel = await client.post('/orders/SHOP-3001/shipped', {});
     assert.equal(shipAfterCancel.status, 409);
   }));
+
+test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undeliverable order is accepted and rejected with its reasons', () =>
+  withShop(async ({ client, mailTo }) => {
+    const noKey = await client.post('/orders', orderBody({ externalId: 'BAD-0' }));
+    assert.equal(noKey.status, 400);
+    assert.match(JSON.stringify(noKey.body), /Idempotency-Key/);
+    const wrongType = await client.post('/orders', orderBody({ externalId: 'BAD-1', total: '500' }), { 'Idempotency-Key': 'bad-1' });
+    assert.equal(wrongType.status, 400);
+    assert.deepEqual((wrongType.body.error?.details as Array<{ path: string }>).map((d) => d.path), ['total']);
+
+    const incomplete = await client.post('/orders', orderBody({ externalId: 'BAD-2', customer: { name: 'Олена', phone: '+380501234567' }, total: 49_999 }), { 'Idempotency-Key': 'bad-2' });
+    assert.equal(incomplete.status, 201);
+    assert.equal(incomplete.body.state, 'rejected');
+    assert.deepEqual((incomplete.body.errors as Array<{ code: string }>).map((e) => e.code).sort(), ['missing_field', 'total_mismatch']);
+
+    const nowhere = await client.post('/orders', orderBody({ externalId: 'BAD-3', delivery: { carrier: 'novaposhta', cityRef: orderBody().delivery.cityRef, warehouseRef: 'no-such-branch', fee: 0 } }), { 'Idempotency-Key': 'bad-3' });
+    assert.equal(nowhere.status, 201);
+    const rejected = await waitForOrder(client, 'BAD-3', (o) => o.state === 'rejected', 'rejected after the delivery check');
+    assert.deepEqual((rejected.errors as Array<{ code: string }>).map((e) => e.code), ['invalid_warehouse']);
+    await mailTo('olena@example.com', /BAD-3 не прийнято/);
+    const product = await eventually(async () => {
+      const { body } = await client.get('/admin/products/CUP-1');
+      return body.reserved === 0 ? body : undefined;
+    }, 10_000, 'the reservation released');
+    assert.equal(product.available, 10);
+
+    const tooMany = await client.post('/orders', orderBody({ externalId: 'BAD-4', items: [{ sku: 'CUP-1', name: 'Чашка', qty: 11, unitPrice: 25_000 }], total: 275_000 }), { 'Idempotency-Key': 'bad-4' });
+    assert.equal(tooMany.status, 201);
+    const short = await waitForOrder(client, 'BAD-4', (o) => o.state === 'rejected', 'rejected for stock');
+    assert.match((short.errors as Array<{ code: string; message: string }>)[0]?.message ?? '', /CUP-1: 11 asked, 10 available/);
+    const sameId = await client.post('/orders', orderBody({ externalId: 'BAD-4' }), { 'Idempotency-Key': 'another-key' });
+    assert.equal(sameId.status, 409, 'an externalId already used is refused, not merged');
+  }));
