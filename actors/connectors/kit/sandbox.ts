@@ -67,12 +67,16 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('disconnect') }),
   /** sign what the sandbox sends (callbacks, signed answers) with a wrong key */
   z.object({ kind: z.literal('badSignature') }),
+  /** do what was asked, then never answer: the partner acted, the caller never heard (a lost answer) */
+  z.object({ kind: z.literal('lost') }),
 ]).and(
   z.object({
     /** how many requests it applies to; unset → until cleared */
     count: z.number().int().min(1).optional(),
     /** only requests whose path starts with this */
     path: z.string().optional(),
+    /** only requests whose body contains this (one endpoint, many methods: e.g. `"calledMethod":"save"`) */
+    bodyIncludes: z.string().min(1).optional(),
   }),
 );
 export type Fault = z.infer<typeof faultSchema>;
@@ -208,8 +212,8 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
   };
 
   /** the first active fault that applies, consumed once */
-  const takeFault = (path: string, kinds: ReadonlyArray<Fault['kind']>): Fault | null => {
-    const index = faults.findIndex((f) => kinds.includes(f.kind) && (!f.path || path.startsWith(f.path)));
+  const takeFault = (path: string, kinds: ReadonlyArray<Fault['kind']>, body = ''): Fault | null => {
+    const index = faults.findIndex((f) => kinds.includes(f.kind) && (!f.path || path.startsWith(f.path)) && (!f.bodyIncludes || body.includes(f.bodyIncludes)));
     if (index < 0) return null;
     const fault = faults[index];
     if (!fault) return null;
@@ -290,9 +294,10 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
     if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
     notify();
 
-    const latency = takeFault(request.path, ['latency']);
+    const bodyText = request.rawBody.length > 64 * 1024 ? '' : request.text();
+    const latency = takeFault(request.path, ['latency'], bodyText);
     if (latency?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, latency.ms));
-    const fault = takeFault(request.path, ['status', 'timeout', 'malformed', 'disconnect']);
+    const fault = takeFault(request.path, ['status', 'timeout', 'malformed', 'disconnect'], bodyText);
     if (fault) {
       entry.fault = fault.kind;
       if (fault.kind === 'timeout') {
@@ -322,6 +327,12 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
       else response = spec.notFound?.(request) ?? { status: 404, json: { error: `no such endpoint: ${request.method} ${request.path}` } };
     } catch (error) {
       response = errorResponse(error);
+    }
+    if (takeFault(request.path, ['lost'], bodyText)) {
+      entry.fault = 'lost';
+      hanging.add(res);
+      res.once('close', () => hanging.delete(res));
+      return;
     }
     if (!res.destroyed) entry.status = write(res, response);
   };

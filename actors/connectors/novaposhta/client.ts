@@ -3,6 +3,22 @@ import type { CallContext, ConnectorHttp } from '../kit/definition.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import {
   AUTH_NP_CODES,
+  deliveryDateSchema,
+  listedDocumentSchema,
+  npDate,
+  parseNpDateTime,
+  postomatProblems,
+  priceSchema,
+  savedDocumentSchema,
+  settlementsSchema,
+  trackingSchema,
+  waybillRequestSchema,
+  type NpListedDocument,
+  type NpPrice,
+  type NpSavedDocument,
+  type NpSettlements,
+  type NpTracking,
+  type WaybillRequest,
   citySchema,
   NOVAPOSHTA_PATH,
   npResponseSchema,
@@ -68,6 +84,66 @@ export class NovaPoshtaClient {
     const properties = compact({ CityRef: query.cityRef, FindByString: query.findByString, Page: query.page, Limit: query.limit });
     const answer = await this.request('Address', 'getWarehouses', properties, { item: warehouseSchema, idempotent: true, context });
     return { items: answer.data, totalCount: totalOf(answer.info, answer.data.length) };
+  }
+  /** The price of sending a parcel (a read: retried freely). */
+  async getDocumentPrice(query: { citySender: string; cityRecipient: string; weight: number; serviceType: string; cost: number; cargoType: string; seatsAmount: number }, context?: CallContext): Promise<NpPrice> {
+    const properties = { CitySender: query.citySender, CityRecipient: query.cityRecipient, Weight: query.weight, ServiceType: query.serviceType, Cost: query.cost, CargoType: query.cargoType, SeatsAmount: query.seatsAmount };
+    const answer = await this.request('InternetDocument', 'getDocumentPrice', properties, { item: priceSchema, idempotent: true, context });
+    const price = answer.data[0];
+    if (!price) throw this.http.error('bad_response', 'novaposhta getDocumentPrice: no price in the answer');
+    return price;
+  }
+
+  /** The estimated delivery date (ISO, Kyiv time as NP gives it); null when NP does not say. */
+  async getDocumentDeliveryDate(query: { citySender: string; cityRecipient: string; serviceType: string; dateTime?: Date }, context?: CallContext): Promise<string | null> {
+    const properties = compact({ CitySender: query.citySender, CityRecipient: query.cityRecipient, ServiceType: query.serviceType, DateTime: query.dateTime ? npDate(query.dateTime) : undefined });
+    const answer = await this.request('InternetDocument', 'getDocumentDeliveryDate', properties, { item: deliveryDateSchema, idempotent: true, context });
+    return answer.data[0] ? parseNpDateTime(answer.data[0]) : null;
+  }
+
+  /**
+   * Creates a waybill (ТТН). Checked before NP is called (fields; postomat
+   * limits when `toPostomat`), never repeated by the pipeline: after a lost
+   * answer the caller looks the waybill up by `InfoRegClientBarcodes`.
+   */
+  async saveWaybill(request: WaybillRequest, options: { toPostomat?: boolean; context?: CallContext } = {}): Promise<NpSavedDocument> {
+    const parsed = waybillRequestSchema.safeParse(request);
+    if (!parsed.success) throw this.http.error('invalid_waybill', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.data.RecipientAddress && parsed.data.NewAddress !== '1') throw this.http.error('invalid_waybill', 'RecipientAddress (a branch) or an inline address (NewAddress) is required');
+    if (options.toPostomat) {
+      const problems = postomatProblems(parsed.data);
+      if (problems.length > 0) throw this.http.error('postomat_restrictions', problems.join('; '));
+    }
+    const answer = await this.request('InternetDocument', 'save', parsed.data, { item: savedDocumentSchema, idempotent: false, context: options.context });
+    const saved = answer.data[0];
+    if (!saved) throw this.http.error('bad_response', 'novaposhta save: no document in the answer');
+    return saved;
+  }
+
+  /** Deletes a waybill that has not left yet. */
+  async deleteWaybill(ref: string, context?: CallContext): Promise<void> {
+    await this.request('InternetDocument', 'delete', { DocumentRefs: ref }, { item: z.looseObject({ Ref: z.string() }), idempotent: true, context });
+  }
+
+  /** The sender's waybills created since `since` that carry this order reference. */
+  async findWaybillsByOrder(orderRef: string, since: Date, context?: CallContext): Promise<NpListedDocument[]> {
+    const properties = { DateTimeFrom: npDate(since), DateTimeTo: npDate(new Date()), GetFullList: '1' };
+    const answer = await this.request('InternetDocument', 'getDocumentList', properties, { item: listedDocumentSchema, idempotent: true, context });
+    return answer.data.filter((doc) => doc.InfoRegClientBarcodes === orderRef);
+  }
+
+  /** Tracks at most 100 waybills in one call; the phone unmasks the details. */
+  async track(documents: Array<{ number: string; phone?: string }>, context?: CallContext): Promise<NpTracking[]> {
+    if (documents.length > 100) throw this.http.error('too_many_documents', `getStatusDocuments takes at most 100 documents, not ${documents.length}`);
+    const properties = { Documents: documents.map((d) => (d.phone ? { DocumentNumber: d.number, Phone: d.phone } : { DocumentNumber: d.number })) };
+    const answer = await this.request('TrackingDocument', 'getStatusDocuments', properties, { item: trackingSchema, idempotent: true, context });
+    return answer.data;
+  }
+
+  /** Settlements by name or postcode, paged. */
+  async searchSettlements(query: { cityName: string; page?: number; limit?: number }, context?: CallContext): Promise<NpSettlements> {
+    const answer = await this.request('Address', 'searchSettlements', { CityName: query.cityName, Page: query.page ?? 1, Limit: query.limit ?? 50 }, { item: settlementsSchema, idempotent: true, context });
+    return answer.data[0] ?? { TotalCount: 0, Addresses: [] };
   }
 }
 

@@ -1,5 +1,6 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { startSandboxServer, type SandboxOptions, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
-import { NOVAPOSHTA_PATH, NP_ERROR_CODES, npRequestSchema, type NpCity, type NpWarehouse } from './protocol.ts';
+import { NOVAPOSHTA_PATH, NP_ERROR_CODES, NP_VALIDATION_CODES, npDate, npRequestSchema, type NpCity, type NpWarehouse } from './protocol.ts';
 
 /**
  * The Nova Poshta sandbox: the same single endpoint and envelope, HTTP 200
@@ -66,18 +67,220 @@ function matches(value: string | undefined, fragment: unknown): boolean {
 /** Methods that answer without an API key (NP masks personal data instead). */
 const KEYLESS_METHODS = new Set(['TrackingDocument.getStatusDocuments']);
 
-export function startNovaPoshtaSandbox(options: SandboxOptions = {}, apiKey = NOVAPOSHTA_SANDBOX_API_KEY): Promise<SandboxServer> {
-  const handlers: Record<string, (properties: Record<string, unknown>) => NpAnswer> = {
-    'Address.getCities': (p) =>
-      page(SANDBOX_CITIES.filter((c) => (!p.Ref || c.Ref === p.Ref) && (matches(c.Description, p.FindByString) || matches(c.DescriptionRu, p.FindByString))), p),
-    'Address.getWarehouses': (p) =>
-      page(SANDBOX_WAREHOUSES.filter((w) => (!p.CityRef || w.CityRef === p.CityRef) && matches(w.CityDescription, p.CityName) && matches(w.Description, p.FindByString)), p),
+const STREETS = ['вул. Шевченка', 'вул. Франка', 'просп. Незалежності', 'вул. Лесі Українки', 'вул. Соборна', 'вул. Героїв', 'вул. Садова', 'вул. Миру'];
+
+/** A deterministic UUID-shaped Ref from a seed (stable across sandbox restarts, so synced data stays valid). */
+function refOf(seed: string): string {
+  const hex = createHash('sha1').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Generated settlements with branches, so that a directory sync has thousands of rows to page through. */
+export function generatedDirectory(settlements: number, branchesEach: number): { cities: NpCity[]; warehouses: NpWarehouse[] } {
+  const cities: NpCity[] = [];
+  const warehouses: NpWarehouse[] = [];
+  for (let i = 1; i <= settlements; i += 1) {
+    const city: NpCity = { Ref: refOf(`city-${i}`), Description: `Пісочне-${i}`, DescriptionRu: `Песочное-${i}`, AreaDescription: 'Тестова', SettlementTypeDescription: 'село', CityID: String(1000 + i) };
+    cities.push(city);
+    for (let n = 1; n <= branchesEach; n += 1) {
+      warehouses.push(warehouse(city, refOf(`warehouse-${i}-${n}`), n, `Відділення №${n}: ${STREETS[n % STREETS.length]}, ${n}`, n % 10 === 0 ? 'Postomat' : 'Branch', n % 10 === 0 ? 20 : 1000));
+    }
+  }
+  return { cities, warehouses };
+}
+
+/** The status sequences the sandbox walks a waybill through (StatusCode as NP writes them). */
+export const TRACKING_SCENARIOS = {
+  delivered: ['1', '4', '5', '6', '7', '9'],
+  postomat: ['1', '4', '5', '6', '8', '9'],
+  local: ['1', '41', '7', '9'],
+  refused: ['1', '4', '5', '6', '7', '103', '102'],
+  /** the return waybill NP creates on a refusal, back to the sender */
+  return: ['4', '5', '6', '7', '9'],
+} as const;
+export type TrackingScenario = keyof typeof TRACKING_SCENARIOS;
+
+const STATUS_TEXT: Record<string, string> = {
+  '1': 'Відправник самостійно створив цю накладну, але ще не надав до відправки',
+  '2': 'Видалено',
+  '3': 'Номер не знайдено',
+  '4': 'Відправлення у місті відправника',
+  '41': 'Відправлення у місті відправника',
+  '5': 'Відправлення прямує до міста одержувача',
+  '6': 'Відправлення у місті одержувача',
+  '7': 'Прибув на відділення',
+  '8': 'Прибув на відділення (завантажено в Поштомат)',
+  '9': 'Відправлення отримано',
+  '102': 'Відмова від отримання (Відправником створено замовлення на повернення)',
+  '103': 'Відмова одержувача',
+};
+
+interface Waybill {
+  ref: string;
+  number: string;
+  orderRef: string;
+  created: Date;
+  request: Record<string, unknown>;
+  scenario: TrackingScenario;
+  step: number;
+  deleted: boolean;
+  phones: string[];
+  returnNumber: string | null;
+}
+
+export interface NovaPoshtaSandbox extends SandboxServer {
+  /** waybills created, oldest first */
+  waybills(): Array<{ number: string; ref: string; orderRef: string; status: string; scenario: TrackingScenario; returnNumber: string | null }>;
+  /** moves waybills (all, or one) `steps` statuses on; a refusal creates its return waybill */
+  advance(number?: string, steps?: number): void;
+  setScenario(number: string, scenario: TrackingScenario): void;
+  /** calls received per method, e.g. `TrackingDocument.getStatusDocuments` */
+  calls(method: string): number;
+  /** waybills that need no save: a load test of tracking */
+  seedWaybills(count: number): string[];
+}
+
+export interface NovaPoshtaSandboxOptions extends SandboxOptions {
+  apiKey?: string;
+  /** generated settlements × branches each (0: only the named cities) */
+  generated?: { settlements: number; branchesEach: number };
+}
+
+export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions = {}): Promise<NovaPoshtaSandbox> {
+  const apiKey = options.apiKey ?? NOVAPOSHTA_SANDBOX_API_KEY;
+  const generated = options.generated ? generatedDirectory(options.generated.settlements, options.generated.branchesEach) : { cities: [], warehouses: [] };
+  const cities = [...SANDBOX_CITIES, ...generated.cities];
+  const warehouses = [...SANDBOX_WAREHOUSES, ...generated.warehouses];
+  let waybills = new Map<string, Waybill>();
+  let calls = new Map<string, number>();
+  // 14-digit numbers, unique within this sandbox and unlikely to repeat across restarts
+  let sequence = (Date.now() % 100_000) * 10_000;
+
+  const nextNumber = () => {
+    sequence += 1;
+    return `2045${String(sequence % 10_000_000_000).padStart(10, '0')}`;
+  };
+  const statusOf = (waybill: Waybill): string => (waybill.deleted ? '2' : (TRACKING_SCENARIOS[waybill.scenario][waybill.step] ?? '9'));
+  const byRef = (ref: unknown) => [...waybills.values()].find((w) => w.ref === ref);
+
+  const advanceOne = (waybill: Waybill, steps: number) => {
+    if (waybill.deleted) return;
+    const sequenceOf = TRACKING_SCENARIOS[waybill.scenario];
+    waybill.step = Math.min(sequenceOf.length - 1, waybill.step + steps);
+    if (waybill.scenario === 'refused' && statusOf(waybill) === '102' && !waybill.returnNumber) {
+      const back: Waybill = { ref: randomUUID(), number: nextNumber(), orderRef: waybill.orderRef, created: new Date(), request: {}, scenario: 'return', step: 0, deleted: false, phones: waybill.phones, returnNumber: null };
+      waybills.set(back.number, back);
+      waybill.returnNumber = back.number;
+    }
   };
 
-  return startSandboxServer(
+  const requireFields = (p: Record<string, unknown>): Array<[string, string]> => {
+    const problems: Array<[string, string]> = [];
+    const blank = (key: string) => p[key] === undefined || p[key] === null || p[key] === '';
+    if (blank('CitySender')) problems.push(['CitySender is not selected', NP_VALIDATION_CODES.citySenderMissing]);
+    if (blank('CityRecipient')) problems.push(['CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]);
+    else if (!cities.some((c) => c.Ref === p.CityRecipient)) problems.push(['CityRecipient not found', NP_VALIDATION_CODES.cityRecipientNotFound]);
+    if (blank('ContactSender')) problems.push(['ContactSender is not selected', NP_VALIDATION_CODES.contactSenderMissing]);
+    if (blank('ContactRecipient') && blank('RecipientName')) problems.push(['ContactRecipient is not selected', NP_VALIDATION_CODES.contactRecipientMissing]);
+    if (!(Number(p.Cost) > 0)) problems.push(['Cost is invalid', NP_VALIDATION_CODES.costInvalid]);
+    if (blank('Description')) problems.push(['Description is empty', NP_VALIDATION_CODES.descriptionEmpty]);
+    return problems;
+  };
+
+  const tracking = (waybill: Waybill, phone: unknown) => {
+    const status = statusOf(waybill);
+    const unmasked = typeof phone === 'string' && waybill.phones.includes(phone.replace(/^\+/, ''));
+    const recipientCity = cities.find((c) => c.Ref === waybill.request.CityRecipient);
+    const branch = warehouses.find((w) => w.Ref === waybill.request.RecipientAddress);
+    return {
+      Number: waybill.number,
+      StatusCode: status,
+      Status: STATUS_TEXT[status] ?? '',
+      DateCreated: waybill.created.toISOString().replace('T', ' ').slice(0, 19),
+      CityRecipient: recipientCity?.Description ?? '',
+      WarehouseRecipient: branch?.Description ?? '',
+      ClientBarcode: waybill.orderRef,
+      ...(status === '9' ? { RecipientDateTime: new Date().toISOString().replace('T', ' ').slice(0, 19) } : {}),
+      ...(unmasked ? { RecipientFullNameEW: String(waybill.request.RecipientName ?? ''), PhoneRecipient: String(waybill.request.RecipientsPhone ?? '') } : {}),
+      ...(waybill.returnNumber ? { LastCreatedOnTheBasisNumber: waybill.returnNumber, LastCreatedOnTheBasisDocumentType: 'Return' } : {}),
+    };
+  };
+
+  const handlers: Record<string, (properties: Record<string, unknown>) => NpAnswer> = {
+    'Address.getCities': (p) =>
+      page(cities.filter((c) => (!p.Ref || c.Ref === p.Ref) && (matches(c.Description, p.FindByString) || matches(c.DescriptionRu, p.FindByString))), p),
+    'Address.getWarehouses': (p) =>
+      page(warehouses.filter((w) => (!p.CityRef || w.CityRef === p.CityRef) && matches(w.CityDescription, p.CityName) && matches(w.Description, p.FindByString)), p),
+    'Address.searchSettlements': (p) => {
+      const found = cities.filter((c) => matches(c.Description, p.CityName));
+      const { data } = page(found, p);
+      const addresses = data.map((c) => ({ Present: `${c.SettlementTypeDescription === 'село' ? 'с.' : 'м.'} ${c.Description}, ${c.AreaDescription ?? ''} обл.`, MainDescription: c.Description, Area: c.AreaDescription ?? '', Ref: refOf(`settlement-${c.Ref}`), DeliveryCity: c.Ref, Warehouses: warehouses.filter((w) => w.CityRef === c.Ref).length }));
+      return { data: [{ TotalCount: found.length, Addresses: addresses }] };
+    },
+    'InternetDocument.getDocumentPrice': (p) => {
+      const problems = [p.CitySender, p.CityRecipient].some((v) => !v) ? [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing] as [string, string]] : [];
+      if (problems.length > 0) return { errors: problems };
+      const weight = Math.max(0.1, Number(p.Weight) || 0.1);
+      const declared = Math.max(0, Number(p.Cost) || 0);
+      const cost = 60 + 10 * Math.ceil(weight) + Math.round(declared * 0.005);
+      return { data: [{ AssessedCost: String(declared), Cost: String(cost), CostRedelivery: '0', TZoneInfo: { TzoneName: 'Тарифна зона: 2', TzoneID: '2' } }] };
+    },
+    'InternetDocument.getDocumentDeliveryDate': (p) => {
+      if (!p.CitySender || !p.CityRecipient) return { errors: [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]] };
+      const days = p.CitySender === p.CityRecipient ? 1 : 2;
+      const date = new Date(Date.now() + days * 24 * 3600 * 1000).toISOString().slice(0, 10);
+      return { data: [{ DeliveryDate: { date: `${date} 18:00:00.000000`, timezone_type: 3, timezone: 'Europe/Kiev' } }] };
+    },
+    'InternetDocument.save': (p) => {
+      const problems = requireFields(p);
+      if (problems.length > 0) return { errors: problems };
+      const number = nextNumber();
+      const toPostomat = warehouses.find((w) => w.Ref === p.RecipientAddress)?.CategoryOfWarehouse === 'Postomat';
+      const scenario: TrackingScenario = toPostomat ? 'postomat' : p.CitySender === p.CityRecipient ? 'local' : 'delivered';
+      const phones = [p.RecipientsPhone, p.SendersPhone].filter((v): v is string => typeof v === 'string').map((v) => v.replace(/^\+/, ''));
+      const waybill: Waybill = { ref: randomUUID(), number, orderRef: String(p.InfoRegClientBarcodes ?? ''), created: new Date(), request: p, scenario, step: 0, deleted: false, phones, returnNumber: null };
+      waybills.set(number, waybill);
+      const days = p.CitySender === p.CityRecipient ? 1 : 2;
+      return { data: [{ Ref: waybill.ref, CostOnSite: String(60 + 10 * Math.ceil(Number(p.Weight) || 0.1)), EstimatedDeliveryDate: npDate(new Date(Date.now() + days * 24 * 3600 * 1000)), IntDocNumber: number, TypeDocument: 'InternetDocument' }] };
+    },
+    'InternetDocument.delete': (p) => {
+      const waybill = byRef(p.DocumentRefs);
+      if (!waybill || waybill.deleted) return { errors: [['InternetDocument not found', NP_VALIDATION_CODES.internetDocumentNotFound]] };
+      if (statusOf(waybill) !== '1') return { errors: [['Document can not be deleted: it was handed over to Nova Poshta', '']] };
+      waybill.deleted = true;
+      return { data: [{ Ref: waybill.ref }] };
+    },
+    'InternetDocument.getDocumentList': (p) => {
+      const parse = (value: unknown) => {
+        const m = /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(String(value ?? ''));
+        return m ? Date.parse(`${m[3]}-${m[2]}-${m[1]}T00:00:00Z`) : NaN;
+      };
+      const from = parse(p.DateTimeFrom);
+      const to = parse(p.DateTimeTo) + 24 * 3600 * 1000;
+      const listed = [...waybills.values()].filter((w) => w.request.InfoRegClientBarcodes !== undefined && w.created.getTime() >= from && w.created.getTime() < to);
+      return { data: listed.map((w) => ({ Ref: w.ref, IntDocNumber: w.number, InfoRegClientBarcodes: w.orderRef, StateId: statusOf(w), StateName: STATUS_TEXT[statusOf(w)] ?? '', DateTime: npDate(w.created) })) };
+    },
+    'TrackingDocument.getStatusDocuments': (p) => {
+      const documents = Array.isArray(p.Documents) ? (p.Documents as Array<{ DocumentNumber?: unknown; Phone?: unknown }>) : null;
+      if (!documents || documents.length === 0) return { errors: [['Document number is not correct', NP_ERROR_CODES.documentNumberIncorrect]] };
+      if (documents.length > 100) return { errors: [['Too many documents in one request (at most 100)', '']] };
+      return {
+        data: documents.map((d) => {
+          const waybill = waybills.get(String(d.DocumentNumber ?? ''));
+          return waybill ? tracking(waybill, d.Phone) : { Number: String(d.DocumentNumber ?? ''), StatusCode: '3', Status: STATUS_TEXT['3'] };
+        }),
+      };
+    },
+  };
+
+  const server = await startSandboxServer(
     {
       name: 'novaposhta',
-      describe: () => ({ cities: SANDBOX_CITIES.length, warehouses: SANDBOX_WAREHOUSES.length }),
+      onReset: () => {
+        waybills = new Map();
+        calls = new Map();
+      },
+      describe: () => ({ cities: cities.length, warehouses: warehouses.length, waybills: waybills.size, calls: Object.fromEntries(calls) }),
       routes: [
         {
           method: 'POST',
@@ -87,6 +290,7 @@ export function startNovaPoshtaSandbox(options: SandboxOptions = {}, apiKey = NO
             if (!envelope.success) return answer({ errors: [['Model or method is not specified', '']] });
             const { modelName, calledMethod } = envelope.data;
             const method = `${modelName.replace(/General$/, '')}.${calledMethod}`;
+            calls.set(method, (calls.get(method) ?? 0) + 1);
             if (!KEYLESS_METHODS.has(method)) {
               if (!envelope.data.apiKey) return answer({ errors: [['API key is empty', NP_ERROR_CODES.emptyApiKey]] });
               if (envelope.data.apiKey !== apiKey) return answer({ errors: [['API auth fail', NP_ERROR_CODES.authFailed]] });
@@ -96,8 +300,51 @@ export function startNovaPoshtaSandbox(options: SandboxOptions = {}, apiKey = NO
             return answer(handler(envelope.data.methodProperties ?? {}));
           },
         },
+        {
+          // not Nova Poshta's: moves parcels on, for tests and demos (`{"number"?, "steps"?}`)
+          method: 'POST',
+          path: '/sandbox/tracking/advance',
+          handle: (request) => {
+            const body = (request.rawBody.length > 0 ? request.json() : {}) as { number?: string; steps?: number };
+            control.advance(body.number, body.steps ?? 1);
+            return { json: { waybills: control.waybills() } };
+          },
+        },
+        {
+          method: 'POST',
+          path: '/sandbox/tracking/scenario',
+          handle: (request) => {
+            const body = request.json() as { number?: string; scenario?: TrackingScenario };
+            if (!body.number || !body.scenario || !(body.scenario in TRACKING_SCENARIOS)) return { status: 400, json: { error: `number and scenario (${Object.keys(TRACKING_SCENARIOS).join(', ')}) are required` } };
+            control.setScenario(body.number, body.scenario);
+            return { json: { waybills: control.waybills() } };
+          },
+        },
+        { method: 'GET', path: '/sandbox/waybills', handle: () => ({ json: { waybills: control.waybills() } }) },
       ],
     },
     options,
   );
+  const control = {
+    waybills: () => [...waybills.values()].map((w) => ({ number: w.number, ref: w.ref, orderRef: w.orderRef, status: statusOf(w), scenario: w.scenario, returnNumber: w.returnNumber })),
+    advance: (number?: string, steps = 1) => {
+      const targets = number ? [waybills.get(number)].filter((w): w is Waybill => w !== undefined) : [...waybills.values()];
+      for (const waybill of targets) advanceOne(waybill, steps);
+    },
+    setScenario: (number: string, scenario: TrackingScenario) => {
+      const waybill = waybills.get(number);
+      if (waybill) waybill.scenario = scenario;
+    },
+    calls: (method: string) => calls.get(method) ?? 0,
+    seedWaybills: (count: number) => {
+      const numbers: string[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const waybill: Waybill = { ref: randomUUID(), number: nextNumber(), orderRef: `LOAD-${i}`, created: new Date(), request: {}, scenario: 'delivered', step: 0, deleted: false, phones: [], returnNumber: null };
+        waybills.set(waybill.number, waybill);
+        numbers.push(waybill.number);
+      }
+      return numbers;
+    },
+  };
+  return Object.assign(server, control);
 }

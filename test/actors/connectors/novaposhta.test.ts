@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { novaPoshtaConnector } from '../../../actors/connectors/novaposhta/connector.ts';
 import { NovaPoshtaClient } from '../../../actors/connectors/novaposhta/client.ts';
 import { NP_ERROR_CODES } from '../../../actors/connectors/novaposhta/protocol.ts';
-import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_CITIES } from '../../../actors/connectors/novaposhta/sandbox.ts';
+import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_CITIES, SANDBOX_WAREHOUSES, type NovaPoshtaSandbox } from '../../../actors/connectors/novaposhta/sandbox.ts';
+import type { CallRecord } from '../../../actors/connectors/kit/http.ts';
 import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
 import { connectorHttpFor, withSandboxClient } from '../../support/connectors.ts';
 
@@ -109,4 +110,127 @@ test('an answer that is not the NP envelope is a bad_response naming the field, 
     const error = await rejection(client.getCities());
     assert.equal(error.code, 'bad_response');
     assert.match(error.message, /0\.Ref/);
+  }));
+
+const [kyivCity, lvivCity] = SANDBOX_CITIES;
+const waybill = (overrides: Record<string, unknown> = {}) => ({
+  PayerType: 'Recipient' as const,
+  PaymentMethod: 'Cash' as const,
+  DateTime: '22.11.2026',
+  CargoType: 'Parcel' as const,
+  Weight: 1,
+  ServiceType: 'WarehouseWarehouse' as const,
+  SeatsAmount: 1,
+  Description: 'Чашки',
+  Cost: 500,
+  CitySender: kyivCity?.Ref ?? '',
+  Sender: 'sender-ref',
+  SenderAddress: 'sender-address-ref',
+  ContactSender: 'contact-ref',
+  SendersPhone: '380661112233',
+  CityRecipient: lvivCity?.Ref ?? '',
+  RecipientAddress: SANDBOX_WAREHOUSES.find((w) => w.CityRef === lvivCity?.Ref)?.Ref ?? '',
+  RecipientsPhone: '380501234567',
+  NewAddress: '1' as const,
+  RecipientName: 'Олена Петренко',
+  RecipientType: 'PrivatePerson' as const,
+  InfoRegClientBarcodes: 'SHOP-1001',
+  ...overrides,
+});
+
+const withNp = (run: (setup: { np: NovaPoshtaSandbox; client: NovaPoshtaClient; calls: CallRecord[] }) => Promise<void>) =>
+  withSandboxClient<NovaPoshtaClient>(novaPoshtaConnector, ({ sandbox, client, calls }) => run({ np: sandbox as NovaPoshtaSandbox, client, calls }));
+
+test('a quote: price and delivery date; the date is read from both answer shapes NP is known to give', () =>
+  withNp(async ({ np, client }) => {
+    const price = await client.getDocumentPrice({ citySender: kyivCity?.Ref ?? '', cityRecipient: lvivCity?.Ref ?? '', weight: 1, serviceType: 'WarehouseWarehouse', cost: 500, cargoType: 'Parcel', seatsAmount: 1 });
+    assert.ok(price.Cost > 0);
+    const date = await client.getDocumentDeliveryDate({ citySender: kyivCity?.Ref ?? '', cityRecipient: lvivCity?.Ref ?? '', serviceType: 'WarehouseWarehouse' });
+    assert.match(date ?? '', /^\d{4}-\d{2}-\d{2}T18:00:00$/);
+    np.faults.inject({ kind: 'status', status: 200, count: 1, body: { success: true, data: [{ date: '2019.01.02 12:13:14', timezone_type: '3', timezone: 'Europe/Kiev' }], errors: [] } });
+    assert.equal(await client.getDocumentDeliveryDate({ citySender: 'a', cityRecipient: 'b', serviceType: 'WarehouseWarehouse' }), '2019-01-02T12:13:14');
+  }));
+
+test('a waybill is created with a 14-digit number, found again by our order id, and tracked 1 → 4 → … → 9 as the sandbox moves it', () =>
+  withNp(async ({ np, client }) => {
+    const saved = await client.saveWaybill(waybill());
+    assert.match(saved.IntDocNumber, /^\d{14}$/);
+    const found = await client.findWaybillsByOrder('SHOP-1001', new Date(Date.now() - 86_400_000));
+    assert.deepEqual(found.map((d) => d.IntDocNumber), [saved.IntDocNumber]);
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const [state] = await client.track([{ number: saved.IntDocNumber, phone: '380501234567' }]);
+      seen.push(state?.StatusCode ?? '?');
+      np.advance(saved.IntDocNumber);
+    }
+    assert.deepEqual(seen, ['1', '4', '5', '6', '7', '9']);
+    const [unmasked] = await client.track([{ number: saved.IntDocNumber, phone: '380501234567' }]);
+    const [masked] = await client.track([{ number: saved.IntDocNumber }]);
+    assert.equal(unmasked?.RecipientFullNameEW, 'Олена Петренко');
+    assert.equal(masked?.RecipientFullNameEW, undefined, 'without the phone NP hides the recipient');
+  }));
+
+test('a refused parcel goes 103 → 102 and points to its return waybill, which is tracked back to the sender', () =>
+  withNp(async ({ np, client }) => {
+    const saved = await client.saveWaybill(waybill());
+    np.setScenario(saved.IntDocNumber, 'refused');
+    np.advance(saved.IntDocNumber, 6);
+    const [refused] = await client.track([{ number: saved.IntDocNumber }]);
+    assert.equal(refused?.StatusCode, '102');
+    assert.equal(refused?.LastCreatedOnTheBasisDocumentType, 'Return');
+    const back = refused?.LastCreatedOnTheBasisNumber ?? '';
+    assert.match(back, /^\d{14}$/);
+    np.advance(back, 10);
+    assert.equal((await client.track([{ number: back }]))[0]?.StatusCode, '9');
+  }));
+
+test('NP validation errors are typed and not retried; postomat limits are refused before NP is called', () =>
+  withNp(async ({ np, client, calls }) => {
+    const missing = await rejection(client.saveWaybill({ ...waybill(), CityRecipient: 'nowhere' }));
+    assert.deepEqual([missing.code, missing.retryable], ['20000200103', false]);
+    assert.equal(calls.at(-1)?.attempts, 1);
+    const before = np.calls('InternetDocument.save');
+    const postomat = await rejection(client.saveWaybill(waybill({ Weight: 25, Cost: 20_000 }), { toPostomat: true }));
+    assert.equal(postomat.code, 'postomat_restrictions');
+    assert.match(postomat.message, /OptionsSeat/);
+    assert.match(postomat.message, /10 000 UAH/);
+    assert.equal(np.calls('InternetDocument.save'), before, 'nothing was sent');
+    const invalid = await rejection(client.saveWaybill(waybill({ Weight: 0 })));
+    assert.equal(invalid.code, 'invalid_waybill');
+  }));
+
+test('a waybill is deleted while it is still with the sender, not after; unknown numbers track as status 3; 101 documents are refused', () =>
+  withNp(async ({ np, client }) => {
+    const first = await client.saveWaybill(waybill());
+    await client.deleteWaybill(first.Ref);
+    assert.equal((await client.track([{ number: first.IntDocNumber }]))[0]?.StatusCode, '2');
+    const second = await client.saveWaybill(waybill({ InfoRegClientBarcodes: 'SHOP-1002' }));
+    np.advance(second.IntDocNumber);
+    await rejection(client.deleteWaybill(second.Ref));
+    assert.equal((await client.track([{ number: '20450000000000' }]))[0]?.StatusCode, '3');
+    const tooMany = await rejection(client.track(Array.from({ length: 101 }, (_, i) => ({ number: String(i) }))));
+    assert.equal(tooMany.code, 'too_many_documents');
+  }));
+
+test('a lost answer: the sandbox creates the waybill and never answers; a lookup by order id finds it', () =>
+  withSandboxClient<NovaPoshtaClient>(
+    novaPoshtaConnector,
+    async ({ sandbox, client }) => {
+      const np = sandbox as NovaPoshtaSandbox;
+      np.faults.inject({ kind: 'lost', count: 1, bodyIncludes: '"calledMethod":"save"' });
+      const lost = await rejection(client.saveWaybill(waybill({ InfoRegClientBarcodes: 'SHOP-LOST' })));
+      assert.equal(lost.code, 'timeout');
+      const found = await client.findWaybillsByOrder('SHOP-LOST', new Date(Date.now() - 86_400_000));
+      assert.equal(found.length, 1);
+      assert.equal(np.waybills().filter((w) => w.orderRef === 'SHOP-LOST').length, 1);
+    },
+    { policy: { timeoutMs: 300 } },
+  ));
+
+test('settlements are searched by name, paged, with the city Ref that waybills use', () =>
+  withNp(async ({ client }) => {
+    const found = await client.searchSettlements({ cityName: 'Оде' });
+    assert.equal(found.TotalCount, 1);
+    assert.equal(found.Addresses[0]?.DeliveryCity, SANDBOX_CITIES[2]?.Ref);
+    assert.equal(found.Addresses[0]?.Warehouses, 1);
   }));
