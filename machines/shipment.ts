@@ -1,0 +1,308 @@
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
+
+/**
+ * A parcel with Nova Poshta: quoted, its waybill created (exactly once, even
+ * across a crash: the effect looks the waybill up by our order id before
+ * creating another), then moved by tracking — NP's status codes mapped to
+ * stages by a table that is configuration (the integration's settings),
+ * fixed into the shipment when it is created. Every stage change tells the
+ * customer and the order.
+ */
+
+export const SHIPMENT_STAGES = ['awaitingPickup', 'inTransit', 'atWarehouse', 'delivered', 'refused', 'returning', 'returned', 'cancelled', 'ignore'] as const;
+export type ShipmentStage = (typeof SHIPMENT_STAGES)[number];
+
+/** NP StatusCode → stage. Unknown codes are recorded and change nothing. */
+export const DEFAULT_STATUS_MAP: Record<string, ShipmentStage> = {
+  '1': 'awaitingPickup',
+  '12': 'awaitingPickup',
+  '2': 'cancelled',
+  '3': 'ignore',
+  '4': 'inTransit',
+  '41': 'inTransit',
+  '5': 'inTransit',
+  '6': 'inTransit',
+  '101': 'inTransit',
+  '104': 'inTransit',
+  '111': 'inTransit',
+  '112': 'inTransit',
+  '7': 'atWarehouse',
+  '8': 'atWarehouse',
+  '9': 'delivered',
+  '10': 'delivered',
+  '11': 'delivered',
+  '106': 'delivered',
+  '103': 'refused',
+  '108': 'refused',
+  '102': 'returning',
+  '105': 'returning',
+};
+
+export const statusMapSchema = z.record(z.string().regex(/^\d{1,4}$/), z.enum(SHIPMENT_STAGES));
+
+export interface ShipmentInput {
+  shipmentId: string;
+  orderId: string;
+  recipient: { name: string; phone: string; email: string | null };
+  cityRef: string;
+  warehouseRef: string | null;
+  address: { street: string; house: string; flat?: string } | null;
+  /** declared value, minor units */
+  declaredValue: number;
+  description: string;
+  /** cash on delivery: the amount NP collects, minor units */
+  collectOnDelivery: number | null;
+  statusMap: Record<string, ShipmentStage>;
+  /** when asked for (ISO): the lookup of a waybill lost in a crash searches from then */
+  requestedAt: string;
+  /** a waybill made elsewhere, only to be tracked */
+  existingWaybill?: { number: string; ref: string } | null;
+}
+
+export interface Quote {
+  cost: number;
+  estimatedDelivery: string | null;
+}
+
+export interface CreatedWaybill {
+  number: string;
+  ref: string;
+  cost: number | null;
+  /** found by our order id rather than created (a crash lost the first answer) */
+  recovered: boolean;
+}
+
+export interface TrackedEvent {
+  type: 'TRACKED';
+  number: string;
+  statusCode: string;
+  status: string;
+  returnNumber?: string | null;
+}
+
+export type ShipmentEvent = TrackedEvent | { type: 'CANCEL'; reason: string } | { type: 'RETRY' };
+
+export interface ShipmentNotice {
+  shipmentId: string;
+  orderId: string;
+  stage: ShipmentStage;
+  number: string | null;
+  email: string | null;
+}
+
+export interface ShipmentContext extends ShipmentInput {
+  quote: Quote | null;
+  quoteError: EffectFailure | null;
+  waybill: { number: string; ref: string; cost: number | null; recovered: boolean } | null;
+  returnNumber: string | null;
+  lastStatusCode: string | null;
+  lastStatus: string | null;
+  history: Array<{ number: string; statusCode: string; stage: ShipmentStage | 'unknown' }>;
+  error: EffectFailure | null;
+  cancelReason: string | null;
+}
+
+export const shipmentInputSchema = z.object({
+  shipmentId: z.string().min(1).max(128),
+  orderId: z.string().min(1).max(128),
+  recipient: z.object({ name: z.string().min(1), phone: z.string().min(1), email: z.string().nullable() }),
+  cityRef: z.string().min(1),
+  warehouseRef: z.string().nullable(),
+  address: z.object({ street: z.string(), house: z.string(), flat: z.string().optional() }).nullable(),
+  declaredValue: z.number().int().positive(),
+  description: z.string().min(1).max(100),
+  collectOnDelivery: z.number().int().positive().nullable(),
+  statusMap: statusMapSchema,
+  requestedAt: z.iso.datetime({ offset: true }),
+  existingWaybill: z.object({ number: z.string().regex(/^\d{14}$/), ref: z.string() }).nullish(),
+});
+
+export const shipmentEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('TRACKED'), number: z.string(), statusCode: z.string().regex(/^\d{1,4}$/), status: z.string().max(500), returnNumber: z.string().nullish() }),
+  z.object({ type: z.literal('CANCEL'), reason: z.string().min(1).max(500) }),
+  z.object({ type: z.literal('RETRY') }),
+]);
+
+export function stageOf(context: Pick<ShipmentContext, 'statusMap'>, statusCode: string): ShipmentStage | 'unknown' {
+  return context.statusMap[statusCode] ?? 'unknown';
+}
+
+/** The number tracking asks about: the return waybill once the parcel goes back. */
+export function trackedNumber(context: Pick<ShipmentContext, 'waybill' | 'returnNumber'>): string | null {
+  return context.returnNumber ?? context.waybill?.number ?? null;
+}
+
+/** The stage a tracking event moves to; null when it says nothing new (another number, the same status). */
+const trackedStage = (context: ShipmentContext, event: ShipmentEvent): ShipmentStage | 'unknown' | null => {
+  if (event.type !== 'TRACKED' || event.number !== trackedNumber(context)) return null;
+  const learnsReturn = Boolean(event.returnNumber) && context.returnNumber === null;
+  return event.statusCode !== context.lastStatusCode || learnsReturn ? stageOf(context, event.statusCode) : null;
+};
+
+const notify = (stage: ShipmentStage) => ({
+  id: `notify-${stage}`,
+  src: 'notifyShipment' as const,
+  input: ({ context }: { context: ShipmentContext }): ShipmentNotice => ({ shipmentId: context.shipmentId, orderId: context.orderId, stage, number: trackedNumber(context), email: context.recipient.email }),
+});
+
+const shipmentMachine = setup({
+  types: {} as { context: ShipmentContext; events: ShipmentEvent; input: ShipmentInput },
+  actors: {
+    quoteShipment: effect<Quote, ShipmentInput>(),
+    createWaybill: effect<CreatedWaybill, ShipmentInput & { quote: Quote | null }>(),
+    deleteWaybill: effect<{ deleted: boolean }, { shipmentId: string; ref: string }>(),
+    notifyShipment: effect<{ notified: boolean }, ShipmentNotice>(),
+  },
+  actions: {
+    record: assign(({ context, event }) => {
+      if (event.type !== 'TRACKED') return {};
+      const stage = stageOf(context, event.statusCode);
+      return {
+        lastStatusCode: event.statusCode,
+        lastStatus: event.status,
+        returnNumber: context.returnNumber ?? event.returnNumber ?? null,
+        history: [...context.history, { number: event.number, statusCode: event.statusCode, stage }].slice(-100),
+      };
+    }),
+  },
+  guards: {
+    imported: ({ context }) => Boolean(context.existingWaybill),
+    toPickup: ({ context, event }) => trackedStage(context, event) === 'awaitingPickup',
+    toTransit: ({ context, event }) => trackedStage(context, event) === 'inTransit',
+    toWarehouse: ({ context, event }) => trackedStage(context, event) === 'atWarehouse',
+    toDelivered: ({ context, event }) => trackedStage(context, event) === 'delivered',
+    toRefused: ({ context, event }) => trackedStage(context, event) === 'refused',
+    toReturning: ({ context, event }) => trackedStage(context, event) === 'returning',
+    toCancelled: ({ context, event }) => trackedStage(context, event) === 'cancelled',
+    // on the way back, the return waybill's "received" is the sender receiving it
+    returnReceived: ({ context, event }) => context.returnNumber !== null && trackedStage(context, event) === 'delivered',
+    changed: ({ context, event }) => trackedStage(context, event) !== null,
+  },
+}).createMachine({
+  id: 'shipment',
+  initial: 'starting',
+  context: ({ input }) => ({
+    ...input,
+    quote: null,
+    quoteError: null,
+    waybill: input.existingWaybill ? { number: input.existingWaybill.number, ref: input.existingWaybill.ref, cost: null, recovered: false } : null,
+    returnNumber: null,
+    lastStatusCode: null,
+    lastStatus: null,
+    history: [],
+    error: null,
+    cancelReason: null,
+  }),
+  states: {
+    starting: { always: [{ guard: 'imported', target: 'awaitingPickup' }, { target: 'quoting' }] },
+    quoting: {
+      invoke: {
+        id: 'quote',
+        src: 'quoteShipment',
+        input: ({ context }) => context,
+        onDone: { target: 'creatingWaybill', actions: assign({ quote: ({ event }) => event.output }) },
+        // a price we could not learn does not stop the parcel
+        onError: { target: 'creatingWaybill', actions: assign({ quoteError: ({ event }) => event.error as EffectFailure }) },
+      },
+      on: { CANCEL: { target: 'cancelled', actions: assign({ cancelReason: ({ event }) => event.reason }) } },
+    },
+    creatingWaybill: {
+      invoke: {
+        id: 'waybill',
+        src: 'createWaybill',
+        input: ({ context }) => ({ ...context, quote: context.quote }),
+        onDone: { target: 'awaitingPickup', actions: assign({ waybill: ({ event }) => event.output, error: null }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error as EffectFailure }) },
+      },
+    },
+    failed: {
+      // NP refused the waybill (a validation error): a person fixes the data or the settings, then RETRY
+      tags: ['alert'],
+      on: { RETRY: 'creatingWaybill', CANCEL: { target: 'cancelled', actions: assign({ cancelReason: ({ event }) => event.reason }) } },
+    },
+    awaitingPickup: {
+      tags: ['tracked'],
+      invoke: notify('awaitingPickup'),
+      on: {
+        TRACKED: [
+          { guard: 'toTransit', target: 'inTransit', actions: 'record' },
+          { guard: 'toWarehouse', target: 'atWarehouse', actions: 'record' },
+          { guard: 'toDelivered', target: 'delivered', actions: 'record' },
+          { guard: 'toCancelled', target: 'cancelled', actions: 'record' },
+          { guard: 'changed', actions: 'record' },
+        ],
+        CANCEL: { target: 'deletingWaybill', actions: assign({ cancelReason: ({ event }) => event.reason }) },
+      },
+    },
+    deletingWaybill: {
+      invoke: {
+        id: 'delete',
+        src: 'deleteWaybill',
+        input: ({ context }) => ({ shipmentId: context.shipmentId, ref: context.waybill?.ref ?? '' }),
+        onDone: 'cancelled',
+        // it left already: it cannot be called back, tracking goes on
+        onError: { target: 'awaitingPickup', actions: assign({ error: ({ event }) => event.error as EffectFailure }) },
+      },
+    },
+    inTransit: {
+      tags: ['tracked'],
+      invoke: notify('inTransit'),
+      on: {
+        TRACKED: [
+          { guard: 'toWarehouse', target: 'atWarehouse', actions: 'record' },
+          { guard: 'toDelivered', target: 'delivered', actions: 'record' },
+          { guard: 'toRefused', target: 'refused', actions: 'record' },
+          { guard: 'toReturning', target: 'returning', actions: 'record' },
+          { guard: 'changed', actions: 'record' },
+        ],
+      },
+    },
+    atWarehouse: {
+      tags: ['tracked'],
+      invoke: notify('atWarehouse'),
+      on: {
+        TRACKED: [
+          { guard: 'toDelivered', target: 'delivered', actions: 'record' },
+          { guard: 'toRefused', target: 'refused', actions: 'record' },
+          { guard: 'toReturning', target: 'returning', actions: 'record' },
+          { guard: 'changed', actions: 'record' },
+        ],
+      },
+    },
+    refused: {
+      tags: ['tracked'],
+      invoke: notify('refused'),
+      on: {
+        TRACKED: [
+          { guard: 'toReturning', target: 'returning', actions: 'record' },
+          { guard: 'changed', actions: 'record' },
+        ],
+      },
+    },
+    returning: {
+      tags: ['tracked'],
+      invoke: notify('returning'),
+      on: {
+        TRACKED: [
+          { guard: 'returnReceived', target: 'returned', actions: 'record' },
+          { guard: 'changed', actions: 'record' },
+        ],
+      },
+    },
+    delivered: { invoke: notify('delivered') },
+    returned: { invoke: notify('returned') },
+    cancelled: { invoke: notify('cancelled') },
+  },
+});
+
+export default defineMachineModule({
+  type: 'shipment',
+  version: 1,
+  description: 'A Nova Poshta parcel: quote, waybill (created once), tracked by batched polling through a configurable status table',
+  migrations: {},
+  machine: shipmentMachine,
+  inputSchema: shipmentInputSchema,
+  eventSchema: shipmentEventSchema,
+});

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import shipment, { DEFAULT_STATUS_MAP, type ShipmentContext, type ShipmentInput } from '../../machines/shipment.ts';
+import { workOf } from '../../actors/runtime/machine-glue.ts';
+
+const { machine } = shipment;
+const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) => transition(machine, snapshot as never, event as never);
+const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as ShipmentContext;
+const notices = (actions: Parameters<typeof workOf>[0]) => workOf(actions).spawns.filter((s) => s.src === 'notifyShipment').map((s) => (s.input as { stage: string }).stage);
+const input: ShipmentInput = {
+  shipmentId: 'SHOP-1001', orderId: 'SHOP-1001', recipient: { name: 'Олена', phone: '380501234567', email: 'olena@example.com' },
+  cityRef: 'city', warehouseRef: 'branch', address: null, declaredValue: 50_000, description: 'Чашка', collectOnDelivery: null,
+  statusMap: DEFAULT_STATUS_MAP, requestedAt: '2026-11-22T10:00:00.000Z',
+};
+const tracked = (number: string, statusCode: string, extra: Record<string, unknown> = {}) => ({ type: 'TRACKED', number, statusCode, status: `status ${statusCode}`, ...extra });
+
+function withWaybill(): AnyMachineSnapshot {
+  const [quoting, actions] = initialTransition(machine, input);
+  assert.equal(quoting.value, 'quoting');
+  assert.deepEqual(workOf(actions).spawns.map((s) => s.src), ['quoteShipment']);
+  const [creating, create] = step(quoting, { type: 'xstate.done.actor.quote', output: { cost: 70, estimatedDelivery: '2026-11-24T18:00:00' } });
+  assert.equal(creating.value, 'creatingWaybill');
+  assert.deepEqual(workOf(create).spawns.map((s) => s.src), ['createWaybill']);
+  const [pickup, told] = step(creating, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'ref-1', cost: 70, recovered: false } });
+  assert.equal(pickup.value, 'awaitingPickup');
+  assert.deepEqual(notices(told), ['awaitingPickup']);
+  return pickup;
+}
+
+test('quote → waybill → tracked through transit and the branch to delivered, each stage told', () => {
+  let s = withWaybill();
+  let actions;
+  [s, actions] = step(s, tracked('20450000000001', '4'));
+  assert.equal(s.value, 'inTransit');
+  assert.deepEqual(notices(actions), ['inTransit']);
+  [s, actions] = step(s, tracked('20450000000001', '5'));
+  assert.equal(s.value, 'inTransit');
+  assert.deepEqual(notices(actions), [], 'a new status in the same stage tells nobody');
+  s = step(s, tracked('20450000000001', '7'))[0];
+  assert.equal(s.value, 'atWarehouse');
+  [s, actions] = step(s, tracked('20450000000001', '9'));
+  assert.equal(s.value, 'delivered');
+  assert.deepEqual(notices(actions), ['delivered']);
+  assert.deepEqual(ctx(s).history.map((h) => h.statusCode), ['4', '5', '7', '9']);
+});
+
+test('the same status twice, another number, or an unknown code change nothing', () => {
+  let s = step(withWaybill(), tracked('20450000000001', '4'))[0];
+  const revisionHistory = ctx(s).history.length;
+  s = step(s, tracked('20450000000001', '4'))[0];
+  s = step(s, tracked('99999999999999', '9'))[0];
+  assert.equal(ctx(s).history.length, revisionHistory);
+  s = step(s, tracked('20450000000001', '777'))[0];
+  assert.equal(s.value, 'inTransit');
+  assert.equal(ctx(s).history.at(-1)?.stage, 'unknown');
+});
+
+test('the status table is configuration: a shipment created with another table follows it', () => {
+  const custom = { ...input, statusMap: { ...DEFAULT_STATUS_MAP, '4': 'atWarehouse' as const } };
+  let [s] = initialTransition(machine, custom);
+  s = step(s, { type: 'xstate.done.actor.quote', output: { cost: 1, estimatedDelivery: null } })[0];
+  s = step(s, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'r', cost: null, recovered: false } })[0];
+  assert.equal(step(s, tracked('20450000000001', '4'))[0].value, 'atWarehouse');
+});
+
+test('refused → returning with the return waybill → returned when the sender receives it', () => {
+  let s = step(withWaybill(), tracked('20450000000001', '7'))[0];
+  s = step(s, tracked('20450000000001', '103'))[0];
+  assert.equal(s.value, 'refused');
+  s = step(s, tracked('20450000000001', '102'))[0];
+  assert.equal(s.value, 'returning');
+  s = step(s, tracked('20450000000001', '102', { returnNumber: '20450000000002' }))[0];
+  assert.equal(ctx(s).returnNumber, '20450000000002', 'the return number learned later is kept');
+  s = step(s, tracked('20450000000002', '5'))[0];
+  assert.equal(s.value, 'returning');
+  const [returned, actions] = step(s, tracked('20450000000002', '9'));
+  assert.equal(returned.value, 'returned');
+  assert.deepEqual(notices(actions), ['returned']);
+});
+
+test('cancel before pickup deletes the waybill; a waybill that left already cannot be deleted and tracking goes on', () => {
+  const [deleting, actions] = step(withWaybill(), { type: 'CANCEL', reason: 'order cancelled' });
+  assert.equal(deleting.value, 'deletingWaybill');
+  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ shipmentId: 'SHOP-1001', ref: 'ref-1' }]);
+  assert.equal(step(deleting, { type: 'xstate.done.actor.delete', output: { deleted: true } })[0].value, 'cancelled');
+  assert.equal(step(deleting, { type: 'xstate.error.actor.delete', error: { code: 'novaposhta_error', message: 'handed over', retryable: false, attempts: 1 } })[0].value, 'awaitingPickup');
+  assert.equal(step(withWaybill(), tracked('20450000000001', '4'))[0].can({ type: 'CANCEL', reason: 'x' } as never), false);
+});
+
+test('a waybill NP refuses (validation) fails the shipment for a person (alert) instead of retrying; RETRY tries again', () => {
+  let [s] = initialTransition(machine, input);
+  s = step(s, { type: 'xstate.error.actor.quote', error: { code: 'timeout', message: 'x', retryable: true, attempts: 5 } })[0];
+  assert.equal(s.value, 'creatingWaybill', 'no price is no reason to stop');
+  s = step(s, { type: 'xstate.error.actor.waybill', error: { code: '20000200103', message: 'CityRecipient not found', retryable: false, attempts: 1 } })[0];
+  assert.equal(s.value, 'failed');
+  assert.ok(s.hasTag('alert'));
+  assert.equal(ctx(s).error?.code, '20000200103');
+  assert.equal(step(s, { type: 'RETRY' })[0].value, 'creatingWaybill');
+});
+
+test('a waybill made elsewhere is only tracked', () => {
+  const [s] = initialTransition(machine, { ...input, existingWaybill: { number: '20450000000009', ref: 'r9' } });
+  assert.equal(s.value, 'awaitingPickup');
+  assert.equal(ctx(s).waybill?.number, '20450000000009');
+});
