@@ -20,6 +20,8 @@ import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { commerceAdminRoutes, orderRoutes, surveyRoutes, type OrderRouteDeps } from './routes/orders.ts';
 import type { Mailer } from '../actors/notifications/mailer.ts';
+import type { ReferenceCollections } from '../persistence/reference.ts';
+import { referenceRoutes } from './routes/reference.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/audit/audit-log.ts';
@@ -40,6 +42,7 @@ export interface HttpDependencies {
   metrics: HubMetrics;
   webhooks: Omit<WebhookDependencies, 'connectors' | 'audit' | 'metrics' | 'bodyLimitBytes'>;
   orders: OrderRouteDeps & { mailer: Mailer };
+  reference: ReferenceCollections;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -69,6 +72,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(alertRoutes({ alerts: deps.alerts }).routes());
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
+  secured.use(referenceRoutes(deps.reference).routes());
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());

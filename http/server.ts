@@ -49,6 +49,21 @@ import { dailyReportJob } from '../actors/orders/daily-report.ts';
 import { orderEffects } from '../actors/orders/effects.ts';
 import { paymentEffects } from '../actors/payments/effects.ts';
 import { commerceCollections, ensureCommerceIndexes } from '../persistence/commerce.ts';
+import { ensureReferenceIndexes, referenceCollections } from '../persistence/reference.ts';
+import { shipmentEffects } from '../actors/shipments/effects.ts';
+import { novaPoshtaTrackingJob } from '../actors/jobs/novaposhta-tracking.ts';
+import { novaPoshtaReferenceSyncJob } from '../actors/jobs/novaposhta-reference-sync.ts';
+import { novaPoshtaConnector } from '../actors/connectors/novaposhta/connector.ts';
+import type { Connectors as ConnectorsType } from '../actors/connectors/kit/connectors.ts';
+
+/** The tracking interval from the novaposhta settings (15 minutes when they cannot be read). */
+function trackingIntervalMinutes(connectors: ConnectorsType): number {
+  try {
+    return connectors.configOf(novaPoshtaConnector).settings.trackingIntervalMinutes;
+  } catch {
+    return 15;
+  }
+}
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
 
@@ -160,6 +175,8 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     // The order flow's documents and mail; webhooks and links point at the public address (known once listening when not configured).
     await ensureCommerceIndexes(collections.db);
     const commerce = commerceCollections(collections.db);
+    await ensureReferenceIndexes(collections.db);
+    const reference = referenceCollections(collections.db);
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
       collection: commerce.mail,
@@ -186,7 +203,8 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     registry.provideEffects({
       ...echoEffects({ baseUrl: echoBaseUrl }),
       ...paymentEffects(effectDeps),
-      ...orderEffects({ ...effectDeps, mailer, audit }),
+      ...orderEffects({ ...effectDeps, mailer, audit, reference }),
+      ...shipmentEffects({ runtime: runtimeOf, connectors, reference, mailer, logger, now: () => clock.now() }),
     });
     registry.validate();
 
@@ -237,6 +255,8 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
       .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
+      .define(novaPoshtaTrackingJob({ actors: collections.actors, runtime: runtimeOf, client: () => connectors.client(novaPoshtaConnector), every: `${trackingIntervalMinutes(connectors)} minutes`, logger }))
+      .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now: () => clock.now() }))
       .define(dailyReportJob({ actors: collections.actors, flushProjections: () => runtimeOf().flushProjections(), commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
     const agenda: Agenda = createAgenda(collections.db, ownerId);
     await jobs.schedule(agenda);
@@ -251,6 +271,11 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         await jobs.idle();
       },
     });
+
+    // Order validation reads Nova Poshta's directory from the hub: fetch it now when it was never synced.
+    if ((await reference.cities.estimatedDocumentCount()) === 0) {
+      void jobs.run('novaposhta-reference-sync', 'schedule').catch(() => undefined);
+    }
 
     const apiKeys = new ApiKeys(collections.apiKeys);
     await bootstrapAdminKey(config, apiKeys, logger);
@@ -286,6 +311,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         worker: () => startedWorker.snapshot(),
         draining: () => draining,
       },
+      reference,
       orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
     });
     const server: Server = createServer(app.callback());

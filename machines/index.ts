@@ -3,6 +3,7 @@ import order from './order.ts';
 import payment from './payment.ts';
 import probe from './probe.ts';
 import product from './product.ts';
+import shipment from './shipment.ts';
 
 /** Every machine the service runs. A new business object is one file here plus its line below. */
-export const allMachines: readonly MachineModule[] = [probe, product, order, payment];
+export const allMachines: readonly MachineModule[] = [probe, product, order, payment, shipment];

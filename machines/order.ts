@@ -41,6 +41,8 @@ export interface OrderContext extends OrderInput {
   invoice: { number: number; issuedAt: string } | null;
   promisedBy: string | null;
   shipment: { waybill: string | null; shippedAt: string } | null;
+  /** a shipment actor (id = the order id) was asked for */
+  shipmentRequested: boolean;
   late: boolean;
   survey: { sent: boolean; rating: number | null; comment: string | null } | null;
   cancellation: { reason: string; by: string } | null;
@@ -52,6 +54,7 @@ export type OrderEvent =
   | { type: 'CANCEL'; reason: string; by: string }
   | { type: 'SHIPPED'; waybill?: string; at: string }
   | { type: 'DELIVERED'; at: string }
+  | { type: 'RETURNED' }
   | { type: 'SURVEY_ANSWERED'; rating: number; comment?: string }
   | { type: 'RETRY_PAYMENT'; by: string };
 
@@ -81,8 +84,21 @@ export interface DocumentsRequest {
   receipt: NonNullable<OrderContext['receipt']>;
   delivery: OrderContext['delivery'];
 }
+export interface ShipmentRequest {
+  orderId: string;
+  recipient: { name: string; phone: string; email: string | null };
+  cityRef: string;
+  warehouseRef: string | null;
+  address: { street: string; house: string; flat?: string } | null;
+  declaredValue: number;
+  description: string;
+  collectOnDelivery: number | null;
+}
+
 export interface CancelRequest {
   orderId: string;
+  /** the shipment to call back (it deletes its waybill if the parcel has not left) */
+  shipmentId: string | null;
   skus: string[];
   /** a succeeded payment to refund */
   refundPaymentId: string | null;
@@ -96,6 +112,7 @@ export const orderEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('CANCEL'), reason: z.string().min(1).max(500), by: z.string().min(1).max(200) }),
   z.object({ type: z.literal('SHIPPED'), waybill: z.string().min(1).max(64).optional(), at: isoTime }),
   z.object({ type: z.literal('DELIVERED'), at: isoTime }),
+  z.object({ type: z.literal('RETURNED') }),
   z.object({ type: z.literal('SURVEY_ANSWERED'), rating: z.number().int().min(1).max(5), comment: z.string().max(2000).optional() }),
   z.object({ type: z.literal('RETRY_PAYMENT'), by: z.string().min(1).max(200) }),
 ]);
@@ -139,6 +156,7 @@ const orderMachine = setup({
     issueDocuments: effect<{ invoiceNumber: number; issuedAt: string }, DocumentsRequest>(),
     commitStock: effect<{ committed: number }, { orderId: string; skus: string[] }>(),
     cancelOrder: effect<{ refundRequested: boolean }, CancelRequest>(),
+    requestShipment: effect<{ shipmentId: string }, ShipmentRequest>(),
   },
   guards: {
     invalid: ({ context }) => context.errors.length > 0,
@@ -174,6 +192,7 @@ const orderMachine = setup({
     invoice: null,
     promisedBy: null,
     shipment: null,
+    shipmentRequested: false,
     late: false,
     survey: null,
     cancellation: null,
@@ -337,11 +356,29 @@ const orderMachine = setup({
       after: { promisedDelivery: { actions: assign({ late: true }) } },
       states: {
         awaitingShipment: {
-          invoke: {
-            id: 'confirm',
-            src: 'notifyCustomer',
-            input: ({ context }) => ({ orderId: context.orderId, template: 'order_confirmed' as const, to: context.customer.email ?? null, data: { invoice: context.invoice?.number ?? null, total: context.pricing?.total ?? context.total, promisedBy: context.promisedBy } }),
-          },
+          entry: assign({ shipmentRequested: true }),
+          invoke: [
+            {
+              id: 'confirm',
+              src: 'notifyCustomer',
+              input: ({ context }) => ({ orderId: context.orderId, template: 'order_confirmed' as const, to: context.customer.email ?? null, data: { invoice: context.invoice?.number ?? null, total: context.pricing?.total ?? context.total, promisedBy: context.promisedBy } }),
+            },
+            {
+              id: 'shipment',
+              src: 'requestShipment',
+              input: ({ context }) => ({
+                orderId: context.orderId,
+                recipient: { name: context.customer.name ?? '', phone: context.customer.phone ?? '', email: context.customer.email ?? null },
+                cityRef: context.delivery.cityRef ?? '',
+                warehouseRef: context.delivery.warehouseRef ?? null,
+                address: context.delivery.address ?? null,
+                declaredValue: context.pricing?.total ?? context.total,
+                description: context.lines.map((l) => l.name).join(', ').slice(0, 100) || 'Товари',
+                collectOnDelivery: context.payment.method === 'cod' ? (context.pricing?.total ?? context.total) : null,
+              }),
+              onError: { actions: 'recordEffectError' },
+            },
+          ],
           on: {
             SHIPPED: { target: 'shipped', actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }) },
             CANCEL: { target: '#order.cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
@@ -356,7 +393,7 @@ const orderMachine = setup({
               input: ({ context }) => ({ orderId: context.orderId, template: 'order_shipped' as const, to: context.customer.email ?? null, data: { waybill: context.shipment?.waybill ?? null } }),
             },
           ],
-          on: { DELIVERED: '#order.delivered' },
+          on: { DELIVERED: '#order.delivered', RETURNED: '#order.returned' },
         },
       },
     },
@@ -374,12 +411,15 @@ const orderMachine = setup({
       },
     },
     completed: { type: 'final' },
+    /** the parcel came back (refused): a person decides about the money and the goods */
+    returned: { tags: ['alert'] },
     cancelling: {
       invoke: {
         id: 'cancel',
         src: 'cancelOrder',
         input: ({ context }) => ({
           orderId: context.orderId,
+          shipmentId: context.shipmentRequested ? context.orderId : null,
           skus: context.reserved,
           refundPaymentId: context.currentPayment?.outcome === 'succeeded' ? context.currentPayment.id : null,
           reason: context.cancellation?.reason ?? 'cancelled',
@@ -399,7 +439,7 @@ const orderMachine = setup({
       invoke: {
         id: 'lateRefund',
         src: 'cancelOrder',
-        input: ({ context, event }) => ({ orderId: context.orderId, skus: [], refundPaymentId: (event as { paymentId?: string }).paymentId ?? null, reason: 'paid after cancellation', to: null }),
+        input: ({ context, event }) => ({ orderId: context.orderId, shipmentId: null, skus: [], refundPaymentId: (event as { paymentId?: string }).paymentId ?? null, reason: 'paid after cancellation', to: null }),
         onDone: 'cancelled',
         onError: 'cancelled',
       },

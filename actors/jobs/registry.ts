@@ -11,7 +11,7 @@ export interface JobDefinition {
   every: string;
   /** a synchronisation with this integration: its runs count towards the sync success rate */
   syncs?: string;
-  run(context: { logger: Logger; trigger: 'schedule' | 'manual' }): Promise<Record<string, unknown> | void>;
+  run(context: { logger: Logger; trigger: 'schedule' | 'manual'; progress: (state: Record<string, unknown>) => void }): Promise<Record<string, unknown> | void>;
 }
 
 interface JobStatusDoc {
@@ -32,6 +32,8 @@ export interface JobView {
   schedule: string;
   nextRunAt: string | null;
   running: boolean;
+  /** what a running job last said of its progress (e.g. pages done of pages) */
+  progress: Record<string, unknown> | null;
   lastRun: {
     at: string | null;
     finishedAt: string | null;
@@ -59,6 +61,7 @@ export interface JobRunResult {
 export class JobRegistry {
   private readonly definitions = new Map<string, JobDefinition>();
   private readonly running = new Map<string, Promise<JobRunResult>>();
+  private readonly progress = new Map<string, Record<string, unknown>>();
   private readonly statuses: Collection<JobStatusDoc>;
 
   constructor(
@@ -116,6 +119,7 @@ export class JobRegistry {
         schedule: `every ${definition.every}`,
         nextRunAt: next ? next.toISOString() : null,
         running: this.running.has(definition.name),
+        progress: this.running.has(definition.name) ? (this.progress.get(definition.name) ?? null) : null,
         lastRun: {
           at: status?.lastRunAt?.toISOString() ?? null,
           finishedAt: status?.lastFinishedAt?.toISOString() ?? null,
@@ -140,11 +144,16 @@ export class JobRegistry {
     let output: Record<string, unknown> | null = null;
     let error: string | null = null;
     try {
-      output = (await definition.run({ logger, trigger })) ?? null;
+      const progress = (state: Record<string, unknown>) => {
+        this.progress.set(definition.name, { ...state, at: new Date().toISOString() });
+        logger.info('job progress', state);
+      };
+      output = (await definition.run({ logger, trigger, progress })) ?? null;
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
       logger.error('job failed', { error, trigger });
     }
+    this.progress.delete(definition.name);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     const result = error ? 'failed' : 'ok';

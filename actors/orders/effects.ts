@@ -5,10 +5,12 @@ import type { CancelRequest, DeliveryAnswer, DeliveryRequest, DocumentsRequest, 
 import type { OrderError } from '../../machines/order-rules.ts';
 import type { ProductEvent } from '../../machines/product.ts';
 import type { PaymentEvent } from '../../machines/payment.ts';
+import type { ShipmentEvent } from '../../machines/shipment.ts';
 import type { PaymentInput } from '../../machines/payment.ts';
 import type { ProductContext } from '../../machines/product.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import { issueInvoice, type CommerceCollections } from '../../persistence/commerce.ts';
+import type { ReferenceCollections } from '../../persistence/reference.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { novaPoshtaConnector } from '../connectors/novaposhta/connector.ts';
@@ -26,6 +28,8 @@ import type { ActorRuntime, CommandOptions } from '../runtime/runtime.ts';
  */
 export interface OrderEffectDeps {
   runtime: () => ActorRuntime;
+  /** Nova Poshta's directory as last synced (empty until the first sync: then NP is asked directly) */
+  reference: ReferenceCollections;
   connectors: Connectors;
   collections: CommerceCollections;
   mailer: Mailer;
@@ -102,6 +106,15 @@ export function orderEffects(deps: OrderEffectDeps) {
   };
 
   const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
+    if ((await deps.reference.cities.estimatedDocumentCount()) > 0) {
+      const city = await deps.reference.cities.findOne({ _id: input.cityRef });
+      if (!city) return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+      if (!input.warehouseRef) return { ok: true, cityName: city.name, warehouseName: null };
+      const branch = await deps.reference.warehouses.findOne({ _id: input.warehouseRef });
+      if (!branch || branch.cityRef !== input.cityRef) return { ok: false, errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.name}`, path: 'delivery.warehouseRef' }] };
+      if (branch.status && branch.status !== 'Working') return { ok: false, errors: [{ code: 'carrier_not_delivering', message: `${branch.name} does not accept parcels now`, path: 'delivery.warehouseRef' }] };
+      return { ok: true, cityName: city.name, warehouseName: branch.name };
+    }
     const client = deps.connectors.client(novaPoshtaConnector);
     const call = { signal: context.signal };
     const cities = await client.getCities({ ref: input.cityRef, limit: 1 }, call);
@@ -195,6 +208,14 @@ export function orderEffects(deps: OrderEffectDeps) {
 
   const cancelOrder: EffectHandler<CancelRequest, { refundRequested: boolean }> = async (input, context) => {
     for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+    if (input.shipmentId) {
+      // the parcel is called back (its waybill deleted) unless it has left already
+      const cancel: ShipmentEvent = { type: 'CANCEL', reason: input.reason };
+      await deps.runtime().send('shipment', input.shipmentId, cancel, command(context, 'shipment')).catch((error: unknown) => {
+        if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
+        deps.logger.warn('the shipment could not be called back', { orderId: input.orderId, reason: error.code });
+      });
+    }
     let refundRequested = false;
     if (input.refundPaymentId) {
       try {

@@ -93,7 +93,11 @@ test('paid → documents → awaiting shipment with a promised date and an on-ti
   assert.deepEqual(ctx(fulfilment).invoice, { number: 7, issuedAt: '2026-11-22T10:05:00.000Z' });
   assert.equal(ctx(fulfilment).promisedBy, '2026-11-25T10:05:00.000Z');
   assert.equal(ctx(fulfilment).receipt?.paymentId, 'SHOP-1001-P1');
-  assert.deepEqual(spawned(next), ['notifyCustomer']);
+  assert.deepEqual(spawned(next).sort(), ['notifyCustomer', 'requestShipment']);
+  assert.deepEqual(workOf(next).spawns.find((x) => x.src === 'requestShipment')?.input, {
+    orderId: 'SHOP-1001', recipient: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' }, cityRef: 'city-1', warehouseRef: 'wh-1', address: null,
+    declaredValue: 50_000, description: 'Чашка', collectOnDelivery: null,
+  });
   assert.deepEqual(workOf(next).delays.map((d) => d.delayMs), [3 * 24 * 3600 * 1000]);
   const [late] = step(fulfilment, { type: workOf(next).delays[0]?.event.type ?? '' });
   assert.equal(ctx(late).late, true);
@@ -147,12 +151,21 @@ test('shipped commits the stock; delivered sends the survey; an answer completes
   assert.deepEqual(ctx(s).survey, { sent: false, rating: 5, comment: 'Дякую' });
 });
 
+test('a parcel that comes back returns the order for a person (alert)', () => {
+  let s = paid(toPaying())[0];
+  s = step(s, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0];
+  s = step(s, { type: 'SHIPPED', at: '2026-11-22T12:00:00.000Z' })[0];
+  const [returned] = step(s, { type: 'RETURNED' });
+  assert.equal(returned.value, 'returned');
+  assert.ok(returned.hasTag('alert'));
+});
+
 test('cancel before shipping: stock released, a paid payment refunded; money arriving after cancellation is refunded too', () => {
   let s = paid(toPaying())[0];
   s = step(s, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0];
   const [cancelling, actions] = step(s, { type: 'CANCEL', reason: 'changed my mind', by: 'operator' });
   assert.equal(cancelling.value, 'cancelling');
-  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ orderId: 'SHOP-1001', skus: ['CUP-1'], refundPaymentId: 'SHOP-1001-P1', reason: 'changed my mind', to: 'olena@example.com' }]);
+  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ orderId: 'SHOP-1001', shipmentId: 'SHOP-1001', skus: ['CUP-1'], refundPaymentId: 'SHOP-1001-P1', reason: 'changed my mind', to: 'olena@example.com' }]);
   assert.equal(step(cancelling, { type: 'xstate.done.actor.cancel', output: { refundRequested: true } })[0].value, 'cancelled');
 
   const [unpaidCancel] = step(toPaying(), { type: 'CANCEL', reason: 'no', by: 'operator' });

@@ -348,3 +348,12 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
   };
   return Object.assign(server, control);
 }
+
+/** The sender the sandbox knows (Refs of its own; in Kyiv, from branch №1). */
+export const SANDBOX_SENDER = {
+  cityRef: SANDBOX_CITIES[0]?.Ref ?? '',
+  ref: refOf('sandbox-sender'),
+  addressRef: SANDBOX_WAREHOUSES[0]?.Ref ?? '',
+  contactRef: refOf('sandbox-sender-contact'),
+  phone: '380661112233',
+};

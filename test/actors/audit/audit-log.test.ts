@@ -44,7 +44,7 @@ test('the audit log filters, pages newest first with a cursor, redacts details, 
     assert.ok(!JSON.stringify(admin).includes('lq-private-1'), 'secret-named details are redacted');
 
     const job = auditRetentionJob(audit, 30, () => base + 30 * 24 * 3600 * 1000 + 15 * 60_000);
-    const output = await job.run({ logger: quietLogger, trigger: 'manual' });
+    const output = await job.run({ logger: quietLogger, trigger: 'manual', progress: () => undefined });
     assert.equal((output as { deleted: number }).deleted, 15);
     assert.equal((await audit.list({ limit: 100 })).entries.length, 11);
   } finally {

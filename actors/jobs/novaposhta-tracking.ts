@@ -1,0 +1,70 @@
+import type { Collection } from 'mongodb';
+import type { Logger } from 'winston';
+import { AppError } from '../../common/errors.ts';
+import { trackedNumber, type ShipmentContext, type TrackedEvent } from '../../machines/shipment.ts';
+import type { ActorDoc } from '../../persistence/collections.ts';
+import type { NovaPoshtaClient } from '../connectors/novaposhta/client.ts';
+import type { ActorRuntime } from '../runtime/runtime.ts';
+import type { JobDefinition } from './registry.ts';
+
+const BATCH = 100;
+
+/**
+ * One job tracks every parcel still moving: 100 waybills per
+ * `getStatusDocuments` call (10 000 shipments → 100 calls), each changed
+ * status sent to its shipment as an event (keyed, so a repeat or a second
+ * process changes nothing). A failing call is logged and the other batches
+ * go on; runs never overlap in a process.
+ */
+export function novaPoshtaTrackingJob(deps: { actors: Collection<ActorDoc>; runtime: () => ActorRuntime; client: () => NovaPoshtaClient; every: string; logger: Logger }): JobDefinition {
+  return {
+    name: 'novaposhta-tracking',
+    description: 'asks Nova Poshta about every parcel still moving, 100 per call, and moves the shipments on',
+    every: deps.every,
+    syncs: 'novaposhta',
+    async run({ progress }) {
+      await deps.runtime().flushProjections();
+      const docs = await deps.actors.find({ type: 'shipment', tags: 'tracked' }, { projection: { id: 1, snapshot: 1 } }).toArray();
+      const watched = docs.flatMap((doc) => {
+        const context = JSON.parse(doc.snapshot).context as ShipmentContext;
+        const number = trackedNumber(context);
+        return number ? [{ id: doc.id, number, phone: context.recipient.phone.replace(/^\+/, ''), last: context.lastStatusCode, returnKnown: context.returnNumber !== null }] : [];
+      });
+      const byNumber = new Map(watched.map((w) => [w.number, w]));
+      const client = deps.client();
+      let calls = 0;
+      let failedCalls = 0;
+      let changed = 0;
+      for (let offset = 0; offset < watched.length; offset += BATCH) {
+        const batch = watched.slice(offset, offset + BATCH);
+        let results;
+        try {
+          calls += 1;
+          results = await client.track(batch.map((w) => ({ number: w.number, phone: w.phone })));
+        } catch (error) {
+          failedCalls += 1;
+          deps.logger.warn('a tracking batch failed; the others go on', { from: offset, size: batch.length, error: error instanceof Error ? error.message : String(error) });
+          continue;
+        }
+        for (const result of results) {
+          const watchedOne = byNumber.get(result.Number);
+          if (!watchedOne) continue;
+          const learnsReturn = Boolean(result.LastCreatedOnTheBasisNumber) && !watchedOne.returnKnown;
+          if (result.StatusCode === watchedOne.last && !learnsReturn) continue;
+          const event: TrackedEvent = { type: 'TRACKED', number: result.Number, statusCode: result.StatusCode, status: result.Status ?? '', returnNumber: result.LastCreatedOnTheBasisNumber ?? null };
+          try {
+            await deps.runtime().send('shipment', watchedOne.id, event, {
+              idempotencyKey: `np-track:${watchedOne.id}:${result.Number}:${result.StatusCode}:${event.returnNumber ?? ''}`,
+              origin: { kind: 'event', actorName: 'novaposhta-tracking' },
+            });
+            changed += 1;
+          } catch (error) {
+            if (!(error instanceof AppError && error.code === 'event_not_accepted')) throw error;
+          }
+        }
+        progress({ done: Math.min(offset + BATCH, watched.length), total: watched.length, calls });
+      }
+      return { shipments: watched.length, calls, failedCalls, changed };
+    },
+  };
+}
