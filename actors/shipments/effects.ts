@@ -35,8 +35,19 @@ const STAGE_TEXT: Partial<Record<ShipmentNotice['stage'], { subject: string; tex
   cancelled: { subject: 'накладну скасовано', text: 'Накладну Нової Пошти скасовано разом із замовленням.' },
 };
 
-/** What each stage tells the order (the others concern only the parcel). */
-const ORDER_EVENT: Partial<Record<ShipmentNotice['stage'], 'SHIPPED' | 'DELIVERED' | 'RETURNED'>> = { inTransit: 'SHIPPED', delivered: 'DELIVERED', returned: 'RETURNED' };
+/**
+ * What each stage tells the order. Any stage past pickup means the parcel
+ * left (polls can skip statuses), so SHIPPED goes first; the order ignores
+ * what it heard already.
+ */
+const ORDER_EVENTS: Partial<Record<ShipmentNotice['stage'], Array<'SHIPPED' | 'DELIVERED' | 'RETURNED'>>> = {
+  inTransit: ['SHIPPED'],
+  atWarehouse: ['SHIPPED'],
+  refused: ['SHIPPED'],
+  returning: ['SHIPPED'],
+  delivered: ['SHIPPED', 'DELIVERED'],
+  returned: ['SHIPPED', 'RETURNED'],
+};
 
 export function shipmentEffects(deps: ShipmentEffectDeps) {
   const now = deps.now ?? Date.now;
@@ -112,11 +123,11 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
   };
 
   const notifyShipment: EffectHandler<ShipmentNotice, { notified: boolean }> = async (input, context) => {
-    const eventType = ORDER_EVENT[input.stage];
-    if (eventType) {
-      const event: OrderEvent = eventType === 'SHIPPED' ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at: new Date(now()).toISOString() } : eventType === 'DELIVERED' ? { type: 'DELIVERED', at: new Date(now()).toISOString() } : { type: 'RETURNED' };
+    for (const eventType of ORDER_EVENTS[input.stage] ?? []) {
+      const at = new Date(now()).toISOString();
+      const event: OrderEvent = eventType === 'SHIPPED' ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at } : eventType === 'DELIVERED' ? { type: 'DELIVERED', at } : { type: 'RETURNED' };
       try {
-        await deps.runtime().send('order', input.orderId, event, { idempotencyKey: context.idempotencyKey, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+        await deps.runtime().send('order', input.orderId, event, { idempotencyKey: `${context.idempotencyKey}:${eventType}`, origin: { kind: 'effect', effectId: context.idempotencyKey } });
       } catch (error) {
         if (!(error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found'))) throw error;
       }
