@@ -56,7 +56,8 @@ export type OrderEvent =
   | { type: 'DELIVERED'; at: string }
   | { type: 'RETURNED' }
   | { type: 'SURVEY_ANSWERED'; rating: number; comment?: string }
-  | { type: 'RETRY_PAYMENT'; by: string };
+  | { type: 'RETRY_PAYMENT'; by: string }
+  | { type: 'RETRY' };
 
 export interface StockRequest {
   orderId: string;
@@ -115,6 +116,7 @@ export const orderEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('RETURNED') }),
   z.object({ type: z.literal('SURVEY_ANSWERED'), rating: z.number().int().min(1).max(5), comment: z.string().max(2000).optional() }),
   z.object({ type: z.literal('RETRY_PAYMENT'), by: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('RETRY') }),
 ]);
 
 export const orderInputSchema = orderRequestSchema.extend({ orderId: z.string().min(1).max(128), acceptedAt: isoTime, policy: orderPolicySchema });
@@ -301,6 +303,7 @@ const orderMachine = setup({
         id: 'tellFailure',
         src: 'notifyCustomer',
         input: ({ context }) => ({ orderId: context.orderId, template: 'payment_failed' as const, to: context.customer.email ?? null, data: { attempt: context.paymentAttempts, of: context.policy.maxPaymentAttempts, reason: context.paymentErrors.at(-1)?.message ?? '' } }),
+        onError: { actions: 'recordEffectError' },
       },
       after: { paymentRetry: 'paying' },
       on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
@@ -321,6 +324,7 @@ const orderMachine = setup({
         id: 'tellBlocked',
         src: 'notifyCustomer',
         input: ({ context }) => ({ orderId: context.orderId, template: 'order_blocked' as const, to: context.customer.email ?? null, data: { attempts: context.paymentAttempts } }),
+        onError: { actions: 'recordEffectError' },
       },
       on: {
         RETRY_PAYMENT: { target: 'reservingStock', actions: assign({ paymentAttempts: 0, errors: [] }) },
@@ -347,8 +351,14 @@ const orderMachine = setup({
             promisedBy: new Date(Date.parse(event.output.issuedAt) + context.policy.deliveryDays * DAY_MS).toISOString(),
           })),
         },
+        onError: { target: 'documentsFailed', actions: 'recordEffectError' },
       },
       on: { PAYMENT_RESULT: { actions: [] } },
+    },
+    /** the invoice could not be issued even after the effect's retries: a person looks, then RETRY */
+    documentsFailed: {
+      tags: ['alert'],
+      on: { RETRY: 'issuingDocuments', CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
     },
     fulfilment: {
       initial: 'awaitingShipment',
@@ -362,6 +372,7 @@ const orderMachine = setup({
               id: 'confirm',
               src: 'notifyCustomer',
               input: ({ context }) => ({ orderId: context.orderId, template: 'order_confirmed' as const, to: context.customer.email ?? null, data: { invoice: context.invoice?.number ?? null, total: context.pricing?.total ?? context.total, promisedBy: context.promisedBy } }),
+              onError: { actions: 'recordEffectError' },
             },
             {
               id: 'shipment',
@@ -386,11 +397,12 @@ const orderMachine = setup({
         },
         shipped: {
           invoke: [
-            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }) },
+            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onError: { actions: 'recordEffectError' } },
             {
               id: 'tellShipped',
               src: 'notifyCustomer',
               input: ({ context }) => ({ orderId: context.orderId, template: 'order_shipped' as const, to: context.customer.email ?? null, data: { waybill: context.shipment?.waybill ?? null } }),
+              onError: { actions: 'recordEffectError' },
             },
           ],
           on: { DELIVERED: '#order.delivered', RETURNED: '#order.returned' },
@@ -404,6 +416,7 @@ const orderMachine = setup({
         src: 'notifyCustomer',
         input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
         onDone: { actions: assign({ survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }) }) },
+        onError: { actions: 'recordEffectError' },
       },
       after: { surveyWindow: 'completed' },
       on: {
@@ -426,6 +439,7 @@ const orderMachine = setup({
           to: context.customer.email ?? null,
         }),
         onDone: { target: 'cancelled', actions: assign({ reserved: [] }) },
+        onError: { target: 'cancelled', actions: 'recordEffectError' },
       },
       on: { PAYMENT_RESULT: { actions: [] } },
     },
@@ -449,6 +463,7 @@ const orderMachine = setup({
         id: 'tellRejected',
         src: 'notifyCustomer',
         input: ({ context }) => ({ orderId: context.orderId, template: 'order_rejected' as const, to: context.customer.email ?? null, data: { errors: context.errors } }),
+        onError: { actions: 'recordEffectError' },
       },
     },
   },

@@ -62,6 +62,7 @@ export interface PaymentContext extends PaymentInput {
   failure: { code: string; message: string } | null;
   refund: { amount: number; reason: string; requestedBy: string } | null;
   refundFailure: EffectFailure | null;
+  noticeError: EffectFailure | null;
 }
 
 export type PaymentEvent =
@@ -151,6 +152,8 @@ const paymentMachine = setup({
     checkedHeld: outputStatusIs('hold'),
   },
   actions: {
+    // the order could not be told even after the effect's retries: kept for a person (the order's own poll of its payment is the way on)
+    recordNoticeError: assign({ noticeError: ({ event }) => (event as unknown as { error: EffectFailure }).error }),
     apply: assign(({ context, event }) => (event.type === 'PROVIDER_STATUS' ? record(context, event, true) : {})),
     ignore: assign(({ context, event }) => (event.type === 'PROVIDER_STATUS' ? record(context, event, false) : {})),
     applyChecked: assign(({ context, event }) => record(context, (event as unknown as { output: StatusUpdate }).output, true)),
@@ -171,6 +174,7 @@ const paymentMachine = setup({
     failure: null,
     refund: null,
     refundFailure: null,
+    noticeError: null,
   }),
   states: {
     initiating: {
@@ -271,6 +275,7 @@ const paymentMachine = setup({
         id: 'notifySucceeded',
         src: 'notifyOrder',
         input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'succeeded' as const, amount: context.amount, failure: null }),
+        onError: { actions: 'recordNoticeError' },
       },
       on: {
         REFUND: { target: 'refunding', actions: assign(({ context, event }) => ({ refund: { amount: context.amount, reason: event.reason, requestedBy: event.requestedBy } })) },
@@ -300,6 +305,7 @@ const paymentMachine = setup({
         id: 'notifyRefunded',
         src: 'notifyOrder',
         input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'refunded' as const, amount: context.refund?.amount ?? context.amount, failure: null }),
+        onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
     },
@@ -309,6 +315,7 @@ const paymentMachine = setup({
         id: 'notifyFailed',
         src: 'notifyOrder',
         input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'failed' as const, amount: context.amount, failure: context.failure ?? { code: 'declined', message: 'the payment was declined' } }),
+        onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
     },
@@ -318,6 +325,7 @@ const paymentMachine = setup({
         id: 'notifyExpired',
         src: 'notifyOrder',
         input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'failed' as const, amount: context.amount, failure: { code: 'expired', message: 'the customer did not pay in time' } }),
+        onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
     },

@@ -101,6 +101,7 @@ export interface ShipmentContext extends ShipmentInput {
   lastStatus: string | null;
   history: Array<{ number: string; statusCode: string; stage: ShipmentStage | 'unknown' }>;
   error: EffectFailure | null;
+  noticeError: EffectFailure | null;
   cancelReason: string | null;
 }
 
@@ -145,6 +146,8 @@ const notify = (stage: ShipmentStage) => ({
   id: `notify-${stage}`,
   src: 'notifyShipment' as const,
   input: ({ context }: { context: ShipmentContext }): ShipmentNotice => ({ shipmentId: context.shipmentId, orderId: context.orderId, stage, number: trackedNumber(context), email: context.recipient.email }),
+  // telling the order or the customer failed even after retries: recorded, the parcel goes on
+  onError: { actions: 'recordNoticeError' as const },
 });
 
 const shipmentMachine = setup({
@@ -156,6 +159,7 @@ const shipmentMachine = setup({
     notifyShipment: effect<{ notified: boolean }, ShipmentNotice>(),
   },
   actions: {
+    recordNoticeError: assign({ noticeError: ({ event }) => (event as unknown as { error: EffectFailure }).error }),
     record: assign(({ context, event }) => {
       if (event.type !== 'TRACKED') return {};
       const stage = stageOf(context, event.statusCode);
@@ -193,6 +197,7 @@ const shipmentMachine = setup({
     lastStatus: null,
     history: [],
     error: null,
+    noticeError: null,
     cancelReason: null,
   }),
   states: {
@@ -213,9 +218,13 @@ const shipmentMachine = setup({
         id: 'waybill',
         src: 'createWaybill',
         input: ({ context }) => ({ ...context, quote: context.quote }),
-        onDone: { target: 'awaitingPickup', actions: assign({ waybill: ({ event }) => event.output, error: null }) },
+        onDone: { target: 'announcingWaybill', actions: assign({ waybill: ({ event }) => event.output, error: null }) },
         onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error as EffectFailure }) },
       },
+    },
+    /** the customer hears of the waybill we made (one made elsewhere and imported is not announced) */
+    announcingWaybill: {
+      invoke: { ...notify('awaitingPickup'), onDone: 'awaitingPickup', onError: { target: 'awaitingPickup', actions: 'recordNoticeError' } },
     },
     failed: {
       // NP refused the waybill (a validation error): a person fixes the data or the settings, then RETRY
@@ -224,7 +233,6 @@ const shipmentMachine = setup({
     },
     awaitingPickup: {
       tags: ['tracked'],
-      invoke: notify('awaitingPickup'),
       on: {
         TRACKED: [
           { guard: 'toTransit', target: 'inTransit', actions: 'record' },

@@ -122,24 +122,6 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
     }
   };
 
-  const notifyShipment: EffectHandler<ShipmentNotice, { notified: boolean }> = async (input, context) => {
-    for (const eventType of ORDER_EVENTS[input.stage] ?? []) {
-      const at = new Date(now()).toISOString();
-      const event: OrderEvent = eventType === 'SHIPPED' ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at } : eventType === 'DELIVERED' ? { type: 'DELIVERED', at } : { type: 'RETURNED' };
-      try {
-        await deps.runtime().send('order', input.orderId, event, { idempotencyKey: `${context.idempotencyKey}:${eventType}`, origin: { kind: 'effect', effectId: context.idempotencyKey } });
-      } catch (error) {
-        if (!(error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found'))) throw error;
-      }
-    }
-    const words = STAGE_TEXT[input.stage];
-    if (words && input.email) {
-      const tracking = input.number ? `\nНомер накладної: ${input.number}\nВідстежити: https://novaposhta.ua/tracking/?cargo_number=${input.number}` : '';
-      await deps.mailer.send({ id: `${context.idempotencyKey}:mail`, to: input.email, subject: `Замовлення ${input.orderId}: ${words.subject}`, text: `${words.text}${tracking}`, template: `shipment_${input.stage}`, orderId: input.orderId });
-    }
-    return { notified: true };
-  };
-
   /** The order asks for its parcel: a shipment actor under the order's id, with today's status table. */
   const requestShipment: EffectHandler<ShipmentRequest, { shipmentId: string }> = async (input, context) => {
     const config = deps.connectors.configOf(novaPoshtaConnector);
@@ -164,5 +146,29 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
     return { shipmentId: input.orderId };
   };
 
-  return { quoteShipment, createWaybill, deleteWaybill, notifyShipment, requestShipment };
+  return { quoteShipment, createWaybill, deleteWaybill, requestShipment, ...shipmentNotices(deps) };
+}
+
+/** Each stage told to the order and (where it matters to them) the customer. */
+export function shipmentNotices(deps: { runtime: () => ActorRuntime; mailer: Mailer; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  const notifyShipment: EffectHandler<ShipmentNotice, { notified: boolean }> = async (input, context) => {
+    for (const eventType of ORDER_EVENTS[input.stage] ?? []) {
+      const at = new Date(now()).toISOString();
+      const event: OrderEvent = eventType === 'SHIPPED' ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at } : eventType === 'DELIVERED' ? { type: 'DELIVERED', at } : { type: 'RETURNED' };
+      try {
+        await deps.runtime().send('order', input.orderId, event, { idempotencyKey: `${context.idempotencyKey}:${eventType}`, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+      } catch (error) {
+        if (!(error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found'))) throw error;
+      }
+    }
+    const words = STAGE_TEXT[input.stage];
+    if (words && input.email) {
+      const tracking = input.number ? `\nНомер накладної: ${input.number}\nВідстежити: https://novaposhta.ua/tracking/?cargo_number=${input.number}` : '';
+      await deps.mailer.send({ id: `${context.idempotencyKey}:mail`, to: input.email, subject: `Замовлення ${input.orderId}: ${words.subject}`, text: `${words.text}${tracking}`, template: `shipment_${input.stage}`, orderId: input.orderId });
+    }
+    return { notified: true };
+  };
+
+  return { notifyShipment };
 }

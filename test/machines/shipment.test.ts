@@ -22,9 +22,11 @@ function withWaybill(): AnyMachineSnapshot {
   const [creating, create] = step(quoting, { type: 'xstate.done.actor.quote', output: { cost: 70, estimatedDelivery: '2026-11-24T18:00:00' } });
   assert.equal(creating.value, 'creatingWaybill');
   assert.deepEqual(workOf(create).spawns.map((s) => s.src), ['createWaybill']);
-  const [pickup, told] = step(creating, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'ref-1', cost: 70, recovered: false } });
-  assert.equal(pickup.value, 'awaitingPickup');
+  const [announcing, told] = step(creating, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'ref-1', cost: 70, recovered: false } });
+  assert.equal(announcing.value, 'announcingWaybill');
   assert.deepEqual(notices(told), ['awaitingPickup']);
+  const [pickup] = step(announcing, { type: 'xstate.done.actor.notify-awaitingPickup', output: { notified: true } });
+  assert.equal(pickup.value, 'awaitingPickup');
   return pickup;
 }
 
@@ -61,6 +63,8 @@ test('the status table is configuration: a shipment created with another table f
   let [s] = initialTransition(machine, custom);
   s = step(s, { type: 'xstate.done.actor.quote', output: { cost: 1, estimatedDelivery: null } })[0];
   s = step(s, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'r', cost: null, recovered: false } })[0];
+  s = step(s, { type: 'xstate.error.actor.notify-awaitingPickup', error: { code: 'x', message: 'smtp down', retryable: true, attempts: 5 } })[0];
+  assert.equal(s.value, 'awaitingPickup', 'a failed notice does not hold the parcel');
   assert.equal(step(s, tracked('20450000000001', '4'))[0].value, 'atWarehouse');
 });
 
@@ -99,8 +103,9 @@ test('a waybill NP refuses (validation) fails the shipment for a person (alert) 
   assert.equal(step(s, { type: 'RETRY' })[0].value, 'creatingWaybill');
 });
 
-test('a waybill made elsewhere is only tracked', () => {
-  const [s] = initialTransition(machine, { ...input, existingWaybill: { number: '20450000000009', ref: 'r9' } });
+test('a waybill made elsewhere is only tracked, not announced', () => {
+  const [s, actions] = initialTransition(machine, { ...input, existingWaybill: { number: '20450000000009', ref: 'r9' } });
   assert.equal(s.value, 'awaitingPickup');
+  assert.deepEqual(workOf(actions).spawns, []);
   assert.equal(ctx(s).waybill?.number, '20450000000009');
 });
