@@ -22,6 +22,8 @@ import { commerceAdminRoutes, orderRoutes, surveyRoutes, type OrderRouteDeps } f
 import type { Mailer } from '../actors/notifications/mailer.ts';
 import type { ReferenceCollections } from '../persistence/reference.ts';
 import { referenceRoutes } from './routes/reference.ts';
+import { inspectionRoutes } from './routes/inspection.ts';
+import type { Collections } from '../persistence/collections.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/audit/audit-log.ts';
@@ -43,6 +45,7 @@ export interface HttpDependencies {
   webhooks: Omit<WebhookDependencies, 'connectors' | 'audit' | 'metrics' | 'bodyLimitBytes'>;
   orders: OrderRouteDeps & { mailer: Mailer };
   reference: ReferenceCollections;
+  collections: Collections;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -73,6 +76,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
   secured.use(referenceRoutes(deps.reference).routes());
+  secured.use(inspectionRoutes({ runtime: deps.runtime, store: deps.store, collections: deps.collections, audit: deps.audit }).routes());
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());

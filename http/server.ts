@@ -312,6 +312,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         draining: () => draining,
       },
       reference,
+      collections,
       orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
     });
     const server: Server = createServer(app.callback());

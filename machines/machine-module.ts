@@ -35,6 +35,10 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   readonly inputSchema?: ZodType;
   /** Validates events sent from outside (internal events from effects and timers are not checked). */
   readonly eventSchema?: ZodType;
+  /** The actors this one started (an order's payments and shipment), for inspection. */
+  readonly children?: (context: never) => Array<{ type: string; id: string }>;
+  /** How long an actor may stay in a state (ms) before it is listed as an incident. */
+  readonly slaMs?: Readonly<Record<string, number>>;
 }
 
 export function defineMachineModule<TMachine extends AnyStateMachine>(

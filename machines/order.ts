@@ -477,4 +477,9 @@ export default defineMachineModule({
   machine: orderMachine,
   inputSchema: orderInputSchema,
   eventSchema: orderEventSchema,
+  children: (context: OrderContext) => [
+    ...Array.from({ length: context.paymentAttempts }, (_, i) => ({ type: 'payment', id: paymentIdOf(context.orderId, i + 1) })),
+    ...(context.shipmentRequested ? [{ type: 'shipment', id: context.orderId }] : []),
+  ],
+  slaMs: { reservingStock: 10 * 60_000, checkingDelivery: 10 * 60_000, issuingDocuments: 10 * 60_000, cancelling: 10 * 60_000, 'fulfilment.awaitingShipment': 3 * 24 * 3600_000 },
 });

@@ -340,4 +340,5 @@ export default defineMachineModule({
   machine: paymentMachine,
   inputSchema: paymentInputSchema,
   eventSchema: paymentEventSchema,
+  slaMs: { initiating: 10 * 60_000, closing: 10 * 60_000, refunding: 30 * 60_000 },
 });

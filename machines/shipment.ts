@@ -313,4 +313,5 @@ export default defineMachineModule({
   machine: shipmentMachine,
   inputSchema: shipmentInputSchema,
   eventSchema: shipmentEventSchema,
+  slaMs: { quoting: 10 * 60_000, creatingWaybill: 10 * 60_000, awaitingPickup: 3 * 24 * 3600_000, atWarehouse: 7 * 24 * 3600_000 },
 });

@@ -189,6 +189,10 @@ const actorSchema = new Schema(
   { ...options, collection: 'actors' },
 );
 actorSchema.index({ type: 1, state: 1, updatedAt: -1 });
+// inspection lists: newest first, by type or tag
+actorSchema.index({ type: 1, updatedAt: -1 });
+actorSchema.index({ updatedAt: -1 });
+actorSchema.index({ tags: 1, updatedAt: -1 });
 
 const journalSchema = new Schema(
   {
@@ -210,6 +214,7 @@ const effectSchema = new Schema(
   },
   { ...options, collection: 'effects' },
 );
+effectSchema.index({ actor: 1 });
 const timerSchema = new Schema(
   {
     ...stringId,
@@ -218,6 +223,7 @@ const timerSchema = new Schema(
   },
   { ...options, collection: 'timers' },
 );
+timerSchema.index({ actor: 1 });
 const leaseSchema = new Schema({ ...stringId, owner: String, at: Date }, { ...options, collection: 'leases' });
 const apiKeySchema = new Schema(
   { ...stringId, name: String, role: String, prefix: String, createdAt: Date, createdBy: String },
