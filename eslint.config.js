@@ -24,4 +24,14 @@ export default tseslint.config(
         { object: 'Math', property: 'random', message: 'Machines are deterministic.' }],
     },
   },
+  {
+    // The admin console: plain JavaScript run by the browser.
+    files: ['http/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'prompt', 'Node', 'URLSearchParams', 'setInterval', 'clearInterval', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

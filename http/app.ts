@@ -23,6 +23,7 @@ import type { Mailer } from '../actors/notifications/mailer.ts';
 import type { ReferenceCollections } from '../persistence/reference.ts';
 import { referenceRoutes } from './routes/reference.ts';
 import { inspectionRoutes } from './routes/inspection.ts';
+import { consoleRoutes } from './routes/console.ts';
 import type { Collections } from '../persistence/collections.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
@@ -60,6 +61,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   open.use(healthRoutes(deps.readiness).routes());
   // Partner callbacks authenticate by their own signatures, not by API keys.
   open.use(webhookRoutes({ ...deps.webhooks, connectors: deps.connectors, audit: deps.audit, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }).routes());
+  open.use(consoleRoutes().routes());
   // The customer's survey link authenticates by its own token.
   open.use(surveyRoutes({ runtime: deps.runtime, commerce: deps.orders.commerce, bodyLimitBytes: deps.bodyLimitBytes }).routes());
   app.use(open.routes());

@@ -1,0 +1,469 @@
+// The hub's admin console: a small single-page app over the inspection API.
+// The API key lives only in this browser tab (sessionStorage) and goes in the Authorization header.
+
+const app = document.getElementById('app');
+const KEY = 'hub-api-key';
+
+// ---------- helpers ----------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+    else if (name === 'class') el.className = value;
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
+  return el;
+}
+
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    method: options.method ?? 'GET',
+    headers: { authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}`, ...(options.body ? { 'content-type': 'application/json' } : {}) },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await response.text();
+  const body = text ? JSON.parse(text) : null;
+  if (response.status === 401) {
+    sessionStorage.removeItem(KEY);
+    // the sign-in form says so itself; anywhere else, back to it
+    if (!options.signingIn) location.hash = '#/login';
+    throw new ApiError(401, body);
+  }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+function render(...nodes) {
+  app.replaceChildren(...nodes);
+}
+
+let refresh = null;
+function every(ms, fn) {
+  if (refresh) clearInterval(refresh);
+  refresh = setInterval(() => fn().catch(() => undefined), ms);
+}
+
+// ---------- login ----------
+
+function loginPage(message) {
+  const input = h('input', { type: 'password', name: 'apiKey', autocomplete: 'off', placeholder: 'hub_…', required: true });
+  const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
+  const form = h(
+    'form',
+    {
+      class: 'card login',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        sessionStorage.setItem(KEY, input.value.trim());
+        try {
+          await api('/admin/machines', { signingIn: true });
+          if (location.hash === '#/actors') route();
+          else location.hash = '#/actors';
+        } catch (failure) {
+          error.textContent = failure.status === 401 ? 'That key is not valid.' : failure.message;
+        }
+      },
+    },
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'muted' }, 'Paste an API key (admin, operator or viewer). It stays in this tab only.'),
+    h('label', {}, 'API key', input),
+    h('p', {}, h('button', { type: 'submit' }, 'Sign in')),
+    error,
+  );
+  render(form);
+  input.focus();
+}
+
+// ---------- actors list ----------
+
+async function actorsPage(params) {
+  const filters = { type: params.get('type') ?? '', state: params.get('state') ?? '', tag: params.get('tag') ?? '', q: params.get('q') ?? '' };
+  const go = (next) => {
+    const query = new URLSearchParams(Object.entries({ ...filters, ...next }).filter(([, v]) => v));
+    location.hash = `#/actors?${query}`;
+  };
+  const machinesBox = h('div', { class: 'cards' });
+  const drawMachines = async () => {
+    const { machines } = await api('/admin/machines');
+    machinesBox.replaceChildren(
+      ...machines.map((m) =>
+        h(
+          'div',
+          { class: 'card machine', 'data-machine': m.type },
+          h('h3', {}, h('a', { href: `#/machine/${m.type}` }, m.type), h('span', { class: 'muted' }, ` v${m.version} · ${m.total}`)),
+          h(
+            'div',
+            { class: 'chips' },
+            Object.entries(m.states).map(([state, count]) =>
+              h('span', { class: `chip${filters.type === m.type && filters.state === state ? ' active' : ''}`, 'data-state': state, onclick: () => go({ type: m.type, state }) }, `${state} `, h('b', {}, count)),
+            ),
+          ),
+        ),
+      ),
+    );
+    return machines;
+  };
+  const machines = await drawMachines();
+
+  const typeSelect = h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), machines.map((m) => h('option', { value: m.type, selected: m.type === filters.type }, m.type)));
+  const stateInput = h('input', { name: 'state', value: filters.state, placeholder: 'e.g. paying' });
+  const tagInput = h('input', { name: 'tag', value: filters.tag, placeholder: 'e.g. alert' });
+  const qInput = h('input', { name: 'q', value: filters.q, placeholder: 'id starts with' });
+  const form = h(
+    'form',
+    { class: 'filters', onsubmit: (e) => (e.preventDefault(), go({ type: typeSelect.value, state: stateInput.value.trim(), tag: tagInput.value.trim(), q: qInput.value.trim() })) },
+    h('label', {}, 'Type', typeSelect),
+    h('label', {}, 'State', stateInput),
+    h('label', {}, 'Tag', tagInput),
+    h('label', {}, 'Id', qInput),
+    h('button', { type: 'submit' }, 'Filter'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => (location.hash = '#/actors') }, 'Clear'),
+  );
+
+  const body = h('tbody');
+  const more = h('button', { class: 'secondary', hidden: true }, 'More');
+  let cursor = null;
+  const load = async (append) => {
+    const query = new URLSearchParams(Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v));
+    const page = await api(`/admin/actors?${query}`);
+    const rows = page.actors.map((a) =>
+      h(
+        'tr',
+        { class: 'row', 'data-actor': `${a.type}/${a.id}`, onclick: () => (location.hash = `#/actor/${encodeURIComponent(a.type)}/${encodeURIComponent(a.id)}`) },
+        h('td', {}, a.type),
+        h('td', {}, h('a', { href: `#/actor/${encodeURIComponent(a.type)}/${encodeURIComponent(a.id)}` }, a.id)),
+        h('td', { class: 'state' }, a.state, a.tags.includes('alert') ? h('span', { class: 'badge' }, 'needs attention') : null),
+        h('td', {}, a.revision),
+        h('td', {}, time(a.updatedAt)),
+      ),
+    );
+    if (append) body.append(...rows);
+    else body.replaceChildren(...rows);
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    if (!append && rows.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No actors match.')));
+  };
+  more.addEventListener('click', () => load(true));
+  await load(false);
+  render(
+    h('h1', {}, 'Actors'),
+    machinesBox,
+    form,
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Type'), h('th', {}, 'Id'), h('th', {}, 'State'), h('th', {}, 'Rev'), h('th', {}, 'Updated'))), body),
+    h('p', {}, more),
+  );
+  // live counts
+  every(5000, async () => {
+    await drawMachines();
+  });
+}
+
+// ---------- statechart ----------
+
+const mermaidId = (id) => id.replace(/[^A-Za-z0-9]/g, '_');
+
+function eventLabel(event) {
+  if (event.startsWith('xstate.after.')) return `after ${event.split('.')[2]}`;
+  if (event.startsWith('xstate.done.actor.')) return `done ${event.slice('xstate.done.actor.'.length)}`;
+  if (event.startsWith('xstate.error.actor.')) return `error ${event.slice('xstate.error.actor.'.length)}`;
+  return event;
+}
+
+/** A Mermaid stateDiagram-v2 from the machine's graph; the current state and the visited ones marked. */
+export function statechart(graph, current, visited) {
+  const lines = ['stateDiagram-v2', '  direction LR'];
+  const leafIds = [];
+  const draw = (node, indent) => {
+    const pad = ' '.repeat(indent);
+    for (const child of node.states) {
+      const id = mermaidId(child.id);
+      if (child.states.length > 0) {
+        lines.push(`${pad}state "${child.key}" as ${id} {`);
+        draw(child, indent + 2);
+        lines.push(`${pad}}`);
+      } else {
+        lines.push(`${pad}state "${child.key}" as ${id}`);
+        leafIds.push([child.id, id]);
+      }
+    }
+    if (node.initial) lines.push(`${pad}[*] --> ${mermaidId(`${node.id}.${node.initial}`)}`);
+    for (const child of node.states) {
+      const from = mermaidId(child.id);
+      const seen = new Set();
+      for (const t of child.transitions) {
+        for (const target of t.targets) {
+          const label = `${eventLabel(t.event)}${t.guard ? ` [${t.guard}]` : ''}`.replace(/[:;"]/g, ' ');
+          const key = `${target}|${label}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          lines.push(`${pad}${from} --> ${mermaidId(target)} : ${label}`);
+        }
+      }
+      for (const t of child.always) for (const target of t.targets) lines.push(`${pad}${from} --> ${mermaidId(target)}${t.guard ? ` : [${t.guard.replace(/[:;"]/g, ' ')}]` : ''}`);
+      if (child.type === 'final') lines.push(`${pad}${from} --> [*]`);
+    }
+  };
+  draw(graph, 2);
+  lines.push('  classDef current fill:#ffd54f,stroke:#e65100,stroke-width:3px,color:#000');
+  lines.push('  classDef visited fill:#c8e6c9,stroke:#2e7d32');
+  const machineId = graph.id;
+  const currentIds = String(current).split(', ').map((s) => `${machineId}.${s}`);
+  for (const [full, id] of leafIds) {
+    if (currentIds.includes(full)) lines.push(`  class ${id} current`);
+    else if (visited.has(full)) lines.push(`  class ${id} visited`);
+  }
+  return lines.join('\n');
+}
+
+let mermaidReady = false;
+async function drawChart(container, text) {
+  if (!window.mermaid) {
+    container.replaceChildren(h('pre', {}, text));
+    return;
+  }
+  if (!mermaidReady) {
+    // the whole machine at once, fitted to the page; "Actual size" zooms in
+    window.mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default', state: { useMaxWidth: true } });
+    mermaidReady = true;
+  }
+  const { svg } = await window.mermaid.render(`chart-${Date.now()}`, text);
+  container.innerHTML = svg;
+}
+
+function fitToggle(container) {
+  return h(
+    'button',
+    {
+      class: 'secondary',
+      type: 'button',
+      onclick: (event) => {
+        const svg = container.querySelector('svg');
+        if (!svg) return;
+        const zoomed = svg.dataset.zoomed === 'true';
+        if (!zoomed) {
+          svg.dataset.fitted = svg.getAttribute('style') ?? '';
+          svg.setAttribute('style', `width: ${svg.viewBox.baseVal.width}px; max-width: none;`);
+          svg.removeAttribute('width');
+        } else {
+          svg.setAttribute('style', svg.dataset.fitted ?? '');
+          svg.setAttribute('width', '100%');
+        }
+        svg.dataset.zoomed = String(!zoomed);
+        event.target.textContent = zoomed ? 'Actual size' : 'Fit to width';
+        // in actual size, bring the current state into view
+        container.querySelector('g.current')?.scrollIntoView({ block: 'center', inline: 'center' });
+      },
+    },
+    'Actual size',
+  );
+}
+
+// ---------- one actor ----------
+
+function tree(value, name) {
+  if (value === null || typeof value !== 'object') return h('div', { class: 'leaf' }, name ? `${name}: ` : '', JSON.stringify(value));
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  return h('details', { open: name === undefined || entries.length <= 6 }, h('summary', {}, `${name ?? 'context'} ${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}`), entries.map(([k, v]) => tree(v, k)));
+}
+
+function sendEventDialog(type, id, eventType, onSent) {
+  const reason = h('input', { name: 'reason', required: true, minlength: 3, placeholder: 'why (audited)' });
+  const payload = h('textarea', { name: 'payload', rows: 3, placeholder: '{"field": "value"} (optional)' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const dialog = h(
+    'dialog',
+    {},
+    h(
+      'form',
+      {
+        method: 'dialog',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          let extra;
+          try {
+            extra = payload.value.trim() ? JSON.parse(payload.value) : {};
+          } catch {
+            error.textContent = 'The payload is not JSON.';
+            return;
+          }
+          try {
+            await api(`/admin/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/events`, { method: 'POST', body: { event: { ...extra, type: eventType }, reason: reason.value.trim() } });
+            dialog.close();
+            dialog.remove();
+            onSent();
+          } catch (failure) {
+            error.textContent = failure.message;
+          }
+        },
+      },
+      h('h2', {}, `Send ${eventType}`),
+      h('label', {}, 'Reason', reason),
+      h('label', {}, 'Event fields', payload),
+      error,
+      h('p', {}, h('button', { type: 'submit' }, 'Send'), ' ', h('button', { type: 'button', class: 'secondary', onclick: () => (dialog.close(), dialog.remove()) }, 'Cancel')),
+    ),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  reason.focus();
+}
+
+async function actorPage(type, id) {
+  const actorPath = `/admin/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+  const [actor, definition, journal] = await Promise.all([api(actorPath), api(`/admin/machines/${encodeURIComponent(type)}`), api(`/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/journal?limit=200`)]);
+  const visited = new Set(journal.entries.flatMap((e) => [e.from, e.to]).filter(Boolean).flatMap((s) => s.split(', ')).map((s) => `${definition.graph.id}.${s}`));
+  const chart = h('div', { class: 'diagram', id: 'statechart', 'data-current': actor.state });
+  const reload = () => actorPage(type, id);
+  render(
+    h('p', {}, h('a', { href: `#/actors?type=${encodeURIComponent(type)}` }, `← ${type}`)),
+    h('h1', {}, `${type} / ${id} `, h('span', { class: 'state', id: 'current-state' }, actor.state), actor.tags.includes('alert') ? h('span', { class: 'badge' }, 'needs attention') : null),
+    h('p', { class: 'muted' }, `revision ${actor.revision} · version ${actor.version} · created ${time(actor.createdAt)} · updated ${time(actor.updatedAt)}`),
+    h('div', { class: 'legend muted' }, 'Statechart', h('span', { style: 'background:#ffd54f' }), 'now', h('span', { style: 'background:#c8e6c9' }), 'visited', ' ', fitToggle(chart)),
+    chart,
+    h(
+      'div',
+      { class: 'layout' },
+      h(
+        'div',
+        {},
+        h('h2', {}, 'Journal'),
+        h(
+          'table',
+          { class: 'timeline' },
+          h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Event'), h('th', {}, 'From → to'), h('th', {}, 'When'), h('th', {}, 'Who'))),
+          h(
+            'tbody',
+            {},
+            [...journal.entries].reverse().map((e) =>
+              h('tr', {}, h('td', {}, e.revision), h('td', { class: 'event' }, e.event?.type ?? ''), h('td', { class: 'state' }, `${e.from ?? '∅'} → ${e.to}`), h('td', {}, time(e.at)), h('td', {}, e.origin?.actorName ?? e.origin?.integration ?? e.origin?.kind ?? '', e.origin?.reason ? h('div', { class: 'muted' }, e.origin.reason) : null)),
+            ),
+          ),
+        ),
+      ),
+      h(
+        'div',
+        {},
+        h('h2', {}, 'Send an event'),
+        h('div', { class: 'events', id: 'events' }, actor.accepts.length ? actor.accepts.map((event) => h('button', { 'data-event': event, onclick: () => sendEventDialog(type, id, event, reload) }, event)) : h('span', { class: 'muted' }, 'This state accepts no events.')),
+        actor.children.length ? h('div', {}, h('h2', {}, 'Children'), h('ul', {}, actor.children.map((c) => h('li', {}, h('a', { href: `#/actor/${c.type}/${encodeURIComponent(c.id)}` }, `${c.type}/${c.id}`), ' ', h('span', { class: 'state' }, c.state ?? '?'))))) : null,
+        actor.timers.length ? h('div', {}, h('h2', {}, 'Timers'), h('ul', {}, actor.timers.map((t) => h('li', {}, `${eventLabel(t.event)} at ${time(t.dueAt)}`)))) : null,
+        actor.effects.length
+          ? h('div', {}, h('h2', {}, 'Calls in flight'), h('ul', {}, actor.effects.map((e) => h('li', {}, `${e.src} · attempt ${e.attempts}`, e.lastError ? h('div', { class: 'error' }, e.lastError.message) : null))), h('button', { class: 'secondary', onclick: async () => { const reason = prompt('Why retry now? (audited)'); if (reason) { await api(`${actorPath}/retry`, { method: 'POST', body: { reason } }); reload(); } } }, 'Retry now'))
+          : null,
+        h('h2', {}, 'Context'),
+        h('div', { class: 'tree card' }, tree(actor.context)),
+      ),
+    ),
+  );
+  try {
+    await drawChart(chart, statechart(definition.graph, actor.state, visited));
+  } catch (failure) {
+    chart.replaceChildren(h('p', { class: 'error' }, `The diagram could not be drawn: ${failure.message}`));
+  }
+}
+
+async function machinePage(type) {
+  const definition = await api(`/admin/machines/${encodeURIComponent(type)}`);
+  const chart = h('div', { class: 'diagram' });
+  render(h('p', {}, h('a', { href: `#/actors?type=${type}` }, `← ${type} actors`)), h('h1', {}, `${type} v${definition.version}`), h('p', { class: 'muted' }, definition.description, ' ', fitToggle(chart)), chart);
+  await drawChart(chart, statechart(definition.graph, '', new Set()));
+}
+
+// ---------- other pages ----------
+
+async function incidentsPage() {
+  const data = await api('/admin/incidents');
+  const link = (type, id) => h('a', { href: `#/actor/${type}/${encodeURIComponent(id)}` }, `${type}/${id}`);
+  render(
+    h('h1', {}, 'Incidents'),
+    h('h2', {}, 'Needs a person'),
+    data.needsAttention.length ? h('ul', {}, data.needsAttention.map((a) => h('li', {}, link(a.type, a.id), ' ', h('span', { class: 'state' }, a.state), h('span', { class: 'muted' }, ` since ${time(a.since)}`)))) : h('p', { class: 'muted' }, 'Nothing.'),
+    h('h2', {}, 'Calls stuck or retried'),
+    data.stuckEffects.length ? h('ul', {}, data.stuckEffects.map((e) => h('li', {}, link(e.type, e.id), ` ${e.src} · attempt ${e.attempts}`, e.lastError ? h('span', { class: 'error' }, ` ${e.lastError.message}`) : null))) : h('p', { class: 'muted' }, 'Nothing.'),
+    h('h2', {}, 'Longer in a state than its SLA'),
+    data.overdue.length ? h('ul', {}, data.overdue.map((o) => h('li', {}, link(o.type, o.id), ' ', h('span', { class: 'state' }, o.state), h('span', { class: 'muted' }, ` since ${time(o.since)}`)))) : h('p', { class: 'muted' }, 'Nothing.'),
+  );
+}
+
+async function integrationsPage() {
+  const { integrations, syncs } = await api('/admin/integrations/health');
+  render(
+    h('h1', {}, 'Integrations'),
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ['Integration', 'Mode', 'Circuit', 'Calls', 'Availability (15 min)', 'Last error'].map((t) => h('th', {}, t)))),
+      h(
+        'tbody',
+        {},
+        integrations.map((i) =>
+          h('tr', {}, h('td', {}, i.title ?? i.name), h('td', {}, i.mode), h('td', {}, i.circuit), h('td', {}, i.calls), h('td', {}, i.window?.availability === null || i.window?.availability === undefined ? '—' : `${Math.round(i.window.availability * 100)} %`), h('td', { class: 'error' }, i.lastError ? `${i.lastError.code}: ${i.lastError.message}` : '')),
+        ),
+      ),
+    ),
+    h('h2', {}, 'Synchronisations'),
+    syncs.length ? h('ul', {}, syncs.map((s) => h('li', {}, `${s.job} (${s.integration}): ${s.succeeded}/${s.runs} ok, last ${time(s.lastRunAt)}`))) : h('p', { class: 'muted' }, 'None ran yet.'),
+  );
+}
+
+async function alertsPage() {
+  const { alerts } = await api('/admin/alerts');
+  const act = (alert, what) => async () => {
+    await api(`/admin/alerts/${encodeURIComponent(alert.id)}/${what}`, { method: 'POST', body: {} });
+    alertsPage();
+  };
+  render(
+    h('h1', {}, 'Alerts'),
+    alerts.length
+      ? h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, ['Status', 'Kind', 'Subject', 'Message', 'Count', 'Last', ''].map((t) => h('th', {}, t)))),
+          h('tbody', {}, alerts.map((a) => h('tr', {}, h('td', {}, a.status), h('td', {}, a.kind), h('td', {}, a.subject), h('td', {}, a.message), h('td', {}, a.count), h('td', {}, time(a.lastAt)), h('td', {}, a.status === 'open' ? h('button', { class: 'secondary', onclick: act(a, 'acknowledge') }, 'Acknowledge') : null, ' ', a.status !== 'resolved' ? h('button', { class: 'secondary', onclick: act(a, 'resolve') }, 'Resolve') : null)))),
+        )
+      : h('p', { class: 'muted' }, 'No alerts.'),
+  );
+}
+
+// ---------- routing ----------
+
+async function route() {
+  if (refresh) clearInterval(refresh);
+  refresh = null;
+  const [path, query] = location.hash.slice(1).split('?');
+  const params = new URLSearchParams(query ?? '');
+  document.getElementById('logout').hidden = !sessionStorage.getItem(KEY);
+  if (!sessionStorage.getItem(KEY) || path === '/login') return loginPage();
+  const parts = (path ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+  try {
+    if (parts[0] === 'actor' && parts.length >= 3) return await actorPage(parts[1], parts.slice(2).join('/'));
+    if (parts[0] === 'machine' && parts[1]) return await machinePage(parts[1]);
+    if (parts[0] === 'incidents') return await incidentsPage();
+    if (parts[0] === 'integrations') return await integrationsPage();
+    if (parts[0] === 'alerts') return await alertsPage();
+    return await actorsPage(params);
+  } catch (failure) {
+    if (failure.status === 401) return loginPage('Sign in again.');
+    render(h('p', { class: 'error' }, failure.message));
+  }
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  sessionStorage.removeItem(KEY);
+  location.hash = '#/login';
+});
+window.addEventListener('hashchange', route);
+route();
