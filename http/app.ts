@@ -25,6 +25,7 @@ import { referenceRoutes } from './routes/reference.ts';
 import { inspectionRoutes } from './routes/inspection.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { Collections } from '../persistence/collections.ts';
+import type { ActorIndex } from '../actors/runtime/actor-index.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/audit/audit-log.ts';
@@ -47,6 +48,7 @@ export interface HttpDependencies {
   orders: OrderRouteDeps & { mailer: Mailer };
   reference: ReferenceCollections;
   collections: Collections;
+  actorIndex: ActorIndex;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -78,7 +80,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
   secured.use(referenceRoutes(deps.reference).routes());
-  secured.use(inspectionRoutes({ runtime: deps.runtime, store: deps.store, collections: deps.collections, audit: deps.audit }).routes());
+  secured.use(inspectionRoutes({ runtime: deps.runtime, index: deps.actorIndex, store: deps.store, collections: deps.collections, audit: deps.audit }).routes());
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());

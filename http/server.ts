@@ -24,6 +24,7 @@ import { allMachines } from '../machines/index.ts';
 import { alertChannelsFromConfig } from '../actors/alerts/channels.ts';
 import { Alerts } from '../actors/alerts/alerts.ts';
 import { alertOnAttention } from '../actors/alerts/attention.ts';
+import { ActorIndex } from '../actors/runtime/actor-index.ts';
 import { AuditLog } from '../actors/audit/audit-log.ts';
 import { allConnectors } from '../actors/connectors/index.ts';
 import { Connectors, type AlertSink } from '../actors/connectors/kit/connectors.ts';
@@ -209,6 +210,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     registry.validate();
 
     const store = new ActorStore(collections, logger);
+    const attention = alertOnAttention(alertSink, logger);
+    const actorIndex = new ActorIndex(collections.actors, logger);
+    closers.push({ name: 'actor index', close: async () => actorIndex.stop() });
     let worker: DurableWorker | null = null;
     const runtime = new ActorRuntime({
       store,
@@ -217,7 +221,10 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       clock,
       cacheSize: config.actorCacheSize,
       onCommitted: (work) => worker?.onCommitted(work),
-      onTransitioned: alertOnAttention(alertSink, logger),
+      onTransitioned: (change) => {
+        attention(change);
+        actorIndex.note(change);
+      },
     });
     runtimeRef = runtime;
     worker = new DurableWorker({
@@ -282,6 +289,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
 
     // Rehydration: overdue timers fire and unfinished effects resume before we say ready.
     await worker.start();
+    actorIndex.start();
     const startedWorker = worker;
     // Closed in reverse: HTTP first, then the worker, then the runtime drains every commit and projection.
     closers.push({ name: 'runtime', close: () => runtime.idle() });
@@ -313,6 +321,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       },
       reference,
       collections,
+      actorIndex,
       orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
     });
     const server: Server = createServer(app.callback());

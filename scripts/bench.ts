@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
+import { adminKey, drive, log, round, startHubProcess, type Stats } from './bench-support.ts';
 
 /**
  * `npm run bench`: the hub against its floor.
@@ -21,7 +20,6 @@ import { openDatabaseServer } from '../persistence/embedded-database.ts';
  *    (hub ≥ 0.5 × raw throughput, hub p99 ≤ 3 × raw p99).
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     actors: { type: 'string', default: '200' },
@@ -34,91 +32,11 @@ const actors = positive(values.actors, 'actors');
 const eventsPerActor = positive(values.events, 'events');
 const concurrency = positive(values.concurrency, 'concurrency');
 const totalEvents = actors * eventsPerActor;
-const adminKey = 'bench-admin-key-0123456789abcdef';
 
 function positive(value: string | undefined, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   return n;
-}
-
-function log(message: string) {
-  process.stderr.write(`${message}\n`);
-}
-
-interface Stats {
-  count: number;
-  seconds: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function stats(latencies: number[], seconds: number): Stats {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return {
-    count: sorted.length,
-    seconds: round(seconds),
-    perSecond: round(sorted.length / seconds),
-    p50: round(at(0.5)),
-    p99: round(at(0.99)),
-    max: round(sorted.at(-1) ?? 0),
-  };
-}
-
-const round = (n: number) => Math.round(n * 100) / 100;
-
-/** Runs `total` jobs with `parallel` workers, timing each; progress on stderr. */
-async function drive(label: string, total: number, parallel: number, job: (index: number) => Promise<void>): Promise<Stats> {
-  const latencies: number[] = [];
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const progress = setInterval(() => log(`  ${label}: ${done}/${total}`), 2000);
-  try {
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        while (next < total) {
-          const index = next++;
-          const t0 = performance.now();
-          await job(index);
-          latencies.push(performance.now() - t0);
-          done += 1;
-        }
-      }),
-    );
-  } finally {
-    clearInterval(progress);
-  }
-  return stats(latencies, (performance.now() - started) / 1000);
-}
-
-async function startHubProcess(mongodbUri: string, dbName: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', MONGODB_URI: mongodbUri, MONGODB_DB: dbName, DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn', ...(process.env.HUB_ACTOR_CACHE_SIZE ? { HUB_ACTOR_CACHE_SIZE: process.env.HUB_ACTOR_CACHE_SIZE } : {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`hub exited (${code}):\n${output}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 async function main() {

@@ -117,8 +117,12 @@ export interface StateChange {
   /** null for the creation of the actor */
   from: string | null;
   to: string;
+  status: string;
   tags: string[];
   previousTags: string[];
+  version: number;
+  /** commit time, epoch ms */
+  at: number;
 }
 
 /**
@@ -453,7 +457,7 @@ export class ActorRuntime {
       this.options.onCommitted?.({ effects: newEffects, timers: newTimers });
     }
     try {
-      this.options.onTransitioned?.({ type, id, revision, eventType: what.eventType, from: journal.from, to, tags, previousTags: previous ? tagsOf(previous.snapshot) : [] });
+      this.options.onTransitioned?.({ type, id, revision, eventType: what.eventType, from: journal.from, to, status: next.status, tags, previousTags: previous ? tagsOf(previous.snapshot) : [], version: module.version, at: now.getTime() });
     } catch (error) {
       this.options.logger.error('a transition listener failed', { type, id, error: String(error) });
     }

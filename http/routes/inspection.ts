@@ -4,6 +4,7 @@ import type { AnyStateNode, EventObject } from 'xstate';
 import { redact } from '../../common/logger.ts';
 import { errors } from '../../common/errors.ts';
 import type { AuditLog } from '../../actors/audit/audit-log.ts';
+import type { ActorIndex } from '../../actors/runtime/actor-index.ts';
 import type { ActorRuntime } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
@@ -21,6 +22,8 @@ import { parseBody, parseQuery } from '../validation.ts';
  */
 export interface InspectionDeps {
   runtime: ActorRuntime;
+  /** answers the lists once loaded (FerretDB cannot: see ActorIndex) */
+  index?: ActorIndex;
   store: ActorStore;
   collections: Collections;
   audit: AuditLog;
@@ -85,10 +88,13 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     await deps.runtime.flushProjections();
     const machines = [];
     for (const module of deps.runtime.registry.list()) {
-      const counts: Record<string, number> = {};
-      const rows = (await actors.aggregate([{ $match: { type: module.type } }, { $group: { _id: '$state', count: { $sum: 1 } } }]).toArray()) as Array<{ _id: string; count: number }>;
-      for (const row of rows) counts[row._id] = row.count;
-      machines.push({ type: module.type, version: module.version, description: module.description, total: rows.reduce((sum, r) => sum + r.count, 0), states: counts });
+      let counts: Record<string, number> = {};
+      if (deps.index?.ready) counts = deps.index.counts(module.type);
+      else {
+        const rows = (await actors.aggregate([{ $match: { type: module.type } }, { $group: { _id: '$state', count: { $sum: 1 } } }]).toArray()) as Array<{ _id: string; count: number }>;
+        for (const row of rows) counts[row._id] = row.count;
+      }
+      machines.push({ type: module.type, version: module.version, description: module.description, total: Object.values(counts).reduce((sum, n) => sum + n, 0), states: counts });
     }
     ctx.body = { machines };
   });
@@ -100,6 +106,24 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
 
   router.get('/actors', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
+    if (deps.index?.ready) {
+      const cursor = query.cursor ? fromCursor(query.cursor) : undefined;
+      const found = deps.index.query({
+        ...(query.type ? { type: query.type } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        ...(query.tag ? { tag: query.tag } : {}),
+        ...(query.q ? { q: query.q } : {}),
+        ...(query.updatedBefore ? { updatedBefore: Date.parse(query.updatedBefore) } : {}),
+        ...(cursor ? { cursor: { at: cursor.at.getTime(), key: cursor.id } } : {}),
+        limit: query.limit,
+      });
+      const last = found.at(-1);
+      ctx.body = {
+        actors: found.map((a) => ({ type: a.type, id: a.id, state: a.state, status: a.status, tags: a.tags, revision: a.revision, version: a.version, createdAt: new Date(a.createdAt).toISOString(), updatedAt: new Date(a.updatedAt).toISOString() })),
+        nextCursor: found.length === query.limit && last ? `${new Date(last.updatedAt).toISOString()}|${last.key}` : null,
+      };
+      return;
+    }
     await deps.runtime.flushProjections();
     const filter: Record<string, unknown> = {};
     if (query.type) filter.type = query.type;
