@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/database.ts';
+import { hubClient } from '../support/hub-process.ts';
 import { orderBody, waitForOrder, withShop } from '../support/shop.ts';
 
 interface GraphNode {
@@ -16,7 +17,7 @@ interface GraphNode {
 const flatten = (node: GraphNode): GraphNode[] => [node, ...node.states.flatMap(flatten)];
 
 test('inspection: machines with counts and drawable definitions, actors filtered and paged, one actor\'s whole story, manual events audited, incidents', () =>
-  withShop(async ({ client }) => {
+  withShop(async ({ client, hub }) => {
     await client.post('/orders', orderBody({ externalId: 'INS-1', payment: { method: 'cod' } }), { 'Idempotency-Key': 'ins-1' });
     await waitForOrder(client, 'INS-1', (o) => o.state === 'fulfilment.awaitingShipment', 'confirmed');
     for (let i = 0; i < 5; i += 1) await client.post('/actors/probe', { id: `probe-${i}`, input: { label: i === 0 ? 'api token=abc123secretvalue' : `probe ${i}` } });
@@ -70,6 +71,14 @@ test('inspection: machines with counts and drawable definitions, actors filtered
     const last = (journal.body.entries as Array<{ origin: { kind: string; reason?: string } }>).at(-1);
     assert.deepEqual([last?.origin.kind, last?.origin.reason], ['admin', 'correcting a lost delivery']);
     assert.equal((await client.post('/admin/actors/probe/probe-1/retry', { reason: 'nothing is running' })).status, 404);
+
+    // a viewer reads everything and changes nothing
+    const viewerKey = String((await client.post('/admin/api-keys', { name: 'auditor', role: 'viewer' })).body.key);
+    const viewer = hubClient(hub.url, viewerKey);
+    assert.equal((await viewer.get('/admin/actors?type=probe')).status, 200);
+    assert.equal((await viewer.get('/admin/actors/order/INS-1')).status, 200);
+    assert.equal((await viewer.post('/admin/actors/probe/probe-1/events', { event: { type: 'ADD', amount: 1 }, reason: 'a viewer trying' })).status, 403);
+    assert.equal((await viewer.post('/admin/actors/probe/probe-1/retry', { reason: 'a viewer trying' })).status, 403);
 
     // incidents: a shipment NP refused waits for a person
     await client.post('/actors/shipment', {
