@@ -1,0 +1,299 @@
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
+
+/**
+ * A loan or guarantee application from Goodfin, on the bank's side (seeds
+ * 002, 003): acknowledged → numbered → checked automatically (or returned
+ * for rework) → documents downloaded → ready for signing → reviewed by bank
+ * staff (statuses from configuration) → offer accepted → offer paid →
+ * issued; or rejected; or withdrawn — a withdrawal asked at any step is
+ * accepted, or refused and the application goes back exactly where it was.
+ *
+ * Messages to Goodfin are queued through one effect, each with a stable id
+ * (`<application>:<kind>:<sequence>`), so that re-entering a state (after a
+ * refused withdrawal) or repeating an effect never queues one twice; the
+ * outbox delivers them in order.
+ */
+
+export const APPLICATION_STATUS = {
+  received: 'RECEIVED',
+  rework: 'REWORK',
+  readyForSigning: 'READY_FOR_SIGNING',
+  offerAccepted: 'OFFER_ACCEPTED',
+  offerPaid: 'OFFER_PAID',
+  issued: 'ISSUED',
+  rejected: 'REJECTED',
+  withdrawn: 'WITHDRAWN',
+} as const;
+
+export interface ApplicationDocument {
+  documentId: string;
+  documentType: string;
+  fileName: string;
+}
+
+export interface ApplicationPolicy {
+  /** per product type: the amounts the bank takes */
+  limits: Record<string, { min: number; max: number }>;
+  /** document types every application must list */
+  requiredDocuments: string[];
+  /** review statuses staff may set (codes from the declared status model) */
+  reviewStatuses: string[];
+}
+
+export interface ApplicationInput {
+  applicationId: string;
+  /** the msgId of the AddDealApplication: acknowledged with a CommonResponse */
+  receivedMsgId: string;
+  receivedAt: string;
+  productType: string;
+  amount: number | null;
+  currency: string | null;
+  client: { inn: string | null; name: string | null };
+  documents: ApplicationDocument[];
+  policy: ApplicationPolicy;
+}
+
+/** One message to Goodfin, with the id that makes queueing it idempotent. */
+export interface OutgoingMessage {
+  id: string;
+  payloadType: 'CommonResponse' | 'ChangeDealApplicationStatusEvent' | 'UpdateApplicationParams';
+  payload: Record<string, unknown>;
+}
+
+export interface ApplicationContext extends ApplicationInput {
+  number: string | null;
+  status: string | null;
+  statusSeq: number;
+  statusHistory: Array<{ code: string; comment: string | null }>;
+  checkErrors: Array<{ code: string; message: string }>;
+  downloaded: string[];
+  withdrawal: { msgId: string | null; origin: 'client' | 'system'; reason: string } | null;
+  lastError: EffectFailure | null;
+  /** which message ids were queued (the outbox dedupes; this keeps the story readable) */
+  messages: string[];
+}
+
+export type ApplicationEvent =
+  | { type: 'SET_STATUS'; code: string; comment?: string }
+  | { type: 'OFFER_ACCEPTED'; comment?: string }
+  | { type: 'OFFER_PAID'; comment?: string }
+  | { type: 'ISSUE'; comment?: string }
+  | { type: 'REJECT'; comment: string }
+  | { type: 'WITHDRAWAL_REQUESTED'; msgId: string | null; origin: 'client' | 'system'; reason: string }
+  | { type: 'ACCEPT_WITHDRAWAL' }
+  | { type: 'REFUSE_WITHDRAWAL'; comment?: string }
+  | { type: 'RETRY' };
+
+export const applicationEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('SET_STATUS'), code: z.string().min(1).max(64), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('OFFER_ACCEPTED'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('OFFER_PAID'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('ISSUE'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('REJECT'), comment: z.string().min(1).max(1000) }),
+  z.object({ type: z.literal('WITHDRAWAL_REQUESTED'), msgId: z.string().nullable(), origin: z.enum(['client', 'system']), reason: z.string().max(1000) }),
+  z.object({ type: z.literal('ACCEPT_WITHDRAWAL') }),
+  z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('RETRY') }),
+]);
+
+export const applicationInputSchema = z.object({
+  applicationId: z.string().min(1).max(128),
+  receivedMsgId: z.string().min(1),
+  receivedAt: z.string().min(1),
+  productType: z.string().min(1),
+  amount: z.number().nullable(),
+  currency: z.string().nullable(),
+  client: z.object({ inn: z.string().nullable(), name: z.string().nullable() }),
+  documents: z.array(z.object({ documentId: z.string().min(1), documentType: z.string(), fileName: z.string() })),
+  policy: z.object({ limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })), requiredDocuments: z.array(z.string()), reviewStatuses: z.array(z.string()) }),
+});
+
+/** The automatic checks (seed 003 step 3): required fields, product limits, documents listed. */
+export function checkApplication(input: ApplicationInput): Array<{ code: string; message: string }> {
+  const errors: Array<{ code: string; message: string }> = [];
+  if (!input.client.inn) errors.push({ code: 'CLIENT_INN_MISSING', message: 'the client INN is required' });
+  if (input.amount === null || !(input.amount > 0)) errors.push({ code: 'AMOUNT_MISSING', message: 'the amount is required' });
+  const limits = input.policy.limits[input.productType];
+  if (!limits) errors.push({ code: 'PRODUCT_NOT_OFFERED', message: `the bank does not offer ${input.productType}` });
+  else if (input.amount !== null && (input.amount < limits.min || input.amount > limits.max)) {
+    errors.push({ code: 'AMOUNT_OUT_OF_LIMITS', message: `${input.amount} is outside ${limits.min}…${limits.max}` });
+  }
+  const listed = new Set(input.documents.map((d) => d.documentType));
+  const missing = input.policy.requiredDocuments.filter((type) => !listed.has(type));
+  if (missing.length > 0) errors.push({ code: 'DOCS_MISSING', message: `documents missing: ${missing.join(', ')}` });
+  return errors;
+}
+
+const statusMessage = (context: ApplicationContext, code: string, comment: string | null, seq: number): OutgoingMessage => ({
+  id: `${context.applicationId}:status:${seq}`,
+  payloadType: 'ChangeDealApplicationStatusEvent',
+  payload: { dealApplicationId: context.applicationId, status: code, comment },
+});
+
+const queue = (id: string, messages: (context: ApplicationContext) => OutgoingMessage[]) => ({
+  id,
+  src: 'queueMessages' as const,
+  input: ({ context }: { context: ApplicationContext }) => ({ applicationId: context.applicationId, messages: messages(context) }),
+  onError: { actions: 'recordError' as const },
+});
+
+const currentStatus = (context: ApplicationContext): OutgoingMessage[] =>
+  context.status ? [statusMessage(context, context.status, context.statusHistory.at(-1)?.comment ?? null, context.statusSeq)] : [];
+
+const applicationMachine = setup({
+  types: {} as { context: ApplicationContext; events: ApplicationEvent; input: ApplicationInput },
+  actors: {
+    queueMessages: effect<{ queued: number }, { applicationId: string; messages: OutgoingMessage[] }>(),
+    assignNumber: effect<{ number: string }, { applicationId: string; productType: string; receivedAt: string }>(),
+    downloadDocuments: effect<{ downloaded: string[] }, { applicationId: string; documents: ApplicationDocument[] }>(),
+  },
+  guards: {
+    checksFail: ({ context }) => context.checkErrors.length > 0,
+    reviewStatus: ({ context, event }) => event.type === 'SET_STATUS' && context.policy.reviewStatuses.includes(event.code),
+  },
+  actions: {
+    /** Announces a status (`code`, or the SET_STATUS event's): the sequence grows only when it changes, so a re-entry announces nothing new. */
+    announce: assign(({ context, event }, params: { code: string | null }) => {
+      const next = params.code ?? (event.type === 'SET_STATUS' ? event.code : '');
+      const comment = 'comment' in event && typeof event.comment === 'string' ? event.comment : null;
+      if (!next || next === context.status) return {};
+      return { status: next, statusSeq: context.statusSeq + 1, statusHistory: [...context.statusHistory, { code: next, comment }] };
+    }),
+    forgetWithdrawal: assign({ withdrawal: null }),
+    recordError: assign({ lastError: ({ event }) => (event as unknown as { error: EffectFailure }).error }),
+  },
+}).createMachine({
+  id: 'goodfinApplication',
+  initial: 'active',
+  context: ({ input }) => ({
+    ...input,
+    number: null,
+    status: null,
+    statusSeq: 0,
+    statusHistory: [],
+    checkErrors: checkApplication(input),
+    downloaded: [],
+    withdrawal: null,
+    lastError: null,
+    messages: [],
+  }),
+  states: {
+    active: {
+      initial: 'acknowledging',
+      on: {
+        WITHDRAWAL_REQUESTED: { target: 'withdrawalRequested', actions: assign({ withdrawal: ({ event }) => ({ msgId: event.msgId, origin: event.origin, reason: event.reason }) }) },
+        REJECT: { target: 'rejected', actions: { type: 'announce', params: { code: APPLICATION_STATUS.rejected } } },
+      },
+      states: {
+        acknowledging: {
+          entry: { type: 'announce', params: { code: APPLICATION_STATUS.received } },
+          invoke: {
+            ...queue('acknowledge', (c) => [
+              { id: `${c.applicationId}:ack:${c.receivedMsgId}`, payloadType: 'CommonResponse', payload: { originalMsgId: c.receivedMsgId, dealApplicationId: c.applicationId, success: true } },
+              ...currentStatus(c),
+            ]),
+            onDone: 'numbering',
+          },
+        },
+        numbering: {
+          invoke: {
+            id: 'number',
+            src: 'assignNumber',
+            input: ({ context }) => ({ applicationId: context.applicationId, productType: context.productType, receivedAt: context.receivedAt }),
+            onDone: { target: 'announcingNumber', actions: assign({ number: ({ event }) => event.output.number }) },
+            onError: { target: 'stuck', actions: 'recordError' },
+          },
+        },
+        announcingNumber: {
+          invoke: {
+            ...queue('announceNumber', (c) => [{ id: `${c.applicationId}:number`, payloadType: 'UpdateApplicationParams', payload: { dealApplicationId: c.applicationId, serviceApplicationNumber: c.number } }]),
+            onDone: 'checking',
+          },
+        },
+        checking: {
+          always: [{ guard: 'checksFail', target: 'returnedForRework' }, { target: 'downloadingDocuments' }],
+        },
+        returnedForRework: {
+          entry: { type: 'announce', params: { code: APPLICATION_STATUS.rework } },
+          invoke: queue('rework', (c) => currentStatus(c).map((m) => ({ ...m, payload: { ...m.payload, errorCode: c.checkErrors[0]?.code ?? null, comment: c.checkErrors.map((e) => e.message).join('; ') } }))),
+        },
+        downloadingDocuments: {
+          invoke: {
+            id: 'documents',
+            src: 'downloadDocuments',
+            input: ({ context }) => ({ applicationId: context.applicationId, documents: context.documents }),
+            onDone: { target: 'readyForSigning', actions: assign({ downloaded: ({ event }) => event.output.downloaded }) },
+            onError: { target: 'stuck', actions: 'recordError' },
+          },
+        },
+        /** an effect failed after its retries (documents, numbering): a person looks, then RETRY */
+        stuck: {
+          tags: ['alert'],
+          on: { RETRY: 'acknowledging' },
+        },
+        readyForSigning: {
+          entry: { type: 'announce', params: { code: APPLICATION_STATUS.readyForSigning } },
+          invoke: queue('ready', currentStatus),
+          on: {
+            SET_STATUS: { guard: 'reviewStatus', target: 'underReview', actions: { type: 'announce', params: { code: null } } },
+            OFFER_ACCEPTED: { target: 'offerAccepted', actions: { type: 'announce', params: { code: APPLICATION_STATUS.offerAccepted } } },
+          },
+        },
+        underReview: {
+          invoke: queue('review', currentStatus),
+          on: {
+            SET_STATUS: { guard: 'reviewStatus', target: 'underReview', reenter: true, actions: { type: 'announce', params: { code: null } } },
+            OFFER_ACCEPTED: { target: 'offerAccepted', actions: { type: 'announce', params: { code: APPLICATION_STATUS.offerAccepted } } },
+          },
+        },
+        offerAccepted: {
+          invoke: queue('offerAccepted', currentStatus),
+          on: { OFFER_PAID: { target: 'offerPaid', actions: { type: 'announce', params: { code: APPLICATION_STATUS.offerPaid } } } },
+        },
+        offerPaid: {
+          invoke: queue('offerPaid', currentStatus),
+          on: { ISSUE: { target: '#goodfinApplication.issued', actions: { type: 'announce', params: { code: APPLICATION_STATUS.issued } } } },
+        },
+        history: { type: 'history', history: 'deep' },
+      },
+    },
+    withdrawalRequested: {
+      on: {
+        ACCEPT_WITHDRAWAL: { target: 'withdrawn', actions: { type: 'announce', params: { code: APPLICATION_STATUS.withdrawn } } },
+        REFUSE_WITHDRAWAL: 'refusingWithdrawal',
+      },
+    },
+    refusingWithdrawal: {
+      invoke: {
+        ...queue('refuseWithdrawal', (c) =>
+          c.withdrawal?.msgId
+            ? [{ id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`, payloadType: 'CommonResponse', payload: { originalMsgId: c.withdrawal.msgId, dealApplicationId: c.applicationId, success: false, errorCode: 'WITHDRAWAL_REFUSED' } }]
+            : [],
+        ),
+        // back exactly where it was; its status is not announced again (same sequence)
+        onDone: { target: 'active.history', actions: 'forgetWithdrawal' },
+        onError: { target: 'active.history', actions: ['recordError', 'forgetWithdrawal'] },
+      },
+    },
+    withdrawn: {
+      invoke: queue('withdrawn', (c) => [
+        ...(c.withdrawal?.msgId ? [{ id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`, payloadType: 'CommonResponse' as const, payload: { originalMsgId: c.withdrawal.msgId, dealApplicationId: c.applicationId, success: true } }] : []),
+        ...currentStatus(c),
+      ]),
+    },
+    issued: { invoke: queue('issued', currentStatus) },
+    rejected: { invoke: queue('rejected', currentStatus) },
+  },
+});
+
+export default defineMachineModule({
+  type: 'goodfin-application',
+  version: 1,
+  description: 'A Goodfin loan or guarantee application, bank side: checks, documents, staff review, offer, issue; withdrawals accepted or refused',
+  migrations: {},
+  machine: applicationMachine,
+  inputSchema: applicationInputSchema,
+  eventSchema: applicationEventSchema,
+});

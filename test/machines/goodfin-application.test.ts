@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import application, { checkApplication, type ApplicationContext, type ApplicationInput, type OutgoingMessage } from '../../machines/goodfin-application.ts';
+import { workOf } from '../../actors/runtime/machine-glue.ts';
+
+const { machine } = application;
+type Actions = Parameters<typeof workOf>[0];
+const input: ApplicationInput = {
+  applicationId: 'a1b2', receivedMsgId: 'msg-1', receivedAt: '2026-11-22T10:00:00.000', productType: 'BankGuarantee', amount: 1_000_000, currency: 'RUB',
+  client: { inn: '7701234567', name: 'ООО Ромашка' }, documents: [{ documentId: 'd1', documentType: 'CHARTER', fileName: 'устав.pdf' }],
+  policy: { limits: { BankGuarantee: { min: 100_000, max: 50_000_000 } }, requiredDocuments: ['CHARTER'], reviewStatuses: ['UNDER_REVIEW', 'CLIENT_INFO_REQUESTED', 'CHECKING_DOCUMENTS'] },
+};
+const step = (s: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) => transition(machine, s as never, event as never);
+const ctx = (s: AnyMachineSnapshot) => s.context as ApplicationContext;
+const queued = (actions: Actions): OutgoingMessage[] => workOf(actions).spawns.filter((x) => x.src === 'queueMessages').flatMap((x) => (x.input as { messages: OutgoingMessage[] }).messages);
+const done = (s: AnyMachineSnapshot, id: string, output: unknown = { queued: 1 }) => step(s, { type: `xstate.done.actor.${id}`, output });
+
+function toReadyForSigning(): { snapshot: AnyMachineSnapshot; messages: OutgoingMessage[] } {
+  const messages: OutgoingMessage[] = [];
+  let [s, actions] = initialTransition(machine, input);
+  messages.push(...queued(actions));
+  assert.deepEqual(s.value, { active: 'acknowledging' });
+  [s, actions] = done(s, 'acknowledge');
+  assert.deepEqual(s.value, { active: 'numbering' });
+  assert.deepEqual(workOf(actions).spawns.map((x) => x.src), ['assignNumber']);
+  [s, actions] = done(s, 'number', { number: 'BG-2026-000001' });
+  messages.push(...queued(actions));
+  [s, actions] = done(s, 'announceNumber');
+  assert.deepEqual(s.value, { active: 'downloadingDocuments' });
+  assert.deepEqual(workOf(actions).spawns.map((x) => x.src), ['downloadDocuments']);
+  [s, actions] = done(s, 'documents', { downloaded: ['d1'] });
+  messages.push(...queued(actions));
+  assert.deepEqual(s.value, { active: 'readyForSigning' });
+  return { snapshot: s, messages };
+}
+
+test('acknowledged, numbered, checked, documents downloaded, ready for signing: each message queued once, in order', () => {
+  const { snapshot, messages } = toReadyForSigning();
+  assert.deepEqual(messages.map((m) => `${m.payloadType}:${m.id}`), [
+    'CommonResponse:a1b2:ack:msg-1',
+    'ChangeDealApplicationStatusEvent:a1b2:status:1',
+    'UpdateApplicationParams:a1b2:number',
+    'ChangeDealApplicationStatusEvent:a1b2:status:2',
+  ]);
+  assert.deepEqual(messages[0]?.payload, { originalMsgId: 'msg-1', dealApplicationId: 'a1b2', success: true });
+  assert.equal(messages[2]?.payload.serviceApplicationNumber, 'BG-2026-000001');
+  assert.equal(ctx(snapshot).status, 'READY_FOR_SIGNING');
+});
+
+test('staff drive the review with configured statuses, then offer accepted → paid → issued; unknown statuses are refused', () => {
+  let { snapshot: s } = toReadyForSigning();
+  assert.equal(s.can({ type: 'SET_STATUS', code: 'MADE_UP' } as never), false);
+  const sent: OutgoingMessage[] = [];
+  let actions;
+  for (const event of [{ type: 'SET_STATUS', code: 'UNDER_REVIEW' }, { type: 'SET_STATUS', code: 'CHECKING_DOCUMENTS', comment: 'паспорт' }, { type: 'OFFER_ACCEPTED' }, { type: 'OFFER_PAID' }, { type: 'ISSUE' }]) {
+    [s, actions] = step(s, event);
+    sent.push(...queued(actions));
+  }
+  assert.equal(s.value, 'issued');
+  assert.deepEqual(sent.map((m) => `${m.id}=${String(m.payload.status)}`), ['a1b2:status:3=UNDER_REVIEW', 'a1b2:status:4=CHECKING_DOCUMENTS', 'a1b2:status:5=OFFER_ACCEPTED', 'a1b2:status:6=OFFER_PAID', 'a1b2:status:7=ISSUED']);
+  assert.equal(s.can({ type: 'REJECT', comment: 'x' } as never), false, 'an issued application cannot be rejected');
+});
+
+test('failing automatic checks return the application for rework with the error code', () => {
+  const bad = { ...input, amount: 10, documents: [] };
+  assert.deepEqual(checkApplication(bad).map((e) => e.code), ['AMOUNT_OUT_OF_LIMITS', 'DOCS_MISSING']);
+  let [s] = initialTransition(machine, bad);
+  s = done(s, 'acknowledge')[0];
+  s = done(s, 'number', { number: 'BG-2026-000002' })[0];
+  const [rework, actions] = done(s, 'announceNumber');
+  assert.deepEqual(rework.value, { active: 'returnedForRework' });
+  assert.deepEqual(queued(actions).map((m) => [m.payload.status, m.payload.errorCode]), [['REWORK', 'AMOUNT_OUT_OF_LIMITS']]);
+});
+
+test('a refused withdrawal returns to the exact state, says so to Goodfin, and announces no status again', () => {
+  let { snapshot: s } = toReadyForSigning();
+  s = step(s, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })[0];
+  const [asked, none] = step(s, { type: 'WITHDRAWAL_REQUESTED', msgId: 'msg-9', origin: 'client', reason: 'передумали' });
+  assert.equal(asked.value, 'withdrawalRequested');
+  assert.deepEqual(queued(none), []);
+  const [refusing, refusal] = step(asked, { type: 'REFUSE_WITHDRAWAL' });
+  assert.deepEqual(queued(refusal).map((m) => [m.id, m.payload.success, m.payload.errorCode]), [['a1b2:withdrawal:msg-9', false, 'WITHDRAWAL_REFUSED']]);
+  const [back, reentered] = done(refusing, 'refuseWithdrawal');
+  assert.deepEqual(back.value, { active: 'underReview' });
+  assert.deepEqual(queued(reentered).map((m) => m.id), ['a1b2:status:3'], 'the same message id: the outbox keeps the first');
+  assert.equal(ctx(back).statusSeq, 3);
+});
+
+test('an accepted withdrawal (client or system) ends withdrawn with a CommonResponse and the status', () => {
+  const { snapshot } = toReadyForSigning();
+  const [asked] = step(snapshot, { type: 'WITHDRAWAL_REQUESTED', msgId: null, origin: 'system', reason: 'срок истёк' });
+  const [withdrawn, actions] = step(asked, { type: 'ACCEPT_WITHDRAWAL' });
+  assert.equal(withdrawn.value, 'withdrawn');
+  assert.deepEqual(queued(actions).map((m) => `${m.payloadType}:${String(m.payload.status ?? '')}`), ['ChangeDealApplicationStatusEvent:WITHDRAWN']);
+  const [clientAsked] = step(snapshot, { type: 'WITHDRAWAL_REQUESTED', msgId: 'msg-7', origin: 'client', reason: '' });
+  assert.deepEqual(queued(step(clientAsked, { type: 'ACCEPT_WITHDRAWAL' })[1]).map((m) => m.payloadType), ['CommonResponse', 'ChangeDealApplicationStatusEvent']);
+});
+
+test('a document download that fails after its retries waits for a person (alert); RETRY goes again without new messages', () => {
+  let [s] = initialTransition(machine, input);
+  s = done(s, 'acknowledge')[0];
+  s = done(s, 'number', { number: 'BG-2026-000003' })[0];
+  s = done(s, 'announceNumber')[0];
+  const [stuck] = step(s, { type: 'xstate.error.actor.documents', error: { code: 'timeout', message: 'goodfin down', retryable: true, attempts: 5 } });
+  assert.deepEqual(stuck.value, { active: 'stuck' });
+  assert.ok(stuck.hasTag('alert'));
+  const [again, actions] = step(stuck, { type: 'RETRY' });
+  assert.deepEqual(again.value, { active: 'acknowledging' });
+  assert.deepEqual(queued(actions).map((m) => m.id), ['a1b2:ack:msg-1', 'a1b2:status:1'], 'the same ids: nothing is sent twice');
+});
