@@ -55,6 +55,10 @@ import { shipmentEffects } from '../actors/shipments/effects.ts';
 import { novaPoshtaTrackingJob } from '../actors/jobs/novaposhta-tracking.ts';
 import { novaPoshtaReferenceSyncJob } from '../actors/jobs/novaposhta-reference-sync.ts';
 import { novaPoshtaConnector } from '../actors/connectors/novaposhta/connector.ts';
+import { goodfinConnector } from '../actors/connectors/goodfin/connector.ts';
+import { GoodfinOutbox } from '../actors/goodfin/outbox.ts';
+import { goodfinEffects } from '../actors/goodfin/effects.ts';
+import { ensureGoodfinIndexes, goodfinCollections } from '../persistence/goodfin.ts';
 import type { Connectors as ConnectorsType } from '../actors/connectors/kit/connectors.ts';
 
 /** The tracking interval from the novaposhta settings (15 minutes when they cannot be read). */
@@ -178,6 +182,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     const commerce = commerceCollections(collections.db);
     await ensureReferenceIndexes(collections.db);
     const reference = referenceCollections(collections.db);
+    await ensureGoodfinIndexes(collections.db);
+    const goodfin = goodfinCollections(collections.db);
+    const goodfinOutbox = new GoodfinOutbox({ collection: goodfin.outbox, client: () => connectors.client(goodfinConnector), logger, alerts: alertSink, now: () => clock.now() });
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
       collection: commerce.mail,
@@ -206,6 +213,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       ...paymentEffects(effectDeps),
       ...orderEffects({ ...effectDeps, mailer, audit, reference }),
       ...shipmentEffects({ runtime: runtimeOf, connectors, reference, mailer, logger, now: () => clock.now() }),
+      ...goodfinEffects({ outbox: goodfinOutbox, collections: goodfin, connectors, now: () => clock.now() }),
     });
     registry.validate();
 
@@ -263,6 +271,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(mailDeliveryJob(mailer))
       .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
       .define(novaPoshtaTrackingJob({ actors: collections.actors, runtime: runtimeOf, client: () => connectors.client(novaPoshtaConnector), every: `${trackingIntervalMinutes(connectors)} minutes`, logger }))
+      .define({ name: 'goodfin-outbox', description: 'delivers queued messages to Goodfin, in order per application, retrying what failed', every: '10 seconds', syncs: 'goodfin', run: () => goodfinOutbox.deliver() })
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now: () => clock.now() }))
       .define(dailyReportJob({ actors: collections.actors, flushProjections: () => runtimeOf().flushProjections(), commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
     const agenda: Agenda = createAgenda(collections.db, ownerId);

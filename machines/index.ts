@@ -1,4 +1,5 @@
 import type { MachineModule } from './machine-module.ts';
+import goodfinApplication from './goodfin-application.ts';
 import order from './order.ts';
 import payment from './payment.ts';
 import probe from './probe.ts';
@@ -6,4 +7,4 @@ import product from './product.ts';
 import shipment from './shipment.ts';
 
 /** Every machine the service runs. A new business object is one file here plus its line below. */
-export const allMachines: readonly MachineModule[] = [probe, product, order, payment, shipment];
+export const allMachines: readonly MachineModule[] = [probe, product, order, payment, shipment, goodfinApplication];
