@@ -12,8 +12,8 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  *
  * Messages to Goodfin are queued through one effect, each with a stable id
  * (`<application>:<kind>:<sequence>`), so that re-entering a state (after a
- * refused withdrawal) or repeating an effect never queues one twice; the
- * outbox delivers them in order.
+ * refused withdrawal), repeating an effect or carrying a missed status
+ * along never queues one twice; the outbox delivers them in order.
  */
 
 export const APPLICATION_STATUS = {
@@ -139,8 +139,13 @@ const queue = (id: string, messages: (context: ApplicationContext) => OutgoingMe
   onError: { actions: 'recordError' as const },
 });
 
+/**
+ * Every status announced so far, oldest first. A state can be left before its
+ * queueing effect runs (staff clicking quickly): the next queueing then
+ * carries the missed ones; those queued already keep their place (same ids).
+ */
 const currentStatus = (context: ApplicationContext): OutgoingMessage[] =>
-  context.status ? [statusMessage(context, context.status, context.statusHistory.at(-1)?.comment ?? null, context.statusSeq)] : [];
+  context.statusHistory.map((entry, index) => statusMessage(context, entry.code, entry.comment, index + 1));
 
 const applicationMachine = setup({
   types: {} as { context: ApplicationContext; events: ApplicationEvent; input: ApplicationInput },
@@ -217,7 +222,9 @@ const applicationMachine = setup({
         },
         returnedForRework: {
           entry: { type: 'announce', params: { code: APPLICATION_STATUS.rework } },
-          invoke: queue('rework', (c) => currentStatus(c).map((m) => ({ ...m, payload: { ...m.payload, errorCode: c.checkErrors[0]?.code ?? null, comment: c.checkErrors.map((e) => e.message).join('; ') } }))),
+          invoke: queue('rework', (c) =>
+            currentStatus(c).map((m) => (m.payload.status === APPLICATION_STATUS.rework ? { ...m, payload: { ...m.payload, errorCode: c.checkErrors[0]?.code ?? null, comment: c.checkErrors.map((e) => e.message).join('; ') } } : m)),
+          ),
         },
         downloadingDocuments: {
           invoke: {
