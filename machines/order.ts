@@ -397,7 +397,7 @@ const orderMachine = setup({
         },
         shipped: {
           invoke: [
-            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onError: { actions: 'recordEffectError' } },
+            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onDone: { actions: assign({ reserved: [] }) }, onError: { actions: 'recordEffectError' } },
             {
               id: 'tellShipped',
               src: 'notifyCustomer',
@@ -410,14 +410,18 @@ const orderMachine = setup({
       },
     },
     delivered: {
-      entry: assign({ survey: { sent: false, rating: null, comment: null }, reserved: [] }),
-      invoke: {
-        id: 'survey',
-        src: 'notifyCustomer',
-        input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
-        onDone: { actions: assign({ survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }) }) },
-        onError: { actions: 'recordEffectError' },
-      },
+      entry: assign({ survey: { sent: false, rating: null, comment: null } }),
+      invoke: [
+        {
+          id: 'survey',
+          src: 'notifyCustomer',
+          input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
+          onDone: { actions: assign({ survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }) }) },
+          onError: { actions: 'recordEffectError' },
+        },
+        // delivered right after shipped (a poll that skipped statuses) leaves `shipped` before its commit ran: committed here (a repeat commits nothing)
+        { id: 'commitDelivered', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onDone: { actions: assign({ reserved: [] }) }, onError: { actions: 'recordEffectError' } },
+      ],
       after: { surveyWindow: 'completed' },
       on: {
         SURVEY_ANSWERED: { target: 'completed', actions: assign({ survey: ({ context, event }) => ({ sent: context.survey?.sent ?? false, rating: event.rating, comment: event.comment ?? null }) }) },

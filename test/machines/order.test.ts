@@ -144,7 +144,9 @@ test('shipped commits the stock; delivered sends the survey; an answer completes
   assert.deepEqual(spawned(actions).sort(), ['commitStock', 'notifyCustomer']);
   [s, actions] = step(s, { type: 'DELIVERED', at: '2026-11-23T12:00:00.000Z' });
   assert.equal(s.value, 'delivered');
-  assert.deepEqual(workOf(actions).spawns.map((x) => (x.input as { template: string }).template), ['survey']);
+  assert.deepEqual(workOf(actions).spawns.map((x) => x.src).sort(), ['commitStock', 'notifyCustomer'], 'stock committed here too, should shipped have been left before its commit ran');
+  assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'notifyCustomer')?.input, { orderId: 'SHOP-1001', template: 'survey', to: 'olena@example.com', data: {} });
+  assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'commitStock')?.input, { orderId: 'SHOP-1001', skus: ['CUP-1'] });
   s = step(s, { type: 'SURVEY_ANSWERED', rating: 5, comment: 'Дякую' })[0];
   assert.equal(s.value, 'completed');
   assert.equal(s.status, 'done');
