@@ -1,3 +1,4 @@
+import { createCollections } from './collections.ts';
 import type { Collection, Db } from 'mongodb';
 
 /** One episode of an alert: repeats while it is open are grouped into it. */
@@ -29,9 +30,7 @@ export function alertsCollection(db: Db): Collection<AlertDoc> {
 }
 
 export async function ensureAlertIndexes(db: Db): Promise<void> {
-  await db.createCollection('alerts').catch((error: unknown) => {
-    if ((error as { code?: unknown }).code !== 48) throw error;
-  });
+  await createCollections(db, ['alerts']);
   const alerts = alertsCollection(db);
   await alerts.createIndex({ fingerprint: 1, status: 1 });
   await alerts.createIndex({ lastAt: -1 });

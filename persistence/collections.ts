@@ -320,6 +320,15 @@ function isNamespaceExists(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 48;
 }
 
+/** Creates collections that do not exist yet (FerretDB wants them before their indexes); safe at every start. */
+export async function createCollections(db: Db, names: string[]): Promise<void> {
+  for (const name of names) {
+    await db.createCollection(name).catch((error: unknown) => {
+      if (!isNamespaceExists(error)) throw error;
+    });
+  }
+}
+
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 11000;
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from './collections.ts';
+import { isDuplicateKeyError, createCollections } from './collections.ts';
 
 /**
  * Documents of the order flow that are not actors: invoices and their
@@ -106,11 +106,7 @@ export function commerceCollections(db: Db): CommerceCollections {
 }
 
 export async function ensureCommerceIndexes(db: Db): Promise<void> {
-  for (const name of ['provider_requests', 'invoices', 'invoice_numbers', 'mail', 'survey_tokens', 'reports', 'ledger']) {
-    await db.createCollection(name).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 48) throw error;
-    });
-  }
+  await createCollections(db, ['provider_requests', 'invoices', 'invoice_numbers', 'mail', 'survey_tokens', 'reports', 'ledger']);
   const c = commerceCollections(db);
   await c.invoiceNumbers.createIndex({ orderId: 1 }, { unique: true });
   await c.mail.createIndex({ status: 1, createdAt: 1 });

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from './collections.ts';
+import { isDuplicateKeyError, createCollections } from './collections.ts';
 
 /** What the Goodfin adapter keeps beside its application actors: the outbox, application numbers, documents. */
 
@@ -50,11 +50,7 @@ export function goodfinCollections(db: Db): GoodfinCollections {
 }
 
 export async function ensureGoodfinIndexes(db: Db): Promise<void> {
-  for (const name of ['goodfin_outbox', 'goodfin_numbers', 'goodfin_documents']) {
-    await db.createCollection(name).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 48) throw error;
-    });
-  }
+  await createCollections(db, ['goodfin_outbox', 'goodfin_numbers', 'goodfin_documents']);
   const c = goodfinCollections(db);
   await c.outbox.createIndex({ status: 1, nextAttemptAt: 1 });
   await c.outbox.createIndex({ applicationId: 1, seq: 1 });

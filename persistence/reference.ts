@@ -1,3 +1,4 @@
+import { createCollections } from './collections.ts';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 
 /** Nova Poshta's directory, synced daily (`novaposhta-reference-sync`), read by the shop and by order validation. */
@@ -37,11 +38,7 @@ export function referenceCollections(db: Db): ReferenceCollections {
 }
 
 export async function ensureReferenceIndexes(db: Db): Promise<void> {
-  for (const name of ['np_cities', 'np_warehouses']) {
-    await db.createCollection(name).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 48) throw error;
-    });
-  }
+  await createCollections(db, ['np_cities', 'np_warehouses']);
   const c = referenceCollections(db);
   await c.cities.createIndex({ search: 1 });
   await c.warehouses.createIndex({ cityRef: 1, number: 1 });

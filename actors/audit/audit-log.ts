@@ -63,6 +63,24 @@ export class AuditLog {
     await this.collection.insertOne(this.toDoc(entry));
   }
 
+  /** A change someone made (an admin, or the hub in a business step): written before it resolves. */
+  recordChange(change: { kind?: 'admin' | 'business'; operation: string; principal: string; actor?: string | null; integration?: string | null; status?: number | null; details: Record<string, unknown> }): Promise<void> {
+    return this.recordNow({
+      kind: change.kind ?? 'admin',
+      integration: change.integration ?? null,
+      operation: change.operation,
+      actor: change.actor ?? null,
+      principal: change.principal,
+      status: change.status ?? null,
+      outcome: 'ok',
+      durationMs: null,
+      error: null,
+      request: null,
+      response: null,
+      details: change.details,
+    });
+  }
+
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -177,18 +177,11 @@ export function orderEffects(deps: OrderEffectDeps) {
       },
       issuedAt,
     );
-    await deps.audit.recordNow({
+    await deps.audit.recordChange({
       kind: 'business',
-      integration: null,
       operation: 'order.documents_issued',
       actor: `order/${input.orderId}`,
       principal: 'hub',
-      status: null,
-      outcome: 'ok',
-      durationMs: null,
-      error: null,
-      request: null,
-      response: null,
       details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
     });
     if (input.receipt.method !== 'cod' && input.customer.email) {

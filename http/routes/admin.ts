@@ -13,7 +13,7 @@ const newKeyBody = z.object({ name: z.string().min(1).max(100), role: z.enum(ROL
 
 export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker: DurableWorker; audit: AuditLog }): Router<HubState> {
   const auditChange = (by: string, operation: string, details: Record<string, unknown>) =>
-    deps.audit.recordNow({ kind: 'admin', integration: null, operation, actor: null, principal: by, status: null, outcome: 'ok', durationMs: null, error: null, request: null, response: null, details });
+    deps.audit.recordChange({ operation, principal: by, details });
 
   const router = new Router<HubState>({ prefix: '/admin' });
 

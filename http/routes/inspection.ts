@@ -195,8 +195,8 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     const who = ctx.state.principal?.name ?? 'unknown';
     const before = await deps.runtime.get(type, id);
     const result = await deps.runtime.send(type, id, body.event as EventObject, { origin: { kind: 'admin', requestId: ctx.state.requestId, actorName: who, reason: body.reason } });
-    await deps.audit.recordNow({
-      kind: 'admin', integration: null, operation: 'actor.event', actor: `${type}/${id}`, principal: who, status: 200, outcome: 'ok', durationMs: null, error: null, request: null, response: null,
+    await deps.audit.recordChange({
+      operation: 'actor.event', actor: `${type}/${id}`, principal: who, status: 200,
       details: { event: body.event.type, reason: body.reason, from: before.state, to: result.actor.state },
     });
     ctx.body = { type, id, state: result.actor.state, revision: result.actor.revision, accepts: result.actor.accepts };
@@ -213,8 +213,8 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     // due now: the worker runs it on its next poll (the lease still keeps two processes from running it at once)
     for (const effect of pending) await effects.updateOne({ _id: effect._id }, { $set: { nextAttemptAt: new Date(now()), runningUntil: null } });
     const who = ctx.state.principal?.name ?? 'unknown';
-    await deps.audit.recordNow({
-      kind: 'admin', integration: null, operation: 'actor.retry', actor: `${type}/${id}`, principal: who, status: 200, outcome: 'ok', durationMs: null, error: null, request: null, response: null,
+    await deps.audit.recordChange({
+      operation: 'actor.retry', actor: `${type}/${id}`, principal: who, status: 200,
       details: { effects: pending.map((e) => e._id), reason: body.reason },
     });
     ctx.body = { retried: pending.map((e) => ({ id: e._id, src: e.src, attempts: e.attempts })) };

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { ConnectorError } from '../../actors/connectors/kit/errors.ts';
 import { CircuitBreaker } from '../../actors/connectors/kit/circuit-breaker.ts';
 import { DEFAULT_HTTP_POLICY, type AnyConnector, type ConnectorHttp, type HttpPolicy } from '../../actors/connectors/kit/definition.ts';
 import { createConnectorHttp, type CallRecord } from '../../actors/connectors/kit/http.ts';
@@ -61,4 +63,14 @@ export async function withSandboxClient<TClient>(
   } finally {
     await sandbox.close();
   }
+}
+
+/** The ConnectorError a call fails with (the test fails if it succeeds or throws anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error = await promise.then(
+    () => assert.fail('expected the call to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
+  return error;
 }

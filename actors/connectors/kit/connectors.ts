@@ -273,20 +273,7 @@ export class Connectors {
       ...Object.keys(update.credentials ?? {}).map((field) => `credentials.${field}`),
       ...Object.keys(update.settings ?? {}).map((key) => `settings.${key}`),
     ];
-    await this.options.audit.recordNow({
-      kind: 'admin',
-      integration: name,
-      operation: 'integration.update',
-      actor: null,
-      principal: by,
-      status: null,
-      outcome: 'ok',
-      durationMs: null,
-      error: null,
-      request: null,
-      response: null,
-      details: { changed, revision: this.options.store.get(name)?.revision ?? null },
-    });
+    await this.options.audit.recordChange({ integration: name, operation: 'integration.update', principal: by, details: { changed, revision: this.options.store.get(name)?.revision ?? null } });
     this.options.logger.info('integration updated', { integration: name, by, changed });
     return this.view(name);
   }
@@ -428,10 +415,7 @@ export class Connectors {
     }
     if (current && sameConfig(current, next)) return;
     await this.options.store.put(seed.name, next, `environment (${seed.variable})`, 'environment');
-    await this.options.audit.recordNow({
-      kind: 'admin', integration: seed.name, operation: 'integration.seed', actor: null, principal: `environment (${seed.variable})`,
-      status: null, outcome: 'ok', durationMs: null, error: null, request: null, response: null, details: { fields: Object.keys(next.credentials) },
-    });
+    await this.options.audit.recordChange({ integration: seed.name, operation: 'integration.seed', principal: `environment (${seed.variable})`, details: { fields: Object.keys(next.credentials) } });
     this.options.logger.info('integration seeded from the environment', { integration: seed.name, variable: seed.variable });
   }
 

@@ -4,22 +4,12 @@ import { goodfinConnector } from '../../../actors/connectors/goodfin/connector.t
 import type { GoodfinClient } from '../../../actors/connectors/goodfin/client.ts';
 import { GOODFIN_PATHS, jwtExpiry, registeredServiceSchema, type GoodfinEnvelope } from '../../../actors/connectors/goodfin/protocol.ts';
 import { GOODFIN_SANDBOX_CREDENTIALS, samplePdf, type GoodfinSandbox } from '../../../actors/connectors/goodfin/sandbox.ts';
-import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
-import { withSandboxClient } from '../../support/connectors.ts';
+import { withSandboxClient, rejection } from '../../support/connectors.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<GoodfinClient>>[1]>[0] & { goodfin: GoodfinSandbox };
 
 const withGoodfin = (run: (setup: Setup) => Promise<void>) =>
   withSandboxClient<GoodfinClient>(goodfinConnector, (setup) => run({ ...setup, goodfin: setup.sandbox as GoodfinSandbox }));
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
-  return error;
-}
 
 const statusEvent = (msgId: string): GoodfinEnvelope => ({
   payloadType: 'ChangeDealApplicationStatusEvent',

@@ -4,8 +4,7 @@ import { liqpayConnector } from '../../../actors/connectors/liqpay/connector.ts'
 import type { LiqPayClient } from '../../../actors/connectors/liqpay/client.ts';
 import { decodeData, encodeData, signData, verifySignature } from '../../../actors/connectors/liqpay/protocol.ts';
 import { LIQPAY_SANDBOX_KEYS, type LiqPaySandbox } from '../../../actors/connectors/liqpay/sandbox.ts';
-import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
-import { withSandboxClient } from '../../support/connectors.ts';
+import { withSandboxClient, rejection } from '../../support/connectors.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<LiqPayClient>>[1]>[0] & { liqpay: LiqPaySandbox; hooks: Receiver };
@@ -17,15 +16,6 @@ async function withLiqPay(run: (setup: Setup) => Promise<void>): Promise<void> {
   } finally {
     await hooks.close();
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
-  return error;
 }
 
 const order = (hooks: Receiver, orderId: string, extra = {}) => ({

@@ -4,9 +4,8 @@ import { monobankConnector } from '../../../actors/connectors/monobank/connector
 import type { MonobankClient } from '../../../actors/connectors/monobank/client.ts';
 import { invoiceStatusSchema } from '../../../actors/connectors/monobank/protocol.ts';
 import type { MonobankSandbox } from '../../../actors/connectors/monobank/sandbox.ts';
-import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
 import { verifyPublicKeySignature } from '../../../http/webhooks/signatures.ts';
-import { withSandboxClient } from '../../support/connectors.ts';
+import { withSandboxClient, rejection } from '../../support/connectors.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<MonobankClient>>[1]>[0] & { mono: MonobankSandbox; hooks: Receiver };
@@ -18,15 +17,6 @@ async function withMonobank(run: (setup: Setup) => Promise<void>, policy = {}): 
   } finally {
     await hooks.close();
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
-  return error;
 }
 
 const invoice = (hooks: Receiver, extra = {}) => ({

@@ -5,20 +5,10 @@ import { NovaPoshtaClient } from '../../../actors/connectors/novaposhta/client.t
 import { NP_ERROR_CODES } from '../../../actors/connectors/novaposhta/protocol.ts';
 import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_CITIES, SANDBOX_WAREHOUSES, type NovaPoshtaSandbox } from '../../../actors/connectors/novaposhta/sandbox.ts';
 import type { CallRecord } from '../../../actors/connectors/kit/http.ts';
-import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
-import { connectorHttpFor, withSandboxClient } from '../../support/connectors.ts';
+import { connectorHttpFor, withSandboxClient, rejection } from '../../support/connectors.ts';
 
 const withNovaPoshta = (run: Parameters<typeof withSandboxClient<NovaPoshtaClient>>[1], policy = {}) =>
   withSandboxClient<NovaPoshtaClient>(novaPoshtaConnector, run, { policy });
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
-  return error;
-}
 
 test('the connection test reads one city with the API key, in the NP envelope at the single JSON endpoint', () =>
   withNovaPoshta(async ({ sandbox, client }) => {

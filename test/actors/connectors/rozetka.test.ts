@@ -4,22 +4,12 @@ import { rozetkaConnector } from '../../../actors/connectors/rozetka/connector.t
 import type { RozetkaClient } from '../../../actors/connectors/rozetka/client.ts';
 import { encodePassword, ROZETKA_ERROR_CODES } from '../../../actors/connectors/rozetka/protocol.ts';
 import { ROZETKA_SANDBOX_CREDENTIALS, type RozetkaSandbox } from '../../../actors/connectors/rozetka/sandbox.ts';
-import { ConnectorError } from '../../../actors/connectors/kit/errors.ts';
-import { withSandboxClient } from '../../support/connectors.ts';
+import { withSandboxClient, rejection } from '../../support/connectors.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<RozetkaClient>>[1]>[0] & { rozetka: RozetkaSandbox };
 
 const withRozetka = (run: (setup: Setup) => Promise<void>) =>
   withSandboxClient<RozetkaClient>(rozetkaConnector, (setup) => run({ ...setup, rozetka: setup.sandbox as RozetkaSandbox }));
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectorError, `not a ConnectorError: ${String(error)}`);
-  return error;
-}
 
 test('the password is sent base64-encoded, as Rozetka requires (Passw0rd! → UGFzc3cwcmQh)', () => {
   assert.equal(encodePassword('Passw0rd!'), 'UGFzc3cwcmQh');
