@@ -5,7 +5,7 @@ import type { OutgoingMessage } from '../../machines/goodfin-application.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { OutboxDoc } from '../../persistence/goodfin.ts';
 import type { GoodfinClient } from '../connectors/goodfin/client.ts';
-import { GOODFIN_SYSTEM_NAME } from '../connectors/goodfin/protocol.ts';
+import { GOODFIN_SYSTEM_NAME, goodfinTime } from '../connectors/goodfin/protocol.ts';
 
 /**
  * Messages to Goodfin, durable and in order per application: queued once
@@ -32,11 +32,6 @@ export interface OutboxOptions {
 export function msgIdOf(id: string): string {
   const hex = createHash('sha1').update(`goodfin:${id}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** Goodfin's local date-time format, e.g. 2019-06-14T13:10:23.771 */
-function goodfinTime(at: number): string {
-  return new Date(at).toISOString().replace('Z', '');
 }
 
 export class GoodfinOutbox {

@@ -75,6 +75,85 @@ export const envelopeSchema = z.object({
 });
 export type GoodfinEnvelope = z.infer<typeof envelopeSchema>;
 
+/** Goodfin's local date-time format, e.g. 2019-06-14T13:10:23.771 (UTC, without a zone). */
+export function goodfinTime(at: number | Date): string {
+  return new Date(at).toISOString().replace('Z', '');
+}
+
+export const PRODUCT_TYPES = ['BankGuarantee', 'Loan'] as const;
+
+export const applicationDocumentSchema = z.object({
+  documentId: z.string().min(1).max(256),
+  documentType: z.string().min(1).max(128),
+  fileName: z.string().max(512),
+});
+
+const party = z.looseObject({ inn: z.string().min(1).max(32).nullable().optional(), name: z.string().max(1000).nullable().optional() });
+
+/**
+ * AddDealApplication (Goodfin → bank): a client's application. `requestData`
+ * carries the product's fields; we read amount, currency, term and client,
+ * and keep the rest as received (guarantee: type, beneficiary, purchase
+ * number; loan: purpose).
+ */
+export const addDealApplicationSchema = z.object({
+  dealApplicationId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, ".", "_", ":" or "-", at most 128'),
+  createApplicationDateTime: z.string().min(1),
+  productType: z.string().min(1).max(64),
+  requestData: z.looseObject({
+    amount: z.number().nullable().optional(),
+    currency: z.string().max(8).nullable().optional(),
+    /** months */
+    term: z.number().int().nullable().optional(),
+    client: party.nullable().optional(),
+  }),
+  documents: z.array(applicationDocumentSchema).max(200).default([]),
+});
+export type AddDealApplication = z.infer<typeof addDealApplicationSchema>;
+
+/** CancelDealApplication (Goodfin → bank): the client withdraws. */
+export const cancelDealApplicationSchema = z.object({
+  dealApplicationId: z.string().min(1).max(128),
+  reason: z.string().max(2000).default(''),
+});
+
+/** CommonResponse (both ways): the answer to one message, by its msgId. */
+export const commonResponseSchema = z.object({
+  originalMsgId: z.string().min(1),
+  dealApplicationId: z.string().optional(),
+  success: z.boolean(),
+  errorCode: z.string().nullable().optional(),
+  errorMessage: z.string().nullable().optional(),
+});
+export type CommonResponse = z.infer<typeof commonResponseSchema>;
+
+/** ChangeDealApplicationStatusEvent (bank → Goodfin). */
+export const statusEventSchema = z.object({
+  dealApplicationId: z.string().min(1),
+  status: z.string().min(1),
+  statusDateTime: z.string().optional(),
+  comment: z.string().nullable().optional(),
+  errorCode: z.string().nullable().optional(),
+});
+
+/** UpdateApplicationParams (bank → Goodfin): our number for the application. */
+export const updateApplicationParamsSchema = z.object({
+  dealApplicationId: z.string().min(1),
+  serviceApplicationNumber: z.string().min(1),
+});
+
+/** What each payload type must look like. */
+export const PAYLOAD_SCHEMAS = {
+  AddDealApplication: addDealApplicationSchema,
+  CancelDealApplication: cancelDealApplicationSchema,
+  CommonResponse: commonResponseSchema,
+  ChangeDealApplicationStatusEvent: statusEventSchema,
+  UpdateApplicationParams: updateApplicationParamsSchema,
+} as const;
+
+/** The header Goodfin sends our secret in (declared with the endpoint). */
+export const INBOUND_TOKEN_HEADER = 'X-Goodfin-Token';
+
 /** Reads `exp` (epoch seconds) from a JWT without trusting it; null when absent or unreadable. */
 export function jwtExpiry(token: string): number | null {
   const payload = token.split('.')[1];
