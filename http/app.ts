@@ -26,6 +26,7 @@ import { inspectionRoutes } from './routes/inspection.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { Collections } from '../persistence/collections.ts';
 import type { ActorIndex } from '../actors/runtime/actor-index.ts';
+import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/audit/audit-log.ts';
@@ -49,6 +50,7 @@ export interface HttpDependencies {
   reference: ReferenceCollections;
   collections: Collections;
   actorIndex: ActorIndex;
+  applications: Omit<ApplicationRouteDeps, 'runtime' | 'store' | 'actors' | 'connectors'>;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -81,6 +83,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(orderRoutes(deps.orders).routes());
   secured.use(referenceRoutes(deps.reference).routes());
   secured.use(inspectionRoutes({ runtime: deps.runtime, index: deps.actorIndex, store: deps.store, collections: deps.collections, audit: deps.audit }).routes());
+  secured.use(applicationRoutes({ ...deps.applications, runtime: deps.runtime, store: deps.store, actors: deps.collections.actors, connectors: deps.connectors }).routes());
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());

@@ -56,6 +56,8 @@ import { novaPoshtaTrackingJob } from '../actors/jobs/novaposhta-tracking.ts';
 import { novaPoshtaReferenceSyncJob } from '../actors/jobs/novaposhta-reference-sync.ts';
 import { novaPoshtaConnector } from '../actors/connectors/novaposhta/connector.ts';
 import { goodfinConnector } from '../actors/connectors/goodfin/connector.ts';
+import { GoodfinDeclarer } from '../actors/goodfin/declarations.ts';
+import { goodfinInbound } from '../actors/goodfin/inbound.ts';
 import { GoodfinOutbox } from '../actors/goodfin/outbox.ts';
 import { goodfinEffects } from '../actors/goodfin/effects.ts';
 import { ensureGoodfinIndexes, goodfinCollections } from '../persistence/goodfin.ts';
@@ -257,7 +259,18 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
           .catch((error: unknown) => logger.error('alert could not be raised', { error: String(error) }));
       },
     });
-    const inbox = new Inbox(collections.inbox, runtime, logger, [...webhookSpecs, monobankWebhook(connectors, logger, () => clock.now()), liqpayWebhook]);
+    const inbox = new Inbox(collections.inbox, runtime, logger, [
+      ...webhookSpecs,
+      monobankWebhook(connectors, logger, () => clock.now()),
+      liqpayWebhook,
+      goodfinInbound({ runtime: runtimeOf, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now: () => clock.now() }),
+    ]);
+    // Goodfin is told where we are once we listen (the public address may be known only then)
+    const goodfinDeclarer = new GoodfinDeclarer({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now: () => clock.now() });
+    closers.push({ name: 'goodfin declarations', close: async () => goodfinDeclarer.stop() });
+    connectors.onChange((integration) => {
+      if (integration === 'goodfin') void goodfinDeclarer.check();
+    });
 
     const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
       if (!definition.syncs) return;
@@ -332,6 +345,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       collections,
       actorIndex,
       orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
+      applications: { inbox: collections.inbox, goodfin, outbox: goodfinOutbox, declarer: goodfinDeclarer },
     });
     const server: Server = createServer(app.callback());
     server.keepAliveTimeout = 5_000;
@@ -342,6 +356,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     if (!config.publicBaseUrlExplicit) publicBaseUrl = url;
+    goodfinDeclarer.start();
     closers.push({
       name: 'http server',
       close: () =>

@@ -27,6 +27,51 @@ export const APPLICATION_STATUS = {
   withdrawn: 'WITHDRAWN',
 } as const;
 
+/** Labels of the statuses the machine announces itself (configuration may rename them). */
+export const FIXED_STATUS_LABELS: Record<string, string> = {
+  RECEIVED: 'Получена банком',
+  REWORK: 'Возвращена на доработку',
+  READY_FOR_SIGNING: 'Готова к подписанию',
+  OFFER_ACCEPTED: 'Предложение принято',
+  OFFER_PAID: 'Предложение оплачено',
+  ISSUED: 'Продукт выдан',
+  REJECTED: 'Отклонена банком',
+  WITHDRAWN: 'Отозвана клиентом',
+};
+
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([APPLICATION_STATUS.issued, APPLICATION_STATUS.rejected, APPLICATION_STATUS.withdrawn]);
+
+/** The review statuses bank staff set (seed 003 §5); the list is configuration, this is its default. */
+export const DEFAULT_REVIEW_STATUSES: Array<{ code: string; name: string }> = [
+  { code: 'UNDER_REVIEW', name: 'На рассмотрении' },
+  { code: 'CLIENT_INFO_REQUESTED', name: 'Направлен запрос клиенту' },
+  { code: 'OFFER_PREPARING', name: 'Формируется предложение' },
+  { code: 'OFFER_DOCUMENTS', name: 'Формирование документов предложения' },
+  { code: 'DOCUMENTS_CHECK', name: 'Проверка документов' },
+  { code: 'DOCUMENTS_RECHECK', name: 'Повторная проверка документов' },
+  { code: 'PROJECT_APPROVAL', name: 'Проект на согласовании' },
+  { code: 'CLIENT_REWORK_REQUEST', name: 'Запрос от клиента на доработку' },
+  { code: 'OFFERS_SEARCH', name: 'Поиск предложений' },
+  { code: 'PRELIMINARY_OFFER_ACCEPTED', name: 'Предварительное предложение принято' },
+  { code: 'APPROVED', name: 'Одобрена' },
+];
+
+/** Every error code the bank may send Goodfin (declared through errormapping). */
+export const APPLICATION_ERRORS: Record<string, string> = {
+  CLIENT_INN_MISSING: 'Не указан ИНН клиента',
+  AMOUNT_MISSING: 'Не указана сумма',
+  PRODUCT_NOT_OFFERED: 'Банк не предоставляет этот продукт',
+  AMOUNT_OUT_OF_LIMITS: 'Сумма вне лимитов банка',
+  DOCS_MISSING: 'Не хватает документов',
+  WITHDRAWAL_REFUSED: 'Банк отказал в отзыве заявки',
+  WITHDRAWAL_PENDING: 'Запрос на отзыв уже рассматривается',
+  APPLICATION_CLOSED: 'Заявка уже в конечном статусе',
+  APPLICATION_NOT_FOUND: 'Заявка не найдена',
+  DUPLICATE_APPLICATION: 'Заявка с этим идентификатором уже получена',
+  INVALID_PAYLOAD: 'Сообщение не соответствует контракту',
+  UNSUPPORTED_MESSAGE: 'Банк не принимает сообщения этого типа',
+};
+
 export interface ApplicationDocument {
   documentId: string;
   documentType: string;
@@ -53,6 +98,8 @@ export interface ApplicationInput {
   client: { inn: string | null; name: string | null };
   documents: ApplicationDocument[];
   policy: ApplicationPolicy;
+  /** the product's other fields as Goodfin sent them (term, beneficiary, purpose …), for staff */
+  details?: Record<string, unknown>;
 }
 
 /** One message to Goodfin, with the id that makes queueing it idempotent. */
@@ -108,6 +155,7 @@ export const applicationInputSchema = z.object({
   client: z.object({ inn: z.string().nullable(), name: z.string().nullable() }),
   documents: z.array(z.object({ documentId: z.string().min(1), documentType: z.string(), fileName: z.string() })),
   policy: z.object({ limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })), requiredDocuments: z.array(z.string()), reviewStatuses: z.array(z.string()) }),
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The automatic checks (seed 003 step 3): required fields, product limits, documents listed. */

@@ -30,7 +30,8 @@ export interface ApplicationNumberDoc {
 }
 
 export interface GoodfinDocumentDoc {
-  _id: string; // Goodfin's documentId
+  _id: string; // documentKey(applicationId, documentId)
+  documentId: string;
   applicationId: string;
   fileName: string;
   documentType: string;
@@ -38,6 +39,9 @@ export interface GoodfinDocumentDoc {
   content: Buffer;
   downloadedAt: Date;
 }
+
+/** A document is kept per application (the same file may be attached to two). */
+export const documentKey = (applicationId: string, documentId: string) => `${applicationId}:${documentId}`;
 
 export interface GoodfinCollections {
   outbox: Collection<OutboxDoc>;

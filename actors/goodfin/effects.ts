@@ -1,5 +1,5 @@
 import type { ApplicationDocument, OutgoingMessage } from '../../machines/goodfin-application.ts';
-import { claimApplicationNumber, type GoodfinCollections } from '../../persistence/goodfin.ts';
+import { claimApplicationNumber, documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { goodfinConnector } from '../connectors/goodfin/connector.ts';
@@ -25,10 +25,11 @@ export function goodfinEffects(deps: { outbox: GoodfinOutbox; collections: Goodf
   const downloadDocuments: EffectHandler<{ applicationId: string; documents: ApplicationDocument[] }, { downloaded: string[] }> = async (input, context) => {
     const downloaded: string[] = [];
     for (const document of input.documents) {
-      if (!(await deps.collections.documents.findOne({ _id: document.documentId }, { projection: { _id: 1 } }))) {
+      const key = documentKey(input.applicationId, document.documentId);
+      if (!(await deps.collections.documents.findOne({ _id: key }, { projection: { _id: 1 } }))) {
         const content = await deps.connectors.client(goodfinConnector).downloadDocument(document.documentId, { actor: { type: 'goodfin-application', id: input.applicationId }, signal: context.signal });
         await deps.collections.documents
-          .insertOne({ _id: document.documentId, applicationId: input.applicationId, fileName: document.fileName, documentType: document.documentType, size: content.length, content, downloadedAt: new Date(now()) })
+          .insertOne({ _id: key, documentId: document.documentId, applicationId: input.applicationId, fileName: document.fileName, documentType: document.documentType, size: content.length, content, downloadedAt: new Date(now()) })
           .catch((error: unknown) => {
             if (!isDuplicateKeyError(error)) throw error;
           });

@@ -56,7 +56,8 @@ export class GoodfinOutbox {
         seq: this.lastSeq,
         msgId: msgIdOf(message.id),
         payloadType: message.payloadType,
-        payload: message.payload,
+        // a status's time is when it was queued (once: a repeat is not stored)
+        payload: message.payloadType === 'ChangeDealApplicationStatusEvent' ? { statusDateTime: goodfinTime(at), ...message.payload } : message.payload,
         status: 'pending',
         attempts: 0,
         nextAttemptAt: new Date(at),
@@ -123,9 +124,31 @@ export class GoodfinOutbox {
     return { sent, failed };
   }
 
-  /** Goodfin's CommonResponse to one of our messages. */
-  async recordAnswer(originalMsgId: string, answer: { success: boolean; errorCode: string | null; errorMessage: string | null }): Promise<boolean> {
-    const result = await this.options.collection.updateOne({ msgId: originalMsgId }, { $set: { answer: { ...answer, at: new Date(this.now()) } } });
-    return result.matchedCount > 0;
+  /** Goodfin's CommonResponse to one of our messages: the message it answers, or null when none of ours has that msgId. */
+  async recordAnswer(originalMsgId: string, answer: { success: boolean; errorCode: string | null; errorMessage: string | null }): Promise<OutboxDoc | null> {
+    const message = await this.options.collection.findOne({ msgId: originalMsgId });
+    if (!message) return null;
+    await this.options.collection.updateOne({ _id: message._id }, { $set: { answer: { ...answer, at: new Date(this.now()) } } });
+    return message;
+  }
+
+  /**
+   * Sends these messages again (those already sent; pending ones go anyway),
+   * with their msgIds: Goodfin repeats a message it heard no answer to, and
+   * expects the answer again.
+   */
+  async sendAgain(ids: string[]): Promise<string[]> {
+    const again: string[] = [];
+    for (const id of ids) {
+      const result = await this.options.collection.updateOne({ _id: id, status: 'sent' }, { $set: { status: 'pending', nextAttemptAt: new Date(this.now()), attempts: 0 } });
+      if (result.modifiedCount > 0) again.push(id);
+    }
+    if (again.length > 0) void this.deliver().catch(() => undefined);
+    return again;
+  }
+
+  /** Everything exchanged for one application, in order. */
+  messagesOf(applicationId: string): Promise<OutboxDoc[]> {
+    return this.options.collection.find({ applicationId }).sort({ seq: 1 }).limit(500).toArray();
   }
 }

@@ -71,6 +71,7 @@ export class Inbox {
       stored = (await this.collection.findOne({ _id: id })) ?? doc;
     }
     if (stored.status === 'dispatched' || stored.status === 'ignored') {
+      if (duplicate) await this.specs.get(request.integration)?.repeated?.(request, deliveryId);
       return { id, duplicate, status: stored.status, dispatchedTo: stored.dispatchedTo, result: stored.result };
     }
     const dispatched = await this.dispatch(stored);
@@ -108,8 +109,13 @@ export class Inbox {
     let result: string | null = null;
     let failure: string | null = null;
     try {
-      const route = spec?.route(request) ?? null;
-      if (route) {
+      const route = spec?.dispatch ? null : (spec?.route(request) ?? null);
+      if (spec?.dispatch) {
+        const handled = await spec.dispatch(request, doc.deliveryId);
+        status = 'dispatched';
+        dispatchedTo = handled.dispatchedTo;
+        result = handled.result;
+      } else if (route) {
         dispatchedTo = `${route.type}/${route.id}`;
         const outcome = await this.runtime.send(route.type, route.id, route.event, {
           idempotencyKey: `webhook:${doc._id}`,

@@ -33,4 +33,20 @@ export interface WebhookSpec {
   deliveryId(request: WebhookRequest): string | null;
   /** the event it carries, or null when it concerns nothing the hub keeps; throws WebhookBodyError when malformed */
   route(request: WebhookRequest): WebhookRoute | null;
+  /**
+   * For protocols whose messages do more than send one event (create an
+   * actor, record an answer, reply): handles the stored delivery instead of
+   * `route`. Must be idempotent — a delivery stored but not handled when the
+   * process died is handled again. Throwing an AppError under 500 records
+   * the refusal (no retry); anything else leaves it for a retry.
+   */
+  dispatch?(request: WebhookRequest, deliveryId: string): Promise<WebhookDispatch>;
+  /** A delivery seen and handled before arrived again: what the protocol expects then (e.g. the answer sent again). */
+  repeated?(request: WebhookRequest, deliveryId: string): Promise<void>;
+}
+
+export interface WebhookDispatch {
+  /** the actor it concerned, as type/id */
+  dispatchedTo: string | null;
+  result: string;
 }

@@ -115,6 +115,8 @@ export type AddDealApplication = z.infer<typeof addDealApplicationSchema>;
 export const cancelDealApplicationSchema = z.object({
   dealApplicationId: z.string().min(1).max(128),
   reason: z.string().max(2000).default(''),
+  /** who withdraws: the client (default) or Goodfin itself (seed 003 §2.3) */
+  initiator: z.enum(['CLIENT', 'SYSTEM']).default('CLIENT'),
 });
 
 /** CommonResponse (both ways): the answer to one message, by its msgId. */

@@ -113,6 +113,7 @@ export class Connectors {
   private readonly runtimes = new Map<string, Runtime>();
   private refreshTimer: NodeJS.Timeout | null = null;
   private readonly observer: CallObserver;
+  private readonly changeListeners: Array<(integration: string) => void> = [];
 
   constructor(private readonly options: ConnectorsOptions) {
     for (const definition of options.definitions) {
@@ -126,6 +127,21 @@ export class Connectors {
       },
       finished: (record) => this.recordCall(record),
     };
+  }
+
+  /** Called after an integration's configuration changed, here or in another process (must not throw). */
+  onChange(listener: (integration: string) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(name: string): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(name);
+      } catch (error) {
+        this.options.logger.warn('a configuration change listener failed', { integration: name, error: String(error) });
+      }
+    }
   }
 
   definitionOf(name: string): AnyConnector | null {
@@ -170,7 +186,10 @@ export class Connectors {
   async refresh(): Promise<void> {
     try {
       const changed = await this.options.store.refresh();
-      for (const name of changed) this.options.logger.info('integration configuration changed elsewhere; applied', { integration: name });
+      for (const name of changed) {
+        this.options.logger.info('integration configuration changed elsewhere; applied', { integration: name });
+        this.changed(name);
+      }
     } catch (error) {
       this.options.logger.warn('integration refresh failed', { error: String(error) });
     }
@@ -275,6 +294,7 @@ export class Connectors {
     ];
     await this.options.audit.recordChange({ integration: name, operation: 'integration.update', principal: by, details: { changed, revision: this.options.store.get(name)?.revision ?? null } });
     this.options.logger.info('integration updated', { integration: name, by, changed });
+    this.changed(name);
     return this.view(name);
   }
 

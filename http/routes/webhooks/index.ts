@@ -32,8 +32,7 @@ export interface WebhookDependencies {
 export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
   const router = new Router<HubState>();
 
-  router.post('/webhooks/:integration', async (ctx) => {
-    const integration = ctx.params.integration ?? '';
+  const receive = async (ctx: Parameters<Parameters<typeof router.post>[1]>[0], integration: string) => {
     const spec = deps.inbox.spec(integration);
     if (!spec) throw errors.notFound(`webhook endpoint for ${integration}`, { known: deps.inbox.integrations() });
     const started = Date.now();
@@ -84,7 +83,11 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
     finish(outcome.duplicate ? 'duplicate' : outcome.status, 200, null, { deliveryId, actor: outcome.dispatchedTo, result: outcome.result });
     ctx.status = 200;
     ctx.body = { received: true, id: outcome.id, duplicate: outcome.duplicate, status: outcome.status };
-  });
+  };
+
+  router.post('/webhooks/:integration', (ctx) => receive(ctx, ctx.params.integration ?? ''));
+  // Goodfin's documented address for the messages it pushes to a bank
+  router.post('/goodfin/in', (ctx) => receive(ctx, 'goodfin'));
 
   return router;
 }

@@ -1,0 +1,196 @@
+import Router from '@koa/router';
+import { Binary, type Collection } from 'mongodb';
+import { z } from 'zod';
+import { errors } from '../../common/errors.ts';
+import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
+import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
+import type { Connectors } from '../../actors/connectors/kit/connectors.ts';
+import { goodfinConnector } from '../../actors/connectors/goodfin/connector.ts';
+import { envelopeSchema } from '../../actors/connectors/goodfin/protocol.ts';
+import type { GoodfinDeclarer } from '../../actors/goodfin/declarations.ts';
+import { APPLICATION_TYPE } from '../../actors/goodfin/inbound.ts';
+import { statusModel } from '../../actors/goodfin/model.ts';
+import type { GoodfinOutbox } from '../../actors/goodfin/outbox.ts';
+import type { ApplicationContext } from '../../machines/goodfin-application.ts';
+import type { ActorDoc, InboxDoc } from '../../persistence/collections.ts';
+import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
+import type { HubState } from '../context.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { parseBody, parseQuery } from '../validation.ts';
+import { idempotencyKeyOf, requestHash } from './actors.ts';
+
+export interface ApplicationRouteDeps {
+  runtime: ActorRuntime;
+  store: ActorStore;
+  actors: Collection<ActorDoc>;
+  inbox: Collection<InboxDoc>;
+  goodfin: GoodfinCollections;
+  outbox: GoodfinOutbox;
+  connectors: Connectors;
+  declarer: GoodfinDeclarer;
+}
+
+const listQuery = z.object({
+  state: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** What bank staff may do to an application (a withdrawal request comes only from Goodfin). */
+const staffEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('SET_STATUS'), code: z.string().min(1).max(64), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('OFFER_ACCEPTED'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('OFFER_PAID'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('ISSUE'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('REJECT'), comment: z.string().min(1, 'say why the bank rejects it').max(1000) }),
+  z.object({ type: z.literal('ACCEPT_WITHDRAWAL') }),
+  z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
+  z.object({ type: z.literal('RETRY') }),
+]);
+
+/** A stored binary as Buffer (the driver reads it back as a BSON Binary). */
+function bytesOf(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Binary) return Buffer.from(value.read(0, value.length()));
+  throw new Error('a stored document is not binary');
+}
+
+/** `/applications`: Goodfin applications as bank staff see and drive them. */
+export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> {
+  const router = new Router<HubState>();
+
+  const labels = (): Map<string, string> => {
+    try {
+      return new Map(statusModel(deps.connectors.configOf(goodfinConnector).settings).statuses.map((s) => [s.code, s.name]));
+    } catch {
+      return new Map();
+    }
+  };
+  const status = (code: string | null, names: Map<string, string>) => (code ? { code, label: names.get(code) ?? code } : null);
+
+  const summary = (id: string, state: string, c: ApplicationContext, names: Map<string, string>, createdAt: string, updatedAt: string) => ({
+    id,
+    state,
+    status: status(c.status, names),
+    number: c.number,
+    productType: c.productType,
+    amount: c.amount,
+    currency: c.currency,
+    client: c.client,
+    withdrawal: c.withdrawal,
+    createdAt,
+    updatedAt,
+  });
+
+  const view = async (actor: ActorView) => {
+    const c = actor.context as ApplicationContext;
+    const names = labels();
+    const [journal, documents, outbound, inbound] = await Promise.all([
+      deps.store.readJournal(actorKey(APPLICATION_TYPE, actor.id), 0, 500),
+      Promise.all(c.documents.map(async (d) => ({ ...d, doc: await deps.goodfin.documents.findOne({ _id: documentKey(actor.id, d.documentId) }, { projection: { content: 0 } }) }))),
+      deps.outbox.messagesOf(actor.id),
+      deps.inbox.find({ integration: 'goodfin', dispatchedTo: `${APPLICATION_TYPE}/${actor.id}` }).sort({ receivedAt: 1 }).limit(500).toArray(),
+    ]);
+    return {
+      ...summary(actor.id, actor.state, c, names, actor.createdAt, actor.updatedAt),
+      revision: actor.revision,
+      accepts: actor.accepts,
+      details: c.details ?? {},
+      checkErrors: c.checkErrors,
+      lastError: c.lastError,
+      statuses: c.statusHistory.map((entry, index) => ({ seq: index + 1, ...status(entry.code, names), comment: entry.comment })),
+      history: journal.map((entry) => ({
+        revision: entry.revision,
+        at: entry.at.toISOString(),
+        event: entry.eventType,
+        from: entry.from,
+        to: entry.to,
+        by: 'actorName' in entry.origin && entry.origin.actorName ? entry.origin.actorName : entry.origin.kind === 'webhook' ? 'goodfin' : entry.origin.kind,
+      })),
+      documents: documents.map(({ doc, ...d }) => ({
+        ...d,
+        downloaded: doc !== null,
+        size: doc?.size ?? null,
+        downloadedAt: doc?.downloadedAt.toISOString() ?? null,
+        url: doc ? `/applications/${encodeURIComponent(actor.id)}/documents/${encodeURIComponent(d.documentId)}` : null,
+      })),
+      messages: {
+        sent: outbound.map((m) => ({
+          id: m._id,
+          msgId: m.msgId,
+          payloadType: m.payloadType,
+          payload: m.payload,
+          status: m.status,
+          attempts: m.attempts,
+          lastError: m.lastError,
+          queuedAt: m.createdAt.toISOString(),
+          sentAt: m.sentAt?.toISOString() ?? null,
+          answer: m.answer ? { ...m.answer, at: m.answer.at.toISOString() } : null,
+        })),
+        received: inbound.map((doc) => {
+          const envelope = envelopeSchema.safeParse(JSON.parse(Buffer.from(doc.rawBody, 'base64').toString('utf8')));
+          return {
+            msgId: doc.deliveryId,
+            payloadType: envelope.success ? envelope.data.payloadType : null,
+            payload: envelope.success ? envelope.data.payload : null,
+            receivedAt: doc.receivedAt.toISOString(),
+            status: doc.status,
+            result: doc.result,
+          };
+        }),
+      },
+    };
+  };
+
+  router.get('/applications', requireRole('operator', 'viewer'), async (ctx) => {
+    const query = parseQuery(listQuery, ctx.query);
+    await deps.runtime.flushProjections();
+    const filter: Record<string, unknown> = { type: APPLICATION_TYPE };
+    // `underReview` finds `active.underReview` too
+    if (query.state) filter.state = query.state.includes('.') ? query.state : { $in: [query.state, `active.${query.state}`] };
+    if (query.cursor) filter.createdAt = { $lt: new Date(query.cursor) };
+    const docs = await deps.actors.find(filter).sort({ createdAt: -1 }).limit(query.limit).toArray();
+    const names = labels();
+    ctx.body = {
+      applications: docs.map((doc) => summary(doc.id, doc.state, JSON.parse(doc.snapshot).context as ApplicationContext, names, doc.createdAt.toISOString(), doc.updatedAt.toISOString())),
+      nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
+    };
+  });
+
+  router.get('/applications/:id', requireRole('operator', 'viewer'), async (ctx) => {
+    ctx.body = await view(await deps.runtime.get(APPLICATION_TYPE, ctx.params.id ?? ''));
+  });
+
+  router.get('/applications/:id/documents/:documentId', requireRole('operator', 'viewer'), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    const document = await deps.goodfin.documents.findOne({ _id: documentKey(id, ctx.params.documentId ?? '') });
+    if (!document) throw errors.notFound(`document ${ctx.params.documentId ?? ''} of application ${id}`);
+    ctx.set('Content-Type', document.fileName.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
+    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(document.fileName || document.documentId)}`);
+    ctx.body = bytesOf(document.content);
+  });
+
+  router.post('/applications/:id/events', requireRole('operator'), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    const event = parseBody(staffEvent, ctx.state.body ?? {});
+    const actor = await deps.runtime.get(APPLICATION_TYPE, id);
+    if (event.type === 'SET_STATUS') {
+      const allowed = (actor.context as ApplicationContext).policy.reviewStatuses;
+      if (!allowed.includes(event.code)) throw errors.badRequest(`${event.code} is not a review status of this application`, [{ path: 'code', message: `one of ${allowed.join(', ')}` }]);
+    }
+    const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    const result = await deps.runtime.send(APPLICATION_TYPE, id, event, {
+      idempotencyKey: key,
+      requestHash: requestHash('application-event', id, event),
+      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },
+    });
+    ctx.set('Idempotent-Replayed', String(result.replayed));
+    ctx.body = await view(result.actor);
+  });
+
+  router.get('/admin/goodfin', requireRole('admin', 'operator', 'viewer'), (ctx) => {
+    ctx.body = { declarations: deps.declarer.view() };
+  });
+
+  return router;
+}

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, uniqueDatabaseName } from '../support/database.ts';
+import { hubClient, startHubProcess } from '../support/hub-process.ts';
+import { dealPayload, goodfinOf, pushToHub } from '../support/goodfin.ts';
+
+interface ApplicationBody {
+  state: string;
+  revision: number;
+  number: string | null;
+  status: { code: string; label: string } | null;
+  documents: Array<{ documentId: string; downloaded: boolean; url: string | null }>;
+  messages: { sent: Array<{ payloadType: string; msgId: string; payload: Record<string, unknown>; status: string }>; received: Array<{ msgId: string; payloadType: string; result: string }> };
+  history: Array<{ event: string; to: string; by: string }>;
+}
+
+test('POST /goodfin/in: only Goodfin with the declared secret gets in; a malformed or misaddressed message is refused before anything is stored', async () => {
+  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-auth') });
+  try {
+    const noToken = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { token: null });
+    assert.equal(noToken.status, 401);
+    const wrong = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { token: 'guessed-token' });
+    assert.equal(wrong.status, 401);
+    assert.equal((wrong.body.error as { code: string }).code, 'invalid_signature');
+
+    const notJson = await fetch(`${hub.url}/goodfin/in`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Goodfin-Token': 'x' }, body: '{' });
+    assert.equal(notJson.status, 401, 'the secret is checked first');
+    const misaddressed = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { receiver: 'someOtherBank' });
+    assert.equal(misaddressed.status, 400);
+    assert.match(JSON.stringify(misaddressed.body), /someOtherBank/);
+
+    const client = hubClient(hub.url);
+    assert.equal((await client.get('/applications/gf-auth-1')).status, 404, 'nothing was created');
+  } finally {
+    await hub.terminate();
+  }
+});
+
+test('an AddDealApplication becomes an application: acknowledged, numbered, documents downloaded, ready for signing; a repeat of its msgId changes nothing and is answered again', async () => {
+  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-add') });
+  try {
+    const client = hubClient(hub.url);
+    const goodfin = await goodfinOf(client);
+    const first = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1'));
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.duplicate, false);
+    await client.waitForState('/applications/gf-add-1', 'active.readyForSigning');
+
+    const acks = async () => (await goodfin.received('gf-add-1')).filter((m) => m.payloadType === 'CommonResponse' && m.payload.originalMsgId === first.msgId);
+    await eventually(async () => ((await acks()).length === 1 ? true : undefined), 15_000, 'the CommonResponse at Goodfin');
+    const before = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
+    assert.match(before.number ?? '', /^BG-\d{4}-000001$/);
+    assert.deepEqual(before.status, { code: 'READY_FOR_SIGNING', label: 'Готова к подписанию' });
+    assert.ok(before.documents.every((d) => d.downloaded && d.url), JSON.stringify(before.documents));
+    const pdf = await fetch(`${hub.url}${before.documents[0]?.url ?? ''}`, { headers: { authorization: `Bearer ${'test-admin-key-0123456789abcdef'}` } });
+    assert.equal(pdf.status, 200);
+    assert.equal((await pdf.arrayBuffer()).byteLength > 100, true);
+    assert.deepEqual(before.messages.received.map((m) => m.payloadType), ['AddDealApplication']);
+    assert.equal(before.history[0]?.by, 'goodfin');
+
+    // Goodfin heard no answer and sends the same message again
+    const repeat = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1'), { msgId: first.msgId });
+    assert.equal(repeat.status, 200);
+    assert.equal(repeat.body.duplicate, true);
+    const answered = await eventually(async () => {
+      const got = await acks();
+      return got.length === 2 ? got : undefined;
+    }, 15_000, 'the answer sent again');
+    assert.equal(answered[0]?.msgId, answered[1]?.msgId, 'the same answer, with its msgId');
+    const after = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
+    assert.equal(after.revision, before.revision, 'the application did not change');
+    assert.equal(after.messages.received.length, 1);
+
+    // the same application under a new msgId: refused, the application stays as it is
+    const again = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1', { amount: 9_999_999 }));
+    assert.equal(again.status, 200);
+    const refusal = await eventually(async () => (await goodfin.received('gf-add-1')).find((m) => m.payload.originalMsgId === again.msgId), 15_000, 'the refusal');
+    assert.deepEqual([refusal.payload.success, refusal.payload.errorCode], [false, 'DUPLICATE_APPLICATION']);
+    assert.equal(((await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody).revision, before.revision);
+  } finally {
+    await hub.terminate();
+  }
+});
+
+test('messages the bank cannot take are answered with our error codes: bad payload, unknown application, a type Goodfin should not send; failing checks return it for rework', async () => {
+  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-errors') });
+  try {
+    const client = hubClient(hub.url);
+    const goodfin = await goodfinOf(client);
+    const answerTo = (msgId: string) => eventually(async () => (await goodfin.received()).find((m) => m.payload.originalMsgId === msgId), 15_000, `the answer to ${msgId}`);
+
+    const invalid = await pushToHub(hub.url, 'AddDealApplication', { dealApplicationId: 'gf-err-1', requestData: {} });
+    assert.equal(invalid.status, 200, 'stored and answered, not bounced');
+    const invalidAnswer = await answerTo(invalid.msgId);
+    assert.deepEqual([invalidAnswer.payload.success, invalidAnswer.payload.errorCode], [false, 'INVALID_PAYLOAD']);
+    assert.equal((await client.get('/applications/gf-err-1')).status, 404);
+
+    const unknown = await pushToHub(hub.url, 'CancelDealApplication', { dealApplicationId: 'gf-nobody', reason: 'передумал' });
+    assert.equal((await answerTo(unknown.msgId)).payload.errorCode, 'APPLICATION_NOT_FOUND');
+
+    const misdirected = await pushToHub(hub.url, 'UpdateApplicationParams', { dealApplicationId: 'gf-x', serviceApplicationNumber: 'N-1' });
+    assert.equal((await answerTo(misdirected.msgId)).payload.errorCode, 'UNSUPPORTED_MESSAGE');
+
+    const noInn = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-err-2', { inn: null, amount: 10 }));
+    assert.equal(noInn.status, 200);
+    await client.waitForState('/applications/gf-err-2', 'active.returnedForRework');
+    const rework = await eventually(async () => (await goodfin.received('gf-err-2')).find((m) => m.payload.status === 'REWORK'), 15_000, 'the REWORK status');
+    assert.equal(rework.payload.errorCode, 'CLIENT_INN_MISSING');
+    const view = (await client.get('/applications/gf-err-2')).body as unknown as ApplicationBody & { checkErrors: Array<{ code: string }> };
+    assert.deepEqual(view.checkErrors.map((e) => e.code), ['CLIENT_INN_MISSING', 'AMOUNT_OUT_OF_LIMITS']);
+  } finally {
+    await hub.terminate();
+  }
+});

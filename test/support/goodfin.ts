@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
+import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/connectors/goodfin/protocol.ts';
+import { inboundToken } from '../../actors/goodfin/model.ts';
+import type { hubClient } from './hub-process.ts';
+
+/** A message the bank sent Goodfin, as the sandbox received it. */
+export interface SentToGoodfin {
+  payloadType: string;
+  msgId: string;
+  payload: { dealApplicationId?: string; status?: string; serviceApplicationNumber?: string; originalMsgId?: string; success?: boolean; errorCode?: string | null };
+}
+
+/** The Goodfin sandbox the hub runs (sandbox mode), reached over HTTP as a test would reach the real one. */
+export async function goodfinOf(client: ReturnType<typeof hubClient>) {
+  const url = String((await client.get('/admin/integrations/goodfin')).body.baseUrl);
+  const control = async (what: string, body?: unknown) => {
+    const answer = await fetch(`${url}/__sandbox/${what}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!answer.ok) throw new Error(`sandbox ${what}: ${answer.status} ${await answer.text()}`);
+    return answer.status === 204 ? null : ((await answer.json()) as Record<string, unknown>);
+  };
+  return {
+    url,
+    control,
+    /** every message Goodfin took (HTTP 200) from the bank, repeats included, oldest first */
+    async received(applicationId?: string): Promise<SentToGoodfin[]> {
+      const { requests } = (await (await fetch(`${url}/__sandbox/requests`)).json()) as { requests: Array<{ path: string; body: string; status: number | null }> };
+      return requests
+        .filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 200)
+        .map((r) => JSON.parse(r.body) as SentToGoodfin)
+        .filter((m) => applicationId === undefined || m.payload.dealApplicationId === applicationId);
+    },
+  };
+}
+
+/** Pushes a message to the hub's `/goodfin/in` as Goodfin does (the declared header secret of the sandbox service). */
+export async function pushToHub(hubUrl: string, payloadType: GoodfinEnvelope['payloadType'], payload: Record<string, unknown>, options: { msgId?: string; token?: string | null; receiver?: string } = {}) {
+  const envelope = {
+    payloadType,
+    originator: 'Shb',
+    receiver: options.receiver ?? GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName,
+    msgId: options.msgId ?? randomUUID(),
+    msgDateTime: '2026-11-22T10:00:00.000',
+    payload,
+  };
+  const token = options.token === undefined ? inboundToken(GOODFIN_SANDBOX_CREDENTIALS) : options.token;
+  const answer = await fetch(`${hubUrl}/goodfin/in`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === null ? {} : { [INBOUND_TOKEN_HEADER]: token }) }, body: JSON.stringify(envelope) });
+  return { status: answer.status, body: (await answer.json()) as Record<string, unknown>, msgId: envelope.msgId };
+}
+
+export function dealPayload(dealApplicationId: string, overrides: { amount?: number; inn?: string | null; productType?: string } = {}) {
+  return {
+    dealApplicationId,
+    createApplicationDateTime: '2026-11-22T09:58:00.000',
+    productType: overrides.productType ?? 'BankGuarantee',
+    requestData: {
+      amount: overrides.amount ?? 2_500_000,
+      currency: 'RUB',
+      term: 12,
+      guaranteeType: 'CONTRACT_EXECUTION',
+      client: { inn: overrides.inn === undefined ? '7707083893' : overrides.inn, name: 'ООО «Ромашка»' },
+    },
+    documents: [
+      { documentId: 'doc-sample-0001', documentType: 'CHARTER', fileName: 'устав.pdf' },
+      { documentId: 'doc-sample-0001', documentType: 'FINANCIAL_STATEMENT', fileName: 'баланс.pdf' },
+    ],
+  };
+}
