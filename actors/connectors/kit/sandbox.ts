@@ -127,6 +127,8 @@ export interface SandboxSpec {
   describe?: () => unknown;
   /** the body of a 404 in the protocol's own error shape */
   notFound?: (request: SandboxRequest) => SandboxResponse;
+  /** the protocol's own controls under /__sandbox, keyed `'<METHOD> /<name>'` (e.g. `'POST /generatedeals'`) */
+  controls?: Record<string, (request: SandboxRequest) => Promise<SandboxResponse> | SandboxResponse>;
 }
 
 const CONTROL_PREFIX = '/__sandbox';
@@ -260,6 +262,8 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
       return { status: 204 };
     }
     if (what === '/state' && request.method === 'GET') return { json: { name: spec.name, faults: faultControl.list(), state: spec.describe?.() ?? null } };
+    const own = spec.controls?.[`${request.method} ${what}`];
+    if (own) return own(request);
     return { status: 404, json: { error: `unknown sandbox control ${request.method} ${request.path}` } };
   };
 
