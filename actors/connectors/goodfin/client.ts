@@ -6,6 +6,7 @@ import {
   endpointDeclarationSchema,
   errorMappingSchema,
   envelopeSchema,
+  generatedDealsSchema,
   GOODFIN_OAUTH_CLIENT_ID,
   GOODFIN_PATHS,
   jwtExpiry,
@@ -13,6 +14,7 @@ import {
   tokenSchema,
   type EndpointDeclaration,
   type ErrorMapping,
+  type GeneratedDeals,
   type GoodfinEnvelope,
   type StatusMapping,
 } from './protocol.ts';
@@ -103,6 +105,18 @@ export class GoodfinClient {
    */
   send(envelope: GoodfinEnvelope, context?: CallContext): Promise<void> {
     return this.authed(`send.${envelope.payloadType}`, GOODFIN_PATHS.inbound, envelopeSchema.parse(envelope), { idempotent: false, context });
+  }
+
+  /**
+   * Sandbox only: asks Goodfin to push test applications to the declared
+   * endpoint. Not repeated: each call makes new applications.
+   */
+  generateDeals(options: { count?: number; productType?: string } = {}, context?: CallContext): Promise<GeneratedDeals> {
+    return this.authed('sandbox.generatedeals', GOODFIN_PATHS.generateDeals, options, {
+      idempotent: false,
+      context,
+      parse: (data) => parseAnswer(this.http, generatedDealsSchema, data, 'sandbox.generatedeals'),
+    });
   }
 
   /** The bytes of a document attached to an application. */

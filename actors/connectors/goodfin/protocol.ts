@@ -167,3 +167,10 @@ export function jwtExpiry(token: string): number | null {
     return null;
   }
 }
+
+/** The answer of the sandbox's generatedeals: the applications it is about to push, one AddDealApplication each. */
+export const generatedDealsSchema = z.object({
+  success: z.boolean(),
+  deals: z.array(z.object({ dealApplicationId: z.string().min(1), msgId: z.string().min(1), productType: z.string().min(1) })),
+});
+export type GeneratedDeals = z.infer<typeof generatedDealsSchema>;
