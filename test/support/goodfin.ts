@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
 import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/connectors/goodfin/protocol.ts';
 import { inboundToken } from '../../actors/goodfin/model.ts';
 import type { hubClient } from './hub-process.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A message the bank sent Goodfin, as the sandbox received it. */
 export interface SentToGoodfin {
@@ -12,8 +17,8 @@ export interface SentToGoodfin {
 }
 
 /** The Goodfin sandbox the hub runs (sandbox mode), reached over HTTP as a test would reach the real one. */
-export async function goodfinOf(client: ReturnType<typeof hubClient>) {
-  const url = String((await client.get('/admin/integrations/goodfin')).body.baseUrl);
+export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl?: string) {
+  const url = sandboxUrl ?? String((await client.get('/admin/integrations/goodfin')).body.baseUrl);
   const control = async (what: string, body?: unknown) => {
     const answer = await fetch(`${url}/__sandbox/${what}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!answer.ok) throw new Error(`sandbox ${what}: ${answer.status} ${await answer.text()}`);
@@ -64,5 +69,31 @@ export function dealPayload(dealApplicationId: string, overrides: { amount?: num
       { documentId: 'doc-sample-0001', documentType: 'CHARTER', fileName: 'устав.pdf' },
       { documentId: 'doc-sample-0001', documentType: 'FINANCIAL_STATEMENT', fileName: 'баланс.pdf' },
     ],
+  };
+}
+
+/** The Goodfin sandbox in a process of its own (`npm run sandbox -- goodfin`), so that it outlives a hub killed in a test. */
+export async function startGoodfinSandboxProcess(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/sandbox.ts'), 'goodfin'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the goodfin sandbox did not start: ${output}`)), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
