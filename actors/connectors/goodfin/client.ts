@@ -111,7 +111,7 @@ export class GoodfinClient {
    * Sandbox only: asks Goodfin to push test applications to the declared
    * endpoint. Not repeated: each call makes new applications.
    */
-  generateDeals(options: { count?: number; productType?: string } = {}, context?: CallContext): Promise<GeneratedDeals> {
+  generateDeals(options: { count?: number; productType?: string; invalid?: boolean } = {}, context?: CallContext): Promise<GeneratedDeals> {
     return this.authed('sandbox.generatedeals', GOODFIN_PATHS.generateDeals, options, {
       idempotent: false,
       context,

@@ -238,6 +238,7 @@ const generateDealsBodySchema = z.object({
 });
 const cancelBodySchema = z.object({ ...serviceField, dealApplicationId: z.string().min(1).max(128), reason: z.string().max(2000).optional(), initiator: z.enum(['CLIENT', 'SYSTEM']).optional() });
 const repushBodySchema = z.object({ ...serviceField, msgId: z.string().min(1) });
+const tokenLifetimeSchema = z.object({ seconds: z.number().int().min(1).max(86_400) });
 const resendPolicySchema = z.object({ resendAfterMs: z.number().int().min(10).max(3_600_000), maxResends: z.number().int().min(0).max(1_000) });
 const answeringSchema = z.object({ enabled: z.boolean() });
 
@@ -551,6 +552,15 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
       answering = parseBody(request, answeringSchema).enabled;
       return { json: { enabled: answering } };
     },
+    'POST /token-lifetime': (request) => {
+      tokenLifetime = parseBody(request, tokenLifetimeSchema).seconds;
+      return { json: { seconds: tokenLifetime } };
+    },
+    'POST /revoke-tokens': () => {
+      generation += 1;
+      return { json: { revoked: true, tokensIssued: issued } };
+    },
+    'GET /tokens': () => ({ json: { tokensIssued: issued, lifetimeSeconds: tokenLifetime } }),
     'GET /messages': (request) => {
       const service = serviceNamed(request.query.get('serviceSystemName') ?? undefined);
       return {
