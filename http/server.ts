@@ -186,7 +186,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     const reference = referenceCollections(collections.db);
     await ensureGoodfinIndexes(collections.db);
     const goodfin = goodfinCollections(collections.db);
-    const goodfinOutbox = new GoodfinOutbox({ collection: goodfin.outbox, client: () => connectors.client(goodfinConnector), logger, alerts: alertSink, now: () => clock.now() });
+    const goodfinOutbox = new GoodfinOutbox({ collection: goodfin.outbox, answers: goodfin.answers, client: () => connectors.client(goodfinConnector), logger, alerts: alertSink, now: () => clock.now() });
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
       collection: commerce.mail,

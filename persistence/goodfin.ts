@@ -17,8 +17,21 @@ export interface OutboxDoc {
   lastError: string | null;
   createdAt: Date;
   sentAt: Date | null;
-  /** Goodfin's CommonResponse to this message, when it came */
-  answer: { success: boolean; errorCode: string | null; errorMessage: string | null; at: Date } | null;
+}
+
+/**
+ * Goodfin's CommonResponse to one of our messages, kept apart from the
+ * message: FerretDB rewrites a whole document on update, so an answer
+ * written onto the message while the outbox marks it sent could undo that
+ * mark and send it again. An insert touches nothing else.
+ */
+export interface OutboxAnswerDoc {
+  _id: string; // the answered message's _id
+  msgId: string; // the CommonResponse's own msgId
+  success: boolean;
+  errorCode: string | null;
+  errorMessage: string | null;
+  at: Date;
 }
 
 export interface ApplicationNumberDoc {
@@ -45,16 +58,21 @@ export const documentKey = (applicationId: string, documentId: string) => `${app
 
 export interface GoodfinCollections {
   outbox: Collection<OutboxDoc>;
+  answers: Collection<OutboxAnswerDoc>;
   numbers: Collection<ApplicationNumberDoc>;
   documents: Collection<GoodfinDocumentDoc>;
 }
 
 export function goodfinCollections(db: Db): GoodfinCollections {
-  return { outbox: db.collection<OutboxDoc>('goodfin_outbox'), numbers: db.collection<ApplicationNumberDoc>('goodfin_numbers'), documents: db.collection<GoodfinDocumentDoc>('goodfin_documents') };
+  return {
+    outbox: db.collection<OutboxDoc>('goodfin_outbox'),
+    answers: db.collection<OutboxAnswerDoc>('goodfin_outbox_answers'),
+    numbers: db.collection<ApplicationNumberDoc>('goodfin_numbers'), documents: db.collection<GoodfinDocumentDoc>('goodfin_documents'),
+  };
 }
 
 export async function ensureGoodfinIndexes(db: Db): Promise<void> {
-  await createCollections(db, ['goodfin_outbox', 'goodfin_numbers', 'goodfin_documents']);
+  await createCollections(db, ['goodfin_outbox', 'goodfin_outbox_answers', 'goodfin_numbers', 'goodfin_documents']);
   const c = goodfinCollections(db);
   await c.outbox.createIndex({ status: 1, nextAttemptAt: 1 });
   await c.outbox.createIndex({ applicationId: 1, seq: 1 });

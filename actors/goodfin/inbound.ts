@@ -141,7 +141,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     const parsed = commonResponseSchema.safeParse(envelope.payload);
     if (!parsed.success) return { dispatchedTo: null, result: `ignored: an unreadable CommonResponse (${issuesOf(parsed.error)})` };
     const answer = parsed.data;
-    const matched = await deps.outbox.recordAnswer(answer.originalMsgId, { success: answer.success, errorCode: answer.errorCode ?? null, errorMessage: answer.errorMessage ?? null });
+    const matched = await deps.outbox.recordAnswer(answer.originalMsgId, { msgId: envelope.msgId, success: answer.success, errorCode: answer.errorCode ?? null, errorMessage: answer.errorMessage ?? null });
     if (!matched) {
       deps.logger.warn('goodfin answered a message we do not know', { originalMsgId: answer.originalMsgId });
       return { dispatchedTo: null, result: 'ignored: answers no message of ours' };

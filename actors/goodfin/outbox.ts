@@ -3,7 +3,7 @@ import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import type { OutgoingMessage } from '../../machines/goodfin-application.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
-import type { OutboxDoc } from '../../persistence/goodfin.ts';
+import type { OutboxAnswerDoc, OutboxDoc } from '../../persistence/goodfin.ts';
 import type { GoodfinClient } from '../connectors/goodfin/client.ts';
 import { GOODFIN_SYSTEM_NAME, goodfinTime } from '../connectors/goodfin/protocol.ts';
 
@@ -18,6 +18,7 @@ import { GOODFIN_SYSTEM_NAME, goodfinTime } from '../connectors/goodfin/protocol
  */
 export interface OutboxOptions {
   collection: Collection<OutboxDoc>;
+  answers: Collection<OutboxAnswerDoc>;
   client: () => GoodfinClient;
   logger: Logger;
   alerts?: { raise(input: { kind: string; subject: string; message: string; integration?: string; details?: Record<string, unknown> }): Promise<unknown> };
@@ -64,7 +65,6 @@ export class GoodfinOutbox {
         lastError: null,
         createdAt: new Date(at),
         sentAt: null,
-        answer: null,
       };
       try {
         await this.options.collection.insertOne(doc);
@@ -124,11 +124,19 @@ export class GoodfinOutbox {
     return { sent, failed };
   }
 
-  /** Goodfin's CommonResponse to one of our messages: the message it answers, or null when none of ours has that msgId. */
-  async recordAnswer(originalMsgId: string, answer: { success: boolean; errorCode: string | null; errorMessage: string | null }): Promise<OutboxDoc | null> {
+  /**
+   * Goodfin's CommonResponse to one of our messages: the message it answers,
+   * or null when none of ours has that msgId. The first answer stands (a
+   * repeat of it by Goodfin changes nothing).
+   */
+  async recordAnswer(originalMsgId: string, answer: { msgId: string; success: boolean; errorCode: string | null; errorMessage: string | null }): Promise<OutboxDoc | null> {
     const message = await this.options.collection.findOne({ msgId: originalMsgId });
     if (!message) return null;
-    await this.options.collection.updateOne({ _id: message._id }, { $set: { answer: { ...answer, at: new Date(this.now()) } } });
+    try {
+      await this.options.answers.insertOne({ _id: message._id, ...answer, at: new Date(this.now()) });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
     return message;
   }
 
@@ -147,8 +155,11 @@ export class GoodfinOutbox {
     return again;
   }
 
-  /** Everything exchanged for one application, in order. */
-  messagesOf(applicationId: string): Promise<OutboxDoc[]> {
-    return this.options.collection.find({ applicationId }).sort({ seq: 1 }).limit(500).toArray();
+  /** Everything we sent for one application, in order, each with Goodfin's answer when it came. */
+  async messagesOf(applicationId: string): Promise<Array<OutboxDoc & { answer: OutboxAnswerDoc | null }>> {
+    const messages = await this.options.collection.find({ applicationId }).sort({ seq: 1 }).limit(500).toArray();
+    const answers = messages.length === 0 ? [] : await this.options.answers.find({ _id: { $in: messages.map((m) => m._id) } }).toArray();
+    const byId = new Map(answers.map((a) => [a._id, a]));
+    return messages.map((m) => ({ ...m, answer: byId.get(m._id) ?? null }));
   }
 }

@@ -133,7 +133,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
           lastError: m.lastError,
           queuedAt: m.createdAt.toISOString(),
           sentAt: m.sentAt?.toISOString() ?? null,
-          answer: m.answer ? { ...m.answer, at: m.answer.at.toISOString() } : null,
+          answer: m.answer ? { msgId: m.answer.msgId, success: m.answer.success, errorCode: m.answer.errorCode, errorMessage: m.answer.errorMessage, at: m.answer.at.toISOString() } : null,
         })),
         received: inbound.map((doc) => {
           const envelope = envelopeSchema.safeParse(JSON.parse(Buffer.from(doc.rawBody, 'base64').toString('utf8')));

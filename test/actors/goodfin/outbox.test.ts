@@ -30,7 +30,7 @@ async function withOutbox(run: (setup: { outbox: GoodfinOutbox; goodfin: Goodfin
       let now = Date.parse('2026-11-22T10:00:00Z');
       const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
       // retries are the outbox's business: one HTTP attempt per delivery, so the test counts them exactly
-      const outbox = new GoodfinOutbox({ collection: goodfinCollections(db).outbox, client: () => client, logger: quietLogger, alerts, now: () => now, baseDelayMs: 1_000, maxDelayMs: 8_000, alertAfter: 3 });
+      const outbox = new GoodfinOutbox({ collection: goodfinCollections(db).outbox, answers: goodfinCollections(db).answers, client: () => client, logger: quietLogger, alerts, now: () => now, baseDelayMs: 1_000, maxDelayMs: 8_000, alertAfter: 3 });
       const goodfin = sandbox as GoodfinSandbox;
       await run({
         outbox,
@@ -103,8 +103,8 @@ test('a CommonResponse is matched to our message by msgId; sendAgain re-sends a 
     await outbox.deliver();
     const [sent] = await outbox.messagesOf('d-1');
     assert.ok(sent);
-    assert.equal(await outbox.recordAnswer('no-such-msg', { success: true, errorCode: null, errorMessage: null }), null);
-    const matched = await outbox.recordAnswer(sent.msgId, { success: false, errorCode: 'UNKNOWN_STATUS', errorMessage: 'no such status' });
+    assert.equal(await outbox.recordAnswer('no-such-msg', { msgId: 'answer-0', success: true, errorCode: null, errorMessage: null }), null);
+    const matched = await outbox.recordAnswer(sent.msgId, { msgId: 'answer-1', success: false, errorCode: 'UNKNOWN_STATUS', errorMessage: 'no such status' });
     assert.equal(matched?._id, sent._id);
     assert.equal((await outbox.messagesOf('d-1'))[0]?.answer?.errorCode, 'UNKNOWN_STATUS');
 
@@ -113,4 +113,36 @@ test('a CommonResponse is matched to our message by msgId; sendAgain re-sends a 
     const inbound = goodfin.requests({ path: GOODFIN_PATHS.inbound }).map((r) => (JSON.parse(r.body) as { msgId: string }).msgId);
     assert.deepEqual(inbound, [sent.msgId, sent.msgId]);
     assert.equal(goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.duplicates, 1, 'Goodfin sees it as a repeat');
+  }));
+
+test('answers arriving while messages are being marked sent never make one go out twice', () =>
+  withOutbox(async ({ outbox, goodfin }) => {
+    // Goodfin answers each message the moment it takes it, as the real one may; FerretDB rewrites whole
+    // documents, so an answer written onto a message could undo its "sent" mark
+    const count = 40;
+    const answered = new Set<string>();
+    let stop = false;
+    const answering = (async () => {
+      while (!stop) {
+        const received = goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? [];
+        await Promise.all(received.filter((m) => !answered.has(m.msgId)).map(async (m) => {
+          answered.add(m.msgId);
+          await outbox.recordAnswer(m.msgId, { msgId: `answer-${m.msgId}`, success: true, errorCode: null, errorMessage: null });
+        }));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    for (let seq = 1; seq <= count; seq += 1) {
+      await outbox.enqueue('e-1', [status('e-1', seq, `S${seq}`)]);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    for (let round = 0; round < 200 && (await outbox.messagesOf('e-1')).some((m) => m.status === 'pending'); round += 1) await outbox.deliver();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await outbox.deliver();
+    stop = true;
+    await answering;
+    const sentIds = goodfin.requests({ path: GOODFIN_PATHS.inbound }).map((r) => (JSON.parse(r.body) as { msgId: string }).msgId);
+    assert.equal(sentIds.length, count, `${sentIds.length - new Set(sentIds).size} sent twice`);
+    const stored = await outbox.messagesOf('e-1');
+    assert.ok(stored.every((m) => m.status === 'sent' && m.answer?.success === true));
   }));
