@@ -31,6 +31,9 @@ interface Declarations {
  */
 export class GoodfinDeclarer {
   private declaredFingerprint: string | null = null;
+  /** what failed last: only that waits out the pause; a new configuration is tried at once */
+  private failedFingerprint: string | null = null;
+  private again = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private retryAt = 0;
@@ -88,9 +91,17 @@ export class GoodfinDeclarer {
 
   /** Declares when something changed since the last declaration (or it failed and its pause is over). */
   check(force = false): Promise<void> {
-    if (this.running) return this.running;
+    if (this.running) {
+      // a change during a declaration is looked at right after it
+      this.again = true;
+      return this.running;
+    }
     this.running = this.declareIfChanged(force).finally(() => {
       this.running = null;
+      if (this.again) {
+        this.again = false;
+        void this.check();
+      }
     });
     return this.running;
   }
@@ -99,16 +110,19 @@ export class GoodfinDeclarer {
     const wanted = this.wanted();
     if (!wanted) return;
     if (!force && wanted.fingerprint === this.declaredFingerprint) return;
-    if (!force && this.state.lastError && this.now() < this.retryAt) return;
+    if (!force && wanted.fingerprint === this.failedFingerprint && this.now() < this.retryAt) return;
     const client = this.options.connectors.client(goodfinConnector);
     try {
       await client.declareEndpoint(wanted.endpoint);
       await client.declareStatuses(wanted.statuses);
       await client.declareErrors(wanted.errors);
       this.declaredFingerprint = wanted.fingerprint;
+      this.failedFingerprint = null;
       Object.assign(this.state, { declaredAt: new Date(this.now()).toISOString(), endpoint: wanted.endpoint.url, statuses: wanted.statuses.statuses.length, lastError: null, attempts: 0 });
       this.options.logger.info('goodfin declarations made', { endpoint: wanted.endpoint.url, statuses: wanted.statuses.statuses.length, errors: wanted.errors.errors.length });
     } catch (error) {
+      if (wanted.fingerprint !== this.failedFingerprint) this.state.attempts = 0;
+      this.failedFingerprint = wanted.fingerprint;
       this.state.attempts += 1;
       this.state.lastError = error instanceof Error ? error.message : String(error);
       this.retryAt = this.now() + Math.min(300_000, 2_000 * 2 ** Math.min(this.state.attempts - 1, 10));

@@ -585,6 +585,8 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
           return {
             serviceSystemName: s.serviceSystemName,
             endpoint: s.endpoint?.url ?? null,
+            statuses: s.statuses?.statuses.map((status) => ({ code: status.code, name: status.name })) ?? [],
+            errors: s.errors?.errors.map((error) => error.code) ?? [],
             received: s.received.length,
             duplicates: s.duplicates,
             pushed: sent.length,
