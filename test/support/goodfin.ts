@@ -13,7 +13,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export interface SentToGoodfin {
   payloadType: string;
   msgId: string;
-  payload: { dealApplicationId?: string; status?: string; serviceApplicationNumber?: string; originalMsgId?: string; success?: boolean; errorCode?: string | null };
+  payload: { dealApplicationId?: string; status?: string; serviceApplicationNumber?: string; originalMsgId?: string; success?: boolean; errorCode?: string | null; statusDateTime?: string; comment?: string | null };
 }
 
 /** The Goodfin sandbox the hub runs (sandbox mode), reached over HTTP as a test would reach the real one. */
