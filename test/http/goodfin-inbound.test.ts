@@ -14,7 +14,7 @@ interface ApplicationBody {
   history: Array<{ event: string; to: string; by: string }>;
 }
 
-test('POST /goodfin/in: only Goodfin with the declared secret gets in; a malformed or misaddressed message is refused before anything is stored', async () => {
+test('POST /goodfin/in: only Goodfin with the declared secret (and from an allowed address, when listed) gets in; a malformed or misaddressed message is refused before anything is stored', async () => {
   const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-auth') });
   try {
     const noToken = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { token: null });
@@ -31,6 +31,15 @@ test('POST /goodfin/in: only Goodfin with the declared secret gets in; a malform
 
     const client = hubClient(hub.url);
     assert.equal((await client.get('/applications/gf-auth-1')).status, 404, 'nothing was created');
+
+    // with an allow-list, only Goodfin's addresses get in, even with the right secret
+    assert.equal((await client.call('PUT', '/admin/integrations/goodfin', { settings: { allowedIps: ['10.20.0.0/16'] } })).status, 200);
+    const outsider = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'));
+    assert.equal(outsider.status, 403);
+    assert.equal((outsider.body.error as { code: string }).code, 'address_not_allowed');
+    assert.equal((await client.call('PUT', '/admin/integrations/goodfin', { settings: { allowedIps: ['127.0.0.0/8'] } })).status, 200);
+    const insider = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'));
+    assert.equal(insider.status, 200, JSON.stringify(insider.body));
   } finally {
     await hub.terminate();
   }
