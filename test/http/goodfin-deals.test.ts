@@ -154,7 +154,7 @@ test('generated deals become applications: each acknowledged with its CommonResp
   }
 });
 
-test('a full approval path reaches issued: every status reaches Goodfin once and in order; unknown statuses and late events are refused', async () => {
+test('a full approval path reaches issued, and a rejection ends another: every status reaches Goodfin once and in order; unknown statuses and late events are refused', async () => {
   const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-approval') });
   try {
     const admin = hubClient(hub.url);
@@ -201,6 +201,18 @@ test('a full approval path reaches issued: every status reaches Goodfin once and
     assert.ok(view.history.some((h) => h.event === 'ISSUE' && h.by === 'Ирина'), JSON.stringify(view.history));
     const closed = (await viewer.get('/applications?state=issued')).body.applications as Application[];
     assert.deepEqual(closed.map((a) => a.id), [id]);
+
+    // the bank turns another one down while reviewing it
+    const [other] = await generate(operator, { count: 1, productType: 'BankGuarantee' });
+    const otherId = other!.dealApplicationId;
+    await waitForApplication(viewer, otherId, 'active.readyForSigning');
+    await staff(operator, otherId, { type: 'SET_STATUS', code: 'UNDER_REVIEW' });
+    assert.equal((await operator.post(`/applications/${otherId}/events`, { type: 'REJECT' })).status, 400, 'a rejection says why');
+    const rejected = (await staff(operator, otherId, { type: 'REJECT', comment: 'Отрицательная кредитная история' })).body as unknown as Application;
+    assert.equal(rejected.state, 'rejected');
+    await expectStatusesAt(goodfin, otherId, ['RECEIVED', 'READY_FOR_SIGNING', 'UNDER_REVIEW', 'REJECTED']);
+    const refusal = (await goodfin.received(otherId)).find((m) => m.payload.status === 'REJECTED');
+    assert.equal(refusal?.payload.comment, 'Отрицательная кредитная история');
   } finally {
     await hub.terminate();
   }
