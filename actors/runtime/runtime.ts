@@ -167,6 +167,9 @@ export class ActorRuntime {
         if (this.cache.get(key)) {
           const replay = idem ? await this.replayOf(idem, options, false) : null;
           if (replay) return replay;
+          // the key's record may be missing (a crash right after the commit): revision 1 names its key
+          const first = idem ? await this.options.store.journalEntry(key, 1) : null;
+          if (first && first.idem === idem) return this.replayEntry(first, options);
           throw errors.actorExists(type, actorId);
         }
         if (attempt > 0) {

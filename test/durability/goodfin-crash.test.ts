@@ -56,7 +56,7 @@ test('a hub killed (SIGKILL) while Goodfin pushes deals and the bank answers los
       assert.deepEqual(
         mine.map((m) => (m.payloadType === 'ChangeDealApplicationStatusEvent' ? m.payload.status : m.payloadType)),
         ['CommonResponse', 'RECEIVED', 'UpdateApplicationParams', 'READY_FOR_SIGNING'],
-        `messages of ${deal.dealApplicationId}`,
+        `messages of ${deal.dealApplicationId}: ${JSON.stringify(mine.map((m) => m.payload))}`,
       );
       assert.equal(mine[0]?.payload.originalMsgId, deal.msgId);
       numbers.push(String(mine[2]?.payload.serviceApplicationNumber));

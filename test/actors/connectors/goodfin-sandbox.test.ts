@@ -246,7 +246,7 @@ test('a status event is answered with a CommonResponse at the endpoint; a repeat
     assert.deepEqual(goodfin.service(SERVICE)?.received.length, 1);
     assert.deepEqual(got.pushed.map((p) => [p.msgId, p.payloadType, p.dealApplicationId, p.pushes]), [[answer.msgId, 'CommonResponse', 'deal-17', 2]]);
     const state = (await control('state')).body.state as { services: Array<{ serviceSystemName: string; received: number; duplicates: number; pushed: number; unanswered: number }> };
-    assert.deepEqual(state.services.find((s) => s.serviceSystemName === SERVICE), { serviceSystemName: SERVICE, endpoint: `${bank.url}/goodfin/in`, received: 1, duplicates: 1, pushed: 1, unanswered: 0 });
+    assert.deepEqual(state.services.find((s) => s.serviceSystemName === SERVICE), { serviceSystemName: SERVICE, endpoint: `${bank.url}/goodfin/in`, statuses: [], errors: [], received: 1, duplicates: 1, pushed: 1, unanswered: 0 });
 
     // UpdateApplicationParams is answered the same way, with its own answer
     await send('UpdateApplicationParams', { dealApplicationId: 'deal-17', serviceApplicationNumber: 'BG-2026-000017' }, 'bank-number-1');

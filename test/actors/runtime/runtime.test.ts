@@ -154,6 +154,21 @@ test('a lost idempotency record (crash right after the commit) still deduplicate
   assert.equal((await runtime.get('probe', 'idem-4')).revision, 2);
 });
 
+test('a create repeated after its idempotency record was lost answers the actor, cached or not, instead of "exists"', async () => {
+  const { runtime } = harness;
+  const first = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  await harness.store.drain();
+  const removed = await database.collections.idempotency.deleteOne({ _id: 'create:probe|partner-msg-1' });
+  assert.equal(removed.deletedCount, 1);
+  const cached = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  assert.deepEqual([cached.replayed, cached.actor.revision], [true, first.actor.revision]);
+  runtime.evictAll();
+  const loaded = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  assert.equal(loaded.replayed, true);
+  const other = await refusal(runtime.create('probe', 'idem-5', {}, { idempotencyKey: 'partner-msg-2', requestHash: 'p', origin }));
+  assert.equal(other.code, 'actor_exists', 'another key for the same id is still refused');
+});
+
 test('an event the state does not accept is refused with 409 and the events it does accept', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'refuse-1', {}, { origin });
