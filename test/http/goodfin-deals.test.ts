@@ -193,7 +193,7 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     const times = events.map((m) => String(m.payload.statusDateTime));
     assert.deepEqual([...times].sort(), times, 'status times do not go back');
     assert.equal(events.find((m) => m.payload.status === 'CLIENT_INFO_REQUESTED')?.payload.comment, 'Нужна выписка по счёту');
-    assert.equal(((await goodfin.control('state')) as { state: { services: Array<{ duplicates: number }> } }).state.services[0]?.duplicates, 0, 'Goodfin saw no message twice');
+    assert.equal((await goodfin.service()).duplicates, 0, 'Goodfin saw no message twice');
 
     const view = await application(viewer, id);
     assert.deepEqual(view.statuses.map((s) => s.code), path);
@@ -294,7 +294,7 @@ test('Goodfin down for a while: the messages wait and arrive in order when it re
     assert.equal(failed.length, 3, 'Goodfin was really down');
     const retried = (await Promise.all(deals.map(async (d) => (await application(client, d.dealApplicationId)).messages.sent))).flat();
     assert.ok(retried.some((m) => m.attempts > 1), 'some message needed more than one attempt');
-    assert.equal(((await goodfin.control('state')) as { state: { services: Array<{ duplicates: number }> } }).state.services[0]?.duplicates, 0, 'none delivered twice');
+    assert.equal((await goodfin.service()).duplicates, 0, 'none delivered twice');
 
     // Goodfin forgets every token (as after its restart); the next ones live 61 s, inside the hub's 60 s renewal margin after one second
     const id = deals[0]!.dealApplicationId;

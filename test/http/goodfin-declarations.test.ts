@@ -21,19 +21,22 @@ async function declaredAt(goodfin: Goodfin, serviceSystemName: string): Promise<
   return state.services.find((s) => s.serviceSystemName === serviceSystemName);
 }
 
-test('declarations: made at start-up, made again at once when the statuses, the base URL or the credentials change, retried while Goodfin fails', async () => {
+test('declarations: registered and declared at start-up, made again at once when the statuses, the base URL or the credentials change, retried while Goodfin fails', async () => {
   const other = await startGoodfinSandboxProcess();
   const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-declare') });
   try {
     const client = hubClient(hub.url);
     const builtIn = await goodfinOf(client);
-    const sandboxName = GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName;
 
-    // start-up: the endpoint with its secret, the status model, the error codes
+    // start-up: registered as a service of its own, then the endpoint with its secret, the status model, the error codes
     const first = await eventually(async () => {
-      const found = await declaredAt(builtIn, sandboxName);
-      return found?.endpoint && found.statuses.length > 0 && found.errors.length > 0 ? found : undefined;
+      const found = await builtIn.service();
+      return found.endpoint && found.statuses.length > 0 && found.errors.length > 0 ? found : undefined;
     }, 15_000, 'the declarations at start-up');
+    const sandboxName = first.serviceSystemName;
+    assert.notEqual(sandboxName, GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, 'the hub registered a service of its own');
+    const startup = ((await builtIn.control('requests')) as { requests: Array<{ path: string; status: number | null }> }).requests.map((r) => r.path);
+    assert.deepEqual(startup.slice(0, 5), [GOODFIN_PATHS.registerService, GOODFIN_PATHS.token, GOODFIN_PATHS.integrationEndpoint, GOODFIN_PATHS.statusMapping, GOODFIN_PATHS.errorMapping]);
     assert.equal(first.endpoint, `${hub.url}/goodfin/in`);
     assert.deepEqual(first.statuses.find((s) => s.code === 'WITHDRAWN'), { code: 'WITHDRAWN', name: 'Отозвана клиентом' });
     assert.deepEqual(first.statuses.find((s) => s.code === 'APPROVED'), { code: 'APPROVED', name: 'Одобрена' });

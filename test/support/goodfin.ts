@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
 import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/connectors/goodfin/protocol.ts';
 import { inboundToken } from '../../actors/goodfin/model.ts';
-import type { hubClient } from './hub-process.ts';
+import { TEST_ADMIN_KEY, type hubClient } from './hub-process.ts';
+import { eventually } from './database.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -27,6 +28,13 @@ export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl
   return {
     url,
     control,
+    /** the service the sandbox's controls act for (the hub's own, once it declared its endpoint), as the sandbox sees it */
+    async service(): Promise<{ serviceSystemName: string; endpoint: string | null; received: number; duplicates: number; pushed: number; unanswered: number; statuses: Array<{ code: string; name: string }>; errors: string[] }> {
+      const { state } = (await control('state')) as { state: { controlsActFor: string; services: Array<{ serviceSystemName: string; endpoint: string | null; received: number; duplicates: number; pushed: number; unanswered: number; statuses: Array<{ code: string; name: string }>; errors: string[] }> } };
+      const found = state.services.find((s) => s.serviceSystemName === state.controlsActFor);
+      if (!found) throw new Error(`the sandbox has no service ${state.controlsActFor}`);
+      return found;
+    },
     /** every message Goodfin took (HTTP 200) from the bank, repeats included, oldest first */
     async received(applicationId?: string): Promise<SentToGoodfin[]> {
       const { requests } = (await (await fetch(`${url}/__sandbox/requests`)).json()) as { requests: Array<{ path: string; body: string; status: number | null }> };
@@ -38,17 +46,31 @@ export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl
   };
 }
 
-/** Pushes a message to the hub's `/goodfin/in` as Goodfin does (the declared header secret of the sandbox service). */
+/** What Goodfin sends with a push to this hub: the service it is addressed to and the declared header secret. */
+async function pushIdentityOf(hubUrl: string): Promise<{ receiver: string; token: string }> {
+  const integration = (await (await fetch(`${hubUrl}/admin/integrations/goodfin`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).json()) as { baseUrl: string; mode: string };
+  if (integration.mode !== 'sandbox') return { receiver: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, token: inboundToken(GOODFIN_SANDBOX_CREDENTIALS) };
+  // in sandbox mode the hub registered a service of its own at start-up; its sandbox knows what it declared
+  const endpoint = (await eventually(async () => {
+    const answer = await fetch(`${integration.baseUrl}/__sandbox/endpoint`);
+    return answer.ok ? answer.json() : undefined;
+  }, 15_000, 'the hub\'s endpoint declared to its Goodfin sandbox')) as { serviceSystemName: string; url: string; header: { value: string } };
+  if (!endpoint.url.startsWith(hubUrl)) throw new Error(`the sandbox pushes to ${endpoint.url}, not to ${hubUrl}`);
+  return { receiver: endpoint.serviceSystemName, token: endpoint.header.value };
+}
+
+/** Pushes a message to the hub's `/goodfin/in` as Goodfin does (the header secret the hub declared). */
 export async function pushToHub(hubUrl: string, payloadType: GoodfinEnvelope['payloadType'], payload: Record<string, unknown>, options: { msgId?: string; token?: string | null; receiver?: string } = {}) {
+  const identity = await pushIdentityOf(hubUrl);
   const envelope = {
     payloadType,
     originator: 'Shb',
-    receiver: options.receiver ?? GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName,
+    receiver: options.receiver ?? identity.receiver,
     msgId: options.msgId ?? randomUUID(),
     msgDateTime: '2026-11-22T10:00:00.000',
     payload,
   };
-  const token = options.token === undefined ? inboundToken(GOODFIN_SANDBOX_CREDENTIALS) : options.token;
+  const token = options.token === undefined ? identity.token : options.token;
   const answer = await fetch(`${hubUrl}/goodfin/in`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === null ? {} : { [INBOUND_TOKEN_HEADER]: token }) }, body: JSON.stringify(envelope) });
   return { status: answer.status, body: (await answer.json()) as Record<string, unknown>, msgId: envelope.msgId };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineConnector } from '../kit/definition.ts';
 import { GoodfinClient } from './client.ts';
-import { oauthErrorSchema } from './protocol.ts';
+import { GOODFIN_PATHS, oauthErrorSchema, registeredServiceSchema } from './protocol.ts';
 import { GOODFIN_SANDBOX_CREDENTIALS, startGoodfinSandbox } from './sandbox.ts';
 import { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../../../machines/goodfin-application.ts';
 
@@ -45,7 +45,16 @@ export const goodfinConnector = defineConnector({
     await client.signIn();
     return `authenticated as service ${client.serviceSystemName}`;
   },
-  sandbox: { start: (options) => startGoodfinSandbox(options), credentials: GOODFIN_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options) => startGoodfinSandbox(options),
+    credentials: GOODFIN_SANDBOX_CREDENTIALS,
+    // as a bank starts with Goodfin's sandbox: registerservice hands out the service's login and password
+    register: async (sandboxUrl) => {
+      const answer = await fetch(`${sandboxUrl}${GOODFIN_PATHS.registerService}`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      if (!answer.ok) throw new Error(`registerservice answered ${answer.status}`);
+      return registeredServiceSchema.parse(await answer.json());
+    },
+  },
   describeError: (_status, body) => {
     const parsed = oauthErrorSchema.safeParse(body);
     return parsed.success ? { code: parsed.data.error, message: parsed.data.error_description ?? parsed.data.error } : null;

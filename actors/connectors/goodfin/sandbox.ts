@@ -279,6 +279,7 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   // tokens carry the generation they were issued in; revoking starts a new one
   let generation = 0;
   let issued = 0;
+  let lastDeclared: string | null = null;
   let policy: ResendPolicy = { ...DEFAULT_RESEND_POLICY };
   let answering = true;
   // work started before a reset (or close) sees a new epoch and stops; in-flight requests are aborted
@@ -298,6 +299,7 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   const seed = () => {
     stopPushes();
     services.clear();
+    lastDeclared = null;
     documents.clear();
     policy = { ...DEFAULT_RESEND_POLICY };
     answering = true;
@@ -353,7 +355,8 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
 
   // --- pushing to the bank ---
 
-  const serviceNamed = (name = preregistered.serviceSystemName) => {
+  // the controls act for the service that declared an endpoint last (the hub under test), else the preregistered one
+  const serviceNamed = (name = lastDeclared ?? preregistered.serviceSystemName) => {
     const service = services.get(name);
     if (!service) throw new SandboxHttpError(404, { error: 'not_found', error_description: `no service ${name}` });
     return service;
@@ -560,6 +563,12 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
       generation += 1;
       return { json: { revoked: true, tokensIssued: issued } };
     },
+    // what Goodfin would send with a push: lets a test push as Goodfin to a hub whose credentials it does not know
+    'GET /endpoint': (request) => {
+      const service = serviceNamed(request.query.get('serviceSystemName') ?? undefined);
+      const endpoint = endpointOf(service);
+      return { json: { serviceSystemName: service.serviceSystemName, url: endpoint.url, header: { name: endpoint.auth.name, value: endpoint.auth.value } } };
+    },
     'GET /tokens': () => ({ json: { tokensIssued: issued, lifetimeSeconds: tokenLifetime } }),
     'GET /messages': (request) => {
       const service = serviceNamed(request.query.get('serviceSystemName') ?? undefined);
@@ -578,6 +587,7 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
       name: 'goodfin',
       onReset: seed,
       describe: () => ({
+        controlsActFor: lastDeclared ?? preregistered.serviceSystemName,
         resendPolicy: policy,
         answering,
         services: [...services.values()].map((s) => {
@@ -620,7 +630,10 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
             return { json: { access_token: issueToken(service.serviceSystemName), token_type: 'bearer', expires_in: tokenLifetime, scope: 'read write', userId: service.serviceSystemName } };
           },
         },
-        declaration(GOODFIN_PATHS.integrationEndpoint, endpointDeclarationSchema, (service, value) => (service.endpoint = value)),
+        declaration(GOODFIN_PATHS.integrationEndpoint, endpointDeclarationSchema, (service, value) => {
+          service.endpoint = value;
+          lastDeclared = service.serviceSystemName;
+        }),
         declaration(GOODFIN_PATHS.statusMapping, statusMappingSchema, (service, value) => (service.statuses = value)),
         declaration(GOODFIN_PATHS.errorMapping, errorMappingSchema, (service, value) => (service.errors = value)),
         {

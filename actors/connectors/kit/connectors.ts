@@ -110,6 +110,8 @@ interface Runtime {
 export class Connectors {
   private readonly definitions = new Map<string, AnyConnector>();
   private readonly sandboxServers = new Map<string, SandboxServer>();
+  /** credentials a sandbox handed out at start-up (registration), by integration */
+  private readonly sandboxCredentials = new Map<string, Record<string, string>>();
   private readonly runtimes = new Map<string, Runtime>();
   private refreshTimer: NodeJS.Timeout | null = null;
   private readonly observer: CallObserver;
@@ -161,7 +163,15 @@ export class Connectors {
         if (this.modeOf(definition.name) !== 'sandbox') continue;
         const server = await definition.sandbox.start();
         this.sandboxServers.set(definition.name, server);
-        this.options.logger.info('integration sandboxed', { integration: definition.name, url: server.url });
+        if (definition.sandbox.register) {
+          try {
+            this.sandboxCredentials.set(definition.name, await definition.sandbox.register(server.url));
+          } catch (error) {
+            await server.close();
+            throw new Error(`the ${definition.name} sandbox refused to register us: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+        this.options.logger.info('integration sandboxed', { integration: definition.name, url: server.url, ...(definition.sandbox.register ? { registered: true } : {}) });
       }
     }
     for (const view of this.list()) {
@@ -177,6 +187,7 @@ export class Connectors {
     this.refreshTimer = null;
     for (const server of this.sandboxServers.values()) await server.close();
     this.sandboxServers.clear();
+    this.sandboxCredentials.clear();
   }
 
   sandboxOf(name: string): SandboxServer | null {
@@ -245,7 +256,8 @@ export class Connectors {
     }
     const sandbox = this.sandboxServers.get(definition.name);
     if (mode === 'sandbox' && sandbox) {
-      return { integration: definition.name, baseUrl: sandbox.url, credentials: definition.sandbox.credentials, settings, sandboxed: true, revision: record?.revision ?? 0 };
+      const credentials = (this.sandboxCredentials.get(definition.name) as TCredentials | undefined) ?? definition.sandbox.credentials;
+      return { integration: definition.name, baseUrl: sandbox.url, credentials, settings, sandboxed: true, revision: record?.revision ?? 0 };
     }
     throw new ConnectorError(definition.name, KIT_ERROR_CODES.notConfigured, `integration ${definition.name} has no credentials configured (PUT /admin/integrations/${definition.name})`, false);
   }

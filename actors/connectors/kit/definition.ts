@@ -29,7 +29,14 @@ export interface ConnectorDefinition<TCredentials extends Record<string, string>
   /** the sandbox that speaks this protocol, and credentials it accepts */
   sandbox: {
     start(options?: SandboxOptions): Promise<SandboxServer>;
+    /** the sandbox's fixed credentials (tests use them with a sandbox of their own) */
     credentials: TCredentials;
+    /**
+     * Onboarding, for a partner whose sandbox hands out credentials (Goodfin's
+     * registerservice): the hub in sandbox mode asks for its own at start-up
+     * and uses them instead of the fixed ones.
+     */
+    register?(sandboxUrl: string): Promise<TCredentials>;
   };
   /** the partner's error body → its own code and message (for non-2xx answers) */
   describeError?(status: number, body: unknown): { code?: string; message?: string } | null;
