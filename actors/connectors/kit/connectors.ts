@@ -168,7 +168,7 @@ export class Connectors {
             this.sandboxCredentials.set(definition.name, await definition.sandbox.register(server.url));
           } catch (error) {
             await server.close();
-            throw new Error(`the ${definition.name} sandbox refused to register us: ${error instanceof Error ? error.message : String(error)}`);
+            throw new Error(`the ${definition.name} sandbox refused to register us: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
           }
         }
         this.options.logger.info('integration sandboxed', { integration: definition.name, url: server.url, ...(definition.sandbox.register ? { registered: true } : {}) });
