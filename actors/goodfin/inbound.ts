@@ -17,6 +17,7 @@ import type { ActorRuntime } from '../runtime/runtime.ts';
 import { WebhookBodyError, type WebhookDispatch, type WebhookRequest, type WebhookSpec } from '../webhooks/spec.ts';
 import { inboundToken, policyOf } from './model.ts';
 import type { GoodfinOutbox } from './outbox.ts';
+import { describeIssues } from '../../common/issues.ts';
 
 export const APPLICATION_TYPE = 'goodfin-application';
 
@@ -29,7 +30,6 @@ export interface InboundDeps {
   now?: () => number;
 }
 
-const issuesOf = (error: { issues: Array<{ path: PropertyKey[]; message: string }> }) => error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 
 function envelopeOf(request: WebhookRequest): GoodfinEnvelope {
   let body: unknown;
@@ -39,7 +39,7 @@ function envelopeOf(request: WebhookRequest): GoodfinEnvelope {
     throw new WebhookBodyError('not JSON');
   }
   const parsed = envelopeSchema.safeParse(body);
-  if (!parsed.success) throw new WebhookBodyError(issuesOf(parsed.error));
+  if (!parsed.success) throw new WebhookBodyError(describeIssues(parsed.error));
   return parsed.data;
 }
 
@@ -75,7 +75,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     const applicationId = applicationIdIn(envelope);
     const parsed = addDealApplicationSchema.safeParse(envelope.payload);
     if (!parsed.success) {
-      await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', issuesOf(parsed.error));
+      await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', describeIssues(parsed.error));
       return { dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`, result: `refused: INVALID_PAYLOAD` };
     }
     const deal = parsed.data;
@@ -114,7 +114,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     const dispatchedTo = `${APPLICATION_TYPE}/${applicationId}`;
     const parsed = cancelDealApplicationSchema.safeParse(envelope.payload);
     if (!parsed.success) {
-      await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', issuesOf(parsed.error));
+      await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', describeIssues(parsed.error));
       return { dispatchedTo, result: 'refused: INVALID_PAYLOAD' };
     }
     const event = { type: 'WITHDRAWAL_REQUESTED', msgId: envelope.msgId, origin: parsed.data.initiator === 'SYSTEM' ? 'system' : 'client', reason: parsed.data.reason };
@@ -139,7 +139,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
 
   const recordAnswer = async (envelope: GoodfinEnvelope): Promise<WebhookDispatch> => {
     const parsed = commonResponseSchema.safeParse(envelope.payload);
-    if (!parsed.success) return { dispatchedTo: null, result: `ignored: an unreadable CommonResponse (${issuesOf(parsed.error)})` };
+    if (!parsed.success) return { dispatchedTo: null, result: `ignored: an unreadable CommonResponse (${describeIssues(parsed.error)})` };
     const answer = parsed.data;
     const matched = await deps.outbox.recordAnswer(answer.originalMsgId, { msgId: envelope.msgId, success: answer.success, errorCode: answer.errorCode ?? null, errorMessage: answer.errorMessage ?? null });
     if (!matched) {

@@ -6,7 +6,7 @@ import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { Connectors } from '../../actors/connectors/kit/connectors.ts';
 import { goodfinConnector } from '../../actors/connectors/goodfin/connector.ts';
-import { envelopeSchema, PRODUCT_TYPES } from '../../actors/connectors/goodfin/protocol.ts';
+import { envelopeSchema, generateDealsRequestSchema } from '../../actors/connectors/goodfin/protocol.ts';
 import type { GoodfinDeclarer } from '../../actors/goodfin/declarations.ts';
 import { APPLICATION_TYPE } from '../../actors/goodfin/inbound.ts';
 import { statusModel } from '../../actors/goodfin/model.ts';
@@ -47,14 +47,6 @@ const staffEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('RETRY') }),
 ]);
-
-/** What a newcomer may ask the Goodfin sandbox to send us. */
-const generateDealsBody = z.object({
-  count: z.number().int().min(1).max(50).default(3),
-  productType: z.enum(PRODUCT_TYPES).optional(),
-  /** deals without the client's INN, which the automatic checks return for rework */
-  invalid: z.boolean().default(false),
-});
 
 /** A stored binary as Buffer (the driver reads it back as a BSON Binary). */
 function bytesOf(value: unknown): Buffer {
@@ -198,7 +190,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
 
   // sandbox mode only: Goodfin's sandbox pushes a batch of applications to our endpoint
   router.post('/admin/sandbox/goodfin/generatedeals', requireRole('admin', 'operator'), async (ctx) => {
-    const body = parseBody(generateDealsBody, ctx.state.body ?? {});
+    const body = parseBody(generateDealsRequestSchema, ctx.state.body ?? {});
     const mode = deps.connectors.view(goodfinConnector.name).mode;
     if (mode !== 'sandbox') throw errors.conflict(`goodfin runs in ${mode} mode; deals can be generated only by its sandbox`, { mode });
     const generated = await deps.connectors.client(goodfinConnector).generateDeals(body);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GOODFIN_PATHS } from '../../actors/connectors/goodfin/protocol.ts';
-import { eventually, uniqueDatabaseName } from '../support/database.ts';
-import { goodfinOf } from '../support/goodfin.ts';
-import { hubClient, startHubProcess } from '../support/hub-process.ts';
+import { eventually } from '../support/database.ts';
+import { goodfinOf, withGoodfinHub } from '../support/goodfin.ts';
+import { hubClient } from '../support/hub-process.ts';
 
 // Deals come the way they come in production: Goodfin (its sandbox) pushes
 // them to the endpoint the hub declared; bank staff drive them over HTTP.
@@ -88,13 +88,10 @@ async function waitForApplication(client: Client, id: string, state: string): Pr
   return (await client.waitForState(`/applications/${id}`, state, 30_000)) as unknown as Application;
 }
 
-test('generated deals become applications: each acknowledged with its CommonResponse, numbered once and in sequence, its documents fetched; staff list them by state', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-deals') });
-  try {
-    const admin = hubClient(hub.url);
+test('generated deals become applications: each acknowledged with its CommonResponse, numbered once and in sequence, its documents fetched; staff list them by state', () =>
+  withGoodfinHub('goodfin-deals', async ({ hub, client: admin, goodfin }) => {
     const operator = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'credit desk', role: 'operator' })).body.key as string);
     const viewer = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'auditor', role: 'viewer' })).body.key as string);
-    const goodfin = await goodfinOf(admin);
 
     assert.equal((await viewer.post('/admin/sandbox/goodfin/generatedeals', { count: 1 })).status, 403);
     const badCount = await operator.post('/admin/sandbox/goodfin/generatedeals', { count: 0 });
@@ -149,18 +146,12 @@ test('generated deals become applications: each acknowledged with its CommonResp
     const refused = await operator.post('/admin/sandbox/goodfin/generatedeals', { count: 1 });
     assert.equal(refused.status, 409);
     assert.match(refused.body.error?.message ?? '', /configured/);
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('a full approval path reaches issued, and a rejection ends another: every status reaches Goodfin once and in order; unknown statuses and late events are refused', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-approval') });
-  try {
-    const admin = hubClient(hub.url);
+test('a full approval path reaches issued, and a rejection ends another: every status reaches Goodfin once and in order; unknown statuses and late events are refused', () =>
+  withGoodfinHub('goodfin-approval', async ({ hub, client: admin, goodfin }) => {
     const operator = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'Ирина', role: 'operator' })).body.key as string);
     const viewer = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'auditor', role: 'viewer' })).body.key as string);
-    const goodfin = await goodfinOf(admin);
     const [deal] = await generate(operator, { count: 1, productType: 'Loan' });
     const id = deal!.dealApplicationId;
     await waitForApplication(viewer, id, 'active.readyForSigning');
@@ -213,16 +204,10 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     await expectStatusesAt(goodfin, otherId, ['RECEIVED', 'READY_FOR_SIGNING', 'UNDER_REVIEW', 'REJECTED']);
     const refusal = (await goodfin.received(otherId)).find((m) => m.payload.status === 'REJECTED');
     assert.equal(refusal?.payload.comment, 'Отрицательная кредитная история');
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('withdrawals: accepted ends "Отозвана клиентом"; refused goes back to the exact state with WITHDRAWAL_REFUSED; a system withdrawal too; a repeated CancelDealApplication changes nothing', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-cancel') });
-  try {
-    const client = hubClient(hub.url);
-    const goodfin = await goodfinOf(client);
+test('withdrawals: accepted ends "Отозвана клиентом"; refused goes back to the exact state with WITHDRAWAL_REFUSED; a system withdrawal too; a repeated CancelDealApplication changes nothing', () =>
+  withGoodfinHub('goodfin-cancel', async ({ client, goodfin }) => {
     const [a, b, c] = (await generate(client, { count: 3 })).map((d) => d.dealApplicationId) as [string, string, string];
     for (const id of [a, b, c]) await waitForApplication(client, id, 'active.readyForSigning');
 
@@ -269,16 +254,10 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     await staff(client, c, { type: 'ACCEPT_WITHDRAWAL' });
     assert.equal((await firstAnswerTo(goodfin, cancelC.msgId)).payload.success, true);
     await expectStatusesAt(goodfin, c, ['RECEIVED', 'READY_FOR_SIGNING', 'WITHDRAWN']);
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('Goodfin down for a while: the messages wait and arrive in order when it returns; an expired or revoked token is renewed without failing a message', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-down') });
-  try {
-    const client = hubClient(hub.url);
-    const goodfin = await goodfinOf(client);
+test('Goodfin down for a while: the messages wait and arrive in order when it returns; an expired or revoked token is renewed without failing a message', () =>
+  withGoodfinHub('goodfin-down', async ({ client, goodfin }) => {
 
     await goodfin.control('faults', { kind: 'status', status: 503, count: 3, path: GOODFIN_PATHS.inbound });
     const deals = await generate(client, { count: 2 });
@@ -312,16 +291,10 @@ test('Goodfin down for a while: the messages wait and arrive in order when it re
     assert.ok(((await goodfin.control('tokens')) as { tokensIssued: number }).tokensIssued >= tokensBefore + 2, 'a token was taken after the revocation and again after the expiry');
     const refusedForToken = (await goodfin.control('requests') as { requests: Array<{ path: string; status: number | null }> }).requests.filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 401);
     assert.equal(refusedForToken.length, 1, 'only the revoked token was refused; the expiring one was renewed before use');
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('a document Goodfin cannot serve: the download is retried, then the application waits for a person with an alert; RETRY fetches each document once and repeats no message', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-docs'), env: { HUB_EFFECT_MAX_ATTEMPTS: '2' } });
-  try {
-    const client = hubClient(hub.url);
-    const goodfin = await goodfinOf(client);
+test('a document Goodfin cannot serve: the download is retried, then the application waits for a person with an alert; RETRY fetches each document once and repeats no message', () =>
+  withGoodfinHub('goodfin-docs', async ({ client, goodfin }) => {
     // the failures open Goodfin's circuit; a short cooldown lets the RETRY below through without a long wait
     const policy = await client.call('PUT', '/admin/integrations/goodfin', { settings: { http: { breakerCooldownMs: 1_000 } } });
     assert.equal(policy.status, 200, JSON.stringify(policy.body));
@@ -350,7 +323,4 @@ test('a document Goodfin cannot serve: the download is retried, then the applica
     await expectStatusesAt(goodfin, id, ['RECEIVED', 'READY_FOR_SIGNING']);
     const numbers = (await goodfin.received(id)).filter((m) => m.payloadType === 'UpdateApplicationParams');
     assert.equal(numbers.length, 1, 'the number announced once');
-  } finally {
-    await hub.terminate();
-  }
-});
+  }, { env: { HUB_EFFECT_MAX_ATTEMPTS: '2' } }));

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess } from '../support/hub-process.ts';
-import { dealPayload, goodfinOf, pushToHub } from '../support/goodfin.ts';
+import { eventually } from '../support/database.ts';
+import { dealPayload, pushToHub, withGoodfinHub } from '../support/goodfin.ts';
 
 interface ApplicationBody {
   state: string;
@@ -14,9 +13,8 @@ interface ApplicationBody {
   history: Array<{ event: string; to: string; by: string }>;
 }
 
-test('POST /goodfin/in: only Goodfin with the declared secret (and from an allowed address, when listed) gets in; a malformed or misaddressed message is refused before anything is stored', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-auth') });
-  try {
+test('POST /goodfin/in: only Goodfin with the declared secret (and from an allowed address, when listed) gets in; a malformed or misaddressed message is refused before anything is stored', () =>
+  withGoodfinHub('goodfin-in-auth', async ({ hub, client }) => {
     const noToken = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { token: null });
     assert.equal(noToken.status, 401);
     const wrong = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { token: 'guessed-token' });
@@ -29,7 +27,6 @@ test('POST /goodfin/in: only Goodfin with the declared secret (and from an allow
     assert.equal(misaddressed.status, 400);
     assert.match(JSON.stringify(misaddressed.body), /someOtherBank/);
 
-    const client = hubClient(hub.url);
     assert.equal((await client.get('/applications/gf-auth-1')).status, 404, 'nothing was created');
 
     // with an allow-list, only Goodfin's addresses get in, even with the right secret
@@ -40,16 +37,10 @@ test('POST /goodfin/in: only Goodfin with the declared secret (and from an allow
     assert.equal((await client.call('PUT', '/admin/integrations/goodfin', { settings: { allowedIps: ['127.0.0.0/8'] } })).status, 200);
     const insider = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'));
     assert.equal(insider.status, 200, JSON.stringify(insider.body));
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('an AddDealApplication becomes an application: acknowledged, numbered, documents downloaded, ready for signing; a repeat of its msgId changes nothing and is answered again', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-add') });
-  try {
-    const client = hubClient(hub.url);
-    const goodfin = await goodfinOf(client);
+test('an AddDealApplication becomes an application: acknowledged, numbered, documents downloaded, ready for signing; a repeat of its msgId changes nothing and is answered again', () =>
+  withGoodfinHub('goodfin-in-add', async ({ hub, client, goodfin }) => {
     const first = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1'));
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body.duplicate, false);
@@ -92,16 +83,10 @@ test('an AddDealApplication becomes an application: acknowledged, numbered, docu
     const refusal = await eventually(async () => (await goodfin.received('gf-add-1')).find((m) => m.payload.originalMsgId === again.msgId), 15_000, 'the refusal');
     assert.deepEqual([refusal.payload.success, refusal.payload.errorCode], [false, 'DUPLICATE_APPLICATION']);
     assert.equal(((await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody).revision, before.revision);
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));
 
-test('messages the bank cannot take are answered with our error codes: bad payload, unknown application, a type Goodfin should not send; failing checks return it for rework', async () => {
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('goodfin-in-errors') });
-  try {
-    const client = hubClient(hub.url);
-    const goodfin = await goodfinOf(client);
+test('messages the bank cannot take are answered with our error codes: bad payload, unknown application, a type Goodfin should not send; failing checks return it for rework', () =>
+  withGoodfinHub('goodfin-in-errors', async ({ hub, client, goodfin }) => {
     const answerTo = (msgId: string) => eventually(async () => (await goodfin.received()).find((m) => m.payload.originalMsgId === msgId), 15_000, `the answer to ${msgId}`);
 
     const invalid = await pushToHub(hub.url, 'AddDealApplication', { dealApplicationId: 'gf-err-1', requestData: {} });
@@ -123,7 +108,4 @@ test('messages the bank cannot take are answered with our error codes: bad paylo
     assert.equal(rework.payload.errorCode, 'CLIENT_INN_MISSING');
     const view = (await client.get('/applications/gf-err-2')).body as unknown as ApplicationBody & { checkErrors: Array<{ code: string }> };
     assert.deepEqual(view.checkErrors.map((e) => e.code), ['CLIENT_INN_MISSING', 'AMOUNT_OUT_OF_LIMITS']);
-  } finally {
-    await hub.terminate();
-  }
-});
+  }));

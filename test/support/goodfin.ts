@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
 import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/connectors/goodfin/protocol.ts';
 import { inboundToken } from '../../actors/goodfin/model.ts';
-import { TEST_ADMIN_KEY, type hubClient } from './hub-process.ts';
-import { eventually } from './database.ts';
+import { hubClient, startHubProcess, TEST_ADMIN_KEY, type HubProcess } from './hub-process.ts';
+import { eventually, uniqueDatabaseName } from './database.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -118,4 +118,19 @@ export async function startGoodfinSandboxProcess(): Promise<{ url: string; stop(
       await exited;
     },
   };
+}
+
+/** A hub of its own (sandbox mode, a fresh database) for one test, with its client and its Goodfin sandbox; stopped whatever happens. */
+export async function withGoodfinHub(
+  label: string,
+  run: (setup: { hub: HubProcess; client: ReturnType<typeof hubClient>; goodfin: Awaited<ReturnType<typeof goodfinOf>> }) => Promise<void>,
+  options: { env?: Record<string, string> } = {},
+): Promise<void> {
+  const hub = await startHubProcess({ dbName: uniqueDatabaseName(label), env: options.env });
+  try {
+    const client = hubClient(hub.url);
+    await run({ hub, client, goodfin: await goodfinOf(client) });
+  } finally {
+    await hub.terminate();
+  }
 }

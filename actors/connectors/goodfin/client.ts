@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { CallContext, ConnectorHttp } from '../kit/definition.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import { TokenSession } from '../kit/session.ts';
@@ -6,6 +7,7 @@ import {
   endpointDeclarationSchema,
   errorMappingSchema,
   envelopeSchema,
+  generateDealsRequestSchema,
   generatedDealsSchema,
   GOODFIN_OAUTH_CLIENT_ID,
   GOODFIN_PATHS,
@@ -111,7 +113,7 @@ export class GoodfinClient {
    * Sandbox only: asks Goodfin to push test applications to the declared
    * endpoint. Not repeated: each call makes new applications.
    */
-  generateDeals(options: { count?: number; productType?: string; invalid?: boolean } = {}, context?: CallContext): Promise<GeneratedDeals> {
+  generateDeals(options: z.input<typeof generateDealsRequestSchema> = {}, context?: CallContext): Promise<GeneratedDeals> {
     return this.authed('sandbox.generatedeals', GOODFIN_PATHS.generateDeals, options, {
       idempotent: false,
       context,

@@ -168,6 +168,13 @@ export function jwtExpiry(token: string): number | null {
   }
 }
 
+/** What the sandbox's generatedeals takes: how many deals, of which product, and whether the first fails the bank's checks (no INN). */
+export const generateDealsRequestSchema = z.object({
+  count: z.number().int().min(1).max(50).default(3),
+  productType: z.enum(PRODUCT_TYPES).optional(),
+  invalid: z.boolean().default(false),
+});
+
 /** The answer of the sandbox's generatedeals: the applications it is about to push, one AddDealApplication each. */
 export const generatedDealsSchema = z.object({
   success: z.boolean(),

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { deliverCallback } from '../kit/sandbox-callbacks.ts';
 import { SandboxHttpError, startSandboxServer, type SandboxOptions, type SandboxRequest, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
 import {
   endpointDeclarationSchema,
@@ -8,6 +8,7 @@ import {
   errorMappingSchema,
   GOODFIN_OAUTH_CLIENT_ID,
   GOODFIN_PATHS,
+  generateDealsRequestSchema,
   GOODFIN_SYSTEM_NAME,
   goodfinTime,
   PAYLOAD_SCHEMAS,
@@ -21,6 +22,7 @@ import {
   type GoodfinEnvelope,
   type StatusMapping,
 } from './protocol.ts';
+import { describeIssues } from '../../../common/issues.ts';
 
 /**
  * The Goodfin sandbox (the service side of it): services registered with a
@@ -107,7 +109,6 @@ export const DEFAULT_RESEND_POLICY: ResendPolicy = { resendAfterMs: 30_000, maxR
 /** HTTP attempts of one push, with a short growing pause between them */
 const DELIVERY_ATTEMPTS = 3;
 const DELIVERY_PAUSE_MS = 100;
-const DELIVERY_TIMEOUT_MS = 5_000;
 
 const oauthError = (status: number, error: string, description: string): SandboxResponse => ({ status, json: { error, error_description: description } });
 
@@ -230,25 +231,19 @@ function generateDeal(productType: string, withoutInn: boolean, now: number): Ad
 // --- control bodies ---
 
 const serviceField = { serviceSystemName: z.string().min(1).optional() };
-const generateDealsBodySchema = z.object({
-  ...serviceField,
-  count: z.number().int().min(1).max(50).default(3),
-  productType: z.enum(PRODUCT_TYPES).optional(),
-  invalid: z.boolean().default(false),
-});
+const generateDealsBodySchema = generateDealsRequestSchema.extend(serviceField);
 const cancelBodySchema = z.object({ ...serviceField, dealApplicationId: z.string().min(1).max(128), reason: z.string().max(2000).optional(), initiator: z.enum(['CLIENT', 'SYSTEM']).optional() });
 const repushBodySchema = z.object({ ...serviceField, msgId: z.string().min(1) });
 const tokenLifetimeSchema = z.object({ seconds: z.number().int().min(1).max(86_400) });
 const resendPolicySchema = z.object({ resendAfterMs: z.number().int().min(10).max(3_600_000), maxResends: z.number().int().min(0).max(1_000) });
 const answeringSchema = z.object({ enabled: z.boolean() });
 
-const issuesOf = (error: { issues: Array<{ path: PropertyKey[]; message: string }> }) => error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
 const invalid = (description: string) => new SandboxHttpError(400, { error: 'validation_error', error_description: description });
 
 function parseBody<T>(request: SandboxRequest, schema: z.ZodType<T>): T {
   // an empty body is an empty object: every field of a control is optional or has a default
   const parsed = schema.safeParse(request.rawBody.length === 0 ? {} : request.json());
-  if (!parsed.success) throw invalid(issuesOf(parsed.error));
+  if (!parsed.success) throw invalid(describeIssues(parsed.error, '(body)'));
   return parsed.data;
 }
 
@@ -339,7 +334,7 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
       const service = authorise(request);
       if (refused(service)) return service;
       const parsed = schema.safeParse(request.json());
-      if (!parsed.success) return { status: 400, json: { error: 'validation_error', error_description: issuesOf(parsed.error) } };
+      if (!parsed.success) return { status: 400, json: { error: 'validation_error', error_description: describeIssues(parsed.error, '(body)') } };
       store(service, parsed.data);
       return { json: { success: true } };
     },
@@ -375,27 +370,18 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   };
 
   /** POSTs the envelope to the endpoint declared now; a few attempts, any 2xx is delivered */
-  const deliver = async (endpoint: EndpointDeclaration, envelope: GoodfinEnvelope, signal: AbortSignal): Promise<number | null> => {
-    const body = JSON.stringify(envelope);
-    let status: number | null = null;
-    for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS && !signal.aborted; attempt += 1) {
-      try {
-        const answer = await fetch(endpoint.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json; charset=utf-8', [endpoint.auth.name]: endpoint.auth.value },
-          body,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
-        });
-        status = answer.status;
-        await answer.arrayBuffer();
-        if (status >= 200 && status < 300) return status;
-      } catch {
-        status = null;
-      }
-      if (attempt < DELIVERY_ATTEMPTS) await sleep(DELIVERY_PAUSE_MS * attempt, undefined, { signal, ref: false }).catch(() => undefined);
-    }
-    return status;
-  };
+  const deliver = async (endpoint: EndpointDeclaration, envelope: GoodfinEnvelope, signal: AbortSignal): Promise<number | null> =>
+    (
+      await deliverCallback({
+        url: endpoint.url,
+        body: JSON.stringify(envelope),
+        headers: { 'content-type': 'application/json; charset=utf-8', [endpoint.auth.name]: endpoint.auth.value },
+        attempts: DELIVERY_ATTEMPTS,
+        pauseMs: DELIVERY_PAUSE_MS,
+        delivered: (status) => status >= 200 && status < 300,
+        signal,
+      })
+    ).status;
 
   const scheduleResend = (name: string, message: Tracked) => {
     if (message.timer) clearTimeout(message.timer);
@@ -500,13 +486,13 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
     const service = authorise(request);
     if (refused(service)) return service;
     const parsed = envelopeSchema.safeParse(request.json());
-    if (!parsed.success) throw invalid(issuesOf(parsed.error));
+    if (!parsed.success) throw invalid(describeIssues(parsed.error, '(body)'));
     const envelope = parsed.data;
     if (envelope.originator !== service.serviceSystemName) throw invalid(`originator: ${envelope.originator} is not the service ${service.serviceSystemName} signed in`);
     if (envelope.receiver !== GOODFIN_SYSTEM_NAME) throw invalid(`receiver: messages to Goodfin go to ${GOODFIN_SYSTEM_NAME}, not ${envelope.receiver}`);
     if (envelope.payloadType === 'AddDealApplication' || envelope.payloadType === 'CancelDealApplication') throw invalid(`payloadType: ${envelope.payloadType} is sent by Goodfin, never to it`);
     const payload = PAYLOAD_SCHEMAS[envelope.payloadType].safeParse(envelope.payload);
-    if (!payload.success) throw invalid(`payload: ${issuesOf(payload.error)}`);
+    if (!payload.success) throw invalid(`payload: ${describeIssues(payload.error, '(body)')}`);
 
     const state = messagesOf(service.serviceSystemName);
     const repeated = state.receivedIds.has(envelope.msgId);

@@ -5,6 +5,7 @@ import { monobankConnector } from '../../../actors/connectors/monobank/connector
 import { invoiceStatusSchema, paymentUpdateOf } from '../../../actors/connectors/monobank/protocol.ts';
 import { WebhookBodyError, type WebhookRequest, type WebhookSpec } from '../../../actors/webhooks/spec.ts';
 import { verifyPublicKeySignature } from '../../webhooks/signatures.ts';
+import { describeIssues } from '../../../common/issues.ts';
 
 function json(request: WebhookRequest): unknown {
   try {
@@ -14,7 +15,6 @@ function json(request: WebhookRequest): unknown {
   }
 }
 
-const issuesOf = (error: { issues: Array<{ path: PropertyKey[]; message: string }> }) => error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
 
 /** How often a failed verification may fetch Monobank's key again (forged requests must not make us hammer it). */
 const KEY_REFETCH_MS = 60_000;
@@ -59,7 +59,7 @@ export function monobankWebhook(connectors: Connectors, logger: Logger, now: () 
     },
     route(request) {
       const parsed = invoiceStatusSchema.safeParse(json(request));
-      if (!parsed.success) throw new WebhookBodyError(issuesOf(parsed.error));
+      if (!parsed.success) throw new WebhookBodyError(describeIssues(parsed.error, ''));
       if (!parsed.data.reference) return null;
       return { type: 'payment', id: parsed.data.reference, event: { type: 'PROVIDER_STATUS', ...paymentUpdateOf(parsed.data, 'webhook') } };
     },
@@ -92,7 +92,7 @@ export const liqpayWebhook: WebhookSpec = {
   },
   route(request) {
     const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
-    if (!answer.success) throw new WebhookBodyError(issuesOf(answer.error));
+    if (!answer.success) throw new WebhookBodyError(describeIssues(answer.error, ''));
     if (!answer.data.order_id) return null;
     return { type: 'payment', id: answer.data.order_id, event: { type: 'PROVIDER_STATUS', ...paymentUpdateOfLiqPay(answer.data, 'webhook') } };
   },
