@@ -39,7 +39,7 @@ async function withOutbox(run: (setup: { outbox: GoodfinOutbox; goodfin: Goodfin
         advance: (ms) => (now += ms),
         delivered: () => (goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? []).map((m) => `${String(m.payload.dealApplicationId)}:${String(m.payload.status)}`),
       });
-    }, { policy: { retries: 0, breakerFailureThreshold: 100 } });
+    }, { policy: { retries: 0, breakerFailureThreshold: 100, timeoutMs: 1_000 } });
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await mongo.close();
@@ -83,6 +83,28 @@ test('Goodfin down: an application\'s later messages wait behind the first, retr
     assert.deepEqual(await outbox.deliver(), { sent: 2, failed: 0 });
     assert.deepEqual(delivered(), ['b-1:RECEIVED', 'b-1:READY_FOR_SIGNING']);
     assert.equal(goodfin.requests({ path: GOODFIN_PATHS.inbound }).filter((r) => r.status === 200).length, 2, 'each delivered once');
+  }));
+
+test('Goodfin not answering in time, or taking a message and losing its answer: the message goes again with its msgId, Goodfin keeps it once, the next one waits behind it', () =>
+  withOutbox(async ({ outbox, goodfin, advance, delivered }) => {
+    goodfin.faults.inject({ kind: 'timeout', count: 1, path: GOODFIN_PATHS.inbound });
+    await outbox.enqueue('t-1', [status('t-1', 1, 'RECEIVED'), status('t-1', 2, 'READY_FOR_SIGNING')]);
+    await outbox.deliver();
+    const [timedOut, behind] = await outbox.messagesOf('t-1');
+    assert.deepEqual([timedOut?.status, timedOut?.attempts, behind?.attempts], ['pending', 1, 0]);
+    assert.match(timedOut?.lastError ?? '', /no answer within 1000 ms/);
+
+    goodfin.faults.inject({ kind: 'lost', count: 1, path: GOODFIN_PATHS.inbound });
+    advance(1_000);
+    await outbox.deliver();
+    assert.deepEqual(delivered(), ['t-1:RECEIVED'], 'Goodfin took it, the hub never heard');
+    assert.equal((await outbox.messagesOf('t-1'))[0]?.status, 'pending');
+
+    advance(2_000);
+    await outbox.deliver();
+    assert.deepEqual(delivered(), ['t-1:RECEIVED', 't-1:READY_FOR_SIGNING'], 'in order, each kept once');
+    assert.equal(goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.duplicates, 1, 'the resend carried the same msgId');
+    assert.ok((await outbox.messagesOf('t-1')).every((m) => m.status === 'sent'));
   }));
 
 test('one application failing does not hold up another', () =>
