@@ -18,10 +18,15 @@ export default tseslint.config(
     // Machines are pure: no I/O, no clock, no randomness.
     files: ['machines/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'mongoose', 'mongodb', 'axios', 'koa', '*/actors/*', '*/http/*', '*/persistence/*'] }],
-      'no-restricted-properties': ['error',
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'mongoose', 'mongodb', 'axios', 'koa', '*/actors/*', '*/http/*', '*/persistence/*'] },
+      ],
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'Machines take time from events, not the clock.' },
-        { object: 'Math', property: 'random', message: 'Machines are deterministic.' }],
+        { object: 'Math', property: 'random', message: 'Machines are deterministic.' },
+      ],
     },
   },
   {
@@ -30,7 +35,19 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'prompt', 'Node', 'URLSearchParams', 'setInterval', 'clearInterval', 'console'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'prompt',
+          'Node',
+          'URLSearchParams',
+          'setInterval',
+          'clearInterval',
+          'console',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

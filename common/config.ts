@@ -94,7 +94,10 @@ const wholeNumber = (fallback: number, min: number, max: number, meaning: string
     if (value === undefined) return fallback;
     const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)}); ${meaning}; default ${fallback}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a whole number from ${min} to ${max} (got ${shown(value)}); ${meaning}; default ${fallback}`,
+      });
       return z.NEVER;
     }
     return n;
@@ -106,7 +109,10 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallba
     const lower = value.toLowerCase();
     const found = values.find((candidate) => candidate === lower);
     if (found === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')} (got ${shown(value)}); ${meaning}; default ${fallback}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be one of ${values.join(', ')} (got ${shown(value)}); ${meaning}; default ${fallback}`,
+      });
       return z.NEVER;
     }
     return found;
@@ -140,7 +146,10 @@ const httpUrl = (example: string, allowed: readonly string[] = ['http:', 'https:
     if (value === undefined) return undefined;
     const url = URL.canParse(value) ? new URL(value) : null;
     if (url === null || !allowed.includes(url.protocol)) {
-      ctx.addIssue({ code: 'custom', message: `must be an absolute ${allowed.map((p) => p.replace(':', '')).join('/')} URL, e.g. ${example}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an absolute ${allowed.map((p) => p.replace(':', '')).join('/')} URL, e.g. ${example}`,
+      });
       return z.NEVER;
     }
     return value;
@@ -155,18 +164,25 @@ const schema = z.object({
   HOST: variable().transform((value, ctx) => {
     if (value === undefined) return '127.0.0.1';
     if (/[\s/?#@]/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0; default 127.0.0.1' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0; default 127.0.0.1',
+      });
       return z.NEVER;
     }
     return value;
   }),
   MONGODB_URI: variable().refine((value) => value === undefined || /^mongodb(\+srv)?:\/\/[^\s]+$/.test(value), {
-    message: 'must start with mongodb:// or mongodb+srv://, e.g. mongodb://user:password@db.internal:27017; unset it to use the embedded database',
+    message:
+      'must start with mongodb:// or mongodb+srv://, e.g. mongodb://user:password@db.internal:27017; unset it to use the embedded database',
   }),
   MONGODB_DB: variable().transform((value, ctx) => {
     if (value === undefined) return 'hub';
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `must be a database name of letters, digits, _ and - (at most 63 characters, got ${shown(value)}); default hub` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a database name of letters, digits, _ and - (at most 63 characters, got ${shown(value)}); default hub`,
+      });
       return z.NEVER;
     }
     return value;
@@ -182,7 +198,10 @@ const schema = z.object({
     if (value === undefined) return undefined;
     const url = URL.canParse(value) ? new URL(value) : null;
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL that partners can call back, e.g. https://hub.example.com; default http://HOST:PORT' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be an absolute http(s) URL that partners can call back, e.g. https://hub.example.com; default http://HOST:PORT',
+      });
       return z.NEVER;
     }
     return value.replace(/\/+$/, '');
@@ -192,7 +211,10 @@ const schema = z.object({
     if (value === undefined) return 1024 * 1024;
     const bytes = parseSize(value);
     if (bytes === null || bytes < 1) {
-      ctx.addIssue({ code: 'custom', message: `must be a size such as 100kb, 1mb or a number of bytes (got ${shown(value)}); default 1mb` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a size such as 100kb, 1mb or a number of bytes (got ${shown(value)}); default 1mb`,
+      });
       return z.NEVER;
     }
     return bytes;
@@ -204,34 +226,56 @@ const schema = z.object({
   HUB_SANDBOXES: variable().transform((value, ctx): 'auto' | 'off' | undefined => {
     if (value === undefined) return undefined;
     if (value === 'auto' || value === 'off') return value;
-    ctx.addIssue({ code: 'custom', message: `must be auto or off (got ${shown(value)}); auto points every unconfigured integration at its built-in sandbox; default auto, off in production` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be auto or off (got ${shown(value)}); auto points every unconfigured integration at its built-in sandbox; default auto, off in production`,
+    });
     return z.NEVER;
   }),
   HUB_TRUSTED_PROXIES: variable().transform((value, ctx) => {
-    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    const list = (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     const bad = list.filter((item) => !CIDR.test(item));
     if (bad.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1 (not: ${bad.map(shown).join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1 (not: ${bad.map(shown).join(', ')})`,
+      });
       return z.NEVER;
     }
     return list;
   }),
   HUB_AUDIT_RETENTION_DAYS: wholeNumber(30, 1, 3650, 'days the audit log keeps external interactions and admin changes'),
   HUB_ALERT_SMTP_URL: httpUrl('smtp://alerts:password@mail.example.com:587', ['smtp:', 'smtps:']),
-  HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), { message: 'must be one e-mail address, e.g. hub@example.com' }),
+  HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), {
+    message: 'must be one e-mail address, e.g. hub@example.com',
+  }),
   HUB_ALERT_EMAIL_TO: variable().transform((value, ctx) => {
-    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    const list = (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     if (list.some((item) => !EMAIL.test(item))) {
-      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of e-mail addresses, e.g. ops@example.com,oncall@example.com' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a comma-separated list of e-mail addresses, e.g. ops@example.com,oncall@example.com',
+      });
       return z.NEVER;
     }
     return list;
   }),
   HUB_ALERT_WEBHOOK_URL: httpUrl('https://hooks.example.com/hub-alerts'),
   HUB_MAIL_SMTP_URL: httpUrl('smtp://shop:password@mail.example.com:587', ['smtp:', 'smtps:']),
-  HUB_MAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), { message: 'must be one e-mail address, e.g. shop@example.com' }),
+  HUB_MAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), {
+    message: 'must be one e-mail address, e.g. shop@example.com',
+  }),
   HUB_REPORT_EMAIL_TO: variable().transform((value, ctx) => {
-    const list = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    const list = (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     if (list.some((item) => !EMAIL.test(item))) {
       ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of e-mail addresses, e.g. management@example.com' });
       return z.NEVER;
@@ -274,8 +318,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   // Checked on the raw values so that these are reported together with everything else.
   if (blankToUndefined(env.NODE_ENV) === 'production') {
-    if (blankToUndefined(env.ADMIN_API_KEY) === undefined) problems.push(`ADMIN_API_KEY: required when NODE_ENV=production (at least 24 characters); ${GENERATE_KEY}`);
-    if (blankToUndefined(env.HUB_MASTER_KEY) === undefined) problems.push(`HUB_MASTER_KEY: required when NODE_ENV=production (32 bytes, base64); ${GENERATE_KEY}`);
+    if (blankToUndefined(env.ADMIN_API_KEY) === undefined)
+      problems.push(`ADMIN_API_KEY: required when NODE_ENV=production (at least 24 characters); ${GENERATE_KEY}`);
+    if (blankToUndefined(env.HUB_MASTER_KEY) === undefined)
+      problems.push(`HUB_MASTER_KEY: required when NODE_ENV=production (32 bytes, base64); ${GENERATE_KEY}`);
   }
 
   const alertSmtp = blankToUndefined(env.HUB_ALERT_SMTP_URL);
@@ -393,7 +439,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
       email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',
       webhook: config.alerts.webhookUrl ? withoutCredentials(config.alerts.webhookUrl).replace(/\?.*$/, '?…') : '[off]',
     },
-    mail: { smtp: config.mail.smtpUrl ? withoutCredentials(config.mail.smtpUrl) : '[off: mail is kept, not sent]', from: config.mail.from, reportTo: config.mail.reportTo },
+    mail: {
+      smtp: config.mail.smtpUrl ? withoutCredentials(config.mail.smtpUrl) : '[off: mail is kept, not sent]',
+      from: config.mail.from,
+      reportTo: config.mail.reportTo,
+    },
     orderPolicy: config.orderPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
   };

@@ -24,8 +24,7 @@ export const errors = {
   unknownMachine: (type: string, known: string[]) =>
     new AppError(404, 'unknown_machine', `no machine is registered under type "${type}"`, { known }),
   conflict: (message: string, details?: unknown) => new AppError(409, 'conflict', message, details),
-  actorExists: (type: string, id: string) =>
-    new AppError(409, 'actor_exists', `actor ${type}/${id} already exists`, { type, id }),
+  actorExists: (type: string, id: string) => new AppError(409, 'actor_exists', `actor ${type}/${id} already exists`, { type, id }),
   eventNotAccepted: (state: string, eventType: string, accepted: string[], status: string) =>
     new AppError(
       409,
@@ -43,8 +42,7 @@ export const errors = {
       currentVersion: supported,
     }),
   machineError: (message: string) => new AppError(422, 'machine_error', message),
-  contention: (actor: string) =>
-    new AppError(503, 'actor_contended', `actor ${actor} is being changed by too many writers; retry`),
+  contention: (actor: string) => new AppError(503, 'actor_contended', `actor ${actor} is being changed by too many writers; retry`),
   unavailable: (message: string) => new AppError(503, 'unavailable', message),
 } as const;
 

@@ -39,7 +39,10 @@ export function listHas(list: BlockList, address: string): boolean {
 export function clientAddress(remoteAddress: string, forwardedFor: string | undefined, trustedProxies: BlockList): string {
   let address = normalise(remoteAddress);
   if (!forwardedFor || !listHas(trustedProxies, address)) return address;
-  const hops = forwardedFor.split(',').map((hop) => normalise(hop.trim())).filter((hop) => isIP(hop) !== 0);
+  const hops = forwardedFor
+    .split(',')
+    .map((hop) => normalise(hop.trim()))
+    .filter((hop) => isIP(hop) !== 0);
   for (let i = hops.length - 1; i >= 0; i -= 1) {
     address = hops[i] ?? address;
     if (!listHas(trustedProxies, address)) return address;

@@ -27,15 +27,59 @@ const SPLAT = Symbol.for('splat');
 
 /** Key names (lower case, without `-`, `_`, `.` and spaces) whose values are secret. */
 const SECRET_KEYS = new Set([
-  'authorization', 'proxyauthorization', 'cookie', 'cookies', 'setcookie',
-  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets',
-  'token', 'tokens', 'accesstoken', 'refreshtoken', 'idtoken', 'authtoken', 'sessiontoken', 'xauthtoken',
-  'apikey', 'xapikey', 'privatekey', 'masterkey', 'secretkey', 'accesskey',
-  'credential', 'credentials', 'sign', 'signature', 'xsignature',
-  'card', 'pan', 'cardnumber', 'cardno', 'cvv', 'cvv2', 'cvc', 'cvc2',
+  'authorization',
+  'proxyauthorization',
+  'cookie',
+  'cookies',
+  'setcookie',
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'secrets',
+  'token',
+  'tokens',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'authtoken',
+  'sessiontoken',
+  'xauthtoken',
+  'apikey',
+  'xapikey',
+  'privatekey',
+  'masterkey',
+  'secretkey',
+  'accesskey',
+  'credential',
+  'credentials',
+  'sign',
+  'signature',
+  'xsignature',
+  'card',
+  'pan',
+  'cardnumber',
+  'cardno',
+  'cvv',
+  'cvv2',
+  'cvc',
+  'cvc2',
 ]);
 /** …and names that end like these (`dbPassword`, `clientSecret`, `csrfToken`, `partnerApiKey`). */
-const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'apikey', 'privatekey', 'masterkey', 'secretkey', 'signature', 'cardnumber', 'credentials'];
+const SECRET_SUFFIXES = [
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'apikey',
+  'privatekey',
+  'masterkey',
+  'secretkey',
+  'signature',
+  'cardnumber',
+  'credentials',
+];
 /** Placeholders that say something about a secret without being one (e.g. from describeConfig). */
 const PLACEHOLDERS = new Set([REDACTED, '[set]', '[unset]', '***']);
 
@@ -123,7 +167,10 @@ export function redactString(text: string): string {
   return text
     .replace(AUTH_SCHEME, (_, scheme: string, space: string) => `${scheme}${space}${REDACTED}`)
     .replace(URL_CREDENTIALS, '$1:***@')
-    .replace(SECRET_PAIR, (_, quote: string, name: string, separator: string) => `${quote}${name}${quote}${separator}${quote ? `"${REDACTED}"` : REDACTED}`)
+    .replace(
+      SECRET_PAIR,
+      (_, quote: string, name: string, separator: string) => `${quote}${name}${quote}${separator}${quote ? `"${REDACTED}"` : REDACTED}`,
+    )
     .replace(SECRET_QUERY, `$1${REDACTED}`)
     .replace(DIGIT_RUN, redactDigitRun);
 }

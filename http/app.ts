@@ -64,7 +64,15 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   const open = new Router<HubState>();
   open.use(healthRoutes(deps.readiness).routes());
   // Partner callbacks authenticate by their own signatures, not by API keys.
-  open.use(webhookRoutes({ ...deps.webhooks, connectors: deps.connectors, audit: deps.audit, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }).routes());
+  open.use(
+    webhookRoutes({
+      ...deps.webhooks,
+      connectors: deps.connectors,
+      audit: deps.audit,
+      metrics: deps.metrics,
+      bodyLimitBytes: deps.bodyLimitBytes,
+    }).routes(),
+  );
   open.use(consoleRoutes().routes());
   // The customer's survey link authenticates by its own token.
   open.use(surveyRoutes({ runtime: deps.runtime, commerce: deps.orders.commerce, bodyLimitBytes: deps.bodyLimitBytes }).routes());
@@ -82,8 +90,24 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
   secured.use(referenceRoutes(deps.reference).routes());
-  secured.use(inspectionRoutes({ runtime: deps.runtime, index: deps.actorIndex, store: deps.store, collections: deps.collections, audit: deps.audit }).routes());
-  secured.use(applicationRoutes({ ...deps.applications, runtime: deps.runtime, store: deps.store, actors: deps.collections.actors, connectors: deps.connectors }).routes());
+  secured.use(
+    inspectionRoutes({
+      runtime: deps.runtime,
+      index: deps.actorIndex,
+      store: deps.store,
+      collections: deps.collections,
+      audit: deps.audit,
+    }).routes(),
+  );
+  secured.use(
+    applicationRoutes({
+      ...deps.applications,
+      runtime: deps.runtime,
+      store: deps.store,
+      actors: deps.collections.actors,
+      connectors: deps.connectors,
+    }).routes(),
+  );
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());

@@ -43,7 +43,14 @@ export class ApiKeys {
   async list(): Promise<Array<{ id: string; name: string; role: Role; prefix: string; createdAt: string; createdBy: string }>> {
     const docs = await this.keys.find({}).toArray();
     return docs
-      .map((d) => ({ id: d._id.slice(0, 12), name: d.name, role: d.role, prefix: d.prefix, createdAt: d.createdAt.toISOString(), createdBy: d.createdBy }))
+      .map((d) => ({
+        id: d._id.slice(0, 12),
+        name: d.name,
+        role: d.role,
+        prefix: d.prefix,
+        createdAt: d.createdAt.toISOString(),
+        createdBy: d.createdBy,
+      }))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 

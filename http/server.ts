@@ -186,7 +186,14 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     const reference = referenceCollections(collections.db);
     await ensureGoodfinIndexes(collections.db);
     const goodfin = goodfinCollections(collections.db);
-    const goodfinOutbox = new GoodfinOutbox({ collection: goodfin.outbox, answers: goodfin.answers, client: () => connectors.client(goodfinConnector), logger, alerts: alertSink, now: () => clock.now() });
+    const goodfinOutbox = new GoodfinOutbox({
+      collection: goodfin.outbox,
+      answers: goodfin.answers,
+      client: () => connectors.client(goodfinConnector),
+      logger,
+      alerts: alertSink,
+      now: () => clock.now(),
+    });
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
       collection: commerce.mail,
@@ -197,7 +204,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       renderAttachment: async (attachment) => {
         if (attachment.kind !== 'invoice') return null;
         const invoice = await commerce.invoices.findOne({ _id: attachment.id });
-        return invoice ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' } : null;
+        return invoice
+          ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' }
+          : null;
       },
     });
     closers.push({ name: 'mailer', close: async () => mailer.close() });
@@ -209,7 +218,14 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
 
     const registry = new MachineRegistry();
     for (const module of allMachines) registry.register(module);
-    const effectDeps = { runtime: runtimeOf, connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now: () => clock.now() };
+    const effectDeps = {
+      runtime: runtimeOf,
+      connectors,
+      collections: commerce,
+      publicBaseUrl: () => publicBaseUrl,
+      logger,
+      now: () => clock.now(),
+    };
     registry.provideEffects({
       ...echoEffects({ baseUrl: echoBaseUrl }),
       ...paymentEffects(effectDeps),
@@ -275,7 +291,12 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
       if (!definition.syncs) return;
       metrics.syncRun(definition.name, definition.syncs, run.result === 'ok');
-      health.trigger.synced({ job: definition.name, integration: definition.syncs, ok: run.result === 'ok', at: new Date(clock.now()).toISOString() });
+      health.trigger.synced({
+        job: definition.name,
+        integration: definition.syncs,
+        ok: run.result === 'ok',
+        at: new Date(clock.now()).toISOString(),
+      });
     })
       .define(housekeepingJob(collections, () => clock.now()))
       .define(auditRetentionJob(audit, config.auditRetentionDays, () => clock.now()))
@@ -283,10 +304,35 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
       .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
-      .define(novaPoshtaTrackingJob({ actors: collections.actors, runtime: runtimeOf, client: () => connectors.client(novaPoshtaConnector), every: `${trackingIntervalMinutes(connectors)} minutes`, logger }))
-      .define({ name: 'goodfin-outbox', description: 'delivers queued messages to Goodfin, in order per application, retrying what failed', every: '10 seconds', syncs: 'goodfin', run: () => goodfinOutbox.deliver() })
+      .define(
+        novaPoshtaTrackingJob({
+          actors: collections.actors,
+          runtime: runtimeOf,
+          client: () => connectors.client(novaPoshtaConnector),
+          every: `${trackingIntervalMinutes(connectors)} minutes`,
+          logger,
+        }),
+      )
+      .define({
+        name: 'goodfin-outbox',
+        description: 'delivers queued messages to Goodfin, in order per application, retrying what failed',
+        every: '10 seconds',
+        syncs: 'goodfin',
+        run: () => goodfinOutbox.deliver(),
+      })
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now: () => clock.now() }))
-      .define(dailyReportJob({ actors: collections.actors, flushProjections: () => runtimeOf().flushProjections(), commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now: () => clock.now() }));
+      .define(
+        dailyReportJob({
+          actors: collections.actors,
+          flushProjections: () => runtimeOf().flushProjections(),
+          commerce,
+          connectors,
+          mailer,
+          reportTo: config.mail.reportTo,
+          logger,
+          now: () => clock.now(),
+        }),
+      );
     const agenda: Agenda = createAgenda(collections.db, ownerId);
     await jobs.schedule(agenda);
     let schedulerUp = false;
@@ -344,7 +390,15 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       reference,
       collections,
       actorIndex,
-      orders: { runtime, actors: collections.actors, commerce, mailer, policy: () => config.orderPolicy, seller: config.seller, now: () => clock.now() },
+      orders: {
+        runtime,
+        actors: collections.actors,
+        commerce,
+        mailer,
+        policy: () => config.orderPolicy,
+        seller: config.seller,
+        now: () => clock.now(),
+      },
       applications: { inbox: collections.inbox, goodfin, outbox: goodfinOutbox, declarer: goodfinDeclarer },
     });
     const server: Server = createServer(app.callback());

@@ -39,7 +39,11 @@ export const FIXED_STATUS_LABELS: Record<string, string> = {
   WITHDRAWN: 'Отозвана клиентом',
 };
 
-export const FINAL_STATUSES: ReadonlySet<string> = new Set([APPLICATION_STATUS.issued, APPLICATION_STATUS.rejected, APPLICATION_STATUS.withdrawn]);
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  APPLICATION_STATUS.issued,
+  APPLICATION_STATUS.rejected,
+  APPLICATION_STATUS.withdrawn,
+]);
 
 /** The review statuses bank staff set (seed 003 §5); the list is configuration, this is its default. */
 export const DEFAULT_REVIEW_STATUSES: Array<{ code: string; name: string }> = [
@@ -139,7 +143,12 @@ export const applicationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('OFFER_PAID'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('ISSUE'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('REJECT'), comment: z.string().min(1).max(1000) }),
-  z.object({ type: z.literal('WITHDRAWAL_REQUESTED'), msgId: z.string().nullable(), origin: z.enum(['client', 'system']), reason: z.string().max(1000) }),
+  z.object({
+    type: z.literal('WITHDRAWAL_REQUESTED'),
+    msgId: z.string().nullable(),
+    origin: z.enum(['client', 'system']),
+    reason: z.string().max(1000),
+  }),
   z.object({ type: z.literal('ACCEPT_WITHDRAWAL') }),
   z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('RETRY') }),
@@ -154,7 +163,11 @@ export const applicationInputSchema = z.object({
   currency: z.string().nullable(),
   client: z.object({ inn: z.string().nullable(), name: z.string().nullable() }),
   documents: z.array(z.object({ documentId: z.string().min(1), documentType: z.string(), fileName: z.string() })),
-  policy: z.object({ limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })), requiredDocuments: z.array(z.string()), reviewStatuses: z.array(z.string()) }),
+  policy: z.object({
+    limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })),
+    requiredDocuments: z.array(z.string()),
+    reviewStatuses: z.array(z.string()),
+  }),
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -236,7 +249,10 @@ const applicationMachine = setup({
     active: {
       initial: 'acknowledging',
       on: {
-        WITHDRAWAL_REQUESTED: { target: 'withdrawalRequested', actions: assign({ withdrawal: ({ event }) => ({ msgId: event.msgId, origin: event.origin, reason: event.reason }) }) },
+        WITHDRAWAL_REQUESTED: {
+          target: 'withdrawalRequested',
+          actions: assign({ withdrawal: ({ event }) => ({ msgId: event.msgId, origin: event.origin, reason: event.reason }) }),
+        },
         REJECT: { target: 'rejected', actions: { type: 'announce', params: { code: APPLICATION_STATUS.rejected } } },
       },
       states: {
@@ -244,7 +260,11 @@ const applicationMachine = setup({
           entry: { type: 'announce', params: { code: APPLICATION_STATUS.received } },
           invoke: {
             ...queue('acknowledge', (c) => [
-              { id: `${c.applicationId}:ack:${c.receivedMsgId}`, payloadType: 'CommonResponse', payload: { originalMsgId: c.receivedMsgId, dealApplicationId: c.applicationId, success: true } },
+              {
+                id: `${c.applicationId}:ack:${c.receivedMsgId}`,
+                payloadType: 'CommonResponse',
+                payload: { originalMsgId: c.receivedMsgId, dealApplicationId: c.applicationId, success: true },
+              },
               ...currentStatus(c),
             ]),
             onDone: 'numbering',
@@ -254,14 +274,24 @@ const applicationMachine = setup({
           invoke: {
             id: 'number',
             src: 'assignNumber',
-            input: ({ context }) => ({ applicationId: context.applicationId, productType: context.productType, receivedAt: context.receivedAt }),
+            input: ({ context }) => ({
+              applicationId: context.applicationId,
+              productType: context.productType,
+              receivedAt: context.receivedAt,
+            }),
             onDone: { target: 'announcingNumber', actions: assign({ number: ({ event }) => event.output.number }) },
             onError: { target: 'stuck', actions: 'recordError' },
           },
         },
         announcingNumber: {
           invoke: {
-            ...queue('announceNumber', (c) => [{ id: `${c.applicationId}:number`, payloadType: 'UpdateApplicationParams', payload: { dealApplicationId: c.applicationId, serviceApplicationNumber: c.number } }]),
+            ...queue('announceNumber', (c) => [
+              {
+                id: `${c.applicationId}:number`,
+                payloadType: 'UpdateApplicationParams',
+                payload: { dealApplicationId: c.applicationId, serviceApplicationNumber: c.number },
+              },
+            ]),
             onDone: 'checking',
           },
         },
@@ -271,7 +301,18 @@ const applicationMachine = setup({
         returnedForRework: {
           entry: { type: 'announce', params: { code: APPLICATION_STATUS.rework } },
           invoke: queue('rework', (c) =>
-            currentStatus(c).map((m) => (m.payload.status === APPLICATION_STATUS.rework ? { ...m, payload: { ...m.payload, errorCode: c.checkErrors[0]?.code ?? null, comment: c.checkErrors.map((e) => e.message).join('; ') } } : m)),
+            currentStatus(c).map((m) =>
+              m.payload.status === APPLICATION_STATUS.rework
+                ? {
+                    ...m,
+                    payload: {
+                      ...m.payload,
+                      errorCode: c.checkErrors[0]?.code ?? null,
+                      comment: c.checkErrors.map((e) => e.message).join('; '),
+                    },
+                  }
+                : m,
+            ),
           ),
         },
         downloadingDocuments: {
@@ -299,7 +340,12 @@ const applicationMachine = setup({
         underReview: {
           invoke: queue('review', currentStatus),
           on: {
-            SET_STATUS: { guard: 'reviewStatus', target: 'underReview', reenter: true, actions: { type: 'announce', params: { code: null } } },
+            SET_STATUS: {
+              guard: 'reviewStatus',
+              target: 'underReview',
+              reenter: true,
+              actions: { type: 'announce', params: { code: null } },
+            },
             OFFER_ACCEPTED: { target: 'offerAccepted', actions: { type: 'announce', params: { code: APPLICATION_STATUS.offerAccepted } } },
           },
         },
@@ -309,7 +355,9 @@ const applicationMachine = setup({
         },
         offerPaid: {
           invoke: queue('offerPaid', currentStatus),
-          on: { ISSUE: { target: '#goodfinApplication.issued', actions: { type: 'announce', params: { code: APPLICATION_STATUS.issued } } } },
+          on: {
+            ISSUE: { target: '#goodfinApplication.issued', actions: { type: 'announce', params: { code: APPLICATION_STATUS.issued } } },
+          },
         },
         history: { type: 'history', history: 'deep' },
       },
@@ -324,7 +372,18 @@ const applicationMachine = setup({
       invoke: {
         ...queue('refuseWithdrawal', (c) =>
           c.withdrawal?.msgId
-            ? [{ id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`, payloadType: 'CommonResponse', payload: { originalMsgId: c.withdrawal.msgId, dealApplicationId: c.applicationId, success: false, errorCode: 'WITHDRAWAL_REFUSED' } }]
+            ? [
+                {
+                  id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`,
+                  payloadType: 'CommonResponse',
+                  payload: {
+                    originalMsgId: c.withdrawal.msgId,
+                    dealApplicationId: c.applicationId,
+                    success: false,
+                    errorCode: 'WITHDRAWAL_REFUSED',
+                  },
+                },
+              ]
             : [],
         ),
         // back exactly where it was; its status is not announced again (same sequence)
@@ -334,7 +393,15 @@ const applicationMachine = setup({
     },
     withdrawn: {
       invoke: queue('withdrawn', (c) => [
-        ...(c.withdrawal?.msgId ? [{ id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`, payloadType: 'CommonResponse' as const, payload: { originalMsgId: c.withdrawal.msgId, dealApplicationId: c.applicationId, success: true } }] : []),
+        ...(c.withdrawal?.msgId
+          ? [
+              {
+                id: `${c.applicationId}:withdrawal:${c.withdrawal.msgId}`,
+                payloadType: 'CommonResponse' as const,
+                payload: { originalMsgId: c.withdrawal.msgId, dealApplicationId: c.applicationId, success: true },
+              },
+            ]
+          : []),
         ...currentStatus(c),
       ]),
     },
@@ -346,7 +413,8 @@ const applicationMachine = setup({
 export default defineMachineModule({
   type: 'goodfin-application',
   version: 1,
-  description: 'A Goodfin loan or guarantee application, bank side: checks, documents, staff review, offer, issue; withdrawals accepted or refused',
+  description:
+    'A Goodfin loan or guarantee application, bank side: checks, documents, staff review, offer, issue; withdrawals accepted or refused',
   migrations: {},
   machine: applicationMachine,
   inputSchema: applicationInputSchema,

@@ -41,9 +41,7 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   readonly slaMs?: Readonly<Record<string, number>>;
 }
 
-export function defineMachineModule<TMachine extends AnyStateMachine>(
-  module: MachineModule<TMachine>,
-): MachineModule<TMachine> {
+export function defineMachineModule<TMachine extends AnyStateMachine>(module: MachineModule<TMachine>): MachineModule<TMachine> {
   return module;
 }
 
@@ -55,9 +53,7 @@ export function defineMachineModule<TMachine extends AnyStateMachine>(
  * only exists so the machine type-checks and can never run by accident.
  */
 export function effect<TOutput, TInput>() {
-  return fromPromise<TOutput, TInput>(() =>
-    Promise.reject(new Error('effects run in the durable runtime, not inside the machine')),
-  );
+  return fromPromise<TOutput, TInput>(() => Promise.reject(new Error('effects run in the durable runtime, not inside the machine')));
 }
 
 /** The shape of `event.error` delivered to `onError` of an invoked effect. */

@@ -33,7 +33,11 @@ export const orderPolicySchema = z.object({
     .default([]),
   maxPaymentAttempts: z.number().int().min(1).max(10).default(3),
   paymentRetryDelayMs: z.number().int().min(0).default(60_000),
-  paymentValiditySeconds: z.number().int().min(1).default(24 * 3600),
+  paymentValiditySeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 3600),
   /** after the payment window, how long a webhook or the poller has to report the outcome before the payment asks the provider itself */
   paymentGraceSeconds: z.number().int().min(0).default(300),
   /** promised delivery, counted from confirmation */
@@ -47,10 +51,24 @@ const ref = z.string().min(1).max(64);
 
 /** The intake body: types are checked here (a wrong type is a 400); what is missing is the order's own error. */
 export const orderRequestSchema = z.object({
-  externalId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/).optional(),
+  externalId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._:-]+$/)
+    .optional(),
   source: z.enum(['shop', 'marketplace', 'manual']),
   customer: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional(), email: z.string().max(254).optional() }),
-  items: z.array(z.object({ sku: z.string().min(1).max(64), name: z.string().max(200).optional(), qty: z.number().int().positive().max(10_000), unitPrice: z.number().int().nonnegative() })).max(200),
+  items: z
+    .array(
+      z.object({
+        sku: z.string().min(1).max(64),
+        name: z.string().max(200).optional(),
+        qty: z.number().int().positive().max(10_000),
+        unitPrice: z.number().int().nonnegative(),
+      }),
+    )
+    .max(200),
   currency: z.literal('UAH'),
   delivery: z.object({
     carrier: z.literal('novaposhta'),
@@ -81,7 +99,8 @@ export function validateOrder(order: OrderRequest): OrderError[] {
   if (order.customer.phone?.trim() && !PHONE.test(order.customer.phone.replace(/[\s()-]/g, ''))) {
     errors.push({ code: 'invalid_phone', message: 'a Ukrainian phone number, e.g. +380501234567', path: 'customer.phone' });
   }
-  if (order.customer.email?.trim() && !EMAIL.test(order.customer.email)) errors.push({ code: 'invalid_email', message: 'not an e-mail address', path: 'customer.email' });
+  if (order.customer.email?.trim() && !EMAIL.test(order.customer.email))
+    errors.push({ code: 'invalid_email', message: 'not an e-mail address', path: 'customer.email' });
   if (order.delivery.address && (!order.delivery.address.street.trim() || !order.delivery.address.house.trim())) {
     errors.push({ code: 'invalid_address', message: 'street and house are required for address delivery', path: 'delivery.address' });
   }
@@ -92,7 +111,11 @@ export function validateOrder(order: OrderRequest): OrderError[] {
   });
   const expected = linesTotal(order.items) + order.delivery.fee;
   if (order.items.length > 0 && order.total !== expected) {
-    errors.push({ code: 'total_mismatch', message: `total ${order.total} differs from the lines plus delivery (${expected})`, path: 'total' });
+    errors.push({
+      code: 'total_mismatch',
+      message: `total ${order.total} differs from the lines plus delivery (${expected})`,
+      path: 'total',
+    });
   }
   return errors;
 }
@@ -121,6 +144,16 @@ export function priceOrder(order: OrderRequest, policy: OrderPolicy): Pricing {
     .map((fee) => ({ name: fee.name, amount: (fee.fixed ?? 0) + Math.round((subtotal * (fee.percent ?? 0)) / 100) }))
     .filter((fee) => fee.amount > 0);
   const net = subtotal + order.delivery.fee + fees.reduce((sum, fee) => sum + fee.amount, 0);
-  const vat = policy.vatIncluded ? Math.round((net * policy.vatRatePercent) / (100 + policy.vatRatePercent)) : Math.round((net * policy.vatRatePercent) / 100);
-  return { subtotal, deliveryFee: order.delivery.fee, fees, total: policy.vatIncluded ? net : net + vat, vatRatePercent: policy.vatRatePercent, vat, currency: 'UAH' };
+  const vat = policy.vatIncluded
+    ? Math.round((net * policy.vatRatePercent) / (100 + policy.vatRatePercent))
+    : Math.round((net * policy.vatRatePercent) / 100);
+  return {
+    subtotal,
+    deliveryFee: order.delivery.fee,
+    fees,
+    total: policy.vatIncluded ? net : net + vat,
+    vatRatePercent: policy.vatRatePercent,
+    vat,
+    currency: 'UAH',
+  };
 }

@@ -1,7 +1,16 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
-import { orderPolicySchema, orderRequestSchema, priceOrder, validateOrder, type OrderError, type OrderPolicy, type OrderRequest, type Pricing } from './order-rules.ts';
+import {
+  orderPolicySchema,
+  orderRequestSchema,
+  priceOrder,
+  validateOrder,
+  type OrderError,
+  type OrderPolicy,
+  type OrderRequest,
+  type Pricing,
+} from './order-rules.ts';
 import type { BasketLine, PaymentInput } from './payment.ts';
 
 /**
@@ -50,7 +59,12 @@ export interface OrderContext extends OrderInput {
 }
 
 export type OrderEvent =
-  | { type: 'PAYMENT_RESULT'; paymentId: string; outcome: 'succeeded' | 'failed' | 'refunded'; failure: { code: string; message: string } | null }
+  | {
+      type: 'PAYMENT_RESULT';
+      paymentId: string;
+      outcome: 'succeeded' | 'failed' | 'refunded';
+      failure: { code: string; message: string } | null;
+    }
   | { type: 'CANCEL'; reason: string; by: string }
   | { type: 'SHIPPED'; waybill?: string; at: string }
   | { type: 'DELIVERED'; at: string }
@@ -73,7 +87,15 @@ export interface DeliveryRequest {
 export type DeliveryAnswer = { ok: true; cityName: string; warehouseName: string | null } | { ok: false; errors: OrderError[] };
 export interface NoticeRequest {
   orderId: string;
-  template: 'order_confirmed' | 'payment_failed' | 'order_blocked' | 'payment_received' | 'order_shipped' | 'order_cancelled' | 'survey' | 'order_rejected';
+  template:
+    | 'order_confirmed'
+    | 'payment_failed'
+    | 'order_blocked'
+    | 'payment_received'
+    | 'order_shipped'
+    | 'order_cancelled'
+    | 'survey'
+    | 'order_rejected';
   to: string | null;
   data: Record<string, unknown>;
 }
@@ -109,7 +131,12 @@ export interface CancelRequest {
 
 const isoTime = z.iso.datetime({ offset: true });
 export const orderEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('PAYMENT_RESULT'), paymentId: z.string().min(1), outcome: z.enum(['succeeded', 'failed', 'refunded']), failure: z.object({ code: z.string(), message: z.string() }).nullable() }),
+  z.object({
+    type: z.literal('PAYMENT_RESULT'),
+    paymentId: z.string().min(1),
+    outcome: z.enum(['succeeded', 'failed', 'refunded']),
+    failure: z.object({ code: z.string(), message: z.string() }).nullable(),
+  }),
   z.object({ type: z.literal('CANCEL'), reason: z.string().min(1).max(500), by: z.string().min(1).max(200) }),
   z.object({ type: z.literal('SHIPPED'), waybill: z.string().min(1).max(64).optional(), at: isoTime }),
   z.object({ type: z.literal('DELIVERED'), at: isoTime }),
@@ -119,7 +146,11 @@ export const orderEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('RETRY') }),
 ]);
 
-export const orderInputSchema = orderRequestSchema.extend({ orderId: z.string().min(1).max(128), acceptedAt: isoTime, policy: orderPolicySchema });
+export const orderInputSchema = orderRequestSchema.extend({
+  orderId: z.string().min(1).max(128),
+  acceptedAt: isoTime,
+  policy: orderPolicySchema,
+});
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -166,7 +197,8 @@ const orderMachine = setup({
     deliverable: ({ event }) => (event as unknown as { output: DeliveryAnswer }).output.ok,
     cashOnDelivery: ({ context }) => context.payment.method === 'cod',
     currentPayment: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id,
-    paymentSucceeded: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id && event.outcome === 'succeeded',
+    paymentSucceeded: ({ context, event }) =>
+      event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id && event.outcome === 'succeeded',
     attemptsLeft: ({ context }) => context.paymentAttempts < context.policy.maxPaymentAttempts,
     lateSuccess: ({ event }) => event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded',
   },
@@ -208,7 +240,10 @@ const orderMachine = setup({
       invoke: {
         id: 'reserve',
         src: 'reserveStock',
-        input: ({ context }) => ({ orderId: context.orderId, items: context.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })) }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          items: context.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })),
+        }),
         onDone: [
           {
             guard: 'stockReserved',
@@ -220,7 +255,13 @@ const orderMachine = setup({
           },
           { target: 'rejected', actions: assign({ errors: ({ event }) => (event.output as Extract<StockAnswer, { ok: false }>).errors }) },
         ],
-        onError: { target: 'rejected', actions: ['recordEffectError', assign({ errors: ({ event }) => [{ code: 'stock_unavailable', message: failureOf(event).message }] })] },
+        onError: {
+          target: 'rejected',
+          actions: [
+            'recordEffectError',
+            assign({ errors: ({ event }) => [{ code: 'stock_unavailable', message: failureOf(event).message }] }),
+          ],
+        },
       },
       on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
     },
@@ -228,20 +269,40 @@ const orderMachine = setup({
       invoke: {
         id: 'coverage',
         src: 'checkDelivery',
-        input: ({ context }) => ({ carrier: context.delivery.carrier, cityRef: context.delivery.cityRef ?? '', warehouseRef: context.delivery.warehouseRef ?? null, hasAddress: context.delivery.address !== undefined }),
+        input: ({ context }) => ({
+          carrier: context.delivery.carrier,
+          cityRef: context.delivery.cityRef ?? '',
+          warehouseRef: context.delivery.warehouseRef ?? null,
+          hasAddress: context.delivery.address !== undefined,
+        }),
         onDone: [
           {
             guard: 'deliverable',
             target: 'pricing',
             actions: assign(({ context, event }) => {
               const answer = event.output as Extract<DeliveryAnswer, { ok: true }>;
-              return { delivery: { ...context.delivery, cityName: answer.cityName, ...(answer.warehouseName ? { warehouseName: answer.warehouseName } : {}) } };
+              return {
+                delivery: {
+                  ...context.delivery,
+                  cityName: answer.cityName,
+                  ...(answer.warehouseName ? { warehouseName: answer.warehouseName } : {}),
+                },
+              };
             }),
           },
-          { target: 'releasingRejected', actions: assign({ errors: ({ event }) => (event.output as Extract<DeliveryAnswer, { ok: false }>).errors }) },
+          {
+            target: 'releasingRejected',
+            actions: assign({ errors: ({ event }) => (event.output as Extract<DeliveryAnswer, { ok: false }>).errors }),
+          },
         ],
         // the carrier could not be asked even after the effect's retries: the order cannot be promised, so it is refused (stock released)
-        onError: { target: 'releasingRejected', actions: ['recordEffectError', assign({ errors: ({ event }) => [{ code: 'delivery_check_failed', message: failureOf(event).message }] })] },
+        onError: {
+          target: 'releasingRejected',
+          actions: [
+            'recordEffectError',
+            assign({ errors: ({ event }) => [{ code: 'delivery_check_failed', message: failureOf(event).message }] }),
+          ],
+        },
       },
       on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
     },
@@ -257,7 +318,13 @@ const orderMachine = setup({
     pricing: {
       entry: assign(({ context }) => ({ pricing: priceOrder(context, context.policy) })),
       always: [
-        { guard: 'cashOnDelivery', target: 'issuingDocuments', actions: assign(({ context }) => ({ receipt: { paymentId: null, method: 'cod' as const, amount: context.pricing?.total ?? context.total, paidAt: null } })) },
+        {
+          guard: 'cashOnDelivery',
+          target: 'issuingDocuments',
+          actions: assign(({ context }) => ({
+            receipt: { paymentId: null, method: 'cod' as const, amount: context.pricing?.total ?? context.total, paidAt: null },
+          })),
+        },
         { target: 'paying' },
       ],
     },
@@ -265,13 +332,27 @@ const orderMachine = setup({
       tags: ['awaiting-payment'],
       entry: assign(({ context }) => {
         const attempt = context.paymentAttempts + 1;
-        return { paymentAttempts: attempt, currentPayment: { id: paymentIdOf(context.orderId, attempt), attempt, outcome: 'pending' as const } };
+        return {
+          paymentAttempts: attempt,
+          currentPayment: { id: paymentIdOf(context.orderId, attempt), attempt, outcome: 'pending' as const },
+        };
       }),
       invoke: {
         id: 'payment',
         src: 'startPayment',
         input: ({ context }) => paymentInput(context),
-        onError: { target: 'paymentFailed', actions: ['recordEffectError', assign(({ context, event }) => ({ paymentErrors: [...context.paymentErrors, { paymentId: context.currentPayment?.id ?? '', code: failureOf(event).code, message: failureOf(event).message }] }))] },
+        onError: {
+          target: 'paymentFailed',
+          actions: [
+            'recordEffectError',
+            assign(({ context, event }) => ({
+              paymentErrors: [
+                ...context.paymentErrors,
+                { paymentId: context.currentPayment?.id ?? '', code: failureOf(event).code, message: failureOf(event).message },
+              ],
+            })),
+          ],
+        },
       },
       on: {
         PAYMENT_RESULT: [
@@ -280,7 +361,12 @@ const orderMachine = setup({
             target: 'issuingDocuments',
             actions: assign(({ context, event }) => ({
               currentPayment: context.currentPayment && { ...context.currentPayment, outcome: 'succeeded' as const },
-              receipt: { paymentId: event.paymentId, method: context.payment.method, amount: context.pricing?.total ?? context.total, paidAt: null },
+              receipt: {
+                paymentId: event.paymentId,
+                method: context.payment.method,
+                amount: context.pricing?.total ?? context.total,
+                paidAt: null,
+              },
             })),
           },
           {
@@ -288,7 +374,14 @@ const orderMachine = setup({
             target: 'paymentFailed',
             actions: assign(({ context, event }) => ({
               currentPayment: context.currentPayment && { ...context.currentPayment, outcome: 'failed' as const },
-              paymentErrors: [...context.paymentErrors, { paymentId: event.paymentId, code: event.failure?.code ?? 'declined', message: event.failure?.message ?? 'the payment failed' }],
+              paymentErrors: [
+                ...context.paymentErrors,
+                {
+                  paymentId: event.paymentId,
+                  code: event.failure?.code ?? 'declined',
+                  message: event.failure?.message ?? 'the payment failed',
+                },
+              ],
             })),
           },
         ],
@@ -302,7 +395,16 @@ const orderMachine = setup({
       invoke: {
         id: 'tellFailure',
         src: 'notifyCustomer',
-        input: ({ context }) => ({ orderId: context.orderId, template: 'payment_failed' as const, to: context.customer.email ?? null, data: { attempt: context.paymentAttempts, of: context.policy.maxPaymentAttempts, reason: context.paymentErrors.at(-1)?.message ?? '' } }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          template: 'payment_failed' as const,
+          to: context.customer.email ?? null,
+          data: {
+            attempt: context.paymentAttempts,
+            of: context.policy.maxPaymentAttempts,
+            reason: context.paymentErrors.at(-1)?.message ?? '',
+          },
+        }),
         onError: { actions: 'recordEffectError' },
       },
       after: { paymentRetry: 'paying' },
@@ -323,7 +425,12 @@ const orderMachine = setup({
       invoke: {
         id: 'tellBlocked',
         src: 'notifyCustomer',
-        input: ({ context }) => ({ orderId: context.orderId, template: 'order_blocked' as const, to: context.customer.email ?? null, data: { attempts: context.paymentAttempts } }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          template: 'order_blocked' as const,
+          to: context.customer.email ?? null,
+          data: { attempts: context.paymentAttempts },
+        }),
         onError: { actions: 'recordEffectError' },
       },
       on: {
@@ -358,7 +465,10 @@ const orderMachine = setup({
     /** the invoice could not be issued even after the effect's retries: a person looks, then RETRY */
     documentsFailed: {
       tags: ['alert'],
-      on: { RETRY: 'issuingDocuments', CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: {
+        RETRY: 'issuingDocuments',
+        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+      },
     },
     fulfilment: {
       initial: 'awaitingShipment',
@@ -371,7 +481,16 @@ const orderMachine = setup({
             {
               id: 'confirm',
               src: 'notifyCustomer',
-              input: ({ context }) => ({ orderId: context.orderId, template: 'order_confirmed' as const, to: context.customer.email ?? null, data: { invoice: context.invoice?.number ?? null, total: context.pricing?.total ?? context.total, promisedBy: context.promisedBy } }),
+              input: ({ context }) => ({
+                orderId: context.orderId,
+                template: 'order_confirmed' as const,
+                to: context.customer.email ?? null,
+                data: {
+                  invoice: context.invoice?.number ?? null,
+                  total: context.pricing?.total ?? context.total,
+                  promisedBy: context.promisedBy,
+                },
+              }),
               onError: { actions: 'recordEffectError' },
             },
             {
@@ -379,29 +498,54 @@ const orderMachine = setup({
               src: 'requestShipment',
               input: ({ context }) => ({
                 orderId: context.orderId,
-                recipient: { name: context.customer.name ?? '', phone: context.customer.phone ?? '', email: context.customer.email ?? null },
+                recipient: {
+                  name: context.customer.name ?? '',
+                  phone: context.customer.phone ?? '',
+                  email: context.customer.email ?? null,
+                },
                 cityRef: context.delivery.cityRef ?? '',
                 warehouseRef: context.delivery.warehouseRef ?? null,
                 address: context.delivery.address ?? null,
                 declaredValue: context.pricing?.total ?? context.total,
-                description: context.lines.map((l) => l.name).join(', ').slice(0, 100) || 'Товари',
+                description:
+                  context.lines
+                    .map((l) => l.name)
+                    .join(', ')
+                    .slice(0, 100) || 'Товари',
                 collectOnDelivery: context.payment.method === 'cod' ? (context.pricing?.total ?? context.total) : null,
               }),
               onError: { actions: 'recordEffectError' },
             },
           ],
           on: {
-            SHIPPED: { target: 'shipped', actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }) },
-            CANCEL: { target: '#order.cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+            SHIPPED: {
+              target: 'shipped',
+              actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }),
+            },
+            CANCEL: {
+              target: '#order.cancelling',
+              actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }),
+            },
           },
         },
         shipped: {
           invoke: [
-            { id: 'commit', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onDone: { actions: assign({ reserved: [] }) }, onError: { actions: 'recordEffectError' } },
+            {
+              id: 'commit',
+              src: 'commitStock',
+              input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
+              onDone: { actions: assign({ reserved: [] }) },
+              onError: { actions: 'recordEffectError' },
+            },
             {
               id: 'tellShipped',
               src: 'notifyCustomer',
-              input: ({ context }) => ({ orderId: context.orderId, template: 'order_shipped' as const, to: context.customer.email ?? null, data: { waybill: context.shipment?.waybill ?? null } }),
+              input: ({ context }) => ({
+                orderId: context.orderId,
+                template: 'order_shipped' as const,
+                to: context.customer.email ?? null,
+                data: { waybill: context.shipment?.waybill ?? null },
+              }),
               onError: { actions: 'recordEffectError' },
             },
           ],
@@ -416,15 +560,30 @@ const orderMachine = setup({
           id: 'survey',
           src: 'notifyCustomer',
           input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
-          onDone: { actions: assign({ survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }) }) },
+          onDone: {
+            actions: assign({
+              survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }),
+            }),
+          },
           onError: { actions: 'recordEffectError' },
         },
         // delivered right after shipped (a poll that skipped statuses) leaves `shipped` before its commit ran: committed here (a repeat commits nothing)
-        { id: 'commitDelivered', src: 'commitStock', input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }), onDone: { actions: assign({ reserved: [] }) }, onError: { actions: 'recordEffectError' } },
+        {
+          id: 'commitDelivered',
+          src: 'commitStock',
+          input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
+          onDone: { actions: assign({ reserved: [] }) },
+          onError: { actions: 'recordEffectError' },
+        },
       ],
       after: { surveyWindow: 'completed' },
       on: {
-        SURVEY_ANSWERED: { target: 'completed', actions: assign({ survey: ({ context, event }) => ({ sent: context.survey?.sent ?? false, rating: event.rating, comment: event.comment ?? null }) }) },
+        SURVEY_ANSWERED: {
+          target: 'completed',
+          actions: assign({
+            survey: ({ context, event }) => ({ sent: context.survey?.sent ?? false, rating: event.rating, comment: event.comment ?? null }),
+          }),
+        },
       },
     },
     completed: { type: 'final' },
@@ -457,7 +616,14 @@ const orderMachine = setup({
       invoke: {
         id: 'lateRefund',
         src: 'cancelOrder',
-        input: ({ context, event }) => ({ orderId: context.orderId, shipmentId: null, skus: [], refundPaymentId: (event as { paymentId?: string }).paymentId ?? null, reason: 'paid after cancellation', to: null }),
+        input: ({ context, event }) => ({
+          orderId: context.orderId,
+          shipmentId: null,
+          skus: [],
+          refundPaymentId: (event as { paymentId?: string }).paymentId ?? null,
+          reason: 'paid after cancellation',
+          to: null,
+        }),
         onDone: 'cancelled',
         onError: 'cancelled',
       },
@@ -466,7 +632,12 @@ const orderMachine = setup({
       invoke: {
         id: 'tellRejected',
         src: 'notifyCustomer',
-        input: ({ context }) => ({ orderId: context.orderId, template: 'order_rejected' as const, to: context.customer.email ?? null, data: { errors: context.errors } }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          template: 'order_rejected' as const,
+          to: context.customer.email ?? null,
+          data: { errors: context.errors },
+        }),
         onError: { actions: 'recordEffectError' },
       },
     },
@@ -476,7 +647,8 @@ const orderMachine = setup({
 export default defineMachineModule({
   type: 'order',
   version: 1,
-  description: 'An order from intake to completion (seed 001): validation, stock, delivery, pricing, payment with retries, documents, fulfilment, survey',
+  description:
+    'An order from intake to completion (seed 001): validation, stock, delivery, pricing, payment with retries, documents, fulfilment, survey',
   migrations: {},
   machine: orderMachine,
   inputSchema: orderInputSchema,
@@ -485,5 +657,11 @@ export default defineMachineModule({
     ...Array.from({ length: context.paymentAttempts }, (_, i) => ({ type: 'payment', id: paymentIdOf(context.orderId, i + 1) })),
     ...(context.shipmentRequested ? [{ type: 'shipment', id: context.orderId }] : []),
   ],
-  slaMs: { reservingStock: 10 * 60_000, checkingDelivery: 10 * 60_000, issuingDocuments: 10 * 60_000, cancelling: 10 * 60_000, 'fulfilment.awaitingShipment': 3 * 24 * 3600_000 },
+  slaMs: {
+    reservingStock: 10 * 60_000,
+    checkingDelivery: 10 * 60_000,
+    issuingDocuments: 10 * 60_000,
+    cancelling: 10 * 60_000,
+    'fulfilment.awaitingShipment': 3 * 24 * 3600_000,
+  },
 });

@@ -66,9 +66,7 @@ export interface PaymentContext extends PaymentInput {
 }
 
 export type PaymentEvent =
-  | ({ type: 'PROVIDER_STATUS' } & StatusUpdate)
-  | { type: 'POLL' }
-  | { type: 'REFUND'; reason: string; requestedBy: string };
+  ({ type: 'PROVIDER_STATUS' } & StatusUpdate) | { type: 'POLL' } | { type: 'REFUND'; reason: string; requestedBy: string };
 
 export interface CreatedAtProvider {
   providerId: string;
@@ -136,7 +134,10 @@ const paymentMachine = setup({
   actors: {
     createAtProvider: effect<CreatedAtProvider, PaymentInput>(),
     checkAtProvider: effect<StatusUpdate, { provider: PaymentProvider; paymentId: string; providerId: string; expireIfUnpaid: boolean }>(),
-    refundAtProvider: effect<{ providerStatus: string }, { provider: PaymentProvider; paymentId: string; providerId: string; amount: number }>(),
+    refundAtProvider: effect<
+      { providerStatus: string },
+      { provider: PaymentProvider; paymentId: string; providerId: string; amount: number }
+    >(),
     notifyOrder: effect<{ delivered: boolean }, PaymentOutcomeNotice>(),
   },
   guards: {
@@ -194,8 +195,20 @@ const paymentMachine = setup({
           validitySeconds: context.validitySeconds,
           graceSeconds: context.graceSeconds,
         }),
-        onDone: { target: 'pending', actions: assign(({ event }) => ({ providerId: event.output.providerId, pageUrl: event.output.pageUrl, providerStatus: 'created' })) },
-        onError: { target: 'failed', actions: assign(({ event }) => ({ failure: { code: (event.error as EffectFailure).code, message: (event.error as EffectFailure).message } })) },
+        onDone: {
+          target: 'pending',
+          actions: assign(({ event }) => ({
+            providerId: event.output.providerId,
+            pageUrl: event.output.pageUrl,
+            providerStatus: 'created',
+          })),
+        },
+        onError: {
+          target: 'failed',
+          actions: assign(({ event }) => ({
+            failure: { code: (event.error as EffectFailure).code, message: (event.error as EffectFailure).message },
+          })),
+        },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
     },
@@ -210,10 +223,19 @@ const paymentMachine = setup({
           invoke: {
             id: 'check',
             src: 'checkAtProvider',
-            input: ({ context }) => ({ provider: context.provider, paymentId: context.paymentId, providerId: context.providerId ?? '', expireIfUnpaid: false }),
+            input: ({ context }) => ({
+              provider: context.provider,
+              paymentId: context.paymentId,
+              providerId: context.providerId ?? '',
+              expireIfUnpaid: false,
+            }),
             onDone: [
               { guard: 'checkedSucceeded', target: '#payment.succeeded', actions: 'applyChecked' },
-              { guard: 'checkedFailed', target: '#payment.failed', actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })] },
+              {
+                guard: 'checkedFailed',
+                target: '#payment.failed',
+                actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
+              },
               { guard: 'checkedExpired', target: '#payment.expired', actions: 'applyChecked' },
               { guard: 'checkedHeld', target: '#payment.held', actions: 'applyChecked' },
               { target: 'waiting', actions: 'applyChecked' },
@@ -226,7 +248,16 @@ const paymentMachine = setup({
         PROVIDER_STATUS: [
           { guard: 'stale', actions: 'ignore' },
           { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
-          { guard: 'failed', target: 'failed', actions: ['apply', assign(({ event }) => ({ failure: { code: 'declined', message: (event as StatusUpdate).reason ?? 'the payment was declined' } }))] },
+          {
+            guard: 'failed',
+            target: 'failed',
+            actions: [
+              'apply',
+              assign(({ event }) => ({
+                failure: { code: 'declined', message: (event as StatusUpdate).reason ?? 'the payment was declined' },
+              })),
+            ],
+          },
           { guard: 'expired', target: 'expired', actions: 'apply' },
           { guard: 'held', target: 'held', actions: 'apply' },
           { guard: 'reversed', actions: 'ignore' },
@@ -240,10 +271,19 @@ const paymentMachine = setup({
       invoke: {
         id: 'checkAtEnd',
         src: 'checkAtProvider',
-        input: ({ context }) => ({ provider: context.provider, paymentId: context.paymentId, providerId: context.providerId ?? '', expireIfUnpaid: true }),
+        input: ({ context }) => ({
+          provider: context.provider,
+          paymentId: context.paymentId,
+          providerId: context.providerId ?? '',
+          expireIfUnpaid: true,
+        }),
         onDone: [
           { guard: 'checkedSucceeded', target: 'succeeded', actions: 'applyChecked' },
-          { guard: 'checkedFailed', target: 'failed', actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })] },
+          {
+            guard: 'checkedFailed',
+            target: 'failed',
+            actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
+          },
           { guard: 'checkedHeld', target: 'held', actions: 'applyChecked' },
           { target: 'expired', actions: 'applyChecked' },
         ],
@@ -264,7 +304,11 @@ const paymentMachine = setup({
         PROVIDER_STATUS: [
           { guard: 'stale', actions: 'ignore' },
           { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
-          { guard: 'reversed', target: 'failed', actions: ['apply', assign({ failure: { code: 'hold_released', message: 'the held amount was released' } })] },
+          {
+            guard: 'reversed',
+            target: 'failed',
+            actions: ['apply', assign({ failure: { code: 'hold_released', message: 'the held amount was released' } })],
+          },
           { actions: 'ignore' },
         ],
       },
@@ -274,19 +318,39 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifySucceeded',
         src: 'notifyOrder',
-        input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'succeeded' as const, amount: context.amount, failure: null }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'succeeded' as const,
+          amount: context.amount,
+          failure: null,
+        }),
         onError: { actions: 'recordNoticeError' },
       },
       on: {
-        REFUND: { target: 'refunding', actions: assign(({ context, event }) => ({ refund: { amount: context.amount, reason: event.reason, requestedBy: event.requestedBy } })) },
-        PROVIDER_STATUS: [{ guard: 'stale', actions: 'ignore' }, { guard: 'reversed', target: 'refunded', actions: 'apply' }, { actions: 'ignore' }],
+        REFUND: {
+          target: 'refunding',
+          actions: assign(({ context, event }) => ({
+            refund: { amount: context.amount, reason: event.reason, requestedBy: event.requestedBy },
+          })),
+        },
+        PROVIDER_STATUS: [
+          { guard: 'stale', actions: 'ignore' },
+          { guard: 'reversed', target: 'refunded', actions: 'apply' },
+          { actions: 'ignore' },
+        ],
       },
     },
     refunding: {
       invoke: {
         id: 'refund',
         src: 'refundAtProvider',
-        input: ({ context }) => ({ provider: context.provider, paymentId: context.paymentId, providerId: context.providerId ?? '', amount: context.refund?.amount ?? context.amount }),
+        input: ({ context }) => ({
+          provider: context.provider,
+          paymentId: context.paymentId,
+          providerId: context.providerId ?? '',
+          amount: context.refund?.amount ?? context.amount,
+        }),
         onDone: 'refunded',
         onError: { target: 'refundFailed', actions: assign({ refundFailure: ({ event }) => event.error as EffectFailure }) },
       },
@@ -304,7 +368,13 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyRefunded',
         src: 'notifyOrder',
-        input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'refunded' as const, amount: context.refund?.amount ?? context.amount, failure: null }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'refunded' as const,
+          amount: context.refund?.amount ?? context.amount,
+          failure: null,
+        }),
         onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
@@ -314,7 +384,13 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyFailed',
         src: 'notifyOrder',
-        input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'failed' as const, amount: context.amount, failure: context.failure ?? { code: 'declined', message: 'the payment was declined' } }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'failed' as const,
+          amount: context.amount,
+          failure: context.failure ?? { code: 'declined', message: 'the payment was declined' },
+        }),
         onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
@@ -324,7 +400,13 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyExpired',
         src: 'notifyOrder',
-        input: ({ context }) => ({ orderId: context.orderId, paymentId: context.paymentId, outcome: 'failed' as const, amount: context.amount, failure: { code: 'expired', message: 'the customer did not pay in time' } }),
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'failed' as const,
+          amount: context.amount,
+          failure: { code: 'expired', message: 'the customer did not pay in time' },
+        }),
         onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
@@ -335,7 +417,8 @@ const paymentMachine = setup({
 export default defineMachineModule({
   type: 'payment',
   version: 1,
-  description: 'One attempt to take money for an order at Monobank or LiqPay: webhooks and polls applied once, in the provider\'s order; refunds',
+  description:
+    "One attempt to take money for an order at Monobank or LiqPay: webhooks and polls applied once, in the provider's order; refunds",
   migrations: {},
   machine: paymentMachine,
   inputSchema: paymentInputSchema,

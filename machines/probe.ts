@@ -103,7 +103,10 @@ const probeMachine = setup({
       after: {
         waitTimeout: { target: 'timedOut', actions: assign({ timeouts: ({ context }) => context.timeouts + 1 }) },
       },
-      on: { CANCEL: 'idle', ADD: { guard: 'positiveAmount', actions: assign({ total: ({ context, event }) => context.total + event.amount }) } },
+      on: {
+        CANCEL: 'idle',
+        ADD: { guard: 'positiveAmount', actions: assign({ total: ({ context, event }) => context.total + event.amount }) },
+      },
     },
     timedOut: {
       on: { RESET: 'idle' },

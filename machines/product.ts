@@ -55,7 +55,12 @@ export const productInputSchema = z.object({
 
 const orderId = z.string().min(1).max(128);
 export const productEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('SET'), name: z.string().min(1).max(200).optional(), price: z.number().int().nonnegative().optional(), stock: z.number().int().nonnegative().optional() }),
+  z.object({
+    type: z.literal('SET'),
+    name: z.string().min(1).max(200).optional(),
+    price: z.number().int().nonnegative().optional(),
+    stock: z.number().int().nonnegative().optional(),
+  }),
   z.object({ type: z.literal('RESERVE'), orderId, qty: z.number().int().positive() }),
   z.object({ type: z.literal('RELEASE'), orderId }),
   z.object({ type: z.literal('COMMIT'), orderId }),
@@ -66,8 +71,10 @@ const productMachine = setup({
   guards: {
     alreadyReserved: ({ context, event }) => event.type === 'RESERVE' && context.reservations[event.orderId] !== undefined,
     available: ({ context, event }) => event.type === 'RESERVE' && availableUnits(context) >= event.qty,
-    coversReservations: ({ context, event }) => event.type === 'SET' && (event.stock === undefined || event.stock >= reservedUnits(context)),
-    holdsReservation: ({ context, event }) => (event.type === 'RELEASE' || event.type === 'COMMIT') && context.reservations[event.orderId] !== undefined,
+    coversReservations: ({ context, event }) =>
+      event.type === 'SET' && (event.stock === undefined || event.stock >= reservedUnits(context)),
+    holdsReservation: ({ context, event }) =>
+      (event.type === 'RELEASE' || event.type === 'COMMIT') && context.reservations[event.orderId] !== undefined,
   },
 }).createMachine({
   id: 'product',
@@ -91,7 +98,9 @@ const productMachine = setup({
             actions: assign({ reservations: ({ context, event }) => ({ ...context.reservations, [event.orderId]: event.qty }) }),
           },
           {
-            actions: assign({ lastRefusal: ({ context, event }) => ({ orderId: event.orderId, qty: event.qty, available: availableUnits(context) }) }),
+            actions: assign({
+              lastRefusal: ({ context, event }) => ({ orderId: event.orderId, qty: event.qty, available: availableUnits(context) }),
+            }),
           },
         ],
         RELEASE: {

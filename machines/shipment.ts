@@ -11,7 +11,17 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  * customer and the order.
  */
 
-export const SHIPMENT_STAGES = ['awaitingPickup', 'inTransit', 'atWarehouse', 'delivered', 'refused', 'returning', 'returned', 'cancelled', 'ignore'] as const;
+export const SHIPMENT_STAGES = [
+  'awaitingPickup',
+  'inTransit',
+  'atWarehouse',
+  'delivered',
+  'refused',
+  'returning',
+  'returned',
+  'cancelled',
+  'ignore',
+] as const;
 export type ShipmentStage = (typeof SHIPMENT_STAGES)[number];
 
 /** NP StatusCode → stage. Unknown codes are recorded and change nothing. */
@@ -121,7 +131,13 @@ export const shipmentInputSchema = z.object({
 });
 
 export const shipmentEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('TRACKED'), number: z.string(), statusCode: z.string().regex(/^\d{1,4}$/), status: z.string().max(500), returnNumber: z.string().nullish() }),
+  z.object({
+    type: z.literal('TRACKED'),
+    number: z.string(),
+    statusCode: z.string().regex(/^\d{1,4}$/),
+    status: z.string().max(500),
+    returnNumber: z.string().nullish(),
+  }),
   z.object({ type: z.literal('CANCEL'), reason: z.string().min(1).max(500) }),
   z.object({ type: z.literal('RETRY') }),
 ]);
@@ -145,7 +161,13 @@ const trackedStage = (context: ShipmentContext, event: ShipmentEvent): ShipmentS
 const notify = (stage: ShipmentStage) => ({
   id: `notify-${stage}`,
   src: 'notifyShipment' as const,
-  input: ({ context }: { context: ShipmentContext }): ShipmentNotice => ({ shipmentId: context.shipmentId, orderId: context.orderId, stage, number: trackedNumber(context), email: context.recipient.email }),
+  input: ({ context }: { context: ShipmentContext }): ShipmentNotice => ({
+    shipmentId: context.shipmentId,
+    orderId: context.orderId,
+    stage,
+    number: trackedNumber(context),
+    email: context.recipient.email,
+  }),
   // telling the order or the customer failed even after retries: recorded, the parcel goes on
   onError: { actions: 'recordNoticeError' as const },
 });
@@ -191,7 +213,9 @@ const shipmentMachine = setup({
     ...input,
     quote: null,
     quoteError: null,
-    waybill: input.existingWaybill ? { number: input.existingWaybill.number, ref: input.existingWaybill.ref, cost: null, recovered: false } : null,
+    waybill: input.existingWaybill
+      ? { number: input.existingWaybill.number, ref: input.existingWaybill.ref, cost: null, recovered: false }
+      : null,
     returnNumber: null,
     lastStatusCode: null,
     lastStatus: null,
@@ -224,7 +248,11 @@ const shipmentMachine = setup({
     },
     /** the customer hears of the waybill we made (one made elsewhere and imported is not announced) */
     announcingWaybill: {
-      invoke: { ...notify('awaitingPickup'), onDone: 'awaitingPickup', onError: { target: 'awaitingPickup', actions: 'recordNoticeError' } },
+      invoke: {
+        ...notify('awaitingPickup'),
+        onDone: 'awaitingPickup',
+        onError: { target: 'awaitingPickup', actions: 'recordNoticeError' },
+      },
     },
     failed: {
       // NP refused the waybill (a validation error): a person fixes the data or the settings, then RETRY

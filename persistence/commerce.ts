@@ -20,7 +20,15 @@ export interface InvoiceDoc {
   issuedAt: Date;
   customer: { name?: string; phone?: string; email?: string };
   lines: InvoiceLine[];
-  pricing: { subtotal: number; deliveryFee: number; fees: Array<{ name: string; amount: number }>; total: number; vatRatePercent: number; vat: number; currency: string };
+  pricing: {
+    subtotal: number;
+    deliveryFee: number;
+    fees: Array<{ name: string; amount: number }>;
+    total: number;
+    vatRatePercent: number;
+    vat: number;
+    currency: string;
+  };
   /** the payment receipt: how and when it was paid (cash on delivery: not yet) */
   receipt: { paymentId: string | null; method: string; amount: number; paidAt: Date | null };
   delivery: { carrier: string; cityName?: string; warehouseName?: string; address?: { street: string; house: string; flat?: string } };
@@ -62,7 +70,11 @@ export interface ReportDoc {
   generatedAt: Date;
   orders: Array<{ orderId: string; state: string; total: number; method: string; paymentId: string | null }>;
   totals: { orders: number; paid: number; amountPaid: number; cancelled: number; rejected: number; blocked: number };
-  reconciliation: { checked: number; matched: number; mismatches: Array<{ paymentId: string; orderId: string; ours: string; provider: string; detail: string }> };
+  reconciliation: {
+    checked: number;
+    matched: number;
+    mismatches: Array<{ paymentId: string; orderId: string; ours: string; provider: string; detail: string }>;
+  };
   emailedTo: string[];
 }
 
@@ -119,7 +131,12 @@ export async function ensureCommerceIndexes(db: Db): Promise<void> {
  * between the call and the write can still repeat it; the caller's
  * documentation says what that costs.
  */
-export async function onceAtProvider<T extends Record<string, unknown>>(collections: CommerceCollections, key: string, operation: string, call: () => Promise<T>): Promise<T> {
+export async function onceAtProvider<T extends Record<string, unknown>>(
+  collections: CommerceCollections,
+  key: string,
+  operation: string,
+  call: () => Promise<T>,
+): Promise<T> {
   const done = await collections.providerRequests.findOne({ _id: key });
   if (done) return done.result as T;
   const result = await call();
@@ -139,7 +156,12 @@ export type InvoiceData = Omit<InvoiceDoc, '_id' | 'number' | 'issuedAt'>;
  * after the claim finds it again), then the invoice is written under the
  * order id (a second write is a duplicate, not a second invoice).
  */
-export async function issueInvoice(collections: CommerceCollections, orderId: string, data: InvoiceData, now = new Date()): Promise<InvoiceDoc> {
+export async function issueInvoice(
+  collections: CommerceCollections,
+  orderId: string,
+  data: InvoiceData,
+  now = new Date(),
+): Promise<InvoiceDoc> {
   const existing = await collections.invoices.findOne({ _id: orderId });
   if (existing) return existing;
   let claim = await collections.invoiceNumbers.findOne({ orderId });

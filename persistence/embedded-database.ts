@@ -79,7 +79,8 @@ export async function openDatabaseServer(options: { mongodbUri?: string; dataDir
       reject(error);
     };
     const timer = setTimeout(
-      () => fail(new Error(`the embedded FerretDB (${binary}) did not become ready within ${readyTimeoutMs / 1000} s; its stderr:\n${stderr}`)),
+      () =>
+        fail(new Error(`the embedded FerretDB (${binary}) did not become ready within ${readyTimeoutMs / 1000} s; its stderr:\n${stderr}`)),
       readyTimeoutMs,
     );
     createInterface({ input: child.stdout }).once('line', (line) => {

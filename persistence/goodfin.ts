@@ -67,7 +67,8 @@ export function goodfinCollections(db: Db): GoodfinCollections {
   return {
     outbox: db.collection<OutboxDoc>('goodfin_outbox'),
     answers: db.collection<OutboxAnswerDoc>('goodfin_outbox_answers'),
-    numbers: db.collection<ApplicationNumberDoc>('goodfin_numbers'), documents: db.collection<GoodfinDocumentDoc>('goodfin_documents'),
+    numbers: db.collection<ApplicationNumberDoc>('goodfin_numbers'),
+    documents: db.collection<GoodfinDocumentDoc>('goodfin_documents'),
   };
 }
 
@@ -85,7 +86,12 @@ export async function ensureGoodfinIndexes(db: Db): Promise<void> {
  * claimed by a unique insert that names the application, so a repeat finds
  * its claim and a race takes the next number.
  */
-export async function claimApplicationNumber(numbers: Collection<ApplicationNumberDoc>, applicationId: string, year: number, now = new Date()): Promise<ApplicationNumberDoc> {
+export async function claimApplicationNumber(
+  numbers: Collection<ApplicationNumberDoc>,
+  applicationId: string,
+  year: number,
+  now = new Date(),
+): Promise<ApplicationNumberDoc> {
   for (;;) {
     const mine = await numbers.findOne({ applicationId });
     if (mine) return mine;

@@ -46,7 +46,10 @@ export class IntegrationStore {
       const record = this.open(doc);
       fresh.set(doc._id, record);
       if (doc.credentials && doc.credentials.keyId !== this.keyring.currentKeyId) {
-        await this.collection.updateOne({ _id: doc._id }, { $set: { credentials: this.keyring.seal(JSON.stringify(record.credentials), aadOf(doc._id)) } });
+        await this.collection.updateOne(
+          { _id: doc._id },
+          { $set: { credentials: this.keyring.seal(JSON.stringify(record.credentials), aadOf(doc._id)) } },
+        );
       }
     }
     this.records.clear();

@@ -47,7 +47,9 @@ export async function ensureReferenceIndexes(db: Db): Promise<void> {
 
 export async function upsertAll<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
   if (docs.length === 0) return;
-  const operations = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as unknown as AnyBulkWriteOperation<T>[];
+  const operations = docs.map((doc) => ({
+    replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
+  })) as unknown as AnyBulkWriteOperation<T>[];
   await collection.bulkWrite(operations, { ordered: false });
 }
 

@@ -54,20 +54,31 @@ export class Keyring {
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return { alg: 'aes-256-gcm', keyId: this.currentKeyId, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+    return {
+      alg: 'aes-256-gcm',
+      keyId: this.currentKeyId,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
   }
 
   /** Throws MasterKeyError when the key is unknown or the value was tampered with. */
   open(sealed: SealedSecret, aad: string): string {
     const key = this.keys.get(sealed.keyId);
-    if (!key) throw new MasterKeyError(`sealed with master key ${sealed.keyId}, which is not configured (configured: ${[...this.keys.keys()].join(', ')})`);
+    if (!key)
+      throw new MasterKeyError(
+        `sealed with master key ${sealed.keyId}, which is not configured (configured: ${[...this.keys.keys()].join(', ')})`,
+      );
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
       decipher.setAAD(Buffer.from(aad, 'utf8'));
       decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
     } catch {
-      throw new MasterKeyError(`a value sealed with master key ${sealed.keyId} does not authenticate (tampered, or moved from another record)`);
+      throw new MasterKeyError(
+        `a value sealed with master key ${sealed.keyId} does not authenticate (tampered, or moved from another record)`,
+      );
     }
   }
 }

@@ -19,13 +19,20 @@ import { adminKey, drive, log, startHubProcess, type Stats } from './bench-suppo
  * over HTTP. Target: p99 under 100 ms for the lists.
  */
 
-const { values } = parseArgs({ options: { actors: { type: 'string', default: '100000' }, requests: { type: 'string', default: '200' }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { actors: { type: 'string', default: '100000' }, requests: { type: 'string', default: '200' }, json: { type: 'string' } },
+});
 const total = Number(values.actors);
 const requests = Number(values.requests);
-if (!Number.isInteger(total) || total < 1000 || !Number.isInteger(requests) || requests < 10) throw new Error('--actors ≥ 1000 and --requests ≥ 10');
+if (!Number.isInteger(total) || total < 1000 || !Number.isInteger(requests) || requests < 10)
+  throw new Error('--actors ≥ 1000 and --requests ≥ 10');
 
 const TYPES: Array<{ type: string; share: number; states: string[] }> = [
-  { type: 'order', share: 0.4, states: ['paying', 'fulfilment.awaitingShipment', 'fulfilment.shipped', 'delivered', 'completed', 'cancelled', 'rejected', 'blocked'] },
+  {
+    type: 'order',
+    share: 0.4,
+    states: ['paying', 'fulfilment.awaitingShipment', 'fulfilment.shipped', 'delivered', 'completed', 'cancelled', 'rejected', 'blocked'],
+  },
   { type: 'payment', share: 0.3, states: ['pending.waiting', 'succeeded', 'failed', 'expired', 'refunded'] },
   { type: 'shipment', share: 0.28, states: ['awaitingPickup', 'inTransit', 'atWarehouse', 'delivered', 'returned'] },
   { type: 'product', share: 0.02, states: ['active'] },
@@ -55,7 +62,9 @@ function actorDoc(index: number, base: number): ActorDoc {
 }
 
 async function main() {
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-bench-inspection-'));
   const server = await openDatabaseServer({ dataDir, log: (level, message) => level !== 'info' && log(`db ${level}: ${message}`) });
   const client = await MongoClient.connect(server.uri);
@@ -66,7 +75,10 @@ async function main() {
     const base = Date.now();
     const started = performance.now();
     for (let offset = 0; offset < total; offset += 1000) {
-      await actors.insertMany(Array.from({ length: Math.min(1000, total - offset) }, (_, i) => actorDoc(offset + i, base)), { ordered: false });
+      await actors.insertMany(
+        Array.from({ length: Math.min(1000, total - offset) }, (_, i) => actorDoc(offset + i, base)),
+        { ordered: false },
+      );
       if (offset % 20_000 === 0) log(`  writing actors: ${offset}/${total}`);
     }
     log(`${total} actors written in ${Math.round((performance.now() - started) / 1000)} s`);
@@ -102,7 +114,7 @@ async function main() {
       ['newest of a type', () => '/admin/actors?type=order&limit=50'],
       ['type and state', (i) => `/admin/actors?type=shipment&state=${['inTransit', 'awaitingPickup', 'delivered'][i % 3]}&limit=50`],
       ['tag alert', () => '/admin/actors?tag=alert&limit=50'],
-      ['id prefix', (i) => `/admin/actors?q=ORD-0${String(i % 90 + 10)}&limit=50`],
+      ['id prefix', (i) => `/admin/actors?q=ORD-0${String((i % 90) + 10)}&limit=50`],
       ['updatedBefore', () => `/admin/actors?type=payment&updatedBefore=${encodeURIComponent(middle)}&limit=50`],
       ['next pages (cursor)', (i) => `/admin/actors?type=order&limit=50&cursor=${encodeURIComponent(cursors[i % cursors.length] ?? '')}`],
       ['machines (state counts)', () => '/admin/machines'],
@@ -114,7 +126,10 @@ async function main() {
         await get(url(i));
       });
     }
-    const rows = Object.entries(results).map(([label, s]) => `| ${label} | ${s.p50} | ${s.p99} | ${s.max} | ${label.startsWith('machines') ? 'n/a' : s.p99 < 100 ? 'yes' : '**no**'} |`);
+    const rows = Object.entries(results).map(
+      ([label, s]) =>
+        `| ${label} | ${s.p50} | ${s.p99} | ${s.max} | ${label.startsWith('machines') ? 'n/a' : s.p99 < 100 ? 'yes' : '**no**'} |`,
+    );
     const table = ['| query | p50 ms | p99 ms | max ms | p99 < 100 ms |', '|---|---|---|---|---|', ...rows].join('\n');
     process.stdout.write(`\n${total} actors, ${requests} requests per query, one at a time, over HTTP:\n\n${table}\n`);
     if (values.json) await writeFile(values.json, JSON.stringify({ actors: total, requests, results }, null, 2));

@@ -60,10 +60,25 @@ export async function drive(label: string, total: number, parallel: number, job:
   return stats(latencies, (performance.now() - started) / 1000);
 }
 
-export async function startHubProcess(mongodbUri: string, dbName: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startHubProcess(
+  mongodbUri: string,
+  dbName: string,
+  dataDir: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', MONGODB_URI: mongodbUri, MONGODB_DB: dbName, DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn', ...(process.env.HUB_ACTOR_CACHE_SIZE ? { HUB_ACTOR_CACHE_SIZE: process.env.HUB_ACTOR_CACHE_SIZE } : {}) },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      MONGODB_URI: mongodbUri,
+      MONGODB_DB: dbName,
+      DATA_DIR: dataDir,
+      ADMIN_API_KEY: adminKey,
+      HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      LOG_LEVEL: 'warn',
+      ...(process.env.HUB_ACTOR_CACHE_SIZE ? { HUB_ACTOR_CACHE_SIZE: process.env.HUB_ACTOR_CACHE_SIZE } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -85,4 +100,3 @@ export async function startHubProcess(mongodbUri: string, dbName: string, dataDi
       }),
   };
 }
-

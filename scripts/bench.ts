@@ -42,7 +42,9 @@ function positive(value: string | undefined, name: string): number {
 async function main() {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   log(`machine: ${machine}`);
-  log(`workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}, actor cache ${process.env.HUB_ACTOR_CACHE_SIZE ?? 'default'}`);
+  log(
+    `workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}, actor cache ${process.env.HUB_ACTOR_CACHE_SIZE ?? 'default'}`,
+  );
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-bench-'));
   const server = await openDatabaseServer({ dataDir, log: (level, message) => level !== 'info' && log(`db ${level}: ${message}`) });
   const client = await MongoClient.connect(server.uri, { maxPoolSize: concurrency + 4 });
@@ -52,7 +54,11 @@ async function main() {
     const baseUrl = hub.url;
     const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const post = async (pathname: string, body: unknown, key: string) => {
-      const response = await fetch(`${baseUrl}${pathname}`, { method: 'POST', headers: { ...headers, 'idempotency-key': key }, body: JSON.stringify(body) });
+      const response = await fetch(`${baseUrl}${pathname}`, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
       if (response.status >= 300) throw new Error(`${pathname} answered ${response.status}: ${await response.text()}`);
       await response.arrayBuffer();
     };
@@ -84,7 +90,14 @@ async function main() {
     const result = {
       machine,
       database: 'embedded FerretDB 1.24 (SQLite)',
-      workload: { actors, eventsPerActor, totalEvents, concurrency, journalEntryBytes: entrySize, actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default' },
+      workload: {
+        actors,
+        eventsPerActor,
+        totalEvents,
+        concurrency,
+        journalEntryBytes: entrySize,
+        actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default',
+      },
       hub: { creates, events },
       raw: floor,
       ratios: { throughput: throughputRatio, p99: p99Ratio },

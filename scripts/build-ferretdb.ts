@@ -28,7 +28,11 @@ async function sourceHash(): Promise<string> {
   const hash = createHash('sha256');
   const names = (await readdir(sourceDir)).filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum').sort();
   if (!names.includes('main.go')) throw new Error(`${sourceDir}/main.go is missing`);
-  for (const name of names) hash.update(`${name}\0`).update(await readFile(path.join(sourceDir, name))).update('\0');
+  for (const name of names)
+    hash
+      .update(`${name}\0`)
+      .update(await readFile(path.join(sourceDir, name)))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -82,13 +86,20 @@ function goBuild(output: string, log: (message: string) => void): Promise<void> 
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'
-          ? new Error('"go" was not found on PATH: install Go >= 1.24 (https://go.dev/dl/) to build the embedded FerretDB, or set MONGODB_URI to use an existing MongoDB')
+          ? new Error(
+              '"go" was not found on PATH: install Go >= 1.24 (https://go.dev/dl/) to build the embedded FerretDB, or set MONGODB_URI to use an existing MongoDB',
+            )
           : error,
       );
     });
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`go ${args.join(' ')} failed in ${sourceDir} (${signal ?? `exit ${code}`}); needs Go >= 1.24 and network access to the Go module proxy on the first build:\n${stderr}`));
+      else
+        reject(
+          new Error(
+            `go ${args.join(' ')} failed in ${sourceDir} (${signal ?? `exit ${code}`}); needs Go >= 1.24 and network access to the Go module proxy on the first build:\n${stderr}`,
+          ),
+        );
     });
   });
 }

@@ -43,9 +43,11 @@ let next: Buffer;
 let generated = false;
 if (rawNew) {
   next = Buffer.from(rawNew, 'base64');
-  if (next.length !== 32 || !/^[A-Za-z0-9+/_-]{43}=?$/.test(rawNew)) fail('HUB_NEW_MASTER_KEY must be exactly 32 bytes, base64-encoded (44 characters); generate one with `openssl rand -base64 32`');
+  if (next.length !== 32 || !/^[A-Za-z0-9+/_-]{43}=?$/.test(rawNew))
+    fail('HUB_NEW_MASTER_KEY must be exactly 32 bytes, base64-encoded (44 characters); generate one with `openssl rand -base64 32`');
 } else {
-  if (config.masterKey || config.env === 'production') fail('set HUB_NEW_MASTER_KEY to the new key (generate one with `openssl rand -base64 32`)');
+  if (config.masterKey || config.env === 'production')
+    fail('set HUB_NEW_MASTER_KEY to the new key (generate one with `openssl rand -base64 32`)');
   next = randomBytes(32);
   generated = true;
   // Saved before anything is re-encrypted, so a crash cannot lose the key the data is under.

@@ -82,9 +82,11 @@ export class Alerts {
     const previous = this.chains.get(fingerprint) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.record(fingerprint, input));
     this.chains.set(fingerprint, next);
-    void next.finally(() => {
-      if (this.chains.get(fingerprint) === next) this.chains.delete(fingerprint);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.chains.get(fingerprint) === next) this.chains.delete(fingerprint);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -129,7 +131,10 @@ export class Alerts {
     for (const doc of pending) {
       const channels = this.options.channels.filter((c) => doc.pendingChannels.includes(c.name));
       if (channels.length === 0) continue;
-      const results = await this.notify(doc, channels, { repeated: doc.notifiedCount > 0, newOccurrences: doc.count - doc.notifiedCount || doc.count });
+      const results = await this.notify(doc, channels, {
+        repeated: doc.notifiedCount > 0,
+        newOccurrences: doc.count - doc.notifiedCount || doc.count,
+      });
       attempted += results.length;
       delivered += results.filter((r) => r.ok).length;
       failed += results.filter((r) => !r.ok).length;
@@ -191,12 +196,22 @@ export class Alerts {
 
   private async group(doc: AlertDoc, message: string, details: Record<string, unknown>, now: Date): Promise<AlertView> {
     const due =
-      this.options.channels.length > 0 && doc.status === 'open' && (doc.notifiedAt === null || now.getTime() - doc.notifiedAt.getTime() >= this.renotifyAfterMs);
-    const updated: AlertDoc = { ...doc, count: doc.count + 1, lastAt: now, message, details, ...(due ? { notifiedAt: now, notifiedCount: doc.count + 1 } : {}) };
+      this.options.channels.length > 0 &&
+      doc.status === 'open' &&
+      (doc.notifiedAt === null || now.getTime() - doc.notifiedAt.getTime() >= this.renotifyAfterMs);
+    const updated: AlertDoc = {
+      ...doc,
+      count: doc.count + 1,
+      lastAt: now,
+      message,
+      details,
+      ...(due ? { notifiedAt: now, notifiedCount: doc.count + 1 } : {}),
+    };
     // The reminder is claimed in the same write, so repeats arriving while it is sent do not send again.
     const claim = due ? { notifiedAt: now, notifiedCount: doc.count + 1 } : {};
     await this.options.collection.updateOne({ _id: doc._id }, { $set: { message, details, lastAt: now, ...claim }, $inc: { count: 1 } });
-    if (due) this.inBackground(this.notify(updated, this.options.channels, { repeated: true, newOccurrences: updated.count - doc.notifiedCount }));
+    if (due)
+      this.inBackground(this.notify(updated, this.options.channels, { repeated: true, newOccurrences: updated.count - doc.notifiedCount }));
     return viewOf(updated);
   }
 
@@ -211,7 +226,11 @@ export class Alerts {
           return { channel: channel.name, at, ok: true, error: null, count: doc.count };
         } catch (error) {
           const reason = redactString(error instanceof Error ? error.message : String(error)).slice(0, 500);
-          this.options.logger.warn('alert could not be delivered; it will be retried', { alert: doc._id, channel: channel.name, error: reason });
+          this.options.logger.warn('alert could not be delivered; it will be retried', {
+            alert: doc._id,
+            channel: channel.name,
+            error: reason,
+          });
           return { channel: channel.name, at, ok: false, error: reason, count: doc.count };
         }
       }),

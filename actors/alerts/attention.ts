@@ -10,7 +10,13 @@ import type { StateChange } from '../runtime/runtime.ts';
 export const ATTENTION_TAG = 'alert';
 
 export interface AttentionSink {
-  raise(input: { kind: string; severity?: 'critical' | 'warning'; subject: string; message: string; details?: Record<string, unknown> }): Promise<unknown>;
+  raise(input: {
+    kind: string;
+    severity?: 'critical' | 'warning';
+    subject: string;
+    message: string;
+    details?: Record<string, unknown>;
+  }): Promise<unknown>;
 }
 
 export function alertOnAttention(sink: AttentionSink, logger: Logger): (change: StateChange) => void {

@@ -34,14 +34,25 @@ function textBody(alert: AlertView, summary: { repeated: boolean; newOccurrences
 }
 
 /** Alerts by e-mail over SMTP. Errors are scrubbed: nodemailer may quote the connection URL. */
-export function emailChannel(options: { smtpUrl: string; from: string; to: string[]; logger: Logger; timeoutMs?: number }): AlertChannel & { close(): void } {
+export function emailChannel(options: {
+  smtpUrl: string;
+  from: string;
+  to: string[];
+  logger: Logger;
+  timeoutMs?: number;
+}): AlertChannel & { close(): void } {
   const timeout = options.timeoutMs ?? 10_000;
   const transport = smtpTransport(options.smtpUrl, timeout);
   return {
     name: 'email',
     async send(alert, summary) {
       try {
-        await transport.sendMail({ from: options.from, to: options.to, subject: subjectLine(alert, summary), text: textBody(alert, summary) });
+        await transport.sendMail({
+          from: options.from,
+          to: options.to,
+          subject: subjectLine(alert, summary),
+          text: textBody(alert, summary),
+        });
       } catch (error) {
         // eslint-disable-next-line preserve-caught-error -- the original may quote the SMTP URL with its password
         throw new Error(smtpErrorMessage(error));
@@ -74,7 +85,8 @@ export function webhookChannel(options: { url: string; secret?: string; logger: 
 
 export function alertChannelsFromConfig(config: AlertChannelsConfig, logger: Logger): AlertChannel[] {
   const channels: AlertChannel[] = [];
-  if (config.smtpUrl && config.emailTo.length > 0) channels.push(emailChannel({ smtpUrl: config.smtpUrl, from: config.emailFrom, to: config.emailTo, logger }));
+  if (config.smtpUrl && config.emailTo.length > 0)
+    channels.push(emailChannel({ smtpUrl: config.smtpUrl, from: config.emailFrom, to: config.emailTo, logger }));
   if (config.webhookUrl) channels.push(webhookChannel({ url: config.webhookUrl, secret: config.webhookSecret, logger }));
   return channels;
 }

@@ -64,7 +64,15 @@ export class AuditLog {
   }
 
   /** A change someone made (an admin, or the hub in a business step): written before it resolves. */
-  recordChange(change: { kind?: 'admin' | 'business'; operation: string; principal: string; actor?: string | null; integration?: string | null; status?: number | null; details: Record<string, unknown> }): Promise<void> {
+  recordChange(change: {
+    kind?: 'admin' | 'business';
+    operation: string;
+    principal: string;
+    actor?: string | null;
+    integration?: string | null;
+    status?: number | null;
+    details: Record<string, unknown>;
+  }): Promise<void> {
     return this.recordNow({
       kind: change.kind ?? 'admin',
       integration: change.integration ?? null,
@@ -111,7 +119,11 @@ export class AuditLog {
     if (filter.to) idRange.$lt = minId(idRange.$lt, filter.to.toISOString());
     if (filter.from) idRange.$gte = filter.from.toISOString();
     if (Object.keys(idRange).length > 0) query._id = idRange;
-    const docs = await this.collection.find(query).sort({ _id: -1 }).limit(limit + 1).toArray();
+    const docs = await this.collection
+      .find(query)
+      .sort({ _id: -1 })
+      .limit(limit + 1)
+      .toArray();
     const page = docs.slice(0, limit);
     return {
       entries: page.map(({ _id, at, ...rest }) => ({ id: _id, at: at.toISOString(), ...rest })),

@@ -118,8 +118,18 @@ export class GoodfinDeclarer {
       await client.declareErrors(wanted.errors);
       this.declaredFingerprint = wanted.fingerprint;
       this.failedFingerprint = null;
-      Object.assign(this.state, { declaredAt: new Date(this.now()).toISOString(), endpoint: wanted.endpoint.url, statuses: wanted.statuses.statuses.length, lastError: null, attempts: 0 });
-      this.options.logger.info('goodfin declarations made', { endpoint: wanted.endpoint.url, statuses: wanted.statuses.statuses.length, errors: wanted.errors.errors.length });
+      Object.assign(this.state, {
+        declaredAt: new Date(this.now()).toISOString(),
+        endpoint: wanted.endpoint.url,
+        statuses: wanted.statuses.statuses.length,
+        lastError: null,
+        attempts: 0,
+      });
+      this.options.logger.info('goodfin declarations made', {
+        endpoint: wanted.endpoint.url,
+        statuses: wanted.statuses.statuses.length,
+        errors: wanted.errors.errors.length,
+      });
     } catch (error) {
       if (wanted.fingerprint !== this.failedFingerprint) this.state.attempts = 0;
       this.failedFingerprint = wanted.fingerprint;

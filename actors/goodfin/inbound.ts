@@ -26,10 +26,17 @@ export interface InboundDeps {
   connectors: Connectors;
   outbox: GoodfinOutbox;
   logger: Logger;
-  alerts?: { raise(input: { kind: string; subject: string; message: string; integration?: string; details?: Record<string, unknown> }): Promise<unknown> };
+  alerts?: {
+    raise(input: {
+      kind: string;
+      subject: string;
+      message: string;
+      integration?: string;
+      details?: Record<string, unknown>;
+    }): Promise<unknown>;
+  };
   now?: () => number;
 }
-
 
 function envelopeOf(request: WebhookRequest): GoodfinEnvelope {
   let body: unknown;
@@ -50,7 +57,11 @@ function applicationIdIn(envelope: GoodfinEnvelope): string {
 }
 
 /** Ids of the answers the hub may have queued to a message (the machine's and this module's). */
-export const answerIds = (applicationId: string, msgId: string) => [`${applicationId}:ack:${msgId}`, `${applicationId}:reply:${msgId}`, `${applicationId}:withdrawal:${msgId}`];
+export const answerIds = (applicationId: string, msgId: string) => [
+  `${applicationId}:ack:${msgId}`,
+  `${applicationId}:reply:${msgId}`,
+  `${applicationId}:withdrawal:${msgId}`,
+];
 
 /**
  * `POST /goodfin/in`, Goodfin's messages to the bank. The webhook pipeline
@@ -64,9 +75,19 @@ export const answerIds = (applicationId: string, msgId: string) => [`${applicati
  */
 export function goodfinInbound(deps: InboundDeps): WebhookSpec {
   const now = deps.now ?? Date.now;
-  const reply = async (applicationId: string, msgId: string, success: boolean, errorCode: string | null, errorMessage: string | null): Promise<void> => {
+  const reply = async (
+    applicationId: string,
+    msgId: string,
+    success: boolean,
+    errorCode: string | null,
+    errorMessage: string | null,
+  ): Promise<void> => {
     await deps.outbox.enqueue(applicationId, [
-      { id: `${applicationId}:reply:${msgId}`, payloadType: 'CommonResponse', payload: { originalMsgId: msgId, dealApplicationId: applicationId, success, ...(success ? {} : { errorCode, errorMessage }) } },
+      {
+        id: `${applicationId}:reply:${msgId}`,
+        payloadType: 'CommonResponse',
+        payload: { originalMsgId: msgId, dealApplicationId: applicationId, success, ...(success ? {} : { errorCode, errorMessage }) },
+      },
     ]);
   };
   const origin = (msgId: string) => ({ kind: 'webhook' as const, integration: 'goodfin', deliveryId: msgId });
@@ -93,8 +114,14 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       details: { ...details, createApplicationDateTime: deal.createApplicationDateTime, ...(client ? { client } : {}) },
     };
     try {
-      const created = await deps.runtime().create(APPLICATION_TYPE, deal.dealApplicationId, input, { idempotencyKey: `goodfin:${envelope.msgId}`, origin: origin(envelope.msgId) });
-      return { dispatchedTo: `${APPLICATION_TYPE}/${deal.dealApplicationId}`, result: `${created.replayed ? 'already created' : 'created'}: ${created.actor.state}@${created.actor.revision}` };
+      const created = await deps.runtime().create(APPLICATION_TYPE, deal.dealApplicationId, input, {
+        idempotencyKey: `goodfin:${envelope.msgId}`,
+        origin: origin(envelope.msgId),
+      });
+      return {
+        dispatchedTo: `${APPLICATION_TYPE}/${deal.dealApplicationId}`,
+        result: `${created.replayed ? 'already created' : 'created'}: ${created.actor.state}@${created.actor.revision}`,
+      };
     } catch (error) {
       if (isAppError(error) && error.code === 'actor_exists') {
         // the application came before under another msgId: it stays as it is
@@ -117,9 +144,17 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', describeIssues(parsed.error));
       return { dispatchedTo, result: 'refused: INVALID_PAYLOAD' };
     }
-    const event = { type: 'WITHDRAWAL_REQUESTED', msgId: envelope.msgId, origin: parsed.data.initiator === 'SYSTEM' ? 'system' : 'client', reason: parsed.data.reason };
+    const event = {
+      type: 'WITHDRAWAL_REQUESTED',
+      msgId: envelope.msgId,
+      origin: parsed.data.initiator === 'SYSTEM' ? 'system' : 'client',
+      reason: parsed.data.reason,
+    };
     try {
-      const sent = await deps.runtime().send(APPLICATION_TYPE, parsed.data.dealApplicationId, event, { idempotencyKey: `goodfin:${envelope.msgId}`, origin: origin(envelope.msgId) });
+      const sent = await deps.runtime().send(APPLICATION_TYPE, parsed.data.dealApplicationId, event, {
+        idempotencyKey: `goodfin:${envelope.msgId}`,
+        origin: origin(envelope.msgId),
+      });
       // answered when the bank decides (accepted or refused)
       return { dispatchedTo, result: `withdrawal requested: ${sent.actor.state}@${sent.actor.revision}` };
     } catch (error) {
@@ -141,7 +176,12 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     const parsed = commonResponseSchema.safeParse(envelope.payload);
     if (!parsed.success) return { dispatchedTo: null, result: `ignored: an unreadable CommonResponse (${describeIssues(parsed.error)})` };
     const answer = parsed.data;
-    const matched = await deps.outbox.recordAnswer(answer.originalMsgId, { msgId: envelope.msgId, success: answer.success, errorCode: answer.errorCode ?? null, errorMessage: answer.errorMessage ?? null });
+    const matched = await deps.outbox.recordAnswer(answer.originalMsgId, {
+      msgId: envelope.msgId,
+      success: answer.success,
+      errorCode: answer.errorCode ?? null,
+      errorMessage: answer.errorMessage ?? null,
+    });
     if (!matched) {
       deps.logger.warn('goodfin answered a message we do not know', { originalMsgId: answer.originalMsgId });
       return { dispatchedTo: null, result: 'ignored: answers no message of ours' };
@@ -150,16 +190,27 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     if (!answer.success) {
       deps.logger.warn('goodfin refused a message of ours', { applicationId, message: matched._id, errorCode: answer.errorCode });
       await deps.alerts
-        ?.raise({ kind: 'goodfin_message_refused', integration: 'goodfin', subject: `${APPLICATION_TYPE}/${applicationId}`, message: `Goodfin refused our ${matched.payloadType}: ${answer.errorCode ?? 'no code'} ${answer.errorMessage ?? ''}`.trim(), details: { message: matched._id, errorCode: answer.errorCode ?? null } })
+        ?.raise({
+          kind: 'goodfin_message_refused',
+          integration: 'goodfin',
+          subject: `${APPLICATION_TYPE}/${applicationId}`,
+          message: `Goodfin refused our ${matched.payloadType}: ${answer.errorCode ?? 'no code'} ${answer.errorMessage ?? ''}`.trim(),
+          details: { message: matched._id, errorCode: answer.errorCode ?? null },
+        })
         .catch(() => undefined);
     }
-    return { dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`, result: `answer to ${matched.payloadType}: ${answer.success ? 'success' : `refused ${answer.errorCode ?? ''}`.trim()}` };
+    return {
+      dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`,
+      result: `answer to ${matched.payloadType}: ${answer.success ? 'success' : `refused ${answer.errorCode ?? ''}`.trim()}`,
+    };
   };
 
   return {
     integration: 'goodfin',
     verify(request, config) {
-      const expected = Buffer.from(inboundToken({ serviceSystemName: config.credentials.serviceSystemName ?? '', password: config.credentials.password ?? '' }));
+      const expected = Buffer.from(
+        inboundToken({ serviceSystemName: config.credentials.serviceSystemName ?? '', password: config.credentials.password ?? '' }),
+      );
       const sent = Buffer.from(request.headers[INBOUND_TOKEN_HEADER.toLowerCase()] ?? '');
       return sent.length === expected.length && timingSafeEqual(sent, expected);
     },
@@ -193,7 +244,11 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       const envelope = envelopeOf(request);
       if (envelope.payloadType === 'CommonResponse') return;
       const again = await deps.outbox.sendAgain(answerIds(applicationIdIn(envelope), envelope.msgId));
-      deps.logger.info('goodfin sent a message again; its answer goes again', { msgId: envelope.msgId, payloadType: envelope.payloadType, answers: again });
+      deps.logger.info('goodfin sent a message again; its answer goes again', {
+        msgId: envelope.msgId,
+        payloadType: envelope.payloadType,
+        answers: again,
+      });
     },
   };
 }

@@ -9,7 +9,11 @@ import { APPLICATION_ERRORS, FINAL_STATUSES, FIXED_STATUS_LABELS, type Applicati
 export function statusModel(settings: GoodfinSettings): StatusMapping {
   return {
     statuses: [
-      ...Object.entries(FIXED_STATUS_LABELS).map(([code, name]) => ({ code, name: settings.statusLabels[code] ?? name, final: FINAL_STATUSES.has(code) })),
+      ...Object.entries(FIXED_STATUS_LABELS).map(([code, name]) => ({
+        code,
+        name: settings.statusLabels[code] ?? name,
+        final: FINAL_STATUSES.has(code),
+      })),
       ...settings.reviewStatuses.map((status) => ({ code: status.code, name: status.name, final: false })),
     ],
   };
@@ -21,7 +25,11 @@ export function errorModel(): ErrorMapping {
 
 /** The policy a new application is received under. */
 export function policyOf(settings: GoodfinSettings): ApplicationPolicy {
-  return { limits: settings.limits, requiredDocuments: settings.requiredDocuments, reviewStatuses: settings.reviewStatuses.map((s) => s.code) };
+  return {
+    limits: settings.limits,
+    requiredDocuments: settings.requiredDocuments,
+    reviewStatuses: settings.reviewStatuses.map((s) => s.code),
+  };
 }
 
 /**

@@ -21,7 +21,15 @@ export interface OutboxOptions {
   answers: Collection<OutboxAnswerDoc>;
   client: () => GoodfinClient;
   logger: Logger;
-  alerts?: { raise(input: { kind: string; subject: string; message: string; integration?: string; details?: Record<string, unknown> }): Promise<unknown> };
+  alerts?: {
+    raise(input: {
+      kind: string;
+      subject: string;
+      message: string;
+      integration?: string;
+      details?: Record<string, unknown>;
+    }): Promise<unknown>;
+  };
   now?: () => number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -58,7 +66,10 @@ export class GoodfinOutbox {
         msgId: msgIdOf(message.id),
         payloadType: message.payloadType,
         // a status's time is when it was queued (once: a repeat is not stored)
-        payload: message.payloadType === 'ChangeDealApplicationStatusEvent' ? { statusDateTime: goodfinTime(at), ...message.payload } : message.payload,
+        payload:
+          message.payloadType === 'ChangeDealApplicationStatusEvent'
+            ? { statusDateTime: goodfinTime(at), ...message.payload }
+            : message.payload,
         status: 'pending',
         attempts: 0,
         nextAttemptAt: new Date(at),
@@ -104,18 +115,44 @@ export class GoodfinOutbox {
         if (doc.nextAttemptAt.getTime() > this.now()) break; // the first undelivered waits: later ones wait behind it
         const client = this.options.client();
         try {
-          await client.send({ payloadType: doc.payloadType as never, originator: client.serviceSystemName, receiver: GOODFIN_SYSTEM_NAME, msgId: doc.msgId, msgDateTime: goodfinTime(this.now()), payload: doc.payload });
-          await this.options.collection.updateOne({ _id: doc._id }, { $set: { status: 'sent', sentAt: new Date(this.now()), attempts: doc.attempts + 1, lastError: null } });
+          await client.send({
+            payloadType: doc.payloadType as never,
+            originator: client.serviceSystemName,
+            receiver: GOODFIN_SYSTEM_NAME,
+            msgId: doc.msgId,
+            msgDateTime: goodfinTime(this.now()),
+            payload: doc.payload,
+          });
+          await this.options.collection.updateOne(
+            { _id: doc._id },
+            { $set: { status: 'sent', sentAt: new Date(this.now()), attempts: doc.attempts + 1, lastError: null } },
+          );
           sent += 1;
         } catch (error) {
           failed += 1;
           const attempts = doc.attempts + 1;
           const delay = Math.min(this.options.maxDelayMs ?? 300_000, (this.options.baseDelayMs ?? 1_000) * 2 ** Math.min(attempts - 1, 20));
           const message = error instanceof Error ? error.message : String(error);
-          await this.options.collection.updateOne({ _id: doc._id }, { $set: { attempts, nextAttemptAt: new Date(this.now() + delay), lastError: message } });
-          this.options.logger.warn('goodfin message not delivered; it and the ones after it wait', { applicationId: doc.applicationId, message: doc._id, attempts, error: message });
+          await this.options.collection.updateOne(
+            { _id: doc._id },
+            { $set: { attempts, nextAttemptAt: new Date(this.now() + delay), lastError: message } },
+          );
+          this.options.logger.warn('goodfin message not delivered; it and the ones after it wait', {
+            applicationId: doc.applicationId,
+            message: doc._id,
+            attempts,
+            error: message,
+          });
           if (attempts === (this.options.alertAfter ?? 5)) {
-            await this.options.alerts?.raise({ kind: 'goodfin_delivery_failing', integration: 'goodfin', subject: `goodfin-application/${doc.applicationId}`, message: `a ${doc.payloadType} to Goodfin failed ${attempts} times; retrying`, details: { message: doc._id, error: message } }).catch(() => undefined);
+            await this.options.alerts
+              ?.raise({
+                kind: 'goodfin_delivery_failing',
+                integration: 'goodfin',
+                subject: `goodfin-application/${doc.applicationId}`,
+                message: `a ${doc.payloadType} to Goodfin failed ${attempts} times; retrying`,
+                details: { message: doc._id, error: message },
+              })
+              .catch(() => undefined);
           }
           break;
         }
@@ -129,7 +166,10 @@ export class GoodfinOutbox {
    * or null when none of ours has that msgId. The first answer stands (a
    * repeat of it by Goodfin changes nothing).
    */
-  async recordAnswer(originalMsgId: string, answer: { msgId: string; success: boolean; errorCode: string | null; errorMessage: string | null }): Promise<OutboxDoc | null> {
+  async recordAnswer(
+    originalMsgId: string,
+    answer: { msgId: string; success: boolean; errorCode: string | null; errorMessage: string | null },
+  ): Promise<OutboxDoc | null> {
     const message = await this.options.collection.findOne({ msgId: originalMsgId });
     if (!message) return null;
     try {
@@ -148,7 +188,10 @@ export class GoodfinOutbox {
   async sendAgain(ids: string[]): Promise<string[]> {
     const again: string[] = [];
     for (const id of ids) {
-      const result = await this.options.collection.updateOne({ _id: id, status: 'sent' }, { $set: { status: 'pending', nextAttemptAt: new Date(this.now()), attempts: 0 } });
+      const result = await this.options.collection.updateOne(
+        { _id: id, status: 'sent' },
+        { $set: { status: 'pending', nextAttemptAt: new Date(this.now()), attempts: 0 } },
+      );
       if (result.modifiedCount > 0) again.push(id);
     }
     if (again.length > 0) void this.deliver().catch(() => undefined);

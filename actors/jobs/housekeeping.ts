@@ -15,10 +15,7 @@ export function housekeepingJob(collections: Collections, now: () => number): Jo
       const cutoff = new Date(now() - 60 * 60_000);
       const stale = await collections.leases.find({ at: { $lt: cutoff } }, { projection: { _id: 1 } }).toArray();
       for (const lease of stale) await collections.leases.deleteOne({ _id: lease._id });
-      const [effects, timers] = await Promise.all([
-        collections.effects.countDocuments({}),
-        collections.timers.countDocuments({}),
-      ]);
+      const [effects, timers] = await Promise.all([collections.effects.countDocuments({}), collections.timers.countDocuments({})]);
       return { staleLeasesRemoved: stale.length, pendingEffects: effects, scheduledTimers: timers };
     },
   };

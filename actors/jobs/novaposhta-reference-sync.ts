@@ -9,7 +9,11 @@ const PAGE = 500;
  * (500 a call), reporting progress after every page; rows NP no longer lists
  * are removed at the end of a complete run. Daily, and on demand.
  */
-export function novaPoshtaReferenceSyncJob(deps: { reference: ReferenceCollections; client: () => NovaPoshtaClient; now?: () => number }): JobDefinition {
+export function novaPoshtaReferenceSyncJob(deps: {
+  reference: ReferenceCollections;
+  client: () => NovaPoshtaClient;
+  now?: () => number;
+}): JobDefinition {
   const now = deps.now ?? Date.now;
   return {
     name: 'novaposhta-reference-sync',
@@ -24,7 +28,15 @@ export function novaPoshtaReferenceSyncJob(deps: { reference: ReferenceCollectio
         const { items, totalCount } = await client.getCities({ page, limit: PAGE });
         await upsertAll(
           deps.reference.cities,
-          items.map((c) => ({ _id: c.Ref, name: c.Description, nameRu: c.DescriptionRu ?? null, area: c.AreaDescription ?? null, type: c.SettlementTypeDescription ?? null, search: `${c.Description} ${c.DescriptionRu ?? ''}`.toLocaleLowerCase('uk'), syncedAt })),
+          items.map((c) => ({
+            _id: c.Ref,
+            name: c.Description,
+            nameRu: c.DescriptionRu ?? null,
+            area: c.AreaDescription ?? null,
+            type: c.SettlementTypeDescription ?? null,
+            search: `${c.Description} ${c.DescriptionRu ?? ''}`.toLocaleLowerCase('uk'),
+            syncedAt,
+          })),
         );
         cities += items.length;
         progress({ phase: 'cities', done: cities, total: totalCount });

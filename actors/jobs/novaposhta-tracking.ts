@@ -16,7 +16,13 @@ const BATCH = 100;
  * process changes nothing). A failing call is logged and the other batches
  * go on; runs never overlap in a process.
  */
-export function novaPoshtaTrackingJob(deps: { actors: Collection<ActorDoc>; runtime: () => ActorRuntime; client: () => NovaPoshtaClient; every: string; logger: Logger }): JobDefinition {
+export function novaPoshtaTrackingJob(deps: {
+  actors: Collection<ActorDoc>;
+  runtime: () => ActorRuntime;
+  client: () => NovaPoshtaClient;
+  every: string;
+  logger: Logger;
+}): JobDefinition {
   return {
     name: 'novaposhta-tracking',
     description: 'asks Nova Poshta about every parcel still moving, 100 per call, and moves the shipments on',
@@ -28,7 +34,17 @@ export function novaPoshtaTrackingJob(deps: { actors: Collection<ActorDoc>; runt
       const watched = docs.flatMap((doc) => {
         const context = JSON.parse(doc.snapshot).context as ShipmentContext;
         const number = trackedNumber(context);
-        return number ? [{ id: doc.id, number, phone: context.recipient.phone.replace(/^\+/, ''), last: context.lastStatusCode, returnKnown: context.returnNumber !== null }] : [];
+        return number
+          ? [
+              {
+                id: doc.id,
+                number,
+                phone: context.recipient.phone.replace(/^\+/, ''),
+                last: context.lastStatusCode,
+                returnKnown: context.returnNumber !== null,
+              },
+            ]
+          : [];
       });
       const byNumber = new Map(watched.map((w) => [w.number, w]));
       const client = deps.client();
@@ -43,7 +59,11 @@ export function novaPoshtaTrackingJob(deps: { actors: Collection<ActorDoc>; runt
           results = await client.track(batch.map((w) => ({ number: w.number, phone: w.phone })));
         } catch (error) {
           failedCalls += 1;
-          deps.logger.warn('a tracking batch failed; the others go on', { from: offset, size: batch.length, error: error instanceof Error ? error.message : String(error) });
+          deps.logger.warn('a tracking batch failed; the others go on', {
+            from: offset,
+            size: batch.length,
+            error: error instanceof Error ? error.message : String(error),
+          });
           continue;
         }
         for (const result of results) {
@@ -51,7 +71,13 @@ export function novaPoshtaTrackingJob(deps: { actors: Collection<ActorDoc>; runt
           if (!watchedOne) continue;
           const learnsReturn = Boolean(result.LastCreatedOnTheBasisNumber) && !watchedOne.returnKnown;
           if (result.StatusCode === watchedOne.last && !learnsReturn) continue;
-          const event: TrackedEvent = { type: 'TRACKED', number: result.Number, statusCode: result.StatusCode, status: result.Status ?? '', returnNumber: result.LastCreatedOnTheBasisNumber ?? null };
+          const event: TrackedEvent = {
+            type: 'TRACKED',
+            number: result.Number,
+            statusCode: result.StatusCode,
+            status: result.Status ?? '',
+            returnNumber: result.LastCreatedOnTheBasisNumber ?? null,
+          };
           try {
             await deps.runtime().send('shipment', watchedOne.id, event, {
               idempotencyKey: `np-track:${watchedOne.id}:${result.Number}:${result.StatusCode}:${event.returnNumber ?? ''}`,

@@ -11,7 +11,12 @@ import type { JobDefinition } from './registry.ts';
  * its `checkAtProvider` effect), so a poll is one more status update,
  * applied once and in order like a webhook. A manual run polls them all.
  */
-export function paymentStatusPollJob(deps: { actors: Collection<ActorDoc>; runtime: () => ActorRuntime; quietForMs?: number; now?: () => number }): JobDefinition {
+export function paymentStatusPollJob(deps: {
+  actors: Collection<ActorDoc>;
+  runtime: () => ActorRuntime;
+  quietForMs?: number;
+  now?: () => number;
+}): JobDefinition {
   const now = deps.now ?? Date.now;
   return {
     name: 'payment-status-poll',
@@ -20,12 +25,17 @@ export function paymentStatusPollJob(deps: { actors: Collection<ActorDoc>; runti
     async run({ trigger }) {
       await deps.runtime().flushProjections();
       const cutoff = new Date(now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000)));
-      const waiting = await deps.actors.find({ type: 'payment', state: 'pending.waiting', updatedAt: { $lte: cutoff } }, { projection: { id: 1 } }).limit(1_000).toArray();
+      const waiting = await deps.actors
+        .find({ type: 'payment', state: 'pending.waiting', updatedAt: { $lte: cutoff } }, { projection: { id: 1 } })
+        .limit(1_000)
+        .toArray();
       let polled = 0;
       let skipped = 0;
       for (const payment of waiting) {
         try {
-          await deps.runtime().send('payment', payment.id, { type: 'POLL' }, { origin: { kind: 'event', actorName: 'payment-status-poll' } });
+          await deps
+            .runtime()
+            .send('payment', payment.id, { type: 'POLL' }, { origin: { kind: 'event', actorName: 'payment-status-poll' } });
           polled += 1;
         } catch (error) {
           // it moved on since the query (a webhook came): nothing to ask

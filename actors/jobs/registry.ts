@@ -11,7 +11,11 @@ export interface JobDefinition {
   every: string;
   /** a synchronisation with this integration: its runs count towards the sync success rate */
   syncs?: string;
-  run(context: { logger: Logger; trigger: 'schedule' | 'manual'; progress: (state: Record<string, unknown>) => void }): Promise<Record<string, unknown> | void>;
+  run(context: {
+    logger: Logger;
+    trigger: 'schedule' | 'manual';
+    progress: (state: Record<string, unknown>) => void;
+  }): Promise<Record<string, unknown> | void>;
 }
 
 interface JobStatusDoc {

@@ -97,7 +97,14 @@ export function createHealthStore() {
         return { ...context, integrations: { ...context.integrations, [event.integration]: { ...current, circuit: event.state } } };
       },
       synced: (context, event: { job: string; integration: string | null; ok: boolean; at: string }) => {
-        const current: SyncHealth = context.syncs[event.job] ?? { integration: event.integration, runs: 0, succeeded: 0, lastRunAt: null, lastResult: null, recent: [] };
+        const current: SyncHealth = context.syncs[event.job] ?? {
+          integration: event.integration,
+          runs: 0,
+          succeeded: 0,
+          lastRunAt: null,
+          lastResult: null,
+          recent: [],
+        };
         const next: SyncHealth = {
           integration: event.integration,
           runs: current.runs + 1,

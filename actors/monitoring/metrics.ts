@@ -26,7 +26,12 @@ export class HubMetrics {
     const registers = [this.registry];
     const now = options.now ?? Date.now;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'hub_process_' });
-    this.calls = new Counter({ name: 'hub_connector_requests_total', help: 'External calls by integration, operation and outcome (ok, rejected, failed, refused)', labelNames: ['integration', 'operation', 'outcome'], registers });
+    this.calls = new Counter({
+      name: 'hub_connector_requests_total',
+      help: 'External calls by integration, operation and outcome (ok, rejected, failed, refused)',
+      labelNames: ['integration', 'operation', 'outcome'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'hub_connector_request_duration_seconds',
       help: 'Duration of external calls, retries included',
@@ -34,11 +39,36 @@ export class HubMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.errorsByCode = new Counter({ name: 'hub_connector_errors_total', help: 'Failed external calls by error code', labelNames: ['integration', 'code'], registers });
-    this.retries = new Counter({ name: 'hub_connector_retries_total', help: 'Attempts repeated by the retry policy', labelNames: ['integration', 'operation'], registers });
-    this.bytes = new Counter({ name: 'hub_connector_bytes_total', help: 'Bytes sent to and received from integrations', labelNames: ['integration', 'direction'], registers });
-    this.webhooks = new Counter({ name: 'hub_webhooks_total', help: 'Inbound webhook deliveries by outcome', labelNames: ['integration', 'outcome'], registers });
-    this.syncs = new Counter({ name: 'hub_sync_runs_total', help: 'Synchronisation job runs by result', labelNames: ['job', 'integration', 'result'], registers });
+    this.errorsByCode = new Counter({
+      name: 'hub_connector_errors_total',
+      help: 'Failed external calls by error code',
+      labelNames: ['integration', 'code'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'hub_connector_retries_total',
+      help: 'Attempts repeated by the retry policy',
+      labelNames: ['integration', 'operation'],
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'hub_connector_bytes_total',
+      help: 'Bytes sent to and received from integrations',
+      labelNames: ['integration', 'direction'],
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: 'hub_webhooks_total',
+      help: 'Inbound webhook deliveries by outcome',
+      labelNames: ['integration', 'outcome'],
+      registers,
+    });
+    this.syncs = new Counter({
+      name: 'hub_sync_runs_total',
+      help: 'Synchronisation job runs by result',
+      labelNames: ['job', 'integration', 'result'],
+      registers,
+    });
     this.alerts = new Counter({ name: 'hub_alerts_total', help: 'Alerts raised by kind', labelNames: ['kind'], registers });
     new Gauge({
       name: 'hub_connector_availability_ratio',
@@ -60,7 +90,8 @@ export class HubMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [integration, h] of Object.entries(health.getSnapshot().context.integrations)) this.set({ integration }, CIRCUIT_VALUE[h.circuit]);
+        for (const [integration, h] of Object.entries(health.getSnapshot().context.integrations))
+          this.set({ integration }, CIRCUIT_VALUE[h.circuit]);
       },
     });
     new Gauge({

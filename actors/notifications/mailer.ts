@@ -24,7 +24,9 @@ export interface OutgoingMail {
   attachments?: MailDoc['attachments'];
 }
 
-export type AttachmentRenderer = (attachment: MailDoc['attachments'][number]) => Promise<{ filename: string; content: Buffer; contentType: string } | null>;
+export type AttachmentRenderer = (
+  attachment: MailDoc['attachments'][number],
+) => Promise<{ filename: string; content: Buffer; contentType: string } | null>;
 
 const MAX_ATTEMPTS = 5;
 
@@ -72,7 +74,8 @@ export class Mailer {
       if (!existing || existing.status !== 'pending') return existing ?? doc;
       return this.deliver(existing);
     }
-    if (doc.status === 'not_configured') this.options.logger.info('mail kept (no SMTP server configured)', { template: doc.template, orderId: doc.orderId });
+    if (doc.status === 'not_configured')
+      this.options.logger.info('mail kept (no SMTP server configured)', { template: doc.template, orderId: doc.orderId });
     return doc.status === 'pending' ? this.deliver(doc) : doc;
   }
 
@@ -85,9 +88,19 @@ export class Mailer {
         const rendered = await this.options.renderAttachment(attachment);
         if (rendered) attachments.push(rendered);
       }
-      await this.transport.sendMail({ from: this.options.from, to: doc.to, subject: doc.subject, text: doc.text, attachments, messageId: `<${doc._id.replace(/[^A-Za-z0-9.-]/g, '-')}@integration-hub>` });
+      await this.transport.sendMail({
+        from: this.options.from,
+        to: doc.to,
+        subject: doc.subject,
+        text: doc.text,
+        attachments,
+        messageId: `<${doc._id.replace(/[^A-Za-z0-9.-]/g, '-')}@integration-hub>`,
+      });
       const sent = { ...doc, status: 'sent' as const, attempts, sentAt: this.now(), lastError: null };
-      await this.options.collection.updateOne({ _id: doc._id }, { $set: { status: 'sent', attempts, sentAt: sent.sentAt, lastError: null } });
+      await this.options.collection.updateOne(
+        { _id: doc._id },
+        { $set: { status: 'sent', attempts, sentAt: sent.sentAt, lastError: null } },
+      );
       return sent;
     } catch (error) {
       const message = smtpErrorMessage(error);
@@ -110,7 +123,11 @@ export class Mailer {
     const query: Record<string, unknown> = {};
     if (filter.orderId) query.orderId = filter.orderId;
     if (filter.status) query.status = filter.status;
-    return this.options.collection.find(query).sort({ createdAt: -1 }).limit(Math.min(filter.limit ?? 50, 200)).toArray();
+    return this.options.collection
+      .find(query)
+      .sort({ createdAt: -1 })
+      .limit(Math.min(filter.limit ?? 50, 200))
+      .toArray();
   }
 
   close(): void {

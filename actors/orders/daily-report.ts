@@ -45,7 +45,10 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
   const start = new Date(`${day}T00:00:00.000Z`);
   const end = new Date(start.getTime() + DAY_MS);
   await deps.flushProjections();
-  const docs = await deps.actors.find({ type: 'order', updatedAt: { $gte: start, $lt: end } }).sort({ createdAt: 1 }).toArray();
+  const docs = await deps.actors
+    .find({ type: 'order', updatedAt: { $gte: start, $lt: end } })
+    .sort({ createdAt: 1 })
+    .toArray();
   const report: ReportDoc = {
     _id: day,
     day,
@@ -58,7 +61,13 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
   for (const doc of docs) {
     const order = JSON.parse(doc.snapshot).context as OrderContext;
     const paymentId = order.receipt?.paymentId ?? null;
-    report.orders.push({ orderId: doc.id, state: doc.state, total: order.pricing?.total ?? order.total, method: order.payment.method, paymentId });
+    report.orders.push({
+      orderId: doc.id,
+      state: doc.state,
+      total: order.pricing?.total ?? order.total,
+      method: order.payment.method,
+      paymentId,
+    });
     if (doc.state === 'cancelled') report.totals.cancelled += 1;
     if (doc.state === 'rejected') report.totals.rejected += 1;
     if (doc.state === 'blocked') report.totals.blocked += 1;
@@ -76,22 +85,43 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     try {
       record = await providerRecord(deps.connectors, payment);
     } catch (error) {
-      report.reconciliation.mismatches.push({ paymentId, orderId: doc.id, ours, provider: 'unreachable', detail: error instanceof Error ? error.message : String(error) });
+      report.reconciliation.mismatches.push({
+        paymentId,
+        orderId: doc.id,
+        ours,
+        provider: 'unreachable',
+        detail: error instanceof Error ? error.message : String(error),
+      });
       continue;
     }
     const weSayPaid = PAID_STATES.has(ours);
     const problems: string[] = [];
-    if (weSayPaid !== record.paid) problems.push(weSayPaid ? `we record it paid, ${payment.provider} says ${record.status}` : `${payment.provider} says ${record.status}, we record ${ours}`);
-    if (weSayPaid && record.paid && record.amount !== null && record.amount !== payment.amount) problems.push(`amount ${payment.amount} here, ${record.amount} at ${payment.provider}`);
+    if (weSayPaid !== record.paid)
+      problems.push(
+        weSayPaid
+          ? `we record it paid, ${payment.provider} says ${record.status}`
+          : `${payment.provider} says ${record.status}, we record ${ours}`,
+      );
+    if (weSayPaid && record.paid && record.amount !== null && record.amount !== payment.amount)
+      problems.push(`amount ${payment.amount} here, ${record.amount} at ${payment.provider}`);
     if (problems.length > 0) {
       report.reconciliation.mismatches.push({ paymentId, orderId: doc.id, ours, provider: record.status, detail: problems.join('; ') });
       continue;
     }
     report.reconciliation.matched += 1;
     if (weSayPaid) {
-      await deps.commerce.ledger.insertOne({ _id: paymentId, orderId: doc.id, provider: payment.provider, amount: payment.amount, processedAt: report.generatedAt, report: day }).catch((error: unknown) => {
-        if (!isDuplicateKeyError(error)) throw error;
-      });
+      await deps.commerce.ledger
+        .insertOne({
+          _id: paymentId,
+          orderId: doc.id,
+          provider: payment.provider,
+          amount: payment.amount,
+          processedAt: report.generatedAt,
+          report: day,
+        })
+        .catch((error: unknown) => {
+          if (!isDuplicateKeyError(error)) throw error;
+        });
     }
   }
   return report;
@@ -101,13 +131,22 @@ async function providerRecord(connectors: Connectors, payment: PaymentContext): 
   if (payment.provider === 'monobank') {
     if (!payment.providerId) return { paid: false, amount: null, status: 'never created' };
     const invoice = await connectors.client(monobankConnector).invoiceStatus(payment.providerId);
-    return { paid: invoice.status === 'success' || invoice.status === 'hold', amount: invoice.finalAmount ?? invoice.amount, status: invoice.status };
+    return {
+      paid: invoice.status === 'success' || invoice.status === 'hold',
+      amount: invoice.finalAmount ?? invoice.amount,
+      status: invoice.status,
+    };
   }
   try {
     const answer = await connectors.client(liqpayConnector).status(payment.paymentId);
-    return { paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''), amount: answer.amount === undefined ? null : Math.round(answer.amount * 100), status: answer.status ?? 'unknown' };
+    return {
+      paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
+      amount: answer.amount === undefined ? null : Math.round(answer.amount * 100),
+      status: answer.status ?? 'unknown',
+    };
   } catch (error) {
-    if (error instanceof ConnectorError && error.code === 'payment_not_found') return { paid: false, amount: null, status: 'payment_not_found' };
+    if (error instanceof ConnectorError && error.code === 'payment_not_found')
+      return { paid: false, amount: null, status: 'payment_not_found' };
     throw error;
   }
 }
@@ -126,7 +165,8 @@ function reportText(report: ReportDoc): string {
     for (const m of report.reconciliation.mismatches) lines.push(`- order ${m.orderId}, payment ${m.paymentId}: ${m.detail}`);
   }
   lines.push('', 'Orders:');
-  for (const o of report.orders) lines.push(`- ${o.orderId}  ${o.state}  ${money(o.total)}  ${o.method}${o.paymentId ? `  ${o.paymentId}` : ''}`);
+  for (const o of report.orders)
+    lines.push(`- ${o.orderId}  ${o.state}  ${money(o.total)}  ${o.method}${o.paymentId ? `  ${o.paymentId}` : ''}`);
   return lines.join('\n');
 }
 
@@ -134,7 +174,8 @@ export function dailyReportJob(deps: DailyReportDeps): JobDefinition {
   const now = deps.now ?? Date.now;
   return {
     name: 'daily-report',
-    description: 'reports the orders of a day with payment reconciliation, marks matched payments processed, mails management (a manual run reports today so far)',
+    description:
+      'reports the orders of a day with payment reconciliation, marks matched payments processed, mails management (a manual run reports today so far)',
     every: '5 0 * * *',
     async run({ trigger }) {
       // at 00:05 the day that just ended; by hand, today so far
@@ -143,12 +184,27 @@ export function dailyReportJob(deps: DailyReportDeps): JobDefinition {
       const text = reportText(report);
       for (const to of deps.reportTo) {
         // one mail per recipient per distinct content: a rerun with nothing new sends nothing
-        const digest = createHash('sha256').update(text.replace(/^Daily report.*$/m, '')).digest('hex').slice(0, 16);
-        await deps.mailer.send({ id: `report:${day}:${to}:${digest}`, to, subject: `Daily report ${day}: ${report.totals.orders} orders, ${report.reconciliation.mismatches.length} mismatches`, text, template: 'daily_report', orderId: null });
+        const digest = createHash('sha256')
+          .update(text.replace(/^Daily report.*$/m, ''))
+          .digest('hex')
+          .slice(0, 16);
+        await deps.mailer.send({
+          id: `report:${day}:${to}:${digest}`,
+          to,
+          subject: `Daily report ${day}: ${report.totals.orders} orders, ${report.reconciliation.mismatches.length} mismatches`,
+          text,
+          template: 'daily_report',
+          orderId: null,
+        });
         report.emailedTo.push(to);
       }
       await deps.commerce.reports.replaceOne({ _id: day }, report, { upsert: true });
-      return { day, orders: report.totals.orders, checked: report.reconciliation.checked, mismatches: report.reconciliation.mismatches.length };
+      return {
+        day,
+        orders: report.totals.orders,
+        checked: report.reconciliation.checked,
+        mismatches: report.reconciliation.mismatches.length,
+      };
     },
   };
 }

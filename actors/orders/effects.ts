@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'winston';
 import { AppError } from '../../common/errors.ts';
-import type { CancelRequest, DeliveryAnswer, DeliveryRequest, DocumentsRequest, NoticeRequest, StockAnswer, StockRequest } from '../../machines/order.ts';
+import type {
+  CancelRequest,
+  DeliveryAnswer,
+  DeliveryRequest,
+  DocumentsRequest,
+  NoticeRequest,
+  StockAnswer,
+  StockRequest,
+} from '../../machines/order.ts';
 import type { OrderError } from '../../machines/order-rules.ts';
 import type { ProductEvent } from '../../machines/product.ts';
 import type { PaymentEvent } from '../../machines/payment.ts';
@@ -81,7 +89,11 @@ export function orderEffects(deps: OrderEffectDeps) {
       }
       held.push(item.sku);
       if (product.price !== item.unitPrice) {
-        refusal = { code: 'price_mismatch', message: `${item.sku} costs ${product.price}, the order says ${item.unitPrice}`, path: `items.${index}.unitPrice` };
+        refusal = {
+          code: 'price_mismatch',
+          message: `${item.sku} costs ${product.price}, the order says ${item.unitPrice}`,
+          path: `items.${index}.unitPrice`,
+        };
         break;
       }
       lines.push({ sku: item.sku, name: product.name, qty: item.qty, unitPrice: item.unitPrice });
@@ -108,31 +120,61 @@ export function orderEffects(deps: OrderEffectDeps) {
   const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
     if ((await deps.reference.cities.estimatedDocumentCount()) > 0) {
       const city = await deps.reference.cities.findOne({ _id: input.cityRef });
-      if (!city) return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+      if (!city)
+        return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
       if (!input.warehouseRef) return { ok: true, cityName: city.name, warehouseName: null };
       const branch = await deps.reference.warehouses.findOne({ _id: input.warehouseRef });
-      if (!branch || branch.cityRef !== input.cityRef) return { ok: false, errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.name}`, path: 'delivery.warehouseRef' }] };
-      if (branch.status && branch.status !== 'Working') return { ok: false, errors: [{ code: 'carrier_not_delivering', message: `${branch.name} does not accept parcels now`, path: 'delivery.warehouseRef' }] };
+      if (!branch || branch.cityRef !== input.cityRef)
+        return {
+          ok: false,
+          errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.name}`, path: 'delivery.warehouseRef' }],
+        };
+      if (branch.status && branch.status !== 'Working')
+        return {
+          ok: false,
+          errors: [
+            { code: 'carrier_not_delivering', message: `${branch.name} does not accept parcels now`, path: 'delivery.warehouseRef' },
+          ],
+        };
       return { ok: true, cityName: city.name, warehouseName: branch.name };
     }
     const client = deps.connectors.client(novaPoshtaConnector);
     const call = { signal: context.signal };
     const cities = await client.getCities({ ref: input.cityRef, limit: 1 }, call);
     const city = cities.items.find((c) => c.Ref === input.cityRef);
-    if (!city) return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+    if (!city)
+      return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
     if (!input.warehouseRef) return { ok: true, cityName: city.Description, warehouseName: null };
     const warehouses = await client.getWarehouses({ cityRef: input.cityRef, limit: 500 }, call);
     const warehouse = warehouses.items.find((w) => w.Ref === input.warehouseRef);
-    if (!warehouse) return { ok: false, errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.Description}`, path: 'delivery.warehouseRef' }] };
+    if (!warehouse)
+      return {
+        ok: false,
+        errors: [
+          { code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.Description}`, path: 'delivery.warehouseRef' },
+        ],
+      };
     if (warehouse.WarehouseStatus && warehouse.WarehouseStatus !== 'Working') {
-      return { ok: false, errors: [{ code: 'carrier_not_delivering', message: `${warehouse.Description} does not accept parcels now`, path: 'delivery.warehouseRef' }] };
+      return {
+        ok: false,
+        errors: [
+          {
+            code: 'carrier_not_delivering',
+            message: `${warehouse.Description} does not accept parcels now`,
+            path: 'delivery.warehouseRef',
+          },
+        ],
+      };
     }
     return { ok: true, cityName: city.Description, warehouseName: warehouse.Description };
   };
 
   const startPayment: EffectHandler<PaymentInput, { paymentId: string }> = async (input, context) => {
     try {
-      await deps.runtime().create('payment', input.paymentId, input, { idempotencyKey: context.idempotencyKey, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+      await deps.runtime().create('payment', input.paymentId, input, {
+        idempotencyKey: context.idempotencyKey,
+        origin: { kind: 'effect', effectId: context.idempotencyKey },
+      });
     } catch (error) {
       if (!isAppError(error, 'actor_exists')) throw error;
     }
@@ -159,7 +201,14 @@ export function orderEffects(deps: OrderEffectDeps) {
       payment: null,
     };
     const notice = renderNotice(input, links);
-    await deps.mailer.send({ id: context.idempotencyKey, to: input.to, subject: notice.subject, text: notice.text, template: input.template, orderId: input.orderId });
+    await deps.mailer.send({
+      id: context.idempotencyKey,
+      to: input.to,
+      subject: notice.subject,
+      text: notice.text,
+      template: input.template,
+      orderId: input.orderId,
+    });
     return { queued: true };
   };
 
@@ -172,8 +221,18 @@ export function orderEffects(deps: OrderEffectDeps) {
         customer: input.customer,
         lines: input.lines,
         pricing: input.pricing,
-        receipt: { paymentId: input.receipt.paymentId, method: input.receipt.method, amount: input.receipt.amount, paidAt: input.receipt.method === 'cod' ? null : issuedAt },
-        delivery: { carrier: input.delivery.carrier, cityName: input.delivery.cityName, warehouseName: input.delivery.warehouseName, ...(input.delivery.address ? { address: input.delivery.address } : {}) },
+        receipt: {
+          paymentId: input.receipt.paymentId,
+          method: input.receipt.method,
+          amount: input.receipt.amount,
+          paidAt: input.receipt.method === 'cod' ? null : issuedAt,
+        },
+        delivery: {
+          carrier: input.delivery.carrier,
+          cityName: input.delivery.cityName,
+          warehouseName: input.delivery.warehouseName,
+          ...(input.delivery.address ? { address: input.delivery.address } : {}),
+        },
       },
       issuedAt,
     );
@@ -185,7 +244,10 @@ export function orderEffects(deps: OrderEffectDeps) {
       details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
     });
     if (input.receipt.method !== 'cod' && input.customer.email) {
-      const notice = renderNotice({ orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } }, { order: '', survey: null, payment: null });
+      const notice = renderNotice(
+        { orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } },
+        { order: '', survey: null, payment: null },
+      );
       await deps.mailer.send({
         id: `${context.idempotencyKey}:receipt`,
         to: input.customer.email,
@@ -204,10 +266,13 @@ export function orderEffects(deps: OrderEffectDeps) {
     if (input.shipmentId) {
       // the parcel is called back (its waybill deleted) unless it has left already
       const cancel: ShipmentEvent = { type: 'CANCEL', reason: input.reason };
-      await deps.runtime().send('shipment', input.shipmentId, cancel, command(context, 'shipment')).catch((error: unknown) => {
-        if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
-        deps.logger.warn('the shipment could not be called back', { orderId: input.orderId, reason: error.code });
-      });
+      await deps
+        .runtime()
+        .send('shipment', input.shipmentId, cancel, command(context, 'shipment'))
+        .catch((error: unknown) => {
+          if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
+          deps.logger.warn('the shipment could not be called back', { orderId: input.orderId, reason: error.code });
+        });
     }
     let refundRequested = false;
     if (input.refundPaymentId) {
@@ -217,12 +282,25 @@ export function orderEffects(deps: OrderEffectDeps) {
         refundRequested = true;
       } catch (error) {
         if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
-        deps.logger.warn('refund not requested: the payment does not accept it', { orderId: input.orderId, paymentId: input.refundPaymentId });
+        deps.logger.warn('refund not requested: the payment does not accept it', {
+          orderId: input.orderId,
+          paymentId: input.refundPaymentId,
+        });
       }
     }
     if (input.to) {
-      const notice = renderNotice({ orderId: input.orderId, template: 'order_cancelled', to: input.to, data: { reason: input.reason, refund: refundRequested } }, { order: '', survey: null, payment: null });
-      await deps.mailer.send({ id: `${context.idempotencyKey}:mail`, to: input.to, subject: notice.subject, text: notice.text, template: 'order_cancelled', orderId: input.orderId });
+      const notice = renderNotice(
+        { orderId: input.orderId, template: 'order_cancelled', to: input.to, data: { reason: input.reason, refund: refundRequested } },
+        { order: '', survey: null, payment: null },
+      );
+      await deps.mailer.send({
+        id: `${context.idempotencyKey}:mail`,
+        to: input.to,
+        subject: notice.subject,
+        text: notice.text,
+        template: 'order_cancelled',
+        orderId: input.orderId,
+      });
     }
     return { refundRequested };
   };

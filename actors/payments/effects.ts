@@ -45,7 +45,13 @@ export function paymentEffects(deps: PaymentEffectDeps) {
               reference: input.paymentId,
               destination: input.description,
               ...(input.customerEmail ? { customerEmails: [input.customerEmail] } : {}),
-              basketOrder: input.basket.map((line) => ({ name: line.name, qty: line.qty, sum: line.price, code: line.sku, total: line.qty * line.price })),
+              basketOrder: input.basket.map((line) => ({
+                name: line.name,
+                qty: line.qty,
+                sum: line.price,
+                code: line.sku,
+                total: line.qty * line.price,
+              })),
             },
             webHookUrl: `${deps.publicBaseUrl()}/webhooks/monobank`,
             validity: input.validitySeconds,
@@ -72,7 +78,10 @@ export function paymentEffects(deps: PaymentEffectDeps) {
     return { providerId: input.paymentId, pageUrl: checkout.url };
   };
 
-  const checkAtProvider: EffectHandler<{ provider: PaymentProvider; paymentId: string; providerId: string; expireIfUnpaid: boolean }, StatusUpdate> = async (input, context) => {
+  const checkAtProvider: EffectHandler<
+    { provider: PaymentProvider; paymentId: string; providerId: string; expireIfUnpaid: boolean },
+    StatusUpdate
+  > = async (input, context) => {
     const call = { actor: actorOf(input.paymentId), signal: context.signal };
     if (input.provider === 'monobank') {
       const client = deps.connectors.client(monobankConnector);
@@ -80,7 +89,13 @@ export function paymentEffects(deps: PaymentEffectDeps) {
       if (input.expireIfUnpaid && invoice.status === 'created') {
         // nobody paid: withdraw the page so that nobody can pay a dead order later
         await client.removeInvoice(input.providerId, call);
-        return { status: 'expired', providerStatus: 'removed', at: new Date(now()).toISOString(), source: 'poll', reason: 'not paid in time' };
+        return {
+          status: 'expired',
+          providerStatus: 'removed',
+          at: new Date(now()).toISOString(),
+          source: 'poll',
+          reason: 'not paid in time',
+        };
       }
       return paymentUpdateOf(invoice, 'poll');
     }
@@ -89,17 +104,28 @@ export function paymentEffects(deps: PaymentEffectDeps) {
       return paymentUpdateOfLiqPay(await client.status(input.paymentId, call), 'poll', now());
     } catch (error) {
       if (error instanceof ConnectorError && error.code === 'payment_not_found') {
-        return { status: input.expireIfUnpaid ? 'expired' : 'created', providerStatus: 'payment_not_found', at: new Date(now()).toISOString(), source: 'poll', reason: null };
+        return {
+          status: input.expireIfUnpaid ? 'expired' : 'created',
+          providerStatus: 'payment_not_found',
+          at: new Date(now()).toISOString(),
+          source: 'poll',
+          reason: null,
+        };
       }
       throw error;
     }
   };
 
-  const refundAtProvider: EffectHandler<{ provider: PaymentProvider; paymentId: string; providerId: string; amount: number }, { providerStatus: string }> = async (input, context) => {
+  const refundAtProvider: EffectHandler<
+    { provider: PaymentProvider; paymentId: string; providerId: string; amount: number },
+    { providerStatus: string }
+  > = async (input, context) => {
     const call = { actor: actorOf(input.paymentId), signal: context.signal };
     return onceAtProvider(deps.collections, context.idempotencyKey, 'refund', async () => {
       if (input.provider === 'monobank') {
-        const answer = await deps.connectors.client(monobankConnector).cancelInvoice({ invoiceId: input.providerId, amount: input.amount, extRef: `${input.paymentId}-refund` }, call);
+        const answer = await deps.connectors
+          .client(monobankConnector)
+          .cancelInvoice({ invoiceId: input.providerId, amount: input.amount, extRef: `${input.paymentId}-refund` }, call);
         return { providerStatus: answer.status };
       }
       const answer = await deps.connectors.client(liqpayConnector).refund(input.paymentId, input.amount / 100, call);
@@ -118,7 +144,12 @@ export function paymentEffects(deps: PaymentEffectDeps) {
     } catch (error) {
       // the order moved on (cancelled, or gone): nothing waits for this any more
       if (error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found')) {
-        deps.logger.info('payment outcome not needed by its order', { paymentId: input.paymentId, orderId: input.orderId, outcome: input.outcome, reason: error.code });
+        deps.logger.info('payment outcome not needed by its order', {
+          paymentId: input.paymentId,
+          orderId: input.orderId,
+          outcome: input.outcome,
+          reason: error.code,
+        });
         return { delivered: false };
       }
       throw error;

@@ -10,9 +10,7 @@ export interface RuntimeMeta {
 
 /** What a delivered event was: a command from outside, an effect's result, or a timer firing. */
 export type Delivery =
-  | { kind: 'external' }
-  | { kind: 'effect'; effectId: string; invokeId: string }
-  | { kind: 'timer'; timerId: string; sendId: string };
+  { kind: 'external' } | { kind: 'effect'; effectId: string; invokeId: string } | { kind: 'timer'; timerId: string; sendId: string };
 
 export interface PlannedWork {
   meta: RuntimeMeta;

@@ -19,11 +19,7 @@ export class SnapshotVersionError extends Error {
 }
 
 /** Brings a stored snapshot up to the module's version, or refuses; never guesses. */
-export function migrateSnapshot(
-  module: MachineModule,
-  storedVersion: number,
-  snapshot: PersistedSnapshotJson,
-): PersistedSnapshotJson {
+export function migrateSnapshot(module: MachineModule, storedVersion: number, snapshot: PersistedSnapshotJson): PersistedSnapshotJson {
   if (storedVersion === module.version) return snapshot;
   if (!Number.isInteger(storedVersion) || storedVersion < 1 || storedVersion > module.version) {
     throw new SnapshotVersionError(

@@ -182,12 +182,22 @@ export class ActorRuntime {
         }
         // No read before writing: the unique journal id of revision 1 tells whether the actor exists.
         const [snapshot, actions] = initialTransition(module.machine, input);
-        const result = await this.commit(module, key, type, actorId, null, snapshot, actions, { kind: 'external' }, {
-          eventType: 'xstate.init',
-          event: { type: 'xstate.init', input },
-          idem,
-          options,
-        });
+        const result = await this.commit(
+          module,
+          key,
+          type,
+          actorId,
+          null,
+          snapshot,
+          actions,
+          { kind: 'external' },
+          {
+            eventType: 'xstate.init',
+            event: { type: 'xstate.init', input },
+            idem,
+            options,
+          },
+        );
         if (!isConflict(result)) return { actor: result, replayed: false };
         if (result.conflict === 'idempotency' && idem) {
           const replay = await this.replayOf(idem, options, true);
@@ -460,7 +470,19 @@ export class ActorRuntime {
       this.options.onCommitted?.({ effects: newEffects, timers: newTimers });
     }
     try {
-      this.options.onTransitioned?.({ type, id, revision, eventType: what.eventType, from: journal.from, to, status: next.status, tags, previousTags: previous ? tagsOf(previous.snapshot) : [], version: module.version, at: now.getTime() });
+      this.options.onTransitioned?.({
+        type,
+        id,
+        revision,
+        eventType: what.eventType,
+        from: journal.from,
+        to,
+        status: next.status,
+        tags,
+        previousTags: previous ? tagsOf(previous.snapshot) : [],
+        version: module.version,
+        at: now.getTime(),
+      });
     } catch (error) {
       this.options.logger.error('a transition listener failed', { type, id, error: String(error) });
     }
@@ -586,4 +608,3 @@ function derivedId(type: string, idempotencyKey: string): string {
 function issuesOf(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }) {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
-

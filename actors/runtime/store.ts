@@ -34,7 +34,10 @@ export interface CommitRequest {
 export type CommitOutcome = { ok: true } | { ok: false; conflict: 'revision' | 'idempotency' };
 
 class CommitRejected extends Error {
-  constructor(readonly code: number | undefined, message: string) {
+  constructor(
+    readonly code: number | undefined,
+    message: string,
+  ) {
     super(`the database refused the commit: ${message}`);
     this.name = 'CommitRejected';
   }
@@ -123,11 +126,9 @@ export class ActorStore {
     if (!searchJournal) return null;
     const entry = await this.collections.journal.findOne({ idem });
     if (entry) {
-      await this.collections.idempotency
-        .insertOne({ _id: idem, journalId: entry._id, createdAt: entry.at })
-        .catch((error: unknown) => {
-          if (!isDuplicateKeyError(error)) throw error;
-        });
+      await this.collections.idempotency.insertOne({ _id: idem, journalId: entry._id, createdAt: entry.at }).catch((error: unknown) => {
+        if (!isDuplicateKeyError(error)) throw error;
+      });
     }
     return entry;
   }
@@ -182,7 +183,9 @@ export class ActorStore {
   }
 
   /** One insertMany of journal entries: per-entry results, or a transient failure of the whole call. */
-  private async insertJournal(entries: JournalDoc[]): Promise<{ kind: 'done'; results: Array<[number, InsertResult]> } | { kind: 'transient'; error: unknown }> {
+  private async insertJournal(
+    entries: JournalDoc[],
+  ): Promise<{ kind: 'done'; results: Array<[number, InsertResult]> } | { kind: 'transient'; error: unknown }> {
     try {
       await this.collections.journal.insertMany(entries, { ordered: false });
       return { kind: 'done', results: entries.map((_, i) => [i, 'ok']) };
@@ -322,7 +325,7 @@ export class Projector {
 
   /** Writes everything marked so far, due or not (drain, shutdown). Gives up after a few failing rounds. */
   async flush(): Promise<void> {
-    for (let round = 0; round < 5 && (this.running || this.dirty.size > 0); ) {
+    for (let round = 0; round < 5 && (this.running || this.dirty.size > 0);) {
       if (this.running) {
         await this.running;
         continue;
@@ -339,10 +342,13 @@ export class Projector {
 
   private schedule(): void {
     if (this.timer || this.dirty.size === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.writeDue().finally(() => this.schedule());
-    }, Math.max(50, Math.min(this.quietMs, 1000)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.writeDue().finally(() => this.schedule());
+      },
+      Math.max(50, Math.min(this.quietMs, 1000)),
+    );
     this.timer.unref();
   }
 
@@ -371,7 +377,8 @@ export class Projector {
         // Upsert races with another process leave its copy, which is as good; anything else is retried.
         const writeErrors = writeErrorsOf(error);
         const failed = writeErrors.length > 0 ? writeErrors.filter((w) => w.code !== 11000).map((w) => chunk[w.index]!) : chunk;
-        if (failed.length > 0) this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
+        if (failed.length > 0)
+          this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
         for (const doc of failed) this.mark(doc);
         continue;
       }
@@ -393,7 +400,9 @@ function sleep(ms: number): Promise<void> {
 export function isTransientWriteError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const text = `${error.name} ${error.message}`;
-  return /SQLITE_BUSY|database is locked|MongoNetworkError|MongoNetworkTimeoutError|ECONNRESET|MongoServerSelectionError|InternalError/i.test(text);
+  return /SQLITE_BUSY|database is locked|MongoNetworkError|MongoNetworkTimeoutError|ECONNRESET|MongoServerSelectionError|InternalError/i.test(
+    text,
+  );
 }
 
 /** The per-document errors of a bulk write (none for any other error). */

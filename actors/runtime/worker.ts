@@ -115,8 +115,14 @@ export class DurableWorker {
     try {
       // These collections hold only what is in flight, so a scan stays small.
       const [effects, timers] = await Promise.all([
-        this.options.collections.effects.find({ nextAttemptAt: { $lte: new Date(now) } }).limit(1000).toArray(),
-        this.options.collections.timers.find({ dueAt: { $lte: new Date(now + this.options.pollMs) } }).limit(5000).toArray(),
+        this.options.collections.effects
+          .find({ nextAttemptAt: { $lte: new Date(now) } })
+          .limit(1000)
+          .toArray(),
+        this.options.collections.timers
+          .find({ dueAt: { $lte: new Date(now + this.options.pollMs) } })
+          .limit(5000)
+          .toArray(),
       ]);
       for (const effect of effects) this.runEffect(effect);
       for (const timer of timers) this.arm(timer);
@@ -170,7 +176,10 @@ export class DurableWorker {
     const handler = this.options.registry.effect(effect.src);
     const actor = { type: effect.type, id: effect.actorId };
     const controller = new AbortController();
-    const timeout = setTimeout(() => controller.abort(new Error(`effect timed out after ${this.effectTimeoutMs} ms`)), this.effectTimeoutMs);
+    const timeout = setTimeout(
+      () => controller.abort(new Error(`effect timed out after ${this.effectTimeoutMs} ms`)),
+      this.effectTimeoutMs,
+    );
     let outcome: { ok: true; output: unknown } | { ok: false; error: EffectError };
     try {
       if (!handler) throw new EffectError('effect_not_implemented', `no handler for effect "${effect.src}"`, false);

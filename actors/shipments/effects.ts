@@ -31,7 +31,7 @@ const STAGE_TEXT: Partial<Record<ShipmentNotice['stage'], { subject: string; tex
   awaitingPickup: { subject: 'створено накладну Нової Пошти', text: 'Ми створили накладну Нової Пошти для вашого замовлення.' },
   atWarehouse: { subject: 'чекає у відділенні', text: 'Ваше замовлення прибуло у відділення Нової Пошти і чекає на вас.' },
   refused: { subject: 'повертається', text: 'Від отримання відмовились: посилка повертається до нас.' },
-  returned: { subject: 'повернено', text: 'Посилка повернулася до магазину. Ми зв\'яжемося з вами щодо коштів.' },
+  returned: { subject: 'повернено', text: "Посилка повернулася до магазину. Ми зв'яжемося з вами щодо коштів." },
   cancelled: { subject: 'накладну скасовано', text: 'Накладну Нової Пошти скасовано разом із замовленням.' },
 };
 
@@ -55,7 +55,13 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
   const settingsOf = (): NovaPoshtaSettings & { sender: NonNullable<NovaPoshtaSettings['sender']> } => {
     const config = deps.connectors.configOf(novaPoshtaConnector);
     const sender = config.settings.sender ?? (config.sandboxed ? SANDBOX_SENDER : undefined);
-    if (!sender) throw new ConnectorError('novaposhta', 'sender_not_configured', 'set the sender in the novaposhta integration settings (settings.sender: cityRef, ref, addressRef, contactRef, phone)', false);
+    if (!sender)
+      throw new ConnectorError(
+        'novaposhta',
+        'sender_not_configured',
+        'set the sender in the novaposhta integration settings (settings.sender: cityRef, ref, addressRef, contactRef, phone)',
+        false,
+      );
     return { ...config.settings, sender };
   };
 
@@ -63,8 +69,22 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
     const settings = settingsOf();
     const call = { actor: { type: 'shipment', id: input.shipmentId }, signal: context.signal };
     const serviceType = input.address ? 'WarehouseDoors' : settings.parcel.serviceType;
-    const price = await np().getDocumentPrice({ citySender: settings.sender.cityRef, cityRecipient: input.cityRef, weight: settings.parcel.weight, serviceType, cost: Math.ceil(input.declaredValue / 100), cargoType: settings.parcel.cargoType, seatsAmount: settings.parcel.seatsAmount }, call);
-    const estimatedDelivery = await np().getDocumentDeliveryDate({ citySender: settings.sender.cityRef, cityRecipient: input.cityRef, serviceType }, call);
+    const price = await np().getDocumentPrice(
+      {
+        citySender: settings.sender.cityRef,
+        cityRecipient: input.cityRef,
+        weight: settings.parcel.weight,
+        serviceType,
+        cost: Math.ceil(input.declaredValue / 100),
+        cargoType: settings.parcel.cargoType,
+        seatsAmount: settings.parcel.seatsAmount,
+      },
+      call,
+    );
+    const estimatedDelivery = await np().getDocumentDeliveryDate(
+      { citySender: settings.sender.cityRef, cityRecipient: input.cityRef, serviceType },
+      call,
+    );
     return { cost: Math.round(price.Cost * 100), estimatedDelivery };
   };
 
@@ -101,14 +121,27 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
         NewAddress: '1',
         RecipientName: input.recipient.name,
         RecipientType: 'PrivatePerson',
-        ...(input.address ? { RecipientAddressName: input.address.street, RecipientHouse: input.address.house, ...(input.address.flat ? { RecipientFlat: input.address.flat } : {}) } : {}),
-        ...(toPostomat ? { OptionsSeat: [{ weight: settings.parcel.weight, volumetricWidth: 30, volumetricLength: 40, volumetricHeight: 20 }] } : { VolumeGeneral: settings.parcel.volumeGeneral }),
+        ...(input.address
+          ? {
+              RecipientAddressName: input.address.street,
+              RecipientHouse: input.address.house,
+              ...(input.address.flat ? { RecipientFlat: input.address.flat } : {}),
+            }
+          : {}),
+        ...(toPostomat
+          ? { OptionsSeat: [{ weight: settings.parcel.weight, volumetricWidth: 30, volumetricLength: 40, volumetricHeight: 20 }] }
+          : { VolumeGeneral: settings.parcel.volumeGeneral }),
         InfoRegClientBarcodes: input.shipmentId,
         ...(input.collectOnDelivery ? { AfterpaymentOnGoodsCost: Math.ceil(input.collectOnDelivery / 100) } : {}),
       },
       { toPostomat, context: call },
     );
-    return { number: saved.IntDocNumber, ref: saved.Ref, cost: saved.CostOnSite ? Math.round(Number(saved.CostOnSite) * 100) : null, recovered: false };
+    return {
+      number: saved.IntDocNumber,
+      ref: saved.Ref,
+      cost: saved.CostOnSite ? Math.round(Number(saved.CostOnSite) * 100) : null,
+      recovered: false,
+    };
   };
 
   const deleteWaybill: EffectHandler<{ shipmentId: string; ref: string }, { deleted: boolean }> = async (input, context) => {
@@ -139,7 +172,10 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
       requestedAt: new Date(now()).toISOString(),
     };
     try {
-      await deps.runtime().create('shipment', input.orderId, shipment, { idempotencyKey: context.idempotencyKey, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+      await deps.runtime().create('shipment', input.orderId, shipment, {
+        idempotencyKey: context.idempotencyKey,
+        origin: { kind: 'effect', effectId: context.idempotencyKey },
+      });
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'actor_exists')) throw error;
     }
@@ -155,17 +191,34 @@ export function shipmentNotices(deps: { runtime: () => ActorRuntime; mailer: Mai
   const notifyShipment: EffectHandler<ShipmentNotice, { notified: boolean }> = async (input, context) => {
     for (const eventType of ORDER_EVENTS[input.stage] ?? []) {
       const at = new Date(now()).toISOString();
-      const event: OrderEvent = eventType === 'SHIPPED' ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at } : eventType === 'DELIVERED' ? { type: 'DELIVERED', at } : { type: 'RETURNED' };
+      const event: OrderEvent =
+        eventType === 'SHIPPED'
+          ? { type: 'SHIPPED', ...(input.number ? { waybill: input.number } : {}), at }
+          : eventType === 'DELIVERED'
+            ? { type: 'DELIVERED', at }
+            : { type: 'RETURNED' };
       try {
-        await deps.runtime().send('order', input.orderId, event, { idempotencyKey: `${context.idempotencyKey}:${eventType}`, origin: { kind: 'effect', effectId: context.idempotencyKey } });
+        await deps.runtime().send('order', input.orderId, event, {
+          idempotencyKey: `${context.idempotencyKey}:${eventType}`,
+          origin: { kind: 'effect', effectId: context.idempotencyKey },
+        });
       } catch (error) {
         if (!(error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found'))) throw error;
       }
     }
     const words = STAGE_TEXT[input.stage];
     if (words && input.email) {
-      const tracking = input.number ? `\nНомер накладної: ${input.number}\nВідстежити: https://novaposhta.ua/tracking/?cargo_number=${input.number}` : '';
-      await deps.mailer.send({ id: `${context.idempotencyKey}:mail`, to: input.email, subject: `Замовлення ${input.orderId}: ${words.subject}`, text: `${words.text}${tracking}`, template: `shipment_${input.stage}`, orderId: input.orderId });
+      const tracking = input.number
+        ? `\nНомер накладної: ${input.number}\nВідстежити: https://novaposhta.ua/tracking/?cargo_number=${input.number}`
+        : '';
+      await deps.mailer.send({
+        id: `${context.idempotencyKey}:mail`,
+        to: input.email,
+        subject: `Замовлення ${input.orderId}: ${words.subject}`,
+        text: `${words.text}${tracking}`,
+        template: `shipment_${input.stage}`,
+        orderId: input.orderId,
+      });
     }
     return { notified: true };
   };

@@ -81,7 +81,10 @@ export class Inbox {
   /** Dispatches deliveries stored but not dispatched (a crash, or the database failing mid-way). */
   async redispatchPending(olderThanMs: number): Promise<{ dispatched: number; failed: number }> {
     const cutoff = new Date(Date.now() - olderThanMs);
-    const pending = await this.collection.find({ status: { $in: ['received', 'failed'] }, updatedAt: { $lte: cutoff } }).limit(500).toArray();
+    const pending = await this.collection
+      .find({ status: { $in: ['received', 'failed'] }, updatedAt: { $lte: cutoff } })
+      .limit(500)
+      .toArray();
     let dispatched = 0;
     let failed = 0;
     for (const doc of pending) {

@@ -8,9 +8,7 @@ import type { AlertSink } from '../connectors/kit/connectors.ts';
 export class SignatureFailures {
   private readonly seen = new Map<string, number[]>();
 
-  constructor(
-    private readonly options: { threshold: number; windowMs: number; alerts?: AlertSink; now?: () => number },
-  ) {}
+  constructor(private readonly options: { threshold: number; windowMs: number; alerts?: AlertSink; now?: () => number }) {}
 
   record(integration: string, remoteAddress: string): Promise<unknown> | null {
     const now = (this.options.now ?? Date.now)();

@@ -28,7 +28,10 @@ export class WebhookBodyError extends Error {}
 export interface WebhookSpec {
   integration: string;
   /** checks the signature against the integration's current configuration, in constant time */
-  verify(request: WebhookRequest, config: { credentials: Record<string, string>; settings: Record<string, unknown> }): Promise<boolean> | boolean;
+  verify(
+    request: WebhookRequest,
+    config: { credentials: Record<string, string>; settings: Record<string, unknown> },
+  ): Promise<boolean> | boolean;
   /** the partner's own delivery or message id; null → the SHA-256 of the body is used */
   deliveryId(request: WebhookRequest): string | null;
   /** the event it carries, or null when it concerns nothing the hub keeps; throws WebhookBodyError when malformed */

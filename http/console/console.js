@@ -14,7 +14,8 @@ function h(tag, attrs = {}, ...children) {
     else if (name === 'class') el.className = value;
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
+  for (const child of children.flat())
+    if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
   return el;
 }
 
@@ -31,7 +32,10 @@ class ApiError extends Error {
 async function api(path, options = {}) {
   const response = await fetch(path, {
     method: options.method ?? 'GET',
-    headers: { authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}`, ...(options.body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}`,
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+    },
     body: options.body ? JSON.stringify(options.body) : undefined,
   });
   const text = await response.text();
@@ -90,7 +94,12 @@ function loginPage(message) {
 // ---------- actors list ----------
 
 async function actorsPage(params) {
-  const filters = { type: params.get('type') ?? '', state: params.get('state') ?? '', tag: params.get('tag') ?? '', q: params.get('q') ?? '' };
+  const filters = {
+    type: params.get('type') ?? '',
+    state: params.get('state') ?? '',
+    tag: params.get('tag') ?? '',
+    q: params.get('q') ?? '',
+  };
   const go = (next) => {
     const query = new URLSearchParams(Object.entries({ ...filters, ...next }).filter(([, v]) => v));
     location.hash = `#/actors?${query}`;
@@ -108,7 +117,16 @@ async function actorsPage(params) {
             'div',
             { class: 'chips' },
             Object.entries(m.states).map(([state, count]) =>
-              h('span', { class: `chip${filters.type === m.type && filters.state === state ? ' active' : ''}`, 'data-state': state, onclick: () => go({ type: m.type, state }) }, `${state} `, h('b', {}, count)),
+              h(
+                'span',
+                {
+                  class: `chip${filters.type === m.type && filters.state === state ? ' active' : ''}`,
+                  'data-state': state,
+                  onclick: () => go({ type: m.type, state }),
+                },
+                `${state} `,
+                h('b', {}, count),
+              ),
             ),
           ),
         ),
@@ -118,13 +136,24 @@ async function actorsPage(params) {
   };
   const machines = await drawMachines();
 
-  const typeSelect = h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), machines.map((m) => h('option', { value: m.type, selected: m.type === filters.type }, m.type)));
+  const typeSelect = h(
+    'select',
+    { name: 'type' },
+    h('option', { value: '' }, 'any type'),
+    machines.map((m) => h('option', { value: m.type, selected: m.type === filters.type }, m.type)),
+  );
   const stateInput = h('input', { name: 'state', value: filters.state, placeholder: 'e.g. paying' });
   const tagInput = h('input', { name: 'tag', value: filters.tag, placeholder: 'e.g. alert' });
   const qInput = h('input', { name: 'q', value: filters.q, placeholder: 'id starts with' });
   const form = h(
     'form',
-    { class: 'filters', onsubmit: (e) => (e.preventDefault(), go({ type: typeSelect.value, state: stateInput.value.trim(), tag: tagInput.value.trim(), q: qInput.value.trim() })) },
+    {
+      class: 'filters',
+      onsubmit: (e) => (
+        e.preventDefault(),
+        go({ type: typeSelect.value, state: stateInput.value.trim(), tag: tagInput.value.trim(), q: qInput.value.trim() })
+      ),
+    },
     h('label', {}, 'Type', typeSelect),
     h('label', {}, 'State', stateInput),
     h('label', {}, 'Tag', tagInput),
@@ -137,12 +166,18 @@ async function actorsPage(params) {
   const more = h('button', { class: 'secondary', hidden: true }, 'More');
   let cursor = null;
   const load = async (append) => {
-    const query = new URLSearchParams(Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v));
+    const query = new URLSearchParams(
+      Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v),
+    );
     const page = await api(`/admin/actors?${query}`);
     const rows = page.actors.map((a) =>
       h(
         'tr',
-        { class: 'row', 'data-actor': `${a.type}/${a.id}`, onclick: () => (location.hash = `#/actor/${encodeURIComponent(a.type)}/${encodeURIComponent(a.id)}`) },
+        {
+          class: 'row',
+          'data-actor': `${a.type}/${a.id}`,
+          onclick: () => (location.hash = `#/actor/${encodeURIComponent(a.type)}/${encodeURIComponent(a.id)}`),
+        },
         h('td', {}, a.type),
         h('td', {}, h('a', { href: `#/actor/${encodeURIComponent(a.type)}/${encodeURIComponent(a.id)}` }, a.id)),
         h('td', { class: 'state' }, a.state, a.tags.includes('alert') ? h('span', { class: 'badge' }, 'needs attention') : null),
@@ -162,7 +197,12 @@ async function actorsPage(params) {
     h('h1', {}, 'Actors'),
     machinesBox,
     form,
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Type'), h('th', {}, 'Id'), h('th', {}, 'State'), h('th', {}, 'Rev'), h('th', {}, 'Updated'))), body),
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Type'), h('th', {}, 'Id'), h('th', {}, 'State'), h('th', {}, 'Rev'), h('th', {}, 'Updated'))),
+      body,
+    ),
     h('p', {}, more),
   );
   // live counts
@@ -212,7 +252,9 @@ export function statechart(graph, current, visited) {
           lines.push(`${pad}${from} --> ${mermaidId(target)} : ${label}`);
         }
       }
-      for (const t of child.always) for (const target of t.targets) lines.push(`${pad}${from} --> ${mermaidId(target)}${t.guard ? ` : [${t.guard.replace(/[:;"]/g, ' ')}]` : ''}`);
+      for (const t of child.always)
+        for (const target of t.targets)
+          lines.push(`${pad}${from} --> ${mermaidId(target)}${t.guard ? ` : [${t.guard.replace(/[:;"]/g, ' ')}]` : ''}`);
       if (child.type === 'final') lines.push(`${pad}${from} --> [*]`);
     }
   };
@@ -220,7 +262,9 @@ export function statechart(graph, current, visited) {
   lines.push('  classDef current fill:#ffd54f,stroke:#e65100,stroke-width:3px,color:#000');
   lines.push('  classDef visited fill:#c8e6c9,stroke:#2e7d32');
   const machineId = graph.id;
-  const currentIds = String(current).split(', ').map((s) => `${machineId}.${s}`);
+  const currentIds = String(current)
+    .split(', ')
+    .map((s) => `${machineId}.${s}`);
   for (const [full, id] of leafIds) {
     if (currentIds.includes(full)) lines.push(`  class ${id} current`);
     else if (visited.has(full)) lines.push(`  class ${id} visited`);
@@ -276,7 +320,12 @@ function fitToggle(container) {
 function tree(value, name) {
   if (value === null || typeof value !== 'object') return h('div', { class: 'leaf' }, name ? `${name}: ` : '', JSON.stringify(value));
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
-  return h('details', { open: name === undefined || entries.length <= 6 }, h('summary', {}, `${name ?? 'context'} ${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}`), entries.map(([k, v]) => tree(v, k)));
+  return h(
+    'details',
+    { open: name === undefined || entries.length <= 6 },
+    h('summary', {}, `${name ?? 'context'} ${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}`),
+    entries.map(([k, v]) => tree(v, k)),
+  );
 }
 
 function sendEventDialog(type, id, eventType, onSent) {
@@ -300,7 +349,10 @@ function sendEventDialog(type, id, eventType, onSent) {
             return;
           }
           try {
-            await api(`/admin/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/events`, { method: 'POST', body: { event: { ...extra, type: eventType }, reason: reason.value.trim() } });
+            await api(`/admin/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/events`, {
+              method: 'POST',
+              body: { event: { ...extra, type: eventType }, reason: reason.value.trim() },
+            });
             dialog.close();
             dialog.remove();
             onSent();
@@ -313,7 +365,13 @@ function sendEventDialog(type, id, eventType, onSent) {
       h('label', {}, 'Reason', reason),
       h('label', {}, 'Event fields', payload),
       error,
-      h('p', {}, h('button', { type: 'submit' }, 'Send'), ' ', h('button', { type: 'button', class: 'secondary', onclick: () => (dialog.close(), dialog.remove()) }, 'Cancel')),
+      h(
+        'p',
+        {},
+        h('button', { type: 'submit' }, 'Send'),
+        ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: () => (dialog.close(), dialog.remove()) }, 'Cancel'),
+      ),
     ),
   );
   document.body.append(dialog);
@@ -323,15 +381,45 @@ function sendEventDialog(type, id, eventType, onSent) {
 
 async function actorPage(type, id) {
   const actorPath = `/admin/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
-  const [actor, definition, journal] = await Promise.all([api(actorPath), api(`/admin/machines/${encodeURIComponent(type)}`), api(`/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/journal?limit=200`)]);
-  const visited = new Set(journal.entries.flatMap((e) => [e.from, e.to]).filter(Boolean).flatMap((s) => s.split(', ')).map((s) => `${definition.graph.id}.${s}`));
+  const [actor, definition, journal] = await Promise.all([
+    api(actorPath),
+    api(`/admin/machines/${encodeURIComponent(type)}`),
+    api(`/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/journal?limit=200`),
+  ]);
+  const visited = new Set(
+    journal.entries
+      .flatMap((e) => [e.from, e.to])
+      .filter(Boolean)
+      .flatMap((s) => s.split(', '))
+      .map((s) => `${definition.graph.id}.${s}`),
+  );
   const chart = h('div', { class: 'diagram', id: 'statechart', 'data-current': actor.state });
   const reload = () => actorPage(type, id);
   render(
     h('p', {}, h('a', { href: `#/actors?type=${encodeURIComponent(type)}` }, `← ${type}`)),
-    h('h1', {}, `${type} / ${id} `, h('span', { class: 'state', id: 'current-state' }, actor.state), actor.tags.includes('alert') ? h('span', { class: 'badge' }, 'needs attention') : null),
-    h('p', { class: 'muted' }, `revision ${actor.revision} · version ${actor.version} · created ${time(actor.createdAt)} · updated ${time(actor.updatedAt)}`),
-    h('div', { class: 'legend muted' }, 'Statechart', h('span', { style: 'background:#ffd54f' }), 'now', h('span', { style: 'background:#c8e6c9' }), 'visited', ' ', fitToggle(chart)),
+    h(
+      'h1',
+      {},
+      `${type} / ${id} `,
+      h('span', { class: 'state', id: 'current-state' }, actor.state),
+      actor.tags.includes('alert') ? h('span', { class: 'badge' }, 'needs attention') : null,
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      `revision ${actor.revision} · version ${actor.version} · created ${time(actor.createdAt)} · updated ${time(actor.updatedAt)}`,
+    ),
+    h(
+      'div',
+      { class: 'legend muted' },
+      'Statechart',
+      h('span', { style: 'background:#ffd54f' }),
+      'now',
+      h('span', { style: 'background:#c8e6c9' }),
+      'visited',
+      ' ',
+      fitToggle(chart),
+    ),
     chart,
     h(
       'div',
@@ -343,13 +431,32 @@ async function actorPage(type, id) {
         h(
           'table',
           { class: 'timeline' },
-          h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Event'), h('th', {}, 'From → to'), h('th', {}, 'When'), h('th', {}, 'Who'))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, h('th', {}, '#'), h('th', {}, 'Event'), h('th', {}, 'From → to'), h('th', {}, 'When'), h('th', {}, 'Who')),
+          ),
           h(
             'tbody',
             {},
-            [...journal.entries].reverse().map((e) =>
-              h('tr', {}, h('td', {}, e.revision), h('td', { class: 'event' }, e.event?.type ?? ''), h('td', { class: 'state' }, `${e.from ?? '∅'} → ${e.to}`), h('td', {}, time(e.at)), h('td', {}, e.origin?.actorName ?? e.origin?.integration ?? e.origin?.kind ?? '', e.origin?.reason ? h('div', { class: 'muted' }, e.origin.reason) : null)),
-            ),
+            [...journal.entries]
+              .reverse()
+              .map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, e.revision),
+                  h('td', { class: 'event' }, e.event?.type ?? ''),
+                  h('td', { class: 'state' }, `${e.from ?? '∅'} → ${e.to}`),
+                  h('td', {}, time(e.at)),
+                  h(
+                    'td',
+                    {},
+                    e.origin?.actorName ?? e.origin?.integration ?? e.origin?.kind ?? '',
+                    e.origin?.reason ? h('div', { class: 'muted' }, e.origin.reason) : null,
+                  ),
+                ),
+              ),
           ),
         ),
       ),
@@ -357,11 +464,74 @@ async function actorPage(type, id) {
         'div',
         {},
         h('h2', {}, 'Send an event'),
-        h('div', { class: 'events', id: 'events' }, actor.accepts.length ? actor.accepts.map((event) => h('button', { 'data-event': event, onclick: () => sendEventDialog(type, id, event, reload) }, event)) : h('span', { class: 'muted' }, 'This state accepts no events.')),
-        actor.children.length ? h('div', {}, h('h2', {}, 'Children'), h('ul', {}, actor.children.map((c) => h('li', {}, h('a', { href: `#/actor/${c.type}/${encodeURIComponent(c.id)}` }, `${c.type}/${c.id}`), ' ', h('span', { class: 'state' }, c.state ?? '?'))))) : null,
-        actor.timers.length ? h('div', {}, h('h2', {}, 'Timers'), h('ul', {}, actor.timers.map((t) => h('li', {}, `${eventLabel(t.event)} at ${time(t.dueAt)}`)))) : null,
+        h(
+          'div',
+          { class: 'events', id: 'events' },
+          actor.accepts.length
+            ? actor.accepts.map((event) =>
+                h('button', { 'data-event': event, onclick: () => sendEventDialog(type, id, event, reload) }, event),
+              )
+            : h('span', { class: 'muted' }, 'This state accepts no events.'),
+        ),
+        actor.children.length
+          ? h(
+              'div',
+              {},
+              h('h2', {}, 'Children'),
+              h(
+                'ul',
+                {},
+                actor.children.map((c) =>
+                  h(
+                    'li',
+                    {},
+                    h('a', { href: `#/actor/${c.type}/${encodeURIComponent(c.id)}` }, `${c.type}/${c.id}`),
+                    ' ',
+                    h('span', { class: 'state' }, c.state ?? '?'),
+                  ),
+                ),
+              ),
+            )
+          : null,
+        actor.timers.length
+          ? h(
+              'div',
+              {},
+              h('h2', {}, 'Timers'),
+              h(
+                'ul',
+                {},
+                actor.timers.map((t) => h('li', {}, `${eventLabel(t.event)} at ${time(t.dueAt)}`)),
+              ),
+            )
+          : null,
         actor.effects.length
-          ? h('div', {}, h('h2', {}, 'Calls in flight'), h('ul', {}, actor.effects.map((e) => h('li', {}, `${e.src} · attempt ${e.attempts}`, e.lastError ? h('div', { class: 'error' }, e.lastError.message) : null))), h('button', { class: 'secondary', onclick: async () => { const reason = prompt('Why retry now? (audited)'); if (reason) { await api(`${actorPath}/retry`, { method: 'POST', body: { reason } }); reload(); } } }, 'Retry now'))
+          ? h(
+              'div',
+              {},
+              h('h2', {}, 'Calls in flight'),
+              h(
+                'ul',
+                {},
+                actor.effects.map((e) =>
+                  h('li', {}, `${e.src} · attempt ${e.attempts}`, e.lastError ? h('div', { class: 'error' }, e.lastError.message) : null),
+                ),
+              ),
+              h(
+                'button',
+                {
+                  class: 'secondary',
+                  onclick: async () => {
+                    const reason = prompt('Why retry now? (audited)');
+                    if (reason) {
+                      await api(`${actorPath}/retry`, { method: 'POST', body: { reason } });
+                      reload();
+                    }
+                  },
+                },
+                'Retry now',
+              ),
+            )
           : null,
         h('h2', {}, 'Context'),
         h('div', { class: 'tree card' }, tree(actor.context)),
@@ -378,7 +548,12 @@ async function actorPage(type, id) {
 async function machinePage(type) {
   const definition = await api(`/admin/machines/${encodeURIComponent(type)}`);
   const chart = h('div', { class: 'diagram' });
-  render(h('p', {}, h('a', { href: `#/actors?type=${type}` }, `← ${type} actors`)), h('h1', {}, `${type} v${definition.version}`), h('p', { class: 'muted' }, definition.description, ' ', fitToggle(chart)), chart);
+  render(
+    h('p', {}, h('a', { href: `#/actors?type=${type}` }, `← ${type} actors`)),
+    h('h1', {}, `${type} v${definition.version}`),
+    h('p', { class: 'muted' }, definition.description, ' ', fitToggle(chart)),
+    chart,
+  );
   await drawChart(chart, statechart(definition.graph, '', new Set()));
 }
 
@@ -390,11 +565,55 @@ async function incidentsPage() {
   render(
     h('h1', {}, 'Incidents'),
     h('h2', {}, 'Needs a person'),
-    data.needsAttention.length ? h('ul', {}, data.needsAttention.map((a) => h('li', {}, link(a.type, a.id), ' ', h('span', { class: 'state' }, a.state), h('span', { class: 'muted' }, ` since ${time(a.since)}`)))) : h('p', { class: 'muted' }, 'Nothing.'),
+    data.needsAttention.length
+      ? h(
+          'ul',
+          {},
+          data.needsAttention.map((a) =>
+            h(
+              'li',
+              {},
+              link(a.type, a.id),
+              ' ',
+              h('span', { class: 'state' }, a.state),
+              h('span', { class: 'muted' }, ` since ${time(a.since)}`),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Nothing.'),
     h('h2', {}, 'Calls stuck or retried'),
-    data.stuckEffects.length ? h('ul', {}, data.stuckEffects.map((e) => h('li', {}, link(e.type, e.id), ` ${e.src} · attempt ${e.attempts}`, e.lastError ? h('span', { class: 'error' }, ` ${e.lastError.message}`) : null))) : h('p', { class: 'muted' }, 'Nothing.'),
+    data.stuckEffects.length
+      ? h(
+          'ul',
+          {},
+          data.stuckEffects.map((e) =>
+            h(
+              'li',
+              {},
+              link(e.type, e.id),
+              ` ${e.src} · attempt ${e.attempts}`,
+              e.lastError ? h('span', { class: 'error' }, ` ${e.lastError.message}`) : null,
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Nothing.'),
     h('h2', {}, 'Longer in a state than its SLA'),
-    data.overdue.length ? h('ul', {}, data.overdue.map((o) => h('li', {}, link(o.type, o.id), ' ', h('span', { class: 'state' }, o.state), h('span', { class: 'muted' }, ` since ${time(o.since)}`)))) : h('p', { class: 'muted' }, 'Nothing.'),
+    data.overdue.length
+      ? h(
+          'ul',
+          {},
+          data.overdue.map((o) =>
+            h(
+              'li',
+              {},
+              link(o.type, o.id),
+              ' ',
+              h('span', { class: 'state' }, o.state),
+              h('span', { class: 'muted' }, ` since ${time(o.since)}`),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Nothing.'),
   );
 }
 
@@ -405,17 +624,46 @@ async function integrationsPage() {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, ['Integration', 'Mode', 'Circuit', 'Calls', 'Availability (15 min)', 'Last error'].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Integration', 'Mode', 'Circuit', 'Calls', 'Availability (15 min)', 'Last error'].map((t) => h('th', {}, t)),
+        ),
+      ),
       h(
         'tbody',
         {},
         integrations.map((i) =>
-          h('tr', {}, h('td', {}, i.title ?? i.name), h('td', {}, i.mode), h('td', {}, i.circuit), h('td', {}, i.calls), h('td', {}, i.window?.availability === null || i.window?.availability === undefined ? '—' : `${Math.round(i.window.availability * 100)} %`), h('td', { class: 'error' }, i.lastError ? `${i.lastError.code}: ${i.lastError.message}` : '')),
+          h(
+            'tr',
+            {},
+            h('td', {}, i.title ?? i.name),
+            h('td', {}, i.mode),
+            h('td', {}, i.circuit),
+            h('td', {}, i.calls),
+            h(
+              'td',
+              {},
+              i.window?.availability === null || i.window?.availability === undefined
+                ? '—'
+                : `${Math.round(i.window.availability * 100)} %`,
+            ),
+            h('td', { class: 'error' }, i.lastError ? `${i.lastError.code}: ${i.lastError.message}` : ''),
+          ),
         ),
       ),
     ),
     h('h2', {}, 'Synchronisations'),
-    syncs.length ? h('ul', {}, syncs.map((s) => h('li', {}, `${s.job} (${s.integration}): ${s.succeeded}/${s.runs} ok, last ${time(s.lastRunAt)}`))) : h('p', { class: 'muted' }, 'None ran yet.'),
+    syncs.length
+      ? h(
+          'ul',
+          {},
+          syncs.map((s) => h('li', {}, `${s.job} (${s.integration}): ${s.succeeded}/${s.runs} ok, last ${time(s.lastRunAt)}`)),
+        )
+      : h('p', { class: 'muted' }, 'None ran yet.'),
   );
 }
 
@@ -431,8 +679,38 @@ async function alertsPage() {
       ? h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, ['Status', 'Kind', 'Subject', 'Message', 'Count', 'Last', ''].map((t) => h('th', {}, t)))),
-          h('tbody', {}, alerts.map((a) => h('tr', {}, h('td', {}, a.status), h('td', {}, a.kind), h('td', {}, a.subject), h('td', {}, a.message), h('td', {}, a.count), h('td', {}, time(a.lastAt)), h('td', {}, a.status === 'open' ? h('button', { class: 'secondary', onclick: act(a, 'acknowledge') }, 'Acknowledge') : null, ' ', a.status !== 'resolved' ? h('button', { class: 'secondary', onclick: act(a, 'resolve') }, 'Resolve') : null)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Status', 'Kind', 'Subject', 'Message', 'Count', 'Last', ''].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            alerts.map((a) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, a.status),
+                h('td', {}, a.kind),
+                h('td', {}, a.subject),
+                h('td', {}, a.message),
+                h('td', {}, a.count),
+                h('td', {}, time(a.lastAt)),
+                h(
+                  'td',
+                  {},
+                  a.status === 'open' ? h('button', { class: 'secondary', onclick: act(a, 'acknowledge') }, 'Acknowledge') : null,
+                  ' ',
+                  a.status !== 'resolved' ? h('button', { class: 'secondary', onclick: act(a, 'resolve') }, 'Resolve') : null,
+                ),
+              ),
+            ),
+          ),
         )
       : h('p', { class: 'muted' }, 'No alerts.'),
   );

@@ -8,7 +8,8 @@ export function authenticate(apiKeys: ApiKeys) {
   return async (ctx: Context & { state: HubState }, next: Next) => {
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw errors.unauthorized(header ? 'Authorization must be "Bearer <API key>"' : 'missing API key (Authorization: Bearer <key>)');
+    if (!match?.[1])
+      throw errors.unauthorized(header ? 'Authorization must be "Bearer <API key>"' : 'missing API key (Authorization: Bearer <key>)');
     const principal = await apiKeys.authenticate(match[1]);
     if (!principal) throw errors.unauthorized('unknown API key');
     ctx.state.principal = principal;

@@ -18,7 +18,9 @@ export function jsonBody(limitBytes: number) {
       return next();
     }
     if (!ctx.is('application/json', 'application/*+json')) {
-      throw new AppError(415, 'unsupported_media_type', 'send the body as application/json', { contentType: ctx.get('Content-Type') || null });
+      throw new AppError(415, 'unsupported_media_type', 'send the body as application/json', {
+        contentType: ctx.get('Content-Type') || null,
+      });
     }
     const text = (await readRawBody(ctx, limitBytes)).toString('utf8');
     if (text.trim() === '') {

@@ -12,7 +12,10 @@ import { parseBody, parseQuery } from '../validation.ts';
 
 const createBody = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - (max 128), starting with a letter or digit').optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - (max 128), starting with a letter or digit')
+      .optional(),
     input: z.unknown().optional(),
   })
   .strict();
@@ -87,14 +90,18 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
 export function idempotencyKeyOf(header: string): string | undefined {
   if (header === '') return undefined;
   if (!IDEMPOTENCY_KEY.test(header)) {
-    throw errors.badRequest('Idempotency-Key must be 1–255 visible ASCII characters', [{ path: 'header:Idempotency-Key', message: 'invalid' }]);
+    throw errors.badRequest('Idempotency-Key must be 1–255 visible ASCII characters', [
+      { path: 'header:Idempotency-Key', message: 'invalid' },
+    ]);
   }
   return header;
 }
 
 /** A fingerprint of what was asked, so a key reused for a different request is refused. */
 export function requestHash(kind: string, target: string, body: unknown): string {
-  return createHash('sha256').update(`${kind}\n${target}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${kind}\n${target}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

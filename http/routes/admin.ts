@@ -41,7 +41,11 @@ export function adminRoutes(deps: { jobs: JobRegistry; apiKeys: ApiKeys; worker:
   router.post('/api-keys', requireRole('admin'), async (ctx) => {
     const body = parseBody(newKeyBody, ctx.state.body);
     const created = await deps.apiKeys.create(body.name, body.role as (typeof ROLES)[number], ctx.state.principal?.name ?? 'unknown');
-    await auditChange(ctx.state.principal?.name ?? 'unknown', 'api-key.create', { name: body.name, role: body.role, id: created.record.id });
+    await auditChange(ctx.state.principal?.name ?? 'unknown', 'api-key.create', {
+      name: body.name,
+      role: body.role,
+      id: created.record.id,
+    });
     ctx.status = 201;
     // The only time the key is shown.
     ctx.body = { key: created.key, ...created.record, createdAt: created.record.createdAt.toISOString() };

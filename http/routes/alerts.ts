@@ -7,7 +7,13 @@ import { parseQuery } from '../validation.ts';
 
 /** What the routes need of the alerts module. */
 export interface AlertsApi {
-  list(filter: { status?: 'open' | 'acknowledged' | 'resolved'; kind?: string; integration?: string; cursor?: string; limit?: number }): Promise<{ alerts: unknown[]; nextCursor: string | null }>;
+  list(filter: {
+    status?: 'open' | 'acknowledged' | 'resolved';
+    kind?: string;
+    integration?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ alerts: unknown[]; nextCursor: string | null }>;
   get(id: string): Promise<unknown>;
   acknowledge(id: string, by: string): Promise<unknown>;
   resolve(id: string, by: string): Promise<unknown>;

@@ -87,9 +87,18 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     const names = labels();
     const [journal, documents, outbound, inbound] = await Promise.all([
       deps.store.readJournal(actorKey(APPLICATION_TYPE, actor.id), 0, 500),
-      Promise.all(c.documents.map(async (d) => ({ ...d, doc: await deps.goodfin.documents.findOne({ _id: documentKey(actor.id, d.documentId) }, { projection: { content: 0 } }) }))),
+      Promise.all(
+        c.documents.map(async (d) => ({
+          ...d,
+          doc: await deps.goodfin.documents.findOne({ _id: documentKey(actor.id, d.documentId) }, { projection: { content: 0 } }),
+        })),
+      ),
       deps.outbox.messagesOf(actor.id),
-      deps.inbox.find({ integration: 'goodfin', dispatchedTo: `${APPLICATION_TYPE}/${actor.id}` }).sort({ receivedAt: 1 }).limit(500).toArray(),
+      deps.inbox
+        .find({ integration: 'goodfin', dispatchedTo: `${APPLICATION_TYPE}/${actor.id}` })
+        .sort({ receivedAt: 1 })
+        .limit(500)
+        .toArray(),
     ]);
     return {
       ...summary(actor.id, actor.state, c, names, actor.createdAt, actor.updatedAt),
@@ -105,7 +114,12 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
         event: entry.eventType,
         from: entry.from,
         to: entry.to,
-        by: 'actorName' in entry.origin && entry.origin.actorName ? entry.origin.actorName : entry.origin.kind === 'webhook' ? 'goodfin' : entry.origin.kind,
+        by:
+          'actorName' in entry.origin && entry.origin.actorName
+            ? entry.origin.actorName
+            : entry.origin.kind === 'webhook'
+              ? 'goodfin'
+              : entry.origin.kind,
       })),
       documents: documents.map(({ doc, ...d }) => ({
         ...d,
@@ -125,7 +139,15 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
           lastError: m.lastError,
           queuedAt: m.createdAt.toISOString(),
           sentAt: m.sentAt?.toISOString() ?? null,
-          answer: m.answer ? { msgId: m.answer.msgId, success: m.answer.success, errorCode: m.answer.errorCode, errorMessage: m.answer.errorMessage, at: m.answer.at.toISOString() } : null,
+          answer: m.answer
+            ? {
+                msgId: m.answer.msgId,
+                success: m.answer.success,
+                errorCode: m.answer.errorCode,
+                errorMessage: m.answer.errorMessage,
+                at: m.answer.at.toISOString(),
+              }
+            : null,
         })),
         received: inbound.map((doc) => {
           const envelope = envelopeSchema.safeParse(JSON.parse(Buffer.from(doc.rawBody, 'base64').toString('utf8')));
@@ -152,7 +174,16 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     const docs = await deps.actors.find(filter).sort({ createdAt: -1 }).limit(query.limit).toArray();
     const names = labels();
     ctx.body = {
-      applications: docs.map((doc) => summary(doc.id, doc.state, JSON.parse(doc.snapshot).context as ApplicationContext, names, doc.createdAt.toISOString(), doc.updatedAt.toISOString())),
+      applications: docs.map((doc) =>
+        summary(
+          doc.id,
+          doc.state,
+          JSON.parse(doc.snapshot).context as ApplicationContext,
+          names,
+          doc.createdAt.toISOString(),
+          doc.updatedAt.toISOString(),
+        ),
+      ),
       nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
     };
   });
@@ -176,7 +207,10 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     const actor = await deps.runtime.get(APPLICATION_TYPE, id);
     if (event.type === 'SET_STATUS') {
       const allowed = (actor.context as ApplicationContext).policy.reviewStatuses;
-      if (!allowed.includes(event.code)) throw errors.badRequest(`${event.code} is not a review status of this application`, [{ path: 'code', message: `one of ${allowed.join(', ')}` }]);
+      if (!allowed.includes(event.code))
+        throw errors.badRequest(`${event.code} is not a review status of this application`, [
+          { path: 'code', message: `one of ${allowed.join(', ')}` },
+        ]);
     }
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     const result = await deps.runtime.send(APPLICATION_TYPE, id, event, {

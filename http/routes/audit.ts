@@ -5,7 +5,10 @@ import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { parseQuery } from '../validation.ts';
 
-const isoDate = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO date-time').transform((value) => new Date(value));
+const isoDate = z
+  .string()
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO date-time')
+  .transform((value) => new Date(value));
 
 const querySchema = z
   .object({

@@ -13,7 +13,11 @@ const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { file: string; type: string; cache: string }> = {
   'console.js': { file: path.join(here, '../console/console.js'), type: 'text/javascript; charset=utf-8', cache: 'no-cache' },
   'console.css': { file: path.join(here, '../console/console.css'), type: 'text/css; charset=utf-8', cache: 'no-cache' },
-  'mermaid.min.js': { file: path.join(path.dirname(require.resolve('mermaid/package.json')), 'dist/mermaid.min.js'), type: 'text/javascript; charset=utf-8', cache: 'public, max-age=86400' },
+  'mermaid.min.js': {
+    file: path.join(path.dirname(require.resolve('mermaid/package.json')), 'dist/mermaid.min.js'),
+    type: 'text/javascript; charset=utf-8',
+    cache: 'public, max-age=86400',
+  },
 };
 
 /**

@@ -42,8 +42,14 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-const eventBody = z.object({ event: z.looseObject({ type: z.string().min(1).max(200) }), reason: z.string().trim().min(3, 'say why (it is audited)').max(500) });
-const retryBody = z.object({ effectId: z.string().max(300).optional(), reason: z.string().trim().min(3, 'say why (it is audited)').max(500) });
+const eventBody = z.object({
+  event: z.looseObject({ type: z.string().min(1).max(200) }),
+  reason: z.string().trim().min(3, 'say why (it is audited)').max(500),
+});
+const retryBody = z.object({
+  effectId: z.string().max(300).optional(),
+  reason: z.string().trim().min(3, 'say why (it is audited)').max(500),
+});
 
 /** The machine as a graph a console can draw: states (nested), their tags and invokes, transitions with events, targets and guards. */
 export function machineGraph(module: MachineModule) {
@@ -51,7 +57,7 @@ export function machineGraph(module: MachineModule) {
     id: node.id,
     key: node.key,
     type: node.type,
-    initial: node.type === 'compound' ? (node.config.initial as string | undefined) ?? null : null,
+    initial: node.type === 'compound' ? ((node.config.initial as string | undefined) ?? null) : null,
     tags: [...node.tags],
     invoke: node.invoke.map((i) => ({ id: i.id, src: String(i.src) })),
     transitions: [...node.transitions.entries()].flatMap(([event, list]) =>
@@ -62,7 +68,10 @@ export function machineGraph(module: MachineModule) {
         reenter: t.reenter,
       })),
     ),
-    always: (node.always ?? []).map((t) => ({ targets: (t.target ?? []).map((target) => target.id), guard: t.guard ? (typeof t.guard === 'string' ? t.guard : ((t.guard as { type?: string }).type ?? 'inline')) : null })),
+    always: (node.always ?? []).map((t) => ({
+      targets: (t.target ?? []).map((target) => target.id),
+      guard: t.guard ? (typeof t.guard === 'string' ? t.guard : ((t.guard as { type?: string }).type ?? 'inline')) : null,
+    })),
     states: Object.values(node.states).map(describe),
   });
   return describe(module.machine.root);
@@ -75,7 +84,8 @@ function cursorOf(doc: Pick<ActorDoc, 'updatedAt' | '_id'>): string {
 function fromCursor(cursor: string): { at: Date; id: string } {
   const [at, ...rest] = cursor.split('|');
   const date = new Date(at ?? '');
-  if (Number.isNaN(date.getTime()) || rest.length === 0) throw errors.badRequest('invalid cursor', [{ path: 'query:cursor', message: 'use nextCursor from the previous page' }]);
+  if (Number.isNaN(date.getTime()) || rest.length === 0)
+    throw errors.badRequest('invalid cursor', [{ path: 'query:cursor', message: 'use nextCursor from the previous page' }]);
   return { at: date, id: rest.join('|') };
 }
 
@@ -91,17 +101,32 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
       let counts: Record<string, number> = {};
       if (deps.index?.ready) counts = deps.index.counts(module.type);
       else {
-        const rows = (await actors.aggregate([{ $match: { type: module.type } }, { $group: { _id: '$state', count: { $sum: 1 } } }]).toArray()) as Array<{ _id: string; count: number }>;
+        const rows = (await actors
+          .aggregate([{ $match: { type: module.type } }, { $group: { _id: '$state', count: { $sum: 1 } } }])
+          .toArray()) as Array<{ _id: string; count: number }>;
         for (const row of rows) counts[row._id] = row.count;
       }
-      machines.push({ type: module.type, version: module.version, description: module.description, total: Object.values(counts).reduce((sum, n) => sum + n, 0), states: counts });
+      machines.push({
+        type: module.type,
+        version: module.version,
+        description: module.description,
+        total: Object.values(counts).reduce((sum, n) => sum + n, 0),
+        states: counts,
+      });
     }
     ctx.body = { machines };
   });
 
   router.get('/machines/:type', requireRole('admin', 'operator', 'viewer'), (ctx) => {
     const module = deps.runtime.registry.get(ctx.params.type ?? '');
-    ctx.body = { type: module.type, version: module.version, description: module.description, slaMs: module.slaMs ?? {}, graph: machineGraph(module), definition: module.machine.toJSON() };
+    ctx.body = {
+      type: module.type,
+      version: module.version,
+      description: module.description,
+      slaMs: module.slaMs ?? {},
+      graph: machineGraph(module),
+      definition: module.machine.toJSON(),
+    };
   });
 
   router.get('/actors', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
@@ -119,7 +144,17 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
       });
       const last = found.at(-1);
       ctx.body = {
-        actors: found.map((a) => ({ type: a.type, id: a.id, state: a.state, status: a.status, tags: a.tags, revision: a.revision, version: a.version, createdAt: new Date(a.createdAt).toISOString(), updatedAt: new Date(a.updatedAt).toISOString() })),
+        actors: found.map((a) => ({
+          type: a.type,
+          id: a.id,
+          state: a.state,
+          status: a.status,
+          tags: a.tags,
+          revision: a.revision,
+          version: a.version,
+          createdAt: new Date(a.createdAt).toISOString(),
+          updatedAt: new Date(a.updatedAt).toISOString(),
+        })),
         nextCursor: found.length === query.limit && last ? `${new Date(last.updatedAt).toISOString()}|${last.key}` : null,
       };
       return;
@@ -144,7 +179,17 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
       .limit(query.limit)
       .toArray();
     ctx.body = {
-      actors: docs.map((d) => ({ type: d.type, id: d.id, state: d.state, status: d.status, tags: d.tags, revision: d.revision, version: d.version, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString() })),
+      actors: docs.map((d) => ({
+        type: d.type,
+        id: d.id,
+        state: d.state,
+        status: d.status,
+        tags: d.tags,
+        revision: d.revision,
+        version: d.version,
+        createdAt: d.createdAt.toISOString(),
+        updatedAt: d.updatedAt.toISOString(),
+      })),
       nextCursor: docs.length === query.limit ? cursorOf(docs[docs.length - 1] as ActorDoc) : null,
     };
   });
@@ -155,7 +200,10 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     const module = deps.runtime.registry.get(type);
     const actor = await deps.runtime.get(type, id);
     const key = actorKey(type, id);
-    const [pendingTimers, inFlight] = await Promise.all([timers.find({ actor: key }).sort({ dueAt: 1 }).toArray(), effects.find({ actor: key }).toArray()]);
+    const [pendingTimers, inFlight] = await Promise.all([
+      timers.find({ actor: key }).sort({ dueAt: 1 }).toArray(),
+      effects.find({ actor: key }).toArray(),
+    ]);
     const children = module.children ? module.children(actor.context as never) : [];
     const childViews = await Promise.all(
       children.map(async (child) => {
@@ -182,7 +230,15 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
       context: redact(actor.context),
       children: childViews,
       timers: pendingTimers.map((t) => ({ id: t._id, event: (JSON.parse(t.event) as EventObject).type, dueAt: t.dueAt.toISOString() })),
-      effects: inFlight.map((e) => ({ id: e._id, src: e.src, invokeId: e.invokeId, attempts: e.attempts, nextAttemptAt: e.nextAttemptAt.toISOString(), lastError: e.lastError, createdAt: e.createdAt.toISOString() })),
+      effects: inFlight.map((e) => ({
+        id: e._id,
+        src: e.src,
+        invokeId: e.invokeId,
+        attempts: e.attempts,
+        nextAttemptAt: e.nextAttemptAt.toISOString(),
+        lastError: e.lastError,
+        createdAt: e.createdAt.toISOString(),
+      })),
       journal: `/actors/${encodeURIComponent(type)}/${encodeURIComponent(id)}/journal`,
       slaMs: module.slaMs?.[actor.state] ?? null,
     };
@@ -194,9 +250,14 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     const body = parseBody(eventBody, ctx.state.body ?? {});
     const who = ctx.state.principal?.name ?? 'unknown';
     const before = await deps.runtime.get(type, id);
-    const result = await deps.runtime.send(type, id, body.event as EventObject, { origin: { kind: 'admin', requestId: ctx.state.requestId, actorName: who, reason: body.reason } });
+    const result = await deps.runtime.send(type, id, body.event as EventObject, {
+      origin: { kind: 'admin', requestId: ctx.state.requestId, actorName: who, reason: body.reason },
+    });
     await deps.audit.recordChange({
-      operation: 'actor.event', actor: `${type}/${id}`, principal: who, status: 200,
+      operation: 'actor.event',
+      actor: `${type}/${id}`,
+      principal: who,
+      status: 200,
       details: { event: body.event.type, reason: body.reason, from: before.state, to: result.actor.state },
     });
     ctx.body = { type, id, state: result.actor.state, revision: result.actor.revision, accepts: result.actor.accepts };
@@ -209,12 +270,17 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     await deps.runtime.get(type, id);
     const filter = { actor: actorKey(type, id), ...(body.effectId ? { _id: body.effectId } : {}) };
     const pending = await effects.find(filter).toArray();
-    if (pending.length === 0) throw errors.notFound(body.effectId ? `effect ${body.effectId} of ${type}/${id}` : `an effect in flight for ${type}/${id}`);
+    if (pending.length === 0)
+      throw errors.notFound(body.effectId ? `effect ${body.effectId} of ${type}/${id}` : `an effect in flight for ${type}/${id}`);
     // due now: the worker runs it on its next poll (the lease still keeps two processes from running it at once)
-    for (const effect of pending) await effects.updateOne({ _id: effect._id }, { $set: { nextAttemptAt: new Date(now()), runningUntil: null } });
+    for (const effect of pending)
+      await effects.updateOne({ _id: effect._id }, { $set: { nextAttemptAt: new Date(now()), runningUntil: null } });
     const who = ctx.state.principal?.name ?? 'unknown';
     await deps.audit.recordChange({
-      operation: 'actor.retry', actor: `${type}/${id}`, principal: who, status: 200,
+      operation: 'actor.retry',
+      actor: `${type}/${id}`,
+      principal: who,
+      status: 200,
       details: { effects: pending.map((e) => e._id), reason: body.reason },
     });
     ctx.body = { retried: pending.map((e) => ({ id: e._id, src: e.src, attempts: e.attempts })) };
@@ -224,17 +290,36 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     await deps.runtime.flushProjections();
     const at = now();
     const stuckBefore = new Date(at - (deps.stuckEffectMs ?? 5 * 60_000));
-    const stuckEffects = await effects.find({ $or: [{ createdAt: { $lt: stuckBefore } }, { attempts: { $gte: 2 } }] }).limit(200).toArray();
+    const stuckEffects = await effects
+      .find({ $or: [{ createdAt: { $lt: stuckBefore } }, { attempts: { $gte: 2 } }] })
+      .limit(200)
+      .toArray();
     const overdue: Array<Record<string, unknown>> = [];
     for (const module of deps.runtime.registry.list()) {
       for (const [state, sla] of Object.entries(module.slaMs ?? {})) {
-        const late = await actors.find({ type: module.type, state, updatedAt: { $lt: new Date(at - sla) } }, { projection: { snapshot: 0, runtime: 0 } }).limit(100).toArray();
-        for (const doc of late) overdue.push({ type: doc.type, id: doc.id, state: doc.state, since: doc.updatedAt.toISOString(), slaMs: sla });
+        const late = await actors
+          .find({ type: module.type, state, updatedAt: { $lt: new Date(at - sla) } }, { projection: { snapshot: 0, runtime: 0 } })
+          .limit(100)
+          .toArray();
+        for (const doc of late)
+          overdue.push({ type: doc.type, id: doc.id, state: doc.state, since: doc.updatedAt.toISOString(), slaMs: sla });
       }
     }
-    const attention = await actors.find({ tags: 'alert' }, { projection: { snapshot: 0, runtime: 0 } }).sort({ updatedAt: -1 }).limit(200).toArray();
+    const attention = await actors
+      .find({ tags: 'alert' }, { projection: { snapshot: 0, runtime: 0 } })
+      .sort({ updatedAt: -1 })
+      .limit(200)
+      .toArray();
     ctx.body = {
-      stuckEffects: stuckEffects.map((e) => ({ type: e.type, id: e.actorId, effect: e._id, src: e.src, attempts: e.attempts, since: e.createdAt.toISOString(), lastError: e.lastError })),
+      stuckEffects: stuckEffects.map((e) => ({
+        type: e.type,
+        id: e.actorId,
+        effect: e._id,
+        src: e.src,
+        attempts: e.attempts,
+        since: e.createdAt.toISOString(),
+        lastError: e.lastError,
+      })),
       overdue,
       needsAttention: attention.map((d) => ({ type: d.type, id: d.id, state: d.state, since: d.updatedAt.toISOString() })),
     };

@@ -39,7 +39,15 @@ export function integrationRoutes(deps: { connectors: Connectors; now?: () => nu
           window: health ? windowStats(health, now()) : null,
         };
       }),
-      syncs: Object.entries(syncs).map(([job, sync]) => ({ job, integration: sync.integration, runs: sync.runs, succeeded: sync.succeeded, successRate: syncSuccessRate(sync), lastRunAt: sync.lastRunAt, lastResult: sync.lastResult })),
+      syncs: Object.entries(syncs).map(([job, sync]) => ({
+        job,
+        integration: sync.integration,
+        runs: sync.runs,
+        succeeded: sync.succeeded,
+        successRate: syncSuccessRate(sync),
+        lastRunAt: sync.lastRunAt,
+        lastResult: sync.lastResult,
+      })),
     };
   });
 

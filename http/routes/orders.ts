@@ -37,8 +37,16 @@ const listQuery = z.object({
 
 const cancelBody = z.object({ reason: z.string().min(1).max(500) });
 const shippedBody = z.object({ waybill: z.string().min(1).max(64).optional() });
-const surveyBody = z.object({ token: z.string().min(1).max(100), rating: z.coerce.number().int().min(1).max(5), comment: z.string().max(2000).optional() });
-const productBody = z.object({ name: z.string().min(1).max(200), price: z.number().int().nonnegative(), stock: z.number().int().nonnegative() });
+const surveyBody = z.object({
+  token: z.string().min(1).max(100),
+  rating: z.coerce.number().int().min(1).max(5),
+  comment: z.string().max(2000).optional(),
+});
+const productBody = z.object({
+  name: z.string().min(1).max(200),
+  price: z.number().int().nonnegative(),
+  stock: z.number().int().nonnegative(),
+});
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /** The order as an operator sees it: the machine's context, plus its payment and documents. */
@@ -49,7 +57,16 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView) {
     try {
       const p = await runtime.get('payment', c.currentPayment.id);
       const pc = p.context as PaymentContext;
-      payment = { id: p.id, attempt: pc.attempt, provider: pc.provider, state: p.state, amount: pc.amount, providerStatus: pc.providerStatus, pageUrl: pc.pageUrl, failure: pc.failure };
+      payment = {
+        id: p.id,
+        attempt: pc.attempt,
+        provider: pc.provider,
+        state: p.state,
+        amount: pc.amount,
+        providerStatus: pc.providerStatus,
+        pageUrl: pc.pageUrl,
+        failure: pc.failure,
+      };
     } catch {
       payment = { id: c.currentPayment.id, attempt: c.currentPayment.attempt, state: 'starting' };
     }
@@ -83,7 +100,17 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView) {
 
 function productView(actor: ActorView) {
   const c = actor.context as ProductContext;
-  return { sku: actor.id, name: c.name, price: c.price, stock: c.stock, reserved: reservedUnits(c), available: availableUnits(c), sold: c.sold, revision: actor.revision, updatedAt: actor.updatedAt };
+  return {
+    sku: actor.id,
+    name: c.name,
+    price: c.price,
+    stock: c.stock,
+    reserved: reservedUnits(c),
+    available: availableUnits(c),
+    sold: c.sold,
+    revision: actor.revision,
+    updatedAt: actor.updatedAt,
+  };
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -100,7 +127,10 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
 
   router.post('/orders', requireRole('operator'), async (ctx) => {
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    if (!key) throw errors.badRequest('an order needs an Idempotency-Key header (the same key again answers the same order)', [{ path: 'header:Idempotency-Key', message: 'required' }]);
+    if (!key)
+      throw errors.badRequest('an order needs an Idempotency-Key header (the same key again answers the same order)', [
+        { path: 'header:Idempotency-Key', message: 'required' },
+      ]);
     const body = parseBody(orderRequestSchema, ctx.state.body ?? {});
     // the shop's own id when it gives one; else derived from the key, so that a repeat lands on the same order
     const orderId = body.externalId ?? derivedOrderId(key);
@@ -108,7 +138,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       'order',
       orderId,
       { ...body, orderId, acceptedAt: new Date(now()).toISOString(), policy: deps.policy() },
-      { idempotencyKey: key, requestHash: requestHash('order', 'order', body), origin: { kind: 'create', requestId: ctx.state.requestId, actorName: who(ctx) } },
+      {
+        idempotencyKey: key,
+        requestHash: requestHash('order', 'order', body),
+        origin: { kind: 'create', requestId: ctx.state.requestId, actorName: who(ctx) },
+      },
     );
     ctx.status = 201;
     ctx.set('Idempotent-Replayed', String(result.replayed));
@@ -130,7 +164,17 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = {
       orders: docs.map((doc) => {
         const c = JSON.parse(doc.snapshot).context as OrderContext;
-        return { id: doc.id, state: doc.state, total: c.pricing?.total ?? c.total, method: c.payment.method, customer: c.customer.name ?? null, invoice: c.invoice?.number ?? null, late: c.late, createdAt: doc.createdAt.toISOString(), updatedAt: doc.updatedAt.toISOString() };
+        return {
+          id: doc.id,
+          state: doc.state,
+          total: c.pricing?.total ?? c.total,
+          method: c.payment.method,
+          customer: c.customer.name ?? null,
+          invoice: c.invoice?.number ?? null,
+          late: c.late,
+          createdAt: doc.createdAt.toISOString(),
+          updatedAt: doc.updatedAt.toISOString(),
+        };
       }),
       nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
     };
@@ -140,7 +184,16 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = await orderView(deps.runtime, await deps.runtime.get('order', ctx.params.id ?? ''));
   });
 
-  const sendToOrder = async (ctx: { params: Record<string, string | undefined>; state: HubState; get(field: string): string; set(field: string, value: string): void; body: unknown }, event: OrderEvent) => {
+  const sendToOrder = async (
+    ctx: {
+      params: Record<string, string | undefined>;
+      state: HubState;
+      get(field: string): string;
+      set(field: string, value: string): void;
+      body: unknown;
+    },
+    event: OrderEvent,
+  ) => {
     const id = ctx.params.id ?? '';
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     const result = await deps.runtime.send('order', id, event, {
@@ -191,7 +244,9 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       if (!(error instanceof Error && 'code' in error && error.code === 'actor_exists')) throw error;
       const current = productView(await deps.runtime.get('product', sku));
       if (body.stock < current.reserved) {
-        throw errors.conflict(`stock ${body.stock} is below the ${current.reserved} units reserved by open orders`, { reserved: current.reserved });
+        throw errors.conflict(`stock ${body.stock} is below the ${current.reserved} units reserved by open orders`, {
+          reserved: current.reserved,
+        });
       }
       const set: ProductEvent = { type: 'SET', ...body };
       actor = (await deps.runtime.send('product', sku, set, { origin })).actor;
@@ -202,7 +257,16 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
     await deps.runtime.flushProjections();
     const docs = await deps.actors.find({ type: 'product' }).sort({ id: 1 }).limit(500).toArray();
-    ctx.body = { products: docs.map((doc) => productView({ id: doc.id, revision: doc.revision, updatedAt: doc.updatedAt.toISOString(), context: JSON.parse(doc.snapshot).context } as ActorView)) };
+    ctx.body = {
+      products: docs.map((doc) =>
+        productView({
+          id: doc.id,
+          revision: doc.revision,
+          updatedAt: doc.updatedAt.toISOString(),
+          context: JSON.parse(doc.snapshot).context,
+        } as ActorView),
+      ),
+    };
   });
 
   router.get('/admin/products/:sku', requireRole('operator', 'viewer'), async (ctx) => {
@@ -245,10 +309,13 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
     if (!expected || !sameToken(body.token, expected)) throw errors.notFound('survey');
     const answer: OrderEvent = { type: 'SURVEY_ANSWERED', rating: body.rating, ...(body.comment ? { comment: body.comment } : {}) };
     // one answer per survey: a second (or a repeat) is answered with the first result
-    const result = await deps.runtime.send('order', id, answer, { idempotencyKey: `survey:${id}`, origin: { kind: 'event', actorName: 'customer' } }).catch((error: unknown) => {
-      if (error instanceof Error && 'code' in error && error.code === 'event_not_accepted') throw errors.conflict('this survey was answered already, or the order is not waiting for it', {});
-      throw error;
-    });
+    const result = await deps.runtime
+      .send('order', id, answer, { idempotencyKey: `survey:${id}`, origin: { kind: 'event', actorName: 'customer' } })
+      .catch((error: unknown) => {
+        if (error instanceof Error && 'code' in error && error.code === 'event_not_accepted')
+          throw errors.conflict('this survey was answered already, or the order is not waiting for it', {});
+        throw error;
+      });
     ctx.status = 200;
     if (ctx.accepts('html', 'json') === 'html') {
       ctx.type = 'text/html; charset=utf-8';
@@ -266,7 +333,11 @@ function derivedOrderId(key: string): string {
   return `order-${Buffer.from(key).toString('base64url').slice(0, 40)}`;
 }
 
-const mailQuery = z.object({ orderId: z.string().max(128).optional(), status: z.enum(['pending', 'sent', 'failed', 'not_configured']).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+const mailQuery = z.object({
+  orderId: z.string().max(128).optional(),
+  status: z.enum(['pending', 'sent', 'failed', 'not_configured']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
 
 /** What the shop sent (`/admin/mail`) and the daily reports (`/admin/reports`). */
 export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCollections }): Router<HubState> {
@@ -278,7 +349,15 @@ export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCo
   });
   router.get('/admin/reports', requireRole('operator', 'viewer'), async (ctx) => {
     const reports = await deps.commerce.reports.find({}).sort({ _id: -1 }).limit(60).toArray();
-    ctx.body = { reports: reports.map((r) => ({ day: r.day, generatedAt: r.generatedAt, totals: r.totals, mismatches: r.reconciliation.mismatches.length, url: `/admin/reports/${r.day}` })) };
+    ctx.body = {
+      reports: reports.map((r) => ({
+        day: r.day,
+        generatedAt: r.generatedAt,
+        totals: r.totals,
+        mismatches: r.reconciliation.mismatches.length,
+        url: `/admin/reports/${r.day}`,
+      })),
+    };
   });
   router.get('/admin/reports/:day', requireRole('operator', 'viewer'), async (ctx) => {
     const report = await deps.commerce.reports.findOne({ _id: ctx.params.day ?? '' });

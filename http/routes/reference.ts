@@ -6,7 +6,11 @@ import { requireRole } from '../middleware/auth.ts';
 import { parseQuery } from '../validation.ts';
 
 const citiesQuery = z.object({ q: z.string().trim().max(100).optional(), limit: z.coerce.number().int().min(1).max(200).default(20) });
-const warehousesQuery = z.object({ city: z.string().trim().min(1).max(64), q: z.string().trim().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
+const warehousesQuery = z.object({
+  city: z.string().trim().min(1).max(64),
+  q: z.string().trim().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
 
 /** Nova Poshta's cities and branches as last synced, for the shop's delivery form. */
 export function referenceRoutes(reference: ReferenceCollections): Router<HubState> {
@@ -16,7 +20,10 @@ export function referenceRoutes(reference: ReferenceCollections): Router<HubStat
     const query = parseQuery(citiesQuery, ctx.query);
     const filter = query.q ? { search: { $regex: containsPattern(query.q) } } : {};
     const cities = await reference.cities.find(filter).sort({ name: 1 }).limit(query.limit).toArray();
-    ctx.body = { cities: cities.map((c) => ({ ref: c._id, name: c.name, area: c.area, type: c.type })), syncedAt: cities[0]?.syncedAt ?? null };
+    ctx.body = {
+      cities: cities.map((c) => ({ ref: c._id, name: c.name, area: c.area, type: c.type })),
+      syncedAt: cities[0]?.syncedAt ?? null,
+    };
   });
 
   router.get('/warehouses', requireRole('operator', 'viewer'), async (ctx) => {
@@ -25,7 +32,15 @@ export function referenceRoutes(reference: ReferenceCollections): Router<HubStat
     const warehouses = await reference.warehouses.find(filter).limit(query.limit).toArray();
     warehouses.sort((a, b) => Number(a.number) - Number(b.number));
     ctx.body = {
-      warehouses: warehouses.map((w) => ({ ref: w._id, number: w.number, name: w.name, address: w.shortAddress, category: w.category, status: w.status, maxWeight: w.maxWeight })),
+      warehouses: warehouses.map((w) => ({
+        ref: w._id,
+        number: w.number,
+        name: w.name,
+        address: w.shortAddress,
+        category: w.category,
+        status: w.status,
+        maxWeight: w.maxWeight,
+      })),
     };
   });
 

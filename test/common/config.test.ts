@@ -51,7 +51,11 @@ test('an empty environment gives a working development configuration', () => {
 });
 
 test('the order policy and mail settings are read and checked', () => {
-  const config = loadConfig({ HUB_ORDER_POLICY: '{"vatRatePercent":7,"maxPaymentAttempts":5}', HUB_MAIL_SMTP_URL: 'smtp://shop:pw@mail.example.com:587', HUB_REPORT_EMAIL_TO: 'a@example.com, b@example.com' });
+  const config = loadConfig({
+    HUB_ORDER_POLICY: '{"vatRatePercent":7,"maxPaymentAttempts":5}',
+    HUB_MAIL_SMTP_URL: 'smtp://shop:pw@mail.example.com:587',
+    HUB_REPORT_EMAIL_TO: 'a@example.com, b@example.com',
+  });
   assert.equal(config.orderPolicy.vatRatePercent, 7);
   assert.equal(config.orderPolicy.maxPaymentAttempts, 5);
   assert.equal(config.orderPolicy.deliveryDays, 3);
@@ -154,7 +158,10 @@ test('every problem is reported at once, one line each', () => {
 test('messages say what to set', () => {
   assert.match(problems({ PORT: 'eighty' }), /^PORT: must be a whole number from 0 to 65535/);
   assert.match(problems({ LOG_LEVEL: 'loud' }), /^LOG_LEVEL: must be one of error, warn, info, http, debug/);
-  assert.match(problems({ ADMIN_API_KEY: 'short' }), /^ADMIN_API_KEY: must be at least 24 characters; generate one with `openssl rand -base64 32`/);
+  assert.match(
+    problems({ ADMIN_API_KEY: 'short' }),
+    /^ADMIN_API_KEY: must be at least 24 characters; generate one with `openssl rand -base64 32`/,
+  );
   assert.match(problems({ HUB_MASTER_KEY: 'AAAA' }), /^HUB_MASTER_KEY: must be exactly 32 bytes, base64-encoded/);
 });
 
@@ -215,7 +222,10 @@ test('the logged summary says which secrets are set without their values', () =>
 });
 
 test('integration seeds are read from HUB_INTEGRATION_<NAME> as JSON, and a bad one is named without its value', () => {
-  const config = loadConfig({ HUB_INTEGRATION_NOVAPOSHTA: '{"credentials":{"apiKey":"np-key-1"}}', HUB_INTEGRATION_NOVA_POSHTA2: '{"enabled":false}' });
+  const config = loadConfig({
+    HUB_INTEGRATION_NOVAPOSHTA: '{"credentials":{"apiKey":"np-key-1"}}',
+    HUB_INTEGRATION_NOVA_POSHTA2: '{"enabled":false}',
+  });
   assert.deepEqual(config.integrationSeeds, [
     { name: 'novaposhta', variable: 'HUB_INTEGRATION_NOVAPOSHTA', value: { credentials: { apiKey: 'np-key-1' } } },
     { name: 'nova-poshta2', variable: 'HUB_INTEGRATION_NOVA_POSHTA2', value: { enabled: false } },
@@ -240,8 +250,18 @@ test('alert channels, trusted proxies and sandbox mode are validated', () => {
   assert.equal(config.sandboxes, 'off');
   const summary = JSON.stringify(describeConfig(config));
   assert.ok(!summary.includes('mail-pass-1') && !summary.includes('token=abc'));
-  assert.equal(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY, HUB_MASTER_KEY: MASTER_KEY }).sandboxes, 'off', 'production never sandboxes silently');
-  const message = problems({ HUB_ALERT_SMTP_URL: 'http://mail', HUB_TRUSTED_PROXIES: 'proxy.local', HUB_SANDBOXES: 'maybe', HUB_ALERT_EMAIL_TO: 'not-an-address' });
-  for (const variable of ['HUB_ALERT_SMTP_URL', 'HUB_TRUSTED_PROXIES', 'HUB_SANDBOXES', 'HUB_ALERT_EMAIL_TO']) assert.match(message, new RegExp(`^${variable}: `, 'm'));
+  assert.equal(
+    loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: ADMIN_KEY, HUB_MASTER_KEY: MASTER_KEY }).sandboxes,
+    'off',
+    'production never sandboxes silently',
+  );
+  const message = problems({
+    HUB_ALERT_SMTP_URL: 'http://mail',
+    HUB_TRUSTED_PROXIES: 'proxy.local',
+    HUB_SANDBOXES: 'maybe',
+    HUB_ALERT_EMAIL_TO: 'not-an-address',
+  });
+  for (const variable of ['HUB_ALERT_SMTP_URL', 'HUB_TRUSTED_PROXIES', 'HUB_SANDBOXES', 'HUB_ALERT_EMAIL_TO'])
+    assert.match(message, new RegExp(`^${variable}: `, 'm'));
   assert.match(problems({ HUB_ALERT_EMAIL_TO: 'ops@example.com' }), /set both/);
 });

@@ -33,7 +33,16 @@ const SECRETS = [
   'tok-98765-zyx', // token in an Error message and a query string
   'k-123456789', // apiKey
 ];
-const KEPT = ['SHOP-1001', '20450000000000', 'idem-call-1', 'olena', 'page=2', 'upstream said', 'partner.example.com', 'https://api:***@partner.example.com'];
+const KEPT = [
+  'SHOP-1001',
+  '20450000000000',
+  'idem-call-1',
+  'olena',
+  'page=2',
+  'upstream said',
+  'partner.example.com',
+  'https://api:***@partner.example.com',
+];
 
 /** Logs one of everything that must be hidden, next to things that must stay. */
 function logSecrets(logger: winston.Logger): void {
@@ -109,7 +118,10 @@ test('text lines read as time, level, message and key=value fields on one line',
   logger.warn('first line\nsecond line');
   logger.info('big numbers', { count: 10n });
   const [accepted = '', multiline = '', big = ''] = await lines();
-  assert.match(accepted, /^\d\d:\d\d:\d\d\.\d{3} info {2}order accepted orderId=SHOP-1001 amount=12\.5 note="two words" nested=\{"ok":true\}$/);
+  assert.match(
+    accepted,
+    /^\d\d:\d\d:\d\d\.\d{3} info {2}order accepted orderId=SHOP-1001 amount=12\.5 note="two words" nested=\{"ok":true\}$/,
+  );
   assert.match(multiline, /^\d\d:\d\d:\d\d\.\d{3} warn {2}first line\\nsecond line$/);
   assert.match(big, / count="10"$/);
   assert.ok(!accepted.includes('\u001b['), 'no colours');
@@ -175,8 +187,14 @@ test('credentials in strings are replaced', () => {
   assert.equal(redact('Authorization: Bearer abc.def-ghi'), 'Authorization: Bearer [REDACTED]');
   assert.equal(redact('authorization=Basic dXNlcjpwYXNz'), 'authorization=Basic [REDACTED]');
   assert.equal(redact('mongodb://hub:p@ss@db:27017/hub'), 'mongodb://hub:***@db:27017/hub');
-  assert.equal(redact('GET /cb?sign=abc123&key=k9&apiKey=x&password=y&signature=z&id=7'), 'GET /cb?sign=[REDACTED]&key=[REDACTED]&apiKey=[REDACTED]&password=[REDACTED]&signature=[REDACTED]&id=7');
-  assert.equal(redact('partner said {"access_token":"at-1","expires_in":3600}'), 'partner said {"access_token":"[REDACTED]","expires_in":3600}');
+  assert.equal(
+    redact('GET /cb?sign=abc123&key=k9&apiKey=x&password=y&signature=z&id=7'),
+    'GET /cb?sign=[REDACTED]&key=[REDACTED]&apiKey=[REDACTED]&password=[REDACTED]&signature=[REDACTED]&id=7',
+  );
+  assert.equal(
+    redact('partner said {"access_token":"at-1","expires_in":3600}'),
+    'partner said {"access_token":"[REDACTED]","expires_in":3600}',
+  );
 });
 
 test('redaction copies: the caller’s objects are unchanged', async () => {

@@ -34,10 +34,14 @@ async function crash(process: HubProcess): Promise<void> {
 }
 
 async function readyAfterCycles(client: ReturnType<typeof hubClient>, cycles: number): Promise<void> {
-  await eventually(async () => {
-    const ready = await client.get('/health/ready');
-    return ready.status === 200 && (ready.body.worker as { cycles: number }).cycles >= cycles;
-  }, 15_000, `the worker to complete ${cycles} polls`);
+  await eventually(
+    async () => {
+      const ready = await client.get('/health/ready');
+      return ready.status === 200 && (ready.body.worker as { cycles: number }).cycles >= cycles;
+    },
+    15_000,
+    `the worker to complete ${cycles} polls`,
+  );
 }
 
 test('a crash after the 2xx loses nothing, and retrying unanswered requests applies each exactly once', async () => {
@@ -55,7 +59,11 @@ test('a crash after the 2xx loses nothing, and retrying unanswered requests appl
     while (next < events.length) {
       const event = events[next++]!;
       try {
-        const response = await client.post(`/actors/probe/${event.actor}/events`, { type: 'ADD', amount: 1 }, { 'idempotency-key': event.key });
+        const response = await client.post(
+          `/actors/probe/${event.actor}/events`,
+          { type: 'ADD', amount: 1 },
+          { 'idempotency-key': event.key },
+        );
         if (response.status === 200) acknowledged.add(event.key);
       } catch {
         // connection reset by the kill: unknown outcome, retried below
@@ -73,11 +81,18 @@ test('a crash after the 2xx loses nothing, and retrying unanswered requests appl
   const totals = new Map<string, number>();
   for (const id of actors) totals.set(id, ((await client2.get(`/actors/probe/${id}`)).body.context as { total: number }).total);
   const totalAfterCrash = [...totals.values()].reduce((a, b) => a + b, 0);
-  assert.ok(totalAfterCrash >= acknowledged.size, `every acknowledged event survived (${totalAfterCrash} applied, ${acknowledged.size} acknowledged)`);
+  assert.ok(
+    totalAfterCrash >= acknowledged.size,
+    `every acknowledged event survived (${totalAfterCrash} applied, ${acknowledged.size} acknowledged)`,
+  );
 
   // The caller retries everything it is unsure of, with the same keys.
   for (const event of events) {
-    const response = await client2.post(`/actors/probe/${event.actor}/events`, { type: 'ADD', amount: 1 }, { 'idempotency-key': event.key });
+    const response = await client2.post(
+      `/actors/probe/${event.actor}/events`,
+      { type: 'ADD', amount: 1 },
+      { 'idempotency-key': event.key },
+    );
     assert.equal(response.status, 200);
     if (acknowledged.has(event.key)) assert.equal(response.headers.get('idempotent-replayed'), 'true');
   }
@@ -179,7 +194,11 @@ test('two processes, 50 concurrent senders on one actor: every event once, revis
       const client = clients[sender % 2]!;
       for (let i = 0; i < 4; i += 1) {
         const amount = sender * 10 + i + 1;
-        const response = await client.post('/actors/probe/shared/events', { type: 'ADD', amount }, { 'idempotency-key': `s${sender}-${i}` });
+        const response = await client.post(
+          '/actors/probe/shared/events',
+          { type: 'ADD', amount },
+          { 'idempotency-key': `s${sender}-${i}` },
+        );
         assert.equal(response.status, 200, JSON.stringify(response.body));
         accepted.push(amount);
       }
@@ -189,9 +208,17 @@ test('two processes, 50 concurrent senders on one actor: every event once, revis
   try {
     const entries = await database.collections.journal.find({ actor: 'probe/shared' }).toArray();
     entries.sort((x, y) => x.revision - y.revision);
-    assert.deepEqual(entries.map((e) => e.revision), Array.from({ length: 201 }, (_, i) => i + 1), 'revisions 1..201, no gap, no duplicate');
+    assert.deepEqual(
+      entries.map((e) => e.revision),
+      Array.from({ length: 201 }, (_, i) => i + 1),
+      'revisions 1..201, no gap, no duplicate',
+    );
     const amounts = entries.slice(1).map((e) => (JSON.parse(e.event) as { amount: number }).amount);
-    assert.deepEqual([...amounts].sort((x, y) => x - y), [...accepted].sort((x, y) => x - y), 'each accepted event exactly once');
+    assert.deepEqual(
+      [...amounts].sort((x, y) => x - y),
+      [...accepted].sort((x, y) => x - y),
+      'each accepted event exactly once',
+    );
     const serial = amounts.reduce((sum, amount) => sum + amount, 0);
     for (const client of clients) {
       const view = await client.get('/actors/probe/shared');

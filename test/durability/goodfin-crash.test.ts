@@ -30,24 +30,44 @@ test('a hub killed (SIGKILL) while Goodfin pushes deals and the bank answers los
     const goodfin = await goodfinOf(hubClient(hub.url), sandbox.url);
     // Goodfin pushes again what it heard no answer to, soon (the hub is away for a few seconds)
     await goodfin.control('resend-policy', { resendAfterMs: 1_000, maxResends: 60 });
-    await eventually(async () => ((await goodfin.control('state'))?.state as { services: Array<{ endpoint: string | null }> }).services.some((s) => s.endpoint?.startsWith(hub.url)) || undefined, 20_000, 'the endpoint declared');
+    await eventually(
+      async () =>
+        ((await goodfin.control('state'))?.state as { services: Array<{ endpoint: string | null }> }).services.some((s) =>
+          s.endpoint?.startsWith(hub.url),
+        ) || undefined,
+      20_000,
+      'the endpoint declared',
+    );
 
-    const generated = (await goodfin.control('generatedeals', { count: 8 })) as { deals: Array<{ dealApplicationId: string; msgId: string }> };
+    const generated = (await goodfin.control('generatedeals', { count: 8 })) as {
+      deals: Array<{ dealApplicationId: string; msgId: string }>;
+    };
     assert.equal(generated.deals.length, 8);
     // killed as soon as the first application exists: the others are on the way, or half done
-    await eventually(async () => (((await hubClient(hub.url).get('/applications')).body.applications as unknown[]).length > 0 ? true : undefined), 20_000, 'a first application');
+    await eventually(
+      async () => (((await hubClient(hub.url).get('/applications')).body.applications as unknown[]).length > 0 ? true : undefined),
+      20_000,
+      'a first application',
+    );
     await hub.crash();
 
     hub = await startHubProcess({ dbName, dataDir, env });
     const client = hubClient(hub.url);
-    for (const deal of generated.deals) await client.waitForState(`/applications/${deal.dealApplicationId}`, 'active.readyForSigning', 60_000);
+    for (const deal of generated.deals)
+      await client.waitForState(`/applications/${deal.dealApplicationId}`, 'active.readyForSigning', 60_000);
 
-    const messages = await eventually(async () => {
-      const got = (await (await fetch(`${sandbox.url}/__sandbox/messages`)).json()) as Messages;
-      const answered = got.pushed.filter((p) => p.payloadType === 'AddDealApplication').every((p) => p.answered?.success === true);
-      const perDeal = generated.deals.every((d) => got.received.filter((m) => m.payload.dealApplicationId === d.dealApplicationId).length >= 4);
-      return answered && perDeal ? got : undefined;
-    }, 60_000, 'every deal answered and announced at Goodfin');
+    const messages = await eventually(
+      async () => {
+        const got = (await (await fetch(`${sandbox.url}/__sandbox/messages`)).json()) as Messages;
+        const answered = got.pushed.filter((p) => p.payloadType === 'AddDealApplication').every((p) => p.answered?.success === true);
+        const perDeal = generated.deals.every(
+          (d) => got.received.filter((m) => m.payload.dealApplicationId === d.dealApplicationId).length >= 4,
+        );
+        return answered && perDeal ? got : undefined;
+      },
+      60_000,
+      'every deal answered and announced at Goodfin',
+    );
 
     const numbers: string[] = [];
     for (const deal of generated.deals) {

@@ -42,7 +42,11 @@ test('killed between "payment succeeded" and the end of issuing documents, the r
     await payOnPage(String(paying.paymentUrl), 'success');
 
     // The invoice is written, then the receipt mail hangs on the silent SMTP server: the effect is in flight.
-    const issued = await eventually(async () => (await db.collection<{ _id: string; number: number }>('invoices').findOne({ _id: 'CRASH-1' })) ?? undefined, 15_000, 'the invoice written');
+    const issued = await eventually(
+      async () => (await db.collection<{ _id: string; number: number }>('invoices').findOne({ _id: 'CRASH-1' })) ?? undefined,
+      15_000,
+      'the invoice written',
+    );
     const during = await client.get('/orders/CRASH-1');
     assert.equal(during.body.state, 'issuingDocuments', 'the crash must land while documents are being issued');
     await first.crash();
@@ -50,16 +54,25 @@ test('killed between "payment succeeded" and the end of issuing documents, the r
     const second = await startHubProcess({ dbName, env: { ...env, HUB_MAIL_SMTP_URL: `smtp://127.0.0.1:${mailbox.port}` } });
     first = second;
     const again = hubClient(second.url);
-    const confirmed = await waitForOrder(again, 'CRASH-1', (o) => o.state === 'fulfilment.awaitingShipment', 'documents finished after the restart');
+    const confirmed = await waitForOrder(
+      again,
+      'CRASH-1',
+      (o) => o.state === 'fulfilment.awaitingShipment',
+      'documents finished after the restart',
+    );
     assert.equal((confirmed.invoice as { number: number }).number, issued.number, 'the invoice of before the crash, not a new one');
     assert.equal(await db.collection('invoices').countDocuments({ _id: 'CRASH-1' as never }), 1);
     assert.equal(await db.collection('invoice_numbers').countDocuments({ orderId: 'CRASH-1' }), 1);
 
-    const receipts = await eventually(async () => {
-      const mails = await Promise.all(mailbox.messages.map(readMail));
-      const found = mails.filter((m) => /Оплату замовлення CRASH-1 отримано/.test(m.subject));
-      return found.length > 0 ? found : undefined;
-    }, 15_000, 'the receipt mail');
+    const receipts = await eventually(
+      async () => {
+        const mails = await Promise.all(mailbox.messages.map(readMail));
+        const found = mails.filter((m) => /Оплату замовлення CRASH-1 отримано/.test(m.subject));
+        return found.length > 0 ? found : undefined;
+      },
+      15_000,
+      'the receipt mail',
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(receipts.length, 1, 'one receipt, not one per attempt');
 

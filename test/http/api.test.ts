@@ -90,7 +90,11 @@ test('POST /actors/:type creates (201); the same Idempotency-Key answers the sam
   assert.equal(again.status, 201);
   assert.equal(again.headers.get('idempotent-replayed'), 'true');
   assert.deepEqual(again.body, first.body);
-  assertError(await admin.post('/actors/probe', { input: { label: 'other' } }, { 'idempotency-key': 'create-a' }), 422, 'idempotency_key_reused');
+  assertError(
+    await admin.post('/actors/probe', { input: { label: 'other' } }, { 'idempotency-key': 'create-a' }),
+    422,
+    'idempotency_key_reused',
+  );
 });
 
 test('POST /actors/:type/:id/events answers the new state and revision; GET shows the actor', async () => {
@@ -115,10 +119,16 @@ test('the journal is readable page by page', async () => {
   const page1 = await admin.get('/actors/probe/jr-1/journal?limit=4');
   assert.equal(page1.status, 200);
   const entries = page1.body.entries as Array<{ revision: number; from: string | null; to: string; event: { type: string } }>;
-  assert.deepEqual(entries.map((e) => e.revision), [1, 2, 3, 4]);
+  assert.deepEqual(
+    entries.map((e) => e.revision),
+    [1, 2, 3, 4],
+  );
   assert.deepEqual(entries[1], { ...entries[1], from: 'idle', to: 'idle', event: { type: 'ADD', amount: 1 } });
   const page2 = await admin.get(page1.body.next as string);
-  assert.deepEqual((page2.body.entries as Array<{ revision: number }>).map((e) => e.revision), [5, 6]);
+  assert.deepEqual(
+    (page2.body.entries as Array<{ revision: number }>).map((e) => e.revision),
+    [5, 6],
+  );
   assert.equal(page2.body.next, null);
 });
 
@@ -137,12 +147,19 @@ test('invalid bodies answer 400 with the failing paths', async () => {
   await admin.post('/actors/probe', { id: 'v-1' });
   const badEvent = await admin.post('/actors/probe/v-1/events', { type: 'ADD', amount: 'ten' });
   assertError(badEvent, 400, 'invalid_request');
-  assert.deepEqual((badEvent.body.error?.details as Array<{ path: string }>).map((d) => d.path), ['amount']);
+  assert.deepEqual(
+    (badEvent.body.error?.details as Array<{ path: string }>).map((d) => d.path),
+    ['amount'],
+  );
   assertError(await admin.post('/actors/probe/v-1/events', { amount: 1 }), 400, 'invalid_request');
   assertError(await admin.post('/actors/probe/v-1/events', { type: 'xstate.init' }), 400, 'invalid_request');
   const badInput = await admin.post('/actors/probe', { input: { timeoutMs: -5 } });
   assertError(badInput, 400, 'invalid_request');
-  assertError(await admin.post('/actors/probe/v-1/events', { type: 'ADD', amount: 1 }, { 'idempotency-key': 'x'.repeat(300) }), 400, 'invalid_request');
+  assertError(
+    await admin.post('/actors/probe/v-1/events', { type: 'ADD', amount: 1 }, { 'idempotency-key': 'x'.repeat(300) }),
+    400,
+    'invalid_request',
+  );
 });
 
 test('malformed JSON is 400, another content type 415, an oversized body 413', async () => {
@@ -180,7 +197,9 @@ test('a known route with the wrong method answers 405', async () => {
 test('GET /admin/jobs lists every scheduled job, and POST /admin/jobs/:name/run runs one now', async () => {
   const listed = await admin.get('/admin/jobs');
   assert.equal(listed.status, 200);
-  const job = (listed.body.jobs as Array<{ name: string; schedule: string; nextRunAt: string | null }>).find((j) => j.name === 'runtime-housekeeping');
+  const job = (listed.body.jobs as Array<{ name: string; schedule: string; nextRunAt: string | null }>).find(
+    (j) => j.name === 'runtime-housekeeping',
+  );
   assert.ok(job);
   assert.equal(job.schedule, 'every 10 minutes');
   assert.ok(job.nextRunAt && Date.parse(job.nextRunAt) > Date.now(), 'next run is in the future');
@@ -189,7 +208,9 @@ test('GET /admin/jobs lists every scheduled job, and POST /admin/jobs/:name/run 
   assert.equal(run.status, 200);
   assert.equal(run.body.result, 'ok');
   const after = await admin.get('/admin/jobs');
-  const again = (after.body.jobs as Array<{ name: string; lastRun: { result: string; trigger: string }; runs: number }>).find((j) => j.name === 'runtime-housekeeping');
+  const again = (after.body.jobs as Array<{ name: string; lastRun: { result: string; trigger: string }; runs: number }>).find(
+    (j) => j.name === 'runtime-housekeeping',
+  );
   assert.equal(again?.lastRun.result, 'ok');
   assert.equal(again?.lastRun.trigger, 'manual');
   assert.ok((again?.runs ?? 0) >= 1);

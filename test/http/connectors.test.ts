@@ -20,7 +20,8 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
   const client = hubClient(hub.url);
   const bodies: string[] = [];
   try {
-    for (const name of NAMES) assert.match(hub.output(), new RegExp(`integration sandboxed.*${name}|${name}.*integration sandboxed`), `${name} was not sandboxed`);
+    for (const name of NAMES)
+      assert.match(hub.output(), new RegExp(`integration sandboxed.*${name}|${name}.*integration sandboxed`), `${name} was not sandboxed`);
 
     const list = await client.get('/admin/integrations');
     bodies.push(JSON.stringify(list.body));
@@ -31,7 +32,10 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       assert.equal(view.known, true);
       assert.equal(view.mode, 'sandbox');
       assert.match(view.baseUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
-      assert.ok(Object.values(view.credentials).every((state) => state === 'unset'), `${name}: ${JSON.stringify(view.credentials)}`);
+      assert.ok(
+        Object.values(view.credentials).every((state) => state === 'unset'),
+        `${name}: ${JSON.stringify(view.credentials)}`,
+      );
     }
 
     for (const name of NAMES) {
@@ -45,7 +49,10 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
 
     // Point Nova Poshta at its sandbox with a wrong key, then the right one: no restart between.
     const sandboxUrl = views.find((v) => v.name === 'novaposhta')?.baseUrl ?? '';
-    const wrong = await client.call('PUT', '/admin/integrations/novaposhta', { baseUrl: sandboxUrl, credentials: { apiKey: 'np-wrong-key-5150' } });
+    const wrong = await client.call('PUT', '/admin/integrations/novaposhta', {
+      baseUrl: sandboxUrl,
+      credentials: { apiKey: 'np-wrong-key-5150' },
+    });
     bodies.push(JSON.stringify(wrong.body));
     assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
     assert.equal((wrong.body as unknown as View).mode, 'configured');
@@ -61,9 +68,21 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
 
     const metrics = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
     const text = await metrics.text();
-    const operations: Record<string, string> = { novaposhta: 'Address.getCities', monobank: 'merchant.pubkey', liqpay: 'status', rozetka: 'login', goodfin: 'oauth.token' };
+    const operations: Record<string, string> = {
+      novaposhta: 'Address.getCities',
+      monobank: 'merchant.pubkey',
+      liqpay: 'status',
+      rozetka: 'login',
+      goodfin: 'oauth.token',
+    };
     for (const [name, operation] of Object.entries(operations)) {
-      assert.match(text, new RegExp(`hub_connector_requests_total\\{integration="${name}",operation="${operation.replace('.', '\\.')}",outcome="(ok|rejected)"\\} [1-9]`), `${name} ${operation} not counted`);
+      assert.match(
+        text,
+        new RegExp(
+          `hub_connector_requests_total\\{integration="${name}",operation="${operation.replace('.', '\\.')}",outcome="(ok|rejected)"\\} [1-9]`,
+        ),
+        `${name} ${operation} not counted`,
+      );
     }
     assert.match(text, /hub_connector_errors_total\{integration="novaposhta",code="20000200068"\} 1/);
 
@@ -76,7 +95,13 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
     }
 
     const everything = bodies.join('\n') + hub.output();
-    const secretFields: Record<string, string> = { novaposhta: 'apiKey', monobank: 'token', liqpay: 'privateKey', rozetka: 'password', goodfin: 'password' };
+    const secretFields: Record<string, string> = {
+      novaposhta: 'apiKey',
+      monobank: 'token',
+      liqpay: 'privateKey',
+      rozetka: 'password',
+      goodfin: 'password',
+    };
     for (const connector of allConnectors) {
       const secret = (connector.sandbox.credentials as Record<string, string>)[secretFields[connector.name] ?? ''] ?? '';
       assert.ok(secret.length > 8 && !everything.includes(secret), `${connector.name} ${secretFields[connector.name]} leaked`);

@@ -22,7 +22,9 @@ test('an unexpected error answers 500 without internals, with the request id to 
     const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/anything`);
     assert.equal(response.status, 500);
     const text = await response.text();
-    assert.deepEqual(JSON.parse(text), { error: { code: 'internal_error', message: 'internal error; see the service log with this request id' } });
+    assert.deepEqual(JSON.parse(text), {
+      error: { code: 'internal_error', message: 'internal error; see the service log with this request id' },
+    });
     for (const internal of ['pa55word', 'mongodb', 'store.ts', 'insertMany']) assert.ok(!text.includes(internal));
     assert.ok(response.headers.get('x-request-id'));
   } finally {

@@ -61,12 +61,18 @@ async function staff(client: Client, id: string, event: Record<string, unknown>,
 
 /** The statuses Goodfin took for one application, in the order it took them. */
 async function statusesAt(goodfin: Goodfin, id: string): Promise<string[]> {
-  return (await goodfin.received(id)).filter((m) => m.payloadType === 'ChangeDealApplicationStatusEvent').map((m) => String(m.payload.status));
+  return (await goodfin.received(id))
+    .filter((m) => m.payloadType === 'ChangeDealApplicationStatusEvent')
+    .map((m) => String(m.payload.status));
 }
 
 /** Waits until Goodfin holds exactly these statuses (and gives any late extra a moment to show up). */
 async function expectStatusesAt(goodfin: Goodfin, id: string, expected: string[]) {
-  await eventually(async () => ((await statusesAt(goodfin, id)).length >= expected.length ? true : undefined), 30_000, `${expected.join(', ')} at Goodfin`);
+  await eventually(
+    async () => ((await statusesAt(goodfin, id)).length >= expected.length ? true : undefined),
+    30_000,
+    `${expected.join(', ')} at Goodfin`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.deepEqual(await statusesAt(goodfin, id), expected);
 }
@@ -77,10 +83,14 @@ async function answersTo(goodfin: Goodfin, msgId: string) {
 }
 
 async function firstAnswerTo(goodfin: Goodfin, msgId: string) {
-  const [answer] = await eventually(async () => {
-    const found = await answersTo(goodfin, msgId);
-    return found.length > 0 ? found : undefined;
-  }, 30_000, `the answer to ${msgId}`);
+  const [answer] = await eventually(
+    async () => {
+      const found = await answersTo(goodfin, msgId);
+      return found.length > 0 ? found : undefined;
+    },
+    30_000,
+    `the answer to ${msgId}`,
+  );
   return answer!;
 }
 
@@ -90,7 +100,10 @@ async function waitForApplication(client: Client, id: string, state: string): Pr
 
 test('generated deals become applications: each acknowledged with its CommonResponse, numbered once and in sequence, its documents fetched; staff list them by state', () =>
   withGoodfinHub('goodfin-deals', async ({ hub, client: admin, goodfin }) => {
-    const operator = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'credit desk', role: 'operator' })).body.key as string);
+    const operator = hubClient(
+      hub.url,
+      (await admin.post('/admin/api-keys', { name: 'credit desk', role: 'operator' })).body.key as string,
+    );
     const viewer = hubClient(hub.url, (await admin.post('/admin/api-keys', { name: 'auditor', role: 'viewer' })).body.key as string);
 
     assert.equal((await viewer.post('/admin/sandbox/goodfin/generatedeals', { count: 1 })).status, 403);
@@ -102,20 +115,34 @@ test('generated deals become applications: each acknowledged with its CommonResp
     assert.equal(deals.length, 4);
     assert.deepEqual(new Set(deals.map((d) => d.productType)), new Set(['BankGuarantee', 'Loan']));
 
-    const ready = await eventually(async () => {
-      const list = (await viewer.get('/applications?state=readyForSigning')).body.applications as Application[];
-      return list.length === 4 ? list : undefined;
-    }, 40_000, 'four applications ready for signing');
+    const ready = await eventually(
+      async () => {
+        const list = (await viewer.get('/applications?state=readyForSigning')).body.applications as Application[];
+        return list.length === 4 ? list : undefined;
+      },
+      40_000,
+      'four applications ready for signing',
+    );
     assert.deepEqual(new Set(ready.map((a) => a.id)), new Set(deals.map((d) => d.dealApplicationId)));
 
     const numbers: number[] = [];
     for (const deal of deals) {
-      const view = await eventually(async () => {
-        const got = await application(viewer, deal.dealApplicationId);
-        // every message we sent has reached Goodfin and been answered
-        return got.messages.sent.length === 4 && got.messages.sent.every((m) => m.status === 'sent' && (m.payloadType === 'CommonResponse' || m.answer?.success === true)) ? got : undefined;
-      }, 30_000, `the messages of ${deal.dealApplicationId} delivered and answered`);
-      assert.deepEqual(view.messages.sent.map((m) => m.payload.status ?? m.payloadType), ['CommonResponse', 'RECEIVED', 'UpdateApplicationParams', 'READY_FOR_SIGNING']);
+      const view = await eventually(
+        async () => {
+          const got = await application(viewer, deal.dealApplicationId);
+          // every message we sent has reached Goodfin and been answered
+          return got.messages.sent.length === 4 &&
+            got.messages.sent.every((m) => m.status === 'sent' && (m.payloadType === 'CommonResponse' || m.answer?.success === true))
+            ? got
+            : undefined;
+        },
+        30_000,
+        `the messages of ${deal.dealApplicationId} delivered and answered`,
+      );
+      assert.deepEqual(
+        view.messages.sent.map((m) => m.payload.status ?? m.payloadType),
+        ['CommonResponse', 'RECEIVED', 'UpdateApplicationParams', 'READY_FOR_SIGNING'],
+      );
       assert.equal(view.messages.sent[0]?.payload.originalMsgId, deal.msgId, 'the CommonResponse answers the AddDealApplication');
       assert.equal(view.messages.sent[0]?.payload.success, true);
       const match = /^(BG|LN)-(\d{4})-(\d{6})$/.exec(view.number ?? '');
@@ -123,25 +150,43 @@ test('generated deals become applications: each acknowledged with its CommonResp
       assert.equal(match[1], deal.productType === 'Loan' ? 'LN' : 'BG');
       assert.equal(view.messages.sent[2]?.payload.serviceApplicationNumber, view.number, 'Goodfin is told the number');
       numbers.push(Number(match[3]));
-      assert.deepEqual(view.messages.received.map((m) => m.payloadType).filter((t) => t !== 'CommonResponse'), ['AddDealApplication']);
+      assert.deepEqual(
+        view.messages.received.map((m) => m.payloadType).filter((t) => t !== 'CommonResponse'),
+        ['AddDealApplication'],
+      );
     }
-    assert.deepEqual(numbers.sort((a, b) => a - b), [1, 2, 3, 4], 'numbers are sequential, none twice');
+    assert.deepEqual(
+      numbers.sort((a, b) => a - b),
+      [1, 2, 3, 4],
+      'numbers are sequential, none twice',
+    );
 
     // Goodfin's side: every AddDealApplication was answered, so it stops resending
-    const { pushed } = (await goodfin.control('messages')) as { pushed: Array<{ msgId: string; payloadType: string; answered: { success: boolean } | null }> };
+    const { pushed } = (await goodfin.control('messages')) as {
+      pushed: Array<{ msgId: string; payloadType: string; answered: { success: boolean } | null }>;
+    };
     for (const deal of deals) assert.equal(pushed.find((m) => m.msgId === deal.msgId)?.answered?.success, true);
 
     // a deal the automatic checks refuse is returned for rework with the reason
     const [incomplete] = await generate(operator, { count: 1, invalid: true });
     const rework = await waitForApplication(viewer, incomplete!.dealApplicationId, 'active.returnedForRework');
-    assert.deepEqual(rework.checkErrors.map((e) => e.code), ['CLIENT_INN_MISSING']);
+    assert.deepEqual(
+      rework.checkErrors.map((e) => e.code),
+      ['CLIENT_INN_MISSING'],
+    );
     await expectStatusesAt(goodfin, incomplete!.dealApplicationId, ['RECEIVED', 'REWORK']);
     const listed = (await viewer.get('/applications?state=returnedForRework')).body.applications as Application[];
-    assert.deepEqual(listed.map((a) => a.id), [incomplete!.dealApplicationId]);
+    assert.deepEqual(
+      listed.map((a) => a.id),
+      [incomplete!.dealApplicationId],
+    );
     assert.equal((await viewer.get('/applications?limit=0')).status, 400);
 
     // with real credentials the hub talks to Goodfin itself, which generates nothing
-    const configured = await admin.call('PUT', '/admin/integrations/goodfin', { baseUrl: goodfin.url, credentials: { serviceSystemName: 'bankProd01', password: 'not-the-sandbox-one' } });
+    const configured = await admin.call('PUT', '/admin/integrations/goodfin', {
+      baseUrl: goodfin.url,
+      credentials: { serviceSystemName: 'bankProd01', password: 'not-the-sandbox-one' },
+    });
     assert.equal(configured.status, 200, JSON.stringify(configured.body));
     const refused = await operator.post('/admin/sandbox/goodfin/generatedeals', { count: 1 });
     assert.equal(refused.status, 409);
@@ -156,15 +201,34 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     const id = deal!.dealApplicationId;
     await waitForApplication(viewer, id, 'active.readyForSigning');
 
-    assert.equal((await viewer.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })).status, 403, 'viewers only look');
+    assert.equal(
+      (await viewer.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })).status,
+      403,
+      'viewers only look',
+    );
     const unknown = await operator.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'GUESSED_STATUS' });
     assert.equal(unknown.status, 400);
     assert.match(JSON.stringify(unknown.body), /UNDER_REVIEW/, 'the error lists the statuses that exist');
-    assert.equal((await operator.post(`/applications/${id}/events`, { type: 'WITHDRAWAL_REQUESTED', msgId: null, origin: 'client', reason: 'x' })).status, 400, 'only Goodfin asks for a withdrawal');
+    assert.equal(
+      (await operator.post(`/applications/${id}/events`, { type: 'WITHDRAWAL_REQUESTED', msgId: null, origin: 'client', reason: 'x' }))
+        .status,
+      400,
+      'only Goodfin asks for a withdrawal',
+    );
 
     await staff(operator, id, { type: 'SET_STATUS', code: 'UNDER_REVIEW' });
-    const asked = await staff(operator, id, { type: 'SET_STATUS', code: 'CLIENT_INFO_REQUESTED', comment: 'Нужна выписка по счёту' }, { 'Idempotency-Key': 'desk-42' });
-    const again = await staff(operator, id, { type: 'SET_STATUS', code: 'CLIENT_INFO_REQUESTED', comment: 'Нужна выписка по счёту' }, { 'Idempotency-Key': 'desk-42' });
+    const asked = await staff(
+      operator,
+      id,
+      { type: 'SET_STATUS', code: 'CLIENT_INFO_REQUESTED', comment: 'Нужна выписка по счёту' },
+      { 'Idempotency-Key': 'desk-42' },
+    );
+    const again = await staff(
+      operator,
+      id,
+      { type: 'SET_STATUS', code: 'CLIENT_INFO_REQUESTED', comment: 'Нужна выписка по счёту' },
+      { 'Idempotency-Key': 'desk-42' },
+    );
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.equal((again.body as unknown as Application).revision, (asked.body as unknown as Application).revision);
     for (const code of ['OFFER_PREPARING', 'OFFER_DOCUMENTS', 'APPROVED']) await staff(operator, id, { type: 'SET_STATUS', code });
@@ -177,7 +241,18 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     const late = await operator.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'UNDER_REVIEW' });
     assert.equal(late.status, 409, 'an issued application takes no more statuses');
 
-    const path = ['RECEIVED', 'READY_FOR_SIGNING', 'UNDER_REVIEW', 'CLIENT_INFO_REQUESTED', 'OFFER_PREPARING', 'OFFER_DOCUMENTS', 'APPROVED', 'OFFER_ACCEPTED', 'OFFER_PAID', 'ISSUED'];
+    const path = [
+      'RECEIVED',
+      'READY_FOR_SIGNING',
+      'UNDER_REVIEW',
+      'CLIENT_INFO_REQUESTED',
+      'OFFER_PREPARING',
+      'OFFER_DOCUMENTS',
+      'APPROVED',
+      'OFFER_ACCEPTED',
+      'OFFER_PAID',
+      'ISSUED',
+    ];
     await expectStatusesAt(goodfin, id, path);
     const events = (await goodfin.received(id)).filter((m) => m.payloadType === 'ChangeDealApplicationStatusEvent');
     assert.equal(new Set(events.map((m) => m.msgId)).size, path.length, 'each status has its own msgId');
@@ -187,11 +262,20 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     assert.equal((await goodfin.service()).duplicates, 0, 'Goodfin saw no message twice');
 
     const view = await application(viewer, id);
-    assert.deepEqual(view.statuses.map((s) => s.code), path);
+    assert.deepEqual(
+      view.statuses.map((s) => s.code),
+      path,
+    );
     assert.equal(view.statuses.find((s) => s.code === 'OFFER_DOCUMENTS')?.label, 'Формирование документов предложения');
-    assert.ok(view.history.some((h) => h.event === 'ISSUE' && h.by === 'Ирина'), JSON.stringify(view.history));
+    assert.ok(
+      view.history.some((h) => h.event === 'ISSUE' && h.by === 'Ирина'),
+      JSON.stringify(view.history),
+    );
     const closed = (await viewer.get('/applications?state=issued')).body.applications as Application[];
-    assert.deepEqual(closed.map((a) => a.id), [id]);
+    assert.deepEqual(
+      closed.map((a) => a.id),
+      [id],
+    );
 
     // the bank turns another one down while reviewing it
     const [other] = await generate(operator, { count: 1, productType: 'BankGuarantee' });
@@ -199,7 +283,8 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     await waitForApplication(viewer, otherId, 'active.readyForSigning');
     await staff(operator, otherId, { type: 'SET_STATUS', code: 'UNDER_REVIEW' });
     assert.equal((await operator.post(`/applications/${otherId}/events`, { type: 'REJECT' })).status, 400, 'a rejection says why');
-    const rejected = (await staff(operator, otherId, { type: 'REJECT', comment: 'Отрицательная кредитная история' })).body as unknown as Application;
+    const rejected = (await staff(operator, otherId, { type: 'REJECT', comment: 'Отрицательная кредитная история' }))
+      .body as unknown as Application;
     assert.equal(rejected.state, 'rejected');
     await expectStatusesAt(goodfin, otherId, ['RECEIVED', 'READY_FOR_SIGNING', 'UNDER_REVIEW', 'REJECTED']);
     const refusal = (await goodfin.received(otherId)).find((m) => m.payload.status === 'REJECTED');
@@ -225,7 +310,11 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     // Goodfin sends the same CancelDealApplication again: nothing changes, the same answer is repeated
     const before = await application(client, a);
     await goodfin.control('repush', { msgId: cancelA.msgId });
-    await eventually(async () => ((await answersTo(goodfin, cancelA.msgId)).length === 2 ? true : undefined), 15_000, 'the answer repeated');
+    await eventually(
+      async () => ((await answersTo(goodfin, cancelA.msgId)).length === 2 ? true : undefined),
+      15_000,
+      'the answer repeated',
+    );
     const repeatedAnswers = await answersTo(goodfin, cancelA.msgId);
     assert.equal(repeatedAnswers[1]?.msgId, repeatedAnswers[0]?.msgId);
     assert.equal((await application(client, a)).revision, before.revision);
@@ -240,7 +329,11 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     await waitForApplication(client, b, 'withdrawalRequested');
     const secondCancel = (await goodfin.control('cancel', { dealApplicationId: b })) as { msgId: string };
     assert.equal((await firstAnswerTo(goodfin, secondCancel.msgId)).payload.errorCode, 'WITHDRAWAL_PENDING');
-    assert.equal(((await staff(client, b, { type: 'REFUSE_WITHDRAWAL', comment: 'Гарантия уже выпущена в работу' })).body as unknown as Application).state, 'refusingWithdrawal');
+    assert.equal(
+      ((await staff(client, b, { type: 'REFUSE_WITHDRAWAL', comment: 'Гарантия уже выпущена в работу' })).body as unknown as Application)
+        .state,
+      'refusingWithdrawal',
+    );
     const back = await waitForApplication(client, b, 'active.underReview');
     assert.equal(back.status?.code, 'DOCUMENTS_CHECK');
     const refusal = await firstAnswerTo(goodfin, cancelB.msgId);
@@ -249,7 +342,9 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     await expectStatusesAt(goodfin, b, ['RECEIVED', 'READY_FOR_SIGNING', 'DOCUMENTS_CHECK', 'APPROVED']);
 
     // Goodfin withdraws on its own (initiator SYSTEM): handled the same way
-    const cancelC = (await goodfin.control('cancel', { dealApplicationId: c, reason: 'Истёк срок заявки', initiator: 'SYSTEM' })) as { msgId: string };
+    const cancelC = (await goodfin.control('cancel', { dealApplicationId: c, reason: 'Истёк срок заявки', initiator: 'SYSTEM' })) as {
+      msgId: string;
+    };
     assert.equal((await waitForApplication(client, c, 'withdrawalRequested')).withdrawal?.origin, 'system');
     await staff(client, c, { type: 'ACCEPT_WITHDRAWAL' });
     assert.equal((await firstAnswerTo(goodfin, cancelC.msgId)).payload.success, true);
@@ -258,21 +353,34 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
 
 test('Goodfin down for a while: the messages wait and arrive in order when it returns; an expired or revoked token is renewed without failing a message', () =>
   withGoodfinHub('goodfin-down', async ({ client, goodfin }) => {
-
     await goodfin.control('faults', { kind: 'status', status: 503, count: 3, path: GOODFIN_PATHS.inbound });
     const deals = await generate(client, { count: 2 });
     for (const deal of deals) {
       await waitForApplication(client, deal.dealApplicationId, 'active.readyForSigning');
-      const messages = await eventually(async () => {
-        const got = (await goodfin.received(deal.dealApplicationId)).filter((m) => m.payloadType !== 'CommonResponse' || m.payload.originalMsgId === deal.msgId);
-        return got.length >= 4 ? got : undefined;
-      }, 60_000, `the messages of ${deal.dealApplicationId} after Goodfin came back`);
-      assert.deepEqual(messages.map((m) => m.payload.status ?? m.payloadType), ['CommonResponse', 'RECEIVED', 'UpdateApplicationParams', 'READY_FOR_SIGNING']);
+      const messages = await eventually(
+        async () => {
+          const got = (await goodfin.received(deal.dealApplicationId)).filter(
+            (m) => m.payloadType !== 'CommonResponse' || m.payload.originalMsgId === deal.msgId,
+          );
+          return got.length >= 4 ? got : undefined;
+        },
+        60_000,
+        `the messages of ${deal.dealApplicationId} after Goodfin came back`,
+      );
+      assert.deepEqual(
+        messages.map((m) => m.payload.status ?? m.payloadType),
+        ['CommonResponse', 'RECEIVED', 'UpdateApplicationParams', 'READY_FOR_SIGNING'],
+      );
     }
-    const failed = (await goodfin.control('requests') as { requests: Array<{ path: string; status: number | null }> }).requests.filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 503);
+    const failed = ((await goodfin.control('requests')) as { requests: Array<{ path: string; status: number | null }> }).requests.filter(
+      (r) => r.path === GOODFIN_PATHS.inbound && r.status === 503,
+    );
     assert.equal(failed.length, 3, 'Goodfin was really down');
     const retried = (await Promise.all(deals.map(async (d) => (await application(client, d.dealApplicationId)).messages.sent))).flat();
-    assert.ok(retried.some((m) => m.attempts > 1), 'some message needed more than one attempt');
+    assert.ok(
+      retried.some((m) => m.attempts > 1),
+      'some message needed more than one attempt',
+    );
     assert.equal((await goodfin.service()).duplicates, 0, 'none delivered twice');
 
     // Goodfin forgets every token (as after its restart); the next ones live 61 s, inside the hub's 60 s renewal margin after one second
@@ -286,41 +394,71 @@ test('Goodfin down for a while: the messages wait and arrive in order when it re
     await staff(client, id, { type: 'SET_STATUS', code: 'APPROVED' });
     await expectStatusesAt(goodfin, id, ['RECEIVED', 'READY_FOR_SIGNING', 'UNDER_REVIEW', 'APPROVED']);
 
-    const sent = (await application(client, id)).messages.sent.filter((m) => m.payload.status === 'UNDER_REVIEW' || m.payload.status === 'APPROVED');
-    assert.deepEqual(sent.map((m) => [m.status, m.attempts]), [['sent', 1], ['sent', 1]], 'no message failed for the token');
-    assert.ok(((await goodfin.control('tokens')) as { tokensIssued: number }).tokensIssued >= tokensBefore + 2, 'a token was taken after the revocation and again after the expiry');
-    const refusedForToken = (await goodfin.control('requests') as { requests: Array<{ path: string; status: number | null }> }).requests.filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 401);
+    const sent = (await application(client, id)).messages.sent.filter(
+      (m) => m.payload.status === 'UNDER_REVIEW' || m.payload.status === 'APPROVED',
+    );
+    assert.deepEqual(
+      sent.map((m) => [m.status, m.attempts]),
+      [
+        ['sent', 1],
+        ['sent', 1],
+      ],
+      'no message failed for the token',
+    );
+    assert.ok(
+      ((await goodfin.control('tokens')) as { tokensIssued: number }).tokensIssued >= tokensBefore + 2,
+      'a token was taken after the revocation and again after the expiry',
+    );
+    const refusedForToken = (
+      (await goodfin.control('requests')) as { requests: Array<{ path: string; status: number | null }> }
+    ).requests.filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 401);
     assert.equal(refusedForToken.length, 1, 'only the revoked token was refused; the expiring one was renewed before use');
   }));
 
 test('a document Goodfin cannot serve: the download is retried, then the application waits for a person with an alert; RETRY fetches each document once and repeats no message', () =>
-  withGoodfinHub('goodfin-docs', async ({ client, goodfin }) => {
-    // the failures open Goodfin's circuit; a short cooldown lets the RETRY below through without a long wait
-    const policy = await client.call('PUT', '/admin/integrations/goodfin', { settings: { http: { breakerCooldownMs: 1_000 } } });
-    assert.equal(policy.status, 200, JSON.stringify(policy.body));
-    await goodfin.control('faults', { kind: 'status', status: 500, path: GOODFIN_PATHS.downloadDocument });
-    const [deal] = await generate(client, { count: 1 });
-    const id = deal!.dealApplicationId;
-    const stuck = await waitForApplication(client, id, 'active.stuck');
-    assert.ok(stuck.messages.sent.length >= 3, 'acknowledged and numbered before the documents');
-    const alerts = await eventually(async () => {
-      const list = ((await client.get('/admin/alerts?kind=actor_needs_attention')).body.alerts ?? []) as Array<{ subject: string }>;
-      return list.some((a) => a.subject.includes(id)) ? list : undefined;
-    }, 15_000, 'the alert');
-    assert.ok(alerts.length >= 1);
-    const tries = (await goodfin.control('requests') as { requests: Array<{ path: string }> }).requests.filter((r) => r.path === GOODFIN_PATHS.downloadDocument).length;
-    assert.ok(tries >= 2, `the download was retried (${tries} calls)`);
+  withGoodfinHub(
+    'goodfin-docs',
+    async ({ client, goodfin }) => {
+      // the failures open Goodfin's circuit; a short cooldown lets the RETRY below through without a long wait
+      const policy = await client.call('PUT', '/admin/integrations/goodfin', { settings: { http: { breakerCooldownMs: 1_000 } } });
+      assert.equal(policy.status, 200, JSON.stringify(policy.body));
+      await goodfin.control('faults', { kind: 'status', status: 500, path: GOODFIN_PATHS.downloadDocument });
+      const [deal] = await generate(client, { count: 1 });
+      const id = deal!.dealApplicationId;
+      const stuck = await waitForApplication(client, id, 'active.stuck');
+      assert.ok(stuck.messages.sent.length >= 3, 'acknowledged and numbered before the documents');
+      const alerts = await eventually(
+        async () => {
+          const list = ((await client.get('/admin/alerts?kind=actor_needs_attention')).body.alerts ?? []) as Array<{ subject: string }>;
+          return list.some((a) => a.subject.includes(id)) ? list : undefined;
+        },
+        15_000,
+        'the alert',
+      );
+      assert.ok(alerts.length >= 1);
+      const tries = ((await goodfin.control('requests')) as { requests: Array<{ path: string }> }).requests.filter(
+        (r) => r.path === GOODFIN_PATHS.downloadDocument,
+      ).length;
+      assert.ok(tries >= 2, `the download was retried (${tries} calls)`);
 
-    assert.equal((await fetch(`${goodfin.url}/__sandbox/faults`, { method: 'DELETE' })).ok, true);
-    await new Promise((resolve) => setTimeout(resolve, 1_200)); // the circuit lets a probe through again
-    await staff(client, id, { type: 'RETRY' });
-    const ready = await waitForApplication(client, id, 'active.readyForSigning');
-    assert.equal(ready.number, stuck.number, 'the number stays');
-    const downloads = (await goodfin.control('requests') as { requests: Array<{ path: string; query: string; status: number | null }> }).requests.filter((r) => r.path === GOODFIN_PATHS.downloadDocument && r.status === 200);
-    const listed = (await application(client, id)) as Application & { documents: Array<{ documentId: string; downloaded: boolean }> };
-    assert.ok(listed.documents.length >= 2 && listed.documents.every((d) => d.downloaded));
-    assert.deepEqual(downloads.map((r) => new URLSearchParams(r.query).get('documentId')).sort(), listed.documents.map((d) => d.documentId).sort(), 'each document fetched once');
-    await expectStatusesAt(goodfin, id, ['RECEIVED', 'READY_FOR_SIGNING']);
-    const numbers = (await goodfin.received(id)).filter((m) => m.payloadType === 'UpdateApplicationParams');
-    assert.equal(numbers.length, 1, 'the number announced once');
-  }, { env: { HUB_EFFECT_MAX_ATTEMPTS: '2' } }));
+      assert.equal((await fetch(`${goodfin.url}/__sandbox/faults`, { method: 'DELETE' })).ok, true);
+      await new Promise((resolve) => setTimeout(resolve, 1_200)); // the circuit lets a probe through again
+      await staff(client, id, { type: 'RETRY' });
+      const ready = await waitForApplication(client, id, 'active.readyForSigning');
+      assert.equal(ready.number, stuck.number, 'the number stays');
+      const downloads = (
+        (await goodfin.control('requests')) as { requests: Array<{ path: string; query: string; status: number | null }> }
+      ).requests.filter((r) => r.path === GOODFIN_PATHS.downloadDocument && r.status === 200);
+      const listed = (await application(client, id)) as Application & { documents: Array<{ documentId: string; downloaded: boolean }> };
+      assert.ok(listed.documents.length >= 2 && listed.documents.every((d) => d.downloaded));
+      assert.deepEqual(
+        downloads.map((r) => new URLSearchParams(r.query).get('documentId')).sort(),
+        listed.documents.map((d) => d.documentId).sort(),
+        'each document fetched once',
+      );
+      await expectStatusesAt(goodfin, id, ['RECEIVED', 'READY_FOR_SIGNING']);
+      const numbers = (await goodfin.received(id)).filter((m) => m.payloadType === 'UpdateApplicationParams');
+      assert.equal(numbers.length, 1, 'the number announced once');
+    },
+    { env: { HUB_EFFECT_MAX_ATTEMPTS: '2' } },
+  ));

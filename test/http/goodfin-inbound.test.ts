@@ -9,7 +9,10 @@ interface ApplicationBody {
   number: string | null;
   status: { code: string; label: string } | null;
   documents: Array<{ documentId: string; downloaded: boolean; url: string | null }>;
-  messages: { sent: Array<{ payloadType: string; msgId: string; payload: Record<string, unknown>; status: string }>; received: Array<{ msgId: string; payloadType: string; result: string }> };
+  messages: {
+    sent: Array<{ payloadType: string; msgId: string; payload: Record<string, unknown>; status: string }>;
+    received: Array<{ msgId: string; payloadType: string; result: string }>;
+  };
   history: Array<{ event: string; to: string; by: string }>;
 }
 
@@ -21,7 +24,11 @@ test('POST /goodfin/in: only Goodfin with the declared secret (and from an allow
     assert.equal(wrong.status, 401);
     assert.equal((wrong.body.error as { code: string }).code, 'invalid_signature');
 
-    const notJson = await fetch(`${hub.url}/goodfin/in`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Goodfin-Token': 'x' }, body: '{' });
+    const notJson = await fetch(`${hub.url}/goodfin/in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Goodfin-Token': 'x' },
+      body: '{',
+    });
     assert.equal(notJson.status, 401, 'the secret is checked first');
     const misaddressed = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { receiver: 'someOtherBank' });
     assert.equal(misaddressed.status, 400);
@@ -46,32 +53,49 @@ test('an AddDealApplication becomes an application: acknowledged, numbered, docu
     assert.equal(first.body.duplicate, false);
     await client.waitForState('/applications/gf-add-1', 'active.readyForSigning');
 
-    const acks = async () => (await goodfin.received('gf-add-1')).filter((m) => m.payloadType === 'CommonResponse' && m.payload.originalMsgId === first.msgId);
+    const acks = async () =>
+      (await goodfin.received('gf-add-1')).filter((m) => m.payloadType === 'CommonResponse' && m.payload.originalMsgId === first.msgId);
     await eventually(async () => ((await acks()).length === 1 ? true : undefined), 15_000, 'the CommonResponse at Goodfin');
     // Goodfin answers each message we sent it with a CommonResponse; the application keeps those answers
-    const before = await eventually(async () => {
-      const view = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
-      const ours = view.messages.sent.filter((m) => m.payloadType !== 'CommonResponse').length;
-      return view.messages.received.filter((m) => m.payloadType === 'CommonResponse').length === ours ? view : undefined;
-    }, 15_000, 'the answers to our messages recorded');
+    const before = await eventually(
+      async () => {
+        const view = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
+        const ours = view.messages.sent.filter((m) => m.payloadType !== 'CommonResponse').length;
+        return view.messages.received.filter((m) => m.payloadType === 'CommonResponse').length === ours ? view : undefined;
+      },
+      15_000,
+      'the answers to our messages recorded',
+    );
     assert.match(before.number ?? '', /^BG-\d{4}-000001$/);
     assert.deepEqual(before.status, { code: 'READY_FOR_SIGNING', label: 'Готова к подписанию' });
-    assert.ok(before.documents.every((d) => d.downloaded && d.url), JSON.stringify(before.documents));
-    const pdf = await fetch(`${hub.url}${before.documents[0]?.url ?? ''}`, { headers: { authorization: `Bearer ${'test-admin-key-0123456789abcdef'}` } });
+    assert.ok(
+      before.documents.every((d) => d.downloaded && d.url),
+      JSON.stringify(before.documents),
+    );
+    const pdf = await fetch(`${hub.url}${before.documents[0]?.url ?? ''}`, {
+      headers: { authorization: `Bearer ${'test-admin-key-0123456789abcdef'}` },
+    });
     assert.equal(pdf.status, 200);
     assert.equal((await pdf.arrayBuffer()).byteLength > 100, true);
     const fromGoodfin = (view: ApplicationBody) => view.messages.received.filter((m) => m.payloadType !== 'CommonResponse');
-    assert.deepEqual(fromGoodfin(before).map((m) => m.payloadType), ['AddDealApplication']);
+    assert.deepEqual(
+      fromGoodfin(before).map((m) => m.payloadType),
+      ['AddDealApplication'],
+    );
     assert.equal(before.history[0]?.by, 'goodfin');
 
     // Goodfin heard no answer and sends the same message again
     const repeat = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1'), { msgId: first.msgId });
     assert.equal(repeat.status, 200);
     assert.equal(repeat.body.duplicate, true);
-    const answered = await eventually(async () => {
-      const got = await acks();
-      return got.length === 2 ? got : undefined;
-    }, 15_000, 'the answer sent again');
+    const answered = await eventually(
+      async () => {
+        const got = await acks();
+        return got.length === 2 ? got : undefined;
+      },
+      15_000,
+      'the answer sent again',
+    );
     assert.equal(answered[0]?.msgId, answered[1]?.msgId, 'the same answer, with its msgId');
     const after = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
     assert.equal(after.revision, before.revision, 'the application did not change');
@@ -80,14 +104,19 @@ test('an AddDealApplication becomes an application: acknowledged, numbered, docu
     // the same application under a new msgId: refused, the application stays as it is
     const again = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-add-1', { amount: 9_999_999 }));
     assert.equal(again.status, 200);
-    const refusal = await eventually(async () => (await goodfin.received('gf-add-1')).find((m) => m.payload.originalMsgId === again.msgId), 15_000, 'the refusal');
+    const refusal = await eventually(
+      async () => (await goodfin.received('gf-add-1')).find((m) => m.payload.originalMsgId === again.msgId),
+      15_000,
+      'the refusal',
+    );
     assert.deepEqual([refusal.payload.success, refusal.payload.errorCode], [false, 'DUPLICATE_APPLICATION']);
     assert.equal(((await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody).revision, before.revision);
   }));
 
 test('messages the bank cannot take are answered with our error codes: bad payload, unknown application, a type Goodfin should not send; failing checks return it for rework', () =>
   withGoodfinHub('goodfin-in-errors', async ({ hub, client, goodfin }) => {
-    const answerTo = (msgId: string) => eventually(async () => (await goodfin.received()).find((m) => m.payload.originalMsgId === msgId), 15_000, `the answer to ${msgId}`);
+    const answerTo = (msgId: string) =>
+      eventually(async () => (await goodfin.received()).find((m) => m.payload.originalMsgId === msgId), 15_000, `the answer to ${msgId}`);
 
     const invalid = await pushToHub(hub.url, 'AddDealApplication', { dealApplicationId: 'gf-err-1', requestData: {} });
     assert.equal(invalid.status, 200, 'stored and answered, not bounced');
@@ -104,8 +133,15 @@ test('messages the bank cannot take are answered with our error codes: bad paylo
     const noInn = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-err-2', { inn: null, amount: 10 }));
     assert.equal(noInn.status, 200);
     await client.waitForState('/applications/gf-err-2', 'active.returnedForRework');
-    const rework = await eventually(async () => (await goodfin.received('gf-err-2')).find((m) => m.payload.status === 'REWORK'), 15_000, 'the REWORK status');
+    const rework = await eventually(
+      async () => (await goodfin.received('gf-err-2')).find((m) => m.payload.status === 'REWORK'),
+      15_000,
+      'the REWORK status',
+    );
     assert.equal(rework.payload.errorCode, 'CLIENT_INN_MISSING');
     const view = (await client.get('/applications/gf-err-2')).body as unknown as ApplicationBody & { checkErrors: Array<{ code: string }> };
-    assert.deepEqual(view.checkErrors.map((e) => e.code), ['CLIENT_INN_MISSING', 'AMOUNT_OUT_OF_LIMITS']);
+    assert.deepEqual(
+      view.checkErrors.map((e) => e.code),
+      ['CLIENT_INN_MISSING', 'AMOUNT_OUT_OF_LIMITS'],
+    );
   }));

@@ -14,10 +14,17 @@ const WEBHOOK_SECRET = 'whsec-echo-0f3a9c71d2';
 function signedDelivery(body: unknown, options: { delivery: string; secret?: string; timestamp?: number }) {
   const raw = JSON.stringify(body);
   const timestamp = String(Math.floor((options.timestamp ?? Date.now()) / 1000));
-  const signature = createHmac('sha256', options.secret ?? WEBHOOK_SECRET).update(`${timestamp}.${raw}`).digest('hex');
+  const signature = createHmac('sha256', options.secret ?? WEBHOOK_SECRET)
+    .update(`${timestamp}.${raw}`)
+    .digest('hex');
   return {
     raw,
-    headers: { 'content-type': 'application/json', 'x-echo-timestamp': timestamp, 'x-echo-signature': `sha256=${signature}`, 'x-echo-delivery': options.delivery },
+    headers: {
+      'content-type': 'application/json',
+      'x-echo-timestamp': timestamp,
+      'x-echo-signature': `sha256=${signature}`,
+      'x-echo-delivery': options.delivery,
+    },
   };
 }
 
@@ -54,15 +61,25 @@ test('webhooks: a signed delivery is applied once; forged, stale, replayed and d
     assert.equal(replayed.body.duplicate, true);
     assert.equal(await total(), 5, 'a replayed delivery changes nothing');
 
-    const forged = signedDelivery({ actorId: 'hooked', event: { type: 'ADD', amount: 1000 } }, { delivery: 'd-2', secret: 'guessed-secret' });
+    const forged = signedDelivery(
+      { actorId: 'hooked', event: { type: 'ADD', amount: 1000 } },
+      { delivery: 'd-2', secret: 'guessed-secret' },
+    );
     for (let i = 0; i < 5; i += 1) {
       const refused = keep(await postWebhook(hub.url, { ...forged, headers: { ...forged.headers, 'x-echo-delivery': `d-forged-${i}` } }));
       assert.equal(refused.status, 401);
       assert.equal(refused.body.error?.code, 'invalid_signature');
     }
-    const tampered = { ...first, raw: first.raw.replace('"amount":5', '"amount":500'), headers: { ...first.headers, 'x-echo-delivery': 'd-3' } };
+    const tampered = {
+      ...first,
+      raw: first.raw.replace('"amount":5', '"amount":500'),
+      headers: { ...first.headers, 'x-echo-delivery': 'd-3' },
+    };
     assert.equal(keep(await postWebhook(hub.url, tampered)).status, 401, 'a changed body no longer matches its signature');
-    const stale = signedDelivery({ actorId: 'hooked', event: { type: 'ADD', amount: 5 } }, { delivery: 'd-4', timestamp: Date.now() - 10 * 60_000 });
+    const stale = signedDelivery(
+      { actorId: 'hooked', event: { type: 'ADD', amount: 5 } },
+      { delivery: 'd-4', timestamp: Date.now() - 10 * 60_000 },
+    );
     assert.equal(keep(await postWebhook(hub.url, stale)).status, 401, 'a correctly signed but old capture is refused');
     assert.equal(await total(), 5);
 
@@ -81,16 +98,20 @@ test('webhooks: a signed delivery is applied once; forged, stale, replayed and d
     assert.equal(await total(), 6);
 
     // Repeated signature failures are one grouped alert.
-    const alerts = keep(await eventually(async () => {
-      const list = await client.get('/admin/alerts?kind=signature_failures');
-      return (list.body.alerts as unknown[]).length > 0 ? list : undefined;
-    }));
+    const alerts = keep(
+      await eventually(async () => {
+        const list = await client.get('/admin/alerts?kind=signature_failures');
+        return (list.body.alerts as unknown[]).length > 0 ? list : undefined;
+      }),
+    );
     assert.equal((alerts.body.alerts as unknown[]).length, 1);
 
-    const inbound = keep(await eventually(async () => {
-      const list = await client.get('/admin/audit?kind=inbound&integration=echo&limit=100');
-      return (list.body.entries as unknown[]).length >= 11 ? list : undefined;
-    }));
+    const inbound = keep(
+      await eventually(async () => {
+        const list = await client.get('/admin/audit?kind=inbound&integration=echo&limit=100');
+        return (list.body.entries as unknown[]).length >= 11 ? list : undefined;
+      }),
+    );
     const outcomes = (inbound.body.entries as Array<{ outcome: string }>).map((e) => e.outcome);
     assert.equal(outcomes.filter((o) => o === 'bad_signature').length, 7);
     assert.ok(outcomes.includes('duplicate') && outcomes.includes('forbidden_address') && outcomes.includes('dispatched'));
@@ -105,7 +126,8 @@ test('webhooks: a signed delivery is applied once; forged, stale, replayed and d
 
     keep(await client.get('/admin/integrations'));
     keep(await client.get('/admin/integrations/echo'));
-    for (const response of responses) assert.ok(!response.includes(WEBHOOK_SECRET), `a response leaked the secret: ${response.slice(0, 200)}`);
+    for (const response of responses)
+      assert.ok(!response.includes(WEBHOOK_SECRET), `a response leaked the secret: ${response.slice(0, 200)}`);
     assert.ok(!hub.output().includes(WEBHOOK_SECRET), 'the logs never show the secret');
     const mongo = await new MongoClient(databaseUri()).connect();
     try {
@@ -175,7 +197,10 @@ test('an external call whose retries run out raises one retries_exhausted alert,
   const { startEchoSandbox } = await import('../../actors/connectors/echo/sandbox.ts');
   const echo = await startEchoSandbox();
   echo.failNext(1000, 503);
-  const hub = await startHubProcess({ dbName: uniqueDatabaseName('exhausted'), env: { ECHO_BASE_URL: echo.url, HUB_EFFECT_MAX_ATTEMPTS: '2' } });
+  const hub = await startHubProcess({
+    dbName: uniqueDatabaseName('exhausted'),
+    env: { ECHO_BASE_URL: echo.url, HUB_EFFECT_MAX_ATTEMPTS: '2' },
+  });
   const client = hubClient(hub.url);
   try {
     assert.equal((await client.post('/actors/probe', { id: 'unlucky' })).status, 201);
@@ -215,10 +240,25 @@ test('a delivery stored but not dispatched before a crash is dispatched once by 
     // What a process that died right after persisting the delivery leaves behind.
     const body = Buffer.from(JSON.stringify({ actorId: 'late', event: { type: 'ADD', amount: 3 } }));
     const long = new Date(Date.now() - 120_000);
-    await mongo.db(dbName).collection('inbox').insertOne({
-      _id: 'echo:d-crashed' as never, integration: 'echo', deliveryId: 'd-crashed', receivedAt: long, remoteAddress: '127.0.0.1', headers: {},
-      rawBody: body.toString('base64'), contentType: 'application/json', status: 'received', dispatchedTo: null, result: null, error: null, attempts: 0, updatedAt: long,
-    });
+    await mongo
+      .db(dbName)
+      .collection('inbox')
+      .insertOne({
+        _id: 'echo:d-crashed' as never,
+        integration: 'echo',
+        deliveryId: 'd-crashed',
+        receivedAt: long,
+        remoteAddress: '127.0.0.1',
+        headers: {},
+        rawBody: body.toString('base64'),
+        contentType: 'application/json',
+        status: 'received',
+        dispatchedTo: null,
+        result: null,
+        error: null,
+        attempts: 0,
+        updatedAt: long,
+      });
     const run = await client.post('/admin/jobs/inbox-redispatch/run');
     assert.equal(run.status, 200, JSON.stringify(run.body));
     assert.deepEqual((run.body.output as { dispatched: number }).dispatched, 1);
@@ -226,7 +266,10 @@ test('a delivery stored but not dispatched before a crash is dispatched once by 
     const again = await client.post('/admin/jobs/inbox-redispatch/run');
     assert.equal((again.body.output as { dispatched: number }).dispatched, 0);
     assert.equal(((await client.get('/actors/probe/late')).body.context as { total: number }).total, 3, 'applied once');
-    const stored = await mongo.db(dbName).collection('inbox').findOne({ _id: 'echo:d-crashed' as never });
+    const stored = await mongo
+      .db(dbName)
+      .collection('inbox')
+      .findOne({ _id: 'echo:d-crashed' as never });
     assert.equal(stored?.status, 'dispatched');
   } finally {
     await mongo.close();

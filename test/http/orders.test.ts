@@ -15,13 +15,26 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
 
     const paying = await waitForOrder(client, 'SHOP-1001', (o) => typeof o.paymentUrl === 'string', 'a payment page');
     assert.equal(paying.state, 'paying');
-    assert.deepEqual(paying.pricing, { subtotal: 50_000, deliveryFee: 0, fees: [], total: 50_000, vatRatePercent: 20, vat: 8_333, currency: 'UAH' });
+    assert.deepEqual(paying.pricing, {
+      subtotal: 50_000,
+      deliveryFee: 0,
+      fees: [],
+      total: 50_000,
+      vatRatePercent: 20,
+      vat: 8_333,
+      currency: 'UAH',
+    });
     assert.equal((paying.delivery as { cityName: string }).cityName, 'Київ');
     const products = await client.get('/admin/products/CUP-1');
     assert.deepEqual([products.body.reserved, products.body.available], [2, 8]);
 
     await payOnPage(String(paying.paymentUrl), 'success');
-    const confirmed = await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'fulfilment.awaitingShipment', 'the order paid and confirmed');
+    const confirmed = await waitForOrder(
+      client,
+      'SHOP-1001',
+      (o) => o.state === 'fulfilment.awaitingShipment',
+      'the order paid and confirmed',
+    );
     const invoice = confirmed.invoice as { number: number; url: string };
     assert.ok(invoice.number >= 1);
     assert.equal((confirmed.receipt as { paymentId: string }).paymentId, 'SHOP-1001-P1');
@@ -32,7 +45,10 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     assert.equal(invoiceResponse.headers.get('content-type'), 'application/pdf');
 
     const receiptMail = await mailTo('olena@example.com', /Оплату замовлення SHOP-1001 отримано/);
-    assert.deepEqual(receiptMail.attachments.map((a) => [a.filename, a.contentType]), [[`invoice-${String(invoice.number).padStart(6, '0')}.pdf`, 'application/pdf']]);
+    assert.deepEqual(
+      receiptMail.attachments.map((a) => [a.filename, a.contentType]),
+      [[`invoice-${String(invoice.number).padStart(6, '0')}.pdf`, 'application/pdf']],
+    );
     assert.equal(receiptMail.attachments[0]?.content.subarray(0, 5).toString(), '%PDF-');
     await mailTo('olena@example.com', /підтверджено/);
 
@@ -40,10 +56,14 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
     await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'fulfilment.shipped', 'shipped');
     await mailTo('olena@example.com', /20450000000001/);
-    const stock = await eventually(async () => {
-      const { body } = await client.get('/admin/products/CUP-1');
-      return body.stock === 8 ? body : undefined;
-    }, 10_000, 'stock committed');
+    const stock = await eventually(
+      async () => {
+        const { body } = await client.get('/admin/products/CUP-1');
+        return body.stock === 8 ? body : undefined;
+      },
+      10_000,
+      'stock committed',
+    );
     assert.deepEqual([stock.reserved, stock.sold], [0, 2]);
 
     await client.post('/orders/SHOP-1001/delivered', {});
@@ -52,24 +72,39 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     const page = await fetch(link);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Як вам замовлення SHOP-1001/);
-    const forged = await fetch(link.replace(/token=.*/, 'token=guessed'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'guessed', rating: 1 }) });
+    const forged = await fetch(link.replace(/token=.*/, 'token=guessed'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'guessed', rating: 1 }),
+    });
     assert.equal(forged.status, 404);
     const token = new URL(link).searchParams.get('token') ?? '';
-    const answered = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ token, rating: 5, comment: 'Дякую!' }) });
+    const answered = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ token, rating: 5, comment: 'Дякую!' }),
+    });
     assert.equal(answered.status, 200);
     const completed = await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'completed', 'completed');
     assert.deepEqual(completed.survey, { sent: true, rating: 5, comment: 'Дякую!' });
 
     const audit = await client.get('/admin/audit?kind=business&actor=order/SHOP-1001');
     const entries = (audit.body as { entries: Array<{ operation: string; details: { invoice: number } }> }).entries;
-    assert.deepEqual(entries.map((e) => e.operation), ['order.documents_issued']);
+    assert.deepEqual(
+      entries.map((e) => e.operation),
+      ['order.documents_issued'],
+    );
     assert.equal(entries[0]?.details.invoice, invoice.number);
     // lists read the projection, written just behind the journal
-    const listed = await eventually(async () => {
-      const { body } = await client.get('/orders?state=completed');
-      const ids = (body as { orders: Array<{ id: string }> }).orders.map((o) => o.id);
-      return ids.length > 0 ? ids : undefined;
-    }, 10_000, 'the completed order listed');
+    const listed = await eventually(
+      async () => {
+        const { body } = await client.get('/orders?state=completed');
+        const ids = (body as { orders: Array<{ id: string }> }).orders.map((o) => o.id);
+        return ids.length > 0 ? ids : undefined;
+      },
+      10_000,
+      'the completed order listed',
+    );
     assert.deepEqual(listed, ['SHOP-1001']);
   }));
 
@@ -82,22 +117,40 @@ test('a declined payment is retried; after the last attempt the order is blocked
       const first = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string', 'the first payment page');
       await payOnPage(String(first.paymentUrl), 'failure');
       await mailTo('olena@example.com', /Оплата замовлення SHOP-2001 не пройшла/);
-      const second = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string' && o.paymentUrl !== first.paymentUrl, 'a second payment page');
+      const second = await waitForOrder(
+        client,
+        'SHOP-2001',
+        (o) => typeof o.paymentUrl === 'string' && o.paymentUrl !== first.paymentUrl,
+        'a second payment page',
+      );
       assert.equal((second.payment as { attempts: number }).attempts, 2);
       await payOnPage(String(second.paymentUrl), 'failure');
       const blocked = await waitForOrder(client, 'SHOP-2001', (o) => o.state === 'blocked', 'blocked');
-      assert.deepEqual((blocked.payment as { errors: Array<{ paymentId: string }> }).errors.map((e) => e.paymentId), ['SHOP-2001-P1', 'SHOP-2001-P2']);
+      assert.deepEqual(
+        (blocked.payment as { errors: Array<{ paymentId: string }> }).errors.map((e) => e.paymentId),
+        ['SHOP-2001-P1', 'SHOP-2001-P2'],
+      );
       await mailTo('olena@example.com', /SHOP-2001 призупинено/);
-      const alerts = await eventually(async () => {
-        const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
-        const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter((a) => a.subject === 'order/SHOP-2001');
-        return found.length > 0 ? found : undefined;
-      }, 10_000, 'the admin alert');
+      const alerts = await eventually(
+        async () => {
+          const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
+          const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter(
+            (a) => a.subject === 'order/SHOP-2001',
+          );
+          return found.length > 0 ? found : undefined;
+        },
+        10_000,
+        'the admin alert',
+      );
       assert.equal(alerts[0]?.severity, 'critical');
-      const product = await eventually(async () => {
-        const { body } = await client.get('/admin/products/CUP-1');
-        return body.reserved === 0 ? body : undefined;
-      }, 10_000, 'stock released');
+      const product = await eventually(
+        async () => {
+          const { body } = await client.get('/admin/products/CUP-1');
+          return body.reserved === 0 ? body : undefined;
+        },
+        10_000,
+        'stock released',
+      );
       assert.equal(product.available, 10);
     },
     { HUB_ORDER_POLICY: fastRetries },
@@ -107,15 +160,28 @@ test('100 concurrent orders for 10 units: exactly 10 hold stock, 90 are rejected
   withShop(async ({ client }) => {
     const answers = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        client.post('/orders', orderBody({ externalId: `RUSH-${i}`, items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }], total: 25_000, payment: { method: 'cod' } }), { 'Idempotency-Key': `rush-${i}` }),
+        client.post(
+          '/orders',
+          orderBody({
+            externalId: `RUSH-${i}`,
+            items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }],
+            total: 25_000,
+            payment: { method: 'cod' },
+          }),
+          { 'Idempotency-Key': `rush-${i}` },
+        ),
       ),
     );
     assert.deepEqual([...new Set(answers.map((a) => a.status))], [201]);
-    const states = await eventually(async () => {
-      const all = await Promise.all(Array.from({ length: 100 }, (_, i) => client.get(`/orders/RUSH-${i}`)));
-      const settled = all.map((a) => String(a.body.state));
-      return settled.every((s) => s === 'rejected' || s.startsWith('fulfilment')) ? all.map((a) => a.body) : undefined;
-    }, 60_000, 'every rush order settled');
+    const states = await eventually(
+      async () => {
+        const all = await Promise.all(Array.from({ length: 100 }, (_, i) => client.get(`/orders/RUSH-${i}`)));
+        const settled = all.map((a) => String(a.body.state));
+        return settled.every((s) => s === 'rejected' || s.startsWith('fulfilment')) ? all.map((a) => a.body) : undefined;
+      },
+      60_000,
+      'every rush order settled',
+    );
     const accepted = states.filter((o) => String(o.state).startsWith('fulfilment'));
     const rejected = states.filter((o) => o.state === 'rejected');
     assert.equal(accepted.length, 10);
@@ -134,13 +200,19 @@ test('a cancelled paid order releases its stock, refunds the payment at the prov
     const cancelled = await client.post('/orders/SHOP-3001/cancel', { reason: 'the customer changed their mind' });
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     await waitForOrder(client, 'SHOP-3001', (o) => o.state === 'cancelled', 'cancelled');
-    const payment = await eventually(async () => {
-      const { body } = await client.get('/actors/payment/SHOP-3001-P1');
-      return body.state === 'refunded' ? body : undefined;
-    }, 15_000, 'the payment refunded');
+    const payment = await eventually(
+      async () => {
+        const { body } = await client.get('/actors/payment/SHOP-3001-P1');
+        return body.state === 'refunded' ? body : undefined;
+      },
+      15_000,
+      'the payment refunded',
+    );
     const invoiceId = (payment.context as { providerId: string }).providerId;
     const monobank = await client.get('/admin/integrations/monobank');
-    const sandbox = (await (await fetch(`${String(monobank.body.baseUrl)}/__sandbox/state`)).json()) as { state: { invoices: Array<{ invoiceId: string; status: string }> } };
+    const sandbox = (await (await fetch(`${String(monobank.body.baseUrl)}/__sandbox/state`)).json()) as {
+      state: { invoices: Array<{ invoiceId: string; status: string }> };
+    };
     assert.equal(sandbox.state.invoices.find((i) => i.invoiceId === invoiceId)?.status, 'reversed', 'the money went back at Monobank');
     const product = await client.get('/admin/products/CUP-1');
     assert.deepEqual([product.body.reserved, product.body.available], [0, 10]);
@@ -156,25 +228,50 @@ test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undel
     assert.match(JSON.stringify(noKey.body), /Idempotency-Key/);
     const wrongType = await client.post('/orders', orderBody({ externalId: 'BAD-1', total: '500' }), { 'Idempotency-Key': 'bad-1' });
     assert.equal(wrongType.status, 400);
-    assert.deepEqual((wrongType.body.error?.details as Array<{ path: string }>).map((d) => d.path), ['total']);
+    assert.deepEqual(
+      (wrongType.body.error?.details as Array<{ path: string }>).map((d) => d.path),
+      ['total'],
+    );
 
-    const incomplete = await client.post('/orders', orderBody({ externalId: 'BAD-2', customer: { name: 'Олена', phone: '+380501234567' }, total: 49_999 }), { 'Idempotency-Key': 'bad-2' });
+    const incomplete = await client.post(
+      '/orders',
+      orderBody({ externalId: 'BAD-2', customer: { name: 'Олена', phone: '+380501234567' }, total: 49_999 }),
+      { 'Idempotency-Key': 'bad-2' },
+    );
     assert.equal(incomplete.status, 201);
     assert.equal(incomplete.body.state, 'rejected');
     assert.deepEqual((incomplete.body.errors as Array<{ code: string }>).map((e) => e.code).sort(), ['missing_field', 'total_mismatch']);
 
-    const nowhere = await client.post('/orders', orderBody({ externalId: 'BAD-3', delivery: { carrier: 'novaposhta', cityRef: orderBody().delivery.cityRef, warehouseRef: 'no-such-branch', fee: 0 } }), { 'Idempotency-Key': 'bad-3' });
+    const nowhere = await client.post(
+      '/orders',
+      orderBody({
+        externalId: 'BAD-3',
+        delivery: { carrier: 'novaposhta', cityRef: orderBody().delivery.cityRef, warehouseRef: 'no-such-branch', fee: 0 },
+      }),
+      { 'Idempotency-Key': 'bad-3' },
+    );
     assert.equal(nowhere.status, 201);
     const rejected = await waitForOrder(client, 'BAD-3', (o) => o.state === 'rejected', 'rejected after the delivery check');
-    assert.deepEqual((rejected.errors as Array<{ code: string }>).map((e) => e.code), ['invalid_warehouse']);
+    assert.deepEqual(
+      (rejected.errors as Array<{ code: string }>).map((e) => e.code),
+      ['invalid_warehouse'],
+    );
     await mailTo('olena@example.com', /BAD-3 не прийнято/);
-    const product = await eventually(async () => {
-      const { body } = await client.get('/admin/products/CUP-1');
-      return body.reserved === 0 ? body : undefined;
-    }, 10_000, 'the reservation released');
+    const product = await eventually(
+      async () => {
+        const { body } = await client.get('/admin/products/CUP-1');
+        return body.reserved === 0 ? body : undefined;
+      },
+      10_000,
+      'the reservation released',
+    );
     assert.equal(product.available, 10);
 
-    const tooMany = await client.post('/orders', orderBody({ externalId: 'BAD-4', items: [{ sku: 'CUP-1', name: 'Чашка', qty: 11, unitPrice: 25_000 }], total: 275_000 }), { 'Idempotency-Key': 'bad-4' });
+    const tooMany = await client.post(
+      '/orders',
+      orderBody({ externalId: 'BAD-4', items: [{ sku: 'CUP-1', name: 'Чашка', qty: 11, unitPrice: 25_000 }], total: 275_000 }),
+      { 'Idempotency-Key': 'bad-4' },
+    );
     assert.equal(tooMany.status, 201);
     const short = await waitForOrder(client, 'BAD-4', (o) => o.state === 'rejected', 'rejected for stock');
     assert.match((short.errors as Array<{ code: string; message: string }>)[0]?.message ?? '', /CUP-1: 11 asked, 10 available/);

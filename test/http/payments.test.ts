@@ -11,7 +11,11 @@ async function sandboxUrl(client: Setup['client'], integration: string): Promise
 }
 
 async function paymentOf(client: Setup['client'], paymentId: string) {
-  return (await client.get(`/actors/payment/${paymentId}`)).body as { state: string; revision: number; context: { history: Array<{ status: string; source: string; applied: boolean }>; providerId: string } };
+  return (await client.get(`/actors/payment/${paymentId}`)).body as {
+    state: string;
+    revision: number;
+    context: { history: Array<{ status: string; source: string; applied: boolean }>; providerId: string };
+  };
 }
 
 function liqpayCallback(params: Record<string, unknown>): { data: string; signature: string } {
@@ -20,7 +24,11 @@ function liqpayCallback(params: Record<string, unknown>): { data: string; signat
 }
 
 async function postForm(url: string, fields: Record<string, string>) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -31,12 +39,18 @@ test('LiqPay: the checkout page takes the payment, the signed callback confirms 
     const checkoutUrl = new URL(String(paying.paymentUrl));
     assert.equal(checkoutUrl.pathname, '/api/3/checkout');
     assert.match(await (await fetch(checkoutUrl)).text(), /500\.00 UAH/);
-    const paid = await fetch(`${checkoutUrl.origin}/api/3/checkout/pay`, { method: 'POST', body: new URLSearchParams({ order_id: 'LP-1-P1', outcome: 'success' }) });
+    const paid = await fetch(`${checkoutUrl.origin}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'LP-1-P1', outcome: 'success' }),
+    });
     assert.equal(paid.status, 200);
     await waitForOrder(client, 'LP-1', (o) => o.state === 'fulfilment.awaitingShipment', 'confirmed by the callback');
     const payment = await paymentOf(client, 'LP-1-P1');
     assert.equal(payment.state, 'succeeded');
-    assert.deepEqual(payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`), ['success/webhook']);
+    assert.deepEqual(
+      payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`),
+      ['success/webhook'],
+    );
   }));
 
 test('a tampered or forged callback is refused with 401 and changes nothing; a repeated one is answered and changes nothing', () =>
@@ -45,8 +59,26 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
     await waitForOrder(client, 'LP-2', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
     const before = await paymentOf(client, 'LP-2-P1');
 
-    const genuine = liqpayCallback({ action: 'pay', status: 'success', order_id: 'LP-2-P1', payment_id: 777, amount: 500, currency: 'UAH', end_date: Date.now() });
-    const tamperedData = encodeData({ public_key: LIQPAY_SANDBOX_KEYS.publicKey, version: 3, action: 'pay', status: 'success', order_id: 'LP-2-P1', payment_id: 777, amount: 1, currency: 'UAH', end_date: Date.now() });
+    const genuine = liqpayCallback({
+      action: 'pay',
+      status: 'success',
+      order_id: 'LP-2-P1',
+      payment_id: 777,
+      amount: 500,
+      currency: 'UAH',
+      end_date: Date.now(),
+    });
+    const tamperedData = encodeData({
+      public_key: LIQPAY_SANDBOX_KEYS.publicKey,
+      version: 3,
+      action: 'pay',
+      status: 'success',
+      order_id: 'LP-2-P1',
+      payment_id: 777,
+      amount: 1,
+      currency: 'UAH',
+      end_date: Date.now(),
+    });
     const tampered = await postForm(`${hub.url}/webhooks/liqpay`, { data: tamperedData, signature: genuine.signature });
     assert.equal(tampered.status, 401);
     assert.deepEqual((tampered.body.error as { code: string }).code, 'invalid_signature');
@@ -54,7 +86,15 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
     const monobankForged = await fetch(`${hub.url}/webhooks/monobank`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-sign': Buffer.from('not a signature').toString('base64') },
-      body: JSON.stringify({ invoiceId: 'p2_x', status: 'success', amount: 50_000, ccy: 980, createdDate: new Date().toISOString(), modifiedDate: new Date().toISOString(), reference: 'LP-2-P1' }),
+      body: JSON.stringify({
+        invoiceId: 'p2_x',
+        status: 'success',
+        amount: 50_000,
+        ccy: 980,
+        createdDate: new Date().toISOString(),
+        modifiedDate: new Date().toISOString(),
+        reference: 'LP-2-P1',
+      }),
     });
     assert.equal(monobankForged.status, 401);
     const unchanged = await paymentOf(client, 'LP-2-P1');
@@ -78,7 +118,11 @@ test('lost webhooks: Monobank signs with a wrong key, the hub refuses them, and 
     await client.post('/orders', orderBody({ externalId: 'MB-1' }), { 'Idempotency-Key': 'mb-1' });
     const paying = await waitForOrder(client, 'MB-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
     const monobank = await sandboxUrl(client, 'monobank');
-    const fault = await fetch(`${monobank}/__sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'badSignature', count: 2 }) });
+    const fault = await fetch(`${monobank}/__sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'badSignature', count: 2 }),
+    });
     assert.equal(fault.status, 201);
     await payOnPage(String(paying.paymentUrl), 'success');
     const stillPending = await paymentOf(client, 'MB-1-P1');
@@ -88,7 +132,10 @@ test('lost webhooks: Monobank signs with a wrong key, the hub refuses them, and 
     assert.equal(run.status, 200, JSON.stringify(run.body));
     await waitForOrder(client, 'MB-1', (o) => o.state === 'fulfilment.awaitingShipment', 'confirmed by the poll');
     const payment = await paymentOf(client, 'MB-1-P1');
-    assert.deepEqual(payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`), ['success/poll']);
+    assert.deepEqual(
+      payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`),
+      ['success/poll'],
+    );
   }));
 
 test('an invoice that expired unpaid is found by the poller: the payment expires and (last attempt) the order is blocked', () =>
@@ -98,11 +145,18 @@ test('an invoice that expired unpaid is found by the poller: the payment expires
       await waitForOrder(client, 'MB-2', (o) => typeof o.paymentUrl === 'string', 'a payment page');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await client.post('/admin/jobs/payment-status-poll/run', {});
-      const payment = await eventually(async () => {
-        const p = await paymentOf(client, 'MB-2-P1');
-        return p.state === 'expired' ? p : undefined;
-      }, 10_000, 'the payment expired');
-      assert.deepEqual(payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`), ['expired/poll']);
+      const payment = await eventually(
+        async () => {
+          const p = await paymentOf(client, 'MB-2-P1');
+          return p.state === 'expired' ? p : undefined;
+        },
+        10_000,
+        'the payment expired',
+      );
+      assert.deepEqual(
+        payment.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`),
+        ['expired/poll'],
+      );
       await waitForOrder(client, 'MB-2', (o) => o.state === 'blocked', 'blocked after its only attempt');
     },
     { HUB_ORDER_POLICY: JSON.stringify({ paymentValiditySeconds: 1, maxPaymentAttempts: 1 }) },
@@ -111,24 +165,39 @@ test('an invoice that expired unpaid is found by the poller: the payment expires
 test('the daily report reconciles payments with the provider: a discrepancy planted in the sandbox is listed and mailed', () =>
   withShop(async ({ client, mailbox }) => {
     for (const id of ['DR-1', 'DR-2']) {
-      await client.post('/orders', orderBody({ externalId: id, items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }], total: 25_000 }), { 'Idempotency-Key': id });
+      await client.post(
+        '/orders',
+        orderBody({ externalId: id, items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }], total: 25_000 }),
+        { 'Idempotency-Key': id },
+      );
       const paying = await waitForOrder(client, id, (o) => typeof o.paymentUrl === 'string', `${id} payment page`);
       await payOnPage(String(paying.paymentUrl), 'success');
       await waitForOrder(client, id, (o) => o.state === 'fulfilment.awaitingShipment', `${id} paid`);
     }
     // money returned at Monobank that the hub never heard of
     const invoiceId = (await paymentOf(client, 'DR-2-P1')).context.providerId;
-    const tamper = await fetch(`${await sandboxUrl(client, 'monobank')}/sandbox/invoices/${invoiceId}/tamper`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'reversed' }) });
+    const tamper = await fetch(`${await sandboxUrl(client, 'monobank')}/sandbox/invoices/${invoiceId}/tamper`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'reversed' }),
+    });
     assert.equal(tamper.status, 200);
 
     const run = await client.post('/admin/jobs/daily-report/run', {});
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const day = new Date().toISOString().slice(0, 10);
     const report = await client.get(`/admin/reports/${day}`);
-    const reconciliation = report.body.reconciliation as { checked: number; matched: number; mismatches: Array<{ paymentId: string; detail: string }> };
+    const reconciliation = report.body.reconciliation as {
+      checked: number;
+      matched: number;
+      mismatches: Array<{ paymentId: string; detail: string }>;
+    };
     assert.equal(reconciliation.checked, 2);
     assert.equal(reconciliation.matched, 1);
-    assert.deepEqual(reconciliation.mismatches.map((m) => m.paymentId), ['DR-2-P1']);
+    assert.deepEqual(
+      reconciliation.mismatches.map((m) => m.paymentId),
+      ['DR-2-P1'],
+    );
     assert.match(reconciliation.mismatches[0]?.detail ?? '', /monobank says reversed/);
     const mail = await waitForMail(mailbox, 'management@example.com', /1 mismatches/);
     assert.match(mail.text, /MISMATCHES:\n- order DR-2, payment DR-2-P1/);

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_SENDER, SANDBOX_WAREHOUSES, startNovaPoshtaSandbox, type NovaPoshtaSandbox } from '../../actors/connectors/novaposhta/sandbox.ts';
+import {
+  NOVAPOSHTA_SANDBOX_API_KEY,
+  SANDBOX_SENDER,
+  SANDBOX_WAREHOUSES,
+  startNovaPoshtaSandbox,
+  type NovaPoshtaSandbox,
+} from '../../actors/connectors/novaposhta/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';
@@ -9,21 +15,37 @@ import { orderBody, waitForOrder, withShop, type Setup } from '../support/shop.t
 type Client = Setup['client'];
 
 async function shipmentOf(client: Client, id: string) {
-  return (await client.get(`/actors/shipment/${id}`)).body as { state: string; context: { waybill: { number: string; recovered: boolean } | null; returnNumber: string | null; error: { code: string; message: string; attempts: number } | null; history: Array<{ statusCode: string }> } };
+  return (await client.get(`/actors/shipment/${id}`)).body as {
+    state: string;
+    context: {
+      waybill: { number: string; recovered: boolean } | null;
+      returnNumber: string | null;
+      error: { code: string; message: string; attempts: number } | null;
+      history: Array<{ statusCode: string }>;
+    };
+  };
 }
 
 async function waitForShipment(client: Client, id: string, state: string) {
-  return eventually(async () => {
-    const shipment = await shipmentOf(client, id);
-    return shipment.state === state ? shipment : undefined;
-  }, 20_000, `shipment ${id} to be ${state}`);
+  return eventually(
+    async () => {
+      const shipment = await shipmentOf(client, id);
+      return shipment.state === state ? shipment : undefined;
+    },
+    20_000,
+    `shipment ${id} to be ${state}`,
+  );
 }
 
 /** The hub's own (in-process) Nova Poshta sandbox, driven over its control routes. */
 async function npControl(client: Client) {
   const base = String((await client.get('/admin/integrations/novaposhta')).body.baseUrl);
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     assert.equal(response.status, 200, await response.text());
   };
   return {
@@ -38,11 +60,19 @@ async function track(client: Client) {
   return run.body.output as { shipments: number; calls: number; changed: number };
 }
 
-test('a paid order\'s parcel goes from quote to delivered by polling alone; the order follows and the customer hears of it', () =>
+test("a paid order's parcel goes from quote to delivered by polling alone; the order follows and the customer hears of it", () =>
   withShop(async ({ client, mailbox }) => {
     // to Lviv: a parcel between cities (within Kyiv it would skip the transit statuses)
     const lviv = SANDBOX_WAREHOUSES.find((w) => w.CityDescription === 'Львів');
-    await client.post('/orders', orderBody({ externalId: 'NP-1', payment: { method: 'cod' }, delivery: { carrier: 'novaposhta', cityRef: lviv?.CityRef, warehouseRef: lviv?.Ref, fee: 0 } }), { 'Idempotency-Key': 'np-1' });
+    await client.post(
+      '/orders',
+      orderBody({
+        externalId: 'NP-1',
+        payment: { method: 'cod' },
+        delivery: { carrier: 'novaposhta', cityRef: lviv?.CityRef, warehouseRef: lviv?.Ref, fee: 0 },
+      }),
+      { 'Idempotency-Key': 'np-1' },
+    );
     const pickup = await waitForShipment(client, 'NP-1', 'awaitingPickup');
     const number = pickup.context.waybill?.number ?? '';
     assert.match(number, /^\d{14}$/);
@@ -100,18 +130,30 @@ test('cancelling an order before pickup deletes its waybill', () =>
     assert.equal(waybills.waybills.find((w) => w.number === number)?.status, '2', 'deleted at Nova Poshta');
   }));
 
-test('an NP validation error stops the shipment with NP\'s code and message, after one call, for a person to fix', () =>
+test("an NP validation error stops the shipment with NP's code and message, after one call, for a person to fix", () =>
   withShop(async ({ client }) => {
     const created = await client.post('/actors/shipment', {
       id: 'NP-BAD',
       input: {
-        shipmentId: 'NP-BAD', orderId: 'NP-BAD', recipient: { name: 'Олена', phone: '380501234567', email: null }, cityRef: 'no-such-city', warehouseRef: null,
-        address: { street: 'вул. Хрещатик', house: '1' }, declaredValue: 50_000, description: 'Чашка', collectOnDelivery: null, statusMap: { '1': 'awaitingPickup' }, requestedAt: new Date().toISOString(),
+        shipmentId: 'NP-BAD',
+        orderId: 'NP-BAD',
+        recipient: { name: 'Олена', phone: '380501234567', email: null },
+        cityRef: 'no-such-city',
+        warehouseRef: null,
+        address: { street: 'вул. Хрещатик', house: '1' },
+        declaredValue: 50_000,
+        description: 'Чашка',
+        collectOnDelivery: null,
+        statusMap: { '1': 'awaitingPickup' },
+        requestedAt: new Date().toISOString(),
       },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const failed = await waitForShipment(client, 'NP-BAD', 'failed');
-    assert.deepEqual([failed.context.error?.code, failed.context.error?.message, failed.context.error?.attempts], ['20000200103', 'CityRecipient not found', 1]);
+    assert.deepEqual(
+      [failed.context.error?.code, failed.context.error?.message, failed.context.error?.attempts],
+      ['20000200103', 'CityRecipient not found', 1],
+    );
     assert.deepEqual((await client.get('/actors/shipment/NP-BAD')).body.accepts, ['CANCEL', 'RETRY']);
   }));
 
@@ -119,7 +161,14 @@ test('the directory sync pages a few thousand branches with progress, and the sh
   const np = await startNovaPoshtaSandbox({ generated: { settlements: 60, branchesEach: 50 } });
   const hub = await startHubProcess({
     dbName: uniqueDatabaseName('np_reference'),
-    env: { LOG_LEVEL: 'info', HUB_INTEGRATION_NOVAPOSHTA: JSON.stringify({ baseUrl: np.url, credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY }, settings: { sender: SANDBOX_SENDER } }) },
+    env: {
+      LOG_LEVEL: 'info',
+      HUB_INTEGRATION_NOVAPOSHTA: JSON.stringify({
+        baseUrl: np.url,
+        credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY },
+        settings: { sender: SANDBOX_SENDER },
+      }),
+    },
   });
   try {
     const client = hubClient(hub.url);
@@ -127,7 +176,10 @@ test('the directory sync pages a few thousand branches with progress, and the sh
     assert.equal(run.status, 200, JSON.stringify(run.body));
     assert.deepEqual(run.body.output, { cities: 63, warehouses: 3005, removed: 0 });
     assert.equal(np.calls('Address.getWarehouses') >= 7, true, 'paged 500 at a time');
-    const progress = hub.output().split('\n').filter((line) => line.includes('job progress') && line.includes('phase=warehouses'));
+    const progress = hub
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('job progress') && line.includes('phase=warehouses'));
     assert.ok(progress.length >= 7, `progress lines: ${progress.length}`);
     assert.match(progress.at(-1) ?? '', /done=3005 total=3005/);
 
@@ -150,7 +202,11 @@ test('a waybill is created exactly once when the hub is killed while NP is answe
   const dbName = uniqueDatabaseName('np_crash');
   const env = {
     HUB_EFFECT_LEASE_MS: '1500',
-    HUB_INTEGRATION_NOVAPOSHTA: JSON.stringify({ baseUrl: np.url, credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY }, settings: { sender: SANDBOX_SENDER } }),
+    HUB_INTEGRATION_NOVAPOSHTA: JSON.stringify({
+      baseUrl: np.url,
+      credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY },
+      settings: { sender: SANDBOX_SENDER },
+    }),
   };
   let hub = await startHubProcess({ dbName, env });
   try {

@@ -37,42 +37,85 @@ function toPaying(input = orderInput()): AnyMachineSnapshot {
   const [checking, checks] = step(start, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } });
   assert.equal(checking.value, 'checkingDelivery');
   assert.deepEqual(spawned(checks), ['checkDelivery']);
-  const [paying, pays] = step(checking, { type: 'xstate.done.actor.coverage', output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' } });
+  const [paying, pays] = step(checking, {
+    type: 'xstate.done.actor.coverage',
+    output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' },
+  });
   assert.deepEqual(spawned(pays), ['startPayment']);
   return paying;
 }
 
-const paid = (s: AnyMachineSnapshot, paymentId = 'SHOP-1001-P1') => step(s, { type: 'PAYMENT_RESULT', paymentId, outcome: 'succeeded', failure: null });
-const declined = (s: AnyMachineSnapshot, paymentId: string) => step(s, { type: 'PAYMENT_RESULT', paymentId, outcome: 'failed', failure: { code: 'declined', message: 'Недостатньо коштів' } });
+const paid = (s: AnyMachineSnapshot, paymentId = 'SHOP-1001-P1') =>
+  step(s, { type: 'PAYMENT_RESULT', paymentId, outcome: 'succeeded', failure: null });
+const declined = (s: AnyMachineSnapshot, paymentId: string) =>
+  step(s, { type: 'PAYMENT_RESULT', paymentId, outcome: 'failed', failure: { code: 'declined', message: 'Недостатньо коштів' } });
 
 test('validation: every problem gets its own code, and an invalid order is rejected before touching stock', () => {
   const input = orderInput({ customer: { name: '', phone: '12345' }, total: 49_000, delivery: { carrier: 'novaposhta', fee: 0 } });
   const codes = validateOrder(input).map((e) => `${e.code}:${e.path}`);
-  assert.deepEqual(codes.sort(), ['invalid_phone:customer.phone', 'missing_field:customer.email', 'missing_field:customer.name', 'missing_field:delivery.cityRef', 'missing_field:delivery.warehouseRef', 'total_mismatch:total'].sort());
+  assert.deepEqual(
+    codes.sort(),
+    [
+      'invalid_phone:customer.phone',
+      'missing_field:customer.email',
+      'missing_field:customer.name',
+      'missing_field:delivery.cityRef',
+      'missing_field:delivery.warehouseRef',
+      'total_mismatch:total',
+    ].sort(),
+  );
   const [s, actions] = initialTransition(machine, input);
   assert.equal(s.value, 'rejected');
   assert.deepEqual(spawned(actions), ['notifyCustomer']);
 });
 
 test('pricing: VAT 20 % is shown inside the total; fees apply by payment method', () => {
-  const policy = orderPolicySchema.parse({ fees: [{ name: 'cod_fee', percent: 2, methods: ['cod'] }, { name: 'packing', fixed: 1_500 }] });
+  const policy = orderPolicySchema.parse({
+    fees: [
+      { name: 'cod_fee', percent: 2, methods: ['cod'] },
+      { name: 'packing', fixed: 1_500 },
+    ],
+  });
   const card = priceOrder(orderInput(), policy);
-  assert.deepEqual(card, { subtotal: 50_000, deliveryFee: 0, fees: [{ name: 'packing', amount: 1_500 }], total: 51_500, vatRatePercent: 20, vat: 8_583, currency: 'UAH' });
+  assert.deepEqual(card, {
+    subtotal: 50_000,
+    deliveryFee: 0,
+    fees: [{ name: 'packing', amount: 1_500 }],
+    total: 51_500,
+    vatRatePercent: 20,
+    vat: 8_583,
+    currency: 'UAH',
+  });
   const cod = priceOrder(orderInput({ payment: { method: 'cod' } }), policy);
-  assert.deepEqual(cod.fees.map((f) => f.name), ['cod_fee', 'packing']);
+  assert.deepEqual(
+    cod.fees.map((f) => f.name),
+    ['cod_fee', 'packing'],
+  );
   assert.equal(cod.total, 52_500);
 });
 
-test('stock refused → rejected with the effect\'s codes; delivery refused → stock released, then rejected', () => {
+test("stock refused → rejected with the effect's codes; delivery refused → stock released, then rejected", () => {
   const [start] = initialTransition(machine, orderInput());
-  const [noStock] = step(start, { type: 'xstate.done.actor.reserve', output: { ok: false, errors: [{ code: 'out_of_stock', message: 'CUP-1: 1 left', path: 'items.0' }] } });
+  const [noStock] = step(start, {
+    type: 'xstate.done.actor.reserve',
+    output: { ok: false, errors: [{ code: 'out_of_stock', message: 'CUP-1: 1 left', path: 'items.0' }] },
+  });
   assert.equal(noStock.value, 'rejected');
-  assert.deepEqual(ctx(noStock).errors.map((e) => e.code), ['out_of_stock']);
+  assert.deepEqual(
+    ctx(noStock).errors.map((e) => e.code),
+    ['out_of_stock'],
+  );
 
   const [checking] = step(start, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } });
-  const [releasing, actions] = step(checking, { type: 'xstate.done.actor.coverage', output: { ok: false, errors: [{ code: 'invalid_warehouse', message: 'no such branch' }] } });
+  const [releasing, actions] = step(checking, {
+    type: 'xstate.done.actor.coverage',
+    output: { ok: false, errors: [{ code: 'invalid_warehouse', message: 'no such branch' }] },
+  });
   assert.equal(releasing.value, 'releasingRejected');
-  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ orderId: 'SHOP-1001', skus: ['CUP-1'] }]);
+  assert.deepEqual(
+    workOf(actions).spawns.map((x) => x.input),
+    [{ orderId: 'SHOP-1001', skus: ['CUP-1'] }],
+  );
   assert.equal(step(releasing, { type: 'xstate.done.actor.release', output: { released: 1 } })[0].value, 'rejected');
 });
 
@@ -88,17 +131,29 @@ test('paid → documents → awaiting shipment with a promised date and an on-ti
   const [issuing, actions] = paid(toPaying());
   assert.equal(issuing.value, 'issuingDocuments');
   assert.deepEqual(spawned(actions), ['issueDocuments']);
-  const [fulfilment, next] = step(issuing, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 7, issuedAt: '2026-11-22T10:05:00.000Z' } });
+  const [fulfilment, next] = step(issuing, {
+    type: 'xstate.done.actor.documents',
+    output: { invoiceNumber: 7, issuedAt: '2026-11-22T10:05:00.000Z' },
+  });
   assert.deepEqual(fulfilment.value, { fulfilment: 'awaitingShipment' });
   assert.deepEqual(ctx(fulfilment).invoice, { number: 7, issuedAt: '2026-11-22T10:05:00.000Z' });
   assert.equal(ctx(fulfilment).promisedBy, '2026-11-25T10:05:00.000Z');
   assert.equal(ctx(fulfilment).receipt?.paymentId, 'SHOP-1001-P1');
   assert.deepEqual(spawned(next).sort(), ['notifyCustomer', 'requestShipment']);
   assert.deepEqual(workOf(next).spawns.find((x) => x.src === 'requestShipment')?.input, {
-    orderId: 'SHOP-1001', recipient: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' }, cityRef: 'city-1', warehouseRef: 'wh-1', address: null,
-    declaredValue: 50_000, description: 'Чашка', collectOnDelivery: null,
+    orderId: 'SHOP-1001',
+    recipient: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' },
+    cityRef: 'city-1',
+    warehouseRef: 'wh-1',
+    address: null,
+    declaredValue: 50_000,
+    description: 'Чашка',
+    collectOnDelivery: null,
   });
-  assert.deepEqual(workOf(next).delays.map((d) => d.delayMs), [3 * 24 * 3600 * 1000]);
+  assert.deepEqual(
+    workOf(next).delays.map((d) => d.delayMs),
+    [3 * 24 * 3600 * 1000],
+  );
   const [late] = step(fulfilment, { type: workOf(next).delays[0]?.event.type ?? '' });
   assert.equal(ctx(late).late, true);
   assert.deepEqual(late.value, { fulfilment: 'awaitingShipment' }, 'a late order is flagged, not moved');
@@ -108,7 +163,10 @@ test('a failed payment notifies, waits and tries again; after the last attempt t
   let [s, actions] = declined(toPaying(), 'SHOP-1001-P1');
   assert.equal(s.value, 'awaitingPaymentRetry');
   assert.deepEqual(spawned(actions), ['notifyCustomer']);
-  assert.deepEqual(workOf(actions).delays.map((d) => d.delayMs), [1_000]);
+  assert.deepEqual(
+    workOf(actions).delays.map((d) => d.delayMs),
+    [1_000],
+  );
   [s, actions] = step(s, { type: workOf(actions).delays[0]?.event.type ?? '' });
   assert.equal(s.value, 'paying');
   assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P2');
@@ -119,9 +177,15 @@ test('a failed payment notifies, waits and tries again; after the last attempt t
   assert.deepEqual(spawned(actions), ['releaseStock']);
   [s, actions] = step(s, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } });
   assert.equal(s.value, 'blocked');
-  assert.deepEqual(workOf(actions).spawns.map((x) => (x.input as { template: string }).template), ['order_blocked']);
+  assert.deepEqual(
+    workOf(actions).spawns.map((x) => (x.input as { template: string }).template),
+    ['order_blocked'],
+  );
   assert.ok(s.hasTag('alert'));
-  assert.deepEqual(ctx(s).paymentErrors.map((e) => e.paymentId), ['SHOP-1001-P1', 'SHOP-1001-P2']);
+  assert.deepEqual(
+    ctx(s).paymentErrors.map((e) => e.paymentId),
+    ['SHOP-1001-P1', 'SHOP-1001-P2'],
+  );
   const [again] = step(s, { type: 'RETRY_PAYMENT', by: 'admin' });
   assert.equal(again.value, 'reservingStock');
   assert.equal(ctx(again).paymentAttempts, 0);
@@ -144,8 +208,19 @@ test('shipped commits the stock; delivered sends the survey; an answer completes
   assert.deepEqual(spawned(actions).sort(), ['commitStock', 'notifyCustomer']);
   [s, actions] = step(s, { type: 'DELIVERED', at: '2026-11-23T12:00:00.000Z' });
   assert.equal(s.value, 'delivered');
-  assert.deepEqual(workOf(actions).spawns.map((x) => x.src).sort(), ['commitStock', 'notifyCustomer'], 'stock committed here too, should shipped have been left before its commit ran');
-  assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'notifyCustomer')?.input, { orderId: 'SHOP-1001', template: 'survey', to: 'olena@example.com', data: {} });
+  assert.deepEqual(
+    workOf(actions)
+      .spawns.map((x) => x.src)
+      .sort(),
+    ['commitStock', 'notifyCustomer'],
+    'stock committed here too, should shipped have been left before its commit ran',
+  );
+  assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'notifyCustomer')?.input, {
+    orderId: 'SHOP-1001',
+    template: 'survey',
+    to: 'olena@example.com',
+    data: {},
+  });
   assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'commitStock')?.input, { orderId: 'SHOP-1001', skus: ['CUP-1'] });
   s = step(s, { type: 'SURVEY_ANSWERED', rating: 5, comment: 'Дякую' })[0];
   assert.equal(s.value, 'completed');
@@ -167,14 +242,29 @@ test('cancel before shipping: stock released, a paid payment refunded; money arr
   s = step(s, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0];
   const [cancelling, actions] = step(s, { type: 'CANCEL', reason: 'changed my mind', by: 'operator' });
   assert.equal(cancelling.value, 'cancelling');
-  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ orderId: 'SHOP-1001', shipmentId: 'SHOP-1001', skus: ['CUP-1'], refundPaymentId: 'SHOP-1001-P1', reason: 'changed my mind', to: 'olena@example.com' }]);
+  assert.deepEqual(
+    workOf(actions).spawns.map((x) => x.input),
+    [
+      {
+        orderId: 'SHOP-1001',
+        shipmentId: 'SHOP-1001',
+        skus: ['CUP-1'],
+        refundPaymentId: 'SHOP-1001-P1',
+        reason: 'changed my mind',
+        to: 'olena@example.com',
+      },
+    ],
+  );
   assert.equal(step(cancelling, { type: 'xstate.done.actor.cancel', output: { refundRequested: true } })[0].value, 'cancelled');
 
   const [unpaidCancel] = step(toPaying(), { type: 'CANCEL', reason: 'no', by: 'operator' });
   const [cancelled] = step(unpaidCancel, { type: 'xstate.done.actor.cancel', output: { refundRequested: false } });
   const [refunding, late] = paid(cancelled);
   assert.equal(refunding.value, 'refundingLatePayment');
-  assert.deepEqual(workOf(late).spawns.map((x) => (x.input as { refundPaymentId: string }).refundPaymentId), ['SHOP-1001-P1']);
+  assert.deepEqual(
+    workOf(late).spawns.map((x) => (x.input as { refundPaymentId: string }).refundPaymentId),
+    ['SHOP-1001-P1'],
+  );
 });
 
 test('shipped orders can no longer be cancelled', () => {

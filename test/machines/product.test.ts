@@ -5,7 +5,8 @@ import product, { availableUnits, productEventSchema, type ProductContext } from
 
 const { machine } = product;
 const start = (stock = 10) => initialTransition(machine, { sku: 'CUP-1', name: 'Чашка', price: 25_000, stock })[0];
-const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) => transition(machine, snapshot as never, event as never)[0];
+const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) =>
+  transition(machine, snapshot as never, event as never)[0];
 const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as ProductContext;
 
 test('a reservation holds units for an order; asking twice for the same order holds them once', () => {

@@ -5,24 +5,54 @@ import shipment, { DEFAULT_STATUS_MAP, type ShipmentContext, type ShipmentInput 
 import { workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = shipment;
-const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) => transition(machine, snapshot as never, event as never);
+const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) =>
+  transition(machine, snapshot as never, event as never);
 const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as ShipmentContext;
-const notices = (actions: Parameters<typeof workOf>[0]) => workOf(actions).spawns.filter((s) => s.src === 'notifyShipment').map((s) => (s.input as { stage: string }).stage);
+const notices = (actions: Parameters<typeof workOf>[0]) =>
+  workOf(actions)
+    .spawns.filter((s) => s.src === 'notifyShipment')
+    .map((s) => (s.input as { stage: string }).stage);
 const input: ShipmentInput = {
-  shipmentId: 'SHOP-1001', orderId: 'SHOP-1001', recipient: { name: 'Олена', phone: '380501234567', email: 'olena@example.com' },
-  cityRef: 'city', warehouseRef: 'branch', address: null, declaredValue: 50_000, description: 'Чашка', collectOnDelivery: null,
-  statusMap: DEFAULT_STATUS_MAP, requestedAt: '2026-11-22T10:00:00.000Z',
+  shipmentId: 'SHOP-1001',
+  orderId: 'SHOP-1001',
+  recipient: { name: 'Олена', phone: '380501234567', email: 'olena@example.com' },
+  cityRef: 'city',
+  warehouseRef: 'branch',
+  address: null,
+  declaredValue: 50_000,
+  description: 'Чашка',
+  collectOnDelivery: null,
+  statusMap: DEFAULT_STATUS_MAP,
+  requestedAt: '2026-11-22T10:00:00.000Z',
 };
-const tracked = (number: string, statusCode: string, extra: Record<string, unknown> = {}) => ({ type: 'TRACKED', number, statusCode, status: `status ${statusCode}`, ...extra });
+const tracked = (number: string, statusCode: string, extra: Record<string, unknown> = {}) => ({
+  type: 'TRACKED',
+  number,
+  statusCode,
+  status: `status ${statusCode}`,
+  ...extra,
+});
 
 function withWaybill(): AnyMachineSnapshot {
   const [quoting, actions] = initialTransition(machine, input);
   assert.equal(quoting.value, 'quoting');
-  assert.deepEqual(workOf(actions).spawns.map((s) => s.src), ['quoteShipment']);
-  const [creating, create] = step(quoting, { type: 'xstate.done.actor.quote', output: { cost: 70, estimatedDelivery: '2026-11-24T18:00:00' } });
+  assert.deepEqual(
+    workOf(actions).spawns.map((s) => s.src),
+    ['quoteShipment'],
+  );
+  const [creating, create] = step(quoting, {
+    type: 'xstate.done.actor.quote',
+    output: { cost: 70, estimatedDelivery: '2026-11-24T18:00:00' },
+  });
   assert.equal(creating.value, 'creatingWaybill');
-  assert.deepEqual(workOf(create).spawns.map((s) => s.src), ['createWaybill']);
-  const [announcing, told] = step(creating, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'ref-1', cost: 70, recovered: false } });
+  assert.deepEqual(
+    workOf(create).spawns.map((s) => s.src),
+    ['createWaybill'],
+  );
+  const [announcing, told] = step(creating, {
+    type: 'xstate.done.actor.waybill',
+    output: { number: '20450000000001', ref: 'ref-1', cost: 70, recovered: false },
+  });
   assert.equal(announcing.value, 'announcingWaybill');
   assert.deepEqual(notices(told), ['awaitingPickup']);
   const [pickup] = step(announcing, { type: 'xstate.done.actor.notify-awaitingPickup', output: { notified: true } });
@@ -44,7 +74,10 @@ test('quote → waybill → tracked through transit and the branch to delivered,
   [s, actions] = step(s, tracked('20450000000001', '9'));
   assert.equal(s.value, 'delivered');
   assert.deepEqual(notices(actions), ['delivered']);
-  assert.deepEqual(ctx(s).history.map((h) => h.statusCode), ['4', '5', '7', '9']);
+  assert.deepEqual(
+    ctx(s).history.map((h) => h.statusCode),
+    ['4', '5', '7', '9'],
+  );
 });
 
 test('the same status twice, another number, or an unknown code change nothing', () => {
@@ -63,7 +96,10 @@ test('the status table is configuration: a shipment created with another table f
   let [s] = initialTransition(machine, custom);
   s = step(s, { type: 'xstate.done.actor.quote', output: { cost: 1, estimatedDelivery: null } })[0];
   s = step(s, { type: 'xstate.done.actor.waybill', output: { number: '20450000000001', ref: 'r', cost: null, recovered: false } })[0];
-  s = step(s, { type: 'xstate.error.actor.notify-awaitingPickup', error: { code: 'x', message: 'smtp down', retryable: true, attempts: 5 } })[0];
+  s = step(s, {
+    type: 'xstate.error.actor.notify-awaitingPickup',
+    error: { code: 'x', message: 'smtp down', retryable: true, attempts: 5 },
+  })[0];
   assert.equal(s.value, 'awaitingPickup', 'a failed notice does not hold the parcel');
   assert.equal(step(s, tracked('20450000000001', '4'))[0].value, 'atWarehouse');
 });
@@ -86,9 +122,18 @@ test('refused → returning with the return waybill → returned when the sender
 test('cancel before pickup deletes the waybill; a waybill that left already cannot be deleted and tracking goes on', () => {
   const [deleting, actions] = step(withWaybill(), { type: 'CANCEL', reason: 'order cancelled' });
   assert.equal(deleting.value, 'deletingWaybill');
-  assert.deepEqual(workOf(actions).spawns.map((x) => x.input), [{ shipmentId: 'SHOP-1001', ref: 'ref-1' }]);
+  assert.deepEqual(
+    workOf(actions).spawns.map((x) => x.input),
+    [{ shipmentId: 'SHOP-1001', ref: 'ref-1' }],
+  );
   assert.equal(step(deleting, { type: 'xstate.done.actor.delete', output: { deleted: true } })[0].value, 'cancelled');
-  assert.equal(step(deleting, { type: 'xstate.error.actor.delete', error: { code: 'novaposhta_error', message: 'handed over', retryable: false, attempts: 1 } })[0].value, 'awaitingPickup');
+  assert.equal(
+    step(deleting, {
+      type: 'xstate.error.actor.delete',
+      error: { code: 'novaposhta_error', message: 'handed over', retryable: false, attempts: 1 },
+    })[0].value,
+    'awaitingPickup',
+  );
   assert.equal(step(withWaybill(), tracked('20450000000001', '4'))[0].can({ type: 'CANCEL', reason: 'x' } as never), false);
 });
 
@@ -96,7 +141,10 @@ test('a waybill NP refuses (validation) fails the shipment for a person (alert) 
   let [s] = initialTransition(machine, input);
   s = step(s, { type: 'xstate.error.actor.quote', error: { code: 'timeout', message: 'x', retryable: true, attempts: 5 } })[0];
   assert.equal(s.value, 'creatingWaybill', 'no price is no reason to stop');
-  s = step(s, { type: 'xstate.error.actor.waybill', error: { code: '20000200103', message: 'CityRecipient not found', retryable: false, attempts: 1 } })[0];
+  s = step(s, {
+    type: 'xstate.error.actor.waybill',
+    error: { code: '20000200103', message: 'CityRecipient not found', retryable: false, attempts: 1 },
+  })[0];
   assert.equal(s.value, 'failed');
   assert.ok(s.hasTag('alert'));
   assert.equal(ctx(s).error?.code, '20000200103');

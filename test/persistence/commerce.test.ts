@@ -28,7 +28,10 @@ test('invoices issued concurrently for 20 orders are numbered 1..20: no gap, no 
   withDb(async (db) => {
     const collections = commerceCollections(db);
     const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => issueInvoice(collections, `order-${i}`, data)));
-    assert.deepEqual(issued.map((i) => i.number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      issued.map((i) => i.number).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
   }));
 
 test('one order issued five times at once (retried effects) gets one invoice and one number', () =>

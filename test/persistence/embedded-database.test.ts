@@ -66,7 +66,10 @@ test('without MONGODB_URI a real FerretDB starts on a free port, stores document
     } finally {
       await client.close();
     }
-    assert.ok((await readdir(path.join(dataDir, 'ferretdb'))).some((name) => name.endsWith('.sqlite')), 'SQLite files live under <dataDir>/ferretdb');
+    assert.ok(
+      (await readdir(path.join(dataDir, 'ferretdb'))).some((name) => name.endsWith('.sqlite')),
+      'SQLite files live under <dataDir>/ferretdb',
+    );
   } finally {
     await server.stop();
   }
@@ -79,10 +82,13 @@ test('data survives a stop and a restart on the same data directory', async () =
   const first = await openDatabaseServer({ dataDir, log: silent });
   try {
     const client = await MongoClient.connect(first.uri);
-    await client.db('durable').collection<{ _id: string; n: number }>('things').insertMany([
-      { _id: 'a', n: 1 },
-      { _id: 'b', n: 2 },
-    ]);
+    await client
+      .db('durable')
+      .collection<{ _id: string; n: number }>('things')
+      .insertMany([
+        { _id: 'a', n: 1 },
+        { _id: 'b', n: 2 },
+      ]);
     await client.close();
   } finally {
     await first.stop();
@@ -130,7 +136,10 @@ test('concurrent inserts of one unique key: exactly one wins, the others get 110
       const won = results.filter((result) => result.status === 'fulfilled');
       const lost = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
       assert.equal(won.length, 1);
-      assert.ok(lost.every((result) => (result.reason as { code?: unknown }).code === 11000), String(lost.map((result) => result.reason)));
+      assert.ok(
+        lost.every((result) => (result.reason as { code?: unknown }).code === 11000),
+        String(lost.map((result) => result.reason)),
+      );
       assert.equal(await a.countDocuments({ key: 'the-one' }), 1);
     } finally {
       await other.close();
@@ -160,10 +169,18 @@ test('an unordered insertMany reports each duplicate at its own index and insert
     const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
     assert.deepEqual(
       writeErrors.map((writeError) => [writeError.index, writeError.code]),
-      [[1, 11000], [2, 11000], [4, 11000], [5, 11000]],
+      [
+        [1, 11000],
+        [2, 11000],
+        [4, 11000],
+        [5, 11000],
+      ],
     );
     assert.equal(error.result.insertedCount, 3);
-    assert.deepEqual((await collection.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc._id), ['d0', 'd3', 'd6', 'x']);
+    assert.deepEqual(
+      (await collection.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc._id),
+      ['d0', 'd3', 'd6', 'x'],
+    );
   });
 });
 
@@ -177,7 +194,9 @@ test('an update into a taken unique key is refused and changes nothing (FerretDB
     ]);
     // MongoDB says 11000 here; FerretDB 1.24 passes SQLite's UNIQUE failure on as InternalError (code 1).
     await assert.rejects(collection.updateOne({ _id: 'b' }, { $set: { idem: 'taken' } }), (error: unknown) => {
-      return error instanceof MongoServerError && (error.code === 11000 || (error.code === 1 && /UNIQUE constraint failed/.test(error.message)));
+      return (
+        error instanceof MongoServerError && (error.code === 11000 || (error.code === 1 && /UNIQUE constraint failed/.test(error.message)))
+      );
     });
     assert.deepEqual(await collection.findOne({ _id: 'b' }), { _id: 'b', idem: 'free' });
   });
@@ -187,15 +206,19 @@ test('lookups by _id are index searches, not table scans (FerretDB 1.24 alone wo
   await withServer(async (client) => {
     const collection = client.db('lookups').collection<{ _id: string; n: number }>('many');
     await collection.insertMany(Array.from({ length: 5000 }, (_, n) => ({ _id: `doc-${n}`, n })));
-    const plan = await eventually(async () => {
-      // A real query first: SQLite's EXPLAIN QUERY PLAN answers from the connection's cached schema
-      // (it never checks the schema cookie), so a pooled connection that has not run a statement since
-      // the index appeared would still report a SCAN. Real statements re-prepare on a schema change.
-      await collection.findOne({ _id: 'doc-1' });
-      const explained = (await collection.find({ _id: 'doc-4321' }).explain()) as { queryPlanner?: { Plan?: string[] } };
-      const text = (explained.queryPlanner?.Plan ?? []).join(' ');
-      return /USING INDEX/.test(text) ? text : undefined;
-    }, 10_000, 'an index search in the query plan');
+    const plan = await eventually(
+      async () => {
+        // A real query first: SQLite's EXPLAIN QUERY PLAN answers from the connection's cached schema
+        // (it never checks the schema cookie), so a pooled connection that has not run a statement since
+        // the index appeared would still report a SCAN. Real statements re-prepare on a schema change.
+        await collection.findOne({ _id: 'doc-1' });
+        const explained = (await collection.find({ _id: 'doc-4321' }).explain()) as { queryPlanner?: { Plan?: string[] } };
+        const text = (explained.queryPlanner?.Plan ?? []).join(' ');
+        return /USING INDEX/.test(text) ? text : undefined;
+      },
+      10_000,
+      'an index search in the query plan',
+    );
     assert.match(plan, /SEARCH .* USING INDEX \S+_hub_id_lookup/);
     assert.deepEqual(await collection.findOne({ _id: 'doc-4321' }), { _id: 'doc-4321', n: 4321 });
   });

@@ -14,7 +14,10 @@ test('a sealed secret opens with its key and record, and with nothing else', () 
   assert.ok(!JSON.stringify(sealed).includes('np-secret-1'));
   assert.equal(keyring.open(sealed, 'integration:novaposhta'), '{"apiKey":"np-secret-1"}');
   assert.throws(() => keyring.open(sealed, 'integration:monobank'), MasterKeyError, 'moved to another record');
-  const tampered = { ...sealed, data: Buffer.from(Buffer.from(sealed.data, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64') };
+  const tampered = {
+    ...sealed,
+    data: Buffer.from(Buffer.from(sealed.data, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64'),
+  };
   assert.throws(() => keyring.open(tampered, 'integration:novaposhta'), MasterKeyError, 'tampered');
   assert.throws(() => new Keyring(randomBytes(32)).open(sealed, 'integration:novaposhta'), /not configured/);
   const second = keyring.seal('{"apiKey":"np-secret-1"}', 'integration:novaposhta');
@@ -39,17 +42,28 @@ test('the master key check: created on first start, verified after, and a wrong 
     const key = randomBytes(32);
     assert.equal(await verifyMasterKey(hubMeta, new Keyring(key)), 'created');
     assert.equal(await verifyMasterKey(hubMeta, new Keyring(key)), 'verified');
-    await assert.rejects(verifyMasterKey(hubMeta, new Keyring(randomBytes(32))), (error: unknown) => error instanceof MasterKeyError && /HUB_MASTER_KEY is not the key/.test(error.message));
+    await assert.rejects(
+      verifyMasterKey(hubMeta, new Keyring(randomBytes(32))),
+      (error: unknown) => error instanceof MasterKeyError && /HUB_MASTER_KEY is not the key/.test(error.message),
+    );
 
     // Credentials are stored sealed: the raw document never holds the secret.
     const store = new IntegrationStore(integrations, new Keyring(key));
-    await store.put('novaposhta', { enabled: true, baseUrl: null, credentials: { apiKey: 'np-very-secret-42' }, settings: { pollMinutes: 5 } }, 'test', 'admin');
+    await store.put(
+      'novaposhta',
+      { enabled: true, baseUrl: null, credentials: { apiKey: 'np-very-secret-42' }, settings: { pollMinutes: 5 } },
+      'test',
+      'admin',
+    );
     const raw = JSON.stringify(await integrations.find({}).toArray());
     assert.ok(!raw.includes('np-very-secret-42'));
     assert.match(raw, /"credentialFields":\["apiKey"\]/);
 
     // A record that cannot be opened stops the load, naming the integration.
-    await assert.rejects(new IntegrationStore(integrations, new Keyring(randomBytes(32))).load(), /integration "novaposhta" cannot be decrypted/);
+    await assert.rejects(
+      new IntegrationStore(integrations, new Keyring(randomBytes(32))).load(),
+      /integration "novaposhta" cannot be decrypted/,
+    );
 
     // Loading with a rotated keyring re-seals under the new key.
     const newKey = randomBytes(32);

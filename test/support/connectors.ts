@@ -14,7 +14,13 @@ import { quietLogger } from './runtime-harness.ts';
  */
 export function connectorHttpFor<TClient = unknown>(
   definition: AnyConnector,
-  options: { baseUrl: string; credentials?: Record<string, string>; settings?: unknown; policy?: Partial<HttpPolicy>; calls?: CallRecord[] },
+  options: {
+    baseUrl: string;
+    credentials?: Record<string, string>;
+    settings?: unknown;
+    policy?: Partial<HttpPolicy>;
+    calls?: CallRecord[];
+  },
 ): { http: ConnectorHttp; client: TClient; calls: CallRecord[]; breaker: CircuitBreaker; close(): Promise<void> } {
   const policy: HttpPolicy = { ...DEFAULT_HTTP_POLICY, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...definition.policy, ...options.policy };
   const breaker = new CircuitBreaker({ failureThreshold: policy.breakerFailureThreshold, cooldownMs: policy.breakerCooldownMs });
@@ -44,7 +50,13 @@ export function connectorHttpFor<TClient = unknown>(
  */
 export async function withSandboxClient<TClient>(
   definition: AnyConnector,
-  run: (setup: { sandbox: SandboxServer; client: TClient; calls: CallRecord[]; breaker: CircuitBreaker; clientWith(credentials: Record<string, string>, policy?: Partial<HttpPolicy>): TClient }) => Promise<void>,
+  run: (setup: {
+    sandbox: SandboxServer;
+    client: TClient;
+    calls: CallRecord[];
+    breaker: CircuitBreaker;
+    clientWith(credentials: Record<string, string>, policy?: Partial<HttpPolicy>): TClient;
+  }) => Promise<void>,
   options: { policy?: Partial<HttpPolicy>; settings?: unknown } = {},
 ): Promise<void> {
   const sandbox = (await definition.sandbox.start()) as SandboxServer;
@@ -57,7 +69,13 @@ export async function withSandboxClient<TClient>(
       breaker: made.breaker,
       clientWith: (credentials, policy) => {
         // the other client's calls are collected with the first one's, in order
-        return connectorHttpFor<TClient>(definition, { baseUrl: sandbox.url, credentials, policy: policy ?? options.policy, settings: options.settings, calls: made.calls }).client;
+        return connectorHttpFor<TClient>(definition, {
+          baseUrl: sandbox.url,
+          credentials,
+          policy: policy ?? options.policy,
+          settings: options.settings,
+          calls: made.calls,
+        }).client;
       },
     });
   } finally {

@@ -14,14 +14,26 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export interface SentToGoodfin {
   payloadType: string;
   msgId: string;
-  payload: { dealApplicationId?: string; status?: string; serviceApplicationNumber?: string; originalMsgId?: string; success?: boolean; errorCode?: string | null; statusDateTime?: string; comment?: string | null };
+  payload: {
+    dealApplicationId?: string;
+    status?: string;
+    serviceApplicationNumber?: string;
+    originalMsgId?: string;
+    success?: boolean;
+    errorCode?: string | null;
+    statusDateTime?: string;
+    comment?: string | null;
+  };
 }
 
 /** The Goodfin sandbox the hub runs (sandbox mode), reached over HTTP as a test would reach the real one. */
 export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl?: string) {
   const url = sandboxUrl ?? String((await client.get('/admin/integrations/goodfin')).body.baseUrl);
   const control = async (what: string, body?: unknown) => {
-    const answer = await fetch(`${url}/__sandbox/${what}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await fetch(
+      `${url}/__sandbox/${what}`,
+      body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
     if (!answer.ok) throw new Error(`sandbox ${what}: ${answer.status} ${await answer.text()}`);
     return answer.status === 204 ? null : ((await answer.json()) as Record<string, unknown>);
   };
@@ -29,15 +41,40 @@ export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl
     url,
     control,
     /** the service the sandbox's controls act for (the hub's own, once it declared its endpoint), as the sandbox sees it */
-    async service(): Promise<{ serviceSystemName: string; endpoint: string | null; received: number; duplicates: number; pushed: number; unanswered: number; statuses: Array<{ code: string; name: string }>; errors: string[] }> {
-      const { state } = (await control('state')) as { state: { controlsActFor: string; services: Array<{ serviceSystemName: string; endpoint: string | null; received: number; duplicates: number; pushed: number; unanswered: number; statuses: Array<{ code: string; name: string }>; errors: string[] }> } };
+    async service(): Promise<{
+      serviceSystemName: string;
+      endpoint: string | null;
+      received: number;
+      duplicates: number;
+      pushed: number;
+      unanswered: number;
+      statuses: Array<{ code: string; name: string }>;
+      errors: string[];
+    }> {
+      const { state } = (await control('state')) as {
+        state: {
+          controlsActFor: string;
+          services: Array<{
+            serviceSystemName: string;
+            endpoint: string | null;
+            received: number;
+            duplicates: number;
+            pushed: number;
+            unanswered: number;
+            statuses: Array<{ code: string; name: string }>;
+            errors: string[];
+          }>;
+        };
+      };
       const found = state.services.find((s) => s.serviceSystemName === state.controlsActFor);
       if (!found) throw new Error(`the sandbox has no service ${state.controlsActFor}`);
       return found;
     },
     /** every message Goodfin took (HTTP 200) from the bank, repeats included, oldest first */
     async received(applicationId?: string): Promise<SentToGoodfin[]> {
-      const { requests } = (await (await fetch(`${url}/__sandbox/requests`)).json()) as { requests: Array<{ path: string; body: string; status: number | null }> };
+      const { requests } = (await (await fetch(`${url}/__sandbox/requests`)).json()) as {
+        requests: Array<{ path: string; body: string; status: number | null }>;
+      };
       return requests
         .filter((r) => r.path === GOODFIN_PATHS.inbound && r.status === 200)
         .map((r) => JSON.parse(r.body) as SentToGoodfin)
@@ -48,19 +85,31 @@ export async function goodfinOf(client: ReturnType<typeof hubClient>, sandboxUrl
 
 /** What Goodfin sends with a push to this hub: the service it is addressed to and the declared header secret. */
 async function pushIdentityOf(hubUrl: string): Promise<{ receiver: string; token: string }> {
-  const integration = (await (await fetch(`${hubUrl}/admin/integrations/goodfin`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).json()) as { baseUrl: string; mode: string };
-  if (integration.mode !== 'sandbox') return { receiver: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, token: inboundToken(GOODFIN_SANDBOX_CREDENTIALS) };
+  const integration = (await (
+    await fetch(`${hubUrl}/admin/integrations/goodfin`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
+  ).json()) as { baseUrl: string; mode: string };
+  if (integration.mode !== 'sandbox')
+    return { receiver: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, token: inboundToken(GOODFIN_SANDBOX_CREDENTIALS) };
   // in sandbox mode the hub registered a service of its own at start-up; its sandbox knows what it declared
-  const endpoint = (await eventually(async () => {
-    const answer = await fetch(`${integration.baseUrl}/__sandbox/endpoint`);
-    return answer.ok ? answer.json() : undefined;
-  }, 15_000, 'the hub\'s endpoint declared to its Goodfin sandbox')) as { serviceSystemName: string; url: string; header: { value: string } };
+  const endpoint = (await eventually(
+    async () => {
+      const answer = await fetch(`${integration.baseUrl}/__sandbox/endpoint`);
+      return answer.ok ? answer.json() : undefined;
+    },
+    15_000,
+    "the hub's endpoint declared to its Goodfin sandbox",
+  )) as { serviceSystemName: string; url: string; header: { value: string } };
   if (!endpoint.url.startsWith(hubUrl)) throw new Error(`the sandbox pushes to ${endpoint.url}, not to ${hubUrl}`);
   return { receiver: endpoint.serviceSystemName, token: endpoint.header.value };
 }
 
 /** Pushes a message to the hub's `/goodfin/in` as Goodfin does (the header secret the hub declared). */
-export async function pushToHub(hubUrl: string, payloadType: GoodfinEnvelope['payloadType'], payload: Record<string, unknown>, options: { msgId?: string; token?: string | null; receiver?: string } = {}) {
+export async function pushToHub(
+  hubUrl: string,
+  payloadType: GoodfinEnvelope['payloadType'],
+  payload: Record<string, unknown>,
+  options: { msgId?: string; token?: string | null; receiver?: string } = {},
+) {
   const identity = await pushIdentityOf(hubUrl);
   const envelope = {
     payloadType,
@@ -71,7 +120,11 @@ export async function pushToHub(hubUrl: string, payloadType: GoodfinEnvelope['pa
     payload,
   };
   const token = options.token === undefined ? identity.token : options.token;
-  const answer = await fetch(`${hubUrl}/goodfin/in`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === null ? {} : { [INBOUND_TOKEN_HEADER]: token }) }, body: JSON.stringify(envelope) });
+  const answer = await fetch(`${hubUrl}/goodfin/in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token === null ? {} : { [INBOUND_TOKEN_HEADER]: token }) },
+    body: JSON.stringify(envelope),
+  });
   return { status: answer.status, body: (await answer.json()) as Record<string, unknown>, msgId: envelope.msgId };
 }
 
@@ -96,7 +149,10 @@ export function dealPayload(dealApplicationId: string, overrides: { amount?: num
 
 /** The Goodfin sandbox in a process of its own (`npm run sandbox -- goodfin`), so that it outlives a hub killed in a test. */
 export async function startGoodfinSandboxProcess(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/sandbox.ts'), 'goodfin'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/sandbox.ts'), 'goodfin'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -102,7 +102,11 @@ export function hubClient(baseUrl: string, apiKey = TEST_ADMIN_KEY) {
     } catch {
       json = text;
     }
-    return { status: response.status, headers: response.headers, body: json as Record<string, unknown> & { error?: { code: string; message: string; details?: unknown } } };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: json as Record<string, unknown> & { error?: { code: string; message: string; details?: unknown } },
+    };
   };
   return {
     call,
@@ -110,9 +114,13 @@ export function hubClient(baseUrl: string, apiKey = TEST_ADMIN_KEY) {
     post: (pathname: string, body?: unknown, headers?: Record<string, string>) => call('POST', pathname, body, headers),
     /** Polls an actor until it is in `state`; answers its view. */
     waitForState: (actorPath: string, state: string, timeoutMs = 15_000) =>
-      eventually(async () => {
-        const response = await call('GET', actorPath);
-        return response.body.state === state ? response.body : undefined;
-      }, timeoutMs, `${actorPath} to reach ${state}`),
+      eventually(
+        async () => {
+          const response = await call('GET', actorPath);
+          return response.body.state === state ? response.body : undefined;
+        },
+        timeoutMs,
+        `${actorPath} to reach ${state}`,
+      ),
   };
 }

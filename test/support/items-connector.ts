@@ -8,32 +8,36 @@ const itemSchema = z.object({ id: z.string(), name: z.string() });
 
 export function startItemsSandbox(options: SandboxOptions = {}): Promise<SandboxServer> {
   const items = new Map<string, { id: string; name: string }>();
-  return startSandboxServer({
-    name: 'items',
-    onReset: () => items.clear(),
-    routes: [
-      {
-        method: 'GET',
-        path: '/items/:id',
-        handle: (request, params) => {
-          if (request.header('x-api-key') !== 'good-key-123') return { status: 401, json: { code: 'AUTH', text: 'bad key good-key-123?' } };
-          const found = items.get(params.id ?? '');
-          return found ? { json: found } : { status: 404, json: { code: 'NOT_FOUND', text: 'no such item' } };
+  return startSandboxServer(
+    {
+      name: 'items',
+      onReset: () => items.clear(),
+      routes: [
+        {
+          method: 'GET',
+          path: '/items/:id',
+          handle: (request, params) => {
+            if (request.header('x-api-key') !== 'good-key-123')
+              return { status: 401, json: { code: 'AUTH', text: 'bad key good-key-123?' } };
+            const found = items.get(params.id ?? '');
+            return found ? { json: found } : { status: 404, json: { code: 'NOT_FOUND', text: 'no such item' } };
+          },
         },
-      },
-      {
-        method: 'POST',
-        path: '/items',
-        handle: (request) => {
-          const body = request.json() as { name?: string };
-          if (body.name === 'refuse') return { json: { ok: false, code: 'REFUSED', text: 'business rule' } };
-          const item = { id: String(items.size + 1), name: body.name ?? '' };
-          items.set(item.id, item);
-          return { status: 201, json: item };
+        {
+          method: 'POST',
+          path: '/items',
+          handle: (request) => {
+            const body = request.json() as { name?: string };
+            if (body.name === 'refuse') return { json: { ok: false, code: 'REFUSED', text: 'business rule' } };
+            const item = { id: String(items.size + 1), name: body.name ?? '' };
+            items.set(item.id, item);
+            return { status: 201, json: item };
+          },
         },
-      },
-    ],
-  }, options);
+      ],
+    },
+    options,
+  );
 }
 
 export class ItemsClient {
@@ -93,4 +97,3 @@ export const itemsConnector = defineConnector({
     return parsed.success ? { code: parsed.data.code, message: parsed.data.text } : null;
   },
 });
-

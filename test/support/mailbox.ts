@@ -16,7 +16,8 @@ export async function startMailbox(auth?: { user: string; pass: string }, port =
     disabledCommands: ['STARTTLS'],
     logger: false,
     onAuth(credentials, _session, callback) {
-      if (auth && credentials.username === auth.user && credentials.password === auth.pass) return callback(null, { user: credentials.username });
+      if (auth && credentials.username === auth.user && credentials.password === auth.pass)
+        return callback(null, { user: credentials.username });
       return callback(new Error('invalid credentials'));
     },
     onData(stream, _session, callback) {
@@ -33,9 +34,12 @@ export async function startMailbox(auth?: { user: string; pass: string }, port =
   return { port: address.port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-
 /** Decodes quoted-printable soft breaks so the mail's text can be searched. */
-export const plain = (mail: string) => mail.replace(/\r?\n[ \t]+/g, ' ').replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+export const plain = (mail: string) =>
+  mail
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 export interface ReadMail {
   to: string;

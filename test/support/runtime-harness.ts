@@ -83,8 +83,12 @@ export async function startRuntime(options: {
 
 /** Polls an actor through the runtime until it is in `state`. */
 export function waitForState(runtime: ActorRuntime, type: string, id: string, state: string, timeoutMs = 10_000): Promise<ActorView> {
-  return eventually(async () => {
-    const view = await runtime.get(type, id);
-    return view.state === state ? view : undefined;
-  }, timeoutMs, `${type}/${id} to reach ${state}`);
+  return eventually(
+    async () => {
+      const view = await runtime.get(type, id);
+      return view.state === state ? view : undefined;
+    },
+    timeoutMs,
+    `${type}/${id} to reach ${state}`,
+  );
 }

@@ -34,7 +34,12 @@ export async function withShop(run: (setup: Setup) => Promise<void>, env: Record
   const mailbox = await startMailbox();
   const hub = await startHubProcess({
     dbName: uniqueDatabaseName('orders'),
-    env: { HUB_MAIL_SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`, HUB_MAIL_FROM: 'shop@example.com', HUB_REPORT_EMAIL_TO: 'management@example.com', ...env },
+    env: {
+      HUB_MAIL_SMTP_URL: `smtp://127.0.0.1:${mailbox.port}`,
+      HUB_MAIL_FROM: 'shop@example.com',
+      HUB_REPORT_EMAIL_TO: 'management@example.com',
+      ...env,
+    },
   });
   const client = hubClient(hub.url);
   const mailTo = (address: string, match: RegExp) => waitForMail(mailbox, address, match);
@@ -48,11 +53,20 @@ export async function withShop(run: (setup: Setup) => Promise<void>, env: Record
   }
 }
 
-export async function waitForOrder(client: Setup['client'], id: string, predicate: (order: Record<string, unknown>) => boolean, label: string) {
-  return eventually(async () => {
-    const { body } = await client.get(`/orders/${id}`);
-    return predicate(body) ? body : undefined;
-  }, 20_000, label);
+export async function waitForOrder(
+  client: Setup['client'],
+  id: string,
+  predicate: (order: Record<string, unknown>) => boolean,
+  label: string,
+) {
+  return eventually(
+    async () => {
+      const { body } = await client.get(`/orders/${id}`);
+      return predicate(body) ? body : undefined;
+    },
+    20_000,
+    label,
+  );
 }
 
 /** Pays (or declines) on the Monobank sandbox's page, as the customer would. */
@@ -60,4 +74,3 @@ export async function payOnPage(pageUrl: string, outcome: 'success' | 'failure')
   const answer = await fetch(pageUrl, { method: 'POST', body: new URLSearchParams({ outcome }), redirect: 'manual' });
   assert.ok(answer.status === 200 || answer.status === 303, `payment page answered ${answer.status}`);
 }
-

@@ -52,7 +52,8 @@ export async function startEchoSandbox(options: { port?: number; host?: string }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'GET' && req.url === '/health') return send(res, 200, { ok: true });
-    if (req.method !== 'POST' || req.url !== '/v1/echo') return send(res, 404, { error: { code: 'not_found', message: 'no such endpoint' } });
+    if (req.method !== 'POST' || req.url !== '/v1/echo')
+      return send(res, 404, { error: { code: 'not_found', message: 'no such endpoint' } });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     requestCount += 1;

@@ -51,7 +51,12 @@ export class GoodfinClient {
       operation: 'oauth.token',
       method: 'POST',
       path: GOODFIN_PATHS.token,
-      form: { grant_type: 'password', client_id: GOODFIN_OAUTH_CLIENT_ID, username: this.credentials.serviceSystemName, password: this.credentials.password },
+      form: {
+        grant_type: 'password',
+        client_id: GOODFIN_OAUTH_CLIENT_ID,
+        username: this.credentials.serviceSystemName,
+        password: this.credentials.password,
+      },
       // asking for a token twice does no harm
       idempotent: true,
       parse: (response) => parseAnswer(this.http, tokenSchema, response.data, 'oauth.token', response.status),
@@ -63,7 +68,12 @@ export class GoodfinClient {
   }
 
   /** A POST of JSON with the bearer token; a 401 renews the token once and repeats. */
-  private authed<T>(operation: string, path: string, body: unknown, options: { idempotent: boolean; context?: CallContext; parse?: (data: unknown) => T }): Promise<T> {
+  private authed<T>(
+    operation: string,
+    path: string,
+    body: unknown,
+    options: { idempotent: boolean; context?: CallContext; parse?: (data: unknown) => T },
+  ): Promise<T> {
     return this.session.run(
       (token) =>
         this.http.call({
@@ -88,12 +98,18 @@ export class GoodfinClient {
 
   /** Tells Goodfin where to push messages and which header secret to send with them. */
   declareEndpoint(declaration: EndpointDeclaration, context?: CallContext): Promise<void> {
-    return this.authed('integrationendpoint.update', GOODFIN_PATHS.integrationEndpoint, endpointDeclarationSchema.parse(declaration), { idempotent: true, context });
+    return this.authed('integrationendpoint.update', GOODFIN_PATHS.integrationEndpoint, endpointDeclarationSchema.parse(declaration), {
+      idempotent: true,
+      context,
+    });
   }
 
   /** Declares our status model. */
   declareStatuses(mapping: StatusMapping, context?: CallContext): Promise<void> {
-    return this.authed('statusmapping.update', GOODFIN_PATHS.statusMapping, statusMappingSchema.parse(mapping), { idempotent: true, context });
+    return this.authed('statusmapping.update', GOODFIN_PATHS.statusMapping, statusMappingSchema.parse(mapping), {
+      idempotent: true,
+      context,
+    });
   }
 
   /** Declares our error codes. */
@@ -106,7 +122,10 @@ export class GoodfinClient {
    * caller's outbox retries it with the same msgId.
    */
   send(envelope: GoodfinEnvelope, context?: CallContext): Promise<void> {
-    return this.authed(`send.${envelope.payloadType}`, GOODFIN_PATHS.inbound, envelopeSchema.parse(envelope), { idempotent: false, context });
+    return this.authed(`send.${envelope.payloadType}`, GOODFIN_PATHS.inbound, envelopeSchema.parse(envelope), {
+      idempotent: false,
+      context,
+    });
   }
 
   /**
@@ -135,7 +154,10 @@ export class GoodfinClient {
           binary: true,
           context,
           parse: (response) => {
-            if (!Buffer.isBuffer(response.data) || response.data.length === 0) throw this.http.error(KIT_ERROR_CODES.badResponse, `goodfin document ${documentId}: empty answer`, { status: response.status });
+            if (!Buffer.isBuffer(response.data) || response.data.length === 0)
+              throw this.http.error(KIT_ERROR_CODES.badResponse, `goodfin document ${documentId}: empty answer`, {
+                status: response.status,
+              });
             return response.data;
           },
         }),

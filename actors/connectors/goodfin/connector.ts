@@ -19,12 +19,18 @@ export const goodfinSettingsSchema = z.looseObject({
     .array(z.object({ code: statusCode, name: z.string().min(1).max(200) }))
     .min(1)
     .refine((list) => new Set(list.map((s) => s.code)).size === list.length, 'each code once')
-    .refine((list) => list.every((s) => !(s.code in FIXED_STATUS_LABELS)), `the fixed statuses (${Object.keys(FIXED_STATUS_LABELS).join(', ')}) cannot be review statuses`)
+    .refine(
+      (list) => list.every((s) => !(s.code in FIXED_STATUS_LABELS)),
+      `the fixed statuses (${Object.keys(FIXED_STATUS_LABELS).join(', ')}) cannot be review statuses`,
+    )
     .default(DEFAULT_REVIEW_STATUSES),
   /** e.g. {"ISSUED": "Гарантия выдана"} */
   statusLabels: z.record(z.string(), z.string().min(1).max(200)).default({}),
   limits: z
-    .record(z.string().min(1), z.object({ min: z.number().nonnegative(), max: z.number().positive() }).refine((l) => l.min <= l.max, 'min ≤ max'))
+    .record(
+      z.string().min(1),
+      z.object({ min: z.number().nonnegative(), max: z.number().positive() }).refine((l) => l.min <= l.max, 'min ≤ max'),
+    )
     .default({ BankGuarantee: { min: 100_000, max: 50_000_000 }, Loan: { min: 500_000, max: 30_000_000 } }),
   requiredDocuments: z.array(z.string().min(1)).default(['CHARTER', 'FINANCIAL_STATEMENT']),
 });

@@ -61,7 +61,13 @@ export const errorMappingSchema = z.object({
 });
 export type ErrorMapping = z.infer<typeof errorMappingSchema>;
 
-export const PAYLOAD_TYPES = ['AddDealApplication', 'CancelDealApplication', 'CommonResponse', 'ChangeDealApplicationStatusEvent', 'UpdateApplicationParams'] as const;
+export const PAYLOAD_TYPES = [
+  'AddDealApplication',
+  'CancelDealApplication',
+  'CommonResponse',
+  'ChangeDealApplicationStatusEvent',
+  'UpdateApplicationParams',
+] as const;
 
 /** The envelope of every message, both ways. */
 export const envelopeSchema = z.object({

@@ -1,7 +1,14 @@
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { deliverCallback } from '../kit/sandbox-callbacks.ts';
-import { SandboxHttpError, startSandboxServer, type SandboxOptions, type SandboxRequest, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
+import {
+  SandboxHttpError,
+  startSandboxServer,
+  type SandboxOptions,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxServer,
+} from '../kit/sandbox.ts';
 import {
   endpointDeclarationSchema,
   envelopeSchema,
@@ -95,7 +102,10 @@ export interface GoodfinSandbox extends SandboxServer {
   /** pushes test applications (AddDealApplication) to the service's endpoint; throws SandboxHttpError 400 without one */
   generateDeals(options?: GenerateDealsOptions): GeneratedDeals;
   /** pushes a CancelDealApplication (the client withdraws, or Goodfin itself with initiator SYSTEM) */
-  cancelDeal(dealApplicationId: string, options?: { serviceSystemName?: string; reason?: string; initiator?: 'CLIENT' | 'SYSTEM' }): { msgId: string };
+  cancelDeal(
+    dealApplicationId: string,
+    options?: { serviceSystemName?: string; reason?: string; initiator?: 'CLIENT' | 'SYSTEM' },
+  ): { msgId: string };
   /** pushes an earlier message again now, the same envelope (a duplicate delivery); false when unknown */
   repush(msgId: string, serviceSystemName?: string): boolean;
   setResendPolicy(policy: ResendPolicy): void;
@@ -110,7 +120,10 @@ export const DEFAULT_RESEND_POLICY: ResendPolicy = { resendAfterMs: 30_000, maxR
 const DELIVERY_ATTEMPTS = 3;
 const DELIVERY_PAUSE_MS = 100;
 
-const oauthError = (status: number, error: string, description: string): SandboxResponse => ({ status, json: { error, error_description: description } });
+const oauthError = (status: number, error: string, description: string): SandboxResponse => ({
+  status,
+  json: { error, error_description: description },
+});
 
 function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -138,7 +151,6 @@ export function samplePdf(title: string): Buffer {
   return Buffer.from(body, 'latin1');
 }
 
-
 // --- test applications: plausible Russian companies, tenders and documents ---
 
 const pick = <T>(list: readonly T[]): T => list[randomInt(list.length)] as T;
@@ -165,7 +177,20 @@ function ogrn(region: string): string {
   return twelve + String((BigInt(twelve) % 11n) % 10n);
 }
 
-const COMPANY_NAMES = ['Ромашка', 'СтройИнвест', 'Северный ветер', 'ТехноПромСервис', 'Волга-Логистик', 'АгроСоюз', 'Меридиан', 'УралСтальКонструкция', 'Балтийские дороги', 'Энергомонтаж', 'Сибирский подрядчик', 'МедТехСнаб'];
+const COMPANY_NAMES = [
+  'Ромашка',
+  'СтройИнвест',
+  'Северный ветер',
+  'ТехноПромСервис',
+  'Волга-Логистик',
+  'АгроСоюз',
+  'Меридиан',
+  'УралСтальКонструкция',
+  'Балтийские дороги',
+  'Энергомонтаж',
+  'Сибирский подрядчик',
+  'МедТехСнаб',
+];
 const BENEFICIARIES = [
   'ГКУ «Управление капитального строительства»',
   'МКУ «Дирекция по благоустройству»',
@@ -175,7 +200,12 @@ const BENEFICIARIES = [
   'ГКУ «Дирекция автомобильных дорог»',
 ];
 const GUARANTEE_TYPES = ['PARTICIPATION', 'CONTRACT_EXECUTION', 'ADVANCE_RETURN', 'WARRANTY_OBLIGATIONS'];
-const LOAN_PURPOSES = ['Пополнение оборотных средств', 'Исполнение государственного контракта', 'Приобретение оборудования', 'Рефинансирование кредита'];
+const LOAN_PURPOSES = [
+  'Пополнение оборотных средств',
+  'Исполнение государственного контракта',
+  'Приобретение оборудования',
+  'Рефинансирование кредита',
+];
 const OPTIONAL_DOCUMENTS = [
   { documentType: 'PASSPORT', fileName: 'Паспорт руководителя.pdf' },
   { documentType: 'TAX_RETURN', fileName: 'Налоговая декларация.pdf' },
@@ -202,7 +232,13 @@ function generateDeal(productType: string, withoutInn: boolean, now: number): Ad
   const year = new Date(now).getUTCFullYear();
   const requestData: AddDealApplication['requestData'] =
     productType === 'Loan'
-      ? { amount: randomInt(500, 15_001) * 1_000, currency: 'RUB', term: pick([6, 12, 18, 24, 36, 48, 60]), purpose: pick(LOAN_PURPOSES), client }
+      ? {
+          amount: randomInt(500, 15_001) * 1_000,
+          currency: 'RUB',
+          term: pick([6, 12, 18, 24, 36, 48, 60]),
+          purpose: pick(LOAN_PURPOSES),
+          client,
+        }
       : {
           amount: randomInt(150, 20_001) * 1_000,
           currency: 'RUB',
@@ -232,10 +268,18 @@ function generateDeal(productType: string, withoutInn: boolean, now: number): Ad
 
 const serviceField = { serviceSystemName: z.string().min(1).optional() };
 const generateDealsBodySchema = generateDealsRequestSchema.extend(serviceField);
-const cancelBodySchema = z.object({ ...serviceField, dealApplicationId: z.string().min(1).max(128), reason: z.string().max(2000).optional(), initiator: z.enum(['CLIENT', 'SYSTEM']).optional() });
+const cancelBodySchema = z.object({
+  ...serviceField,
+  dealApplicationId: z.string().min(1).max(128),
+  reason: z.string().max(2000).optional(),
+  initiator: z.enum(['CLIENT', 'SYSTEM']).optional(),
+});
 const repushBodySchema = z.object({ ...serviceField, msgId: z.string().min(1) });
 const tokenLifetimeSchema = z.object({ seconds: z.number().int().min(1).max(86_400) });
-const resendPolicySchema = z.object({ resendAfterMs: z.number().int().min(10).max(3_600_000), maxResends: z.number().int().min(0).max(1_000) });
+const resendPolicySchema = z.object({
+  resendAfterMs: z.number().int().min(10).max(3_600_000),
+  maxResends: z.number().int().min(0).max(1_000),
+});
 const answeringSchema = z.object({ enabled: z.boolean() });
 
 const invalid = (description: string) => new SandboxHttpError(400, { error: 'validation_error', error_description: description });
@@ -246,7 +290,6 @@ function parseBody<T>(request: SandboxRequest, schema: z.ZodType<T>): T {
   if (!parsed.success) throw invalid(describeIssues(parsed.error, '(body)'));
   return parsed.data;
 }
-
 
 /** A pushed message with what only the sandbox needs: its resend timer. */
 interface Tracked extends PushedMessage {
@@ -265,7 +308,10 @@ interface ServiceMessages {
   answers: Map<string, string>;
 }
 
-export async function startGoodfinSandbox(options: SandboxOptions = {}, preregistered = GOODFIN_SANDBOX_CREDENTIALS): Promise<GoodfinSandbox> {
+export async function startGoodfinSandbox(
+  options: SandboxOptions = {},
+  preregistered = GOODFIN_SANDBOX_CREDENTIALS,
+): Promise<GoodfinSandbox> {
   const signingKey = randomBytes(32);
   const services = new Map<string, RegisteredService & { password: string }>();
   const messages = new Map<string, ServiceMessages>();
@@ -282,7 +328,15 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   let stopping = new AbortController();
 
   const register = (serviceSystemName: string, password: string) => {
-    services.set(serviceSystemName, { serviceSystemName, password, endpoint: null, statuses: null, errors: null, received: [], duplicates: 0 });
+    services.set(serviceSystemName, {
+      serviceSystemName,
+      password,
+      endpoint: null,
+      statuses: null,
+      errors: null,
+      received: [],
+      duplicates: 0,
+    });
   };
   const stopPushes = () => {
     epoch += 1;
@@ -316,10 +370,12 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   const authorise = (request: SandboxRequest): (RegisteredService & { password: string }) | SandboxResponse => {
     const token = /^Bearer (.+)$/i.exec(request.header('authorization') ?? '')?.[1];
     const [header, payload, signature] = token?.split('.') ?? [];
-    if (!header || !payload || !signature) return oauthError(401, 'unauthorized', 'Full authentication is required to access this resource');
+    if (!header || !payload || !signature)
+      return oauthError(401, 'unauthorized', 'Full authentication is required to access this resource');
     const expected = Buffer.from(sign(`${header}.${payload}`));
     const sent = Buffer.from(signature);
-    if (expected.length !== sent.length || !timingSafeEqual(expected, sent)) return oauthError(401, 'invalid_token', 'Cannot convert access token to JSON');
+    if (expected.length !== sent.length || !timingSafeEqual(expected, sent))
+      return oauthError(401, 'invalid_token', 'Cannot convert access token to JSON');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { user_name: string; exp: number; gen: number };
     if (claims.exp * 1000 <= Date.now()) return oauthError(401, 'invalid_token', 'Access token expired');
     if (claims.gen !== generation) return oauthError(401, 'invalid_token', 'Invalid access token');
@@ -327,14 +383,23 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   };
   const refused = (value: RegisteredService | SandboxResponse): value is SandboxResponse => 'json' in value;
 
-  const declaration = <T>(path: string, schema: { safeParse(body: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, store: (service: RegisteredService, value: T) => void) => ({
+  const declaration = <T>(
+    path: string,
+    schema: {
+      safeParse(
+        body: unknown,
+      ): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+    },
+    store: (service: RegisteredService, value: T) => void,
+  ) => ({
     method: 'POST' as const,
     path,
     handle: (request: SandboxRequest): SandboxResponse => {
       const service = authorise(request);
       if (refused(service)) return service;
       const parsed = schema.safeParse(request.json());
-      if (!parsed.success) return { status: 400, json: { error: 'validation_error', error_description: describeIssues(parsed.error, '(body)') } };
+      if (!parsed.success)
+        return { status: 400, json: { error: 'validation_error', error_description: describeIssues(parsed.error, '(body)') } };
       store(service, parsed.data);
       return { json: { success: true } };
     },
@@ -365,7 +430,11 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
     return state;
   };
   const endpointOf = (service: RegisteredService): EndpointDeclaration => {
-    if (!service.endpoint) throw new SandboxHttpError(400, { error: 'endpoint_not_declared', error_description: `service ${service.serviceSystemName} has declared no integration endpoint (${GOODFIN_PATHS.integrationEndpoint})` });
+    if (!service.endpoint)
+      throw new SandboxHttpError(400, {
+        error: 'endpoint_not_declared',
+        error_description: `service ${service.serviceSystemName} has declared no integration endpoint (${GOODFIN_PATHS.integrationEndpoint})`,
+      });
     return service.endpoint;
   };
 
@@ -416,10 +485,33 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   };
 
   /** a new message to the service: tracked, then pushed in its turn */
-  const push = (name: string, payloadType: GoodfinEnvelope['payloadType'], payload: Record<string, unknown>, expectsAnswer: boolean): Tracked => {
-    const envelope: GoodfinEnvelope = { payloadType, originator: GOODFIN_SYSTEM_NAME, receiver: name, msgId: randomUUID(), msgDateTime: goodfinTime(Date.now()), payload };
+  const push = (
+    name: string,
+    payloadType: GoodfinEnvelope['payloadType'],
+    payload: Record<string, unknown>,
+    expectsAnswer: boolean,
+  ): Tracked => {
+    const envelope: GoodfinEnvelope = {
+      payloadType,
+      originator: GOODFIN_SYSTEM_NAME,
+      receiver: name,
+      msgId: randomUUID(),
+      msgDateTime: goodfinTime(Date.now()),
+      payload,
+    };
     const dealApplicationId = typeof payload.dealApplicationId === 'string' ? payload.dealApplicationId : null;
-    const message: Tracked = { msgId: envelope.msgId, payloadType, dealApplicationId, pushes: 0, resends: 0, answered: null, lastStatus: null, expectsAnswer, envelope, timer: null };
+    const message: Tracked = {
+      msgId: envelope.msgId,
+      payloadType,
+      dealApplicationId,
+      pushes: 0,
+      resends: 0,
+      answered: null,
+      lastStatus: null,
+      expectsAnswer,
+      envelope,
+      timer: null,
+    };
     messagesOf(name).pushed.set(message.msgId, message);
     enqueue(name, message, 'first');
     return message;
@@ -435,7 +527,8 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
       const type = productType ?? PRODUCT_TYPES[i % PRODUCT_TYPES.length] ?? 'BankGuarantee';
       const deal = generateDeal(type, withoutInn && i === 0, now);
       // every listed document can be downloaded
-      for (const document of deal.documents) documents.set(document.documentId, samplePdf(`${document.documentType} - deal ${deal.dealApplicationId}`));
+      for (const document of deal.documents)
+        documents.set(document.documentId, samplePdf(`${document.documentType} - deal ${deal.dealApplicationId}`));
       const message = push(service.serviceSystemName, 'AddDealApplication', deal, true);
       deals.push({ dealApplicationId: deal.dealApplicationId, msgId: message.msgId, productType: type });
     }
@@ -464,7 +557,9 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
   };
 
   const pushed = (serviceSystemName?: string): PushedMessage[] =>
-    [...(messages.get(serviceNamed(serviceSystemName).serviceSystemName)?.pushed.values() ?? [])].map(({ timer: _timer, ...message }) => ({ ...message }));
+    [...(messages.get(serviceNamed(serviceSystemName).serviceSystemName)?.pushed.values() ?? [])].map(({ timer: _timer, ...message }) => ({
+      ...message,
+    }));
 
   // --- what the bank sends ---
 
@@ -488,9 +583,12 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
     const parsed = envelopeSchema.safeParse(request.json());
     if (!parsed.success) throw invalid(describeIssues(parsed.error, '(body)'));
     const envelope = parsed.data;
-    if (envelope.originator !== service.serviceSystemName) throw invalid(`originator: ${envelope.originator} is not the service ${service.serviceSystemName} signed in`);
-    if (envelope.receiver !== GOODFIN_SYSTEM_NAME) throw invalid(`receiver: messages to Goodfin go to ${GOODFIN_SYSTEM_NAME}, not ${envelope.receiver}`);
-    if (envelope.payloadType === 'AddDealApplication' || envelope.payloadType === 'CancelDealApplication') throw invalid(`payloadType: ${envelope.payloadType} is sent by Goodfin, never to it`);
+    if (envelope.originator !== service.serviceSystemName)
+      throw invalid(`originator: ${envelope.originator} is not the service ${service.serviceSystemName} signed in`);
+    if (envelope.receiver !== GOODFIN_SYSTEM_NAME)
+      throw invalid(`receiver: messages to Goodfin go to ${GOODFIN_SYSTEM_NAME}, not ${envelope.receiver}`);
+    if (envelope.payloadType === 'AddDealApplication' || envelope.payloadType === 'CancelDealApplication')
+      throw invalid(`payloadType: ${envelope.payloadType} is sent by Goodfin, never to it`);
     const payload = PAYLOAD_SCHEMAS[envelope.payloadType].safeParse(envelope.payload);
     if (!payload.success) throw invalid(`payload: ${describeIssues(payload.error, '(body)')}`);
 
@@ -530,7 +628,8 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
     },
     'POST /repush': (request) => {
       const body = parseBody(request, repushBodySchema);
-      if (!repush(body.msgId, body.serviceSystemName)) return { status: 404, json: { error: 'not_found', error_description: `no message ${body.msgId} was pushed` } };
+      if (!repush(body.msgId, body.serviceSystemName))
+        return { status: 404, json: { error: 'not_found', error_description: `no message ${body.msgId} was pushed` } };
       return { json: { msgId: body.msgId } };
     },
     'POST /resend-policy': (request) => {
@@ -553,7 +652,13 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
     'GET /endpoint': (request) => {
       const service = serviceNamed(request.query.get('serviceSystemName') ?? undefined);
       const endpoint = endpointOf(service);
-      return { json: { serviceSystemName: service.serviceSystemName, url: endpoint.url, header: { name: endpoint.auth.name, value: endpoint.auth.value } } };
+      return {
+        json: {
+          serviceSystemName: service.serviceSystemName,
+          url: endpoint.url,
+          header: { name: endpoint.auth.name, value: endpoint.auth.value },
+        },
+      };
     },
     'GET /tokens': () => ({ json: { tokensIssued: issued, lifetimeSeconds: tokenLifetime } }),
     'GET /messages': (request) => {
@@ -608,12 +713,22 @@ export async function startGoodfinSandbox(options: SandboxOptions = {}, preregis
           handle: (request) => {
             const form = request.form();
             if (form.get('client_id') !== GOODFIN_OAUTH_CLIENT_ID) return oauthError(401, 'invalid_client', 'Bad client credentials');
-            if (form.get('grant_type') !== 'password') return oauthError(400, 'unsupported_grant_type', `Unsupported grant type: ${form.get('grant_type') ?? ''}`);
+            if (form.get('grant_type') !== 'password')
+              return oauthError(400, 'unsupported_grant_type', `Unsupported grant type: ${form.get('grant_type') ?? ''}`);
             const service = services.get(form.get('username') ?? '');
             const password = Buffer.from(form.get('password') ?? '');
             const expected = Buffer.from(service?.password ?? '');
-            if (!service || password.length !== expected.length || !timingSafeEqual(password, expected)) return oauthError(400, 'invalid_grant', 'Bad credentials');
-            return { json: { access_token: issueToken(service.serviceSystemName), token_type: 'bearer', expires_in: tokenLifetime, scope: 'read write', userId: service.serviceSystemName } };
+            if (!service || password.length !== expected.length || !timingSafeEqual(password, expected))
+              return oauthError(400, 'invalid_grant', 'Bad credentials');
+            return {
+              json: {
+                access_token: issueToken(service.serviceSystemName),
+                token_type: 'bearer',
+                expires_in: tokenLifetime,
+                scope: 'read write',
+                userId: service.serviceSystemName,
+              },
+            };
           },
         },
         declaration(GOODFIN_PATHS.integrationEndpoint, endpointDeclarationSchema, (service, value) => {

@@ -44,7 +44,14 @@ export interface TestResult {
 
 /** Raises an admin alert (the alerts module implements it). */
 export interface AlertSink {
-  raise(input: { kind: string; severity?: 'critical' | 'warning'; integration?: string; subject: string; message: string; details?: Record<string, unknown> }): Promise<unknown>;
+  raise(input: {
+    kind: string;
+    severity?: 'critical' | 'warning';
+    integration?: string;
+    subject: string;
+    message: string;
+    details?: Record<string, unknown>;
+  }): Promise<unknown>;
 }
 
 export interface ConnectorsOptions {
@@ -168,10 +175,17 @@ export class Connectors {
             this.sandboxCredentials.set(definition.name, await definition.sandbox.register(server.url));
           } catch (error) {
             await server.close();
-            throw new Error(`the ${definition.name} sandbox refused to register us: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+            throw new Error(
+              `the ${definition.name} sandbox refused to register us: ${error instanceof Error ? error.message : String(error)}`,
+              { cause: error },
+            );
           }
         }
-        this.options.logger.info('integration sandboxed', { integration: definition.name, url: server.url, ...(definition.sandbox.register ? { registered: true } : {}) });
+        this.options.logger.info('integration sandboxed', {
+          integration: definition.name,
+          url: server.url,
+          ...(definition.sandbox.register ? { registered: true } : {}),
+        });
       }
     }
     for (const view of this.list()) {
@@ -218,7 +232,9 @@ export class Connectors {
    * (rebuilt when that changes). Throws a non-retryable ConnectorError when
    * the integration is disabled or not configured.
    */
-  client<TCredentials extends Record<string, string>, TSettings, TClient>(definition: ConnectorDefinition<TCredentials, TSettings, TClient>): TClient {
+  client<TCredentials extends Record<string, string>, TSettings, TClient>(
+    definition: ConnectorDefinition<TCredentials, TSettings, TClient>,
+  ): TClient {
     const config = this.configOf(definition);
     const runtime = this.runtimeOf(definition);
     const key = `${config.revision}|${config.baseUrl}|${config.sandboxed}|${runtime.policyKey}`;
@@ -257,9 +273,21 @@ export class Connectors {
     const sandbox = this.sandboxServers.get(definition.name);
     if (mode === 'sandbox' && sandbox) {
       const credentials = (this.sandboxCredentials.get(definition.name) as TCredentials | undefined) ?? definition.sandbox.credentials;
-      return { integration: definition.name, baseUrl: sandbox.url, credentials, settings, sandboxed: true, revision: record?.revision ?? 0 };
+      return {
+        integration: definition.name,
+        baseUrl: sandbox.url,
+        credentials,
+        settings,
+        sandboxed: true,
+        revision: record?.revision ?? 0,
+      };
     }
-    throw new ConnectorError(definition.name, KIT_ERROR_CODES.notConfigured, `integration ${definition.name} has no credentials configured (PUT /admin/integrations/${definition.name})`, false);
+    throw new ConnectorError(
+      definition.name,
+      KIT_ERROR_CODES.notConfigured,
+      `integration ${definition.name} has no credentials configured (PUT /admin/integrations/${definition.name})`,
+      false,
+    );
   }
 
   list(): IntegrationView[] {
@@ -271,7 +299,10 @@ export class Connectors {
     const definition = this.definitions.get(name) ?? null;
     const record = this.options.store.get(name);
     if (!definition && !record) throw errors.notFound(`integration ${name}`, { known: [...this.definitions.keys()] });
-    const fields = new Set<string>([...(definition ? Object.keys(definition.credentials.shape) : []), ...Object.keys(record?.credentials ?? {})]);
+    const fields = new Set<string>([
+      ...(definition ? Object.keys(definition.credentials.shape) : []),
+      ...Object.keys(record?.credentials ?? {}),
+    ]);
     const credentials: Record<string, 'set' | 'unset'> = {};
     for (const field of [...fields].sort()) credentials[field] = record?.credentials[field] ? 'set' : 'unset';
     const mode = this.modeOf(name);
@@ -304,7 +335,12 @@ export class Connectors {
       ...Object.keys(update.credentials ?? {}).map((field) => `credentials.${field}`),
       ...Object.keys(update.settings ?? {}).map((key) => `settings.${key}`),
     ];
-    await this.options.audit.recordChange({ integration: name, operation: 'integration.update', principal: by, details: { changed, revision: this.options.store.get(name)?.revision ?? null } });
+    await this.options.audit.recordChange({
+      integration: name,
+      operation: 'integration.update',
+      principal: by,
+      details: { changed, revision: this.options.store.get(name)?.revision ?? null },
+    });
     this.options.logger.info('integration updated', { integration: name, by, changed });
     this.changed(name);
     return this.view(name);
@@ -314,7 +350,8 @@ export class Connectors {
   async test(name: string, by: string): Promise<TestResult> {
     const definition = this.definitions.get(name);
     if (!definition) {
-      if (this.options.store.get(name)) throw new AppError(422, 'no_connector', `there is no connector for integration "${name}" yet, so it cannot be tested`);
+      if (this.options.store.get(name))
+        throw new AppError(422, 'no_connector', `there is no connector for integration "${name}" yet, so it cannot be tested`);
       throw errors.notFound(`integration ${name}`, { known: [...this.definitions.keys()] });
     }
     const started = Date.now();
@@ -329,7 +366,13 @@ export class Connectors {
         error instanceof ConnectorError
           ? error
           : new ConnectorError(name, 'test_failed', error instanceof Error ? error.message : String(error), true);
-      result = { integration: name, ok: false, mode, durationMs: Date.now() - started, error: { code: failure.code, message: failure.message, status: failure.status, retryable: failure.retryable } };
+      result = {
+        integration: name,
+        ok: false,
+        mode,
+        durationMs: Date.now() - started,
+        error: { code: failure.code, message: failure.message, status: failure.status, retryable: failure.retryable },
+      };
     }
     this.options.audit.record({
       kind: 'admin',
@@ -374,13 +417,20 @@ export class Connectors {
     return this.options.health;
   }
 
-  private merge(name: string, current: IntegrationRecord | null, update: IntegrationUpdate): Pick<IntegrationRecord, 'enabled' | 'baseUrl' | 'credentials' | 'settings'> {
+  private merge(
+    name: string,
+    current: IntegrationRecord | null,
+    update: IntegrationUpdate,
+  ): Pick<IntegrationRecord, 'enabled' | 'baseUrl' | 'credentials' | 'settings'> {
     const definition = this.definitions.get(name);
     const credentials: Record<string, string> = { ...(current?.credentials ?? {}) };
     const problems: Array<{ path: string; message: string }> = [];
     for (const [field, value] of Object.entries(update.credentials ?? {})) {
       if (definition && !(field in definition.credentials.shape)) {
-        problems.push({ path: `credentials.${field}`, message: `unknown credential field; ${name} has ${Object.keys(definition.credentials.shape).join(', ')}` });
+        problems.push({
+          path: `credentials.${field}`,
+          message: `unknown credential field; ${name} has ${Object.keys(definition.credentials.shape).join(', ')}`,
+        });
         continue;
       }
       if (value === null) delete credentials[field];
@@ -390,7 +440,10 @@ export class Connectors {
       const parsed = definition.credentials.safeParse(credentials);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
-          problems.push({ path: `credentials.${issue.path.map(String).join('.')}`, message: issue.code === 'invalid_type' ? 'required (set every credential field, or none to use the sandbox)' : issue.message });
+          problems.push({
+            path: `credentials.${issue.path.map(String).join('.')}`,
+            message: issue.code === 'invalid_type' ? 'required (set every credential field, or none to use the sandbox)' : issue.message,
+          });
         }
       }
     }
@@ -401,7 +454,9 @@ export class Connectors {
     }
     if (settings.http !== undefined) {
       const parsed = policySchema.safeParse(settings.http);
-      if (!parsed.success) for (const issue of parsed.error.issues) problems.push({ path: `settings.http.${issue.path.map(String).join('.')}`, message: issue.message });
+      if (!parsed.success)
+        for (const issue of parsed.error.issues)
+          problems.push({ path: `settings.http.${issue.path.map(String).join('.')}`, message: issue.message });
     }
     if (settings.allowedIps !== undefined) {
       const list = z.array(z.string()).max(1000).safeParse(settings.allowedIps);
@@ -416,7 +471,9 @@ export class Connectors {
     }
     if (definition) {
       const parsed = definition.settings.safeParse(stripKitSettings(settings));
-      if (!parsed.success) for (const issue of parsed.error.issues) problems.push({ path: `settings.${issue.path.map(String).join('.')}`, message: issue.message });
+      if (!parsed.success)
+        for (const issue of parsed.error.issues)
+          problems.push({ path: `settings.${issue.path.map(String).join('.')}`, message: issue.message });
     }
     if (problems.length > 0) throw errors.badRequest(`the configuration of ${name} is not valid`, { issues: problems });
     return {
@@ -430,24 +487,37 @@ export class Connectors {
   private async applySeed(seed: { name: string; variable: string; value: Record<string, unknown> }): Promise<void> {
     const current = this.options.store.get(seed.name);
     if (current?.source === 'admin') {
-      this.options.logger.info('environment seed ignored: the integration was configured through the admin API', { integration: seed.name, variable: seed.variable });
+      this.options.logger.info('environment seed ignored: the integration was configured through the admin API', {
+        integration: seed.name,
+        variable: seed.variable,
+      });
       return;
     }
     const update = integrationUpdateSchema.safeParse(seed.value);
     if (!update.success) {
-      throw new SeedError(`${seed.variable}: ${update.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      throw new SeedError(
+        `${seed.variable}: ${update.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     }
     let next;
     try {
       // A seed describes the whole integration: it does not merge into an older seed.
       next = this.merge(seed.name, null, update.data);
     } catch (error) {
-      const details = error instanceof AppError ? (error.details as { issues?: Array<{ path: string; message: string }> } | undefined) : undefined;
-      throw new SeedError(`${seed.variable}: ${details?.issues?.map((i) => `${i.path}: ${i.message}`).join('; ') ?? (error as Error).message}`);
+      const details =
+        error instanceof AppError ? (error.details as { issues?: Array<{ path: string; message: string }> } | undefined) : undefined;
+      throw new SeedError(
+        `${seed.variable}: ${details?.issues?.map((i) => `${i.path}: ${i.message}`).join('; ') ?? (error as Error).message}`,
+      );
     }
     if (current && sameConfig(current, next)) return;
     await this.options.store.put(seed.name, next, `environment (${seed.variable})`, 'environment');
-    await this.options.audit.recordChange({ integration: seed.name, operation: 'integration.seed', principal: `environment (${seed.variable})`, details: { fields: Object.keys(next.credentials) } });
+    await this.options.audit.recordChange({
+      integration: seed.name,
+      operation: 'integration.seed',
+      principal: `environment (${seed.variable})`,
+      details: { fields: Object.keys(next.credentials) },
+    });
     this.options.logger.info('integration seeded from the environment', { integration: seed.name, variable: seed.variable });
   }
 

@@ -161,7 +161,13 @@ export function createConnectorHttp(
   instance.interceptors.request.use(async (request: InternalAxiosRequestConfig) => {
     const permit = breaker.acquire();
     if (!permit.allowed) {
-      throw new ConnectorError(integration, KIT_ERROR_CODES.circuitOpen, `${integration} is failing; calls resume in ${Math.ceil(permit.retryInMs / 1000)} s`, true, null);
+      throw new ConnectorError(
+        integration,
+        KIT_ERROR_CODES.circuitOpen,
+        `${integration} is failing; calls resume in ${Math.ceil(permit.retryInMs / 1000)} s`,
+        true,
+        null,
+      );
     }
     request.hubProbe = permit.probe;
     try {
@@ -169,7 +175,13 @@ export function createConnectorHttp(
     } catch (error) {
       breaker.release(permit.probe);
       if (error instanceof RateLimitExceeded) {
-        throw new ConnectorError(integration, KIT_ERROR_CODES.rateLimited, `${integration} rate limit (${policy.rateLimitPerSecond}/s) is saturated`, true, null);
+        throw new ConnectorError(
+          integration,
+          KIT_ERROR_CODES.rateLimited,
+          `${integration} rate limit (${policy.rateLimitPerSecond}/s) is saturated`,
+          true,
+          null,
+        );
       }
       throw error;
     }
@@ -212,7 +224,8 @@ export function createConnectorHttp(
     retries: policy.retries,
     shouldResetTimeout: true,
     retryCondition: (error) => shouldRetry(error),
-    retryDelay: (retryNumber, error) => retryDelayMs(retryNumber, policy, retryAfterMs(headerRecord(error.response?.headers)['retry-after'])),
+    retryDelay: (retryNumber, error) =>
+      retryDelayMs(retryNumber, policy, retryAfterMs(headerRecord(error.response?.headers)['retry-after'])),
   });
 
   const errorOf = (code: string, message: string, options: { retryable?: boolean; status?: number | null } = {}) =>
@@ -221,14 +234,23 @@ export function createConnectorHttp(
   function mapFailure(error: unknown, secrets: readonly string[]): { error: ConnectorError; response: RawResponse | null } {
     if (error instanceof ConnectorError) return { error, response: null };
     if (!(error instanceof AxiosError)) {
-      return { error: errorOf(KIT_ERROR_CODES.network, scrub(error instanceof Error ? error.message : String(error), secrets), { retryable: true }), response: null };
+      return {
+        error: errorOf(KIT_ERROR_CODES.network, scrub(error instanceof Error ? error.message : String(error), secrets), {
+          retryable: true,
+        }),
+        response: null,
+      };
     }
     if (!error.response) {
-      if (error.code === 'ERR_CANCELED') return { error: errorOf(KIT_ERROR_CODES.cancelled, 'the call was cancelled', { retryable: true }), response: null };
+      if (error.code === 'ERR_CANCELED')
+        return { error: errorOf(KIT_ERROR_CODES.cancelled, 'the call was cancelled', { retryable: true }), response: null };
       if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
         return { error: errorOf(KIT_ERROR_CODES.timeout, `no answer within ${policy.timeoutMs} ms`, { retryable: true }), response: null };
       }
-      return { error: errorOf(KIT_ERROR_CODES.network, `${integration} unreachable (${error.code ?? 'network error'})`, { retryable: true }), response: null };
+      return {
+        error: errorOf(KIT_ERROR_CODES.network, `${integration} unreachable (${error.code ?? 'network error'})`, { retryable: true }),
+        response: null,
+      };
     }
     const response = rawOf(error.response);
     return { error: statusError(response), response };
@@ -240,7 +262,8 @@ export function createConnectorHttp(
     const message = described?.message ? scrub(described.message, baseSecrets) : `${integration} answered HTTP ${status}`;
     if (status === 429) return errorOf(described?.code ?? KIT_ERROR_CODES.partnerRateLimited, message, { retryable: true, status });
     if (status >= 500) return errorOf(described?.code ?? `http_${status}`, message, { retryable: true, status });
-    if (status === 401 || status === 403) return errorOf(described?.code ?? KIT_ERROR_CODES.unauthorized, message, { retryable: false, status });
+    if (status === 401 || status === 403)
+      return errorOf(described?.code ?? KIT_ERROR_CODES.unauthorized, message, { retryable: false, status });
     return errorOf(described?.code ?? `http_${status}`, message, { retryable: false, status });
   }
 
@@ -251,7 +274,12 @@ export function createConnectorHttp(
     async call<T>(options: CallOptions<T>): Promise<T> {
       const secrets = [...baseSecrets, ...(options.secrets ?? [])];
       const started = Date.now();
-      const idempotent = options.idempotent ?? (options.method === 'GET' || options.method === 'PUT' || options.method === 'DELETE' || options.context?.idempotencyKey !== undefined);
+      const idempotent =
+        options.idempotent ??
+        (options.method === 'GET' ||
+          options.method === 'PUT' ||
+          options.method === 'DELETE' ||
+          options.context?.idempotencyKey !== undefined);
       const headers: Record<string, string> = { ...options.headers };
       if (options.context?.idempotencyKey) headers['Idempotency-Key'] = options.context.idempotencyKey;
       let data: string | undefined;
@@ -262,9 +290,16 @@ export function createConnectorHttp(
         data = JSON.stringify(options.json);
         headers['Content-Type'] = 'application/json';
       }
-      const query = Object.fromEntries(Object.entries(options.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+      const query = Object.fromEntries(
+        Object.entries(options.query ?? {})
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, String(v)]),
+      );
       const queryString = new URLSearchParams(query).toString();
-      const url = scrub(`${config.baseUrl.replace(/\/+$/, '')}/${options.path.replace(/^\/+/, '')}${queryString ? `?${queryString}` : ''}`, secrets);
+      const url = scrub(
+        `${config.baseUrl.replace(/\/+$/, '')}/${options.path.replace(/^\/+/, '')}${queryString ? `?${queryString}` : ''}`,
+        secrets,
+      );
 
       let response: RawResponse | null = null;
       let attempts = 1;
@@ -296,7 +331,12 @@ export function createConnectorHttp(
         }
         if (response && !(error instanceof AxiosError)) {
           // thrown by parse(): a business error, or an answer that is not what the protocol promises
-          failure = error instanceof ConnectorError ? error : errorOf(KIT_ERROR_CODES.badResponse, `${integration} answered a body that does not match the protocol`, { status: response.status });
+          failure =
+            error instanceof ConnectorError
+              ? error
+              : errorOf(KIT_ERROR_CODES.badResponse, `${integration} answered a body that does not match the protocol`, {
+                  status: response.status,
+                });
           if (failure.code === KIT_ERROR_CODES.badResponse) breaker.failure(false);
         } else {
           const mapped = mapFailure(error, secrets);

@@ -14,9 +14,7 @@ export class TokenBucket {
   private tokens: number;
   private refilledAt: number;
 
-  constructor(
-    private readonly options: { perSecond: number; burst: number; now?: () => number },
-  ) {
+  constructor(private readonly options: { perSecond: number; burst: number; now?: () => number }) {
     this.tokens = options.burst;
     this.refilledAt = this.now();
   }

@@ -31,14 +31,20 @@ export async function deliverCallback(options: {
     delivery.attempts = attempt;
     try {
       const timeout = AbortSignal.timeout(5_000);
-      const answer = await fetch(options.url, { method: 'POST', headers: options.headers, body: options.body, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+      const answer = await fetch(options.url, {
+        method: 'POST',
+        headers: options.headers,
+        body: options.body,
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      });
       delivery.status = answer.status;
       await answer.arrayBuffer();
       if (delivered(answer.status)) return delivery;
     } catch {
       delivery.status = null;
     }
-    if (attempt < options.attempts) await sleep((options.pauseMs ?? 50) * attempt, undefined, { signal: options.signal, ref: false }).catch(() => undefined);
+    if (attempt < options.attempts)
+      await sleep((options.pauseMs ?? 50) * attempt, undefined, { signal: options.signal, ref: false }).catch(() => undefined);
   }
   return delivery;
 }

@@ -54,31 +54,38 @@ export class SandboxHttpError extends Error {
   }
 }
 
-export const faultSchema = z.discriminatedUnion('kind', [
-  /** answer after `ms` extra milliseconds */
-  z.object({ kind: z.literal('latency'), ms: z.number().int().min(1).max(600_000) }),
-  /** answer this status (and body) instead of the real answer */
-  z.object({ kind: z.literal('status'), status: z.number().int().min(100).max(599), body: z.unknown().optional(), retryAfterSeconds: z.number().int().min(0).optional() }),
-  /** never answer (until the sandbox closes or the client gives up) */
-  z.object({ kind: z.literal('timeout') }),
-  /** answer 200 with a body that is not valid JSON */
-  z.object({ kind: z.literal('malformed') }),
-  /** drop the connection without an answer */
-  z.object({ kind: z.literal('disconnect') }),
-  /** sign what the sandbox sends (callbacks, signed answers) with a wrong key */
-  z.object({ kind: z.literal('badSignature') }),
-  /** do what was asked, then never answer: the partner acted, the caller never heard (a lost answer) */
-  z.object({ kind: z.literal('lost') }),
-]).and(
-  z.object({
-    /** how many requests it applies to; unset → until cleared */
-    count: z.number().int().min(1).optional(),
-    /** only requests whose path starts with this */
-    path: z.string().optional(),
-    /** only requests whose body contains this (one endpoint, many methods: e.g. `"calledMethod":"save"`) */
-    bodyIncludes: z.string().min(1).optional(),
-  }),
-);
+export const faultSchema = z
+  .discriminatedUnion('kind', [
+    /** answer after `ms` extra milliseconds */
+    z.object({ kind: z.literal('latency'), ms: z.number().int().min(1).max(600_000) }),
+    /** answer this status (and body) instead of the real answer */
+    z.object({
+      kind: z.literal('status'),
+      status: z.number().int().min(100).max(599),
+      body: z.unknown().optional(),
+      retryAfterSeconds: z.number().int().min(0).optional(),
+    }),
+    /** never answer (until the sandbox closes or the client gives up) */
+    z.object({ kind: z.literal('timeout') }),
+    /** answer 200 with a body that is not valid JSON */
+    z.object({ kind: z.literal('malformed') }),
+    /** drop the connection without an answer */
+    z.object({ kind: z.literal('disconnect') }),
+    /** sign what the sandbox sends (callbacks, signed answers) with a wrong key */
+    z.object({ kind: z.literal('badSignature') }),
+    /** do what was asked, then never answer: the partner acted, the caller never heard (a lost answer) */
+    z.object({ kind: z.literal('lost') }),
+  ])
+  .and(
+    z.object({
+      /** how many requests it applies to; unset → until cleared */
+      count: z.number().int().min(1).optional(),
+      /** only requests whose path starts with this */
+      path: z.string().optional(),
+      /** only requests whose body contains this (one endpoint, many methods: e.g. `"calledMethod":"save"`) */
+      bodyIncludes: z.string().min(1).optional(),
+    }),
+  );
 export type Fault = z.infer<typeof faultSchema>;
 
 export interface RecordedRequest {
@@ -215,7 +222,9 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
 
   /** the first active fault that applies, consumed once */
   const takeFault = (path: string, kinds: ReadonlyArray<Fault['kind']>, body = ''): Fault | null => {
-    const index = faults.findIndex((f) => kinds.includes(f.kind) && (!f.path || path.startsWith(f.path)) && (!f.bodyIncludes || body.includes(f.bodyIncludes)));
+    const index = faults.findIndex(
+      (f) => kinds.includes(f.kind) && (!f.path || path.startsWith(f.path)) && (!f.bodyIncludes || body.includes(f.bodyIncludes)),
+    );
     if (index < 0) return null;
     const fault = faults[index];
     if (!fault) return null;
@@ -247,7 +256,11 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
     const what = request.path.slice(CONTROL_PREFIX.length);
     if (what === '/faults' && request.method === 'POST') {
       const parsed = faultSchema.safeParse(request.json());
-      if (!parsed.success) return { status: 400, json: { error: 'invalid fault', issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } };
+      if (!parsed.success)
+        return {
+          status: 400,
+          json: { error: 'invalid fault', issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+        };
       faultControl.inject(parsed.data);
       return { status: 201, json: { faults: faultControl.list() } };
     }
@@ -261,7 +274,8 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
       reset();
       return { status: 204 };
     }
-    if (what === '/state' && request.method === 'GET') return { json: { name: spec.name, faults: faultControl.list(), state: spec.describe?.() ?? null } };
+    if (what === '/state' && request.method === 'GET')
+      return { json: { name: spec.name, faults: faultControl.list(), state: spec.describe?.() ?? null } };
     const own = spec.controls?.[`${request.method} ${what}`];
     if (own) return own(request);
     return { status: 404, json: { error: `unknown sandbox control ${request.method} ${request.path}` } };
@@ -318,7 +332,8 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
         return;
       }
       if (fault.kind === 'status') {
-        const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
         entry.status = write(res, { status: fault.status, json: fault.body ?? { error: `injected HTTP ${fault.status}` }, headers });
         return;
       }
@@ -366,7 +381,10 @@ export async function startSandboxServer(spec: SandboxSpec, options: SandboxOpti
         };
         const now = check();
         if (now) return resolve(now);
-        const timer = setTimeout(() => reject(new Error(`${spec.name} sandbox saw ${matching(filter).length} of ${count} requests`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${spec.name} sandbox saw ${matching(filter).length} of ${count} requests`)),
+          timeoutMs,
+        );
         waiters.push({
           check,
           resolve: (found) => {

@@ -36,7 +36,8 @@ export class TokenSession {
 
   async obtain(): Promise<string> {
     const now = (this.options.now ?? Date.now)();
-    if (this.current && (this.current.expiresAt === null || this.current.expiresAt - this.options.renewBeforeMs > now)) return this.current.token;
+    if (this.current && (this.current.expiresAt === null || this.current.expiresAt - this.options.renewBeforeMs > now))
+      return this.current.token;
     this.pending ??= this.login()
       .then((fresh) => {
         this.logins += 1;

@@ -38,7 +38,11 @@ export class LiqPayClient {
    * with LiqPay's `err_code`; the pipeline repeats only calls that are safe
    * to repeat.
    */
-  async request(action: string, params: Record<string, unknown>, options: { idempotent: boolean; context?: CallContext }): Promise<LiqPayAnswer> {
+  async request(
+    action: string,
+    params: Record<string, unknown>,
+    options: { idempotent: boolean; context?: CallContext },
+  ): Promise<LiqPayAnswer> {
     const data = encodeData({ version: LIQPAY_VERSION, public_key: this.keys.publicKey, action, ...params });
     return this.http.call({
       operation: action,
@@ -51,7 +55,10 @@ export class LiqPayClient {
         const answer = parseAnswer(this.http, liqpayAnswerSchema, response.data, action, response.status);
         if (answer.result === 'error' || answer.status === 'error') {
           const code = answer.err_code ?? 'liqpay_error';
-          throw this.http.error(code, answer.err_description ?? code, { retryable: RETRYABLE_LIQPAY_ERRORS.has(code), status: response.status });
+          throw this.http.error(code, answer.err_description ?? code, {
+            retryable: RETRYABLE_LIQPAY_ERRORS.has(code),
+            status: response.status,
+          });
         }
         return answer;
       },
@@ -65,7 +72,10 @@ export class LiqPayClient {
 
   /** Refunds a paid order, wholly or (with an amount in major units) in part. */
   refund(orderId: string, amount?: number, context?: CallContext): Promise<LiqPayAnswer> {
-    return this.request('refund', amount === undefined ? { order_id: orderId } : { order_id: orderId, amount }, { idempotent: false, context });
+    return this.request('refund', amount === undefined ? { order_id: orderId } : { order_id: orderId, amount }, {
+      idempotent: false,
+      context,
+    });
   }
 
   /** Signs a checkout for the customer's browser; no call is made. */

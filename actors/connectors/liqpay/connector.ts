@@ -7,7 +7,7 @@ import { LIQPAY_SANDBOX_KEYS, startLiqPaySandbox } from './sandbox.ts';
 export const liqpayConnector = defineConnector({
   name: 'liqpay',
   title: 'LiqPay',
-  description: 'PrivatBank\'s payment gateway: signed checkouts, payment status, refunds, signed callbacks',
+  description: "PrivatBank's payment gateway: signed checkouts, payment status, refunds, signed callbacks",
   defaultBaseUrl: 'https://www.liqpay.ua',
   credentials: z.object({
     publicKey: z.string().trim().min(1, 'the public key from the LiqPay cabinet'),

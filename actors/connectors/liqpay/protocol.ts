@@ -20,11 +20,21 @@ export function decodeData(data: string): unknown {
 }
 
 export function signData(privateKey: string, data: string): string {
-  return createHash('sha1').update(privateKey + data + privateKey).digest('base64');
+  return createHash('sha1')
+    .update(privateKey + data + privateKey)
+    .digest('base64');
 }
 
 /** Statuses after which nothing more happens to a payment. */
-export const FINAL_LIQPAY_STATUSES: ReadonlySet<string> = new Set(['success', 'failure', 'error', 'reversed', 'sandbox', 'subscribed', 'unsubscribed']);
+export const FINAL_LIQPAY_STATUSES: ReadonlySet<string> = new Set([
+  'success',
+  'failure',
+  'error',
+  'reversed',
+  'sandbox',
+  'subscribed',
+  'unsubscribed',
+]);
 /** A successful payment (`sandbox` is what LiqPay answers for a paid test payment). */
 export const PAID_LIQPAY_STATUSES: ReadonlySet<string> = new Set(['success', 'sandbox']);
 
@@ -35,7 +45,10 @@ export const RETRYABLE_LIQPAY_ERRORS: ReadonlySet<string> = new Set(['err_cache'
 export const checkoutSchema = z.object({
   action: z.enum(['pay', 'hold', 'auth']).default('pay'),
   /** major units, at most two decimals */
-  amount: z.number().positive().refine((n) => Math.round(n * 100) === n * 100, 'at most two decimals'),
+  amount: z
+    .number()
+    .positive()
+    .refine((n) => Math.round(n * 100) === n * 100, 'at most two decimals'),
   currency: z.enum(['UAH', 'USD', 'EUR']),
   description: z.string().min(1),
   order_id: z.string().min(1).max(255),
@@ -84,7 +97,23 @@ export function normaliseLiqPayStatus(status: string | undefined): 'created' | '
 }
 
 /** A payment answer or callback in the payment machine's words, ordered by LiqPay's own time. */
-export function paymentUpdateOfLiqPay(answer: LiqPayAnswer, source: 'webhook' | 'poll', now = Date.now()): { status: ReturnType<typeof normaliseLiqPayStatus>; providerStatus: string; at: string; source: 'webhook' | 'poll'; reason: string | null } {
+export function paymentUpdateOfLiqPay(
+  answer: LiqPayAnswer,
+  source: 'webhook' | 'poll',
+  now = Date.now(),
+): {
+  status: ReturnType<typeof normaliseLiqPayStatus>;
+  providerStatus: string;
+  at: string;
+  source: 'webhook' | 'poll';
+  reason: string | null;
+} {
   const at = answer.end_date ?? answer.create_date ?? now;
-  return { status: normaliseLiqPayStatus(answer.status), providerStatus: answer.status ?? 'unknown', at: new Date(at).toISOString(), source, reason: answer.err_description ?? null };
+  return {
+    status: normaliseLiqPayStatus(answer.status),
+    providerStatus: answer.status ?? 'unknown',
+    at: new Date(at).toISOString(),
+    source,
+    reason: answer.err_description ?? null,
+  };
 }

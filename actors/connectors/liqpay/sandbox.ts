@@ -1,7 +1,16 @@
 import { randomInt } from 'node:crypto';
 import { deliverCallback, type CallbackDelivery } from '../kit/sandbox-callbacks.ts';
 import { startSandboxServer, type SandboxOptions, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
-import { checkoutSchema, decodeData, encodeData, LIQPAY_PATHS, PAID_LIQPAY_STATUSES, signData, verifySignature, type LiqPayAnswer } from './protocol.ts';
+import {
+  checkoutSchema,
+  decodeData,
+  encodeData,
+  LIQPAY_PATHS,
+  PAID_LIQPAY_STATUSES,
+  signData,
+  verifySignature,
+  type LiqPayAnswer,
+} from './protocol.ts';
 
 /**
  * The LiqPay sandbox: checks the public key and the SHA-1 signature of
@@ -27,7 +36,9 @@ interface Checkout {
 
 const CALLBACK_ATTEMPTS = 3;
 
-const failure = (err_code: string, err_description: string): SandboxResponse => ({ json: { result: 'error', status: 'error', err_code, err_description } });
+const failure = (err_code: string, err_description: string): SandboxResponse => ({
+  json: { result: 'error', status: 'error', err_code, err_description },
+});
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -62,7 +73,12 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
     const bad = server?.faults.takeBadSignature('/callback') ?? false;
     const signature = signData(bad ? `${keys.privateKey}-wrong` : keys.privateKey, data);
     deliveries.push(
-      await deliverCallback({ url, body: new URLSearchParams({ data, signature }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, attempts: CALLBACK_ATTEMPTS }),
+      await deliverCallback({
+        url,
+        body: new URLSearchParams({ data, signature }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        attempts: CALLBACK_ATTEMPTS,
+      }),
     );
   };
 
@@ -83,7 +99,9 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
       description: params.description,
       create_date: Date.now(),
       end_date: Date.now(),
-      ...(paid ? { sender_card_mask2: '424242*42', sender_card_type: 'visa' } : { err_code: 'limit', err_description: 'Перевищено ліміт на суму або кількість платежів' }),
+      ...(paid
+        ? { sender_card_mask2: '424242*42', sender_card_type: 'visa' }
+        : { err_code: 'limit', err_description: 'Перевищено ліміт на суму або кількість платежів' }),
     };
     await notify(checkout);
   };
@@ -96,7 +114,8 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
     refund: (params) => {
       const checkout = checkouts.get(String(params.order_id ?? ''));
       if (!checkout?.payment) return failure('payment_not_found', 'payment_not_found');
-      if (!PAID_LIQPAY_STATUSES.has(checkout.payment.status ?? '')) return failure('payment_err_status', `payment is ${checkout.payment.status ?? 'unknown'}`);
+      if (!PAID_LIQPAY_STATUSES.has(checkout.payment.status ?? ''))
+        return failure('payment_err_status', `payment is ${checkout.payment.status ?? 'unknown'}`);
       const amount = typeof params.amount === 'number' ? params.amount : (checkout.payment.amount ?? 0);
       if (amount > (checkout.payment.amount ?? 0)) return failure('amount_limit', 'refund exceeds the payment');
       checkout.payment = { ...checkout.payment, status: 'reversed', refund_amount: amount, end_date: Date.now() };
@@ -109,7 +128,8 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
     const params = open(fields.get('data'), fields.get('signature'));
     if (isError(params)) return { ...params, status: 400 };
     const parsed = checkoutSchema.safeParse(params);
-    if (!parsed.success) return { status: 400, ...failure('invalid_data', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')) };
+    if (!parsed.success)
+      return { status: 400, ...failure('invalid_data', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')) };
     const existing = checkouts.get(parsed.data.order_id);
     if (!existing) checkouts.set(parsed.data.order_id, { params: parsed.data, payment: null });
     const status = existing?.payment?.status;
@@ -130,7 +150,13 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
         checkouts.clear();
         deliveries = [];
       },
-      describe: () => ({ checkouts: [...checkouts.values()].map((c) => ({ orderId: c.params.order_id, amount: c.params.amount, status: c.payment?.status ?? null })) }),
+      describe: () => ({
+        checkouts: [...checkouts.values()].map((c) => ({
+          orderId: c.params.order_id,
+          amount: c.params.amount,
+          status: c.payment?.status ?? null,
+        })),
+      }),
       routes: [
         {
           method: 'POST',

@@ -35,7 +35,8 @@ export class MonobankClient {
       parse: (response) => {
         const { key } = parseAnswer(this.http, pubkeySchema, response.data, 'pubkey', response.status);
         const pem = Buffer.from(key, 'base64').toString('utf8');
-        if (!pem.includes('BEGIN PUBLIC KEY')) throw this.http.error('bad_response', 'monobank pubkey: not a base64 PEM public key', { status: response.status });
+        if (!pem.includes('BEGIN PUBLIC KEY'))
+          throw this.http.error('bad_response', 'monobank pubkey: not a base64 PEM public key', { status: response.status });
         return pem;
       },
     });

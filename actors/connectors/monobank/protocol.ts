@@ -95,9 +95,22 @@ export const invoiceCancelSchema = z.object({
 });
 export type InvoiceCancel = z.infer<typeof invoiceCancelSchema>;
 
-export const cancelAnswerSchema = z.looseObject({ status: z.enum(['processing', 'success', 'failure']), createdDate: z.string().optional(), modifiedDate: z.string().optional() });
+export const cancelAnswerSchema = z.looseObject({
+  status: z.enum(['processing', 'success', 'failure']),
+  createdDate: z.string().optional(),
+  modifiedDate: z.string().optional(),
+});
 
 /** An invoice status (from invoice/status or a webhook) in the payment machine's words. */
-export function paymentUpdateOf(invoice: InvoiceStatus, source: 'webhook' | 'poll'): { status: InvoiceStatusName; providerStatus: string; at: string; source: 'webhook' | 'poll'; reason: string | null } {
-  return { status: invoice.status, providerStatus: invoice.status, at: new Date(invoice.modifiedDate).toISOString(), source, reason: invoice.failureReason ?? null };
+export function paymentUpdateOf(
+  invoice: InvoiceStatus,
+  source: 'webhook' | 'poll',
+): { status: InvoiceStatusName; providerStatus: string; at: string; source: 'webhook' | 'poll'; reason: string | null } {
+  return {
+    status: invoice.status,
+    providerStatus: invoice.status,
+    at: new Date(invoice.modifiedDate).toISOString(),
+    source,
+    reason: invoice.failureReason ?? null,
+  };
 }

@@ -1,6 +1,13 @@
 import { createSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { deliverCallback, type CallbackDelivery } from '../kit/sandbox-callbacks.ts';
-import { SandboxHttpError, startSandboxServer, type SandboxOptions, type SandboxRequest, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
+import {
+  SandboxHttpError,
+  startSandboxServer,
+  type SandboxOptions,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxServer,
+} from '../kit/sandbox.ts';
 import {
   invoiceCancelSchema,
   invoiceCreateSchema,
@@ -79,7 +86,12 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
     if (!url || invoice.status.status === 'expired') return;
     const body = JSON.stringify(invoice.status);
     const bad = server?.faults.takeBadSignature('/webhook') ?? false;
-    const delivery = deliverCallback({ url, body, headers: { 'content-type': 'application/json', 'x-sign': sign(body, bad ? wrongKey : privateKey) }, attempts: WEBHOOK_ATTEMPTS });
+    const delivery = deliverCallback({
+      url,
+      body,
+      headers: { 'content-type': 'application/json', 'x-sign': sign(body, bad ? wrongKey : privateKey) },
+      attempts: WEBHOOK_ATTEMPTS,
+    });
     deliveries.push(await delivery);
   };
 
@@ -93,7 +105,16 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       change(invoice, {
         status: held ? 'hold' : 'success',
         finalAmount: invoice.status.amount,
-        paymentInfo: { maskedPan: '444403******1902', approvalCode: '662476', rrn: '060189181768', tranId: randomBytes(4).readUInt32BE().toString(), paymentSystem: 'visa', paymentMethod: 'pan', country: '804', fee: 0 },
+        paymentInfo: {
+          maskedPan: '444403******1902',
+          approvalCode: '662476',
+          rrn: '060189181768',
+          tranId: randomBytes(4).readUInt32BE().toString(),
+          paymentSystem: 'visa',
+          paymentMethod: 'pan',
+          country: '804',
+          fee: 0,
+        },
       });
     } else {
       change(invoice, { status: 'failure', failureReason: 'Недостатньо коштів', errCode: '59' });
@@ -124,7 +145,8 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       handle: (request: SandboxRequest): SandboxResponse => {
         authorise(request);
         const parsed = invoiceCreateSchema.safeParse(json(request));
-        if (!parsed.success) throw monoError(400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+        if (!parsed.success)
+          throw monoError(400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
         const invoiceId = `p2_${randomBytes(8).toString('base64url')}`;
         const now = new Date().toISOString();
         invoices.set(invoiceId, {
@@ -162,14 +184,27 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         if (!parsed.success) throw monoError(400, 'BAD_REQUEST', 'invoiceId is required');
         const invoice = current(parsed.data.invoiceId);
         const refundable: InvoiceStatusName[] = ['success', 'hold'];
-        if (!refundable.includes(invoice.status.status)) throw monoError(400, 'BAD_REQUEST', `cannot cancel an invoice that is ${invoice.status.status}`);
+        if (!refundable.includes(invoice.status.status))
+          throw monoError(400, 'BAD_REQUEST', `cannot cancel an invoice that is ${invoice.status.status}`);
         const already = (invoice.status.cancelList ?? []).reduce((sum, entry) => sum + entry.amount, 0);
         const amount = parsed.data.amount ?? invoice.status.amount - already;
-        if (amount <= 0 || already + amount > invoice.status.amount) throw monoError(400, 'BAD_REQUEST', 'amount exceeds what can be refunded');
+        if (amount <= 0 || already + amount > invoice.status.amount)
+          throw monoError(400, 'BAD_REQUEST', 'amount exceeds what can be refunded');
         const now = new Date().toISOString();
-        const entry = { status: 'success' as const, amount, ccy: invoice.status.ccy, createdDate: now, modifiedDate: now, ...(parsed.data.extRef ? { extRef: parsed.data.extRef } : {}) };
+        const entry = {
+          status: 'success' as const,
+          amount,
+          ccy: invoice.status.ccy,
+          createdDate: now,
+          modifiedDate: now,
+          ...(parsed.data.extRef ? { extRef: parsed.data.extRef } : {}),
+        };
         const whole = already + amount === invoice.status.amount;
-        change(invoice, { cancelList: [...(invoice.status.cancelList ?? []), entry], ...(whole ? { status: 'reversed' } : {}), finalAmount: invoice.status.amount - already - amount });
+        change(invoice, {
+          cancelList: [...(invoice.status.cancelList ?? []), entry],
+          ...(whole ? { status: 'reversed' } : {}),
+          finalAmount: invoice.status.amount - already - amount,
+        });
         void notify(invoice);
         return { json: { status: 'success', createdDate: now, modifiedDate: now } };
       },
@@ -182,7 +217,8 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         const body = json(request) as { invoiceId?: string };
         const invoice = current(body.invoiceId);
         if (invoice.status.status === 'created') change(invoice, { status: 'expired' });
-        else if (invoice.status.status !== 'expired') throw monoError(400, 'BAD_REQUEST', `cannot remove an invoice that is ${invoice.status.status}`);
+        else if (invoice.status.status !== 'expired')
+          throw monoError(400, 'BAD_REQUEST', `cannot remove an invoice that is ${invoice.status.status}`);
         return { status: 200 };
       },
     },
@@ -194,7 +230,8 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         const body = json(request) as { invoiceId?: string; amount?: number };
         const invoice = current(body.invoiceId);
         if (invoice.status.status === 'success') return { json: { status: 'success' } };
-        if (invoice.status.status !== 'hold') throw monoError(400, 'BAD_REQUEST', `cannot finalize an invoice that is ${invoice.status.status}`);
+        if (invoice.status.status !== 'hold')
+          throw monoError(400, 'BAD_REQUEST', `cannot finalize an invoice that is ${invoice.status.status}`);
         change(invoice, { status: 'success', finalAmount: body.amount ?? invoice.status.amount });
         void notify(invoice);
         return { json: { status: 'success' } };
@@ -207,7 +244,10 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       handle: (request: SandboxRequest, params: Record<string, string>): SandboxResponse => {
         const invoice = current(params.invoiceId);
         const body = json(request) as { status?: InvoiceStatusName; finalAmount?: number };
-        change(invoice, { ...(body.status ? { status: body.status } : {}), ...(body.finalAmount !== undefined ? { finalAmount: body.finalAmount } : {}) });
+        change(invoice, {
+          ...(body.status ? { status: body.status } : {}),
+          ...(body.finalAmount !== undefined ? { finalAmount: body.finalAmount } : {}),
+        });
         return { json: invoice.status };
       },
     },
@@ -217,9 +257,10 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       handle: (_request: SandboxRequest, params: Record<string, string>): SandboxResponse => {
         const invoice = current(params.invoiceId);
         const { amount, status, destination } = invoice.status;
-        const form = status === 'created'
-          ? `<form method="post"><button name="outcome" value="success">Сплатити</button> <button name="outcome" value="failure">Відхилити</button></form>`
-          : `<p>Статус: ${escapeHtml(status)}</p>`;
+        const form =
+          status === 'created'
+            ? `<form method="post"><button name="outcome" value="success">Сплатити</button> <button name="outcome" value="failure">Відхилити</button></form>`
+            : `<p>Статус: ${escapeHtml(status)}</p>`;
         return {
           headers: { 'content-type': 'text/html; charset=utf-8' },
           body: `<!doctype html><meta charset="utf-8"><title>monobank sandbox</title><h1>${(amount / 100).toFixed(2)} ₴</h1><p>${escapeHtml(destination ?? '')}</p>${form}`,
@@ -246,7 +287,9 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         invoices.clear();
         deliveries = [];
       },
-      describe: () => ({ invoices: [...invoices.values()].map((i) => ({ invoiceId: i.status.invoiceId, status: i.status.status, amount: i.status.amount })) }),
+      describe: () => ({
+        invoices: [...invoices.values()].map((i) => ({ invoiceId: i.status.invoiceId, status: i.status.status, amount: i.status.amount })),
+      }),
       notFound: () => ({ status: 404, json: { errCode: 'NOT_FOUND', errText: 'not found' } }),
     },
     options,

@@ -50,7 +50,12 @@ export class NovaPoshtaClient {
    * is NP's first error code (its text the message); "service unavailable"
    * is retryable, every other business error is not.
    */
-  async request<T>(modelName: string, calledMethod: string, methodProperties: Record<string, unknown>, options: NpCallOptions<T>): Promise<{ data: T[]; info: unknown; warnings: unknown }> {
+  async request<T>(
+    modelName: string,
+    calledMethod: string,
+    methodProperties: Record<string, unknown>,
+    options: NpCallOptions<T>,
+  ): Promise<{ data: T[]; info: unknown; warnings: unknown }> {
     const operation = `${modelName}.${calledMethod}`;
     return this.http.call({
       operation,
@@ -64,7 +69,10 @@ export class NovaPoshtaClient {
         if (!body.success) {
           const code = body.errorCodes[0] || 'novaposhta_error';
           const message = body.errors.map(String).join('; ') || 'Nova Poshta refused the request';
-          throw this.http.error(code, message, { retryable: RETRYABLE_NP_CODES.has(code), status: AUTH_NP_CODES.has(code) ? 401 : response.status });
+          throw this.http.error(code, message, {
+            retryable: RETRYABLE_NP_CODES.has(code),
+            status: AUTH_NP_CODES.has(code) ? 401 : response.status,
+          });
         }
         const data = parseAnswer(this.http, z.array(options.item), body.data, operation, response.status);
         return { data, info: body.info, warnings: body.warnings };
@@ -73,21 +81,46 @@ export class NovaPoshtaClient {
   }
 
   /** Cities, optionally filtered by a name fragment; pages start at 1. */
-  async getCities(query: { findByString?: string; ref?: string; page?: number; limit?: number } = {}, context?: CallContext): Promise<NpPage<NpCity>> {
+  async getCities(
+    query: { findByString?: string; ref?: string; page?: number; limit?: number } = {},
+    context?: CallContext,
+  ): Promise<NpPage<NpCity>> {
     const properties = compact({ FindByString: query.findByString, Ref: query.ref, Page: query.page, Limit: query.limit });
     const answer = await this.request('Address', 'getCities', properties, { item: citySchema, idempotent: true, context });
     return { items: answer.data, totalCount: totalOf(answer.info, answer.data.length) };
   }
 
   /** Branches and postomats, optionally of one city; pages start at 1. */
-  async getWarehouses(query: { cityRef?: string; findByString?: string; page?: number; limit?: number } = {}, context?: CallContext): Promise<NpPage<NpWarehouse>> {
+  async getWarehouses(
+    query: { cityRef?: string; findByString?: string; page?: number; limit?: number } = {},
+    context?: CallContext,
+  ): Promise<NpPage<NpWarehouse>> {
     const properties = compact({ CityRef: query.cityRef, FindByString: query.findByString, Page: query.page, Limit: query.limit });
     const answer = await this.request('Address', 'getWarehouses', properties, { item: warehouseSchema, idempotent: true, context });
     return { items: answer.data, totalCount: totalOf(answer.info, answer.data.length) };
   }
   /** The price of sending a parcel (a read: retried freely). */
-  async getDocumentPrice(query: { citySender: string; cityRecipient: string; weight: number; serviceType: string; cost: number; cargoType: string; seatsAmount: number }, context?: CallContext): Promise<NpPrice> {
-    const properties = { CitySender: query.citySender, CityRecipient: query.cityRecipient, Weight: query.weight, ServiceType: query.serviceType, Cost: query.cost, CargoType: query.cargoType, SeatsAmount: query.seatsAmount };
+  async getDocumentPrice(
+    query: {
+      citySender: string;
+      cityRecipient: string;
+      weight: number;
+      serviceType: string;
+      cost: number;
+      cargoType: string;
+      seatsAmount: number;
+    },
+    context?: CallContext,
+  ): Promise<NpPrice> {
+    const properties = {
+      CitySender: query.citySender,
+      CityRecipient: query.cityRecipient,
+      Weight: query.weight,
+      ServiceType: query.serviceType,
+      Cost: query.cost,
+      CargoType: query.cargoType,
+      SeatsAmount: query.seatsAmount,
+    };
     const answer = await this.request('InternetDocument', 'getDocumentPrice', properties, { item: priceSchema, idempotent: true, context });
     const price = answer.data[0];
     if (!price) throw this.http.error('bad_response', 'novaposhta getDocumentPrice: no price in the answer');
@@ -95,9 +128,21 @@ export class NovaPoshtaClient {
   }
 
   /** The estimated delivery date (ISO, Kyiv time as NP gives it); null when NP does not say. */
-  async getDocumentDeliveryDate(query: { citySender: string; cityRecipient: string; serviceType: string; dateTime?: Date }, context?: CallContext): Promise<string | null> {
-    const properties = compact({ CitySender: query.citySender, CityRecipient: query.cityRecipient, ServiceType: query.serviceType, DateTime: query.dateTime ? npDate(query.dateTime) : undefined });
-    const answer = await this.request('InternetDocument', 'getDocumentDeliveryDate', properties, { item: deliveryDateSchema, idempotent: true, context });
+  async getDocumentDeliveryDate(
+    query: { citySender: string; cityRecipient: string; serviceType: string; dateTime?: Date },
+    context?: CallContext,
+  ): Promise<string | null> {
+    const properties = compact({
+      CitySender: query.citySender,
+      CityRecipient: query.cityRecipient,
+      ServiceType: query.serviceType,
+      DateTime: query.dateTime ? npDate(query.dateTime) : undefined,
+    });
+    const answer = await this.request('InternetDocument', 'getDocumentDeliveryDate', properties, {
+      item: deliveryDateSchema,
+      idempotent: true,
+      context,
+    });
     return answer.data[0] ? parseNpDateTime(answer.data[0]) : null;
   }
 
@@ -108,13 +153,19 @@ export class NovaPoshtaClient {
    */
   async saveWaybill(request: WaybillRequest, options: { toPostomat?: boolean; context?: CallContext } = {}): Promise<NpSavedDocument> {
     const parsed = waybillRequestSchema.safeParse(request);
-    if (!parsed.success) throw this.http.error('invalid_waybill', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    if (!parsed.data.RecipientAddress && parsed.data.NewAddress !== '1') throw this.http.error('invalid_waybill', 'RecipientAddress (a branch) or an inline address (NewAddress) is required');
+    if (!parsed.success)
+      throw this.http.error('invalid_waybill', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.data.RecipientAddress && parsed.data.NewAddress !== '1')
+      throw this.http.error('invalid_waybill', 'RecipientAddress (a branch) or an inline address (NewAddress) is required');
     if (options.toPostomat) {
       const problems = postomatProblems(parsed.data);
       if (problems.length > 0) throw this.http.error('postomat_restrictions', problems.join('; '));
     }
-    const answer = await this.request('InternetDocument', 'save', parsed.data, { item: savedDocumentSchema, idempotent: false, context: options.context });
+    const answer = await this.request('InternetDocument', 'save', parsed.data, {
+      item: savedDocumentSchema,
+      idempotent: false,
+      context: options.context,
+    });
     const saved = answer.data[0];
     if (!saved) throw this.http.error('bad_response', 'novaposhta save: no document in the answer');
     return saved;
@@ -122,27 +173,48 @@ export class NovaPoshtaClient {
 
   /** Deletes a waybill that has not left yet. */
   async deleteWaybill(ref: string, context?: CallContext): Promise<void> {
-    await this.request('InternetDocument', 'delete', { DocumentRefs: ref }, { item: z.looseObject({ Ref: z.string() }), idempotent: true, context });
+    await this.request(
+      'InternetDocument',
+      'delete',
+      { DocumentRefs: ref },
+      { item: z.looseObject({ Ref: z.string() }), idempotent: true, context },
+    );
   }
 
   /** The sender's waybills created since `since` that carry this order reference. */
   async findWaybillsByOrder(orderRef: string, since: Date, context?: CallContext): Promise<NpListedDocument[]> {
     const properties = { DateTimeFrom: npDate(since), DateTimeTo: npDate(new Date()), GetFullList: '1' };
-    const answer = await this.request('InternetDocument', 'getDocumentList', properties, { item: listedDocumentSchema, idempotent: true, context });
+    const answer = await this.request('InternetDocument', 'getDocumentList', properties, {
+      item: listedDocumentSchema,
+      idempotent: true,
+      context,
+    });
     return answer.data.filter((doc) => doc.InfoRegClientBarcodes === orderRef);
   }
 
   /** Tracks at most 100 waybills in one call; the phone unmasks the details. */
   async track(documents: Array<{ number: string; phone?: string }>, context?: CallContext): Promise<NpTracking[]> {
-    if (documents.length > 100) throw this.http.error('too_many_documents', `getStatusDocuments takes at most 100 documents, not ${documents.length}`);
-    const properties = { Documents: documents.map((d) => (d.phone ? { DocumentNumber: d.number, Phone: d.phone } : { DocumentNumber: d.number })) };
-    const answer = await this.request('TrackingDocument', 'getStatusDocuments', properties, { item: trackingSchema, idempotent: true, context });
+    if (documents.length > 100)
+      throw this.http.error('too_many_documents', `getStatusDocuments takes at most 100 documents, not ${documents.length}`);
+    const properties = {
+      Documents: documents.map((d) => (d.phone ? { DocumentNumber: d.number, Phone: d.phone } : { DocumentNumber: d.number })),
+    };
+    const answer = await this.request('TrackingDocument', 'getStatusDocuments', properties, {
+      item: trackingSchema,
+      idempotent: true,
+      context,
+    });
     return answer.data;
   }
 
   /** Settlements by name or postcode, paged. */
   async searchSettlements(query: { cityName: string; page?: number; limit?: number }, context?: CallContext): Promise<NpSettlements> {
-    const answer = await this.request('Address', 'searchSettlements', { CityName: query.cityName, Page: query.page ?? 1, Limit: query.limit ?? 50 }, { item: settlementsSchema, idempotent: true, context });
+    const answer = await this.request(
+      'Address',
+      'searchSettlements',
+      { CityName: query.cityName, Page: query.page ?? 1, Limit: query.limit ?? 50 },
+      { item: settlementsSchema, idempotent: true, context },
+    );
     return answer.data[0] ?? { TotalCount: 0, Addresses: [] };
   }
 }

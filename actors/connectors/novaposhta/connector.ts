@@ -7,7 +7,15 @@ import { CARGO_TYPES, SERVICE_TYPES } from './protocol.ts';
 
 /** Who sends (Refs from NP's Counterparty directory), parcel defaults, tracking, and the status → stage table. */
 export const novaPoshtaSettingsSchema = z.looseObject({
-  sender: z.object({ cityRef: z.string().min(1), ref: z.string().min(1), addressRef: z.string().min(1), contactRef: z.string().min(1), phone: z.string().min(10) }).optional(),
+  sender: z
+    .object({
+      cityRef: z.string().min(1),
+      ref: z.string().min(1),
+      addressRef: z.string().min(1),
+      contactRef: z.string().min(1),
+      phone: z.string().min(10),
+    })
+    .optional(),
   parcel: z
     .object({
       cargoType: z.enum(CARGO_TYPES).default('Parcel'),
@@ -18,7 +26,15 @@ export const novaPoshtaSettingsSchema = z.looseObject({
       paymentMethod: z.enum(['Cash', 'NonCash']).default('Cash'),
       volumeGeneral: z.number().min(0.0004).default(0.001),
     })
-    .default({ cargoType: 'Parcel', weight: 1, seatsAmount: 1, serviceType: 'WarehouseWarehouse', payerType: 'Recipient', paymentMethod: 'Cash', volumeGeneral: 0.001 }),
+    .default({
+      cargoType: 'Parcel',
+      weight: 1,
+      seatsAmount: 1,
+      serviceType: 'WarehouseWarehouse',
+      payerType: 'Recipient',
+      paymentMethod: 'Cash',
+      volumeGeneral: 0.001,
+    }),
   trackingIntervalMinutes: z.number().int().min(1).max(1440).default(15),
   /** overrides of the default table, e.g. {"112": "atWarehouse"} */
   statusMap: statusMapSchema.default({}).transform((overrides) => ({ ...DEFAULT_STATUS_MAP, ...overrides })),

@@ -21,7 +21,11 @@ export const NP_ERROR_CODES = {
 
 /** Errors that another attempt can cure; every other NP error is the request's fault. */
 export const RETRYABLE_NP_CODES: ReadonlySet<string> = new Set([NP_ERROR_CODES.serviceUnavailable]);
-export const AUTH_NP_CODES: ReadonlySet<string> = new Set([NP_ERROR_CODES.authFailed, NP_ERROR_CODES.emptyApiKey, NP_ERROR_CODES.apiKeyExpired]);
+export const AUTH_NP_CODES: ReadonlySet<string> = new Set([
+  NP_ERROR_CODES.authFailed,
+  NP_ERROR_CODES.emptyApiKey,
+  NP_ERROR_CODES.apiKeyExpired,
+]);
 
 export const npRequestSchema = z.object({
   apiKey: z.string().optional(),
@@ -100,7 +104,14 @@ export function npDate(date: Date): string {
 }
 
 export const CARGO_TYPES = ['Parcel', 'Cargo', 'Documents', 'TiresWheels', 'Pallet'] as const;
-export const SERVICE_TYPES = ['WarehouseWarehouse', 'WarehouseDoors', 'DoorsWarehouse', 'DoorsDoors', 'WarehousePostomat', 'DoorsPostomat'] as const;
+export const SERVICE_TYPES = [
+  'WarehouseWarehouse',
+  'WarehouseDoors',
+  'DoorsWarehouse',
+  'DoorsDoors',
+  'WarehousePostomat',
+  'DoorsPostomat',
+] as const;
 
 export const priceSchema = z.looseObject({
   AssessedCost: text.optional(),
@@ -162,7 +173,16 @@ export type NpTracking = z.infer<typeof trackingSchema>;
 
 export const settlementsSchema = z.looseObject({
   TotalCount: z.coerce.number().int(),
-  Addresses: z.array(z.looseObject({ Present: z.string(), MainDescription: z.string(), Area: z.string().optional(), Ref: z.string(), DeliveryCity: z.string(), Warehouses: z.coerce.number().optional() })),
+  Addresses: z.array(
+    z.looseObject({
+      Present: z.string(),
+      MainDescription: z.string(),
+      Area: z.string().optional(),
+      Ref: z.string(),
+      DeliveryCity: z.string(),
+      Warehouses: z.coerce.number().optional(),
+    }),
+  ),
 });
 export type NpSettlements = z.infer<typeof settlementsSchema>;
 
@@ -194,7 +214,9 @@ export const waybillRequestSchema = z.object({
   RecipientHouse: z.string().optional(),
   RecipientFlat: z.string().optional(),
   VolumeGeneral: z.number().min(0.0004).optional(),
-  OptionsSeat: z.array(z.object({ weight: z.number(), volumetricWidth: z.number(), volumetricLength: z.number(), volumetricHeight: z.number() })).optional(),
+  OptionsSeat: z
+    .array(z.object({ weight: z.number(), volumetricWidth: z.number(), volumetricLength: z.number(), volumetricHeight: z.number() }))
+    .optional(),
   InfoRegClientBarcodes: z.string().min(1).max(36),
   AfterpaymentOnGoodsCost: z.number().int().optional(),
 });
@@ -210,7 +232,8 @@ export function postomatProblems(request: WaybillRequest): string[] {
   if (!seat) problems.push('OptionsSeat (dimensions) is required for a postomat');
   else {
     if (seat.weight > 20) problems.push('a seat above 20 kg');
-    if (seat.volumetricWidth > 40 || seat.volumetricLength > 60 || seat.volumetricHeight > 30) problems.push('a seat larger than 40×60×30 cm');
+    if (seat.volumetricWidth > 40 || seat.volumetricLength > 60 || seat.volumetricHeight > 30)
+      problems.push('a seat larger than 40×60×30 cm');
   }
   return problems;
 }

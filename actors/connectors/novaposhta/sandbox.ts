@@ -1,6 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { startSandboxServer, type SandboxOptions, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
-import { NOVAPOSHTA_PATH, NP_ERROR_CODES, NP_VALIDATION_CODES, npDate, npRequestSchema, type NpCity, type NpWarehouse } from './protocol.ts';
+import {
+  NOVAPOSHTA_PATH,
+  NP_ERROR_CODES,
+  NP_VALIDATION_CODES,
+  npDate,
+  npRequestSchema,
+  type NpCity,
+  type NpWarehouse,
+} from './protocol.ts';
 
 /**
  * The Nova Poshta sandbox: the same single endpoint and envelope, HTTP 200
@@ -12,14 +20,45 @@ import { NOVAPOSHTA_PATH, NP_ERROR_CODES, NP_VALIDATION_CODES, npDate, npRequest
 export const NOVAPOSHTA_SANDBOX_API_KEY = 'np-sandbox-0000000000000000000000000000';
 
 export const SANDBOX_CITIES: NpCity[] = [
-  { Ref: '8d5a980d-391c-11dd-90d9-001a92567626', Description: 'Київ', DescriptionRu: 'Киев', Area: '71508131-9b87-11de-822f-000c2965ae0e', AreaDescription: 'Київська', SettlementTypeDescription: 'місто', CityID: '4' },
-  { Ref: 'db5c88f5-391c-11dd-90d9-001a92567626', Description: 'Львів', DescriptionRu: 'Львов', Area: '71508138-9b87-11de-822f-000c2965ae0e', AreaDescription: 'Львівська', SettlementTypeDescription: 'місто', CityID: '6' },
-  { Ref: 'db5c88d0-391c-11dd-90d9-001a92567626', Description: 'Одеса', DescriptionRu: 'Одесса', Area: '7150813a-9b87-11de-822f-000c2965ae0e', AreaDescription: 'Одеська', SettlementTypeDescription: 'місто', CityID: '11' },
+  {
+    Ref: '8d5a980d-391c-11dd-90d9-001a92567626',
+    Description: 'Київ',
+    DescriptionRu: 'Киев',
+    Area: '71508131-9b87-11de-822f-000c2965ae0e',
+    AreaDescription: 'Київська',
+    SettlementTypeDescription: 'місто',
+    CityID: '4',
+  },
+  {
+    Ref: 'db5c88f5-391c-11dd-90d9-001a92567626',
+    Description: 'Львів',
+    DescriptionRu: 'Львов',
+    Area: '71508138-9b87-11de-822f-000c2965ae0e',
+    AreaDescription: 'Львівська',
+    SettlementTypeDescription: 'місто',
+    CityID: '6',
+  },
+  {
+    Ref: 'db5c88d0-391c-11dd-90d9-001a92567626',
+    Description: 'Одеса',
+    DescriptionRu: 'Одесса',
+    Area: '7150813a-9b87-11de-822f-000c2965ae0e',
+    AreaDescription: 'Одеська',
+    SettlementTypeDescription: 'місто',
+    CityID: '11',
+  },
 ];
 
 const [kyiv, lviv, odesa] = SANDBOX_CITIES as [NpCity, NpCity, NpCity];
 
-function warehouse(city: NpCity, ref: string, number: number, description: string, category: 'Branch' | 'Postomat', maxWeight: number): NpWarehouse {
+function warehouse(
+  city: NpCity,
+  ref: string,
+  number: number,
+  description: string,
+  category: 'Branch' | 'Postomat',
+  maxWeight: number,
+): NpWarehouse {
   return {
     Ref: ref,
     Description: description,
@@ -37,7 +76,7 @@ function warehouse(city: NpCity, ref: string, number: number, description: strin
 export const SANDBOX_WAREHOUSES: NpWarehouse[] = [
   warehouse(kyiv, '1ec09d88-e1c2-11e3-8c4a-0050568002cf', 1, 'Відділення №1: вул. Пирогівський шлях, 135', 'Branch', 1000),
   warehouse(kyiv, '7b422fc5-e1b8-11e3-8c4a-0050568002cf', 2, 'Відділення №2: вул. Богатирська, 11', 'Branch', 1000),
-  warehouse(kyiv, 'a2a6ab6e-3b1f-11ec-8513-b88303659df5', 20001, 'Поштомат №20001: просп. Перемоги, 24 (у під\'їзді)', 'Postomat', 20),
+  warehouse(kyiv, 'a2a6ab6e-3b1f-11ec-8513-b88303659df5', 20001, "Поштомат №20001: просп. Перемоги, 24 (у під'їзді)", 'Postomat', 20),
   warehouse(lviv, '169227f6-e1c2-11e3-8c4a-0050568002cf', 1, 'Відділення №1: вул. Городоцька, 359', 'Branch', 1000),
   warehouse(odesa, '1692286e-e1c2-11e3-8c4a-0050568002cf', 1, 'Відділення №1: вул. Михайла Грушевського, 39', 'Branch', 1000),
 ];
@@ -47,10 +86,32 @@ type NpAnswer = { data: unknown[]; info?: unknown } | { errors: Array<[string, s
 function answer(result: NpAnswer): SandboxResponse {
   if ('errors' in result) {
     return {
-      json: { success: false, data: [], errors: result.errors.map(([text]) => text), warnings: [], info: [], messageCodes: [], errorCodes: result.errors.map(([, code]) => code), warningCodes: [], infoCodes: [] },
+      json: {
+        success: false,
+        data: [],
+        errors: result.errors.map(([text]) => text),
+        warnings: [],
+        info: [],
+        messageCodes: [],
+        errorCodes: result.errors.map(([, code]) => code),
+        warningCodes: [],
+        infoCodes: [],
+      },
     };
   }
-  return { json: { success: true, data: result.data, errors: [], warnings: [], info: result.info ?? [], messageCodes: [], errorCodes: [], warningCodes: [], infoCodes: [] } };
+  return {
+    json: {
+      success: true,
+      data: result.data,
+      errors: [],
+      warnings: [],
+      info: result.info ?? [],
+      messageCodes: [],
+      errorCodes: [],
+      warningCodes: [],
+      infoCodes: [],
+    },
+  };
 }
 
 function page<T>(items: T[], properties: Record<string, unknown>): { data: T[]; info: { totalCount: number } } {
@@ -67,7 +128,16 @@ function matches(value: string | undefined, fragment: unknown): boolean {
 /** Methods that answer without an API key (NP masks personal data instead). */
 const KEYLESS_METHODS = new Set(['TrackingDocument.getStatusDocuments']);
 
-const STREETS = ['вул. Шевченка', 'вул. Франка', 'просп. Незалежності', 'вул. Лесі Українки', 'вул. Соборна', 'вул. Героїв', 'вул. Садова', 'вул. Миру'];
+const STREETS = [
+  'вул. Шевченка',
+  'вул. Франка',
+  'просп. Незалежності',
+  'вул. Лесі Українки',
+  'вул. Соборна',
+  'вул. Героїв',
+  'вул. Садова',
+  'вул. Миру',
+];
 
 /** A deterministic UUID-shaped Ref from a seed (stable across sandbox restarts, so synced data stays valid). */
 function refOf(seed: string): string {
@@ -80,10 +150,26 @@ export function generatedDirectory(settlements: number, branchesEach: number): {
   const cities: NpCity[] = [];
   const warehouses: NpWarehouse[] = [];
   for (let i = 1; i <= settlements; i += 1) {
-    const city: NpCity = { Ref: refOf(`city-${i}`), Description: `Пісочне-${i}`, DescriptionRu: `Песочное-${i}`, AreaDescription: 'Тестова', SettlementTypeDescription: 'село', CityID: String(1000 + i) };
+    const city: NpCity = {
+      Ref: refOf(`city-${i}`),
+      Description: `Пісочне-${i}`,
+      DescriptionRu: `Песочное-${i}`,
+      AreaDescription: 'Тестова',
+      SettlementTypeDescription: 'село',
+      CityID: String(1000 + i),
+    };
     cities.push(city);
     for (let n = 1; n <= branchesEach; n += 1) {
-      warehouses.push(warehouse(city, refOf(`warehouse-${i}-${n}`), n, `Відділення №${n}: ${STREETS[n % STREETS.length]}, ${n}`, n % 10 === 0 ? 'Postomat' : 'Branch', n % 10 === 0 ? 20 : 1000));
+      warehouses.push(
+        warehouse(
+          city,
+          refOf(`warehouse-${i}-${n}`),
+          n,
+          `Відділення №${n}: ${STREETS[n % STREETS.length]}, ${n}`,
+          n % 10 === 0 ? 'Postomat' : 'Branch',
+          n % 10 === 0 ? 20 : 1000,
+        ),
+      );
     }
   }
   return { cities, warehouses };
@@ -130,7 +216,14 @@ interface Waybill {
 
 export interface NovaPoshtaSandbox extends SandboxServer {
   /** waybills created, oldest first */
-  waybills(): Array<{ number: string; ref: string; orderRef: string; status: string; scenario: TrackingScenario; returnNumber: string | null }>;
+  waybills(): Array<{
+    number: string;
+    ref: string;
+    orderRef: string;
+    status: string;
+    scenario: TrackingScenario;
+    returnNumber: string | null;
+  }>;
   /** moves waybills (all, or one) `steps` statuses on; a refusal creates its return waybill */
   advance(number?: string, steps?: number): void;
   setScenario(number: string, scenario: TrackingScenario): void;
@@ -148,7 +241,9 @@ export interface NovaPoshtaSandboxOptions extends SandboxOptions {
 
 export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions = {}): Promise<NovaPoshtaSandbox> {
   const apiKey = options.apiKey ?? NOVAPOSHTA_SANDBOX_API_KEY;
-  const generated = options.generated ? generatedDirectory(options.generated.settlements, options.generated.branchesEach) : { cities: [], warehouses: [] };
+  const generated = options.generated
+    ? generatedDirectory(options.generated.settlements, options.generated.branchesEach)
+    : { cities: [], warehouses: [] };
   const cities = [...SANDBOX_CITIES, ...generated.cities];
   const warehouses = [...SANDBOX_WAREHOUSES, ...generated.warehouses];
   let waybills = new Map<string, Waybill>();
@@ -168,7 +263,18 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
     const sequenceOf = TRACKING_SCENARIOS[waybill.scenario];
     waybill.step = Math.min(sequenceOf.length - 1, waybill.step + steps);
     if (waybill.scenario === 'refused' && statusOf(waybill) === '102' && !waybill.returnNumber) {
-      const back: Waybill = { ref: randomUUID(), number: nextNumber(), orderRef: waybill.orderRef, created: new Date(), request: {}, scenario: 'return', step: 0, deleted: false, phones: waybill.phones, returnNumber: null };
+      const back: Waybill = {
+        ref: randomUUID(),
+        number: nextNumber(),
+        orderRef: waybill.orderRef,
+        created: new Date(),
+        request: {},
+        scenario: 'return',
+        step: 0,
+        deleted: false,
+        phones: waybill.phones,
+        returnNumber: null,
+      };
       waybills.set(back.number, back);
       waybill.returnNumber = back.number;
     }
@@ -179,9 +285,11 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
     const blank = (key: string) => p[key] === undefined || p[key] === null || p[key] === '';
     if (blank('CitySender')) problems.push(['CitySender is not selected', NP_VALIDATION_CODES.citySenderMissing]);
     if (blank('CityRecipient')) problems.push(['CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]);
-    else if (!cities.some((c) => c.Ref === p.CityRecipient)) problems.push(['CityRecipient not found', NP_VALIDATION_CODES.cityRecipientNotFound]);
+    else if (!cities.some((c) => c.Ref === p.CityRecipient))
+      problems.push(['CityRecipient not found', NP_VALIDATION_CODES.cityRecipientNotFound]);
     if (blank('ContactSender')) problems.push(['ContactSender is not selected', NP_VALIDATION_CODES.contactSenderMissing]);
-    if (blank('ContactRecipient') && blank('RecipientName')) problems.push(['ContactRecipient is not selected', NP_VALIDATION_CODES.contactRecipientMissing]);
+    if (blank('ContactRecipient') && blank('RecipientName'))
+      problems.push(['ContactRecipient is not selected', NP_VALIDATION_CODES.contactRecipientMissing]);
     if (!(Number(p.Cost) > 0)) problems.push(['Cost is invalid', NP_VALIDATION_CODES.costInvalid]);
     if (blank('Description')) problems.push(['Description is empty', NP_VALIDATION_CODES.descriptionEmpty]);
     return problems;
@@ -201,32 +309,67 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       WarehouseRecipient: branch?.Description ?? '',
       ClientBarcode: waybill.orderRef,
       ...(status === '9' ? { RecipientDateTime: new Date().toISOString().replace('T', ' ').slice(0, 19) } : {}),
-      ...(unmasked ? { RecipientFullNameEW: String(waybill.request.RecipientName ?? ''), PhoneRecipient: String(waybill.request.RecipientsPhone ?? '') } : {}),
+      ...(unmasked
+        ? {
+            RecipientFullNameEW: String(waybill.request.RecipientName ?? ''),
+            PhoneRecipient: String(waybill.request.RecipientsPhone ?? ''),
+          }
+        : {}),
       ...(waybill.returnNumber ? { LastCreatedOnTheBasisNumber: waybill.returnNumber, LastCreatedOnTheBasisDocumentType: 'Return' } : {}),
     };
   };
 
   const handlers: Record<string, (properties: Record<string, unknown>) => NpAnswer> = {
     'Address.getCities': (p) =>
-      page(cities.filter((c) => (!p.Ref || c.Ref === p.Ref) && (matches(c.Description, p.FindByString) || matches(c.DescriptionRu, p.FindByString))), p),
+      page(
+        cities.filter(
+          (c) => (!p.Ref || c.Ref === p.Ref) && (matches(c.Description, p.FindByString) || matches(c.DescriptionRu, p.FindByString)),
+        ),
+        p,
+      ),
     'Address.getWarehouses': (p) =>
-      page(warehouses.filter((w) => (!p.CityRef || w.CityRef === p.CityRef) && matches(w.CityDescription, p.CityName) && matches(w.Description, p.FindByString)), p),
+      page(
+        warehouses.filter(
+          (w) =>
+            (!p.CityRef || w.CityRef === p.CityRef) && matches(w.CityDescription, p.CityName) && matches(w.Description, p.FindByString),
+        ),
+        p,
+      ),
     'Address.searchSettlements': (p) => {
       const found = cities.filter((c) => matches(c.Description, p.CityName));
       const { data } = page(found, p);
-      const addresses = data.map((c) => ({ Present: `${c.SettlementTypeDescription === 'село' ? 'с.' : 'м.'} ${c.Description}, ${c.AreaDescription ?? ''} обл.`, MainDescription: c.Description, Area: c.AreaDescription ?? '', Ref: refOf(`settlement-${c.Ref}`), DeliveryCity: c.Ref, Warehouses: warehouses.filter((w) => w.CityRef === c.Ref).length }));
+      const addresses = data.map((c) => ({
+        Present: `${c.SettlementTypeDescription === 'село' ? 'с.' : 'м.'} ${c.Description}, ${c.AreaDescription ?? ''} обл.`,
+        MainDescription: c.Description,
+        Area: c.AreaDescription ?? '',
+        Ref: refOf(`settlement-${c.Ref}`),
+        DeliveryCity: c.Ref,
+        Warehouses: warehouses.filter((w) => w.CityRef === c.Ref).length,
+      }));
       return { data: [{ TotalCount: found.length, Addresses: addresses }] };
     },
     'InternetDocument.getDocumentPrice': (p) => {
-      const problems = [p.CitySender, p.CityRecipient].some((v) => !v) ? [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing] as [string, string]] : [];
+      const problems = [p.CitySender, p.CityRecipient].some((v) => !v)
+        ? [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing] as [string, string]]
+        : [];
       if (problems.length > 0) return { errors: problems };
       const weight = Math.max(0.1, Number(p.Weight) || 0.1);
       const declared = Math.max(0, Number(p.Cost) || 0);
       const cost = 60 + 10 * Math.ceil(weight) + Math.round(declared * 0.005);
-      return { data: [{ AssessedCost: String(declared), Cost: String(cost), CostRedelivery: '0', TZoneInfo: { TzoneName: 'Тарифна зона: 2', TzoneID: '2' } }] };
+      return {
+        data: [
+          {
+            AssessedCost: String(declared),
+            Cost: String(cost),
+            CostRedelivery: '0',
+            TZoneInfo: { TzoneName: 'Тарифна зона: 2', TzoneID: '2' },
+          },
+        ],
+      };
     },
     'InternetDocument.getDocumentDeliveryDate': (p) => {
-      if (!p.CitySender || !p.CityRecipient) return { errors: [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]] };
+      if (!p.CitySender || !p.CityRecipient)
+        return { errors: [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]] };
       const days = p.CitySender === p.CityRecipient ? 1 : 2;
       const date = new Date(Date.now() + days * 24 * 3600 * 1000).toISOString().slice(0, 10);
       return { data: [{ DeliveryDate: { date: `${date} 18:00:00.000000`, timezone_type: 3, timezone: 'Europe/Kiev' } }] };
@@ -238,10 +381,31 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       const toPostomat = warehouses.find((w) => w.Ref === p.RecipientAddress)?.CategoryOfWarehouse === 'Postomat';
       const scenario: TrackingScenario = toPostomat ? 'postomat' : p.CitySender === p.CityRecipient ? 'local' : 'delivered';
       const phones = [p.RecipientsPhone, p.SendersPhone].filter((v): v is string => typeof v === 'string').map((v) => v.replace(/^\+/, ''));
-      const waybill: Waybill = { ref: randomUUID(), number, orderRef: String(p.InfoRegClientBarcodes ?? ''), created: new Date(), request: p, scenario, step: 0, deleted: false, phones, returnNumber: null };
+      const waybill: Waybill = {
+        ref: randomUUID(),
+        number,
+        orderRef: String(p.InfoRegClientBarcodes ?? ''),
+        created: new Date(),
+        request: p,
+        scenario,
+        step: 0,
+        deleted: false,
+        phones,
+        returnNumber: null,
+      };
       waybills.set(number, waybill);
       const days = p.CitySender === p.CityRecipient ? 1 : 2;
-      return { data: [{ Ref: waybill.ref, CostOnSite: String(60 + 10 * Math.ceil(Number(p.Weight) || 0.1)), EstimatedDeliveryDate: npDate(new Date(Date.now() + days * 24 * 3600 * 1000)), IntDocNumber: number, TypeDocument: 'InternetDocument' }] };
+      return {
+        data: [
+          {
+            Ref: waybill.ref,
+            CostOnSite: String(60 + 10 * Math.ceil(Number(p.Weight) || 0.1)),
+            EstimatedDeliveryDate: npDate(new Date(Date.now() + days * 24 * 3600 * 1000)),
+            IntDocNumber: number,
+            TypeDocument: 'InternetDocument',
+          },
+        ],
+      };
     },
     'InternetDocument.delete': (p) => {
       const waybill = byRef(p.DocumentRefs);
@@ -257,17 +421,31 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       };
       const from = parse(p.DateTimeFrom);
       const to = parse(p.DateTimeTo) + 24 * 3600 * 1000;
-      const listed = [...waybills.values()].filter((w) => w.request.InfoRegClientBarcodes !== undefined && w.created.getTime() >= from && w.created.getTime() < to);
-      return { data: listed.map((w) => ({ Ref: w.ref, IntDocNumber: w.number, InfoRegClientBarcodes: w.orderRef, StateId: statusOf(w), StateName: STATUS_TEXT[statusOf(w)] ?? '', DateTime: npDate(w.created) })) };
+      const listed = [...waybills.values()].filter(
+        (w) => w.request.InfoRegClientBarcodes !== undefined && w.created.getTime() >= from && w.created.getTime() < to,
+      );
+      return {
+        data: listed.map((w) => ({
+          Ref: w.ref,
+          IntDocNumber: w.number,
+          InfoRegClientBarcodes: w.orderRef,
+          StateId: statusOf(w),
+          StateName: STATUS_TEXT[statusOf(w)] ?? '',
+          DateTime: npDate(w.created),
+        })),
+      };
     },
     'TrackingDocument.getStatusDocuments': (p) => {
       const documents = Array.isArray(p.Documents) ? (p.Documents as Array<{ DocumentNumber?: unknown; Phone?: unknown }>) : null;
-      if (!documents || documents.length === 0) return { errors: [['Document number is not correct', NP_ERROR_CODES.documentNumberIncorrect]] };
+      if (!documents || documents.length === 0)
+        return { errors: [['Document number is not correct', NP_ERROR_CODES.documentNumberIncorrect]] };
       if (documents.length > 100) return { errors: [['Too many documents in one request (at most 100)', '']] };
       return {
         data: documents.map((d) => {
           const waybill = waybills.get(String(d.DocumentNumber ?? ''));
-          return waybill ? tracking(waybill, d.Phone) : { Number: String(d.DocumentNumber ?? ''), StatusCode: '3', Status: STATUS_TEXT['3'] };
+          return waybill
+            ? tracking(waybill, d.Phone)
+            : { Number: String(d.DocumentNumber ?? ''), StatusCode: '3', Status: STATUS_TEXT['3'] };
         }),
       };
     },
@@ -315,7 +493,8 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
           path: '/sandbox/tracking/scenario',
           handle: (request) => {
             const body = request.json() as { number?: string; scenario?: TrackingScenario };
-            if (!body.number || !body.scenario || !(body.scenario in TRACKING_SCENARIOS)) return { status: 400, json: { error: `number and scenario (${Object.keys(TRACKING_SCENARIOS).join(', ')}) are required` } };
+            if (!body.number || !body.scenario || !(body.scenario in TRACKING_SCENARIOS))
+              return { status: 400, json: { error: `number and scenario (${Object.keys(TRACKING_SCENARIOS).join(', ')}) are required` } };
             control.setScenario(body.number, body.scenario);
             return { json: { waybills: control.waybills() } };
           },
@@ -326,7 +505,15 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
     options,
   );
   const control = {
-    waybills: () => [...waybills.values()].map((w) => ({ number: w.number, ref: w.ref, orderRef: w.orderRef, status: statusOf(w), scenario: w.scenario, returnNumber: w.returnNumber })),
+    waybills: () =>
+      [...waybills.values()].map((w) => ({
+        number: w.number,
+        ref: w.ref,
+        orderRef: w.orderRef,
+        status: statusOf(w),
+        scenario: w.scenario,
+        returnNumber: w.returnNumber,
+      })),
     advance: (number?: string, steps = 1) => {
       const targets = number ? [waybills.get(number)].filter((w): w is Waybill => w !== undefined) : [...waybills.values()];
       for (const waybill of targets) advanceOne(waybill, steps);
@@ -339,7 +526,18 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
     seedWaybills: (count: number) => {
       const numbers: string[] = [];
       for (let i = 0; i < count; i += 1) {
-        const waybill: Waybill = { ref: randomUUID(), number: nextNumber(), orderRef: `LOAD-${i}`, created: new Date(), request: {}, scenario: 'delivered', step: 0, deleted: false, phones: [], returnNumber: null };
+        const waybill: Waybill = {
+          ref: randomUUID(),
+          number: nextNumber(),
+          orderRef: `LOAD-${i}`,
+          created: new Date(),
+          request: {},
+          scenario: 'delivered',
+          step: 0,
+          deleted: false,
+          phones: [],
+          returnNumber: null,
+        };
         waybills.set(waybill.number, waybill);
         numbers.push(waybill.number);
       }

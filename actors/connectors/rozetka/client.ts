@@ -60,7 +60,12 @@ export class RozetkaClient {
     return { token: content.access_token, expiresAt: started + TOKEN_LIFETIME_MS };
   }
 
-  private authed<T>(operation: string, request: { method: 'GET' | 'PUT'; path: string; query?: Record<string, string | number | undefined>; json?: unknown }, schema: z.ZodType<T>, context?: CallContext): Promise<T> {
+  private authed<T>(
+    operation: string,
+    request: { method: 'GET' | 'PUT'; path: string; query?: Record<string, string | number | undefined>; json?: unknown },
+    schema: z.ZodType<T>,
+    context?: CallContext,
+  ): Promise<T> {
     return this.session.run(
       (token) =>
         this.http.call({
@@ -87,7 +92,15 @@ export class RozetkaClient {
       {
         method: 'GET',
         path: ROZETKA_PATHS.ordersSearch,
-        query: { page: query.page, types: query.types, status: query.status, changed_from: query.changedFrom, changed_to: query.changedTo, sort: query.sort ?? '-id', expand: 'user,delivery,purchases' },
+        query: {
+          page: query.page,
+          types: query.types,
+          status: query.status,
+          changed_from: query.changedFrom,
+          changed_to: query.changedTo,
+          sort: query.sort ?? '-id',
+          expand: 'user,delivery,purchases',
+        },
       },
       ordersPageSchema,
       context,
@@ -100,6 +113,11 @@ export class RozetkaClient {
 
   /** Moves an order to a status (with a waybill number where Rozetka requires one); repeating it changes nothing. */
   updateOrder(id: number, update: RozetkaOrderUpdate, context?: CallContext): Promise<RozetkaOrder> {
-    return this.authed('orders.update', { method: 'PUT', path: ROZETKA_PATHS.order(id), json: orderUpdateSchema.parse(update) }, rozetkaOrderSchema, context);
+    return this.authed(
+      'orders.update',
+      { method: 'PUT', path: ROZETKA_PATHS.order(id), json: orderUpdateSchema.parse(update) },
+      rozetkaOrderSchema,
+      context,
+    );
   }
 }

@@ -33,7 +33,11 @@ export function encodePassword(password: string): string {
 
 export const rozetkaErrorSchema = z.object({
   success: z.literal(false),
-  errors: z.looseObject({ message: z.string(), code: z.union([z.number(), z.string()]).transform(String), details: z.unknown().optional() }),
+  errors: z.looseObject({
+    message: z.string(),
+    code: z.union([z.number(), z.string()]).transform(String),
+    details: z.unknown().optional(),
+  }),
 });
 
 export const rozetkaEnvelopeSchema = z.union([z.object({ success: z.literal(true), content: z.unknown() }), rozetkaErrorSchema]);
@@ -62,7 +66,12 @@ export type RozetkaOrder = z.infer<typeof rozetkaOrderSchema>;
 
 export const ordersPageSchema = z.object({
   orders: z.array(rozetkaOrderSchema),
-  _meta: z.looseObject({ totalCount: z.number().int(), pageCount: z.number().int(), currentPage: z.number().int(), perPage: z.number().int() }),
+  _meta: z.looseObject({
+    totalCount: z.number().int(),
+    pageCount: z.number().int(),
+    currentPage: z.number().int(),
+    perPage: z.number().int(),
+  }),
 });
 export type RozetkaOrdersPage = z.infer<typeof ordersPageSchema>;
 

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { startSandboxServer, type SandboxOptions, type SandboxRequest, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
-import { encodePassword, orderUpdateSchema, ROZETKA_ERROR_CODES, ROZETKA_PATHS, STATUSES_NEEDING_TTN, type RozetkaOrder } from './protocol.ts';
+import {
+  encodePassword,
+  orderUpdateSchema,
+  ROZETKA_ERROR_CODES,
+  ROZETKA_PATHS,
+  STATUSES_NEEDING_TTN,
+  type RozetkaOrder,
+} from './protocol.ts';
 
 /**
  * The Rozetka Seller sandbox: one seller account, logins that expect the
@@ -35,7 +42,10 @@ const TYPE_FILTERS: Record<number, (o: RozetkaOrder) => boolean> = {
   6: (o) => o.status_group === 3,
 };
 
-const fail = (status: number, code: string, message: string): SandboxResponse => ({ status, json: { success: false, errors: { message, code: Number(code), details: null } } });
+const fail = (status: number, code: string, message: string): SandboxResponse => ({
+  status,
+  json: { success: false, errors: { message, code: Number(code), details: null } },
+});
 const ok = (content: unknown): SandboxResponse => ({ json: { success: true, content } });
 
 function rozetkaTime(date: Date): string {
@@ -60,7 +70,11 @@ function seedOrders(): RozetkaOrder[] {
     total_quantity: 1,
     is_viewed: false,
   });
-  return [order(701000001, 0, 1, 'Олена Петренко', '380501234567', '500.00'), order(701000002, 30, 1, 'Тарас Шевчук', '380671112233', '1250.00'), order(701000003, 60, 6, 'Ірина Коваль', '380931234567', '320.00')];
+  return [
+    order(701000001, 0, 1, 'Олена Петренко', '380501234567', '500.00'),
+    order(701000002, 30, 1, 'Тарас Шевчук', '380671112233', '1250.00'),
+    order(701000003, 60, 6, 'Ірина Коваль', '380931234567', '320.00'),
+  ];
 }
 
 export async function startRozetkaSandbox(options: SandboxOptions = {}, account = ROZETKA_SANDBOX_CREDENTIALS): Promise<RozetkaSandbox> {
@@ -82,7 +96,18 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
     const now = rozetkaTime(new Date());
     const id = partial.id ?? Math.max(...orders.map((o) => o.id), 701000000) + 1;
     const status = partial.status ?? 1;
-    const order: RozetkaOrder = { created: now, changed: now, amount: '100.00', status, status_group: STATUS_GROUPS[status] ?? 1, ttn: null, user_phone: '380500000000', user_title: { full_name: 'Покупець Розетки' }, ...partial, id };
+    const order: RozetkaOrder = {
+      created: now,
+      changed: now,
+      amount: '100.00',
+      status,
+      status_group: STATUS_GROUPS[status] ?? 1,
+      ttn: null,
+      user_phone: '380500000000',
+      user_title: { full_name: 'Покупець Розетки' },
+      ...partial,
+      id,
+    };
     orders.push(order);
     return order;
   };
@@ -109,7 +134,14 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
             const token = randomBytes(24).toString('hex');
             tokens.set(token, Date.now() + TOKEN_LIFETIME_MS);
             issued += 1;
-            return ok({ id: 111, access_token: token, permissions: ['orders', 'items'], roles: ['seller'], seller: { id: 111, title: 'Sandbox Seller' }, market: { id: 7, title: 'Sandbox Market' } });
+            return ok({
+              id: 111,
+              access_token: token,
+              permissions: ['orders', 'items'],
+              roles: ['seller'],
+              seller: { id: 111, title: 'Sandbox Seller' },
+              market: { id: 7, title: 'Sandbox Market' },
+            });
           },
         },
         {
@@ -122,13 +154,20 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
             const types = TYPE_FILTERS[Number(q.get('types') ?? q.get('type') ?? 1)] ?? TYPE_FILTERS[1] ?? (() => true);
             const status = q.get('status');
             const changedFrom = q.get('changed_from');
-            let found = orders.filter((o) => types(o) && (!status || o.status === Number(status)) && (!changedFrom || (o.changed ?? o.created) >= changedFrom));
+            let found = orders.filter(
+              (o) => types(o) && (!status || o.status === Number(status)) && (!changedFrom || (o.changed ?? o.created) >= changedFrom),
+            );
             const sort = q.get('sort') ?? '-id';
             found = [...found].sort((a, b) => (sort === 'id' ? a.id - b.id : b.id - a.id));
             const page = Math.max(1, Number(q.get('page') ?? 1) || 1);
             return ok({
               orders: found.slice((page - 1) * PER_PAGE, page * PER_PAGE),
-              _meta: { totalCount: found.length, pageCount: Math.max(1, Math.ceil(found.length / PER_PAGE)), currentPage: page, perPage: PER_PAGE },
+              _meta: {
+                totalCount: found.length,
+                pageCount: Math.max(1, Math.ceil(found.length / PER_PAGE)),
+                currentPage: page,
+                perPage: PER_PAGE,
+              },
             });
           },
         },
@@ -153,10 +192,17 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
             const update = orderUpdateSchema.safeParse(request.json());
             if (!update.success) return fail(200, ROZETKA_ERROR_CODES.requiredParameter, 'required_parameter: status');
             const ttn = update.data.ttn ?? order.ttn;
-            if (STATUSES_NEEDING_TTN.has(update.data.status) && !ttn) return fail(200, ROZETKA_ERROR_CODES.requiredParameter, 'required_parameter: ttn');
+            if (STATUSES_NEEDING_TTN.has(update.data.status) && !ttn)
+              return fail(200, ROZETKA_ERROR_CODES.requiredParameter, 'required_parameter: ttn');
             // a waybill added while "being packed" moves the order to "handover to the carrier planned"
             const status = update.data.status === 2 && update.data.ttn ? 61 : update.data.status;
-            Object.assign(order, { status, status_group: STATUS_GROUPS[status] ?? 1, ttn: ttn ?? null, changed: rozetkaTime(new Date()), is_viewed: true });
+            Object.assign(order, {
+              status,
+              status_group: STATUS_GROUPS[status] ?? 1,
+              ttn: ttn ?? null,
+              changed: rozetkaTime(new Date()),
+              is_viewed: true,
+            });
             if (update.data.seller_comment !== undefined) Object.assign(order, { seller_comment: update.data.seller_comment });
             return ok(order);
           },

@@ -37,11 +37,26 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
     if (!spec) throw errors.notFound(`webhook endpoint for ${integration}`, { known: deps.inbox.integrations() });
     const started = Date.now();
     const remoteAddress = clientAddress(ctx.req.socket.remoteAddress ?? '', ctx.get('X-Forwarded-For') || undefined, deps.trustedProxies);
-    const finish = (outcome: string, status: number, error: { code: string; message: string } | null, details: Record<string, unknown> = {}) => {
+    const finish = (
+      outcome: string,
+      status: number,
+      error: { code: string; message: string } | null,
+      details: Record<string, unknown> = {},
+    ) => {
       deps.metrics.webhook(integration, outcome);
       deps.audit.record({
-        kind: 'inbound', integration, operation: 'webhook', actor: typeof details.actor === 'string' ? details.actor : null, principal: remoteAddress,
-        status, outcome, durationMs: Date.now() - started, error, request: null, response: null, details,
+        kind: 'inbound',
+        integration,
+        operation: 'webhook',
+        actor: typeof details.actor === 'string' ? details.actor : null,
+        principal: remoteAddress,
+        status,
+        outcome,
+        durationMs: Date.now() - started,
+        error,
+        request: null,
+        response: null,
+        details,
       });
     };
 
@@ -58,7 +73,8 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
 
     const rawBody = await readRawBody(ctx, deps.bodyLimitBytes);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(ctx.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    for (const [name, value] of Object.entries(ctx.headers))
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const request: WebhookRequest = { integration, rawBody, headers, remoteAddress, contentType: ctx.get('Content-Type') || null };
 
     if (!(await spec.verify(request, config))) {
@@ -80,7 +96,11 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
 
     const deliveryId = spec.deliveryId(request) ?? `sha256-${createHash('sha256').update(rawBody).digest('hex')}`;
     const outcome = await deps.inbox.accept(request, deliveryId);
-    finish(outcome.duplicate ? 'duplicate' : outcome.status, 200, null, { deliveryId, actor: outcome.dispatchedTo, result: outcome.result });
+    finish(outcome.duplicate ? 'duplicate' : outcome.status, 200, null, {
+      deliveryId,
+      actor: outcome.dispatchedTo,
+      result: outcome.result,
+    });
     ctx.status = 200;
     ctx.body = { received: true, id: outcome.id, duplicate: outcome.duplicate, status: outcome.status };
   };

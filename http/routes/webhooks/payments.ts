@@ -1,6 +1,12 @@
 import type { Logger } from 'winston';
 import type { Connectors } from '../../../actors/connectors/kit/connectors.ts';
-import { callbackFormSchema, decodeData, liqpayAnswerSchema, paymentUpdateOfLiqPay, verifySignature } from '../../../actors/connectors/liqpay/protocol.ts';
+import {
+  callbackFormSchema,
+  decodeData,
+  liqpayAnswerSchema,
+  paymentUpdateOfLiqPay,
+  verifySignature,
+} from '../../../actors/connectors/liqpay/protocol.ts';
 import { monobankConnector } from '../../../actors/connectors/monobank/connector.ts';
 import { invoiceStatusSchema, paymentUpdateOf } from '../../../actors/connectors/monobank/protocol.ts';
 import { WebhookBodyError, type WebhookRequest, type WebhookSpec } from '../../../actors/webhooks/spec.ts';
@@ -14,7 +20,6 @@ function json(request: WebhookRequest): unknown {
     throw new WebhookBodyError('not JSON');
   }
 }
-
 
 /** How often a failed verification may fetch Monobank's key again (forged requests must not make us hammer it). */
 const KEY_REFETCH_MS = 60_000;
@@ -88,13 +93,19 @@ export const liqpayWebhook: WebhookSpec = {
   },
   deliveryId(request) {
     const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
-    return answer.success ? `${answer.data.order_id ?? '-'}:${answer.data.status ?? '-'}:${String(answer.data.payment_id ?? '-')}:${answer.data.end_date ?? answer.data.create_date ?? '-'}` : null;
+    return answer.success
+      ? `${answer.data.order_id ?? '-'}:${answer.data.status ?? '-'}:${String(answer.data.payment_id ?? '-')}:${answer.data.end_date ?? answer.data.create_date ?? '-'}`
+      : null;
   },
   route(request) {
     const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
     if (!answer.success) throw new WebhookBodyError(describeIssues(answer.error, ''));
     if (!answer.data.order_id) return null;
-    return { type: 'payment', id: answer.data.order_id, event: { type: 'PROVIDER_STATUS', ...paymentUpdateOfLiqPay(answer.data, 'webhook') } };
+    return {
+      type: 'payment',
+      id: answer.data.order_id,
+      event: { type: 'PROVIDER_STATUS', ...paymentUpdateOfLiqPay(answer.data, 'webhook') },
+    };
   },
 };
 

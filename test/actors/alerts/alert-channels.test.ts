@@ -23,14 +23,24 @@ async function withDb(run: (db: Db) => Promise<void>): Promise<void> {
   }
 }
 
-
 test('an alert arrives by SMTP in a real SMTP server, with what happened and without the secrets in its details', () =>
   withDb(async (db) => {
     const mailbox = await startMailbox({ user: 'alerts', pass: 'smtp-pass-771' });
-    const email = emailChannel({ smtpUrl: `smtp://alerts:smtp-pass-771@127.0.0.1:${mailbox.port}`, from: 'hub@example.com', to: ['ops@example.com'], logger: quietLogger });
+    const email = emailChannel({
+      smtpUrl: `smtp://alerts:smtp-pass-771@127.0.0.1:${mailbox.port}`,
+      from: 'hub@example.com',
+      to: ['ops@example.com'],
+      logger: quietLogger,
+    });
     const alerts = new Alerts({ collection: alertsCollection(db), channels: [email], logger: quietLogger });
     try {
-      const alert = await alerts.raise({ kind: 'circuit_open', integration: 'novaposhta', subject: 'novaposhta', message: 'Nova Poshta: 5 consecutive failures', details: { token: 'np-secret-token-1', lastError: 'HTTP 503' } });
+      const alert = await alerts.raise({
+        kind: 'circuit_open',
+        integration: 'novaposhta',
+        subject: 'novaposhta',
+        message: 'Nova Poshta: 5 consecutive failures',
+        details: { token: 'np-secret-token-1', lastError: 'HTTP 503' },
+      });
       await alerts.idle();
       assert.equal(mailbox.messages.length, 1);
       const mail = plain(mailbox.messages[0] ?? '');
@@ -51,9 +61,20 @@ test('an alert arrives by SMTP in a real SMTP server, with what happened and wit
 test('repeats are grouped into one alert and one mail, with one reminder after the window; acknowledged alerts stay quiet', () =>
   withDb(async (db) => {
     const mailbox = await startMailbox();
-    const email = emailChannel({ smtpUrl: `smtp://127.0.0.1:${mailbox.port}`, from: 'hub@example.com', to: ['ops@example.com'], logger: quietLogger });
+    const email = emailChannel({
+      smtpUrl: `smtp://127.0.0.1:${mailbox.port}`,
+      from: 'hub@example.com',
+      to: ['ops@example.com'],
+      logger: quietLogger,
+    });
     let now = Date.parse('2026-11-22T10:00:00Z');
-    const alerts = new Alerts({ collection: alertsCollection(db), channels: [email], logger: quietLogger, now: () => now, renotifyAfterMs: 60_000 });
+    const alerts = new Alerts({
+      collection: alertsCollection(db),
+      channels: [email],
+      logger: quietLogger,
+      now: () => now,
+      renotifyAfterMs: 60_000,
+    });
     try {
       const input = { kind: 'retries_exhausted', subject: 'order/SHOP-1', message: 'payment call failed 5 times' };
       const raised = await Promise.all(Array.from({ length: 10 }, () => alerts.raise(input)));
@@ -110,15 +131,29 @@ test('the webhook channel signs its body; a channel that is down is recorded and
     const mailbox = await startMailbox();
     const mailPort = mailbox.port;
     await mailbox.close();
-    const email = emailChannel({ smtpUrl: `smtp://127.0.0.1:${mailPort}`, from: 'hub@example.com', to: ['ops@example.com'], logger: quietLogger, timeoutMs: 2_000 });
+    const email = emailChannel({
+      smtpUrl: `smtp://127.0.0.1:${mailPort}`,
+      from: 'hub@example.com',
+      to: ['ops@example.com'],
+      logger: quietLogger,
+      timeoutMs: 2_000,
+    });
     const channels: AlertChannel[] = [webhookChannel({ url, secret: 'hook-secret-5', logger: quietLogger }), email];
     const alerts = new Alerts({ collection: alertsCollection(db), channels, logger: quietLogger });
     let restarted: Mailbox | null = null;
     try {
-      const alert = await alerts.raise({ kind: 'signature_failures', integration: 'monobank', subject: 'monobank', message: '5 invalid signatures' });
+      const alert = await alerts.raise({
+        kind: 'signature_failures',
+        integration: 'monobank',
+        subject: 'monobank',
+        message: '5 invalid signatures',
+      });
       await alerts.idle();
       const failed = await alerts.get(alert.id);
-      assert.deepEqual(failed?.deliveries.map((d) => [d.channel, d.ok]).sort(), [['email', false], ['webhook', false]]);
+      assert.deepEqual(failed?.deliveries.map((d) => [d.channel, d.ok]).sort(), [
+        ['email', false],
+        ['webhook', false],
+      ]);
       assert.match(failed?.deliveries.find((d) => d.channel === 'webhook')?.error ?? '', /HTTP 500/);
 
       failing = false;
@@ -144,14 +179,28 @@ test('alerts are listed newest first, filtered, and paged with a cursor', () =>
     const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
     for (let i = 0; i < 7; i += 1) {
       now += 1000;
-      await alerts.raise({ kind: i % 2 ? 'circuit_open' : 'retries_exhausted', integration: i % 2 ? 'liqpay' : undefined, subject: `s${i}`, message: `m${i}` });
+      await alerts.raise({
+        kind: i % 2 ? 'circuit_open' : 'retries_exhausted',
+        integration: i % 2 ? 'liqpay' : undefined,
+        subject: `s${i}`,
+        message: `m${i}`,
+      });
     }
     const first = await alerts.list({ limit: 3 });
-    assert.deepEqual(first.alerts.map((a) => a.subject), ['s6', 's5', 's4']);
+    assert.deepEqual(
+      first.alerts.map((a) => a.subject),
+      ['s6', 's5', 's4'],
+    );
     const second = await alerts.list({ limit: 3, cursor: first.nextCursor ?? undefined });
-    assert.deepEqual(second.alerts.map((a) => a.subject), ['s3', 's2', 's1']);
+    assert.deepEqual(
+      second.alerts.map((a) => a.subject),
+      ['s3', 's2', 's1'],
+    );
     const third = await alerts.list({ limit: 3, cursor: second.nextCursor ?? undefined });
-    assert.deepEqual(third.alerts.map((a) => a.subject), ['s0']);
+    assert.deepEqual(
+      third.alerts.map((a) => a.subject),
+      ['s0'],
+    );
     assert.equal(third.nextCursor, null);
     assert.equal((await alerts.list({ kind: 'circuit_open' })).alerts.length, 3);
     assert.equal((await alerts.list({ integration: 'liqpay' })).alerts.length, 3);

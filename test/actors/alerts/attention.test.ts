@@ -14,7 +14,9 @@ const ticket = defineMachineModule({
   version: 1,
   description: 'test: a state that needs a person',
   migrations: {},
-  machine: setup({ types: {} as { context: { notes: number }; events: { type: 'JAM' } | { type: 'NOTE' } | { type: 'FREE' } } }).createMachine({
+  machine: setup({
+    types: {} as { context: { notes: number }; events: { type: 'JAM' } | { type: 'NOTE' } | { type: 'FREE' } },
+  }).createMachine({
     id: 'ticket',
     initial: 'open',
     context: { notes: 0 },
@@ -26,7 +28,12 @@ const ticket = defineMachineModule({
 });
 
 test('entering a state tagged "alert" raises one alert per entry; staying in it raises none; repeats of one actor group', async () => {
-  const harness = await startRuntime({ dbName: uniqueDatabaseName('attention'), machines: [ticket], startWorker: false, onTransitioned: (change) => listener(change) });
+  const harness = await startRuntime({
+    dbName: uniqueDatabaseName('attention'),
+    machines: [ticket],
+    startWorker: false,
+    onTransitioned: (change) => listener(change),
+  });
   const alerts = new Alerts({ collection: alertsCollection(harness.database.collections.db), channels: [], logger: quietLogger });
   const listener = alertOnAttention(alerts, quietLogger);
   const options = { origin: { kind: 'event' as const } };
@@ -36,10 +43,14 @@ test('entering a state tagged "alert" raises one alert per entry; staying in it 
     assert.equal((await alerts.list({})).alerts.length, 0, 'no alert outside a tagged state');
 
     await harness.runtime.send('ticket', 't-1', { type: 'JAM' }, options);
-    const [raised] = await eventually(async () => {
-      const { alerts: found } = await alerts.list({});
-      return found.length > 0 ? found : undefined;
-    }, 5_000, 'the alert');
+    const [raised] = await eventually(
+      async () => {
+        const { alerts: found } = await alerts.list({});
+        return found.length > 0 ? found : undefined;
+      },
+      5_000,
+      'the alert',
+    );
     assert.equal(raised?.kind, 'actor_needs_attention');
     assert.equal(raised?.subject, 'ticket/t-1');
     assert.match(raised?.message ?? '', /ticket t-1 entered stuck \(on JAM\)/);
@@ -56,7 +67,7 @@ test('entering a state tagged "alert" raises one alert per entry; staying in it 
 
     await harness.runtime.create('ticket', 't-2', undefined, options);
     await harness.runtime.send('ticket', 't-2', { type: 'JAM' }, options);
-    await eventually(async () => ((await alerts.list({})).alerts.length === 2 ? true : undefined), 5_000, 'a second actor\'s own alert');
+    await eventually(async () => ((await alerts.list({})).alerts.length === 2 ? true : undefined), 5_000, "a second actor's own alert");
   } finally {
     await alerts.idle();
     await harness.database.collections.db.dropDatabase();

@@ -8,8 +8,19 @@ import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
 import { quietLogger } from '../../support/runtime-harness.ts';
 
 const entry = (overrides: Partial<AuditEntry>): AuditEntry => ({
-  kind: 'outbound', integration: 'novaposhta', operation: 'Address.getCities', actor: null, principal: null, status: 200,
-  outcome: 'ok', durationMs: 12, error: null, request: null, response: null, details: null, ...overrides,
+  kind: 'outbound',
+  integration: 'novaposhta',
+  operation: 'Address.getCities',
+  actor: null,
+  principal: null,
+  status: 200,
+  outcome: 'ok',
+  durationMs: 12,
+  error: null,
+  request: null,
+  response: null,
+  details: null,
+  ...overrides,
 });
 
 test('the audit log filters, pages newest first with a cursor, redacts details, and retention deletes old entries', async () => {
@@ -19,9 +30,24 @@ test('the audit log filters, pages newest first with a cursor, redacts details, 
     const audit = new AuditLog(collectionsOf(db).audit, quietLogger, { flushMs: 5 });
     const base = Date.parse('2026-11-01T00:00:00Z');
     for (let i = 0; i < 25; i += 1) {
-      audit.record(entry({ at: new Date(base + i * 60_000), integration: i % 2 === 0 ? 'novaposhta' : 'monobank', outcome: i % 5 === 0 ? 'failed' : 'ok' }));
+      audit.record(
+        entry({
+          at: new Date(base + i * 60_000),
+          integration: i % 2 === 0 ? 'novaposhta' : 'monobank',
+          outcome: i % 5 === 0 ? 'failed' : 'ok',
+        }),
+      );
     }
-    await audit.recordNow(entry({ kind: 'admin', integration: 'liqpay', operation: 'integration.update', principal: 'ops', at: new Date(base + 30 * 60_000), details: { privateKey: 'lq-private-1', changed: ['credentials.privateKey'] } }));
+    await audit.recordNow(
+      entry({
+        kind: 'admin',
+        integration: 'liqpay',
+        operation: 'integration.update',
+        principal: 'ops',
+        at: new Date(base + 30 * 60_000),
+        details: { privateKey: 'lq-private-1', changed: ['credentials.privateKey'] },
+      }),
+    );
     await audit.flush();
 
     const first = await audit.list({ limit: 10 });

@@ -101,7 +101,8 @@ test('partial credential updates keep the other fields, the API shows only which
 
       await assert.rejects(
         connectors.update('items', { credentials: { token: 'x' } }, 'admin-1'),
-        (error: unknown) => error instanceof AppError && error.status === 400 && JSON.stringify(error.details).includes('credentials.token'),
+        (error: unknown) =>
+          error instanceof AppError && error.status === 400 && JSON.stringify(error.details).includes('credentials.token'),
       );
       await assert.rejects(connectors.update('items', { settings: { allowedIps: ['10.0.0.0/33'] } }, 'admin-1'), /not valid/);
 
@@ -115,14 +116,21 @@ test('partial credential updates keep the other fields, the API shows only which
 test('a disabled integration refuses calls with a non-retryable error', () =>
   withConnectors(async ({ connectors }) => {
     await connectors.update('items', { enabled: false }, 'admin-1');
-    assert.throws(() => connectors.client(itemsConnector), (error: unknown) => error instanceof ConnectorError && error.code === 'integration_disabled' && !error.retryable);
+    assert.throws(
+      () => connectors.client(itemsConnector),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'integration_disabled' && !error.retryable,
+    );
     const result = await connectors.test('items', 'admin-1');
     assert.equal(result.error?.code, 'integration_disabled');
   }));
 
 test('the environment seeds an integration but never overrides one set through the admin API', () =>
   withConnectors(async ({ restart }) => {
-    const seed = { name: 'items', variable: 'HUB_INTEGRATION_ITEMS', value: { baseUrl: 'https://items.example.com', credentials: { apiKey: 'from-env-1' } } };
+    const seed = {
+      name: 'items',
+      variable: 'HUB_INTEGRATION_ITEMS',
+      value: { baseUrl: 'https://items.example.com', credentials: { apiKey: 'from-env-1' } },
+    };
     const first = await restart([seed]);
     assert.equal(first.view('items').source, 'environment');
     assert.equal(first.view('items').baseUrl, 'https://items.example.com');
@@ -131,7 +139,10 @@ test('the environment seeds an integration but never overrides one set through t
     const second = await restart([{ ...seed, value: { ...seed.value, baseUrl: 'https://other.example.com' } }]);
     assert.equal(second.view('items').baseUrl, 'https://admin.example.com');
     assert.equal(second.view('items').source, 'admin');
-    await assert.rejects(restart([{ name: 'items2', variable: 'HUB_INTEGRATION_ITEMS2', value: { credentials: { apiKey: 5 } } }]), SeedError);
+    await assert.rejects(
+      restart([{ name: 'items2', variable: 'HUB_INTEGRATION_ITEMS2', value: { credentials: { apiKey: 5 } } }]),
+      SeedError,
+    );
     await assert.rejects(
       restart([{ name: 'fresh', variable: 'HUB_INTEGRATION_FRESH', value: { baseUrl: 'ftp://x' } }]),
       (error: unknown) => error instanceof SeedError && /HUB_INTEGRATION_FRESH/.test(error.message),
@@ -150,7 +161,11 @@ test('an integration without a connector is stored (an open set) but cannot be t
 
 test('the circuit opening raises an alert and shows in health', () =>
   withConnectors(async ({ connectors, raised }) => {
-    await connectors.update('items', { settings: { http: { retries: 0, breakerFailureThreshold: 2, breakerCooldownMs: 60_000 } } }, 'admin-1');
+    await connectors.update(
+      'items',
+      { settings: { http: { retries: 0, breakerFailureThreshold: 2, breakerCooldownMs: 60_000 } } },
+      'admin-1',
+    );
     const sandbox = connectors.sandboxOf('items');
     sandbox?.faults.inject({ kind: 'status', status: 503 });
     await connectors.test('items', 'admin-1');

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { goodfinConnector } from '../../../actors/connectors/goodfin/connector.ts';
 import type { GoodfinClient } from '../../../actors/connectors/goodfin/client.ts';
-import { addDealApplicationSchema, envelopeSchema, GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../../actors/connectors/goodfin/protocol.ts';
+import {
+  addDealApplicationSchema,
+  envelopeSchema,
+  GOODFIN_PATHS,
+  INBOUND_TOKEN_HEADER,
+  type GoodfinEnvelope,
+} from '../../../actors/connectors/goodfin/protocol.ts';
 import { GOODFIN_SANDBOX_CREDENTIALS, startGoodfinSandbox, type GoodfinSandbox } from '../../../actors/connectors/goodfin/sandbox.ts';
 import { withSandboxClient } from '../../support/connectors.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
@@ -44,7 +50,11 @@ interface Setup {
   control(what: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   messages(): Promise<Messages>;
   /** a message of the bank's to openapi/in */
-  send(payloadType: GoodfinEnvelope['payloadType'], payload: Record<string, unknown>, msgId: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  send(
+    payloadType: GoodfinEnvelope['payloadType'],
+    payload: Record<string, unknown>,
+    msgId: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 async function answerOf(response: Response) {
@@ -57,8 +67,17 @@ async function withGoodfin(run: (setup: Setup) => Promise<void>, options: { decl
   const goodfin = await startGoodfinSandbox();
   const bank = await startReceiver();
   try {
-    const form = new URLSearchParams({ grant_type: 'password', client_id: 'shboauthclient', username: SERVICE, password: GOODFIN_SANDBOX_CREDENTIALS.password });
-    const issued = await fetch(`${goodfin.url}${GOODFIN_PATHS.token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'shboauthclient',
+      username: SERVICE,
+      password: GOODFIN_SANDBOX_CREDENTIALS.password,
+    });
+    const issued = await fetch(`${goodfin.url}${GOODFIN_PATHS.token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     const token = String(((await issued.json()) as { access_token: string }).access_token);
     const api: Setup['api'] = async (path, body, as = token) =>
       answerOf(
@@ -69,9 +88,18 @@ async function withGoodfin(run: (setup: Setup) => Promise<void>, options: { decl
         }),
       );
     const control: Setup['control'] = async (what, body) =>
-      answerOf(await fetch(`${goodfin.url}/__sandbox/${what}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+      answerOf(
+        await fetch(
+          `${goodfin.url}/__sandbox/${what}`,
+          body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+        ),
+      );
     if (options.declare !== false) {
-      const declared = await api(GOODFIN_PATHS.integrationEndpoint, { url: `${bank.url}/goodfin/in`, deliveryMode: 'full', auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET } });
+      const declared = await api(GOODFIN_PATHS.integrationEndpoint, {
+        url: `${bank.url}/goodfin/in`,
+        deliveryMode: 'full',
+        auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET },
+      });
       assert.equal(declared.status, 200);
     }
     await run({
@@ -81,7 +109,15 @@ async function withGoodfin(run: (setup: Setup) => Promise<void>, options: { decl
       api,
       control,
       messages: async () => (await control('messages')).body as unknown as Messages,
-      send: (payloadType, payload, msgId) => api(GOODFIN_PATHS.inbound, { payloadType, originator: SERVICE, receiver: 'Shb', msgId, msgDateTime: '2026-11-22T10:00:00.000', payload }),
+      send: (payloadType, payload, msgId) =>
+        api(GOODFIN_PATHS.inbound, {
+          payloadType,
+          originator: SERVICE,
+          receiver: 'Shb',
+          msgId,
+          msgDateTime: '2026-11-22T10:00:00.000',
+          payload,
+        }),
     });
   } finally {
     await goodfin.close();
@@ -89,16 +125,29 @@ async function withGoodfin(run: (setup: Setup) => Promise<void>, options: { decl
   }
 }
 
-const statusEvent = (dealApplicationId: string) => ({ dealApplicationId, status: 'UNDER_REVIEW', statusDateTime: '2026-11-22T10:00:00.000', comment: 'На рассмотрении' });
+const statusEvent = (dealApplicationId: string) => ({
+  dealApplicationId,
+  status: 'UNDER_REVIEW',
+  statusDateTime: '2026-11-22T10:00:00.000',
+  comment: 'На рассмотрении',
+});
 
 test('generatedeals pushes one valid AddDealApplication per deal to the declared endpoint with the declared header; INNs are valid and every listed document downloads', () =>
   withSandboxClient<GoodfinClient>(goodfinConnector, async ({ sandbox, client }) => {
     const bank = await startReceiver();
     try {
-      await client.declareEndpoint({ url: `${bank.url}/goodfin/in`, deliveryMode: 'full', auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET } });
+      await client.declareEndpoint({
+        url: `${bank.url}/goodfin/in`,
+        deliveryMode: 'full',
+        auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET },
+      });
       const generated = await client.generateDeals({ count: 4 });
       assert.equal(generated.success, true);
-      assert.deepEqual(generated.deals.map((d) => d.productType), ['BankGuarantee', 'Loan', 'BankGuarantee', 'Loan'], 'the products alternate');
+      assert.deepEqual(
+        generated.deals.map((d) => d.productType),
+        ['BankGuarantee', 'Loan', 'BankGuarantee', 'Loan'],
+        'the products alternate',
+      );
       const received = await bank.waitFor(4);
       await sleep(100);
       assert.equal(received.length, 4, 'each deal pushed once');
@@ -111,7 +160,11 @@ test('generatedeals pushes one valid AddDealApplication per deal to the declared
         assert.equal(request.headers[INBOUND_TOKEN_HEADER.toLowerCase()], SECRET);
         assert.match(String(request.headers['content-type']), /^application\/json/);
         const envelope = envelopeOf(request.body);
-        assert.deepEqual([envelope.payloadType, envelope.originator, envelope.receiver, envelope.msgId], ['AddDealApplication', 'Shb', SERVICE, deal.msgId], 'pushed in the order generated');
+        assert.deepEqual(
+          [envelope.payloadType, envelope.originator, envelope.receiver, envelope.msgId],
+          ['AddDealApplication', 'Shb', SERVICE, deal.msgId],
+          'pushed in the order generated',
+        );
         assert.match(envelope.msgId, /^[0-9a-f-]{36}$/);
         assert.match(envelope.msgDateTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/);
         const payload = addDealApplicationSchema.parse(envelope.payload);
@@ -145,7 +198,10 @@ test('generatedeals pushes one valid AddDealApplication per deal to the declared
         }
       }
       const goodfin = sandbox as GoodfinSandbox;
-      assert.deepEqual(goodfin.pushed().map((p) => [p.msgId, p.pushes, p.lastStatus, p.answered]), generated.deals.map((d) => [d.msgId, 1, 200, null]));
+      assert.deepEqual(
+        goodfin.pushed().map((p) => [p.msgId, p.pushes, p.lastStatus, p.answered]),
+        generated.deals.map((d) => [d.msgId, 1, 200, null]),
+      );
     } finally {
       await bank.close();
     }
@@ -165,7 +221,11 @@ test('generatedeals needs a token (401) and a declared endpoint (400 endpoint_no
       assert.equal(typeof undeclared.body.error_description, 'string');
       assert.equal((await control('generatedeals', {})).body.error, 'endpoint_not_declared', 'the control checks it too');
 
-      await api(GOODFIN_PATHS.integrationEndpoint, { url: `${bank.url}/goodfin/in`, deliveryMode: 'full', auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET } });
+      await api(GOODFIN_PATHS.integrationEndpoint, {
+        url: `${bank.url}/goodfin/in`,
+        deliveryMode: 'full',
+        auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET },
+      });
       const tooMany = await api(GOODFIN_PATHS.generateDeals, { count: 51 });
       assert.deepEqual([tooMany.status, tooMany.body.error], [400, 'validation_error']);
       assert.deepEqual(goodfin.pushed(), [], 'nothing was pushed');
@@ -183,7 +243,10 @@ test('invalid:true makes the first deal lack the client INN, and productType fix
   withGoodfin(async ({ control, bank }) => {
     const generated = await control('generatedeals', { count: 2, invalid: true, productType: 'Loan' });
     assert.equal(generated.status, 200);
-    assert.deepEqual((generated.body.deals as Array<{ productType: string }>).map((d) => d.productType), ['Loan', 'Loan']);
+    assert.deepEqual(
+      (generated.body.deals as Array<{ productType: string }>).map((d) => d.productType),
+      ['Loan', 'Loan'],
+    );
     const [first, second] = (await bank.waitFor(2)).map((r) => addDealApplicationSchema.parse(envelopeOf(r.body).payload));
     assert.equal(first?.requestData.client?.inn, undefined);
     assert.ok(validLegalEntityInn(second?.requestData.client?.inn));
@@ -200,8 +263,14 @@ test('a pushed message without a CommonResponse is resent with the same msgId af
     assert.ok(elapsed >= 350, `two resends 200 ms apart took ${elapsed} ms`);
     await sleep(700);
     assert.equal(received.length, 3, 'the first push and two resends, then Goodfin gives up');
-    assert.deepEqual(received.map((r) => envelopeOf(r.body).msgId), [deal?.msgId, deal?.msgId, deal?.msgId]);
-    assert.ok(received.every((r) => r.body.equals(received[0]?.body ?? Buffer.alloc(0))), 'the same envelope each time');
+    assert.deepEqual(
+      received.map((r) => envelopeOf(r.body).msgId),
+      [deal?.msgId, deal?.msgId, deal?.msgId],
+    );
+    assert.ok(
+      received.every((r) => r.body.equals(received[0]?.body ?? Buffer.alloc(0))),
+      'the same envelope each time',
+    );
     const [pushed] = (await messages()).pushed;
     assert.deepEqual([pushed?.msgId, pushed?.pushes, pushed?.answered, pushed?.lastStatus], [deal?.msgId, 3, null, 200]);
   }));
@@ -218,8 +287,14 @@ test('a CommonResponse to openapi/in stops the resends, is recorded as the answe
     await sleep(1_200);
     assert.equal(bank.received.length, 1, 'neither resent nor answered');
     const got = await messages();
-    assert.deepEqual(got.pushed.map((p) => [p.msgId, p.pushes, p.answered]), [[deal.msgId, 1, answer]]);
-    assert.deepEqual(got.received.map((m) => m.msgId), ['bank-ack-1']);
+    assert.deepEqual(
+      got.pushed.map((p) => [p.msgId, p.pushes, p.answered]),
+      [[deal.msgId, 1, answer]],
+    );
+    assert.deepEqual(
+      got.received.map((m) => m.msgId),
+      ['bank-ack-1'],
+    );
   }));
 
 test('a status event is answered with a CommonResponse at the endpoint; a repeat of its msgId is recorded once and answered again with the same answer msgId', () =>
@@ -241,12 +316,32 @@ test('a status event is answered with a CommonResponse at the endpoint; a repeat
     assert.equal(bank.received.length, 2, 'an answer is never resent: nobody answers it');
 
     const got = await messages();
-    assert.deepEqual(got.received.map((m) => m.msgId), ['bank-status-1']);
+    assert.deepEqual(
+      got.received.map((m) => m.msgId),
+      ['bank-status-1'],
+    );
     assert.equal(got.duplicates, 1);
     assert.deepEqual(goodfin.service(SERVICE)?.received.length, 1);
-    assert.deepEqual(got.pushed.map((p) => [p.msgId, p.payloadType, p.dealApplicationId, p.pushes]), [[answer.msgId, 'CommonResponse', 'deal-17', 2]]);
-    const state = (await control('state')).body.state as { services: Array<{ serviceSystemName: string; received: number; duplicates: number; pushed: number; unanswered: number }> };
-    assert.deepEqual(state.services.find((s) => s.serviceSystemName === SERVICE), { serviceSystemName: SERVICE, endpoint: `${bank.url}/goodfin/in`, statuses: [], errors: [], received: 1, duplicates: 1, pushed: 1, unanswered: 0 });
+    assert.deepEqual(
+      got.pushed.map((p) => [p.msgId, p.payloadType, p.dealApplicationId, p.pushes]),
+      [[answer.msgId, 'CommonResponse', 'deal-17', 2]],
+    );
+    const state = (await control('state')).body.state as {
+      services: Array<{ serviceSystemName: string; received: number; duplicates: number; pushed: number; unanswered: number }>;
+    };
+    assert.deepEqual(
+      state.services.find((s) => s.serviceSystemName === SERVICE),
+      {
+        serviceSystemName: SERVICE,
+        endpoint: `${bank.url}/goodfin/in`,
+        statuses: [],
+        errors: [],
+        received: 1,
+        duplicates: 1,
+        pushed: 1,
+        unanswered: 0,
+      },
+    );
 
     // UpdateApplicationParams is answered the same way, with its own answer
     await send('UpdateApplicationParams', { dealApplicationId: 'deal-17', serviceApplicationNumber: 'BG-2026-000017' }, 'bank-number-1');
@@ -256,21 +351,57 @@ test('a status event is answered with a CommonResponse at the endpoint; a repeat
     assert.notEqual(numberAnswer.msgId, answer.msgId);
   }));
 
-test('the bank\'s invalid messages are refused with 400 and recorded nowhere: bad envelope, bad payload, Goodfin\'s own types, another originator, no token', () =>
+test("the bank's invalid messages are refused with 400 and recorded nowhere: bad envelope, bad payload, Goodfin's own types, another originator, no token", () =>
   withGoodfin(async ({ api, send, bank, messages }) => {
     const cases = [
-      await api(GOODFIN_PATHS.inbound, { payloadType: 'ChangeDealApplicationStatusEvent', originator: SERVICE, receiver: 'Shb', payload: statusEvent('d-1') }),
+      await api(GOODFIN_PATHS.inbound, {
+        payloadType: 'ChangeDealApplicationStatusEvent',
+        originator: SERVICE,
+        receiver: 'Shb',
+        payload: statusEvent('d-1'),
+      }),
       await send('ChangeDealApplicationStatusEvent', { dealApplicationId: 'd-1' }, 'bad-1'),
       await send('CommonResponse', { success: true }, 'bad-2'),
       await send('UpdateApplicationParams', { dealApplicationId: 'd-1', serviceApplicationNumber: '' }, 'bad-3'),
-      await send('AddDealApplication', { dealApplicationId: 'd-1', createApplicationDateTime: '2026-11-22T10:00:00.000', productType: 'Loan', requestData: {}, documents: [] }, 'bad-4'),
+      await send(
+        'AddDealApplication',
+        {
+          dealApplicationId: 'd-1',
+          createApplicationDateTime: '2026-11-22T10:00:00.000',
+          productType: 'Loan',
+          requestData: {},
+          documents: [],
+        },
+        'bad-4',
+      ),
       await send('CancelDealApplication', { dealApplicationId: 'd-1' }, 'bad-5'),
-      await api(GOODFIN_PATHS.inbound, { payloadType: 'ChangeDealApplicationStatusEvent', originator: 'otherBank1', receiver: 'Shb', msgId: 'bad-6', msgDateTime: '2026-11-22T10:00:00.000', payload: statusEvent('d-1') }),
+      await api(GOODFIN_PATHS.inbound, {
+        payloadType: 'ChangeDealApplicationStatusEvent',
+        originator: 'otherBank1',
+        receiver: 'Shb',
+        msgId: 'bad-6',
+        msgDateTime: '2026-11-22T10:00:00.000',
+        payload: statusEvent('d-1'),
+      }),
     ];
-    assert.deepEqual(cases.map((c) => [c.status, c.body.error]), Array.from({ length: cases.length }, () => [400, 'validation_error']));
+    assert.deepEqual(
+      cases.map((c) => [c.status, c.body.error]),
+      Array.from({ length: cases.length }, () => [400, 'validation_error']),
+    );
     assert.match(String(cases[1]?.body.error_description), /status/);
     assert.match(String(cases[6]?.body.error_description), /otherBank1/);
-    const anonymous = await api(GOODFIN_PATHS.inbound, { payloadType: 'CommonResponse', originator: SERVICE, receiver: 'Shb', msgId: 'bad-7', msgDateTime: '2026-11-22T10:00:00.000', payload: { originalMsgId: 'x', success: true } }, null);
+    const anonymous = await api(
+      GOODFIN_PATHS.inbound,
+      {
+        payloadType: 'CommonResponse',
+        originator: SERVICE,
+        receiver: 'Shb',
+        msgId: 'bad-7',
+        msgDateTime: '2026-11-22T10:00:00.000',
+        payload: { originalMsgId: 'x', success: true },
+      },
+      null,
+    );
     assert.equal(anonymous.status, 401);
 
     await sleep(200);
@@ -293,20 +424,27 @@ test('the cancel control pushes a CancelDealApplication; repush delivers an earl
     const [, again] = await bank.waitFor(2);
     assert.ok(again?.body.equals(delivered?.body ?? Buffer.alloc(0)), 'the same envelope, byte for byte');
     const [pushed] = (await messages()).pushed;
-    assert.deepEqual([pushed?.payloadType, pushed?.dealApplicationId, pushed?.pushes, pushed?.answered], ['CancelDealApplication', 'deal-42', 2, null]);
+    assert.deepEqual(
+      [pushed?.payloadType, pushed?.dealApplicationId, pushed?.pushes, pushed?.answered],
+      ['CancelDealApplication', 'deal-42', 2, null],
+    );
 
     assert.equal((await control('repush', { msgId: 'never-pushed' })).status, 404);
     assert.equal((await control('cancel', {})).body.error, 'validation_error');
     assert.equal((await control('messages?serviceSystemName=nobody')).status, 404);
   }));
 
-test('answering:false stops the CommonResponses to the bank\'s messages; turned on again, they come back', () =>
+test("answering:false stops the CommonResponses to the bank's messages; turned on again, they come back", () =>
   withGoodfin(async ({ control, send, bank, messages }) => {
     assert.deepEqual((await control('answering', { enabled: false })).body, { enabled: false });
     assert.equal((await send('ChangeDealApplicationStatusEvent', statusEvent('deal-5'), 'quiet-1')).status, 200);
     await sleep(300);
     assert.equal(bank.received.length, 0);
-    assert.deepEqual((await messages()).received.map((m) => m.msgId), ['quiet-1'], 'still recorded');
+    assert.deepEqual(
+      (await messages()).received.map((m) => m.msgId),
+      ['quiet-1'],
+      'still recorded',
+    );
 
     await control('answering', { enabled: true });
     await send('ChangeDealApplicationStatusEvent', statusEvent('deal-5'), 'loud-1');
@@ -322,8 +460,18 @@ test('pushes go out one at a time in order: a 503 is retried before the next mes
     bank.answerWith(202);
     const received = await bank.waitFor(3);
     await sleep(300);
-    assert.deepEqual(received.map((r) => envelopeOf(r.body).msgId), [deals[0]?.msgId, deals[0]?.msgId, deals[1]?.msgId], 'the second waited for the first');
-    assert.deepEqual(goodfin.pushed().map((p) => [p.pushes, p.lastStatus]), [[1, 202], [1, 202]]);
+    assert.deepEqual(
+      received.map((r) => envelopeOf(r.body).msgId),
+      [deals[0]?.msgId, deals[0]?.msgId, deals[1]?.msgId],
+      'the second waited for the first',
+    );
+    assert.deepEqual(
+      goodfin.pushed().map((p) => [p.pushes, p.lastStatus]),
+      [
+        [1, 202],
+        [1, 202],
+      ],
+    );
   }));
 
 test('reset forgets what was pushed and the resends waiting', () =>
@@ -336,13 +484,22 @@ test('reset forgets what was pushed and the resends waiting', () =>
     const issued = await fetch(`${goodfin.url}${GOODFIN_PATHS.token}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'shboauthclient', username: SERVICE, password: GOODFIN_SANDBOX_CREDENTIALS.password }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'shboauthclient',
+        username: SERVICE,
+        password: GOODFIN_SANDBOX_CREDENTIALS.password,
+      }).toString(),
     });
     const token = ((await issued.json()) as { access_token: string }).access_token;
     await fetch(`${goodfin.url}${GOODFIN_PATHS.integrationEndpoint}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ url: `${bank.url}/goodfin/in`, deliveryMode: 'full', auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET } }),
+      body: JSON.stringify({
+        url: `${bank.url}/goodfin/in`,
+        deliveryMode: 'full',
+        auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET },
+      }),
     });
     await sleep(600);
     assert.equal(bank.received.length, 1, 'no resend after the reset');

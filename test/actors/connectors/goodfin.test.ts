@@ -26,14 +26,21 @@ test('the connection test takes a password-grant token: form-encoded, client shb
     const [request] = goodfin.requests({ path: GOODFIN_PATHS.token });
     assert.match(request?.headers['content-type'] ?? '', /application\/x-www-form-urlencoded/);
     const form = new URLSearchParams(request?.body ?? '');
-    assert.deepEqual(Object.fromEntries(form), { grant_type: 'password', client_id: 'shboauthclient', username: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, password: GOODFIN_SANDBOX_CREDENTIALS.password });
+    assert.deepEqual(Object.fromEntries(form), {
+      grant_type: 'password',
+      client_id: 'shboauthclient',
+      username: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName,
+      password: GOODFIN_SANDBOX_CREDENTIALS.password,
+    });
     const exp = jwtExpiry(client.session.token ?? '');
     assert.ok(exp !== null && Math.abs(exp - (Date.now() / 1000 + 3599)) < 5, `exp ${exp}`);
   }));
 
 test('a wrong password is invalid_grant (400, not retryable) and is never recorded', () =>
   withGoodfin(async ({ clientWith, calls }) => {
-    const error = await rejection(goodfinConnector.test(clientWith({ serviceSystemName: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, password: 'guessed-pass-31' })));
+    const error = await rejection(
+      goodfinConnector.test(clientWith({ serviceSystemName: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, password: 'guessed-pass-31' })),
+    );
     assert.deepEqual([error.code, error.message, error.status, error.retryable], ['invalid_grant', 'Bad credentials', 400, false]);
     assert.ok(!JSON.stringify(calls).includes('guessed-pass-31'));
   }));
@@ -46,22 +53,40 @@ test('a service registered in the sandbox signs in with the login and password i
     const client = clientWith(service);
     await client.signIn();
     await client.declareStatuses({ statuses: [{ code: 'RECEIVED', name: 'Получена', final: false }] });
-    assert.deepEqual(goodfin.service(service.serviceSystemName)?.statuses?.statuses.map((s) => s.code), ['RECEIVED']);
+    assert.deepEqual(
+      goodfin.service(service.serviceSystemName)?.statuses?.statuses.map((s) => s.code),
+      ['RECEIVED'],
+    );
   }));
 
 test('declarations reach the sandbox with the bearer token; a malformed one is refused before any call', () =>
   withGoodfin(async ({ client, goodfin }) => {
-    await client.declareEndpoint({ url: 'https://bank.example/goodfin/in', deliveryMode: 'full', auth: { type: 'header', name: 'X-Goodfin-Token', value: 'shared-secret-1' } });
-    await client.declareStatuses({ statuses: [{ code: 'UNDER_REVIEW', name: 'На рассмотрении', final: false }, { code: 'ISSUED', name: 'Выдана', final: true }] });
+    await client.declareEndpoint({
+      url: 'https://bank.example/goodfin/in',
+      deliveryMode: 'full',
+      auth: { type: 'header', name: 'X-Goodfin-Token', value: 'shared-secret-1' },
+    });
+    await client.declareStatuses({
+      statuses: [
+        { code: 'UNDER_REVIEW', name: 'На рассмотрении', final: false },
+        { code: 'ISSUED', name: 'Выдана', final: true },
+      ],
+    });
     await client.declareErrors({ errors: [{ code: 'DOCS_MISSING', message: 'Не хватает документов' }] });
     const service = goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName);
     assert.equal(service?.endpoint?.url, 'https://bank.example/goodfin/in');
     assert.equal(service?.statuses?.statuses.length, 2);
-    assert.deepEqual(service?.errors?.errors.map((e) => e.code), ['DOCS_MISSING']);
+    assert.deepEqual(
+      service?.errors?.errors.map((e) => e.code),
+      ['DOCS_MISSING'],
+    );
     assert.match(goodfin.requests({ path: GOODFIN_PATHS.integrationEndpoint })[0]?.headers.authorization ?? '', /^Bearer ey/);
 
     const before = goodfin.requests().length;
-    assert.throws(() => client.declareEndpoint({ url: 'not a url', deliveryMode: 'full', auth: { type: 'header', name: 'X', value: 'v' } }), /url/i);
+    assert.throws(
+      () => client.declareEndpoint({ url: 'not a url', deliveryMode: 'full', auth: { type: 'header', name: 'X', value: 'v' } }),
+      /url/i,
+    );
     assert.equal(goodfin.requests().length, before);
   }));
 
@@ -71,7 +96,10 @@ test('an outbound message is delivered in the envelope; a revoked token is renew
     goodfin.revokeTokens();
     await client.send(statusEvent('m-2'));
     const received = goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? [];
-    assert.deepEqual(received.map((m) => m.msgId), ['m-1', 'm-2']);
+    assert.deepEqual(
+      received.map((m) => m.msgId),
+      ['m-1', 'm-2'],
+    );
     assert.equal(goodfin.tokensIssued(), 2);
     assert.equal(goodfin.requests({ path: GOODFIN_PATHS.inbound }).length, 3, 'one refused with 401, then one delivered');
   }));
@@ -83,7 +111,10 @@ test('a token is renewed before it expires, not after a refusal', () =>
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await client.send(statusEvent('r-2'));
     assert.equal(goodfin.tokensIssued(), 2);
-    assert.ok(goodfin.requests({ path: GOODFIN_PATHS.inbound }).every((r) => r.status === 200), 'a call was refused');
+    assert.ok(
+      goodfin.requests({ path: GOODFIN_PATHS.inbound }).every((r) => r.status === 200),
+      'a call was refused',
+    );
   }));
 
 test('a document downloads as the exact bytes; an unknown one is not_found', () =>

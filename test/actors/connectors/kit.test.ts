@@ -41,7 +41,10 @@ test('a retry storm is bounded: a failing read is tried 1 + retries times, then 
     assert.ok(sent <= 10 + 6, `the sandbox saw ${sent} requests`);
     assert.equal(breaker.state, 'open');
     const before = sandbox.requests().length;
-    await assert.rejects(client.get('1'), (error: unknown) => error instanceof ConnectorError && error.code === 'circuit_open' && error.retryable);
+    await assert.rejects(
+      client.get('1'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'circuit_open' && error.retryable,
+    );
     assert.equal(sandbox.requests().length, before, 'an open circuit sends nothing');
     assert.ok(calls.some((c) => c.outcome === 'refused'));
   }));
@@ -50,7 +53,10 @@ test('a POST without an idempotency key is never retried; with one it is', () =>
   withSandbox(async (sandbox) => {
     const { client } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, policy: { retries: 3 } });
     sandbox.faults.inject({ kind: 'status', status: 502, count: 1 });
-    await assert.rejects(client.create('a'), (error: unknown) => error instanceof ConnectorError && error.status === 502 && error.retryable);
+    await assert.rejects(
+      client.create('a'),
+      (error: unknown) => error instanceof ConnectorError && error.status === 502 && error.retryable,
+    );
     assert.equal(sandbox.requests({ method: 'POST' }).length, 1);
     sandbox.faults.inject({ kind: 'status', status: 502, count: 1 });
     const item = await client.create('b', 'key-1');
@@ -61,7 +67,10 @@ test('a POST without an idempotency key is never retried; with one it is', () =>
 
 test('Retry-After is honoured, and one longer than the policy allows is not waited for', () =>
   withSandbox(async (sandbox) => {
-    const { client } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, policy: { retries: 1, maxRetryAfterMs: 5_000 } });
+    const { client } = connectorHttpFor<ItemsClient>(itemsConnector, {
+      baseUrl: sandbox.url,
+      policy: { retries: 1, maxRetryAfterMs: 5_000 },
+    });
     const { id } = await client.create('x');
     sandbox.faults.inject({ kind: 'status', status: 429, count: 1, retryAfterSeconds: 1 });
     const started = Date.now();
@@ -69,7 +78,10 @@ test('Retry-After is honoured, and one longer than the policy allows is not wait
     assert.ok(Date.now() - started >= 950, 'waited for Retry-After');
     sandbox.faults.inject({ kind: 'status', status: 429, count: 1, retryAfterSeconds: 3600 });
     const before = sandbox.requests().length;
-    await assert.rejects(client.get(id), (error: unknown) => error instanceof ConnectorError && error.code === 'partner_rate_limited' && error.retryable);
+    await assert.rejects(
+      client.get(id),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'partner_rate_limited' && error.retryable,
+    );
     assert.equal(sandbox.requests().length, before + 1);
     assert.equal(retryAfterMs('2'), 2000);
     assert.ok(retryAfterMs(new Date(Date.now() + 10_000).toUTCString()) > 8000);
@@ -111,9 +123,15 @@ test('a failed probe opens the circuit again, and only one probe goes out at a t
 
 test('4xx answers are mapped with the partner code, are not retried, and do not open the circuit', () =>
   withSandbox(async (sandbox) => {
-    const { client, breaker } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, policy: { breakerFailureThreshold: 2 } });
+    const { client, breaker } = connectorHttpFor<ItemsClient>(itemsConnector, {
+      baseUrl: sandbox.url,
+      policy: { breakerFailureThreshold: 2 },
+    });
     for (let i = 0; i < 3; i += 1) {
-      await assert.rejects(client.get('missing'), (error: unknown) => error instanceof ConnectorError && error.code === 'NOT_FOUND' && !error.retryable && error.status === 404);
+      await assert.rejects(
+        client.get('missing'),
+        (error: unknown) => error instanceof ConnectorError && error.code === 'NOT_FOUND' && !error.retryable && error.status === 404,
+      );
     }
     assert.equal(breaker.state, 'closed');
     assert.equal(sandbox.requests().length, 3);
@@ -122,25 +140,40 @@ test('4xx answers are mapped with the partner code, are not retried, and do not 
 test('a business error inside a 2xx and a malformed body become typed errors', () =>
   withSandbox(async (sandbox) => {
     const { client } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url });
-    await assert.rejects(client.create('refuse'), (error: unknown) => error instanceof ConnectorError && error.code === 'REFUSED' && error.integration === 'items');
+    await assert.rejects(
+      client.create('refuse'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'REFUSED' && error.integration === 'items',
+    );
     sandbox.faults.inject({ kind: 'malformed', count: 1 });
-    await assert.rejects(client.create('x'), (error: unknown) => error instanceof ConnectorError && error.code === 'bad_response' && !error.retryable);
+    await assert.rejects(
+      client.create('x'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'bad_response' && !error.retryable,
+    );
   }));
 
 test('a call that gets no answer times out with a retryable error; a dropped connection is a network error', () =>
   withSandbox(async (sandbox) => {
     const { client } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, policy: { timeoutMs: 200, retries: 1 } });
     sandbox.faults.inject({ kind: 'timeout' });
-    await assert.rejects(client.get('1'), (error: unknown) => error instanceof ConnectorError && error.code === 'timeout' && error.retryable);
+    await assert.rejects(
+      client.get('1'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'timeout' && error.retryable,
+    );
     assert.equal(sandbox.requests().length, 2, 'a read that timed out is retried once');
     sandbox.faults.clear();
     sandbox.faults.inject({ kind: 'disconnect', count: 5 });
-    await assert.rejects(client.create('y'), (error: unknown) => error instanceof ConnectorError && error.code === 'network_error' && error.retryable);
+    await assert.rejects(
+      client.create('y'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'network_error' && error.retryable,
+    );
   }));
 
 test('credentials never appear in call records, even when the partner echoes them', () =>
   withSandbox(async (sandbox) => {
-    const { client, calls } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, credentials: { apiKey: 'wrong-key-999' } });
+    const { client, calls } = connectorHttpFor<ItemsClient>(itemsConnector, {
+      baseUrl: sandbox.url,
+      credentials: { apiKey: 'wrong-key-999' },
+    });
     client.key = 'wrong-key-999';
     await assert.rejects(client.get('1'), (error: unknown) => error instanceof ConnectorError && error.code === 'AUTH' && !error.retryable);
     const text = JSON.stringify(calls);
@@ -162,13 +195,25 @@ test('the rate limit spaces calls out and refuses a caller that would wait too l
 test('a sandbox is controlled over HTTP too: faults, recorded requests, reset', () =>
   withSandbox(async (sandbox) => {
     const control = (method: string, path: string, body?: unknown) =>
-      fetch(`${sandbox.url}/__sandbox/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(`${sandbox.url}/__sandbox/${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     assert.equal((await control('POST', 'faults', { kind: 'status', status: 418, count: 1, path: '/items' })).status, 201);
     assert.equal((await control('POST', 'faults', { kind: 'nonsense' })).status, 400);
     assert.equal((await fetch(`${sandbox.url}/items/1`)).status, 418);
     assert.equal((await fetch(`${sandbox.url}/items/1`)).status, 401, 'the fault was used up');
-    const recorded = (await (await control('GET', 'requests')).json()) as { requests: Array<{ path: string; fault: string | null; status: number }> };
-    assert.deepEqual(recorded.requests.map((r) => [r.path, r.fault, r.status]), [['/items/1', 'status', 418], ['/items/1', null, 401]]);
+    const recorded = (await (await control('GET', 'requests')).json()) as {
+      requests: Array<{ path: string; fault: string | null; status: number }>;
+    };
+    assert.deepEqual(
+      recorded.requests.map((r) => [r.path, r.fault, r.status]),
+      [
+        ['/items/1', 'status', 418],
+        ['/items/1', null, 401],
+      ],
+    );
     assert.equal((await control('POST', 'reset')).status, 204);
     assert.equal(sandbox.requests().length, 0);
     assert.equal((await control('GET', 'nothing')).status, 404);

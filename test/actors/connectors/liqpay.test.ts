@@ -32,9 +32,20 @@ function callbackOf(hooks: Receiver, index: number): { data: string; signature: 
   return { data: form.get('data') ?? '', signature: form.get('signature') ?? '' };
 }
 
-test('data and signature match the public documentation\'s example exactly', () => {
-  const data = encodeData({ public_key: 'i00000000', version: '3', action: 'pay', amount: '3', currency: 'UAH', description: 'test', order_id: '000001' });
-  assert.equal(data, 'eyJwdWJsaWNfa2V5IjoiaTAwMDAwMDAwIiwidmVyc2lvbiI6IjMiLCJhY3Rpb24iOiJwYXkiLCJhbW91bnQiOiIzIiwiY3VycmVuY3kiOiJVQUgiLCJkZXNjcmlwdGlvbiI6InRlc3QiLCJvcmRlcl9pZCI6IjAwMDAwMSJ9');
+test("data and signature match the public documentation's example exactly", () => {
+  const data = encodeData({
+    public_key: 'i00000000',
+    version: '3',
+    action: 'pay',
+    amount: '3',
+    currency: 'UAH',
+    description: 'test',
+    order_id: '000001',
+  });
+  assert.equal(
+    data,
+    'eyJwdWJsaWNfa2V5IjoiaTAwMDAwMDAwIiwidmVyc2lvbiI6IjMiLCJhY3Rpb24iOiJwYXkiLCJhbW91bnQiOiIzIiwiY3VycmVuY3kiOiJVQUgiLCJkZXNjcmlwdGlvbiI6InRlc3QiLCJvcmRlcl9pZCI6IjAwMDAwMSJ9',
+  );
   assert.equal(signData('a4825234f4bae72a0be04eafe9e8e2bada209255', data), 'wR+UZDC4jjeL/qUOvIsofIWpZh8=');
   assert.equal(verifySignature('a4825234f4bae72a0be04eafe9e8e2bada209255', data, 'wR+UZDC4jjeL/qUOvIsofIWpZh8='), true);
   assert.equal(verifySignature('a4825234f4bae72a0be04eafe9e8e2bada209255', `${data}x`, 'wR+UZDC4jjeL/qUOvIsofIWpZh8='), false);
@@ -51,12 +62,19 @@ test('the connection test asks for an order that cannot exist: "payment_not_foun
 
 test('a wrong private key is invalid_signature, a wrong public key public_key_not_found; neither is retried, the private key is never recorded', () =>
   withLiqPay(async ({ clientWith, calls }) => {
-    const badPrivate = await rejection(liqpayConnector.test(clientWith({ publicKey: LIQPAY_SANDBOX_KEYS.publicKey, privateKey: 'not-my-private-key-77' })));
+    const badPrivate = await rejection(
+      liqpayConnector.test(clientWith({ publicKey: LIQPAY_SANDBOX_KEYS.publicKey, privateKey: 'not-my-private-key-77' })),
+    );
     assert.deepEqual([badPrivate.code, badPrivate.retryable], ['invalid_signature', false]);
-    const badPublic = await rejection(liqpayConnector.test(clientWith({ publicKey: 'i-unknown', privateKey: LIQPAY_SANDBOX_KEYS.privateKey })));
+    const badPublic = await rejection(
+      liqpayConnector.test(clientWith({ publicKey: 'i-unknown', privateKey: LIQPAY_SANDBOX_KEYS.privateKey })),
+    );
     assert.equal(badPublic.code, 'public_key_not_found');
     assert.ok(!JSON.stringify(calls).includes('not-my-private-key-77'));
-    assert.deepEqual(calls.map((c) => c.attempts), [1, 1]);
+    assert.deepEqual(
+      calls.map((c) => c.attempts),
+      [1, 1],
+    );
   }));
 
 test('a signed checkout page takes the payment; the signed callback reaches server_url and reads back as success', () =>
@@ -67,7 +85,10 @@ test('a signed checkout page takes the payment; the signed callback reaches serv
     assert.match(await page.text(), /500\.00 UAH/);
     await rejection(client.status('SHOP-1001-1')); // not paid yet: payment_not_found
 
-    const paid = await fetch(`${liqpay.url}/api/3/checkout/pay`, { method: 'POST', body: new URLSearchParams({ order_id: 'SHOP-1001-1', outcome: 'success' }) });
+    const paid = await fetch(`${liqpay.url}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'SHOP-1001-1', outcome: 'success' }),
+    });
     assert.equal(paid.status, 200);
     const status = await client.status('SHOP-1001-1');
     assert.deepEqual([status.status, status.amount, status.currency], ['success', 500, 'UAH']);

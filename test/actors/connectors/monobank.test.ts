@@ -13,7 +13,11 @@ type Setup = Parameters<Parameters<typeof withSandboxClient<MonobankClient>>[1]>
 async function withMonobank(run: (setup: Setup) => Promise<void>, policy = {}): Promise<void> {
   const hooks = await startReceiver();
   try {
-    await withSandboxClient<MonobankClient>(monobankConnector, (setup) => run({ ...setup, mono: setup.sandbox as MonobankSandbox, hooks }), { policy });
+    await withSandboxClient<MonobankClient>(
+      monobankConnector,
+      (setup) => run({ ...setup, mono: setup.sandbox as MonobankSandbox, hooks }),
+      { policy },
+    );
   } finally {
     await hooks.close();
   }
@@ -62,10 +66,20 @@ test('an invoice paid on its page goes created → processing → success, each 
     assert.match(status.paymentInfo?.maskedPan ?? '', /^\d{6}\*+\d{4}$/);
 
     const received = await hooks.waitFor(2);
-    assert.deepEqual(received.map((r) => invoiceStatusSchema.parse(JSON.parse(r.body.toString())).status), ['processing', 'success']);
+    assert.deepEqual(
+      received.map((r) => invoiceStatusSchema.parse(JSON.parse(r.body.toString())).status),
+      ['processing', 'success'],
+    );
     for (const webhook of received) {
       assert.equal(webhook.path, '/webhooks/monobank');
-      assert.equal(verifyPublicKeySignature({ publicKeyPem: mono.publicKeyPem, payload: webhook.body, signatureBase64: webhook.headers['x-sign'] as string }), true);
+      assert.equal(
+        verifyPublicKeySignature({
+          publicKeyPem: mono.publicKeyPem,
+          payload: webhook.body,
+          signatureBase64: webhook.headers['x-sign'] as string,
+        }),
+        true,
+      );
     }
   }));
 
@@ -77,7 +91,9 @@ test('a declined payment ends in failure with a reason; a bad-signature fault si
     const status = await client.invoiceStatus(invoiceId);
     assert.equal(status.status, 'failure');
     assert.ok(status.failureReason);
-    const verdicts = hooks.received.map((r) => verifyPublicKeySignature({ publicKeyPem: mono.publicKeyPem, payload: r.body, signatureBase64: r.headers['x-sign'] as string }));
+    const verdicts = hooks.received.map((r) =>
+      verifyPublicKeySignature({ publicKeyPem: mono.publicKeyPem, payload: r.body, signatureBase64: r.headers['x-sign'] as string }),
+    );
     assert.deepEqual(verdicts, [false, true]);
   }));
 
@@ -136,7 +152,13 @@ test('an invalid invoice is BAD_REQUEST naming the field; an unknown id is refus
 
 test('creating an invoice is never repeated by the pipeline; reading status is retried through a 503', () =>
   withMonobank(async ({ client, mono, hooks, calls }) => {
-    mono.faults.inject({ kind: 'status', status: 503, count: 1, path: '/api/merchant/invoice/create', body: { errCode: 'INTERNAL_ERROR', errText: 'internal server error' } });
+    mono.faults.inject({
+      kind: 'status',
+      status: 503,
+      count: 1,
+      path: '/api/merchant/invoice/create',
+      body: { errCode: 'INTERNAL_ERROR', errText: 'internal server error' },
+    });
     const error = await rejection(client.createInvoice(invoice(hooks)));
     assert.deepEqual([error.code, error.retryable], ['INTERNAL_ERROR', true]);
     assert.equal(mono.requests({ path: '/api/merchant/invoice/create' }).length, 1);

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { novaPoshtaConnector } from '../../../actors/connectors/novaposhta/connector.ts';
 import { NovaPoshtaClient } from '../../../actors/connectors/novaposhta/client.ts';
 import { NP_ERROR_CODES } from '../../../actors/connectors/novaposhta/protocol.ts';
-import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_CITIES, SANDBOX_WAREHOUSES, type NovaPoshtaSandbox } from '../../../actors/connectors/novaposhta/sandbox.ts';
+import {
+  NOVAPOSHTA_SANDBOX_API_KEY,
+  SANDBOX_CITIES,
+  SANDBOX_WAREHOUSES,
+  type NovaPoshtaSandbox,
+} from '../../../actors/connectors/novaposhta/sandbox.ts';
 import type { CallRecord } from '../../../actors/connectors/kit/http.ts';
 import { connectorHttpFor, withSandboxClient, rejection } from '../../support/connectors.ts';
 
@@ -28,10 +33,16 @@ test('the connection test reads one city with the API key, in the NP envelope at
 test('cities are found by a fragment of their name and paged with the total count', () =>
   withNovaPoshta(async ({ client }) => {
     const lviv = await client.getCities({ findByString: 'льв' });
-    assert.deepEqual(lviv.items.map((c) => c.Description), ['Львів']);
+    assert.deepEqual(
+      lviv.items.map((c) => c.Description),
+      ['Львів'],
+    );
     const second = await client.getCities({ page: 2, limit: 1 });
     assert.equal(second.totalCount, 3);
-    assert.deepEqual(second.items.map((c) => c.Description), ['Львів']);
+    assert.deepEqual(
+      second.items.map((c) => c.Description),
+      ['Львів'],
+    );
     const beyond = await client.getCities({ page: 9, limit: 1 });
     assert.deepEqual(beyond.items, []);
   }));
@@ -46,7 +57,7 @@ test('warehouses of one city come back typed, branches and postomats alike', () 
     assert.equal(typeof page.items[0]?.Number, 'string');
   }));
 
-test('a wrong or empty API key is a non-retryable error carrying NP\'s own code, and the key never reaches the call record', () =>
+test("a wrong or empty API key is a non-retryable error carrying NP's own code, and the key never reaches the call record", () =>
   withNovaPoshta(async ({ sandbox, client, clientWith, calls }) => {
     const wrong = await rejection(clientWith({ apiKey: 'not-the-right-key-42' }).getCities({ limit: 1 }));
     assert.equal(wrong.code, NP_ERROR_CODES.authFailed);
@@ -64,11 +75,21 @@ test('a wrong or empty API key is a non-retryable error carrying NP\'s own code,
 
 test('"service unavailable" inside a 200 is retryable; other business errors are not', () =>
   withNovaPoshta(async ({ sandbox, client }) => {
-    sandbox.faults.inject({ kind: 'status', status: 200, count: 1, body: { success: false, data: [], errors: ['Service Unavailable'], errorCodes: [NP_ERROR_CODES.serviceUnavailable] } });
+    sandbox.faults.inject({
+      kind: 'status',
+      status: 200,
+      count: 1,
+      body: { success: false, data: [], errors: ['Service Unavailable'], errorCodes: [NP_ERROR_CODES.serviceUnavailable] },
+    });
     const unavailable = await rejection(client.getCities());
     assert.equal(unavailable.code, NP_ERROR_CODES.serviceUnavailable);
     assert.equal(unavailable.retryable, true);
-    sandbox.faults.inject({ kind: 'status', status: 200, count: 1, body: { success: false, data: [], errors: ['Document number is not correct'], errorCodes: [NP_ERROR_CODES.documentNumberIncorrect] } });
+    sandbox.faults.inject({
+      kind: 'status',
+      status: 200,
+      count: 1,
+      body: { success: false, data: [], errors: ['Document number is not correct'], errorCodes: [NP_ERROR_CODES.documentNumberIncorrect] },
+    });
     const invalid = await rejection(client.getCities());
     assert.equal(invalid.code, NP_ERROR_CODES.documentNumberIncorrect);
     assert.equal(invalid.retryable, false);
@@ -129,16 +150,38 @@ const waybill = (overrides: Record<string, unknown> = {}) => ({
 });
 
 const withNp = (run: (setup: { np: NovaPoshtaSandbox; client: NovaPoshtaClient; calls: CallRecord[] }) => Promise<void>) =>
-  withSandboxClient<NovaPoshtaClient>(novaPoshtaConnector, ({ sandbox, client, calls }) => run({ np: sandbox as NovaPoshtaSandbox, client, calls }));
+  withSandboxClient<NovaPoshtaClient>(novaPoshtaConnector, ({ sandbox, client, calls }) =>
+    run({ np: sandbox as NovaPoshtaSandbox, client, calls }),
+  );
 
 test('a quote: price and delivery date; the date is read from both answer shapes NP is known to give', () =>
   withNp(async ({ np, client }) => {
-    const price = await client.getDocumentPrice({ citySender: kyivCity?.Ref ?? '', cityRecipient: lvivCity?.Ref ?? '', weight: 1, serviceType: 'WarehouseWarehouse', cost: 500, cargoType: 'Parcel', seatsAmount: 1 });
+    const price = await client.getDocumentPrice({
+      citySender: kyivCity?.Ref ?? '',
+      cityRecipient: lvivCity?.Ref ?? '',
+      weight: 1,
+      serviceType: 'WarehouseWarehouse',
+      cost: 500,
+      cargoType: 'Parcel',
+      seatsAmount: 1,
+    });
     assert.ok(price.Cost > 0);
-    const date = await client.getDocumentDeliveryDate({ citySender: kyivCity?.Ref ?? '', cityRecipient: lvivCity?.Ref ?? '', serviceType: 'WarehouseWarehouse' });
+    const date = await client.getDocumentDeliveryDate({
+      citySender: kyivCity?.Ref ?? '',
+      cityRecipient: lvivCity?.Ref ?? '',
+      serviceType: 'WarehouseWarehouse',
+    });
     assert.match(date ?? '', /^\d{4}-\d{2}-\d{2}T18:00:00$/);
-    np.faults.inject({ kind: 'status', status: 200, count: 1, body: { success: true, data: [{ date: '2019.01.02 12:13:14', timezone_type: '3', timezone: 'Europe/Kiev' }], errors: [] } });
-    assert.equal(await client.getDocumentDeliveryDate({ citySender: 'a', cityRecipient: 'b', serviceType: 'WarehouseWarehouse' }), '2019-01-02T12:13:14');
+    np.faults.inject({
+      kind: 'status',
+      status: 200,
+      count: 1,
+      body: { success: true, data: [{ date: '2019.01.02 12:13:14', timezone_type: '3', timezone: 'Europe/Kiev' }], errors: [] },
+    });
+    assert.equal(
+      await client.getDocumentDeliveryDate({ citySender: 'a', cityRecipient: 'b', serviceType: 'WarehouseWarehouse' }),
+      '2019-01-02T12:13:14',
+    );
   }));
 
 test('a waybill is created with a 14-digit number, found again by our order id, and tracked 1 → 4 → … → 9 as the sandbox moves it', () =>
@@ -146,7 +189,10 @@ test('a waybill is created with a 14-digit number, found again by our order id, 
     const saved = await client.saveWaybill(waybill());
     assert.match(saved.IntDocNumber, /^\d{14}$/);
     const found = await client.findWaybillsByOrder('SHOP-1001', new Date(Date.now() - 86_400_000));
-    assert.deepEqual(found.map((d) => d.IntDocNumber), [saved.IntDocNumber]);
+    assert.deepEqual(
+      found.map((d) => d.IntDocNumber),
+      [saved.IntDocNumber],
+    );
     const seen: string[] = [];
     for (let i = 0; i < 6; i += 1) {
       const [state] = await client.track([{ number: saved.IntDocNumber, phone: '380501234567' }]);

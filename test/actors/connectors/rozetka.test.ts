@@ -19,7 +19,10 @@ test('the connection test logs in; later calls carry the bearer token and do not
   withRozetka(async ({ client, rozetka }) => {
     assert.equal(await rozetkaConnector.test(client), 'authenticated; seller session opened');
     const [login] = rozetka.requests({ path: '/sites' });
-    assert.deepEqual(JSON.parse(login?.body ?? '{}'), { username: ROZETKA_SANDBOX_CREDENTIALS.username, password: encodePassword(ROZETKA_SANDBOX_CREDENTIALS.password) });
+    assert.deepEqual(JSON.parse(login?.body ?? '{}'), {
+      username: ROZETKA_SANDBOX_CREDENTIALS.username,
+      password: encodePassword(ROZETKA_SANDBOX_CREDENTIALS.password),
+    });
     const page = await client.searchOrders();
     assert.equal(page.orders.length, 3);
     await client.getOrder(page.orders[0]?.id ?? 0);
@@ -30,8 +33,13 @@ test('the connection test logs in; later calls carry the bearer token and do not
 
 test('a wrong password is code 1004 (not retryable), and neither it nor its base64 nor a token reaches a call record', () =>
   withRozetka(async ({ client, clientWith, calls }) => {
-    const error = await rejection(rozetkaConnector.test(clientWith({ username: ROZETKA_SANDBOX_CREDENTIALS.username, password: 'Wrong-Secret-99' })));
-    assert.deepEqual([error.code, error.message, error.retryable, error.status], [ROZETKA_ERROR_CODES.incorrectCredentials, 'incorrect_username_password', false, 401]);
+    const error = await rejection(
+      rozetkaConnector.test(clientWith({ username: ROZETKA_SANDBOX_CREDENTIALS.username, password: 'Wrong-Secret-99' })),
+    );
+    assert.deepEqual(
+      [error.code, error.message, error.retryable, error.status],
+      [ROZETKA_ERROR_CODES.incorrectCredentials, 'incorrect_username_password', false, 401],
+    );
     await client.searchOrders();
     const recorded = JSON.stringify(calls);
     assert.ok(!recorded.includes('Wrong-Secret-99') && !recorded.includes(encodePassword('Wrong-Secret-99')));
@@ -59,10 +67,13 @@ test('order search filters by type and pages 20 at a time, newest first', () =>
     const second = await client.searchOrders({ types: 4, page: 2 });
     assert.equal(second.orders.length, 7);
     const done = await client.searchOrders({ types: 3 });
-    assert.deepEqual(done.orders.map((o) => o.status), [6]);
+    assert.deepEqual(
+      done.orders.map((o) => o.status),
+      [6],
+    );
   }));
 
-test('status changes follow Rozetka\'s waybill rules; an unknown order is 1019', () =>
+test("status changes follow Rozetka's waybill rules; an unknown order is 1019", () =>
   withRozetka(async ({ client }) => {
     const [order] = (await client.searchOrders({ types: 4 })).orders;
     const id = order?.id ?? 0;

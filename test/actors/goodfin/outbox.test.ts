@@ -21,25 +21,50 @@ const status = (applicationId: string, seq: number, code: string): OutgoingMessa
 });
 
 /** An outbox on a real database, sending to the Goodfin sandbox over loopback, on a clock the test moves. */
-async function withOutbox(run: (setup: { outbox: GoodfinOutbox; goodfin: GoodfinSandbox; alerts: Alerts; advance(ms: number): void; delivered(): string[] }) => Promise<void>) {
+async function withOutbox(
+  run: (setup: {
+    outbox: GoodfinOutbox;
+    goodfin: GoodfinSandbox;
+    alerts: Alerts;
+    advance(ms: number): void;
+    delivered(): string[];
+  }) => Promise<void>,
+) {
   const mongo = await new MongoClient(databaseUri()).connect();
   const db = mongo.db(uniqueDatabaseName('goodfin-outbox'));
   try {
     await ensureGoodfinIndexes(db);
-    await withSandboxClient<GoodfinClient>(goodfinConnector, async ({ client, sandbox }) => {
-      let now = Date.parse('2026-11-22T10:00:00Z');
-      const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
-      // retries are the outbox's business: one HTTP attempt per delivery, so the test counts them exactly
-      const outbox = new GoodfinOutbox({ collection: goodfinCollections(db).outbox, answers: goodfinCollections(db).answers, client: () => client, logger: quietLogger, alerts, now: () => now, baseDelayMs: 1_000, maxDelayMs: 8_000, alertAfter: 3 });
-      const goodfin = sandbox as GoodfinSandbox;
-      await run({
-        outbox,
-        goodfin,
-        alerts,
-        advance: (ms) => (now += ms),
-        delivered: () => (goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? []).map((m) => `${String(m.payload.dealApplicationId)}:${String(m.payload.status)}`),
-      });
-    }, { policy: { retries: 0, breakerFailureThreshold: 100, timeoutMs: 1_000 } });
+    await withSandboxClient<GoodfinClient>(
+      goodfinConnector,
+      async ({ client, sandbox }) => {
+        let now = Date.parse('2026-11-22T10:00:00Z');
+        const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
+        // retries are the outbox's business: one HTTP attempt per delivery, so the test counts them exactly
+        const outbox = new GoodfinOutbox({
+          collection: goodfinCollections(db).outbox,
+          answers: goodfinCollections(db).answers,
+          client: () => client,
+          logger: quietLogger,
+          alerts,
+          now: () => now,
+          baseDelayMs: 1_000,
+          maxDelayMs: 8_000,
+          alertAfter: 3,
+        });
+        const goodfin = sandbox as GoodfinSandbox;
+        await run({
+          outbox,
+          goodfin,
+          alerts,
+          advance: (ms) => (now += ms),
+          delivered: () =>
+            (goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? []).map(
+              (m) => `${String(m.payload.dealApplicationId)}:${String(m.payload.status)}`,
+            ),
+        });
+      },
+      { policy: { retries: 0, breakerFailureThreshold: 100, timeoutMs: 1_000 } },
+    );
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await mongo.close();
@@ -50,15 +75,22 @@ test('queued messages reach Goodfin in order; queueing the same ids again sends 
   withOutbox(async ({ outbox, delivered }) => {
     assert.equal(await outbox.enqueue('a-1', [status('a-1', 1, 'RECEIVED'), status('a-1', 2, 'READY_FOR_SIGNING')]), 2);
     await outbox.deliver();
-    assert.equal(await outbox.enqueue('a-1', [status('a-1', 1, 'RECEIVED'), status('a-1', 2, 'READY_FOR_SIGNING'), status('a-1', 3, 'UNDER_REVIEW')]), 1, 'only the new one is queued');
+    assert.equal(
+      await outbox.enqueue('a-1', [status('a-1', 1, 'RECEIVED'), status('a-1', 2, 'READY_FOR_SIGNING'), status('a-1', 3, 'UNDER_REVIEW')]),
+      1,
+      'only the new one is queued',
+    );
     await outbox.deliver();
     await outbox.deliver();
     assert.deepEqual(delivered(), ['a-1:RECEIVED', 'a-1:READY_FOR_SIGNING', 'a-1:UNDER_REVIEW']);
     const stored = await outbox.messagesOf('a-1');
-    assert.deepEqual(stored.map((m) => [m.status, m.attempts, m.msgId]), stored.map((m) => ['sent', 1, msgIdOf(m._id)]));
+    assert.deepEqual(
+      stored.map((m) => [m.status, m.attempts, m.msgId]),
+      stored.map((m) => ['sent', 1, msgIdOf(m._id)]),
+    );
   }));
 
-test('Goodfin down: an application\'s later messages wait behind the first, retries grow, an alert after the third failure; all arrive in order on return', () =>
+test("Goodfin down: an application's later messages wait behind the first, retries grow, an alert after the third failure; all arrive in order on return", () =>
   withOutbox(async ({ outbox, goodfin, alerts, advance, delivered }) => {
     goodfin.faults.inject({ kind: 'status', status: 503, count: 4, path: GOODFIN_PATHS.inbound });
     await outbox.enqueue('b-1', [status('b-1', 1, 'RECEIVED'), status('b-1', 2, 'READY_FOR_SIGNING')]);
@@ -126,7 +158,12 @@ test('a CommonResponse is matched to our message by msgId; sendAgain re-sends a 
     const [sent] = await outbox.messagesOf('d-1');
     assert.ok(sent);
     assert.equal(await outbox.recordAnswer('no-such-msg', { msgId: 'answer-0', success: true, errorCode: null, errorMessage: null }), null);
-    const matched = await outbox.recordAnswer(sent.msgId, { msgId: 'answer-1', success: false, errorCode: 'UNKNOWN_STATUS', errorMessage: 'no such status' });
+    const matched = await outbox.recordAnswer(sent.msgId, {
+      msgId: 'answer-1',
+      success: false,
+      errorCode: 'UNKNOWN_STATUS',
+      errorMessage: 'no such status',
+    });
     assert.equal(matched?._id, sent._id);
     assert.equal((await outbox.messagesOf('d-1'))[0]?.answer?.errorCode, 'UNKNOWN_STATUS');
 
@@ -147,10 +184,14 @@ test('answers arriving while messages are being marked sent never make one go ou
     const answering = (async () => {
       while (!stop) {
         const received = goodfin.service(GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName)?.received ?? [];
-        await Promise.all(received.filter((m) => !answered.has(m.msgId)).map(async (m) => {
-          answered.add(m.msgId);
-          await outbox.recordAnswer(m.msgId, { msgId: `answer-${m.msgId}`, success: true, errorCode: null, errorMessage: null });
-        }));
+        await Promise.all(
+          received
+            .filter((m) => !answered.has(m.msgId))
+            .map(async (m) => {
+              answered.add(m.msgId);
+              await outbox.recordAnswer(m.msgId, { msgId: `answer-${m.msgId}`, success: true, errorCode: null, errorMessage: null });
+            }),
+        );
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
@@ -158,7 +199,8 @@ test('answers arriving while messages are being marked sent never make one go ou
       await outbox.enqueue('e-1', [status('e-1', seq, `S${seq}`)]);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    for (let round = 0; round < 200 && (await outbox.messagesOf('e-1')).some((m) => m.status === 'pending'); round += 1) await outbox.deliver();
+    for (let round = 0; round < 200 && (await outbox.messagesOf('e-1')).some((m) => m.status === 'pending'); round += 1)
+      await outbox.deliver();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await outbox.deliver();
     stop = true;

@@ -7,7 +7,18 @@ import { databaseUri, eventually, uniqueDatabaseName } from '../../support/datab
 import { quietLogger } from '../../support/runtime-harness.ts';
 
 const doc = (type: string, id: string, state: string, at: number, tags: string[] = [], revision = 1): ActorDoc => ({
-  _id: `${type}/${id}`, type, id, version: 1, revision, state, status: 'active', tags, snapshot: '{}', runtime: { effects: [], timers: [] }, createdAt: new Date(at), updatedAt: new Date(at),
+  _id: `${type}/${id}`,
+  type,
+  id,
+  version: 1,
+  revision,
+  state,
+  status: 'active',
+  tags,
+  snapshot: '{}',
+  runtime: { effects: [], timers: [] },
+  createdAt: new Date(at),
+  updatedAt: new Date(at),
 });
 
 test('the actor index loads the projection, answers filtered newest-first pages through a cursor, and keeps up with commits and other processes', async () => {
@@ -16,7 +27,9 @@ test('the actor index loads the projection, answers filtered newest-first pages 
   const actors = db.collection<ActorDoc>('actors');
   const base = Date.parse('2026-11-22T10:00:00Z');
   await actors.insertMany([
-    ...Array.from({ length: 30 }, (_, i) => doc('order', `O-${String(i).padStart(2, '0')}`, i % 3 === 0 ? 'paying' : 'completed', base + i * 1000, i === 7 ? ['alert'] : [])),
+    ...Array.from({ length: 30 }, (_, i) =>
+      doc('order', `O-${String(i).padStart(2, '0')}`, i % 3 === 0 ? 'paying' : 'completed', base + i * 1000, i === 7 ? ['alert'] : []),
+    ),
     ...Array.from({ length: 10 }, (_, i) => doc('payment', `P-${i}`, 'succeeded', base + 500 + i * 1000)),
   ]);
   const index = new ActorIndex(actors, quietLogger, { refreshMs: 60_000 });
@@ -39,20 +52,57 @@ test('the actor index loads the projection, answers filtered newest-first pages 
     assert.equal(seen.length, 30);
     assert.deepEqual(seen.slice(0, 3), ['O-29', 'O-28', 'O-27'], 'newest first');
     assert.equal(new Set(seen).size, 30, 'no page repeats an actor');
-    assert.deepEqual(index.query({ type: 'order', state: 'paying', limit: 3 }).map((a) => a.id), ['O-27', 'O-24', 'O-21']);
-    assert.deepEqual(index.query({ tag: 'alert', limit: 10 }).map((a) => a.key), ['order/O-07']);
-    assert.deepEqual(index.query({ q: 'P-', updatedBefore: base + 3000, limit: 10 }).map((a) => a.id), ['P-2', 'P-1', 'P-0']);
+    assert.deepEqual(
+      index.query({ type: 'order', state: 'paying', limit: 3 }).map((a) => a.id),
+      ['O-27', 'O-24', 'O-21'],
+    );
+    assert.deepEqual(
+      index.query({ tag: 'alert', limit: 10 }).map((a) => a.key),
+      ['order/O-07'],
+    );
+    assert.deepEqual(
+      index.query({ q: 'P-', updatedBefore: base + 3000, limit: 10 }).map((a) => a.id),
+      ['P-2', 'P-1', 'P-0'],
+    );
 
     // a commit of this process: at once; an older revision never wins
-    index.note({ type: 'order', id: 'O-00', revision: 5, eventType: 'X', from: 'paying', to: 'cancelled', status: 'active', tags: [], previousTags: [], version: 1, at: base + 100_000 });
+    index.note({
+      type: 'order',
+      id: 'O-00',
+      revision: 5,
+      eventType: 'X',
+      from: 'paying',
+      to: 'cancelled',
+      status: 'active',
+      tags: [],
+      previousTags: [],
+      version: 1,
+      at: base + 100_000,
+    });
     assert.equal(index.query({ type: 'order', limit: 1 })[0]?.id, 'O-00');
-    index.note({ type: 'order', id: 'O-00', revision: 4, eventType: 'X', from: 'x', to: 'stale', status: 'active', tags: [], previousTags: [], version: 1, at: base + 200_000 });
+    index.note({
+      type: 'order',
+      id: 'O-00',
+      revision: 4,
+      eventType: 'X',
+      from: 'x',
+      to: 'stale',
+      status: 'active',
+      tags: [],
+      previousTags: [],
+      version: 1,
+      at: base + 200_000,
+    });
     assert.equal(index.query({ type: 'order', limit: 1 })[0]?.state, 'cancelled');
 
     // another process's commit: through the projection on the next refresh
     await actors.insertOne(doc('shipment', 'S-1', 'inTransit', Date.now(), ['tracked']));
     await index.refresh();
-    await eventually(() => (index.query({ type: 'shipment', limit: 5 }).length === 1 ? true : undefined), 5_000, 'the other process\'s actor');
+    await eventually(
+      () => (index.query({ type: 'shipment', limit: 5 }).length === 1 ? true : undefined),
+      5_000,
+      "the other process's actor",
+    );
   } finally {
     index.stop();
     await db.dropDatabase();

@@ -9,7 +9,13 @@ const actor = { key: 'probe/p', type: 'probe', id: 'p' };
 const at = new Date('2026-11-22T10:00:00Z');
 const SEND_ID = 'xstate.after.waitTimeout.probe.waiting';
 
-function step(snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>, previous: RuntimeMeta | null, delivery: Delivery = { kind: 'external' }, id = 'c2') {
+function step(
+  snapshot: AnyMachineSnapshot,
+  event: EventObject & Record<string, unknown>,
+  previous: RuntimeMeta | null,
+  delivery: Delivery = { kind: 'external' },
+  id = 'c2',
+) {
   const [next, actions] = transition(probe.machine, snapshot as never, event as never);
   return { next, plan: planWork({ previous, next, work: workOf(actions), delivery, commit: { id, revision: 2, at }, actor }) };
 }
@@ -22,13 +28,34 @@ test('an invoke becomes an effect record named by its commit, with its input', (
   assert.equal(plan.newEffects.length, 1);
   assert.deepEqual(
     { ...plan.newEffects[0], nextAttemptAt: undefined, createdAt: undefined },
-    { _id: 'c2.echo', actor: 'probe/p', type: 'probe', actorId: 'p', invokeId: 'echo', src: 'echoCall', input: '{"message":"hi","sequence":1}', revision: 2, commitId: 'c2', attempts: 0, nextAttemptAt: undefined, runningUntil: null, lastError: null, createdAt: undefined },
+    {
+      _id: 'c2.echo',
+      actor: 'probe/p',
+      type: 'probe',
+      actorId: 'p',
+      invokeId: 'echo',
+      src: 'echoCall',
+      input: '{"message":"hi","sequence":1}',
+      revision: 2,
+      commitId: 'c2',
+      attempts: 0,
+      nextAttemptAt: undefined,
+      runningUntil: null,
+      lastError: null,
+      createdAt: undefined,
+    },
   );
 });
 
 test('the delivered result retires its effect; leaving the state retires an effect still running', () => {
   const { next: calling, plan: started } = step(idle, { type: 'CALL', message: 'hi' }, null);
-  const done = step(calling, { type: 'xstate.done.actor.echo', output: { reference: 'r', echoed: 'hi' } }, started.meta, { kind: 'effect', effectId: 'c2.echo', invokeId: 'echo' }, 'c3');
+  const done = step(
+    calling,
+    { type: 'xstate.done.actor.echo', output: { reference: 'r', echoed: 'hi' } },
+    started.meta,
+    { kind: 'effect', effectId: 'c2.echo', invokeId: 'echo' },
+    'c3',
+  );
   assert.deepEqual(done.plan.meta.effects, {});
   assert.deepEqual(done.plan.obsoleteEffects, ['c2.echo']);
   const cancelled = step(calling, { type: 'CANCEL' }, started.meta, { kind: 'external' }, 'c3');

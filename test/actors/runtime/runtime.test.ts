@@ -101,8 +101,16 @@ test('every transition is journalled with actor, revision, event, from, to and t
 test('a repeated idempotency key returns the first result and changes nothing', async () => {
   const { runtime, store } = harness;
   await runtime.create('probe', 'idem-1', {}, { origin });
-  const first = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, { idempotencyKey: 'add-5', requestHash: 'h1', origin });
-  const second = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, { idempotencyKey: 'add-5', requestHash: 'h1', origin });
+  const first = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, {
+    idempotencyKey: 'add-5',
+    requestHash: 'h1',
+    origin,
+  });
+  const second = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, {
+    idempotencyKey: 'add-5',
+    requestHash: 'h1',
+    origin,
+  });
   assert.equal(first.replayed, false);
   assert.equal(second.replayed, true);
   assert.deepEqual(second.actor, first.actor);
@@ -116,7 +124,9 @@ test('concurrent duplicates of one key are applied once and all answer the same 
   const { runtime } = harness;
   await runtime.create('probe', 'idem-2', {}, { origin });
   const results = await Promise.all(
-    Array.from({ length: 20 }, () => runtime.send('probe', 'idem-2', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'same', requestHash: 'h', origin })),
+    Array.from({ length: 20 }, () =>
+      runtime.send('probe', 'idem-2', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'same', requestHash: 'h', origin }),
+    ),
   );
   assert.equal(results.filter((r) => !r.replayed).length, 1);
   assert.deepEqual(new Set(results.map((r) => r.actor.revision)), new Set([2]));
@@ -126,7 +136,9 @@ test('concurrent duplicates of one key are applied once and all answer the same 
 test('concurrent creates with one key and no id make one actor', async () => {
   const { runtime } = harness;
   const results = await Promise.all(
-    Array.from({ length: 10 }, () => runtime.create('probe', undefined, { label: 'once' }, { idempotencyKey: 'create-once', requestHash: 'c', origin })),
+    Array.from({ length: 10 }, () =>
+      runtime.create('probe', undefined, { label: 'once' }, { idempotencyKey: 'create-once', requestHash: 'c', origin }),
+    ),
   );
   assert.equal(new Set(results.map((r) => r.actor.id)).size, 1);
   assert.equal(results.filter((r) => !r.replayed).length, 1);
@@ -136,7 +148,9 @@ test('an idempotency key reused for a different request is refused with 422', as
   const { runtime } = harness;
   await runtime.create('probe', 'idem-3', {}, { origin });
   await runtime.send('probe', 'idem-3', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'k', requestHash: 'one', origin });
-  const error = await refusal(runtime.send('probe', 'idem-3', { type: 'ADD', amount: 2 } as never, { idempotencyKey: 'k', requestHash: 'two', origin }));
+  const error = await refusal(
+    runtime.send('probe', 'idem-3', { type: 'ADD', amount: 2 } as never, { idempotencyKey: 'k', requestHash: 'two', origin }),
+  );
   assert.equal(error.status, 422);
   assert.equal(error.code, 'idempotency_key_reused');
 });
@@ -149,21 +163,40 @@ test('a lost idempotency record (crash right after the commit) still deduplicate
   const removed = await database.collections.idempotency.deleteOne({ _id: 'probe/idem-4|lost' });
   assert.equal(removed.deletedCount, 1);
   runtime.evictAll();
-  const again = await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'lost', requestHash: 'x', origin });
+  const again = await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, {
+    idempotencyKey: 'lost',
+    requestHash: 'x',
+    origin,
+  });
   assert.equal(again.replayed, true);
   assert.equal((await runtime.get('probe', 'idem-4')).revision, 2);
 });
 
 test('a create repeated after its idempotency record was lost answers the actor, cached or not, instead of "exists"', async () => {
   const { runtime } = harness;
-  const first = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  const first = await runtime.create(
+    'probe',
+    'idem-5',
+    { label: 'from a partner' },
+    { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin },
+  );
   await harness.store.drain();
   const removed = await database.collections.idempotency.deleteOne({ _id: 'create:probe|partner-msg-1' });
   assert.equal(removed.deletedCount, 1);
-  const cached = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  const cached = await runtime.create(
+    'probe',
+    'idem-5',
+    { label: 'from a partner' },
+    { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin },
+  );
   assert.deepEqual([cached.replayed, cached.actor.revision], [true, first.actor.revision]);
   runtime.evictAll();
-  const loaded = await runtime.create('probe', 'idem-5', { label: 'from a partner' }, { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin });
+  const loaded = await runtime.create(
+    'probe',
+    'idem-5',
+    { label: 'from a partner' },
+    { idempotencyKey: 'partner-msg-1', requestHash: 'p', origin },
+  );
   assert.equal(loaded.replayed, true);
   const other = await refusal(runtime.create('probe', 'idem-5', {}, { idempotencyKey: 'partner-msg-2', requestHash: 'p', origin }));
   assert.equal(other.code, 'actor_exists', 'another key for the same id is still refused');
@@ -200,7 +233,15 @@ test('creating an actor that exists is refused with 409', async () => {
 test('replaying the journal through the machine rebuilds the stored state, effect results and timers included', async () => {
   const { runtime, store } = harness;
   await runtime.create('probe', 'replay-1', { label: 'r', timeoutMs: 100 }, { origin });
-  for (const event of [{ type: 'ADD', amount: 3 }, { type: 'WAIT', timeoutMs: 60_000 }, { type: 'ADD', amount: 4 }, { type: 'CANCEL' }, { type: 'CALL', message: 'x' }, { type: 'CANCEL' }, { type: 'ADD', amount: 1 }]) {
+  for (const event of [
+    { type: 'ADD', amount: 3 },
+    { type: 'WAIT', timeoutMs: 60_000 },
+    { type: 'ADD', amount: 4 },
+    { type: 'CANCEL' },
+    { type: 'CALL', message: 'x' },
+    { type: 'CANCEL' },
+    { type: 'ADD', amount: 1 },
+  ]) {
     await runtime.send('probe', 'replay-1', event as never, { origin });
   }
   await runtime.send('probe', 'replay-1', { type: 'CALL', message: 'answered' } as never, { origin });
@@ -244,7 +285,13 @@ test('a snapshot stored under version 1 loads under version 2 through its migrat
   await harness.runtime.create('counter', 'mig-1', undefined, { origin });
   await harness.runtime.send('counter', 'mig-1', { type: 'INC' }, { origin });
   await harness.store.drain();
-  const v2 = await startRuntime({ dbName: '', database, machines: [probe, counterV2], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
+  const v2 = await startRuntime({
+    dbName: '',
+    database,
+    machines: [probe, counterV2],
+    effects: echoEffects({ baseUrl: echo.url }),
+    startWorker: false,
+  });
   try {
     const view = await v2.runtime.get('counter', 'mig-1');
     assert.deepEqual(view.context, { count: 1, unit: 'items' });
@@ -263,8 +310,20 @@ test('a snapshot of an unknown version is refused with a clear error and left un
   await harness.store.drain();
   await database.collections.actors.updateOne({ _id: 'counter/mig-2' }, { $set: { version: 7 } });
   const before = await database.collections.actors.findOne({ _id: 'counter/mig-2' });
-  const v2 = await startRuntime({ dbName: '', database, machines: [probe, counterV2], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
-  const v3 = await startRuntime({ dbName: '', database, machines: [probe, counterV3WithoutMigration], effects: echoEffects({ baseUrl: echo.url }), startWorker: false });
+  const v2 = await startRuntime({
+    dbName: '',
+    database,
+    machines: [probe, counterV2],
+    effects: echoEffects({ baseUrl: echo.url }),
+    startWorker: false,
+  });
+  const v3 = await startRuntime({
+    dbName: '',
+    database,
+    machines: [probe, counterV3WithoutMigration],
+    effects: echoEffects({ baseUrl: echo.url }),
+    startWorker: false,
+  });
   try {
     const unknown = await refusal(v2.runtime.send('counter', 'mig-2', { type: 'INC' }, { origin }));
     assert.equal(unknown.code, 'unsupported_snapshot_version');
@@ -313,7 +372,15 @@ test('a non-retryable effect failure is delivered as the error event with its co
 test('an external call that times out is retried with the same key, then its failure is delivered', async () => {
   // Its own database, so only this runtime's worker (with a short time-out) runs the call.
   const ownDatabase = await connectDatabase(databaseUri(), uniqueDatabaseName('timeout'));
-  const slow = await startRuntime({ dbName: '', database: ownDatabase, machines: [probe], effects: echoEffects({ baseUrl: echo.url }), pollMs: 100, maxAttempts: 2, effectTimeoutMs: 300 });
+  const slow = await startRuntime({
+    dbName: '',
+    database: ownDatabase,
+    machines: [probe],
+    effects: echoEffects({ baseUrl: echo.url }),
+    pollMs: 100,
+    maxAttempts: 2,
+    effectTimeoutMs: 300,
+  });
   const requestsBefore = echo.requests();
   const sideEffectsBefore = echo.sideEffects();
   echo.hold();
@@ -349,7 +416,11 @@ test('a result for an invocation the actor left is dropped', async () => {
   } finally {
     echo.release();
   }
-  await eventually(async () => (await database.collections.effects.countDocuments({ actor: 'probe/effect-3' })) === 0, 10_000, 'the effect record to go');
+  await eventually(
+    async () => (await database.collections.effects.countDocuments({ actor: 'probe/effect-3' })) === 0,
+    10_000,
+    'the effect record to go',
+  );
   const view = await runtime.get('probe', 'effect-3');
   assert.equal(view.state, 'idle');
   assert.equal(view.revision, 3);
@@ -393,7 +464,14 @@ test('re-entering a waiting state replaces the earlier timer instead of firing e
 });
 
 test('memory holds at most the configured number of actors', async () => {
-  const small = await startRuntime({ dbName: '', database, machines: [probe, counterV1], effects: echoEffects({ baseUrl: echo.url }), cacheSize: 5, startWorker: false });
+  const small = await startRuntime({
+    dbName: '',
+    database,
+    machines: [probe, counterV1],
+    effects: echoEffects({ baseUrl: echo.url }),
+    cacheSize: 5,
+    startWorker: false,
+  });
   try {
     await Promise.all(Array.from({ length: 30 }, (_, i) => small.runtime.create('counter', `lru-${i}`, undefined, { origin })));
     assert.ok(small.runtime.cachedActors <= 5, `cached ${small.runtime.cachedActors}`);

@@ -25,7 +25,12 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
   const database = await connectDatabase(databaseUri(), uniqueDatabaseName('tracking_load'));
   let runtime: ActorRuntime | null = null;
   // the real notices: no e-mail on these parcels, and their orders do not exist, which a notice takes in its stride
-  const mailer = new Mailer({ collection: commerceCollections(database.collections.db).mail, from: 'shop@localhost', logger: quietLogger, renderAttachment: async () => null });
+  const mailer = new Mailer({
+    collection: commerceCollections(database.collections.db).mail,
+    from: 'shop@localhost',
+    logger: quietLogger,
+    renderAttachment: async () => null,
+  });
   const notices = () => shipmentNotices({ runtime: () => runtime as ActorRuntime, mailer });
   const harness = await startRuntime({
     database,
@@ -37,21 +42,48 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
   runtime = harness.runtime;
   try {
     const base: Omit<ShipmentInput, 'shipmentId' | 'orderId' | 'existingWaybill'> = {
-      recipient: { name: 'Покупець', phone: '380500000000', email: null }, cityRef: 'c', warehouseRef: 'w', address: null, declaredValue: 10_000,
-      description: 'Товар', collectOnDelivery: null, statusMap: DEFAULT_STATUS_MAP, requestedAt: new Date().toISOString(),
+      recipient: { name: 'Покупець', phone: '380500000000', email: null },
+      cityRef: 'c',
+      warehouseRef: 'w',
+      address: null,
+      declaredValue: 10_000,
+      description: 'Товар',
+      collectOnDelivery: null,
+      statusMap: DEFAULT_STATUS_MAP,
+      requestedAt: new Date().toISOString(),
     };
     for (let offset = 0; offset < SHIPMENTS; offset += 50) {
       await Promise.all(
         numbers.slice(offset, offset + 50).map((number, i) => {
           const id = `LOAD-${offset + i}`;
-          return harness.runtime.create('shipment', id, { ...base, shipmentId: id, orderId: id, existingWaybill: { number, ref: `ref-${number}` } }, { origin: { kind: 'create' } });
+          return harness.runtime.create(
+            'shipment',
+            id,
+            { ...base, shipmentId: id, orderId: id, existingWaybill: { number, ref: `ref-${number}` } },
+            { origin: { kind: 'create' } },
+          );
         }),
       );
     }
-    const { client } = connectorHttpFor<NovaPoshtaClient>(novaPoshtaConnector, { baseUrl: np.url, policy: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 } });
-    const job = novaPoshtaTrackingJob({ actors: harness.database.collections.actors, runtime: () => harness.runtime, client: () => client, every: '15 minutes', logger: quietLogger });
+    const { client } = connectorHttpFor<NovaPoshtaClient>(novaPoshtaConnector, {
+      baseUrl: np.url,
+      policy: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
+    });
+    const job = novaPoshtaTrackingJob({
+      actors: harness.database.collections.actors,
+      runtime: () => harness.runtime,
+      client: () => client,
+      every: '15 minutes',
+      logger: quietLogger,
+    });
     const progress: Array<Record<string, unknown>> = [];
-    const cycle = async () => (await job.run({ logger: quietLogger, trigger: 'manual', progress: (p) => progress.push(p) })) as { shipments: number; calls: number; changed: number; failedCalls: number };
+    const cycle = async () =>
+      (await job.run({ logger: quietLogger, trigger: 'manual', progress: (p) => progress.push(p) })) as {
+        shipments: number;
+        calls: number;
+        changed: number;
+        failedCalls: number;
+      };
 
     const first = await cycle();
     assert.deepEqual(first, { shipments: SHIPMENTS, calls: SHIPMENTS / 100, failedCalls: 0, changed: SHIPMENTS });

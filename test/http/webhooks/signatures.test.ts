@@ -2,21 +2,55 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { addressList, clientAddress, listHas } from '../../../common/ip-addresses.ts';
-import { constantTimeEqual, freshTimestamp, verifyBasicAuth, verifyHmac, verifyPublicKeySignature, verifySharedHeader } from '../../../http/webhooks/signatures.ts';
+import {
+  constantTimeEqual,
+  freshTimestamp,
+  verifyBasicAuth,
+  verifyHmac,
+  verifyPublicKeySignature,
+  verifySharedHeader,
+} from '../../../http/webhooks/signatures.ts';
 
 const body = Buffer.from('{"invoiceId":"p2_9ZgpZVsl3","status":"success"}');
 
 test('HMAC signatures are checked over the exact bytes, in hex or base64, with an optional prefix', () => {
   const hex = createHmac('sha256', 'shh').update(body).digest('hex');
-  assert.equal(verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: body, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }), true);
-  assert.equal(verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: body, signature: `sha256=${hex.toUpperCase()}`, encoding: 'hex', prefix: 'sha256=' }), true);
-  assert.equal(verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: body, signature: hex, encoding: 'hex', prefix: 'sha256=' }), false, 'prefix required');
-  assert.equal(verifyHmac({ algorithm: 'sha256', secret: 'other', payload: body, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }), false);
+  assert.equal(
+    verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: body, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }),
+    true,
+  );
+  assert.equal(
+    verifyHmac({
+      algorithm: 'sha256',
+      secret: 'shh',
+      payload: body,
+      signature: `sha256=${hex.toUpperCase()}`,
+      encoding: 'hex',
+      prefix: 'sha256=',
+    }),
+    true,
+  );
+  assert.equal(
+    verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: body, signature: hex, encoding: 'hex', prefix: 'sha256=' }),
+    false,
+    'prefix required',
+  );
+  assert.equal(
+    verifyHmac({ algorithm: 'sha256', secret: 'other', payload: body, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }),
+    false,
+  );
   const changed = Buffer.from(body.toString().replace('success', 'failure'));
-  assert.equal(verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: changed, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }), false);
+  assert.equal(
+    verifyHmac({ algorithm: 'sha256', secret: 'shh', payload: changed, signature: `sha256=${hex}`, encoding: 'hex', prefix: 'sha256=' }),
+    false,
+  );
   const b64 = createHmac('sha1', 'k').update(body).digest('base64');
   assert.equal(verifyHmac({ algorithm: 'sha1', secret: 'k', payload: body, signature: b64, encoding: 'base64' }), true);
-  assert.equal(verifyHmac({ algorithm: 'sha1', secret: '', payload: body, signature: b64, encoding: 'base64' }), false, 'no secret, no match');
+  assert.equal(
+    verifyHmac({ algorithm: 'sha1', secret: '', payload: body, signature: b64, encoding: 'base64' }),
+    false,
+    'no secret, no match',
+  );
   assert.equal(verifyHmac({ algorithm: 'sha1', secret: 'k', payload: body, signature: undefined, encoding: 'base64' }), false);
 });
 
@@ -25,7 +59,10 @@ test('ECDSA P-256 signatures over SHA-256 of the raw body (Monobank X-Sign) veri
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const signature = sign('sha256', body, privateKey).toString('base64');
   assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: body, signatureBase64: signature }), true);
-  assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: Buffer.from(`${body.toString()} `), signatureBase64: signature }), false);
+  assert.equal(
+    verifyPublicKeySignature({ publicKeyPem: pem, payload: Buffer.from(`${body.toString()} `), signatureBase64: signature }),
+    false,
+  );
   assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: body, signatureBase64: 'bm90IGEgc2lnbmF0dXJl' }), false);
   assert.equal(verifyPublicKeySignature({ publicKeyPem: 'not a key', payload: body, signatureBase64: signature }), false);
 });
