@@ -9,7 +9,7 @@ import type { Logger } from 'winston';
 import type { Config } from '../common/config.ts';
 import { describeConfig } from '../common/config.ts';
 import { startEchoSandbox, type EchoSandbox } from '../actors/connectors/echo/sandbox.ts';
-import { echoEffects } from '../actors/connectors/echo/effects.ts';
+import { probeEffects } from '../actors/probe/effects.ts';
 import { housekeepingJob } from '../actors/jobs/housekeeping.ts';
 import { JobRegistry } from '../actors/jobs/registry.ts';
 import { systemClock, type Clock } from '../actors/runtime/clock.ts';
@@ -210,29 +210,17 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       },
     });
     closers.push({ name: 'mailer', close: async () => mailer.close() });
-    let runtimeRef: ActorRuntime | null = null;
-    const runtimeOf = (): ActorRuntime => {
-      if (!runtimeRef) throw new Error('the runtime is not started yet');
-      return runtimeRef;
-    };
 
     const registry = new MachineRegistry();
     for (const module of allMachines) registry.register(module);
-    const effectDeps = {
-      runtime: runtimeOf,
-      connectors,
-      collections: commerce,
-      publicBaseUrl: () => publicBaseUrl,
-      logger,
-      now: () => clock.now(),
-    };
-    registry.provideEffects({
-      ...echoEffects({ baseUrl: echoBaseUrl }),
-      ...paymentEffects(effectDeps),
-      ...orderEffects({ ...effectDeps, mailer, audit, reference }),
-      ...shipmentEffects({ runtime: runtimeOf, connectors, reference, mailer, logger, now: () => clock.now() }),
-      ...goodfinEffects({ outbox: goodfinOutbox, collections: goodfin, connectors, now: () => clock.now() }),
-    });
+    const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now: () => clock.now() };
+    registry.provideEffects(
+      probeEffects({ baseUrl: echoBaseUrl }),
+      paymentEffects(effectDeps),
+      orderEffects({ ...effectDeps, mailer, audit, reference }),
+      shipmentEffects({ connectors, reference, mailer, logger, now: () => clock.now() }),
+      goodfinEffects({ outbox: goodfinOutbox, collections: goodfin, connectors, now: () => clock.now() }),
+    );
     registry.validate();
 
     const store = new ActorStore(collections, logger);
@@ -252,7 +240,6 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         actorIndex.note(change);
       },
     });
-    runtimeRef = runtime;
     worker = new DurableWorker({
       runtime,
       registry,
@@ -279,7 +266,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       ...webhookSpecs,
       monobankWebhook(connectors, logger, () => clock.now()),
       liqpayWebhook,
-      goodfinInbound({ runtime: runtimeOf, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now: () => clock.now() }),
+      goodfinInbound({ runtime, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now: () => clock.now() }),
     ]);
     // Goodfin is told where we are once we listen (the public address may be known only then)
     const goodfinDeclarer = new GoodfinDeclarer({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now: () => clock.now() });
@@ -303,11 +290,11 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(alertDeliveryJob(alerts))
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
-      .define(paymentStatusPollJob({ actors: collections.actors, runtime: runtimeOf, now: () => clock.now() }))
+      .define(paymentStatusPollJob({ actors: collections.actors, runtime, now: () => clock.now() }))
       .define(
         novaPoshtaTrackingJob({
           actors: collections.actors,
-          runtime: runtimeOf,
+          runtime,
           client: () => connectors.client(novaPoshtaConnector),
           every: `${trackingIntervalMinutes(connectors)} minutes`,
           logger,
@@ -324,7 +311,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(
         dailyReportJob({
           actors: collections.actors,
-          flushProjections: () => runtimeOf().flushProjections(),
+          flushProjections: () => runtime.flushProjections(),
           commerce,
           connectors,
           mailer,

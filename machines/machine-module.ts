@@ -1,4 +1,12 @@
-import { fromPromise, type AnyStateMachine } from 'xstate';
+import {
+  fromPromise,
+  type AnyStateMachine,
+  type ContextFrom,
+  type EventFrom,
+  type InputFrom,
+  type OutputFrom,
+  type StateMachine,
+} from 'xstate';
 import type { ZodType } from 'zod';
 
 /**
@@ -36,10 +44,54 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   /** Validates events sent from outside (internal events from effects and timers are not checked). */
   readonly eventSchema?: ZodType;
   /** The actors this one started (an order's payments and shipment), for inspection. */
-  readonly children?: (context: never) => Array<{ type: string; id: string }>;
+  readonly children?: (context: ContextFrom<TMachine>) => Array<{ type: string; id: string }>;
   /** How long an actor may stay in a state (ms) before it is listed as an incident. */
   readonly slaMs?: Readonly<Record<string, number>>;
 }
+
+/** Any machine module, whatever its machine (for registries and lists). */
+export type AnyMachineModule = MachineModule<AnyStateMachine>;
+
+/** The context an actor of this module holds. */
+export type ContextOf<TModule extends AnyMachineModule> = ContextFrom<TModule['machine']>;
+/** The events an actor of this module accepts from outside (commands, other actors, jobs). */
+export type EventOf<TModule extends AnyMachineModule> = EventFrom<TModule['machine']>;
+/** What an actor of this module is created with. */
+export type InputOf<TModule extends AnyMachineModule> = InputFrom<TModule['machine']>;
+
+/** The logic a machine declares in `setup({ actors })`, as XState's union of `{ src, logic }`. */
+type ProvidedActorsOf<TMachine> =
+  TMachine extends StateMachine<
+    infer _Context,
+    infer _Event,
+    infer _Children,
+    infer TActor,
+    infer _Action,
+    infer _Guard,
+    infer _Delay,
+    infer _StateValue,
+    infer _Tag,
+    infer _Input,
+    infer _Output,
+    infer _Emitted,
+    infer _Meta,
+    infer _Schema,
+    infer _TransitionMeta
+  >
+    ? TActor
+    : never;
+type EffectLogicOf<TMachine, TName> = Extract<ProvidedActorsOf<TMachine>, { src: TName }>['logic'];
+
+/** The names of the effects a module's machine invokes (its `setup({ actors })` keys). */
+export type EffectNameOf<TModule extends AnyMachineModule> = ProvidedActorsOf<TModule['machine']>['src'] & string;
+/** The input a named effect is invoked with, as the machine declares it with `effect<Output, Input>()`. */
+export type EffectInputOf<TModule extends AnyMachineModule, TName extends EffectNameOf<TModule>> = InputFrom<
+  EffectLogicOf<TModule['machine'], TName>
+>;
+/** The output a named effect must resolve with, as the machine declares it. */
+export type EffectOutputOf<TModule extends AnyMachineModule, TName extends EffectNameOf<TModule>> = OutputFrom<
+  EffectLogicOf<TModule['machine'], TName>
+>;
 
 export function defineMachineModule<TMachine extends AnyStateMachine>(module: MachineModule<TMachine>): MachineModule<TMachine> {
   return module;

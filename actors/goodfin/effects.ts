@@ -1,9 +1,9 @@
-import type { ApplicationDocument, OutgoingMessage } from '../../machines/goodfin-application.ts';
+import applicationModule, { type ApplicationDocument, type OutgoingMessage } from '../../machines/goodfin-application.ts';
 import { claimApplicationNumber, documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { goodfinConnector } from '../connectors/goodfin/connector.ts';
-import type { EffectHandler } from '../runtime/effects.ts';
+import { bindEffects, type BoundEffects, type EffectHandler } from '../runtime/effects.ts';
 import type { GoodfinOutbox } from './outbox.ts';
 
 const PREFIX: Record<string, string> = { BankGuarantee: 'BG', Loan: 'LN' };
@@ -14,7 +14,7 @@ export function goodfinEffects(deps: {
   collections: GoodfinCollections;
   connectors: Connectors;
   now?: () => number;
-}) {
+}): BoundEffects {
   const now = deps.now ?? Date.now;
 
   const queueMessages: EffectHandler<{ applicationId: string; messages: OutgoingMessage[] }, { queued: number }> = async (input) => ({
@@ -61,5 +61,5 @@ export function goodfinEffects(deps: {
     return { downloaded };
   };
 
-  return { queueMessages, assignNumber, downloadDocuments };
+  return bindEffects(applicationModule, { queueMessages, assignNumber, downloadDocuments });
 }

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'winston';
 import { isAppError } from '../../common/errors.ts';
-import type { ApplicationInput } from '../../machines/goodfin-application.ts';
+import applicationModule, { type ApplicationInput } from '../../machines/goodfin-application.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { goodfinConnector } from '../connectors/goodfin/connector.ts';
 import {
@@ -19,10 +19,10 @@ import { inboundToken, policyOf } from './model.ts';
 import type { GoodfinOutbox } from './outbox.ts';
 import { describeIssues } from '../../common/issues.ts';
 
-export const APPLICATION_TYPE = 'goodfin-application';
+export const APPLICATION_TYPE = applicationModule.type;
 
 export interface InboundDeps {
-  runtime: () => ActorRuntime;
+  runtime: ActorRuntime;
   connectors: Connectors;
   outbox: GoodfinOutbox;
   logger: Logger;
@@ -75,6 +75,7 @@ export const answerIds = (applicationId: string, msgId: string) => [
  */
 export function goodfinInbound(deps: InboundDeps): WebhookSpec {
   const now = deps.now ?? Date.now;
+  const applications = deps.runtime.of(applicationModule);
   const reply = async (
     applicationId: string,
     msgId: string,
@@ -114,7 +115,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       details: { ...details, createApplicationDateTime: deal.createApplicationDateTime, ...(client ? { client } : {}) },
     };
     try {
-      const created = await deps.runtime().create(APPLICATION_TYPE, deal.dealApplicationId, input, {
+      const created = await applications.create(deal.dealApplicationId, input, {
         idempotencyKey: `goodfin:${envelope.msgId}`,
         origin: origin(envelope.msgId),
       });
@@ -149,9 +150,9 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       msgId: envelope.msgId,
       origin: parsed.data.initiator === 'SYSTEM' ? 'system' : 'client',
       reason: parsed.data.reason,
-    };
+    } as const;
     try {
-      const sent = await deps.runtime().send(APPLICATION_TYPE, parsed.data.dealApplicationId, event, {
+      const sent = await applications.send(parsed.data.dealApplicationId, event, {
         idempotencyKey: `goodfin:${envelope.msgId}`,
         origin: origin(envelope.msgId),
       });
@@ -163,7 +164,7 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
         return { dispatchedTo, result: 'refused: APPLICATION_NOT_FOUND' };
       }
       if (isAppError(error) && error.code === 'event_not_accepted') {
-        const state = (await deps.runtime().get(APPLICATION_TYPE, parsed.data.dealApplicationId)).state;
+        const state = (await applications.get(parsed.data.dealApplicationId)).state;
         const code = state === 'withdrawalRequested' || state === 'refusingWithdrawal' ? 'WITHDRAWAL_PENDING' : 'APPLICATION_CLOSED';
         await reply(applicationId, envelope.msgId, false, code, `the application is ${state}`);
         return { dispatchedTo, result: `refused: ${code}` };

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import { AppError } from '../../common/errors.ts';
-import { trackedNumber, type ShipmentContext, type TrackedEvent } from '../../machines/shipment.ts';
+import shipmentModule, { trackedNumber, type ShipmentContext, type TrackedEvent } from '../../machines/shipment.ts';
 import type { ActorDoc } from '../../persistence/collections.ts';
 import type { NovaPoshtaClient } from '../connectors/novaposhta/client.ts';
 import type { ActorRuntime } from '../runtime/runtime.ts';
@@ -18,7 +18,7 @@ const BATCH = 100;
  */
 export function novaPoshtaTrackingJob(deps: {
   actors: Collection<ActorDoc>;
-  runtime: () => ActorRuntime;
+  runtime: ActorRuntime;
   client: () => NovaPoshtaClient;
   every: string;
   logger: Logger;
@@ -29,7 +29,8 @@ export function novaPoshtaTrackingJob(deps: {
     every: deps.every,
     syncs: 'novaposhta',
     async run({ progress }) {
-      await deps.runtime().flushProjections();
+      const shipments = deps.runtime.of(shipmentModule);
+      await deps.runtime.flushProjections();
       const docs = await deps.actors.find({ type: 'shipment', tags: 'tracked' }, { projection: { id: 1, snapshot: 1 } }).toArray();
       const watched = docs.flatMap((doc) => {
         const context = JSON.parse(doc.snapshot).context as ShipmentContext;
@@ -79,7 +80,7 @@ export function novaPoshtaTrackingJob(deps: {
             returnNumber: result.LastCreatedOnTheBasisNumber ?? null,
           };
           try {
-            await deps.runtime().send('shipment', watchedOne.id, event, {
+            await shipments.send(watchedOne.id, event, {
               idempotencyKey: `np-track:${watchedOne.id}:${result.Number}:${result.StatusCode}:${event.returnNumber ?? ''}`,
               origin: { kind: 'event', actorName: 'novaposhta-tracking' },
             });

@@ -1,5 +1,6 @@
 import type { Collection } from 'mongodb';
 import { AppError } from '../../common/errors.ts';
+import paymentModule from '../../machines/payment.ts';
 import type { ActorDoc } from '../../persistence/collections.ts';
 import type { ActorRuntime } from '../runtime/runtime.ts';
 import type { JobDefinition } from './registry.ts';
@@ -13,17 +14,18 @@ import type { JobDefinition } from './registry.ts';
  */
 export function paymentStatusPollJob(deps: {
   actors: Collection<ActorDoc>;
-  runtime: () => ActorRuntime;
+  runtime: ActorRuntime;
   quietForMs?: number;
   now?: () => number;
 }): JobDefinition {
   const now = deps.now ?? Date.now;
+  const payments = deps.runtime.of(paymentModule);
   return {
     name: 'payment-status-poll',
     description: 'asks Monobank and LiqPay about payments that have heard nothing for a while (lost webhooks, expiry)',
     every: '2 minutes',
     async run({ trigger }) {
-      await deps.runtime().flushProjections();
+      await deps.runtime.flushProjections();
       const cutoff = new Date(now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000)));
       const waiting = await deps.actors
         .find({ type: 'payment', state: 'pending.waiting', updatedAt: { $lte: cutoff } }, { projection: { id: 1 } })
@@ -33,9 +35,7 @@ export function paymentStatusPollJob(deps: {
       let skipped = 0;
       for (const payment of waiting) {
         try {
-          await deps
-            .runtime()
-            .send('payment', payment.id, { type: 'POLL' }, { origin: { kind: 'event', actorName: 'payment-status-poll' } });
+          await payments.send(payment.id, { type: 'POLL' }, { origin: { kind: 'event', actorName: 'payment-status-poll' } });
           polled += 1;
         } catch (error) {
           // it moved on since the query (a webhook came): nothing to ask

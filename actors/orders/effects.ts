@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'winston';
-import { AppError } from '../../common/errors.ts';
 import type {
   CancelRequest,
   DeliveryAnswer,
@@ -11,11 +10,10 @@ import type {
   StockRequest,
 } from '../../machines/order.ts';
 import type { OrderError } from '../../machines/order-rules.ts';
-import type { ProductEvent } from '../../machines/product.ts';
-import type { PaymentEvent } from '../../machines/payment.ts';
-import type { ShipmentEvent } from '../../machines/shipment.ts';
-import type { PaymentInput } from '../../machines/payment.ts';
-import type { ProductContext } from '../../machines/product.ts';
+import orderModule from '../../machines/order.ts';
+import paymentModule, { type PaymentInput } from '../../machines/payment.ts';
+import productModule from '../../machines/product.ts';
+import shipmentModule from '../../machines/shipment.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import { issueInvoice, type CommerceCollections } from '../../persistence/commerce.ts';
 import type { ReferenceCollections } from '../../persistence/reference.ts';
@@ -24,8 +22,8 @@ import type { Connectors } from '../connectors/kit/connectors.ts';
 import { novaPoshtaConnector } from '../connectors/novaposhta/connector.ts';
 import type { Mailer } from '../notifications/mailer.ts';
 import { renderNotice } from '../notifications/templates.ts';
-import type { EffectContext, EffectHandler } from '../runtime/effects.ts';
-import type { ActorRuntime, CommandOptions } from '../runtime/runtime.ts';
+import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../runtime/effects.ts';
+import { requestShipmentEffect } from '../shipments/effects.ts';
 
 /**
  * What the order machine invokes: stock (through product actors, so that
@@ -35,7 +33,6 @@ import type { ActorRuntime, CommandOptions } from '../runtime/runtime.ts';
  * idempotency key: that is how a crash in the middle is survived.
  */
 export interface OrderEffectDeps {
-  runtime: () => ActorRuntime;
   /** Nova Poshta's directory as last synced (empty until the first sync: then NP is asked directly) */
   reference: ReferenceCollections;
   connectors: Connectors;
@@ -47,41 +44,25 @@ export interface OrderEffectDeps {
   now?: () => number;
 }
 
-const isAppError = (error: unknown, ...codes: string[]): error is AppError => error instanceof AppError && codes.includes(error.code);
-
-export function orderEffects(deps: OrderEffectDeps) {
+export function orderEffects(deps: OrderEffectDeps): BoundEffects {
   const now = deps.now ?? Date.now;
-  const command = (context: EffectContext, suffix: string): CommandOptions => ({
-    idempotencyKey: `${context.idempotencyKey}:${suffix}`,
-    origin: { kind: 'effect', effectId: context.idempotencyKey },
-  });
 
   /** Sends to a product; a product gone or no longer holding the order is nothing to undo. */
-  const toProduct = async (context: EffectContext, sku: string, event: { type: 'RELEASE' | 'COMMIT'; orderId: string }) => {
-    try {
-      await deps.runtime().send('product', sku, event, command(context, `${event.type.toLowerCase()}:${sku}`));
-      return true;
-    } catch (error) {
-      if (isAppError(error, 'not_found', 'event_not_accepted')) return false;
-      throw error;
-    }
-  };
+  const toProduct = async (context: EffectContext, sku: string, event: { type: 'RELEASE' | 'COMMIT'; orderId: string }) =>
+    (await context.actors.send(productModule, sku, event, { key: `${event.type.toLowerCase()}:${sku}`, ifGone: 'skip' })) !== null;
 
   const reserveStock: EffectHandler<StockRequest, StockAnswer> = async (input, context) => {
     const lines = [];
     const held: string[] = [];
     let refusal: OrderError | null = null;
     for (const [index, item] of input.items.entries()) {
-      let product: ProductContext;
-      try {
-        const reserve: ProductEvent = { type: 'RESERVE', orderId: input.orderId, qty: item.qty };
-        const result = await deps.runtime().send('product', item.sku, reserve, command(context, `reserve:${item.sku}`));
-        product = result.actor.context as ProductContext;
-      } catch (error) {
-        if (!isAppError(error, 'not_found')) throw error;
+      const reserve = { type: 'RESERVE', orderId: input.orderId, qty: item.qty } as const;
+      const answered = await context.actors.send(productModule, item.sku, reserve, { key: `reserve:${item.sku}`, ifGone: 'skip' });
+      if (!answered) {
         refusal = { code: 'unknown_product', message: `${item.sku} is not in the catalogue`, path: `items.${index}.sku` };
         break;
       }
+      const product = answered.context;
       if (product.reservations[input.orderId] === undefined) {
         const available = product.lastRefusal?.orderId === input.orderId ? product.lastRefusal.available : 0;
         refusal = { code: 'out_of_stock', message: `${item.sku}: ${item.qty} asked, ${available} available`, path: `items.${index}.qty` };
@@ -170,14 +151,7 @@ export function orderEffects(deps: OrderEffectDeps) {
   };
 
   const startPayment: EffectHandler<PaymentInput, { paymentId: string }> = async (input, context) => {
-    try {
-      await deps.runtime().create('payment', input.paymentId, input, {
-        idempotencyKey: context.idempotencyKey,
-        origin: { kind: 'effect', effectId: context.idempotencyKey },
-      });
-    } catch (error) {
-      if (!isAppError(error, 'actor_exists')) throw error;
-    }
+    await context.actors.create(paymentModule, input.paymentId, input, { ifExists: 'skip' });
     return { paymentId: input.paymentId };
   };
 
@@ -265,23 +239,20 @@ export function orderEffects(deps: OrderEffectDeps) {
     for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
     if (input.shipmentId) {
       // the parcel is called back (its waybill deleted) unless it has left already
-      const cancel: ShipmentEvent = { type: 'CANCEL', reason: input.reason };
-      await deps
-        .runtime()
-        .send('shipment', input.shipmentId, cancel, command(context, 'shipment'))
-        .catch((error: unknown) => {
-          if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
-          deps.logger.warn('the shipment could not be called back', { orderId: input.orderId, reason: error.code });
-        });
+      const called = await context.actors.send(
+        shipmentModule,
+        input.shipmentId,
+        { type: 'CANCEL', reason: input.reason },
+        { key: 'shipment', ifGone: 'skip' },
+      );
+      if (!called) deps.logger.warn('the shipment could not be called back', { orderId: input.orderId });
     }
     let refundRequested = false;
     if (input.refundPaymentId) {
-      try {
-        const refund: PaymentEvent = { type: 'REFUND', reason: input.reason, requestedBy: `order/${input.orderId}` };
-        await deps.runtime().send('payment', input.refundPaymentId, refund, command(context, 'refund'));
-        refundRequested = true;
-      } catch (error) {
-        if (!isAppError(error, 'event_not_accepted', 'not_found')) throw error;
+      const refund = { type: 'REFUND', reason: input.reason, requestedBy: `order/${input.orderId}` } as const;
+      refundRequested =
+        (await context.actors.send(paymentModule, input.refundPaymentId, refund, { key: 'refund', ifGone: 'skip' })) !== null;
+      if (!refundRequested) {
         deps.logger.warn('refund not requested: the payment does not accept it', {
           orderId: input.orderId,
           paymentId: input.refundPaymentId,
@@ -305,5 +276,15 @@ export function orderEffects(deps: OrderEffectDeps) {
     return { refundRequested };
   };
 
-  return { reserveStock, releaseStock, commitStock, checkDelivery, startPayment, notifyCustomer, issueDocuments, cancelOrder };
+  return bindEffects(orderModule, {
+    reserveStock,
+    releaseStock,
+    commitStock,
+    checkDelivery,
+    startPayment,
+    notifyCustomer,
+    issueDocuments,
+    cancelOrder,
+    requestShipment: requestShipmentEffect(deps),
+  });
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'winston';
-import { AppError } from '../../common/errors.ts';
-import type { OrderEvent } from '../../machines/order.ts';
+import order from '../../machines/order.ts';
+import payment from '../../machines/payment.ts';
 import type { CreatedAtProvider, PaymentInput, PaymentOutcomeNotice, PaymentProvider, StatusUpdate } from '../../machines/payment.ts';
 import { onceAtProvider, type CommerceCollections } from '../../persistence/commerce.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
@@ -9,8 +9,7 @@ import { liqpayConnector } from '../connectors/liqpay/connector.ts';
 import { paymentUpdateOfLiqPay } from '../connectors/liqpay/protocol.ts';
 import { monobankConnector } from '../connectors/monobank/connector.ts';
 import { paymentUpdateOf, UAH } from '../connectors/monobank/protocol.ts';
-import type { EffectHandler } from '../runtime/effects.ts';
-import type { ActorRuntime } from '../runtime/runtime.ts';
+import { bindEffects, type BoundEffects, type EffectHandler } from '../runtime/effects.ts';
 
 /**
  * What the payment machine invokes, at Monobank or LiqPay. Neither takes an
@@ -22,14 +21,13 @@ import type { ActorRuntime } from '../runtime/runtime.ts';
 export interface PaymentEffectDeps {
   connectors: Connectors;
   collections: CommerceCollections;
-  runtime: () => ActorRuntime;
   /** where the providers send their webhooks */
   publicBaseUrl: () => string;
   logger: Logger;
   now?: () => number;
 }
 
-export function paymentEffects(deps: PaymentEffectDeps) {
+export function paymentEffects(deps: PaymentEffectDeps): BoundEffects {
   const now = deps.now ?? Date.now;
   const actorOf = (paymentId: string) => ({ type: 'payment', id: paymentId });
 
@@ -134,27 +132,15 @@ export function paymentEffects(deps: PaymentEffectDeps) {
   };
 
   const notifyOrder: EffectHandler<PaymentOutcomeNotice, { delivered: boolean }> = async (input, context) => {
-    try {
-      const result: OrderEvent = { type: 'PAYMENT_RESULT', paymentId: input.paymentId, outcome: input.outcome, failure: input.failure };
-      await deps.runtime().send('order', input.orderId, result, {
-        idempotencyKey: context.idempotencyKey,
-        origin: { kind: 'effect', effectId: context.idempotencyKey },
-      });
-      return { delivered: true };
-    } catch (error) {
-      // the order moved on (cancelled, or gone): nothing waits for this any more
-      if (error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found')) {
-        deps.logger.info('payment outcome not needed by its order', {
-          paymentId: input.paymentId,
-          orderId: input.orderId,
-          outcome: input.outcome,
-          reason: error.code,
-        });
-        return { delivered: false };
-      }
-      throw error;
-    }
+    // the order may have moved on (cancelled, or gone): then nothing waits for this any more
+    const told = await context.actors.send(
+      order,
+      input.orderId,
+      { type: 'PAYMENT_RESULT', paymentId: input.paymentId, outcome: input.outcome, failure: input.failure },
+      { ifGone: 'skip' },
+    );
+    return { delivered: told !== null };
   };
 
-  return { createAtProvider, checkAtProvider, refundAtProvider, notifyOrder };
+  return bindEffects(payment, { createAtProvider, checkAtProvider, refundAtProvider, notifyOrder });
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'winston';
+import type { AnyMachineModule, EffectInputOf, EffectNameOf, EffectOutputOf } from '../../machines/machine-module.ts';
+import type { EffectActors } from './effect-actors.ts';
 
 /** What an effect handler gets besides its input. */
 export interface EffectContext {
@@ -8,6 +10,8 @@ export interface EffectContext {
   actor: { type: string; id: string };
   signal: AbortSignal;
   logger: Logger;
+  /** Other actors, told or created under this effect's key (so a rerun after a crash changes nothing). */
+  actors: EffectActors;
 }
 
 export type EffectHandler<TInput = unknown, TOutput = unknown> = (input: TInput, context: EffectContext) => Promise<TOutput>;
@@ -24,4 +28,22 @@ export class EffectError extends Error {
   }
 }
 
-export type EffectHandlers = Readonly<Record<string, EffectHandler<never, unknown>>>;
+/**
+ * Every effect a module's machine invokes, each typed by what the machine
+ * declared with `effect<Output, Input>()`: a handler taking other input or
+ * resolving with other output does not compile.
+ */
+export type EffectHandlersOf<TModule extends AnyMachineModule> = {
+  readonly [TName in EffectNameOf<TModule>]: EffectHandler<EffectInputOf<TModule, TName>, EffectOutputOf<TModule, TName>>;
+};
+
+/** Handlers bound to one machine type; the registry runs them for that type's invocations only. */
+export interface BoundEffects {
+  readonly type: string;
+  readonly handlers: Readonly<Record<string, EffectHandler<never, unknown>>>;
+}
+
+/** Binds the handlers of every effect a machine invokes to that machine. */
+export function bindEffects<TModule extends AnyMachineModule>(module: TModule, handlers: EffectHandlersOf<TModule>): BoundEffects {
+  return { type: module.type, handlers: handlers as Readonly<Record<string, EffectHandler<never, unknown>>> };
+}

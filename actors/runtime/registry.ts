@@ -1,6 +1,6 @@
-import type { MachineModule } from '../../machines/machine-module.ts';
+import type { AnyMachineModule } from '../../machines/machine-module.ts';
 import { errors } from '../../common/errors.ts';
-import type { EffectHandlers } from './effects.ts';
+import type { BoundEffects, EffectHandler } from './effects.ts';
 import { invokedSources } from './machine-glue.ts';
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
@@ -11,10 +11,11 @@ const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
  * fails at start, not in production.
  */
 export class MachineRegistry {
-  private readonly modules = new Map<string, MachineModule>();
-  private handlers: Record<string, EffectHandlers[string]> = {};
+  private readonly modules = new Map<string, AnyMachineModule>();
+  /** keyed `<type>/<src>`: each machine's effects are its own, whatever another machine calls its effects */
+  private readonly handlers = new Map<string, EffectHandler<never, unknown>>();
 
-  register(module: MachineModule): this {
+  register(module: AnyMachineModule): this {
     if (!TYPE_PATTERN.test(module.type)) {
       throw new Error(`machine type "${module.type}" must match ${TYPE_PATTERN}`);
     }
@@ -31,26 +32,35 @@ export class MachineRegistry {
     return this;
   }
 
-  provideEffects(handlers: EffectHandlers): this {
-    for (const [name, handler] of Object.entries(handlers)) {
-      if (this.handlers[name] && this.handlers[name] !== handler) throw new Error(`effect "${name}" is provided twice`);
-      this.handlers[name] = handler;
+  provideEffects(...bound: BoundEffects[]): this {
+    for (const { type, handlers } of bound) {
+      for (const [src, handler] of Object.entries(handlers)) {
+        const key = `${type}/${src}`;
+        if (this.handlers.has(key)) throw new Error(`effect "${src}" of machine "${type}" is provided twice`);
+        this.handlers.set(key, handler);
+      }
     }
     return this;
   }
 
-  /** Every invoked `src` has a handler. */
+  /** Every invoked `src` has a handler, and every handler is invoked by its machine. */
   validate(): void {
     const problems: string[] = [];
+    const invoked = new Set<string>();
     for (const module of this.modules.values()) {
       for (const src of invokedSources(module.machine)) {
-        if (!this.handlers[src]) problems.push(`machine "${module.type}" invokes "${src}", but no effect handler is provided`);
+        invoked.add(`${module.type}/${src}`);
+        if (!this.handlers.has(`${module.type}/${src}`))
+          problems.push(`machine "${module.type}" invokes "${src}", but no effect handler is provided`);
       }
+    }
+    for (const key of this.handlers.keys()) {
+      if (!invoked.has(key)) problems.push(`an effect handler is provided for "${key}", which no registered machine invokes`);
     }
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }
 
-  get(type: string): MachineModule {
+  get(type: string): AnyMachineModule {
     const module = this.modules.get(type);
     if (!module) throw errors.unknownMachine(type, [...this.modules.keys()]);
     return module;
@@ -60,11 +70,11 @@ export class MachineRegistry {
     return this.modules.has(type);
   }
 
-  list(): MachineModule[] {
+  list(): AnyMachineModule[] {
     return [...this.modules.values()];
   }
 
-  effect(src: string): EffectHandlers[string] | undefined {
-    return this.handlers[src];
+  effect(type: string, src: string): EffectHandler<never, unknown> | undefined {
+    return this.handlers.get(`${type}/${src}`);
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Logger } from 'winston';
 import { AppError, errors } from '../../common/errors.ts';
-import type { MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
+import type { AnyMachineModule, ContextOf, EventOf, InputOf, MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
 import type {
   ActorDoc,
   EffectDoc,
@@ -12,6 +12,7 @@ import type {
   TimerDoc,
 } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
+import type { ActorCommands } from './effect-actors.ts';
 import { planWork, type Delivery, type RuntimeMeta } from './durable-work.ts';
 import { LruCache } from './lru.ts';
 import {
@@ -49,14 +50,14 @@ interface LiveActor {
   updatedAt: Date;
 }
 
-/** What callers see of an actor. */
-export interface ActorView {
+/** What callers see of an actor; typed by its machine when asked through `runtime.of(module)`. */
+export interface ActorView<TContext = unknown> {
   type: string;
   id: string;
   state: string;
   value: unknown;
   status: string;
-  context: unknown;
+  context: TContext;
   output?: unknown;
   tags: string[];
   accepts: string[];
@@ -67,8 +68,8 @@ export interface ActorView {
   updatedAt: string;
 }
 
-export interface CommandResult {
-  actor: ActorView;
+export interface CommandResult<TContext = unknown> {
+  actor: ActorView<TContext>;
   /** true when an earlier request with the same idempotency key produced this result */
   replayed: boolean;
 }
@@ -84,6 +85,14 @@ export interface CommandOptions {
 export interface CommittedWork {
   effects: EffectDoc[];
   timers: TimerDoc[];
+}
+
+/** One machine's actors, typed by its module: events, input and context are checked by the compiler. */
+export interface ActorHandle<TModule extends AnyMachineModule> {
+  readonly module: TModule;
+  create(id: string | undefined, input: InputOf<TModule>, options: CommandOptions): Promise<CommandResult<ContextOf<TModule>>>;
+  send(id: string, event: EventOf<TModule>, options: CommandOptions): Promise<CommandResult<ContextOf<TModule>>>;
+  get(id: string): Promise<ActorView<ContextOf<TModule>>>;
 }
 
 /**
@@ -147,6 +156,30 @@ export class ActorRuntime {
   get registry(): MachineRegistry {
     return this.options.registry;
   }
+
+  /**
+   * The typed way in: `runtime.of(orderModule).send(id, event)` checks the
+   * event against the machine and answers its context typed. The module must
+   * be the one registered under its type.
+   */
+  of<TModule extends AnyMachineModule>(module: TModule): ActorHandle<TModule> {
+    if (this.options.registry.get(module.type) !== module) {
+      throw new Error(`machine "${module.type}" is registered with another definition than the one asked for`);
+    }
+    // The registry holds this very module, so what the untyped commands answer is its context.
+    return {
+      module,
+      create: (id, input, options) => this.create(module.type, id, input, options) as Promise<CommandResult<ContextOf<TModule>>>,
+      send: (id, event, options) => this.send(module.type, id, event, options) as Promise<CommandResult<ContextOf<TModule>>>,
+      get: (id) => this.get(module.type, id) as Promise<ActorView<ContextOf<TModule>>>,
+    };
+  }
+
+  /** The typed commands effects use to tell other actors (see `effectActors`). */
+  readonly commands: ActorCommands = {
+    create: (module, id, input, options) => this.of(module).create(id, input, options),
+    send: (module, id, event, options) => this.of(module).send(id, event, options),
+  };
 
   async create(type: string, id: string | undefined, input: unknown, options: CommandOptions): Promise<CommandResult> {
     const module = this.options.registry.get(type);

@@ -2,6 +2,7 @@ import type { EventObject } from 'xstate';
 import type { Logger } from 'winston';
 import { isDuplicateKeyError, type Collections, type EffectDoc, type TimerDoc } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
+import { effectActors } from './effect-actors.ts';
 import { EffectError } from './effects.ts';
 import type { MachineRegistry } from './registry.ts';
 import type { ActorRuntime, CommittedWork } from './runtime.ts';
@@ -173,7 +174,7 @@ export class DurableWorker {
     await collections.effects.updateOne({ _id: effectId }, { $set: { runningUntil: new Date(now + this.leaseMs) } });
 
     const attempt = effect.attempts + 1;
-    const handler = this.options.registry.effect(effect.src);
+    const handler = this.options.registry.effect(effect.type, effect.src);
     const actor = { type: effect.type, id: effect.actorId };
     const controller = new AbortController();
     const timeout = setTimeout(
@@ -183,13 +184,17 @@ export class DurableWorker {
     let outcome: { ok: true; output: unknown } | { ok: false; error: EffectError };
     try {
       if (!handler) throw new EffectError('effect_not_implemented', `no handler for effect "${effect.src}"`, false);
+      const effectLogger = logger.child({ effect: effectId, src: effect.src });
+      // The input was recorded from the machine's own invocation, which the handler's binding is typed by.
+      const input = JSON.parse(effect.input) as never;
       const output = await abortable(
-        handler(JSON.parse(effect.input) as never, {
+        handler(input, {
           idempotencyKey: effectId,
           attempt,
           actor,
           signal: controller.signal,
-          logger: logger.child({ effect: effectId, src: effect.src }),
+          logger: effectLogger,
+          actors: effectActors(runtime.commands, effectId, effectLogger),
         }),
         controller.signal,
       );

@@ -1,7 +1,6 @@
 import type { Logger } from 'winston';
-import { AppError } from '../../common/errors.ts';
-import type { OrderEvent, ShipmentRequest } from '../../machines/order.ts';
-import type { CreatedWaybill, Quote, ShipmentInput, ShipmentNotice } from '../../machines/shipment.ts';
+import orderModule, { type OrderEvent, type ShipmentRequest } from '../../machines/order.ts';
+import shipmentModule, { type CreatedWaybill, type Quote, type ShipmentInput, type ShipmentNotice } from '../../machines/shipment.ts';
 import type { ReferenceCollections } from '../../persistence/reference.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { ConnectorError } from '../connectors/kit/errors.ts';
@@ -9,8 +8,7 @@ import { novaPoshtaConnector, type NovaPoshtaSettings } from '../connectors/nova
 import { NP_VALIDATION_CODES, npDate } from '../connectors/novaposhta/protocol.ts';
 import { SANDBOX_SENDER } from '../connectors/novaposhta/sandbox.ts';
 import type { Mailer } from '../notifications/mailer.ts';
-import type { EffectHandler } from '../runtime/effects.ts';
-import type { ActorRuntime } from '../runtime/runtime.ts';
+import { bindEffects, type BoundEffects, type EffectHandler } from '../runtime/effects.ts';
 
 /**
  * What the shipment machine invokes at Nova Poshta. A waybill is created
@@ -19,7 +17,6 @@ import type { ActorRuntime } from '../runtime/runtime.ts';
  * is found, not repeated.
  */
 export interface ShipmentEffectDeps {
-  runtime: () => ActorRuntime;
   connectors: Connectors;
   reference: ReferenceCollections;
   mailer: Mailer;
@@ -49,7 +46,7 @@ const ORDER_EVENTS: Partial<Record<ShipmentNotice['stage'], Array<'SHIPPED' | 'D
   returned: ['SHIPPED', 'RETURNED'],
 };
 
-export function shipmentEffects(deps: ShipmentEffectDeps) {
+export function shipmentEffects(deps: ShipmentEffectDeps): BoundEffects {
   const now = deps.now ?? Date.now;
   const np = () => deps.connectors.client(novaPoshtaConnector);
   const settingsOf = (): NovaPoshtaSettings & { sender: NonNullable<NovaPoshtaSettings['sender']> } => {
@@ -155,38 +152,11 @@ export function shipmentEffects(deps: ShipmentEffectDeps) {
     }
   };
 
-  /** The order asks for its parcel: a shipment actor under the order's id, with today's status table. */
-  const requestShipment: EffectHandler<ShipmentRequest, { shipmentId: string }> = async (input, context) => {
-    const config = deps.connectors.configOf(novaPoshtaConnector);
-    const shipment: ShipmentInput = {
-      shipmentId: input.orderId,
-      orderId: input.orderId,
-      recipient: input.recipient,
-      cityRef: input.cityRef,
-      warehouseRef: input.warehouseRef,
-      address: input.address,
-      declaredValue: input.declaredValue,
-      description: input.description,
-      collectOnDelivery: input.collectOnDelivery,
-      statusMap: config.settings.statusMap,
-      requestedAt: new Date(now()).toISOString(),
-    };
-    try {
-      await deps.runtime().create('shipment', input.orderId, shipment, {
-        idempotencyKey: context.idempotencyKey,
-        origin: { kind: 'effect', effectId: context.idempotencyKey },
-      });
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === 'actor_exists')) throw error;
-    }
-    return { shipmentId: input.orderId };
-  };
-
-  return { quoteShipment, createWaybill, deleteWaybill, requestShipment, ...shipmentNotices(deps) };
+  return bindEffects(shipmentModule, { quoteShipment, createWaybill, deleteWaybill, ...shipmentNotices(deps) });
 }
 
 /** Each stage told to the order and (where it matters to them) the customer. */
-export function shipmentNotices(deps: { runtime: () => ActorRuntime; mailer: Mailer; now?: () => number }) {
+export function shipmentNotices(deps: { mailer: Mailer; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const notifyShipment: EffectHandler<ShipmentNotice, { notified: boolean }> = async (input, context) => {
     for (const eventType of ORDER_EVENTS[input.stage] ?? []) {
@@ -197,14 +167,7 @@ export function shipmentNotices(deps: { runtime: () => ActorRuntime; mailer: Mai
           : eventType === 'DELIVERED'
             ? { type: 'DELIVERED', at }
             : { type: 'RETURNED' };
-      try {
-        await deps.runtime().send('order', input.orderId, event, {
-          idempotencyKey: `${context.idempotencyKey}:${eventType}`,
-          origin: { kind: 'effect', effectId: context.idempotencyKey },
-        });
-      } catch (error) {
-        if (!(error instanceof AppError && (error.code === 'event_not_accepted' || error.code === 'not_found'))) throw error;
-      }
+      await context.actors.send(orderModule, input.orderId, event, { key: eventType, ifGone: 'skip' });
     }
     const words = STAGE_TEXT[input.stage];
     if (words && input.email) {
@@ -224,4 +187,30 @@ export function shipmentNotices(deps: { runtime: () => ActorRuntime; mailer: Mai
   };
 
   return { notifyShipment };
+}
+
+/** The order asks for its parcel: a shipment actor under the order's id, with today's status table. */
+export function requestShipmentEffect(deps: {
+  connectors: Connectors;
+  now?: () => number;
+}): EffectHandler<ShipmentRequest, { shipmentId: string }> {
+  const now = deps.now ?? Date.now;
+  return async (input, context) => {
+    const config = deps.connectors.configOf(novaPoshtaConnector);
+    const shipment: ShipmentInput = {
+      shipmentId: input.orderId,
+      orderId: input.orderId,
+      recipient: input.recipient,
+      cityRef: input.cityRef,
+      warehouseRef: input.warehouseRef,
+      address: input.address,
+      declaredValue: input.declaredValue,
+      description: input.description,
+      collectOnDelivery: input.collectOnDelivery,
+      statusMap: config.settings.statusMap,
+      requestedAt: new Date(now()).toISOString(),
+    };
+    await context.actors.create(shipmentModule, input.orderId, shipment, { ifExists: 'skip' });
+    return { shipmentId: input.orderId };
+  };
 }

@@ -1,6 +1,6 @@
 import { createLogger } from '../../common/logger.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
-import type { EffectHandlers } from '../../actors/runtime/effects.ts';
+import type { BoundEffects } from '../../actors/runtime/effects.ts';
 import { MachineRegistry } from '../../actors/runtime/registry.ts';
 import { ActorRuntime, type ActorRuntimeOptions } from '../../actors/runtime/runtime.ts';
 import { ActorStore } from '../../actors/runtime/store.ts';
@@ -26,7 +26,7 @@ export interface Harness {
 export async function startRuntime(options: {
   dbName: string;
   machines: MachineModule[];
-  effects?: EffectHandlers;
+  effects?: BoundEffects[];
   cacheSize?: number;
   clock?: Clock;
   pollMs?: number;
@@ -39,7 +39,7 @@ export async function startRuntime(options: {
   const database = options.database ?? (await connectDatabase(databaseUri(), options.dbName));
   const registry = new MachineRegistry();
   for (const module of options.machines) registry.register(module);
-  registry.provideEffects(options.effects ?? {});
+  registry.provideEffects(...(options.effects ?? []));
   registry.validate();
   const store = new ActorStore(database.collections, quietLogger);
   const clock = options.clock ?? systemClock;

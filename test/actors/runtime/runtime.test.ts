@@ -4,7 +4,7 @@ import { assign, setup } from 'xstate';
 import { AppError } from '../../../common/errors.ts';
 import { defineMachineModule } from '../../../machines/machine-module.ts';
 import probe from '../../../machines/probe.ts';
-import { echoEffects } from '../../../actors/connectors/echo/effects.ts';
+import { probeEffects } from '../../../actors/probe/effects.ts';
 import { startEchoSandbox, type EchoSandbox } from '../../../actors/connectors/echo/sandbox.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
 import { replayJournal } from '../../../actors/runtime/replay.ts';
@@ -59,7 +59,7 @@ before(async () => {
     dbName: '',
     database,
     machines: [probe, counterV1],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     pollMs: 100,
   });
 });
@@ -289,7 +289,7 @@ test('a snapshot stored under version 1 loads under version 2 through its migrat
     dbName: '',
     database,
     machines: [probe, counterV2],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     startWorker: false,
   });
   try {
@@ -314,14 +314,14 @@ test('a snapshot of an unknown version is refused with a clear error and left un
     dbName: '',
     database,
     machines: [probe, counterV2],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     startWorker: false,
   });
   const v3 = await startRuntime({
     dbName: '',
     database,
     machines: [probe, counterV3WithoutMigration],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     startWorker: false,
   });
   try {
@@ -376,7 +376,7 @@ test('an external call that times out is retried with the same key, then its fai
     dbName: '',
     database: ownDatabase,
     machines: [probe],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     pollMs: 100,
     maxAttempts: 2,
     effectTimeoutMs: 300,
@@ -468,7 +468,7 @@ test('memory holds at most the configured number of actors', async () => {
     dbName: '',
     database,
     machines: [probe, counterV1],
-    effects: echoEffects({ baseUrl: echo.url }),
+    effects: [probeEffects({ baseUrl: echo.url })],
     cacheSize: 5,
     startWorker: false,
   });

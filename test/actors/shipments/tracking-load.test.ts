@@ -7,7 +7,7 @@ import { novaPoshtaTrackingJob } from '../../../actors/jobs/novaposhta-tracking.
 import shipment, { DEFAULT_STATUS_MAP, type ShipmentInput } from '../../../machines/shipment.ts';
 import { shipmentNotices } from '../../../actors/shipments/effects.ts';
 import { Mailer } from '../../../actors/notifications/mailer.ts';
-import type { ActorRuntime } from '../../../actors/runtime/runtime.ts';
+import { bindEffects } from '../../../actors/runtime/effects.ts';
 import { commerceCollections } from '../../../persistence/commerce.ts';
 import { connectDatabase } from '../../../persistence/database.ts';
 import { connectorHttpFor } from '../../support/connectors.ts';
@@ -23,7 +23,6 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
   const np = await startNovaPoshtaSandbox();
   const numbers = np.seedWaybills(SHIPMENTS);
   const database = await connectDatabase(databaseUri(), uniqueDatabaseName('tracking_load'));
-  let runtime: ActorRuntime | null = null;
   // the real notices: no e-mail on these parcels, and their orders do not exist, which a notice takes in its stride
   const mailer = new Mailer({
     collection: commerceCollections(database.collections.db).mail,
@@ -31,15 +30,20 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
     logger: quietLogger,
     renderAttachment: async () => null,
   });
-  const notices = () => shipmentNotices({ runtime: () => runtime as ActorRuntime, mailer });
   const harness = await startRuntime({
     database,
     dbName: 'unused',
     machines: [shipment],
-    effects: { quoteShipment: neverCalled, createWaybill: neverCalled, deleteWaybill: neverCalled, ...notices() },
+    effects: [
+      bindEffects(shipment, {
+        quoteShipment: neverCalled,
+        createWaybill: neverCalled,
+        deleteWaybill: neverCalled,
+        ...shipmentNotices({ mailer }),
+      }),
+    ],
     cacheSize: 1_000,
   });
-  runtime = harness.runtime;
   try {
     const base: Omit<ShipmentInput, 'shipmentId' | 'orderId' | 'existingWaybill'> = {
       recipient: { name: 'Покупець', phone: '380500000000', email: null },
@@ -71,7 +75,7 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
     });
     const job = novaPoshtaTrackingJob({
       actors: harness.database.collections.actors,
-      runtime: () => harness.runtime,
+      runtime: harness.runtime,
       client: () => client,
       every: '15 minutes',
       logger: quietLogger,
