@@ -1,12 +1,17 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import goodfinApplication from '../../machines/goodfin-application.ts';
 import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess } from '../support/hub-process.ts';
+import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { goodfinOf, startGoodfinSandboxProcess } from '../support/goodfin.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// The applications as they were when the hub was killed and after it resumed them, replayed from their journals.
+after(() => assertHubJournalsReplay(hubDatabases(), [goodfinApplication]));
 
 interface Envelope {
   payloadType: string;

@@ -3,9 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
+import order from '../../machines/order.ts';
+import payment from '../../machines/payment.ts';
+import product from '../../machines/product.ts';
+import shipment from '../../machines/shipment.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 import { readMail, startMailbox } from '../support/mailbox.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
 import { orderBody, payOnPage, waitForOrder } from '../support/shop.ts';
 
 /** An SMTP server that accepts connections and never says a word: a mail sent to it hangs. */
@@ -80,6 +85,10 @@ test('killed between "payment succeeded" and the end of issuing documents, the r
     await again.post('/orders', orderBody({ externalId: 'CRASH-2', payment: { method: 'cod' } }), { 'Idempotency-Key': 'crash-2' });
     const next = await waitForOrder(again, 'CRASH-2', (o) => o.invoice !== null, 'the next invoice');
     assert.equal((next.invoice as { number: number }).number, issued.number + 1);
+
+    // The database is dropped below: its journals are replayed here, once the hub has stopped writing.
+    await first.terminate();
+    await assertHubJournalsReplay([dbName], [order, payment, product, shipment]);
   } finally {
     await first.crash().catch(() => undefined);
     await silent.close();

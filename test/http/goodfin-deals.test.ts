@@ -1,9 +1,14 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import goodfinApplication from '../../machines/goodfin-application.ts';
 import { GOODFIN_PATHS } from '../../actors/connectors/goodfin/protocol.ts';
 import { eventually } from '../support/database.ts';
 import { goodfinOf, withGoodfinHub } from '../support/goodfin.ts';
-import { hubClient } from '../support/hub-process.ts';
+import { hubClient, hubDatabases } from '../support/hub-process.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
+after(() => assertHubJournalsReplay(hubDatabases(), [goodfinApplication]));
 
 // Deals come the way they come in production: Goodfin (its sandbox) pushes
 // them to the endpoint the hub declared; bank staff drive them over HTTP.

@@ -1,7 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import goodfinApplication from '../../machines/goodfin-application.ts';
 import { eventually } from '../support/database.ts';
 import { dealPayload, pushToHub, withGoodfinHub } from '../support/goodfin.ts';
+import { hubDatabases } from '../support/hub-process.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
+after(() => assertHubJournalsReplay(hubDatabases(), [goodfinApplication]));
 
 interface ApplicationBody {
   state: string;

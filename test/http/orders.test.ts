@@ -1,7 +1,16 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import order from '../../machines/order.ts';
+import payment from '../../machines/payment.ts';
+import product from '../../machines/product.ts';
+import shipment from '../../machines/shipment.ts';
 import { eventually } from '../support/database.ts';
 import { orderBody, payOnPage, waitForOrder, withShop } from '../support/shop.ts';
+import { hubDatabases } from '../support/hub-process.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
+after(() => assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]));
 
 test('a paid order goes from intake to completed: invoice, e-mails, audit, stock', () =>
   withShop(async ({ client, mailTo }) => {

@@ -1,10 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import order from '../../machines/order.ts';
+import payment from '../../machines/payment.ts';
+import product from '../../machines/product.ts';
+import shipment from '../../machines/shipment.ts';
 import { encodeData, signData } from '../../actors/connectors/liqpay/protocol.ts';
 import { LIQPAY_SANDBOX_KEYS } from '../../actors/connectors/liqpay/sandbox.ts';
 import { eventually } from '../support/database.ts';
 import { waitForMail } from '../support/mailbox.ts';
 import { orderBody, payOnPage, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { hubDatabases } from '../support/hub-process.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
+after(() => assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]));
 
 async function sandboxUrl(client: Setup['client'], integration: string): Promise<string> {
   return String((await client.get(`/admin/integrations/${integration}`)).body.baseUrl);

@@ -1,5 +1,8 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import order from '../../machines/order.ts';
+import product from '../../machines/product.ts';
+import shipment from '../../machines/shipment.ts';
 import {
   NOVAPOSHTA_SANDBOX_API_KEY,
   SANDBOX_SENDER,
@@ -8,9 +11,13 @@ import {
   type NovaPoshtaSandbox,
 } from '../../actors/connectors/novaposhta/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess } from '../support/hub-process.ts';
+import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';
 import { orderBody, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
+after(() => assertHubJournalsReplay(hubDatabases(), [order, product, shipment]));
 
 type Client = Setup['client'];
 

@@ -22,8 +22,19 @@ export interface HubProcess {
   terminate(): Promise<{ code: number | null; ms: number }>;
 }
 
+const databasesOfThisFile = new Set<string>();
+
+/**
+ * The databases the hubs of this test file ran on, for checks once its tests
+ * are done (`node --test` runs each test file in a process of its own).
+ */
+export function hubDatabases(): string[] {
+  return [...databasesOfThisFile];
+}
+
 /** Starts the real service (`scripts/start.ts`) as a child process on the test database. */
 export async function startHubProcess(options: { dbName: string; env?: Record<string, string>; dataDir?: string }): Promise<HubProcess> {
+  databasesOfThisFile.add(options.dbName);
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hub-data-')));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,

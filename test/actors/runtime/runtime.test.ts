@@ -8,8 +8,10 @@ import { probeEffects } from '../../../actors/probe/effects.ts';
 import { startEchoSandbox, type EchoSandbox } from '../../../actors/connectors/echo/sandbox.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
 import { replayJournal } from '../../../actors/runtime/replay.ts';
+import type { JournalDoc } from '../../../persistence/collections.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
+import { assertJournalsReplay, replayEveryActor } from '../../support/replay.ts';
 import { startRuntime, waitForState, type Harness } from '../../support/runtime-harness.ts';
 
 const origin = { kind: 'event' as const };
@@ -263,6 +265,32 @@ test('a replay refuses a journal with a gap', async () => {
   const { store } = harness;
   const entries = await store.readJournal(actorKey('probe', 'replay-1'), 0, 100);
   assert.throws(() => replayJournal(probe, [entries[0]!, entries[2]!]), /gap/);
+});
+
+test('the replay check names the actor, the revision where its replay first parts from the journal, and what differed', async () => {
+  const { store } = harness;
+  const entries = await store.readJournal(actorKey('probe', 'replay-1'), 0, 100);
+  // a journal of its own, so the other tests' actors stay as they are
+  const journal = database.collections.db.collection<JournalDoc>('journal_replay_check');
+  await journal.insertMany(entries);
+  assert.deepEqual(await assertJournalsReplay({ journal }, [probe]), { probe: 1 });
+
+  // Revision 2 (ADD 3) stored as if the machine had added 30; later revisions are untouched and
+  // still agree with the replay, so only a check revision by revision sees it.
+  const second = entries[1]!;
+  assert.equal(second.eventType, 'ADD');
+  const tampered = JSON.parse(second.snapshot) as { context: { total: number } };
+  tampered.context.total = 30;
+  await journal.updateOne({ _id: second._id }, { $set: { snapshot: JSON.stringify(tampered) } });
+  const { divergences } = await replayEveryActor({ journal }, [probe]);
+  assert.equal(divergences.length, 1, divergences.join('\n'));
+  assert.match(divergences[0]!, /^probe\/replay-1 .*revision 2 \(ADD\):\n {2}context\.total: replayed 3, stored 30$/);
+  await assert.rejects(assertJournalsReplay({ journal }, [probe]), /probe\/replay-1/);
+});
+
+test('the replay check fails when it found no actor of a type it was asked to check', async () => {
+  const journal = database.collections.db.collection<JournalDoc>('journal_replay_check_empty');
+  await assert.rejects(assertJournalsReplay({ journal }, [probe]), /no actor of probe was found/);
 });
 
 test('a projection left behind by a crash is rolled forward from the journal on load', async () => {
