@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
+import { constantTimeEqual } from '../common/security.ts';
 import { isDuplicateKeyError, type ApiKeyDoc } from '../persistence/collections.ts';
 
 export type Role = ApiKeyDoc['role'];
@@ -69,10 +70,7 @@ export class ApiKeys {
     const cached = this.cache.get(id);
     if (cached && Date.now() - cached.at < 30_000) return cached.principal;
     const doc = await this.keys.findOne({ _id: id });
-    const principal =
-      doc && timingSafeEqual(Buffer.from(doc._id, 'hex'), Buffer.from(id, 'hex'))
-        ? { keyId: doc._id.slice(0, 12), name: doc.name, role: doc.role }
-        : null;
+    const principal = doc && constantTimeEqual(doc._id, id) ? { keyId: doc._id.slice(0, 12), name: doc.name, role: doc.role } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { principal, at: Date.now() });
     return principal;

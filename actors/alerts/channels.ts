@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import axios from 'axios';
 import type { Logger } from 'winston';
 import { redactString } from '../../common/logger.ts';
+import { hmac } from '../../common/security.ts';
 import type { AlertChannelsConfig } from '../../common/config.ts';
 import type { AlertChannel, AlertView } from './alerts.ts';
 import { smtpErrorMessage, smtpTransport } from '../notifications/smtp.ts';
@@ -70,7 +70,7 @@ export function webhookChannel(options: { url: string; secret?: string; logger: 
     async send(alert, summary) {
       const body = JSON.stringify({ alert, repeated: summary.repeated, newOccurrences: summary.newOccurrences });
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'integration-hub' };
-      if (options.secret) headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', options.secret).update(body).digest('hex')}`;
+      if (options.secret) headers['x-hub-signature-256'] = `sha256=${hmac('sha256', options.secret, body, 'hex')}`;
       let status: number;
       try {
         status = (await http.post(options.url, body, { headers, transformRequest: [(data: unknown) => data] })).status;

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'winston';
 import { isAppError } from '../../common/errors.ts';
 import applicationModule, { type ApplicationInput } from '../../machines/goodfin-application.ts';
@@ -18,6 +17,7 @@ import { WebhookBodyError, type WebhookDispatch, type WebhookRequest, type Webho
 import { inboundToken, policyOf } from './model.ts';
 import type { GoodfinOutbox } from './outbox.ts';
 import { describeIssues } from '../../common/issues.ts';
+import { verifySharedHeader } from '../../common/security.ts';
 
 export const APPLICATION_TYPE = applicationModule.type;
 
@@ -209,11 +209,11 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
   return {
     integration: 'goodfin',
     verify(request, config) {
-      const expected = Buffer.from(
-        inboundToken({ serviceSystemName: config.credentials.serviceSystemName ?? '', password: config.credentials.password ?? '' }),
-      );
-      const sent = Buffer.from(request.headers[INBOUND_TOKEN_HEADER.toLowerCase()] ?? '');
-      return sent.length === expected.length && timingSafeEqual(sent, expected);
+      const expected = inboundToken({
+        serviceSystemName: config.credentials.serviceSystemName ?? '',
+        password: config.credentials.password ?? '',
+      });
+      return verifySharedHeader({ expected, sent: request.headers[INBOUND_TOKEN_HEADER.toLowerCase()] });
     },
     deliveryId(request) {
       return envelopeOf(request).msgId;

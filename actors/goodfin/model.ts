@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import type { GoodfinSettings } from '../connectors/goodfin/connector.ts';
 import type { ErrorMapping, StatusMapping } from '../connectors/goodfin/protocol.ts';
 import { APPLICATION_ERRORS, FINAL_STATUSES, FIXED_STATUS_LABELS, type ApplicationPolicy } from '../../machines/goodfin-application.ts';
+import { hmac } from '../../common/security.ts';
 
 /** What the bank declares to Goodfin and applies to applications, all derived from the integration's settings. */
 
@@ -38,5 +38,5 @@ export function policyOf(settings: GoodfinSettings): ApplicationPolicy {
  * nothing more has to be stored or configured.
  */
 export function inboundToken(credentials: { serviceSystemName: string; password: string }): string {
-  return createHmac('sha256', credentials.password).update(`goodfin-inbound:${credentials.serviceSystemName}`).digest('base64url');
+  return hmac('sha256', credentials.password, `goodfin-inbound:${credentials.serviceSystemName}`, 'base64url');
 }

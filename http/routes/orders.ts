@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Collection } from 'mongodb';
 import { errors } from '../../common/errors.ts';
+import { constantTimeEqual } from '../../common/security.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { renderInvoicePdf, type Seller } from '../../actors/documents/invoice-pdf.ts';
 import type { OrderContext, OrderEvent } from '../../machines/order.ts';
@@ -111,12 +111,6 @@ function productView(actor: ActorView) {
     revision: actor.revision,
     updatedAt: actor.updatedAt,
   };
-}
-
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** `/orders` (operators), `/admin/products` (admins). */
@@ -285,7 +279,7 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
     const id = ctx.params.id ?? '';
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const expected = await tokenOf(id);
-    if (!expected || !sameToken(token, expected)) throw errors.notFound('survey');
+    if (!expected || !constantTimeEqual(token, expected)) throw errors.notFound('survey');
     const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Оцініть замовлення</title>
@@ -306,7 +300,7 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
     }
     const body = parseBody(surveyBody, fields);
     const expected = await tokenOf(id);
-    if (!expected || !sameToken(body.token, expected)) throw errors.notFound('survey');
+    if (!expected || !constantTimeEqual(body.token, expected)) throw errors.notFound('survey');
     const answer: OrderEvent = { type: 'SURVEY_ANSWERED', rating: body.rating, ...(body.comment ? { comment: body.comment } : {}) };
     // one answer per survey: a second (or a repeat) is answered with the first result
     const result = await deps.runtime

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { deliverCallback } from '../kit/sandbox-callbacks.ts';
 import {
@@ -30,6 +30,7 @@ import {
   type StatusMapping,
 } from './protocol.ts';
 import { describeIssues } from '../../../common/issues.ts';
+import { constantTimeEqual, hmac } from '../../../common/security.ts';
 
 /**
  * The Goodfin sandbox (the service side of it): services registered with a
@@ -357,7 +358,7 @@ export async function startGoodfinSandbox(
   };
   seed();
 
-  const sign = (input: string) => createHmac('sha256', signingKey).update(input).digest('base64url');
+  const sign = (input: string) => hmac('sha256', signingKey, input, 'base64url');
 
   const issueToken = (serviceSystemName: string) => {
     const iat = Math.floor(Date.now() / 1000);
@@ -372,9 +373,7 @@ export async function startGoodfinSandbox(
     const [header, payload, signature] = token?.split('.') ?? [];
     if (!header || !payload || !signature)
       return oauthError(401, 'unauthorized', 'Full authentication is required to access this resource');
-    const expected = Buffer.from(sign(`${header}.${payload}`));
-    const sent = Buffer.from(signature);
-    if (expected.length !== sent.length || !timingSafeEqual(expected, sent))
+    if (!constantTimeEqual(signature, sign(`${header}.${payload}`)))
       return oauthError(401, 'invalid_token', 'Cannot convert access token to JSON');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { user_name: string; exp: number; gen: number };
     if (claims.exp * 1000 <= Date.now()) return oauthError(401, 'invalid_token', 'Access token expired');
@@ -716,9 +715,7 @@ export async function startGoodfinSandbox(
             if (form.get('grant_type') !== 'password')
               return oauthError(400, 'unsupported_grant_type', `Unsupported grant type: ${form.get('grant_type') ?? ''}`);
             const service = services.get(form.get('username') ?? '');
-            const password = Buffer.from(form.get('password') ?? '');
-            const expected = Buffer.from(service?.password ?? '');
-            if (!service || password.length !== expected.length || !timingSafeEqual(password, expected))
+            if (!service || !constantTimeEqual(form.get('password') ?? '', service.password))
               return oauthError(400, 'invalid_grant', 'Bad credentials');
             return {
               json: {

@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { constantTimeEqual } from '../../../common/security.ts';
 
 /**
  * LiqPay API 3: every request and callback is two form fields, `data`
@@ -81,9 +82,7 @@ export const callbackFormSchema = z.object({ data: z.string().min(1), signature:
 
 /** Whether `signature` is LiqPay's signature of `data` under this private key (compared in constant time). */
 export function verifySignature(privateKey: string, data: string, signature: string): boolean {
-  const expected = Buffer.from(signData(privateKey, data));
-  const sent = Buffer.from(signature);
-  return expected.length === sent.length && timingSafeEqual(expected, sent);
+  return constantTimeEqual(signature, signData(privateKey, data));
 }
 
 /** LiqPay's statuses in the payment machine's words: created, processing, hold, success, failure, reversed. */

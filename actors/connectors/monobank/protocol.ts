@@ -1,3 +1,4 @@
+import { createPublicKey, verify } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -113,4 +114,19 @@ export function paymentUpdateOf(
     source,
     reason: invoice.failureReason ?? null,
   };
+}
+
+/**
+ * Whether `X-Sign` (base64 of a DER signature, ECDSA P-256 in Monobank's
+ * case) signs SHA-256 of the exact raw body under this public key. A
+ * malformed key or signature answers false rather than throwing.
+ */
+export function verifyPublicKeySignature(options: { publicKeyPem: string; payload: Buffer; signatureBase64: string | undefined }): boolean {
+  if (!options.signatureBase64) return false;
+  try {
+    const key = createPublicKey(options.publicKeyPem);
+    return verify('sha256', options.payload, key, Buffer.from(options.signatureBase64, 'base64'));
+  } catch {
+    return false;
+  }
 }

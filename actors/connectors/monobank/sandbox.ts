@@ -17,6 +17,7 @@ import {
   type InvoiceStatus,
   type InvoiceStatusName,
 } from './protocol.ts';
+import { verifySharedHeader } from '../../../common/security.ts';
 
 /**
  * The Monobank acquiring sandbox: X-Token checks, invoices with the real
@@ -64,7 +65,7 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
   let server: SandboxServer | null = null;
 
   const authorise = (request: SandboxRequest) => {
-    if (request.header('x-token') !== token) throw monoError(403, 'FORBIDDEN', 'forbidden');
+    if (!verifySharedHeader({ expected: token, sent: request.header('x-token') })) throw monoError(403, 'FORBIDDEN', 'forbidden');
   };
 
   const current = (invoiceId: string | null | undefined): Invoice => {

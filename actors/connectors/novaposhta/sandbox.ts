@@ -9,6 +9,7 @@ import {
   type NpCity,
   type NpWarehouse,
 } from './protocol.ts';
+import { constantTimeEqual } from '../../../common/security.ts';
 
 /**
  * The Nova Poshta sandbox: the same single endpoint and envelope, HTTP 200
@@ -471,7 +472,8 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
             calls.set(method, (calls.get(method) ?? 0) + 1);
             if (!KEYLESS_METHODS.has(method)) {
               if (!envelope.data.apiKey) return answer({ errors: [['API key is empty', NP_ERROR_CODES.emptyApiKey]] });
-              if (envelope.data.apiKey !== apiKey) return answer({ errors: [['API auth fail', NP_ERROR_CODES.authFailed]] });
+              if (!constantTimeEqual(envelope.data.apiKey, apiKey))
+                return answer({ errors: [['API auth fail', NP_ERROR_CODES.authFailed]] });
             }
             const handler = handlers[method];
             if (!handler) return answer({ errors: [[`Method ${calledMethod} of model ${modelName} is not available in the sandbox`, '']] });

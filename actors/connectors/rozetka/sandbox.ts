@@ -8,6 +8,7 @@ import {
   STATUSES_NEEDING_TTN,
   type RozetkaOrder,
 } from './protocol.ts';
+import { constantTimeEqual } from '../../../common/security.ts';
 
 /**
  * The Rozetka Seller sandbox: one seller account, logins that expect the
@@ -128,7 +129,9 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
           path: ROZETKA_PATHS.login,
           handle: (request) => {
             const body = request.json() as { username?: unknown; password?: unknown };
-            if (body.username !== account.username || body.password !== encodePassword(account.password)) {
+            const usernameMatches = typeof body.username === 'string' && constantTimeEqual(body.username, account.username);
+            const passwordMatches = typeof body.password === 'string' && constantTimeEqual(body.password, encodePassword(account.password));
+            if (!usernameMatches || !passwordMatches) {
               return fail(200, ROZETKA_ERROR_CODES.incorrectCredentials, 'incorrect_username_password');
             }
             const token = randomBytes(24).toString('hex');

@@ -8,9 +8,8 @@ import {
   verifySignature,
 } from '../../../actors/connectors/liqpay/protocol.ts';
 import { monobankConnector } from '../../../actors/connectors/monobank/connector.ts';
-import { invoiceStatusSchema, paymentUpdateOf } from '../../../actors/connectors/monobank/protocol.ts';
+import { invoiceStatusSchema, paymentUpdateOf, verifyPublicKeySignature } from '../../../actors/connectors/monobank/protocol.ts';
 import { WebhookBodyError, type WebhookRequest, type WebhookSpec } from '../../../actors/webhooks/spec.ts';
-import { verifyPublicKeySignature } from '../../webhooks/signatures.ts';
 import { describeIssues } from '../../../common/issues.ts';
 
 function json(request: WebhookRequest): unknown {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { monobankConnector } from '../../../actors/connectors/monobank/connector.ts';
 import type { MonobankClient } from '../../../actors/connectors/monobank/client.ts';
-import { invoiceStatusSchema } from '../../../actors/connectors/monobank/protocol.ts';
+import { invoiceStatusSchema, verifyPublicKeySignature } from '../../../actors/connectors/monobank/protocol.ts';
 import type { MonobankSandbox } from '../../../actors/connectors/monobank/sandbox.ts';
-import { verifyPublicKeySignature } from '../../../http/webhooks/signatures.ts';
 import { withSandboxClient, rejection } from '../../support/connectors.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
@@ -173,3 +173,17 @@ test('creating an invoice is never repeated by the pipeline; reading status is r
     const limited = await rejection(client.invoiceStatus(invoiceId));
     assert.deepEqual([limited.code, limited.retryable, limited.status], ['TMR', true, 429]);
   }));
+
+test('ECDSA P-256 signatures over SHA-256 of the raw body (Monobank X-Sign) verify, and anything else fails without throwing', () => {
+  const body = Buffer.from('{"invoiceId":"p2_9ZgpZVsl3","status":"success"}');
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const signature = sign('sha256', body, privateKey).toString('base64');
+  assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: body, signatureBase64: signature }), true);
+  assert.equal(
+    verifyPublicKeySignature({ publicKeyPem: pem, payload: Buffer.from(`${body.toString()} `), signatureBase64: signature }),
+    false,
+  );
+  assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: body, signatureBase64: 'bm90IGEgc2lnbmF0dXJl' }), false);
+  assert.equal(verifyPublicKeySignature({ publicKeyPem: 'not a key', payload: body, signatureBase64: signature }), false);
+});
