@@ -25,7 +25,7 @@ import { referenceRoutes } from './routes/reference.ts';
 import { inspectionRoutes } from './routes/inspection.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { Collections } from '../persistence/collections.ts';
-import type { ActorIndex } from '../actors/runtime/actor-index.ts';
+import type { ActorQueries } from '../actors/runtime/queries.ts';
 import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/connectors/kit/connectors.ts';
@@ -49,8 +49,8 @@ export interface HttpDependencies {
   orders: OrderRouteDeps & { mailer: Mailer };
   reference: ReferenceCollections;
   collections: Collections;
-  actorIndex: ActorIndex;
-  applications: Omit<ApplicationRouteDeps, 'runtime' | 'store' | 'actors' | 'connectors'>;
+  queries: ActorQueries;
+  applications: Omit<ApplicationRouteDeps, 'runtime' | 'store' | 'queries' | 'connectors'>;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -93,7 +93,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(
     inspectionRoutes({
       runtime: deps.runtime,
-      index: deps.actorIndex,
+      queries: deps.queries,
       store: deps.store,
       collections: deps.collections,
       audit: deps.audit,
@@ -104,7 +104,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
       ...deps.applications,
       runtime: deps.runtime,
       store: deps.store,
-      actors: deps.collections.actors,
+      queries: deps.queries,
       connectors: deps.connectors,
     }).routes(),
   );

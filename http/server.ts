@@ -25,6 +25,7 @@ import { alertChannelsFromConfig } from '../actors/alerts/channels.ts';
 import { Alerts } from '../actors/alerts/alerts.ts';
 import { alertOnAttention } from '../actors/alerts/attention.ts';
 import { ActorIndex } from '../actors/runtime/actor-index.ts';
+import { ActorQueries } from '../actors/runtime/queries.ts';
 import { AuditLog } from '../actors/audit/audit-log.ts';
 import { allConnectors } from '../actors/connectors/index.ts';
 import { Connectors, type AlertSink } from '../actors/connectors/kit/connectors.ts';
@@ -240,6 +241,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         actorIndex.note(change);
       },
     });
+    const queries = new ActorQueries({ runtime, actors: collections.actors, index: actorIndex });
     worker = new DurableWorker({
       runtime,
       registry,
@@ -290,10 +292,10 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(alertDeliveryJob(alerts))
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
-      .define(paymentStatusPollJob({ actors: collections.actors, runtime, now: () => clock.now() }))
+      .define(paymentStatusPollJob({ queries, runtime, now: () => clock.now() }))
       .define(
         novaPoshtaTrackingJob({
-          actors: collections.actors,
+          queries,
           runtime,
           client: () => connectors.client(novaPoshtaConnector),
           every: `${trackingIntervalMinutes(connectors)} minutes`,
@@ -310,8 +312,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now: () => clock.now() }))
       .define(
         dailyReportJob({
-          actors: collections.actors,
-          flushProjections: () => runtime.flushProjections(),
+          queries,
           commerce,
           connectors,
           mailer,
@@ -376,10 +377,10 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       },
       reference,
       collections,
-      actorIndex,
+      queries,
       orders: {
         runtime,
-        actors: collections.actors,
+        queries,
         commerce,
         mailer,
         policy: () => config.orderPolicy,

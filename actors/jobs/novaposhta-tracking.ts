@@ -1,9 +1,8 @@
-import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import { AppError } from '../../common/errors.ts';
-import shipmentModule, { trackedNumber, type ShipmentContext, type TrackedEvent } from '../../machines/shipment.ts';
-import type { ActorDoc } from '../../persistence/collections.ts';
+import shipmentModule, { trackedNumber, type TrackedEvent } from '../../machines/shipment.ts';
 import type { NovaPoshtaClient } from '../connectors/novaposhta/client.ts';
+import type { ActorQueries } from '../runtime/queries.ts';
 import type { ActorRuntime } from '../runtime/runtime.ts';
 import type { JobDefinition } from './registry.ts';
 
@@ -17,7 +16,7 @@ const BATCH = 100;
  * go on; runs never overlap in a process.
  */
 export function novaPoshtaTrackingJob(deps: {
-  actors: Collection<ActorDoc>;
+  queries: ActorQueries;
   runtime: ActorRuntime;
   client: () => NovaPoshtaClient;
   every: string;
@@ -30,15 +29,13 @@ export function novaPoshtaTrackingJob(deps: {
     syncs: 'novaposhta',
     async run({ progress }) {
       const shipments = deps.runtime.of(shipmentModule);
-      await deps.runtime.flushProjections();
-      const docs = await deps.actors.find({ type: 'shipment', tags: 'tracked' }, { projection: { id: 1, snapshot: 1 } }).toArray();
-      const watched = docs.flatMap((doc) => {
-        const context = JSON.parse(doc.snapshot).context as ShipmentContext;
+      const tracked = await deps.queries.views(shipmentModule, { tag: 'tracked' }, { order: 'oldestCreated' });
+      const watched = tracked.flatMap(({ id, context }) => {
         const number = trackedNumber(context);
         return number
           ? [
               {
-                id: doc.id,
+                id,
                 number,
                 phone: context.recipient.phone.replace(/^\+/, ''),
                 last: context.lastStatusCode,

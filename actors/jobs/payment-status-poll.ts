@@ -1,7 +1,6 @@
-import type { Collection } from 'mongodb';
 import { AppError } from '../../common/errors.ts';
 import paymentModule from '../../machines/payment.ts';
-import type { ActorDoc } from '../../persistence/collections.ts';
+import type { ActorQueries } from '../runtime/queries.ts';
 import type { ActorRuntime } from '../runtime/runtime.ts';
 import type { JobDefinition } from './registry.ts';
 
@@ -13,7 +12,7 @@ import type { JobDefinition } from './registry.ts';
  * applied once and in order like a webhook. A manual run polls them all.
  */
 export function paymentStatusPollJob(deps: {
-  actors: Collection<ActorDoc>;
+  queries: ActorQueries;
   runtime: ActorRuntime;
   quietForMs?: number;
   now?: () => number;
@@ -25,12 +24,11 @@ export function paymentStatusPollJob(deps: {
     description: 'asks Monobank and LiqPay about payments that have heard nothing for a while (lost webhooks, expiry)',
     every: '2 minutes',
     async run({ trigger }) {
-      await deps.runtime.flushProjections();
-      const cutoff = new Date(now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000)));
-      const waiting = await deps.actors
-        .find({ type: 'payment', state: 'pending.waiting', updatedAt: { $lte: cutoff } }, { projection: { id: 1 } })
-        .limit(1_000)
-        .toArray();
+      const cutoff = now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000));
+      const waiting = await deps.queries.summaries(
+        { type: paymentModule.type, states: ['pending.waiting'], updatedBefore: new Date(cutoff + 1) },
+        { order: 'oldestUpdated', limit: 1_000 },
+      );
       let polled = 0;
       let skipped = 0;
       for (const payment of waiting) {

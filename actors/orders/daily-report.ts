@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
-import type { OrderContext } from '../../machines/order.ts';
-import type { PaymentContext } from '../../machines/payment.ts';
-import { isDuplicateKeyError, type ActorDoc } from '../../persistence/collections.ts';
+import orderModule from '../../machines/order.ts';
+import paymentModule, { type PaymentContext } from '../../machines/payment.ts';
+import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { CommerceCollections, ReportDoc } from '../../persistence/commerce.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { ConnectorError } from '../connectors/kit/errors.ts';
@@ -11,7 +10,7 @@ import { liqpayConnector } from '../connectors/liqpay/connector.ts';
 import { PAID_LIQPAY_STATUSES } from '../connectors/liqpay/protocol.ts';
 import { monobankConnector } from '../connectors/monobank/connector.ts';
 import type { JobDefinition } from '../jobs/registry.ts';
-import { actorKey } from '../runtime/store.ts';
+import type { ActorQueries } from '../runtime/queries.ts';
 import type { Mailer } from '../notifications/mailer.ts';
 
 /**
@@ -21,9 +20,7 @@ import type { Mailer } from '../notifications/mailer.ts';
  * report is stored (`GET /admin/reports`) and mailed to management.
  */
 export interface DailyReportDeps {
-  actors: Collection<ActorDoc>;
-  /** to write this process's recent transitions to the projection before reading it */
-  flushProjections: () => Promise<void>;
+  queries: ActorQueries;
   commerce: CommerceCollections;
   connectors: Connectors;
   mailer: Mailer;
@@ -44,11 +41,7 @@ const PAID_STATES = new Set(['succeeded', 'refunding', 'refundFailed']);
 export async function buildDailyReport(deps: DailyReportDeps, day: string): Promise<ReportDoc> {
   const start = new Date(`${day}T00:00:00.000Z`);
   const end = new Date(start.getTime() + DAY_MS);
-  await deps.flushProjections();
-  const docs = await deps.actors
-    .find({ type: 'order', updatedAt: { $gte: start, $lt: end } })
-    .sort({ createdAt: 1 })
-    .toArray();
+  const docs = await deps.queries.views(orderModule, { updatedFrom: start, updatedBefore: end }, { order: 'oldestCreated' });
   const report: ReportDoc = {
     _id: day,
     day,
@@ -59,7 +52,7 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     emailedTo: [],
   };
   for (const doc of docs) {
-    const order = JSON.parse(doc.snapshot).context as OrderContext;
+    const order = doc.context;
     const paymentId = order.receipt?.paymentId ?? null;
     report.orders.push({
       orderId: doc.id,
@@ -72,10 +65,10 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     if (doc.state === 'rejected') report.totals.rejected += 1;
     if (doc.state === 'blocked') report.totals.blocked += 1;
     if (!paymentId) continue;
-    const paymentDoc = await deps.actors.findOne({ _id: actorKey('payment', paymentId) });
-    if (!paymentDoc) continue;
-    const payment = JSON.parse(paymentDoc.snapshot).context as PaymentContext;
-    const ours = paymentDoc.state;
+    const paymentView = await deps.queries.find(paymentModule, paymentId);
+    if (!paymentView) continue;
+    const payment = paymentView.context;
+    const ours = paymentView.state;
     if (PAID_STATES.has(ours)) {
       report.totals.paid += 1;
       report.totals.amountPaid += payment.amount;

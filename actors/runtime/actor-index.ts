@@ -34,6 +34,8 @@ export interface ActorQuery {
   q?: string;
   updatedBefore?: number;
   cursor?: { at: number; key: string };
+  /** any further condition */
+  where?: (actor: IndexedActor) => boolean;
   limit: number;
 }
 
@@ -173,6 +175,7 @@ export class ActorIndex {
       if (query.tag && !a.tags.includes(query.tag)) continue;
       if (query.q && !a.id.startsWith(query.q)) continue;
       if (query.updatedBefore !== undefined && a.updatedAt >= query.updatedBefore) continue;
+      if (query.where && !query.where(a)) continue;
       out.push(a);
     }
     return out;

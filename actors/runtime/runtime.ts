@@ -341,6 +341,14 @@ export class ActorRuntime {
     return this.options.store.drain();
   }
 
+  /**
+   * A stored projection as callers see actors: its snapshot brought up to the
+   * machine's version by the declared migrations (or refused), never cast.
+   */
+  viewOfStored(doc: ActorDoc): ActorView {
+    return viewOf(liveOfStored(this.options.registry.get(doc.type), doc));
+  }
+
   evictAll(): void {
     this.cache.clear();
   }
@@ -567,27 +575,7 @@ export class ActorRuntime {
       this.cache.delete(key);
       return null;
     }
-    const { doc } = stored;
-    let snapshot: AnyMachineSnapshot;
-    try {
-      snapshot = restoreSnapshot(module, doc.version, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
-    } catch (error) {
-      if (error instanceof SnapshotVersionError) {
-        throw errors.unsupportedVersion(key, error.storedVersion, error.currentVersion, error.reason);
-      }
-      throw error;
-    }
-    const live: LiveActor = {
-      key,
-      type: doc.type,
-      id: doc.id,
-      module,
-      revision: doc.revision,
-      snapshot,
-      runtime: fromStoredMeta(doc.runtime),
-      createdAt: doc.createdAt,
-      updatedAt: doc.updatedAt,
-    };
+    const live = liveOfStored(module, stored.doc);
     this.cache.set(key, live);
     return live;
   }
@@ -611,6 +599,30 @@ interface Conflict {
 
 function isConflict(result: ActorView | Conflict): result is Conflict {
   return 'conflict' in result;
+}
+
+/** Restores a stored actor through its machine's migrations; a snapshot that cannot be migrated is refused (409). */
+function liveOfStored(module: MachineModule, doc: ActorDoc): LiveActor {
+  let snapshot: AnyMachineSnapshot;
+  try {
+    snapshot = restoreSnapshot(module, doc.version, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+  } catch (error) {
+    if (error instanceof SnapshotVersionError) {
+      throw errors.unsupportedVersion(doc._id, error.storedVersion, error.currentVersion, error.reason);
+    }
+    throw error;
+  }
+  return {
+    key: doc._id,
+    type: doc.type,
+    id: doc.id,
+    module,
+    revision: doc.revision,
+    snapshot,
+    runtime: fromStoredMeta(doc.runtime),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
 }
 
 function viewOf(actor: LiveActor): ActorView {

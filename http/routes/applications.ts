@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { Binary, type Collection } from 'mongodb';
 import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
+import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { Connectors } from '../../actors/connectors/kit/connectors.ts';
@@ -11,8 +12,8 @@ import type { GoodfinDeclarer } from '../../actors/goodfin/declarations.ts';
 import { APPLICATION_TYPE } from '../../actors/goodfin/inbound.ts';
 import { statusModel } from '../../actors/goodfin/model.ts';
 import type { GoodfinOutbox } from '../../actors/goodfin/outbox.ts';
-import type { ApplicationContext } from '../../machines/goodfin-application.ts';
-import type { ActorDoc, InboxDoc } from '../../persistence/collections.ts';
+import applicationModule, { type ApplicationContext } from '../../machines/goodfin-application.ts';
+import type { InboxDoc } from '../../persistence/collections.ts';
 import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
@@ -22,7 +23,7 @@ import { idempotencyKeyOf, requestHash } from './actors.ts';
 export interface ApplicationRouteDeps {
   runtime: ActorRuntime;
   store: ActorStore;
-  actors: Collection<ActorDoc>;
+  queries: ActorQueries;
   inbox: Collection<InboxDoc>;
   goodfin: GoodfinCollections;
   outbox: GoodfinOutbox;
@@ -58,6 +59,7 @@ function bytesOf(value: unknown): Buffer {
 /** `/applications`: Goodfin applications as bank staff see and drive them. */
 export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> {
   const router = new Router<HubState>();
+  const applications = deps.runtime.of(applicationModule);
 
   const labels = (): Map<string, string> => {
     try {
@@ -82,8 +84,8 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     updatedAt,
   });
 
-  const view = async (actor: ActorView) => {
-    const c = actor.context as ApplicationContext;
+  const view = async (actor: ActorView<ApplicationContext>) => {
+    const c = actor.context;
     const names = labels();
     const [journal, documents, outbound, inbound] = await Promise.all([
       deps.store.readJournal(actorKey(APPLICATION_TYPE, actor.id), 0, 500),
@@ -166,30 +168,22 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
 
   router.get('/applications', requireRole('operator', 'viewer'), async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
-    await deps.runtime.flushProjections();
-    const filter: Record<string, unknown> = { type: APPLICATION_TYPE };
     // `underReview` finds `active.underReview` too
-    if (query.state) filter.state = query.state.includes('.') ? query.state : { $in: [query.state, `active.${query.state}`] };
-    if (query.cursor) filter.createdAt = { $lt: new Date(query.cursor) };
-    const docs = await deps.actors.find(filter).sort({ createdAt: -1 }).limit(query.limit).toArray();
+    const states = query.state ? (query.state.includes('.') ? [query.state] : [query.state, `active.${query.state}`]) : null;
+    const found = await deps.queries.views(
+      applicationModule,
+      { ...(states ? { states } : {}), ...(query.cursor ? { createdBefore: new Date(query.cursor) } : {}) },
+      { order: 'newestCreated', limit: query.limit },
+    );
     const names = labels();
     ctx.body = {
-      applications: docs.map((doc) =>
-        summary(
-          doc.id,
-          doc.state,
-          JSON.parse(doc.snapshot).context as ApplicationContext,
-          names,
-          doc.createdAt.toISOString(),
-          doc.updatedAt.toISOString(),
-        ),
-      ),
-      nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
+      applications: found.map((a) => summary(a.id, a.state, a.context, names, a.createdAt, a.updatedAt)),
+      nextCursor: found.length === query.limit ? (found.at(-1)?.createdAt ?? null) : null,
     };
   });
 
   router.get('/applications/:id', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = await view(await deps.runtime.get(APPLICATION_TYPE, ctx.params.id ?? ''));
+    ctx.body = await view(await applications.get(ctx.params.id ?? ''));
   });
 
   router.get('/applications/:id/documents/:documentId', requireRole('operator', 'viewer'), async (ctx) => {
@@ -204,16 +198,16 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
   router.post('/applications/:id/events', requireRole('operator'), async (ctx) => {
     const id = ctx.params.id ?? '';
     const event = parseBody(staffEvent, ctx.state.body ?? {});
-    const actor = await deps.runtime.get(APPLICATION_TYPE, id);
+    const actor = await applications.get(id);
     if (event.type === 'SET_STATUS') {
-      const allowed = (actor.context as ApplicationContext).policy.reviewStatuses;
+      const allowed = actor.context.policy.reviewStatuses;
       if (!allowed.includes(event.code))
         throw errors.badRequest(`${event.code} is not a review status of this application`, [
           { path: 'code', message: `one of ${allowed.join(', ')}` },
         ]);
     }
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    const result = await deps.runtime.send(APPLICATION_TYPE, id, event, {
+    const result = await applications.send(id, event, {
       idempotencyKey: key,
       requestHash: requestHash('application-event', id, event),
       origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },

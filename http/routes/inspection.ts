@@ -4,11 +4,11 @@ import type { AnyStateNode, EventObject } from 'xstate';
 import { redact } from '../../common/logger.ts';
 import { errors } from '../../common/errors.ts';
 import type { AuditLog } from '../../actors/audit/audit-log.ts';
-import type { ActorIndex } from '../../actors/runtime/actor-index.ts';
+import type { ActorQueries, ActorSummary } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
-import type { ActorDoc, Collections } from '../../persistence/collections.ts';
+import type { Collections } from '../../persistence/collections.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { parseBody, parseQuery } from '../validation.ts';
@@ -22,8 +22,7 @@ import { parseBody, parseQuery } from '../validation.ts';
  */
 export interface InspectionDeps {
   runtime: ActorRuntime;
-  /** answers the lists once loaded (FerretDB cannot: see ActorIndex) */
-  index?: ActorIndex;
+  queries: ActorQueries;
   store: ActorStore;
   collections: Collections;
   audit: AuditLog;
@@ -77,35 +76,40 @@ export function machineGraph(module: MachineModule) {
   return describe(module.machine.root);
 }
 
-function cursorOf(doc: Pick<ActorDoc, 'updatedAt' | '_id'>): string {
-  return `${doc.updatedAt.toISOString()}|${doc._id}`;
+/** `<updatedAt>|<type/id>` of the last actor of a page. */
+function cursorOf(actor: ActorSummary): string {
+  return `${actor.updatedAt.toISOString()}|${actor.key}`;
 }
 
-function fromCursor(cursor: string): { at: Date; id: string } {
+function fromCursor(cursor: string): { updatedAt: Date; key: string } {
   const [at, ...rest] = cursor.split('|');
   const date = new Date(at ?? '');
   if (Number.isNaN(date.getTime()) || rest.length === 0)
     throw errors.badRequest('invalid cursor', [{ path: 'query:cursor', message: 'use nextCursor from the previous page' }]);
-  return { at: date, id: rest.join('|') };
+  return { updatedAt: date, key: rest.join('|') };
 }
+
+const listed = (a: ActorSummary) => ({
+  type: a.type,
+  id: a.id,
+  state: a.state,
+  status: a.status,
+  tags: a.tags,
+  revision: a.revision,
+  version: a.version,
+  createdAt: a.createdAt.toISOString(),
+  updatedAt: a.updatedAt.toISOString(),
+});
 
 export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
   const router = new Router<HubState>({ prefix: '/admin' });
   const now = deps.now ?? Date.now;
-  const { actors, effects, timers } = deps.collections;
+  const { effects, timers } = deps.collections;
 
   router.get('/machines', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
-    await deps.runtime.flushProjections();
     const machines = [];
     for (const module of deps.runtime.registry.list()) {
-      let counts: Record<string, number> = {};
-      if (deps.index?.ready) counts = deps.index.counts(module.type);
-      else {
-        const rows = (await actors
-          .aggregate([{ $match: { type: module.type } }, { $group: { _id: '$state', count: { $sum: 1 } } }])
-          .toArray()) as Array<{ _id: string; count: number }>;
-        for (const row of rows) counts[row._id] = row.count;
-      }
+      const counts = await deps.queries.countByState(module.type);
       machines.push({
         type: module.type,
         version: module.version,
@@ -131,67 +135,18 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
 
   router.get('/actors', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
-    if (deps.index?.ready) {
-      const cursor = query.cursor ? fromCursor(query.cursor) : undefined;
-      const found = deps.index.query({
+    const found = await deps.queries.summaries(
+      {
         ...(query.type ? { type: query.type } : {}),
-        ...(query.state ? { state: query.state } : {}),
+        ...(query.state ? { states: [query.state] } : {}),
         ...(query.tag ? { tag: query.tag } : {}),
-        ...(query.q ? { q: query.q } : {}),
-        ...(query.updatedBefore ? { updatedBefore: Date.parse(query.updatedBefore) } : {}),
-        ...(cursor ? { cursor: { at: cursor.at.getTime(), key: cursor.id } } : {}),
-        limit: query.limit,
-      });
-      const last = found.at(-1);
-      ctx.body = {
-        actors: found.map((a) => ({
-          type: a.type,
-          id: a.id,
-          state: a.state,
-          status: a.status,
-          tags: a.tags,
-          revision: a.revision,
-          version: a.version,
-          createdAt: new Date(a.createdAt).toISOString(),
-          updatedAt: new Date(a.updatedAt).toISOString(),
-        })),
-        nextCursor: found.length === query.limit && last ? `${new Date(last.updatedAt).toISOString()}|${last.key}` : null,
-      };
-      return;
-    }
-    await deps.runtime.flushProjections();
-    const filter: Record<string, unknown> = {};
-    if (query.type) filter.type = query.type;
-    if (query.state) filter.state = query.state;
-    if (query.tag) filter.tags = query.tag;
-    if (query.q) filter.id = { $regex: new RegExp(`^${query.q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) };
-    const before: Record<string, Date> = {};
-    if (query.updatedBefore) before.$lt = new Date(query.updatedBefore);
-    const conditions: Record<string, unknown>[] = [filter];
-    if (query.cursor) {
-      const cursor = fromCursor(query.cursor);
-      conditions.push({ $or: [{ updatedAt: { $lt: cursor.at } }, { updatedAt: cursor.at, _id: { $lt: cursor.id } }] });
-    }
-    if (before.$lt) conditions.push({ updatedAt: before });
-    const docs = await actors
-      .find(conditions.length === 1 ? filter : { $and: conditions }, { projection: { snapshot: 0, runtime: 0 } })
-      .sort({ updatedAt: -1, _id: -1 })
-      .limit(query.limit)
-      .toArray();
-    ctx.body = {
-      actors: docs.map((d) => ({
-        type: d.type,
-        id: d.id,
-        state: d.state,
-        status: d.status,
-        tags: d.tags,
-        revision: d.revision,
-        version: d.version,
-        createdAt: d.createdAt.toISOString(),
-        updatedAt: d.updatedAt.toISOString(),
-      })),
-      nextCursor: docs.length === query.limit ? cursorOf(docs[docs.length - 1] as ActorDoc) : null,
-    };
+        ...(query.q ? { idPrefix: query.q } : {}),
+        ...(query.updatedBefore ? { updatedBefore: new Date(query.updatedBefore) } : {}),
+      },
+      { limit: query.limit, ...(query.cursor ? { after: fromCursor(query.cursor) } : {}) },
+    );
+    const last = found.at(-1);
+    ctx.body = { actors: found.map(listed), nextCursor: found.length === query.limit && last ? cursorOf(last) : null };
   });
 
   router.get('/actors/:type/:id', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
@@ -204,7 +159,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
       timers.find({ actor: key }).sort({ dueAt: 1 }).toArray(),
       effects.find({ actor: key }).toArray(),
     ]);
-    const children = module.children ? module.children(actor.context as never) : [];
+    const children = module.children ? module.children(actor.context) : [];
     const childViews = await Promise.all(
       children.map(async (child) => {
         try {
@@ -297,19 +252,14 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     const overdue: Array<Record<string, unknown>> = [];
     for (const module of deps.runtime.registry.list()) {
       for (const [state, sla] of Object.entries(module.slaMs ?? {})) {
-        const late = await actors
-          .find({ type: module.type, state, updatedAt: { $lt: new Date(at - sla) } }, { projection: { snapshot: 0, runtime: 0 } })
-          .limit(100)
-          .toArray();
-        for (const doc of late)
-          overdue.push({ type: doc.type, id: doc.id, state: doc.state, since: doc.updatedAt.toISOString(), slaMs: sla });
+        const late = await deps.queries.summaries(
+          { type: module.type, states: [state], updatedBefore: new Date(at - sla) },
+          { limit: 100 },
+        );
+        for (const a of late) overdue.push({ type: a.type, id: a.id, state: a.state, since: a.updatedAt.toISOString(), slaMs: sla });
       }
     }
-    const attention = await actors
-      .find({ tags: 'alert' }, { projection: { snapshot: 0, runtime: 0 } })
-      .sort({ updatedAt: -1 })
-      .limit(200)
-      .toArray();
+    const attention = await deps.queries.summaries({ tag: 'alert' }, { limit: 200 });
     ctx.body = {
       stuckEffects: stuckEffects.map((e) => ({
         type: e.type,
@@ -321,7 +271,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
         lastError: e.lastError,
       })),
       overdue,
-      needsAttention: attention.map((d) => ({ type: d.type, id: d.id, state: d.state, since: d.updatedAt.toISOString() })),
+      needsAttention: attention.map((a) => ({ type: a.type, id: a.id, state: a.state, since: a.updatedAt.toISOString() })),
     };
   });
 

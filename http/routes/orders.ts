@@ -1,15 +1,14 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Collection } from 'mongodb';
 import { errors } from '../../common/errors.ts';
 import { constantTimeEqual } from '../../common/security.ts';
+import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { renderInvoicePdf, type Seller } from '../../actors/documents/invoice-pdf.ts';
-import type { OrderContext, OrderEvent } from '../../machines/order.ts';
+import orderModule, { type OrderContext, type OrderEvent } from '../../machines/order.ts';
 import { orderRequestSchema, type OrderPolicy } from '../../machines/order-rules.ts';
-import type { PaymentContext } from '../../machines/payment.ts';
-import { availableUnits, reservedUnits, type ProductContext, type ProductEvent } from '../../machines/product.ts';
-import type { ActorDoc } from '../../persistence/collections.ts';
+import paymentModule from '../../machines/payment.ts';
+import productModule, { availableUnits, reservedUnits, type ProductContext } from '../../machines/product.ts';
 import type { CommerceCollections } from '../../persistence/commerce.ts';
 import type { Mailer } from '../../actors/notifications/mailer.ts';
 import type { HubState } from '../context.ts';
@@ -20,7 +19,7 @@ import { idempotencyKeyOf, requestHash } from './actors.ts';
 
 export interface OrderRouteDeps {
   runtime: ActorRuntime;
-  actors: Collection<ActorDoc>;
+  queries: ActorQueries;
   commerce: CommerceCollections;
   policy: () => OrderPolicy;
   seller: Seller;
@@ -50,13 +49,13 @@ const productBody = z.object({
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /** The order as an operator sees it: the machine's context, plus its payment and documents. */
-export async function orderView(runtime: ActorRuntime, actor: ActorView) {
-  const c = actor.context as OrderContext;
+export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderContext>) {
+  const c = actor.context;
   let payment: Record<string, unknown> | null = null;
   if (c.currentPayment) {
     try {
-      const p = await runtime.get('payment', c.currentPayment.id);
-      const pc = p.context as PaymentContext;
+      const p = await runtime.of(paymentModule).get(c.currentPayment.id);
+      const pc = p.context;
       payment = {
         id: p.id,
         attempt: pc.attempt,
@@ -98,8 +97,8 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView) {
   };
 }
 
-function productView(actor: ActorView) {
-  const c = actor.context as ProductContext;
+function productView(actor: Pick<ActorView<ProductContext>, 'id' | 'context' | 'revision' | 'updatedAt'>) {
+  const c = actor.context;
   return {
     sku: actor.id,
     name: c.name,
@@ -117,6 +116,8 @@ function productView(actor: ActorView) {
 export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   const router = new Router<HubState>();
   const now = deps.now ?? Date.now;
+  const orders = deps.runtime.of(orderModule);
+  const products = deps.runtime.of(productModule);
   const who = (ctx: { state: HubState }) => ctx.state.principal?.name ?? 'unknown';
 
   router.post('/orders', requireRole('operator'), async (ctx) => {
@@ -128,8 +129,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     const body = parseBody(orderRequestSchema, ctx.state.body ?? {});
     // the shop's own id when it gives one; else derived from the key, so that a repeat lands on the same order
     const orderId = body.externalId ?? derivedOrderId(key);
-    const result = await deps.runtime.create(
-      'order',
+    const result = await orders.create(
       orderId,
       { ...body, orderId, acceptedAt: new Date(now()).toISOString(), policy: deps.policy() },
       {
@@ -145,37 +145,38 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
 
   router.get('/orders', requireRole('operator', 'viewer'), async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
-    // this process's latest transitions first (the projection is written just behind the journal)
-    await deps.runtime.flushProjections();
-    const filter: Record<string, unknown> = { type: 'order' };
-    if (query.state) filter.state = query.state;
-    const created: Record<string, Date> = {};
-    if (query.from) created.$gte = new Date(query.from);
-    if (query.to) created.$lt = new Date(query.to);
-    if (query.cursor) created.$lt = new Date(Math.min(Date.parse(query.cursor), query.to ? Date.parse(query.to) : Infinity));
-    if (Object.keys(created).length > 0) filter.createdAt = created;
-    const docs = await deps.actors.find(filter).sort({ createdAt: -1 }).limit(query.limit).toArray();
+    const from = query.from ? Date.parse(query.from) : null;
+    const before = Math.min(query.to ? Date.parse(query.to) : Infinity, query.cursor ? Date.parse(query.cursor) : Infinity);
+    const found = await deps.queries.views(
+      orderModule,
+      {
+        ...(query.state ? { states: [query.state] } : {}),
+        ...(from !== null ? { createdFrom: new Date(from) } : {}),
+        ...(Number.isFinite(before) ? { createdBefore: new Date(before) } : {}),
+      },
+      { order: 'newestCreated', limit: query.limit },
+    );
     ctx.body = {
-      orders: docs.map((doc) => {
-        const c = JSON.parse(doc.snapshot).context as OrderContext;
+      orders: found.map((order) => {
+        const c = order.context;
         return {
-          id: doc.id,
-          state: doc.state,
+          id: order.id,
+          state: order.state,
           total: c.pricing?.total ?? c.total,
           method: c.payment.method,
           customer: c.customer.name ?? null,
           invoice: c.invoice?.number ?? null,
           late: c.late,
-          createdAt: doc.createdAt.toISOString(),
-          updatedAt: doc.updatedAt.toISOString(),
+          createdAt: order.createdAt,
+          updatedAt: order.updatedAt,
         };
       }),
-      nextCursor: docs.length === query.limit ? (docs.at(-1)?.createdAt.toISOString() ?? null) : null,
+      nextCursor: found.length === query.limit ? (found.at(-1)?.createdAt ?? null) : null,
     };
   });
 
   router.get('/orders/:id', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = await orderView(deps.runtime, await deps.runtime.get('order', ctx.params.id ?? ''));
+    ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''));
   });
 
   const sendToOrder = async (
@@ -190,7 +191,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   ) => {
     const id = ctx.params.id ?? '';
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    const result = await deps.runtime.send('order', id, event, {
+    const result = await orders.send(id, event, {
       idempotencyKey: key,
       requestHash: requestHash('order-event', id, { ...event, ...('at' in event ? { at: null } : {}) }),
       origin: { kind: 'event', requestId: ctx.state.requestId, actorName: who(ctx) },
@@ -230,41 +231,30 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     if (!SKU.test(sku)) throw errors.badRequest('a SKU is letters, digits and . _ : - (max 64)', [{ path: 'sku', message: 'invalid' }]);
     const body = parseBody(productBody, ctx.state.body ?? {});
     const origin = { kind: 'admin' as const, requestId: ctx.state.requestId, actorName: who(ctx) };
-    let actor: ActorView;
+    let actor: ActorView<ProductContext>;
     try {
-      actor = (await deps.runtime.create('product', sku, { sku, ...body }, { origin })).actor;
+      actor = (await products.create(sku, { sku, ...body }, { origin })).actor;
       ctx.status = 201;
     } catch (error) {
       if (!(error instanceof Error && 'code' in error && error.code === 'actor_exists')) throw error;
-      const current = productView(await deps.runtime.get('product', sku));
+      const current = productView(await products.get(sku));
       if (body.stock < current.reserved) {
         throw errors.conflict(`stock ${body.stock} is below the ${current.reserved} units reserved by open orders`, {
           reserved: current.reserved,
         });
       }
-      const set: ProductEvent = { type: 'SET', ...body };
-      actor = (await deps.runtime.send('product', sku, set, { origin })).actor;
+      actor = (await products.send(sku, { type: 'SET', ...body }, { origin })).actor;
     }
     ctx.body = productView(actor);
   });
 
   router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
-    await deps.runtime.flushProjections();
-    const docs = await deps.actors.find({ type: 'product' }).sort({ id: 1 }).limit(500).toArray();
-    ctx.body = {
-      products: docs.map((doc) =>
-        productView({
-          id: doc.id,
-          revision: doc.revision,
-          updatedAt: doc.updatedAt.toISOString(),
-          context: JSON.parse(doc.snapshot).context,
-        } as ActorView),
-      ),
-    };
+    const found = await deps.queries.views(productModule, {}, { order: 'byId', limit: 500 });
+    ctx.body = { products: found.map(productView) };
   });
 
   router.get('/admin/products/:sku', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = productView(await deps.runtime.get('product', ctx.params.sku ?? ''));
+    ctx.body = productView(await products.get(ctx.params.sku ?? ''));
   });
 
   return router;
@@ -304,7 +294,8 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
     const answer: OrderEvent = { type: 'SURVEY_ANSWERED', rating: body.rating, ...(body.comment ? { comment: body.comment } : {}) };
     // one answer per survey: a second (or a repeat) is answered with the first result
     const result = await deps.runtime
-      .send('order', id, answer, { idempotencyKey: `survey:${id}`, origin: { kind: 'event', actorName: 'customer' } })
+      .of(orderModule)
+      .send(id, answer, { idempotencyKey: `survey:${id}`, origin: { kind: 'event', actorName: 'customer' } })
       .catch((error: unknown) => {
         if (error instanceof Error && 'code' in error && error.code === 'event_not_accepted')
           throw errors.conflict('this survey was answered already, or the order is not waiting for it', {});

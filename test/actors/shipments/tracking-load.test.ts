@@ -8,6 +8,7 @@ import shipment, { DEFAULT_STATUS_MAP, type ShipmentInput } from '../../../machi
 import { shipmentNotices } from '../../../actors/shipments/effects.ts';
 import { Mailer } from '../../../actors/notifications/mailer.ts';
 import { bindEffects } from '../../../actors/runtime/effects.ts';
+import { ActorQueries } from '../../../actors/runtime/queries.ts';
 import { commerceCollections } from '../../../persistence/commerce.ts';
 import { connectDatabase } from '../../../persistence/database.ts';
 import { connectorHttpFor } from '../../support/connectors.ts';
@@ -74,7 +75,7 @@ test(`${SHIPMENTS} parcels in transit are tracked with ${SHIPMENTS / 100} getSta
       policy: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
     });
     const job = novaPoshtaTrackingJob({
-      actors: harness.database.collections.actors,
+      queries: new ActorQueries({ runtime: harness.runtime, actors: harness.database.collections.actors }),
       runtime: harness.runtime,
       client: () => client,
       every: '15 minutes',
