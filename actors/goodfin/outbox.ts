@@ -6,6 +6,7 @@ import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { OutboxAnswerDoc, OutboxDoc } from '../../persistence/goodfin.ts';
 import type { GoodfinClient } from '../connectors/goodfin/client.ts';
 import { GOODFIN_SYSTEM_NAME, goodfinTime } from '../connectors/goodfin/protocol.ts';
+import type { JobDefinition } from '../jobs/registry.ts';
 
 /**
  * Messages to Goodfin, durable and in order per application: queued once
@@ -205,4 +206,15 @@ export class GoodfinOutbox {
     const byId = new Map(answers.map((a) => [a._id, a]));
     return messages.map((m) => ({ ...m, answer: byId.get(m._id) ?? null }));
   }
+}
+
+/** The outbox's delivery runs as a job, so one process at a time works through it and a restart picks it up. */
+export function goodfinOutboxJob(outbox: GoodfinOutbox): JobDefinition {
+  return {
+    name: 'goodfin-outbox',
+    description: 'delivers queued messages to Goodfin, in order per application, retrying what failed',
+    every: '10 seconds',
+    syncs: 'goodfin',
+    run: () => outbox.deliver(),
+  };
 }

@@ -1,10 +1,11 @@
 import { createLogger } from '../../common/logger.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
 import type { BoundEffects } from '../../actors/runtime/effects.ts';
-import { MachineRegistry } from '../../actors/runtime/registry.ts';
-import { ActorRuntime, type ActorRuntimeOptions } from '../../actors/runtime/runtime.ts';
-import { ActorStore } from '../../actors/runtime/store.ts';
-import { DurableWorker } from '../../actors/runtime/worker.ts';
+import type { MachineRegistry } from '../../actors/runtime/registry.ts';
+import type { ActorRuntime, ActorRuntimeOptions } from '../../actors/runtime/runtime.ts';
+import type { ActorStore } from '../../actors/runtime/store.ts';
+import type { DurableWorker } from '../../actors/runtime/worker.ts';
+import { createDurableRuntime } from '../../actors/system.ts';
 import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
 import { connectDatabase, type Database } from '../../persistence/database.ts';
 import { databaseUri, eventually } from './database.ts';
@@ -37,33 +38,22 @@ export async function startRuntime(options: {
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
 }): Promise<Harness> {
   const database = options.database ?? (await connectDatabase(databaseUri(), options.dbName));
-  const registry = new MachineRegistry();
-  for (const module of options.machines) registry.register(module);
-  registry.provideEffects(...(options.effects ?? []));
-  registry.validate();
-  const store = new ActorStore(database.collections, quietLogger);
-  const clock = options.clock ?? systemClock;
-  let worker: DurableWorker | null = null;
-  const runtime = new ActorRuntime({
-    store,
-    registry,
-    logger: quietLogger,
-    clock,
-    cacheSize: options.cacheSize ?? 100,
-    onCommitted: (work) => worker?.onCommitted(work),
-    onTransitioned: options.onTransitioned,
-  });
-  worker = new DurableWorker({
-    runtime,
-    registry,
+  // the service's own wiring (actors/system.ts), with a test's machines, effects and quick polls
+  const { registry, store, runtime, worker } = createDurableRuntime({
     collections: database.collections,
     logger: quietLogger,
-    clock,
+    clock: options.clock ?? systemClock,
+    machines: options.machines,
+    effects: options.effects ?? [],
+    cacheSize: options.cacheSize ?? 100,
     ownerId: `test-${process.pid}`,
-    pollMs: options.pollMs ?? 200,
-    maxAttempts: options.maxAttempts ?? 3,
-    effectTimeoutMs: options.effectTimeoutMs,
-    backoff: { baseMs: 20, maxMs: 100 },
+    worker: {
+      pollMs: options.pollMs ?? 200,
+      maxAttempts: options.maxAttempts ?? 3,
+      effectTimeoutMs: options.effectTimeoutMs,
+      backoff: { baseMs: 20, maxMs: 100 },
+    },
+    ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
   });
   const started = worker;
   if (options.startWorker !== false) await started.start();

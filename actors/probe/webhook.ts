@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { WebhookBodyError, type WebhookSpec } from '../../../actors/webhooks/spec.ts';
-import { freshTimestamp, verifyHmac } from '../../../common/security.ts';
+import { WebhookBodyError, type WebhookSpec } from '../webhooks/spec.ts';
+import { freshTimestamp, verifyHmac } from '../../common/security.ts';
 
 /**
  * The echo service's callbacks — the reference webhook protocol the hub's

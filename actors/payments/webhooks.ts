@@ -1,16 +1,16 @@
 import type { Logger } from 'winston';
-import type { Connectors } from '../../../actors/connectors/kit/connectors.ts';
+import type { Connectors } from '../connectors/kit/connectors.ts';
 import {
   callbackFormSchema,
   decodeData,
   liqpayAnswerSchema,
   paymentUpdateOfLiqPay,
   verifySignature,
-} from '../../../actors/connectors/liqpay/protocol.ts';
-import { monobankConnector } from '../../../actors/connectors/monobank/connector.ts';
-import { invoiceStatusSchema, paymentUpdateOf, verifyPublicKeySignature } from '../../../actors/connectors/monobank/protocol.ts';
-import { WebhookBodyError, type WebhookRequest, type WebhookSpec } from '../../../actors/webhooks/spec.ts';
-import { describeIssues } from '../../../common/issues.ts';
+} from '../connectors/liqpay/protocol.ts';
+import { monobankConnector } from '../connectors/monobank/connector.ts';
+import { invoiceStatusSchema, paymentUpdateOf, verifyPublicKeySignature } from '../connectors/monobank/protocol.ts';
+import { WebhookBodyError, type WebhookRequest, type WebhookSpec } from '../webhooks/spec.ts';
+import { describeIssues } from '../../common/issues.ts';
 
 function json(request: WebhookRequest): unknown {
   try {

@@ -1,0 +1,441 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { Agenda } from 'agenda';
+import type { Logger } from 'winston';
+import { describeConfig, type Config } from '../common/config.ts';
+import { allMachines } from '../machines/index.ts';
+import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
+import type { Collections } from '../persistence/collections.ts';
+import { commerceCollections, ensureCommerceIndexes, type CommerceCollections } from '../persistence/commerce.ts';
+import { connectDatabase, type Database } from '../persistence/database.ts';
+import { openDatabaseServer } from '../persistence/embedded-database.ts';
+import { ensureGoodfinIndexes, goodfinCollections, type GoodfinCollections } from '../persistence/goodfin.ts';
+import { IntegrationStore } from '../persistence/integrations.ts';
+import { loadKeyring } from '../persistence/master-key.ts';
+import { ensureReferenceIndexes, referenceCollections, type ReferenceCollections } from '../persistence/reference.ts';
+import { createAgenda } from '../persistence/scheduler.ts';
+import { verifyMasterKey } from '../persistence/secret-box.ts';
+import { Alerts } from './alerts/alerts.ts';
+import { alertOnAttention } from './alerts/attention.ts';
+import { alertChannelsFromConfig } from './alerts/channels.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { startEchoSandbox } from './connectors/echo/sandbox.ts';
+import { allConnectors } from './connectors/index.ts';
+import { Connectors, type AlertSink } from './connectors/kit/connectors.ts';
+import { goodfinConnector } from './connectors/goodfin/connector.ts';
+import { novaPoshtaConnector } from './connectors/novaposhta/connector.ts';
+import { renderInvoicePdf, type Seller } from './documents/invoice-pdf.ts';
+import { GoodfinDeclarer } from './goodfin/declarations.ts';
+import { goodfinEffects } from './goodfin/effects.ts';
+import { goodfinInbound } from './goodfin/inbound.ts';
+import { GoodfinOutbox, goodfinOutboxJob } from './goodfin/outbox.ts';
+import { alertDeliveryJob } from './jobs/alert-delivery.ts';
+import { auditRetentionJob } from './jobs/audit-retention.ts';
+import { housekeepingJob } from './jobs/housekeeping.ts';
+import { inboxRedispatchJob } from './jobs/inbox-redispatch.ts';
+import { mailDeliveryJob } from './jobs/mail-delivery.ts';
+import { novaPoshtaReferenceSyncJob } from './jobs/novaposhta-reference-sync.ts';
+import { novaPoshtaTrackingJob } from './jobs/novaposhta-tracking.ts';
+import { paymentStatusPollJob } from './jobs/payment-status-poll.ts';
+import { JobRegistry } from './jobs/registry.ts';
+import { createHealthStore, type HealthStore } from './monitoring/connector-health.ts';
+import { HubMetrics } from './monitoring/metrics.ts';
+import { Mailer } from './notifications/mailer.ts';
+import { dailyReportJob } from './orders/daily-report.ts';
+import { orderEffects } from './orders/effects.ts';
+import { paymentEffects } from './payments/effects.ts';
+import { liqpayWebhook, monobankWebhook } from './payments/webhooks.ts';
+import { probeEffects } from './probe/effects.ts';
+import { webhookSpecs } from './probe/webhook.ts';
+import { ActorIndex } from './runtime/actor-index.ts';
+import { systemClock, type Clock } from './runtime/clock.ts';
+import type { BoundEffects } from './runtime/effects.ts';
+import { ActorQueries } from './runtime/queries.ts';
+import { MachineRegistry } from './runtime/registry.ts';
+import { ActorRuntime, type ActorRuntimeOptions } from './runtime/runtime.ts';
+import { ActorStore } from './runtime/store.ts';
+import { DurableWorker, type WorkerOptions } from './runtime/worker.ts';
+import { shipmentEffects } from './shipments/effects.ts';
+import { Inbox } from './webhooks/inbox.ts';
+import { SignatureFailures } from './webhooks/signature-failures.ts';
+import type { AnyMachineModule } from '../machines/machine-module.ts';
+
+/** The durable runtime alone: machines, their effects, the store, the runtime and its worker. */
+export interface DurableRuntime {
+  registry: MachineRegistry;
+  store: ActorStore;
+  runtime: ActorRuntime;
+  worker: DurableWorker;
+}
+
+/**
+ * Wires the runtime for a set of machines and their effects. The service
+ * (below) and the runtime's own tests build it the same way; the registry's
+ * boot check refuses machines whose invocations have no handler.
+ */
+export function createDurableRuntime(options: {
+  collections: Collections;
+  logger: Logger;
+  clock: Clock;
+  machines: readonly AnyMachineModule[];
+  effects: readonly BoundEffects[];
+  cacheSize: number;
+  ownerId: string;
+  worker: Pick<WorkerOptions, 'pollMs' | 'maxAttempts' | 'leaseMs' | 'effectTimeoutMs' | 'backoff' | 'onEffectFailed'>;
+  onTransitioned?: ActorRuntimeOptions['onTransitioned'];
+}): DurableRuntime {
+  const registry = new MachineRegistry();
+  for (const module of options.machines) registry.register(module);
+  registry.provideEffects(...options.effects);
+  registry.validate();
+  const store = new ActorStore(options.collections, options.logger);
+  const committed: Array<NonNullable<ActorRuntimeOptions['onCommitted']>> = [];
+  const runtime = new ActorRuntime({
+    store,
+    registry,
+    logger: options.logger,
+    clock: options.clock,
+    cacheSize: options.cacheSize,
+    // the worker starts what a commit asked for without waiting for its next poll
+    onCommitted: (work) => committed.forEach((listener) => listener(work)),
+    ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
+  });
+  const worker = new DurableWorker({
+    ...options.worker,
+    runtime,
+    registry,
+    collections: options.collections,
+    logger: options.logger,
+    clock: options.clock,
+    ownerId: options.ownerId,
+  });
+  committed.push(worker.onCommitted);
+  return { registry, store, runtime, worker };
+}
+
+export interface ActorSystemOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** where the echo service lives; unset → an in-process sandbox */
+  echoBaseUrl?: string;
+}
+
+/** Everything the hub is, but HTTP: what `http/` serves and what tests drive. */
+export interface ActorSystem extends DurableRuntime {
+  ownerId: string;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  database: Database;
+  queries: ActorQueries;
+  actorIndex: ActorIndex;
+  connectors: Connectors;
+  health: HealthStore;
+  metrics: HubMetrics;
+  audit: AuditLog;
+  alerts: Alerts;
+  /** raises an alert and counts it */
+  alertSink: AlertSink;
+  mailer: Mailer;
+  commerce: CommerceCollections;
+  reference: ReferenceCollections;
+  goodfin: { collections: GoodfinCollections; outbox: GoodfinOutbox; declarer: GoodfinDeclarer };
+  inbox: Inbox;
+  signatureFailures: SignatureFailures;
+  jobs: JobRegistry;
+  seller: Seller;
+  /** true while the scheduler runs */
+  schedulerRunning(): boolean;
+  /** where partners call us back */
+  publicBaseUrl(): string;
+  /** Rehydration (overdue timers fire, unfinished effects resume), the scheduler, the actor index. */
+  start(): Promise<void>;
+  /** The hub is reachable at `url`: partners are told where we are (the configured public address wins). */
+  reachableAt(url: string): void;
+  /** Everything finished and closed, in reverse order of construction. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds database, secrets, connectors, the durable
+ * runtime with every machine and effect, inbound partners, jobs and
+ * alerts, from the configuration. Nothing here knows HTTP.
+ */
+export async function createActorSystem(config: Config, options: ActorSystemOptions): Promise<ActorSystem> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
+  const ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closeAll = async () => {
+    for (const closer of closers.reverse()) {
+      await closer.close().catch((error: unknown) => logger.warn(`closing ${closer.name} failed`, { error: String(error) }));
+    }
+  };
+
+  try {
+    logger.info('starting integration hub', { config: describeConfig(config), ownerId });
+    await mkdir(config.dataDir, { recursive: true });
+
+    const dbServer = await openDatabaseServer({
+      mongodbUri: config.mongodbUri,
+      dataDir: config.dataDir,
+      log: (level, message, meta) => logger.log(level, message, meta),
+    });
+    closers.push({ name: 'database server', close: () => dbServer.stop() });
+    logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
+    const database = await connectDatabase(dbServer.uri, config.mongodbDb);
+    closers.push({ name: 'database connection', close: () => database.close() });
+    const { collections } = database;
+
+    let echoBaseUrl = options.echoBaseUrl;
+    if (!echoBaseUrl) {
+      const echo = await startEchoSandbox();
+      echoBaseUrl = echo.url;
+      closers.push({ name: 'echo sandbox', close: () => echo.close() });
+      logger.info('integration sandboxed', { integration: 'echo', url: echo.url });
+    }
+
+    // Secrets: the master key must open what the database holds, or the start stops here.
+    const keyring = await loadKeyring({
+      masterKey: config.masterKey,
+      previousMasterKey: config.previousMasterKey,
+      dataDir: config.dataDir,
+      env: config.env,
+      warn: (message, meta) => logger.warn(message, meta),
+    });
+    const keyCheck = await verifyMasterKey(collections.hubMeta, keyring);
+    logger.info('master key', { check: keyCheck, keyId: keyring.currentKeyId });
+
+    // Platform services: monitoring, audit, alerts, connectors, mail.
+    const health = createHealthStore();
+    const metrics = new HubMetrics(health, { now });
+    const audit = new AuditLog(collections.audit, logger);
+    closers.push({ name: 'audit log', close: () => audit.flush() });
+    await ensureAlertIndexes(collections.db);
+    const channels = alertChannelsFromConfig(config.alerts, logger);
+    const alerts = new Alerts({ collection: alertsCollection(collections.db), channels, logger, now });
+    closers.push({
+      name: 'alerts',
+      close: async () => {
+        await alerts.idle();
+        for (const channel of channels) channel.close?.();
+      },
+    });
+    const alertSink: AlertSink = {
+      raise: (input) => {
+        metrics.alert(input.kind);
+        return alerts.raise(input);
+      },
+    };
+
+    const connectors = new Connectors({
+      definitions: allConnectors,
+      store: new IntegrationStore(collections.integrations, keyring),
+      logger,
+      metrics,
+      health,
+      audit,
+      alerts: alertSink,
+      sandboxes: config.sandboxes,
+      now,
+    });
+    closers.push({ name: 'connectors', close: () => connectors.stop() });
+    await connectors.start(config.integrationSeeds);
+
+    await ensureCommerceIndexes(collections.db);
+    const commerce = commerceCollections(collections.db);
+    await ensureReferenceIndexes(collections.db);
+    const reference = referenceCollections(collections.db);
+    await ensureGoodfinIndexes(collections.db);
+    const goodfinStore = goodfinCollections(collections.db);
+    const goodfinOutbox = new GoodfinOutbox({
+      collection: goodfinStore.outbox,
+      answers: goodfinStore.answers,
+      client: () => connectors.client(goodfinConnector),
+      logger,
+      alerts: alertSink,
+      now,
+    });
+    // Webhooks and links point at the public address, known once listening when not configured.
+    let publicBaseUrl = config.publicBaseUrl;
+    const mailer = new Mailer({
+      collection: commerce.mail,
+      smtpUrl: config.mail.smtpUrl,
+      from: config.mail.from,
+      logger,
+      now,
+      renderAttachment: async (attachment) => {
+        if (attachment.kind !== 'invoice') return null;
+        const invoice = await commerce.invoices.findOne({ _id: attachment.id });
+        return invoice
+          ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' }
+          : null;
+      },
+    });
+    closers.push({ name: 'mailer', close: async () => mailer.close() });
+
+    // The durable runtime with every machine and the effects their invocations run.
+    const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
+    const attention = alertOnAttention(alertSink, logger);
+    const actorIndex = new ActorIndex(collections.actors, logger);
+    closers.push({ name: 'actor index', close: async () => actorIndex.stop() });
+    const durable = createDurableRuntime({
+      collections,
+      logger,
+      clock,
+      machines: allMachines,
+      effects: [
+        probeEffects({ baseUrl: echoBaseUrl }),
+        paymentEffects(effectDeps),
+        orderEffects({ ...effectDeps, mailer, audit, reference }),
+        shipmentEffects({ connectors, reference, mailer, logger, now }),
+        goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
+      ],
+      cacheSize: config.actorCacheSize,
+      ownerId,
+      worker: {
+        pollMs: config.workerPollMs,
+        maxAttempts: config.effectMaxAttempts,
+        leaseMs: config.effectLeaseMs,
+        onEffectFailed: (effect, failure) => {
+          if (!failure.retryable) return;
+          void alertSink
+            .raise({
+              kind: 'retries_exhausted',
+              subject: `${effect.type}/${effect.actorId}`,
+              message: `${effect.src} failed ${failure.attempts} times (${failure.code}); the actor got the error`,
+              details: { effect: effect._id, src: effect.src, code: failure.code, error: failure.message, attempts: failure.attempts },
+            })
+            .catch((error: unknown) => logger.error('alert could not be raised', { error: String(error) }));
+        },
+      },
+      onTransitioned: (change) => {
+        attention(change);
+        actorIndex.note(change);
+      },
+    });
+    const { runtime, worker } = durable;
+    const queries = new ActorQueries({ runtime, actors: collections.actors, index: actorIndex });
+
+    // Partners that call us: webhooks and Goodfin's inbound messages, kept in the inbox before they are answered.
+    const inbox = new Inbox(collections.inbox, runtime, logger, [
+      ...webhookSpecs,
+      monobankWebhook(connectors, logger, now),
+      liqpayWebhook,
+      goodfinInbound({ runtime, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now }),
+    ]);
+    const signatureFailures = new SignatureFailures({ threshold: 5, windowMs: 5 * 60_000, alerts: alertSink, now });
+    const goodfinDeclarer = new GoodfinDeclarer({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
+    closers.push({ name: 'goodfin declarations', close: async () => goodfinDeclarer.stop() });
+    connectors.onChange((integration) => {
+      if (integration === 'goodfin') void goodfinDeclarer.check();
+    });
+
+    const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
+      if (!definition.syncs) return;
+      metrics.syncRun(definition.name, definition.syncs, run.result === 'ok');
+      health.trigger.synced({
+        job: definition.name,
+        integration: definition.syncs,
+        ok: run.result === 'ok',
+        at: new Date(now()).toISOString(),
+      });
+    })
+      .define(housekeepingJob(collections, now))
+      .define(auditRetentionJob(audit, config.auditRetentionDays, now))
+      .define(alertDeliveryJob(alerts))
+      .define(inboxRedispatchJob(inbox))
+      .define(mailDeliveryJob(mailer))
+      .define(paymentStatusPollJob({ queries, runtime, now }))
+      .define(
+        novaPoshtaTrackingJob({
+          queries,
+          runtime,
+          client: () => connectors.client(novaPoshtaConnector),
+          every: `${trackingIntervalMinutes(connectors)} minutes`,
+          logger,
+        }),
+      )
+      .define(goodfinOutboxJob(goodfinOutbox))
+      .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now }))
+      .define(dailyReportJob({ queries, commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now }));
+
+    let agenda: Agenda | null = null;
+    let schedulerUp = false;
+    let stopped: Promise<void> | null = null;
+
+    return {
+      ...durable,
+      ownerId,
+      config,
+      logger,
+      clock,
+      database,
+      queries,
+      actorIndex,
+      connectors,
+      health,
+      metrics,
+      audit,
+      alerts,
+      alertSink,
+      mailer,
+      commerce,
+      reference,
+      goodfin: { collections: goodfinStore, outbox: goodfinOutbox, declarer: goodfinDeclarer },
+      inbox,
+      signatureFailures,
+      jobs,
+      seller: config.seller,
+      schedulerRunning: () => schedulerUp,
+      publicBaseUrl: () => publicBaseUrl,
+      async start() {
+        agenda = createAgenda(collections.db, ownerId);
+        await jobs.schedule(agenda);
+        await agenda.start();
+        schedulerUp = true;
+        const scheduler = agenda;
+        closers.push({
+          name: 'scheduler',
+          close: async () => {
+            schedulerUp = false;
+            await scheduler.stop();
+            await jobs.idle();
+          },
+        });
+        // Order validation reads Nova Poshta's directory from the hub: fetch it now when it was never synced.
+        if ((await reference.cities.estimatedDocumentCount()) === 0) {
+          void jobs.run('novaposhta-reference-sync', 'schedule').catch(() => undefined);
+        }
+        // Rehydration: overdue timers fire and unfinished effects resume before the hub says it is ready.
+        await worker.start();
+        actorIndex.start();
+        // Closed in reverse: the worker first, then the runtime drains every commit and projection.
+        closers.push({ name: 'runtime', close: () => runtime.idle() });
+        closers.push({ name: 'worker', close: () => worker.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)) });
+      },
+      reachableAt(url) {
+        if (!config.publicBaseUrlExplicit) publicBaseUrl = url;
+        goodfinDeclarer.start();
+      },
+      stop() {
+        stopped ??= closeAll();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The tracking interval from the novaposhta settings (15 minutes when they cannot be read). */
+function trackingIntervalMinutes(connectors: Connectors): number {
+  try {
+    return connectors.configOf(novaPoshtaConnector).settings.trackingIntervalMinutes;
+  } catch {
+    return 15;
+  }
+}
