@@ -1,8 +1,21 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'winston';
+import { systemClock } from '../actors/runtime/clock.ts';
+import type { EffectHandlers } from '../actors/runtime/effects.ts';
+import { MachineRegistry } from '../actors/runtime/registry.ts';
+import { ActorRuntime } from '../actors/runtime/runtime.ts';
+import { ActorStore, MAX_BATCH } from '../actors/runtime/store.ts';
+import { DurableWorker } from '../actors/runtime/worker.ts';
+import type { MachineModule } from '../machines/machine-module.ts';
+import type { Database } from '../persistence/database.ts';
 
-/** What the benchmark scripts share: timing, a driver of concurrent jobs, and the hub as its own process. */
+/**
+ * What the benchmark scripts share: timing, a driver of concurrent jobs, the
+ * hub as its own process, and the actor runtime in this process (for the
+ * scenarios that the suite runs small and the benchmarks full size).
+ */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const adminKey = 'bench-admin-key-0123456789abcdef';
@@ -98,5 +111,81 @@ export async function startHubProcess(
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/**
+ * Creates in flight when a script fills the database through the runtime:
+ * as many as one group commit takes (more would only queue in memory).
+ */
+export const CREATES_IN_FLIGHT = MAX_BATCH;
+
+/** Runs `job(0 … count-1)` with `concurrency` of them in flight at a time. */
+export async function forEachConcurrently(count: number, concurrency: number, job: (index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
+}
+
+export interface InProcessRuntime {
+  runtime: ActorRuntime;
+  store: ActorStore;
+  worker: DurableWorker;
+  /** stops the worker and waits for every command and projection write; the database stays open */
+  close(): Promise<void>;
+}
+
+/**
+ * An actor runtime on `database`, put together as the hub puts it together
+ * (registry checked, group-committing store, LRU of `cacheSize` actors, a
+ * durable worker for the effects), without HTTP, jobs or connectors.
+ */
+export async function startInProcessRuntime(options: {
+  database: Database;
+  machines: MachineModule[];
+  effects: EffectHandlers;
+  cacheSize: number;
+  logger: Logger;
+  /** false: effects and timers are left in the database (nothing here invokes any) */
+  startWorker?: boolean;
+}): Promise<InProcessRuntime> {
+  const registry = new MachineRegistry();
+  for (const module of options.machines) registry.register(module);
+  registry.provideEffects(options.effects);
+  registry.validate();
+  const store = new ActorStore(options.database.collections, options.logger);
+  let worker: DurableWorker | null = null;
+  const runtime = new ActorRuntime({
+    store,
+    registry,
+    logger: options.logger,
+    clock: systemClock,
+    cacheSize: options.cacheSize,
+    onCommitted: (work) => worker?.onCommitted(work),
+  });
+  const started = new DurableWorker({
+    runtime,
+    registry,
+    collections: options.database.collections,
+    logger: options.logger,
+    clock: systemClock,
+    ownerId: `in-process-${process.pid}`,
+    pollMs: 200,
+    maxAttempts: 3,
+    backoff: { baseMs: 20, maxMs: 100 },
+  });
+  worker = started;
+  if (options.startWorker !== false) await started.start();
+  return {
+    runtime,
+    store,
+    worker: started,
+    async close() {
+      await started.stop(1000);
+      await runtime.idle();
+    },
   };
 }
