@@ -189,3 +189,59 @@ export async function startInProcessRuntime(options: {
     },
   };
 }
+
+export interface MemorySample {
+  rssMb: number;
+  heapUsedMb: number;
+  /** memory of C++ objects bound to JS ones (Buffers among them) */
+  externalMb: number;
+}
+
+/** What scripts/memory-probe.ts prints. */
+export interface MemoryProbeResult {
+  total: number;
+  cacheSize: number;
+  /** actors in memory at the end */
+  cached: number;
+  /** actors touched before the first sample: enough to fill the cache */
+  firstBatch: number;
+  afterFirstBatch: MemorySample;
+  afterAll: MemorySample;
+  /** of the last actor, after one event: 2 proves it was really loaded and changed */
+  lastRevision: number;
+  createSeconds: number;
+  touchSeconds: number;
+}
+
+/** Runs scripts/memory-probe.ts in a process of its own (with --expose-gc) on a database, and returns what it measured. */
+export function runMemoryProbe(options: {
+  mongodbUri: string;
+  dbName: string;
+  actors: number;
+  cacheSize: number;
+}): Promise<MemoryProbeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(repoRoot, 'scripts/memory-probe.ts')], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        MONGODB_URI: options.mongodbUri,
+        DB_NAME: options.dbName,
+        ACTORS: String(options.actors),
+        CACHE: String(options.cacheSize),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`memory probe exited with ${code}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as MemoryProbeResult);
+      } catch (error) {
+        reject(new Error(`memory probe printed no result: ${String(error)}\n${stdout}`));
+      }
+    });
+  });
+}
