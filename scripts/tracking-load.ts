@@ -72,7 +72,9 @@ export async function startTrackingLoad(options: {
   const waybills = sandbox.seedWaybills(options.shipments);
   let hub: InProcessRuntime | null = null;
   try {
-    // the real notices: no e-mail on these parcels, and their orders do not exist, which a notice takes in its stride
+    // The real notices, which tell the order and mail the customer. These parcels have no e-mail, and no order
+    // machine runs here, so a parcel that moves has its notice fail after the worker's retries, recorded on the
+    // shipment (noticeError): work beside the cycle, as a notice's would be in the hub.
     const mailer = new Mailer({
       collection: commerceCollections(database.collections.db).mail,
       from: 'shop@localhost',
