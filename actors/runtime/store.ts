@@ -49,7 +49,7 @@ interface PendingCommit {
   reject: (error: unknown) => void;
 }
 
-const MAX_BATCH = 256;
+export const MAX_BATCH = 256;
 
 /**
  * Reads and writes actors. Writes are grouped: commits requested while a

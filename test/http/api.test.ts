@@ -221,11 +221,6 @@ test('an effect started over HTTP completes and shows in the actor', async () =>
   await admin.post('/actors/probe', { id: 'http-fx' });
   const sent = await admin.post('/actors/probe/http-fx/events', { type: 'CALL', message: 'over http' });
   assert.deepEqual((sent.body.inFlight as { effects: string[] }).effects, ['echo']);
-  let view = await admin.get('/actors/probe/http-fx');
-  for (let i = 0; i < 100 && view.body.state !== 'idle'; i += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    view = await admin.get('/actors/probe/http-fx');
-  }
-  assert.equal(view.body.state, 'idle');
-  assert.equal((view.body.context as { lastResult: { echoed: string } }).lastResult.echoed, 'over http');
+  const view = await admin.waitForState('/actors/probe/http-fx', 'idle', 5_000);
+  assert.equal((view.context as { lastResult: { echoed: string } }).lastResult.echoed, 'over http');
 });

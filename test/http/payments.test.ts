@@ -151,8 +151,13 @@ test('an invoice that expired unpaid is found by the poller: the payment expires
   withShop(
     async ({ client }) => {
       await client.post('/orders', orderBody({ externalId: 'MB-2' }), { 'Idempotency-Key': 'mb-2' });
-      await waitForOrder(client, 'MB-2', (o) => typeof o.paymentUrl === 'string', 'a payment page');
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const paying = await waitForOrder(client, 'MB-2', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+      // valid for a second: the poll runs once Monobank's own page says the invoice expired
+      await eventually(
+        async () => (await (await fetch(String(paying.paymentUrl))).text()).includes('Статус: expired'),
+        10_000,
+        'the invoice to expire at Monobank',
+      );
       await client.post('/admin/jobs/payment-status-poll/run', {});
       const payment = await eventually(
         async () => {

@@ -149,6 +149,7 @@ test('generatedeals pushes one valid AddDealApplication per deal to the declared
         'the products alternate',
       );
       const received = await bank.waitFor(4);
+      // nothing more comes: a second push of a deal would follow at once (a resend waits 30 s)
       await sleep(100);
       assert.equal(received.length, 4, 'each deal pushed once');
 
@@ -261,7 +262,8 @@ test('a pushed message without a CommonResponse is resent with the same msgId af
     const received = await bank.waitFor(3, 5_000);
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 350, `two resends 200 ms apart took ${elapsed} ms`);
-    await sleep(700);
+    // a third resend would come 200 ms after the second: wait out two such intervals
+    await sleep(400);
     assert.equal(received.length, 3, 'the first push and two resends, then Goodfin gives up');
     assert.deepEqual(
       received.map((r) => envelopeOf(r.body).msgId),
@@ -284,7 +286,8 @@ test('a CommonResponse to openapi/in stops the resends, is recorded as the answe
     const answer = { originalMsgId: deal.msgId, dealApplicationId: deal.dealApplicationId, success: true };
     const reply = await send('CommonResponse', answer, 'bank-ack-1');
     assert.deepEqual([reply.status, reply.body], [200, { success: true }]);
-    await sleep(1_200);
+    // a resend would come 500 ms after the push, which came before the answer: wait past it
+    await sleep(700);
     assert.equal(bank.received.length, 1, 'neither resent nor answered');
     const got = await messages();
     assert.deepEqual(
@@ -312,7 +315,8 @@ test('a status event is answered with a CommonResponse at the endpoint; a repeat
     assert.equal(repeat.status, 200);
     const [, again] = await bank.waitFor(2);
     assert.equal(envelopeOf(again?.body ?? Buffer.alloc(0)).msgId, answer.msgId, 'the same answer message');
-    await sleep(500);
+    // a resend of the answer would come 150 ms after its push: wait out two such intervals
+    await sleep(300);
     assert.equal(bank.received.length, 2, 'an answer is never resent: nobody answers it');
 
     const got = await messages();
@@ -404,6 +408,7 @@ test("the bank's invalid messages are refused with 400 and recorded nowhere: bad
     );
     assert.equal(anonymous.status, 401);
 
+    // an answer to any of them would be pushed at once: give it a moment to show
     await sleep(200);
     const got = await messages();
     assert.deepEqual([got.received, got.duplicates, got.pushed, bank.received.length], [[], 0, [], 0]);
@@ -438,7 +443,8 @@ test("answering:false stops the CommonResponses to the bank's messages; turned o
   withGoodfin(async ({ control, send, bank, messages }) => {
     assert.deepEqual((await control('answering', { enabled: false })).body, { enabled: false });
     assert.equal((await send('ChangeDealApplicationStatusEvent', statusEvent('deal-5'), 'quiet-1')).status, 200);
-    await sleep(300);
+    // an answer would be pushed at once: give it a moment to show
+    await sleep(200);
     assert.equal(bank.received.length, 0);
     assert.deepEqual(
       (await messages()).received.map((m) => m.msgId),
@@ -459,6 +465,7 @@ test('pushes go out one at a time in order: a 503 is retried before the next mes
     await bank.waitFor(1);
     bank.answerWith(202);
     const received = await bank.waitFor(3);
+    // nothing more: a further attempt at a delivered push would follow within its 100 ms pause
     await sleep(300);
     assert.deepEqual(
       received.map((r) => envelopeOf(r.body).msgId),
@@ -501,7 +508,8 @@ test('reset forgets what was pushed and the resends waiting', () =>
         auth: { type: 'header', name: INBOUND_TOKEN_HEADER, value: SECRET },
       }),
     });
-    await sleep(600);
+    // a resend left behind would come 200 ms after the push: wait out two such intervals
+    await sleep(400);
     assert.equal(bank.received.length, 1, 'no resend after the reset');
     assert.deepEqual(goodfin.pushed(), []);
     const state = (await control('state')).body.state as { resendPolicy: unknown; answering: boolean };

@@ -108,6 +108,7 @@ test('a token is renewed before it expires, not after a refusal', () =>
   withGoodfin(async ({ client, goodfin }) => {
     goodfin.setTokenLifetime(61); // inside the 60 s renewal margin after one second
     await client.send(statusEvent('r-1'));
+    // the point is the passing of time: lifetimes are whole seconds, so one second and a little more
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await client.send(statusEvent('r-2'));
     assert.equal(goodfin.tokensIssued(), 2);

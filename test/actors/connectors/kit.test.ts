@@ -98,6 +98,7 @@ test('the circuit half-opens after the cooldown and one successful probe closes 
     await assert.rejects(client.get(id));
     await assert.rejects(client.get(id));
     assert.equal(breaker.state, 'open');
+    // the point is the passing of time: the 300 ms cooldown, and a little more
     await new Promise((resolve) => setTimeout(resolve, 350));
     assert.equal((await client.get(id)).name, 'probe');
     assert.equal(breaker.state, 'closed');

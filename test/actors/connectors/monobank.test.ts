@@ -6,6 +6,7 @@ import type { MonobankClient } from '../../../actors/connectors/monobank/client.
 import { invoiceStatusSchema, verifyPublicKeySignature } from '../../../actors/connectors/monobank/protocol.ts';
 import type { MonobankSandbox } from '../../../actors/connectors/monobank/sandbox.ts';
 import { withSandboxClient, rejection } from '../../support/connectors.ts';
+import { eventually } from '../../support/database.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<MonobankClient>>[1]>[0] & { mono: MonobankSandbox; hooks: Receiver };
@@ -101,7 +102,11 @@ test('webhooks are retried until the receiver answers 200', () =>
   withMonobank(async ({ client, mono, hooks }) => {
     const { invoiceId } = await client.createInvoice(invoice(hooks));
     hooks.answerWith(500);
-    setTimeout(() => hooks.answerWith(200), 120);
+    // the first delivery is refused; every one after it succeeds
+    void hooks.waitFor(1).then(
+      () => hooks.answerWith(200),
+      () => undefined,
+    );
     await mono.pay(invoiceId, 'success');
     const deliveries = mono.webhooks();
     assert.equal(deliveries.length, 2);
@@ -138,8 +143,11 @@ test('hold then finalize; remove invalidates an unpaid invoice; an invoice past 
     assert.equal((await client.invoiceStatus(unpaid.invoiceId)).status, 'expired');
 
     const brief = await client.createInvoice(invoice(hooks, { validity: 1 }));
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    assert.equal((await client.invoiceStatus(brief.invoiceId)).status, 'expired');
+    await eventually(
+      async () => (await client.invoiceStatus(brief.invoiceId)).status === 'expired',
+      5_000,
+      'the invoice valid for one second to read expired',
+    );
   }));
 
 test('an invalid invoice is BAD_REQUEST naming the field; an unknown id is refused', () =>

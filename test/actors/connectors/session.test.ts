@@ -10,6 +10,7 @@ function sessionWithClock(lifetimeMs: number | null) {
     async () => {
       issued += 1;
       const token = `token-${issued}`;
+      // a login takes a moment, so that callers arriving meanwhile find it in flight
       await new Promise<void>((resolve) => setTimeout(resolve, 5));
       return { token, expiresAt: lifetimeMs === null ? null : now + lifetimeMs };
     },

@@ -10,7 +10,7 @@ import { GoodfinOutbox, msgIdOf } from '../../../actors/goodfin/outbox.ts';
 import type { OutgoingMessage } from '../../../machines/goodfin-application.ts';
 import { alertsCollection } from '../../../persistence/alerts.ts';
 import { ensureGoodfinIndexes, goodfinCollections } from '../../../persistence/goodfin.ts';
-import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
+import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
 import { withSandboxClient } from '../../support/connectors.ts';
 import { quietLogger } from '../../support/runtime-harness.ts';
 
@@ -180,6 +180,7 @@ test('answers arriving while messages are being marked sent never make one go ou
     // documents, so an answer written onto a message could undo its "sent" mark
     const count = 40;
     const answered = new Set<string>();
+    const recorded = new Set<string>();
     let stop = false;
     const answering = (async () => {
       while (!stop) {
@@ -190,6 +191,7 @@ test('answers arriving while messages are being marked sent never make one go ou
             .map(async (m) => {
               answered.add(m.msgId);
               await outbox.recordAnswer(m.msgId, { msgId: `answer-${m.msgId}`, success: true, errorCode: null, errorMessage: null });
+              recorded.add(m.msgId);
             }),
         );
         await new Promise((resolve) => setImmediate(resolve));
@@ -201,7 +203,8 @@ test('answers arriving while messages are being marked sent never make one go ou
     }
     for (let round = 0; round < 200 && (await outbox.messagesOf('e-1')).some((m) => m.status === 'pending'); round += 1)
       await outbox.deliver();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // the last answers land after their messages were marked sent: one more delivery once all are in
+    await eventually(() => recorded.size >= count, 10_000, `answers to all ${count} messages`);
     await outbox.deliver();
     stop = true;
     await answering;

@@ -455,6 +455,18 @@ test('a result for an invocation the actor left is dropped', async () => {
   assert.equal((view.context as { lastResult: unknown }).lastResult, null);
 });
 
+/**
+ * For a timer that must NOT fire: the one wait whose point is the passing of
+ * time, until it falls due (the worker fires a near timer from memory then),
+ * then two polls, so that one complete poll looked at the timers after it.
+ */
+async function passedDueTimeAndPolls(due: number): Promise<void> {
+  const wait = due - Date.now();
+  if (wait >= 0) await new Promise((resolve) => setTimeout(resolve, wait + 1));
+  const cycles = harness.worker.snapshot().cycles;
+  await eventually(() => harness.worker.snapshot().cycles >= cycles + 2, 5_000, 'two polls after the due time');
+}
+
 test('a durable timeout fires once', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'timer-1', { timeoutMs: 150 }, { origin });
@@ -465,14 +477,13 @@ test('a durable timeout fires once', async () => {
 });
 
 test('a timer cancelled by leaving the state never fires', async () => {
-  const { runtime, worker } = harness;
+  const { runtime } = harness;
   await runtime.create('probe', 'timer-2', { timeoutMs: 150 }, { origin });
   await runtime.send('probe', 'timer-2', { type: 'WAIT' } as never, { origin });
+  // committed by now, so due 150 ms from now at the latest
+  const due = Date.now() + 150;
   await runtime.send('probe', 'timer-2', { type: 'CANCEL' } as never, { origin });
-  // Let the due time pass and several polls run.
-  const cycles = worker.snapshot().cycles;
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  await eventually(() => worker.snapshot().cycles >= cycles + 3, 5_000, 'three more polls');
+  await passedDueTimeAndPolls(due);
   const view = await runtime.get('probe', 'timer-2');
   assert.equal(view.state, 'idle');
   assert.equal(view.revision, 3);
@@ -484,9 +495,10 @@ test('re-entering a waiting state replaces the earlier timer instead of firing e
   const { runtime } = harness;
   await runtime.create('probe', 'timer-3', { timeoutMs: 200 }, { origin });
   await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 200 } as never, { origin });
+  const firstDue = Date.now() + 200;
   await runtime.send('probe', 'timer-3', { type: 'CANCEL' } as never, { origin });
   await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 5_000 } as never, { origin });
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await passedDueTimeAndPolls(firstDue);
   const view = await runtime.get('probe', 'timer-3');
   assert.equal(view.state, 'waiting', 'the first, cancelled 200 ms timer must not end the second wait');
 });
