@@ -45,7 +45,8 @@ import { Mailer } from './notifications/mailer.ts';
 import { dailyReportJob } from './orders/daily-report.ts';
 import { orderEffects } from './orders/effects.ts';
 import { paymentEffects } from './payments/effects.ts';
-import { liqpayWebhook, monobankWebhook } from './payments/webhooks.ts';
+import { paymentWebhooks } from './payments/webhooks.ts';
+import { PaymentGateways } from './connectors/payment-gateways.ts';
 import { probeEffects } from './probe/effects.ts';
 import { webhookSpecs } from './probe/webhook.ts';
 import { ActorIndex } from './runtime/actor-index.ts';
@@ -278,6 +279,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
+    const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
     const attention = alertOnAttention(alertSink, logger);
     const actorIndex = new ActorIndex(collections.actors, logger);
     closers.push({ name: 'actor index', close: async () => actorIndex.stop() });
@@ -288,7 +290,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       machines: allMachines,
       effects: [
         probeEffects({ baseUrl: echoBaseUrl }),
-        paymentEffects(effectDeps),
+        paymentEffects({ gateways, collections: commerce }),
         orderEffects({ ...effectDeps, mailer, audit, reference }),
         shipmentEffects({ connectors, reference, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
@@ -322,8 +324,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     // Partners that call us: webhooks and Goodfin's inbound messages, kept in the inbox before they are answered.
     const inbox = new Inbox(collections.inbox, runtime, logger, [
       ...webhookSpecs,
-      monobankWebhook(connectors, logger, now),
-      liqpayWebhook,
+      ...paymentWebhooks(gateways),
       goodfinInbound({ runtime, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now }),
     ]);
     const signatureFailures = new SignatureFailures({ threshold: 5, windowMs: 5 * 60_000, alerts: alertSink, now });
@@ -360,7 +361,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       )
       .define(goodfinOutboxJob(goodfinOutbox))
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now }))
-      .define(dailyReportJob({ queries, commerce, connectors, mailer, reportTo: config.mail.reportTo, logger, now }));
+      .define(dailyReportJob({ queries, commerce, gateways, mailer, reportTo: config.mail.reportTo, logger, now }));
 
     let agenda: Agenda | null = null;
     let schedulerUp = false;

@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import orderModule from '../../machines/order.ts';
-import paymentModule, { type PaymentContext } from '../../machines/payment.ts';
+import paymentModule from '../../machines/payment.ts';
 import { isDuplicateKeyError } from '../../persistence/collections.ts';
 import type { CommerceCollections, ReportDoc } from '../../persistence/commerce.ts';
-import type { Connectors } from '../connectors/kit/connectors.ts';
-import { ConnectorError } from '../connectors/kit/errors.ts';
-import { liqpayConnector } from '../connectors/liqpay/connector.ts';
-import { PAID_LIQPAY_STATUSES } from '../connectors/liqpay/protocol.ts';
-import { monobankConnector } from '../connectors/monobank/connector.ts';
+import type { PaymentGateways } from '../connectors/payment-gateways.ts';
+import type { ProviderRecord } from '../connectors/ports/payment-gateway.ts';
 import type { JobDefinition } from '../jobs/registry.ts';
 import type { ActorQueries } from '../runtime/queries.ts';
 import type { Mailer } from '../notifications/mailer.ts';
@@ -22,17 +19,11 @@ import type { Mailer } from '../notifications/mailer.ts';
 export interface DailyReportDeps {
   queries: ActorQueries;
   commerce: CommerceCollections;
-  connectors: Connectors;
+  gateways: PaymentGateways;
   mailer: Mailer;
   reportTo: string[];
   logger: Logger;
   now?: () => number;
-}
-
-interface ProviderRecord {
-  paid: boolean;
-  amount: number | null;
-  status: string;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -76,7 +67,7 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     report.reconciliation.checked += 1;
     let record: ProviderRecord;
     try {
-      record = await providerRecord(deps.connectors, payment);
+      record = await deps.gateways.of(payment.provider).record({ paymentId: payment.paymentId, providerId: payment.providerId ?? '' });
     } catch (error) {
       report.reconciliation.mismatches.push({
         paymentId,
@@ -118,30 +109,6 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     }
   }
   return report;
-}
-
-async function providerRecord(connectors: Connectors, payment: PaymentContext): Promise<ProviderRecord> {
-  if (payment.provider === 'monobank') {
-    if (!payment.providerId) return { paid: false, amount: null, status: 'never created' };
-    const invoice = await connectors.client(monobankConnector).invoiceStatus(payment.providerId);
-    return {
-      paid: invoice.status === 'success' || invoice.status === 'hold',
-      amount: invoice.finalAmount ?? invoice.amount,
-      status: invoice.status,
-    };
-  }
-  try {
-    const answer = await connectors.client(liqpayConnector).status(payment.paymentId);
-    return {
-      paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
-      amount: answer.amount === undefined ? null : Math.round(answer.amount * 100),
-      status: answer.status ?? 'unknown',
-    };
-  } catch (error) {
-    if (error instanceof ConnectorError && error.code === 'payment_not_found')
-      return { paid: false, amount: null, status: 'payment_not_found' };
-    throw error;
-  }
 }
 
 function reportText(report: ReportDoc): string {
