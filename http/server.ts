@@ -150,7 +150,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     closers.push({ name: 'audit log', close: () => audit.flush() });
     await ensureAlertIndexes(collections.db);
     const channels = alertChannelsFromConfig(config.alerts, logger);
-    const alerts = new Alerts({ collection: alertsCollection(collections.db), channels, logger, now: () => clock.now() });
+    const alerts = new Alerts({ collection: alertsCollection.open(collections.db), channels, logger, now: () => clock.now() });
     closers.push({
       name: 'alerts',
       close: async () => {
