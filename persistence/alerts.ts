@@ -1,5 +1,5 @@
-import { createCollections } from './collections.ts';
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { defineCollection } from './define-collection.ts';
 
 /** One episode of an alert: repeats while it is open are grouped into it. */
 export interface AlertDoc {
@@ -25,13 +25,13 @@ export interface AlertDoc {
   pendingChannels: string[];
 }
 
-export function alertsCollection(db: Db): Collection<AlertDoc> {
-  return db.collection<AlertDoc>('alerts');
-}
+export const alertsCollection = defineCollection<AlertDoc>({
+  name: 'alerts',
+  description: 'alert episodes: open, acknowledged or resolved, with their deliveries',
+  // an alert's open episode is found by its fingerprint and status
+  indexes: [{ key: { fingerprint: 1, status: 1 } }, { key: { lastAt: -1 } }],
+});
 
 export async function ensureAlertIndexes(db: Db): Promise<void> {
-  await createCollections(db, ['alerts']);
-  const alerts = alertsCollection(db);
-  await alerts.createIndex({ fingerprint: 1, status: 1 });
-  await alerts.createIndex({ lastAt: -1 });
+  await alertsCollection.ensureIndexes(db);
 }

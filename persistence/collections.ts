@@ -1,9 +1,11 @@
-import mongoose, { Schema } from 'mongoose';
-import type { Collection, Db } from 'mongodb';
-import type { HubMetaDoc, SealedSecret } from './secret-box.ts';
+import type { Db } from 'mongodb';
+import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
+import { integrationsCollection } from './integrations.ts';
+import { hubMetaCollection } from './secret-box.ts';
 
 /**
- * The runtime's collections. Every hot-path read is a point read by `_id`
+ * The runtime's collections, each declared beside its document
+ * (`defineCollection`). Every hot-path read is a point read by `_id`
  * because that is the only filter FerretDB's SQLite backend pushes down to
  * SQL; everything else is a scan. Cross-process exclusion is built on unique
  * inserts only (FerretDB's conditional updates are not atomic).
@@ -24,6 +26,18 @@ export interface ActorDoc {
   createdAt: Date;
   updatedAt: Date;
 }
+
+export const actorsCollection = defineCollection<ActorDoc>({
+  name: 'actors',
+  description: "every actor's latest committed revision: what inspection lists and jobs query",
+  indexes: [
+    { key: { type: 1, state: 1, updatedAt: -1 } },
+    // inspection lists: newest first, by type or tag
+    { key: { type: 1, updatedAt: -1 } },
+    { key: { updatedAt: -1 } },
+    { key: { tags: 1, updatedAt: -1 } },
+  ],
+});
 
 /**
  * What the runtime itself keeps beside the machine snapshot, committed
@@ -60,6 +74,14 @@ export interface JournalDoc {
   actorCreatedAt: Date;
 }
 
+export const journalCollection = defineCollection<JournalDoc>({
+  name: 'journal',
+  description: 'every committed transition of every actor, in revision order',
+  // The guarantee behind idempotency keys: a second commit under a key is refused by the database.
+  // Named before the other indexes were declared; existing databases hold it under this name.
+  indexes: [{ key: { idem: 1 }, unique: true, name: 'idem_unique' }],
+});
+
 export type JournalOrigin =
   | { kind: 'create' | 'event' | 'admin'; requestId?: string; actorName?: string; reason?: string }
   | { kind: 'effect'; effectId: string }
@@ -72,6 +94,11 @@ export interface IdempotencyDoc {
   journalId: string;
   createdAt: Date;
 }
+
+export const idempotencyCollection = defineCollection<IdempotencyDoc>({
+  name: 'idempotency',
+  description: 'idempotency keys and the journal entry each one first produced',
+});
 
 /** An invocation a committed transition asked for, until its result is delivered. */
 export interface EffectDoc {
@@ -92,6 +119,13 @@ export interface EffectDoc {
   createdAt: Date;
 }
 
+export const effectsCollection = defineCollection<EffectDoc>({
+  name: 'effects',
+  description: 'invocations committed transitions asked for, until their results are delivered',
+  // an actor's pending effects (inspection)
+  indexes: [{ key: { actor: 1 } }],
+});
+
 /** A delayed event a committed transition scheduled. */
 export interface TimerDoc {
   _id: string; // `${commitId}.${sendId}`
@@ -106,12 +140,24 @@ export interface TimerDoc {
   createdAt: Date;
 }
 
+export const timersCollection = defineCollection<TimerDoc>({
+  name: 'timers',
+  description: 'delayed events committed transitions scheduled, until they are due',
+  // an actor's pending timers (inspection)
+  indexes: [{ key: { actor: 1 } }],
+});
+
 /** A claim on running one effect during one lease window; the unique insert is the lock. */
 export interface LeaseDoc {
   _id: string;
   owner: string;
   at: Date;
 }
+
+export const leasesCollection = defineCollection<LeaseDoc>({
+  name: 'leases',
+  description: 'claims on running one effect during one lease window',
+});
 
 export interface ApiKeyDoc {
   _id: string; // sha256 of the key, hex
@@ -122,20 +168,10 @@ export interface ApiKeyDoc {
   createdBy: string;
 }
 
-/** One external integration's configuration; credentials sealed with the master key. */
-export interface IntegrationDoc {
-  _id: string; // integration name
-  enabled: boolean;
-  baseUrl: string | null;
-  credentials: SealedSecret | null; // JSON object of strings, sealed
-  credentialFields: string[]; // which fields are set (names only)
-  settings: string; // JSON: the connector's settings (keys may contain '.')
-  revision: number;
-  source: 'admin' | 'environment';
-  createdAt: Date;
-  updatedAt: Date;
-  updatedBy: string;
-}
+export const apiKeysCollection = defineCollection<ApiKeyDoc>({
+  name: 'api_keys',
+  description: 'API keys by their hash, with their role',
+});
 
 /** Every external interaction and every admin change, newest `_id` last. */
 export interface AuditDoc {
@@ -157,6 +193,12 @@ export interface AuditDoc {
   at: Date;
 }
 
+export const auditCollection = defineCollection<AuditDoc>({
+  name: 'audit',
+  description: 'every external interaction and every admin change',
+  indexes: [{ key: { integration: 1, at: -1 } }, { key: { at: 1 } }],
+});
+
 /** An inbound webhook delivery; its `_id` dedupes the partner's retries and replays. */
 export interface InboxDoc {
   _id: string; // `${integration}:${deliveryId}`
@@ -175,229 +217,36 @@ export interface InboxDoc {
   updatedAt: Date;
 }
 
-const stringId = { _id: { type: String, required: true } } as const;
-const options = { versionKey: false, autoIndex: false, autoCreate: false } as const;
+export const inboxCollection = defineCollection<InboxDoc>({
+  name: 'inbox',
+  description: 'inbound webhook deliveries, deduplicated by delivery id',
+  indexes: [{ key: { integration: 1, receivedAt: -1 } }],
+});
 
-// Schemas document the shapes and declare the indexes; the runtime uses the
-// native collections directly on the hot path.
-const actorSchema = new Schema(
-  {
-    ...stringId,
-    type: String,
-    id: String,
-    version: Number,
-    revision: Number,
-    state: String,
-    status: String,
-    tags: [String],
-    snapshot: String,
-    runtime: Schema.Types.Mixed,
-    createdAt: Date,
-    updatedAt: Date,
-  },
-  { ...options, collection: 'actors' },
-);
-actorSchema.index({ type: 1, state: 1, updatedAt: -1 });
-// inspection lists: newest first, by type or tag
-actorSchema.index({ type: 1, updatedAt: -1 });
-actorSchema.index({ updatedAt: -1 });
-actorSchema.index({ tags: 1, updatedAt: -1 });
-
-const journalSchema = new Schema(
-  {
-    ...stringId,
-    actor: String,
-    revision: Number,
-    commitId: String,
-    version: Number,
-    eventType: String,
-    event: String,
-    from: String,
-    to: String,
-    status: String,
-    tags: [String],
-    snapshot: String,
-    runtime: Schema.Types.Mixed,
-    idem: String,
-    requestHash: String,
-    origin: Schema.Types.Mixed,
-    at: Date,
-    actorCreatedAt: Date,
-  },
-  { ...options, collection: 'journal' },
-);
-journalSchema.index({ idem: 1 }, { unique: true, name: 'idem_unique' });
-
-const idempotencySchema = new Schema({ ...stringId, journalId: String, createdAt: Date }, { ...options, collection: 'idempotency' });
-const effectSchema = new Schema(
-  {
-    ...stringId,
-    actor: String,
-    type: String,
-    actorId: String,
-    invokeId: String,
-    src: String,
-    input: String,
-    revision: Number,
-    commitId: String,
-    attempts: Number,
-    nextAttemptAt: Date,
-    runningUntil: Date,
-    lastError: Schema.Types.Mixed,
-    createdAt: Date,
-  },
-  { ...options, collection: 'effects' },
-);
-effectSchema.index({ actor: 1 });
-const timerSchema = new Schema(
-  {
-    ...stringId,
-    actor: String,
-    type: String,
-    actorId: String,
-    sendId: String,
-    event: String,
-    dueAt: Date,
-    revision: Number,
-    commitId: String,
-    createdAt: Date,
-  },
-  { ...options, collection: 'timers' },
-);
-timerSchema.index({ actor: 1 });
-const leaseSchema = new Schema({ ...stringId, owner: String, at: Date }, { ...options, collection: 'leases' });
-const apiKeySchema = new Schema(
-  { ...stringId, name: String, role: String, prefix: String, createdAt: Date, createdBy: String },
-  { ...options, collection: 'api_keys' },
-);
-
-const integrationSchema = new Schema(
-  {
-    ...stringId,
-    enabled: Boolean,
-    baseUrl: String,
-    credentials: Schema.Types.Mixed,
-    credentialFields: [String],
-    settings: String,
-    revision: Number,
-    source: String,
-    createdAt: Date,
-    updatedAt: Date,
-    updatedBy: String,
-  },
-  { ...options, collection: 'integrations' },
-);
-const auditSchema = new Schema(
-  {
-    ...stringId,
-    kind: String,
-    integration: String,
-    operation: String,
-    actor: String,
-    principal: String,
-    status: Number,
-    outcome: String,
-    durationMs: Number,
-    error: Schema.Types.Mixed,
-    request: String,
-    response: String,
-    details: Schema.Types.Mixed,
-    at: Date,
-  },
-  { ...options, collection: 'audit' },
-);
-auditSchema.index({ integration: 1, at: -1 });
-auditSchema.index({ at: 1 });
-const inboxSchema = new Schema(
-  {
-    ...stringId,
-    integration: String,
-    deliveryId: String,
-    receivedAt: Date,
-    remoteAddress: String,
-    headers: Schema.Types.Mixed,
-    rawBody: String,
-    contentType: String,
-    status: String,
-    dispatchedTo: String,
-    result: String,
-    error: String,
-    attempts: Number,
-    updatedAt: Date,
-  },
-  { ...options, collection: 'inbox' },
-);
-inboxSchema.index({ integration: 1, receivedAt: -1 });
-const hubMetaSchema = new Schema({ ...stringId, sealed: Schema.Types.Mixed, updatedAt: Date }, { ...options, collection: 'hub_meta' });
-
-export const models = {
-  actors: mongoose.model('Actor', actorSchema),
-  journal: mongoose.model('JournalEntry', journalSchema),
-  idempotency: mongoose.model('IdempotencyRecord', idempotencySchema),
-  effects: mongoose.model('Effect', effectSchema),
-  timers: mongoose.model('Timer', timerSchema),
-  leases: mongoose.model('Lease', leaseSchema),
-  apiKeys: mongoose.model('ApiKey', apiKeySchema),
-  integrations: mongoose.model('Integration', integrationSchema),
-  audit: mongoose.model('AuditEntry', auditSchema),
-  inbox: mongoose.model('InboxMessage', inboxSchema),
-  hubMeta: mongoose.model('HubMeta', hubMetaSchema),
+/** The runtime's collections, created with their indexes on every connect (`connectDatabase`). */
+const runtimeCollections = {
+  actors: actorsCollection,
+  journal: journalCollection,
+  idempotency: idempotencyCollection,
+  effects: effectsCollection,
+  timers: timersCollection,
+  leases: leasesCollection,
+  apiKeys: apiKeysCollection,
+  integrations: integrationsCollection,
+  audit: auditCollection,
+  inbox: inboxCollection,
+  hubMeta: hubMetaCollection,
 };
 
-export interface Collections {
-  db: Db;
-  actors: Collection<ActorDoc>;
-  journal: Collection<JournalDoc>;
-  idempotency: Collection<IdempotencyDoc>;
-  effects: Collection<EffectDoc>;
-  timers: Collection<TimerDoc>;
-  leases: Collection<LeaseDoc>;
-  apiKeys: Collection<ApiKeyDoc>;
-  integrations: Collection<IntegrationDoc>;
-  audit: Collection<AuditDoc>;
-  inbox: Collection<InboxDoc>;
-  hubMeta: Collection<HubMetaDoc>;
-}
+export type Collections = OpenedCollections<typeof runtimeCollections> & { db: Db };
 
 export function collectionsOf(db: Db): Collections {
-  return {
-    db,
-    actors: db.collection<ActorDoc>('actors'),
-    journal: db.collection<JournalDoc>('journal'),
-    idempotency: db.collection<IdempotencyDoc>('idempotency'),
-    effects: db.collection<EffectDoc>('effects'),
-    timers: db.collection<TimerDoc>('timers'),
-    leases: db.collection<LeaseDoc>('leases'),
-    apiKeys: db.collection<ApiKeyDoc>('api_keys'),
-    integrations: db.collection<IntegrationDoc>('integrations'),
-    audit: db.collection<AuditDoc>('audit'),
-    inbox: db.collection<InboxDoc>('inbox'),
-    hubMeta: db.collection<HubMetaDoc>('hub_meta'),
-  };
+  return { db, ...openCollections(db, runtimeCollections) };
 }
 
-/** Creates collections and indexes; safe to call from every process at every start. */
-export async function ensureCollections(connection: mongoose.Connection): Promise<void> {
-  for (const model of Object.values(models)) {
-    const bound = connection.model(model.modelName, model.schema);
-    await bound.createCollection().catch((error: unknown) => {
-      if (!isNamespaceExists(error)) throw error;
-    });
-    await bound.createIndexes();
-  }
-}
-
-function isNamespaceExists(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 48;
-}
-
-/** Creates collections that do not exist yet (FerretDB wants them before their indexes); safe at every start. */
-export async function createCollections(db: Db, names: string[]): Promise<void> {
-  for (const name of names) {
-    await db.createCollection(name).catch((error: unknown) => {
-      if (!isNamespaceExists(error)) throw error;
-    });
-  }
+/** Creates the runtime's collections and indexes; safe to call from every process at every start. */
+export async function ensureCollections(db: Db): Promise<void> {
+  await ensureCollectionIndexes(db, Object.values(runtimeCollections));
 }
 
 export function isDuplicateKeyError(error: unknown): boolean {

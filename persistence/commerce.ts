@@ -1,5 +1,6 @@
-import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, createCollections } from './collections.ts';
+import type { Db } from 'mongodb';
+import { isDuplicateKeyError } from './collections.ts';
+import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
 /**
  * Documents of the order flow that are not actors: invoices and their
@@ -34,12 +35,24 @@ export interface InvoiceDoc {
   delivery: { carrier: string; cityName?: string; warehouseName?: string; address?: { street: string; house: string; flat?: string } };
 }
 
+export const invoicesCollection = defineCollection<InvoiceDoc>({
+  name: 'invoices',
+  description: 'one invoice per order, as issued',
+});
+
 /** A claimed invoice number. Claims are unique inserts and are never deleted: numbers have no gaps. */
 export interface InvoiceNumberDoc {
   _id: number;
   orderId: string;
   at: Date;
 }
+
+export const invoiceNumbersCollection = defineCollection<InvoiceNumberDoc>({
+  name: 'invoice_numbers',
+  description: 'claimed invoice numbers, never deleted',
+  // one number per order: a repeated or racing issue finds the order's claim instead of taking a second number
+  indexes: [{ key: { orderId: 1 }, unique: true }],
+});
 
 export interface MailDoc {
   _id: string; // the sender's idempotency key: one mail per key
@@ -58,11 +71,23 @@ export interface MailDoc {
   sentAt: Date | null;
 }
 
+export const mailCollection = defineCollection<MailDoc>({
+  name: 'mail',
+  description: 'outgoing mail, one per sender key, until sent or given up',
+  // the pending queue, oldest first; an order's mail
+  indexes: [{ key: { status: 1, createdAt: 1 } }, { key: { orderId: 1 } }],
+});
+
 export interface SurveyTokenDoc {
   _id: string; // order id
   token: string;
   createdAt: Date;
 }
+
+export const surveyTokensCollection = defineCollection<SurveyTokenDoc>({
+  name: 'survey_tokens',
+  description: "each order's survey link token",
+});
 
 export interface ReportDoc {
   _id: string; // the day, YYYY-MM-DD (UTC)
@@ -78,6 +103,11 @@ export interface ReportDoc {
   emailedTo: string[];
 }
 
+export const reportsCollection = defineCollection<ReportDoc>({
+  name: 'reports',
+  description: 'daily order reports with their reconciliation',
+});
+
 export interface LedgerDoc {
   _id: string; // payment id
   orderId: string;
@@ -87,6 +117,11 @@ export interface LedgerDoc {
   report: string;
 }
 
+export const ledgerCollection = defineCollection<LedgerDoc>({
+  name: 'ledger',
+  description: 'payments marked processed, with the report that processed them',
+});
+
 /** What a call without an idempotency key at the provider returned, kept under our key: a repeated effect reuses it. */
 export interface ProviderRequestDoc {
   _id: string; // the effect's idempotency key
@@ -95,34 +130,30 @@ export interface ProviderRequestDoc {
   at: Date;
 }
 
-export interface CommerceCollections {
-  providerRequests: Collection<ProviderRequestDoc>;
-  invoices: Collection<InvoiceDoc>;
-  invoiceNumbers: Collection<InvoiceNumberDoc>;
-  mail: Collection<MailDoc>;
-  surveyTokens: Collection<SurveyTokenDoc>;
-  reports: Collection<ReportDoc>;
-  ledger: Collection<LedgerDoc>;
-}
+export const providerRequestsCollection = defineCollection<ProviderRequestDoc>({
+  name: 'provider_requests',
+  description: 'results of provider calls without idempotency keys, kept under ours',
+});
+
+/** The order flow's collections, created with their indexes at start-up. */
+const commerce = {
+  providerRequests: providerRequestsCollection,
+  invoices: invoicesCollection,
+  invoiceNumbers: invoiceNumbersCollection,
+  mail: mailCollection,
+  surveyTokens: surveyTokensCollection,
+  reports: reportsCollection,
+  ledger: ledgerCollection,
+};
+
+export type CommerceCollections = OpenedCollections<typeof commerce>;
 
 export function commerceCollections(db: Db): CommerceCollections {
-  return {
-    providerRequests: db.collection<ProviderRequestDoc>('provider_requests'),
-    invoices: db.collection<InvoiceDoc>('invoices'),
-    invoiceNumbers: db.collection<InvoiceNumberDoc>('invoice_numbers'),
-    mail: db.collection<MailDoc>('mail'),
-    surveyTokens: db.collection<SurveyTokenDoc>('survey_tokens'),
-    reports: db.collection<ReportDoc>('reports'),
-    ledger: db.collection<LedgerDoc>('ledger'),
-  };
+  return openCollections(db, commerce);
 }
 
 export async function ensureCommerceIndexes(db: Db): Promise<void> {
-  await createCollections(db, ['provider_requests', 'invoices', 'invoice_numbers', 'mail', 'survey_tokens', 'reports', 'ledger']);
-  const c = commerceCollections(db);
-  await c.invoiceNumbers.createIndex({ orderId: 1 }, { unique: true });
-  await c.mail.createIndex({ status: 1, createdAt: 1 });
-  await c.mail.createIndex({ orderId: 1 });
+  await ensureCollectionIndexes(db, Object.values(commerce));
 }
 
 /**

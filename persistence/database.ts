@@ -8,7 +8,11 @@ export interface Database {
   ping(): Promise<boolean>;
 }
 
-/** Connects to `uri` / `dbName`, creates collections and indexes. */
+/**
+ * Connects to `uri` / `dbName`, creates the runtime's collections and indexes.
+ * Mongoose holds only the connection (pool, server selection); collections are
+ * declared with `defineCollection` and used through the driver.
+ */
 export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName,
@@ -18,9 +22,9 @@ export async function connectDatabase(uri: string, dbName: string): Promise<Data
     autoCreate: false,
   });
   await connection.asPromise();
-  await ensureCollections(connection);
   const db = connection.db;
   if (!db) throw new Error('database handle missing after connect');
+  await ensureCollections(db);
   return {
     connection,
     collections: collectionsOf(db),

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, createCollections } from './collections.ts';
+import { isDuplicateKeyError } from './collections.ts';
+import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
 /** What the Goodfin adapter keeps beside its application actors: the outbox, application numbers, documents. */
 
@@ -19,6 +20,13 @@ export interface OutboxDoc {
   sentAt: Date | null;
 }
 
+export const outboxCollection = defineCollection<OutboxDoc>({
+  name: 'goodfin_outbox',
+  description: 'messages to Goodfin, delivered in order per application',
+  // the due queue; an application's messages in order; a CommonResponse finds its message by msgId
+  indexes: [{ key: { status: 1, nextAttemptAt: 1 } }, { key: { applicationId: 1, seq: 1 } }, { key: { msgId: 1 } }],
+});
+
 /**
  * Goodfin's CommonResponse to one of our messages, kept apart from the
  * message: FerretDB rewrites a whole document on update, so an answer
@@ -34,6 +42,11 @@ export interface OutboxAnswerDoc {
   at: Date;
 }
 
+export const outboxAnswersCollection = defineCollection<OutboxAnswerDoc>({
+  name: 'goodfin_outbox_answers',
+  description: "Goodfin's answers to our messages, one per message",
+});
+
 export interface ApplicationNumberDoc {
   _id: string; // `${year}:${n}`
   year: number;
@@ -41,6 +54,13 @@ export interface ApplicationNumberDoc {
   applicationId: string;
   at: Date;
 }
+
+export const applicationNumbersCollection = defineCollection<ApplicationNumberDoc>({
+  name: 'goodfin_numbers',
+  description: 'claimed application numbers, sequential within the year',
+  // one number per application: a repeated or racing claim finds the application's number instead of taking a second
+  indexes: [{ key: { applicationId: 1 }, unique: true }],
+});
 
 export interface GoodfinDocumentDoc {
   _id: string; // documentKey(applicationId, documentId)
@@ -53,32 +73,30 @@ export interface GoodfinDocumentDoc {
   downloadedAt: Date;
 }
 
+export const goodfinDocumentsCollection = defineCollection<GoodfinDocumentDoc>({
+  name: 'goodfin_documents',
+  description: 'documents downloaded from Goodfin, kept per application',
+});
+
 /** A document is kept per application (the same file may be attached to two). */
 export const documentKey = (applicationId: string, documentId: string) => `${applicationId}:${documentId}`;
 
-export interface GoodfinCollections {
-  outbox: Collection<OutboxDoc>;
-  answers: Collection<OutboxAnswerDoc>;
-  numbers: Collection<ApplicationNumberDoc>;
-  documents: Collection<GoodfinDocumentDoc>;
-}
+/** The Goodfin adapter's collections, created with their indexes at start-up. */
+const goodfin = {
+  outbox: outboxCollection,
+  answers: outboxAnswersCollection,
+  numbers: applicationNumbersCollection,
+  documents: goodfinDocumentsCollection,
+};
+
+export type GoodfinCollections = OpenedCollections<typeof goodfin>;
 
 export function goodfinCollections(db: Db): GoodfinCollections {
-  return {
-    outbox: db.collection<OutboxDoc>('goodfin_outbox'),
-    answers: db.collection<OutboxAnswerDoc>('goodfin_outbox_answers'),
-    numbers: db.collection<ApplicationNumberDoc>('goodfin_numbers'),
-    documents: db.collection<GoodfinDocumentDoc>('goodfin_documents'),
-  };
+  return openCollections(db, goodfin);
 }
 
 export async function ensureGoodfinIndexes(db: Db): Promise<void> {
-  await createCollections(db, ['goodfin_outbox', 'goodfin_outbox_answers', 'goodfin_numbers', 'goodfin_documents']);
-  const c = goodfinCollections(db);
-  await c.outbox.createIndex({ status: 1, nextAttemptAt: 1 });
-  await c.outbox.createIndex({ applicationId: 1, seq: 1 });
-  await c.outbox.createIndex({ msgId: 1 });
-  await c.numbers.createIndex({ applicationId: 1 }, { unique: true });
+  await ensureCollectionIndexes(db, Object.values(goodfin));
 }
 
 /**

@@ -1,6 +1,26 @@
 import type { Collection } from 'mongodb';
-import type { IntegrationDoc } from './collections.ts';
-import { MasterKeyError, type Keyring } from './secret-box.ts';
+import { defineCollection } from './define-collection.ts';
+import { MasterKeyError, type Keyring, type SealedSecret } from './secret-box.ts';
+
+/** One external integration's configuration; credentials sealed with the master key. */
+export interface IntegrationDoc {
+  _id: string; // integration name
+  enabled: boolean;
+  baseUrl: string | null;
+  credentials: SealedSecret | null; // JSON object of strings, sealed
+  credentialFields: string[]; // which fields are set (names only)
+  settings: string; // JSON: the connector's settings (keys may contain '.')
+  revision: number;
+  source: 'admin' | 'environment';
+  createdAt: Date;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+export const integrationsCollection = defineCollection<IntegrationDoc>({
+  name: 'integrations',
+  description: "each integration's configuration, credentials sealed with the master key",
+});
 
 /** An integration's stored configuration with its credentials opened. Never leaves the process. */
 export interface IntegrationRecord {

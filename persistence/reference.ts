@@ -1,5 +1,5 @@
-import { createCollections } from './collections.ts';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
 /** Nova Poshta's directory, synced daily (`novaposhta-reference-sync`), read by the shop and by order validation. */
 
@@ -13,6 +13,12 @@ export interface CityDoc {
   search: string;
   syncedAt: Date;
 }
+
+export const citiesCollection = defineCollection<CityDoc>({
+  name: 'np_cities',
+  description: "Nova Poshta's cities",
+  indexes: [{ key: { search: 1 } }],
+});
 
 export interface WarehouseDoc {
   _id: string; // NP Ref
@@ -28,21 +34,23 @@ export interface WarehouseDoc {
   syncedAt: Date;
 }
 
-export interface ReferenceCollections {
-  cities: Collection<CityDoc>;
-  warehouses: Collection<WarehouseDoc>;
-}
+export const warehousesCollection = defineCollection<WarehouseDoc>({
+  name: 'np_warehouses',
+  description: "Nova Poshta's warehouses and parcel lockers, by city",
+  indexes: [{ key: { cityRef: 1, number: 1 } }, { key: { search: 1 } }],
+});
+
+/** The directory's collections, created with their indexes at start-up. */
+const reference = { cities: citiesCollection, warehouses: warehousesCollection };
+
+export type ReferenceCollections = OpenedCollections<typeof reference>;
 
 export function referenceCollections(db: Db): ReferenceCollections {
-  return { cities: db.collection<CityDoc>('np_cities'), warehouses: db.collection<WarehouseDoc>('np_warehouses') };
+  return openCollections(db, reference);
 }
 
 export async function ensureReferenceIndexes(db: Db): Promise<void> {
-  await createCollections(db, ['np_cities', 'np_warehouses']);
-  const c = referenceCollections(db);
-  await c.cities.createIndex({ search: 1 });
-  await c.warehouses.createIndex({ cityRef: 1, number: 1 });
-  await c.warehouses.createIndex({ search: 1 });
+  await ensureCollectionIndexes(db, Object.values(reference));
 }
 
 export async function upsertAll<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
+import { defineCollection } from './define-collection.ts';
 
 /**
  * Secrets at rest: AES-256-GCM under the master key, a fresh 96-bit IV per
@@ -88,6 +89,11 @@ export interface HubMetaDoc {
   sealed?: SealedSecret;
   updatedAt: Date;
 }
+
+export const hubMetaCollection = defineCollection<HubMetaDoc>({
+  name: 'hub_meta',
+  description: 'facts about the hub itself, such as the sealed text that proves the master key',
+});
 
 const CANARY_ID = 'master-key';
 const CANARY_TEXT = 'integration-hub master key check';

@@ -2,7 +2,7 @@ import type { Agenda } from 'agenda';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'winston';
 import { errors } from '../../common/errors.ts';
-import { AGENDA_COLLECTION } from '../../persistence/scheduler.ts';
+import { AGENDA_COLLECTION, jobStatusCollection, type JobStatusDoc } from '../../persistence/scheduler.ts';
 
 export interface JobDefinition {
   name: string;
@@ -16,18 +16,6 @@ export interface JobDefinition {
     trigger: 'schedule' | 'manual';
     progress: (state: Record<string, unknown>) => void;
   }): Promise<Record<string, unknown> | void>;
-}
-
-interface JobStatusDoc {
-  _id: string;
-  lastRunAt: Date | null;
-  lastFinishedAt: Date | null;
-  lastResult: 'ok' | 'failed' | null;
-  lastError: string | null;
-  lastDurationMs: number | null;
-  lastOutput: Record<string, unknown> | null;
-  lastTrigger: 'schedule' | 'manual' | null;
-  runs: number;
 }
 
 export interface JobView {
@@ -74,7 +62,7 @@ export class JobRegistry {
     /** told about every finished run (monitoring) */
     private readonly onFinished?: (definition: JobDefinition, result: JobRunResult) => void,
   ) {
-    this.statuses = db.collection<JobStatusDoc>('job_status');
+    this.statuses = jobStatusCollection.open(db);
   }
 
   define(definition: JobDefinition): this {

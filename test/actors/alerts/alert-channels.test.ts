@@ -32,7 +32,7 @@ test('an alert arrives by SMTP in a real SMTP server, with what happened and wit
       to: ['ops@example.com'],
       logger: quietLogger,
     });
-    const alerts = new Alerts({ collection: alertsCollection(db), channels: [email], logger: quietLogger });
+    const alerts = new Alerts({ collection: alertsCollection.open(db), channels: [email], logger: quietLogger });
     try {
       const alert = await alerts.raise({
         kind: 'circuit_open',
@@ -48,7 +48,7 @@ test('an alert arrives by SMTP in a real SMTP server, with what happened and wit
       assert.match(mail, /Nova Poshta: 5 consecutive failures/);
       assert.match(mail, /HTTP 503/);
       assert.ok(!mail.includes('np-secret-token-1'), 'the secret is not mailed');
-      const stored = JSON.stringify(await alertsCollection(db).find({}).toArray());
+      const stored = JSON.stringify(await alertsCollection.open(db).find({}).toArray());
       assert.ok(!stored.includes('np-secret-token-1'), 'the secret is not stored');
       const view = await alerts.get(alert.id);
       assert.equal(view?.deliveries[0]?.ok, true);
@@ -69,7 +69,7 @@ test('repeats are grouped into one alert and one mail, with one reminder after t
     });
     let now = Date.parse('2026-11-22T10:00:00Z');
     const alerts = new Alerts({
-      collection: alertsCollection(db),
+      collection: alertsCollection.open(db),
       channels: [email],
       logger: quietLogger,
       now: () => now,
@@ -139,7 +139,7 @@ test('the webhook channel signs its body; a channel that is down is recorded and
       timeoutMs: 2_000,
     });
     const channels: AlertChannel[] = [webhookChannel({ url, secret: 'hook-secret-5', logger: quietLogger }), email];
-    const alerts = new Alerts({ collection: alertsCollection(db), channels, logger: quietLogger });
+    const alerts = new Alerts({ collection: alertsCollection.open(db), channels, logger: quietLogger });
     let restarted: Mailbox | null = null;
     try {
       const alert = await alerts.raise({
@@ -176,7 +176,7 @@ test('the webhook channel signs its body; a channel that is down is recorded and
 test('alerts are listed newest first, filtered, and paged with a cursor', () =>
   withDb(async (db) => {
     let now = Date.parse('2026-11-22T10:00:00Z');
-    const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
+    const alerts = new Alerts({ collection: alertsCollection.open(db), channels: [], logger: quietLogger, now: () => now });
     for (let i = 0; i < 7; i += 1) {
       now += 1000;
       await alerts.raise({

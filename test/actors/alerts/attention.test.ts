@@ -34,7 +34,7 @@ test('entering a state tagged "alert" raises one alert per entry; staying in it 
     startWorker: false,
     onTransitioned: (change) => listener(change),
   });
-  const alerts = new Alerts({ collection: alertsCollection(harness.database.collections.db), channels: [], logger: quietLogger });
+  const alerts = new Alerts({ collection: alertsCollection.open(harness.database.collections.db), channels: [], logger: quietLogger });
   const listener = alertOnAttention(alerts, quietLogger);
   const options = { origin: { kind: 'event' as const } };
   try {

@@ -38,7 +38,7 @@ async function withOutbox(
       goodfinConnector,
       async ({ client, sandbox }) => {
         let now = Date.parse('2026-11-22T10:00:00Z');
-        const alerts = new Alerts({ collection: alertsCollection(db), channels: [], logger: quietLogger, now: () => now });
+        const alerts = new Alerts({ collection: alertsCollection.open(db), channels: [], logger: quietLogger, now: () => now });
         // retries are the outbox's business: one HTTP attempt per delivery, so the test counts them exactly
         const outbox = new GoodfinOutbox({
           collection: goodfinCollections(db).outbox,

@@ -1,0 +1,68 @@
+import { alertsCollection } from './alerts.ts';
+import {
+  actorsCollection,
+  apiKeysCollection,
+  auditCollection,
+  effectsCollection,
+  idempotencyCollection,
+  inboxCollection,
+  journalCollection,
+  leasesCollection,
+  timersCollection,
+} from './collections.ts';
+import {
+  invoiceNumbersCollection,
+  invoicesCollection,
+  ledgerCollection,
+  mailCollection,
+  providerRequestsCollection,
+  reportsCollection,
+  surveyTokensCollection,
+} from './commerce.ts';
+import type { DeclaredCollection } from './define-collection.ts';
+import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
+import { integrationsCollection } from './integrations.ts';
+import { citiesCollection, warehousesCollection } from './reference.ts';
+import { jobStatusCollection } from './scheduler.ts';
+import { hubMetaCollection } from './secret-box.ts';
+
+/**
+ * Every collection the hub declares, for checks that must see them all. Each
+ * module still ensures its own at start-up (the runtime's on connect, the
+ * others where the server first needs them); this list decides nothing there.
+ * Agenda's `agendaJobs` is Agenda's own and not listed.
+ */
+export const allCollections: readonly DeclaredCollection[] = [
+  // the runtime (collections.ts, integrations.ts, secret-box.ts)
+  actorsCollection,
+  journalCollection,
+  idempotencyCollection,
+  effectsCollection,
+  timersCollection,
+  leasesCollection,
+  apiKeysCollection,
+  integrationsCollection,
+  auditCollection,
+  inboxCollection,
+  hubMetaCollection,
+  // the job registry (scheduler.ts)
+  jobStatusCollection,
+  // alerts (alerts.ts)
+  alertsCollection,
+  // the order flow (commerce.ts)
+  providerRequestsCollection,
+  invoicesCollection,
+  invoiceNumbersCollection,
+  mailCollection,
+  surveyTokensCollection,
+  reportsCollection,
+  ledgerCollection,
+  // Nova Poshta's directory (reference.ts)
+  citiesCollection,
+  warehousesCollection,
+  // Goodfin (goodfin.ts)
+  outboxCollection,
+  outboxAnswersCollection,
+  applicationNumbersCollection,
+  goodfinDocumentsCollection,
+];
