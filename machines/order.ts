@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 import {
@@ -178,6 +178,15 @@ function paymentInput(context: OrderContext): PaymentInput {
 
 const failureOf = (event: unknown): EffectFailure => (event as { error: EffectFailure }).error;
 
+/**
+ * CANCEL is the same wherever it is accepted: who and why are recorded, and `cancelling` undoes what the
+ * order has done so far (stock, payment, the shipment request). Each state that allows it names it in its
+ * own `on` instead of the root doing it once: orders that have shipped, ended or are already being
+ * cancelled must refuse it, and a refusal lists the events the current state accepts. The target is
+ * given by id because `fulfilment.awaitingShipment` uses it too, where `cancelling` is not a sibling.
+ */
+const cancelBeforeShipping = { target: '#order.cancelling', actions: 'recordCancellation' } as const;
+
 const orderMachine = setup({
   types: {} as { context: OrderContext; events: OrderEvent; input: OrderInput },
   actors: {
@@ -204,6 +213,13 @@ const orderMachine = setup({
   },
   actions: {
     recordEffectError: assign({ lastEffectError: ({ event }) => failureOf(event) }),
+    // only CANCEL transitions record a cancellation: assertEvent narrows the event, and would fail loudly if that changed
+    recordCancellation: assign({
+      cancellation: ({ event }) => {
+        assertEvent(event, 'CANCEL');
+        return { reason: event.reason, by: event.by };
+      },
+    }),
   },
   delays: {
     paymentRetry: ({ context }) => context.policy.paymentRetryDelayMs,
@@ -263,7 +279,7 @@ const orderMachine = setup({
           ],
         },
       },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     checkingDelivery: {
       invoke: {
@@ -304,7 +320,7 @@ const orderMachine = setup({
           ],
         },
       },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     releasingRejected: {
       invoke: {
@@ -385,7 +401,7 @@ const orderMachine = setup({
             })),
           },
         ],
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     paymentFailed: {
@@ -408,7 +424,7 @@ const orderMachine = setup({
         onError: { actions: 'recordEffectError' },
       },
       after: { paymentRetry: 'paying' },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     releasingBlocked: {
       invoke: {
@@ -435,7 +451,7 @@ const orderMachine = setup({
       },
       on: {
         RETRY_PAYMENT: { target: 'reservingStock', actions: assign({ paymentAttempts: 0, errors: [] }) },
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     issuingDocuments: {
@@ -467,7 +483,7 @@ const orderMachine = setup({
       tags: ['alert'],
       on: {
         RETRY: 'issuingDocuments',
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     fulfilment: {
@@ -522,10 +538,7 @@ const orderMachine = setup({
               target: 'shipped',
               actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }),
             },
-            CANCEL: {
-              target: '#order.cancelling',
-              actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }),
-            },
+            CANCEL: cancelBeforeShipping,
           },
         },
         shipped: {
