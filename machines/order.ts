@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import { z } from 'zod';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 import {
@@ -158,6 +158,9 @@ export function paymentIdOf(orderId: string, attempt: number): string {
   return `${orderId}-P${attempt}`;
 }
 
+/** What the customer pays: the priced total once pricing has run, before that the total the order came with. */
+const totalDue = (context: OrderContext): number => context.pricing?.total ?? context.total;
+
 function paymentInput(context: OrderContext): PaymentInput {
   const attempt = context.paymentAttempts;
   const basket: BasketLine[] = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
@@ -166,7 +169,7 @@ function paymentInput(context: OrderContext): PaymentInput {
     orderId: context.orderId,
     attempt,
     provider: context.payment.method === 'cod' ? 'monobank' : context.payment.method,
-    amount: context.pricing?.total ?? context.total,
+    amount: totalDue(context),
     currency: 'UAH',
     description: `Замовлення ${context.externalId ?? context.orderId}`,
     customerEmail: context.customer.email ?? null,
@@ -177,6 +180,56 @@ function paymentInput(context: OrderContext): PaymentInput {
 }
 
 const failureOf = (event: unknown): EffectFailure => (event as { error: EffectFailure }).error;
+
+/**
+ * CANCEL is the same wherever it is accepted: who and why are recorded, and `cancelling` undoes what the
+ * order has done so far (stock, payment, the shipment request). Each state that allows it names it in its
+ * own `on` instead of the root doing it once: orders that have shipped, ended or are already being
+ * cancelled must refuse it, and a refusal lists the events the current state accepts. The target is
+ * given by id because `fulfilment.awaitingShipment` uses it too, where `cancelling` is not a sibling.
+ */
+const cancelBeforeShipping = { target: '#order.cancelling', actions: 'recordCancellation' } as const;
+
+/**
+ * A message to the customer. A notice that could not be sent even after the effect's retries is recorded
+ * (lastEffectError) and changes nothing else: the order never waits for its mail.
+ */
+const tellCustomer = (
+  id: string,
+  template: NoticeRequest['template'],
+  data: (context: OrderContext) => NoticeRequest['data'] = () => ({}),
+) => ({
+  id,
+  src: 'notifyCustomer' as const,
+  input: ({ context }: { context: OrderContext }): NoticeRequest => ({
+    orderId: context.orderId,
+    template,
+    to: context.customer.email ?? null,
+    data: data(context),
+  }),
+  onError: { actions: 'recordEffectError' as const },
+});
+
+/** The stock this order still holds, for the effects that release or commit it. */
+const reservedStock = ({ context }: { context: OrderContext }) => ({ orderId: context.orderId, skus: context.reserved });
+
+/** Gives the held stock back, then goes on to `then` either way: a release that failed is recorded (lastEffectError), the outcome stands. */
+const releaseReservedStock = (id: string, then: 'rejected' | 'blocked') => ({
+  id,
+  src: 'releaseStock' as const,
+  input: reservedStock,
+  onDone: { target: then, actions: 'forgetReservedStock' as const },
+  onError: { target: then, actions: 'recordEffectError' as const },
+});
+
+/** Turns the held stock into sold stock once the parcel has left; a repeat commits nothing. */
+const commitReservedStock = (id: string) => ({
+  id,
+  src: 'commitStock' as const,
+  input: reservedStock,
+  onDone: { actions: 'forgetReservedStock' as const },
+  onError: { actions: 'recordEffectError' as const },
+});
 
 const orderMachine = setup({
   types: {} as { context: OrderContext; events: OrderEvent; input: OrderInput },
@@ -204,6 +257,18 @@ const orderMachine = setup({
   },
   actions: {
     recordEffectError: assign({ lastEffectError: ({ event }) => failureOf(event) }),
+    // only CANCEL transitions record a cancellation: assertEvent narrows the event, and would fail loudly if that changed
+    recordCancellation: assign({
+      cancellation: ({ event }) => {
+        assertEvent(event, 'CANCEL');
+        return { reason: event.reason, by: event.by };
+      },
+    }),
+    // the stock effect released, committed or cancelled what was held: the order holds nothing any more
+    forgetReservedStock: assign({ reserved: [] }),
+    recordSurveySent: assign({
+      survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }),
+    }),
   },
   delays: {
     paymentRetry: ({ context }) => context.policy.paymentRetryDelayMs,
@@ -263,7 +328,7 @@ const orderMachine = setup({
           ],
         },
       },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     checkingDelivery: {
       invoke: {
@@ -304,16 +369,10 @@ const orderMachine = setup({
           ],
         },
       },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     releasingRejected: {
-      invoke: {
-        id: 'release',
-        src: 'releaseStock',
-        input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
-        onDone: { target: 'rejected', actions: assign({ reserved: [] }) },
-        onError: { target: 'rejected', actions: 'recordEffectError' },
-      },
+      invoke: releaseReservedStock('release', 'rejected'),
     },
     pricing: {
       entry: assign(({ context }) => ({ pricing: priceOrder(context, context.policy) })),
@@ -322,7 +381,7 @@ const orderMachine = setup({
           guard: 'cashOnDelivery',
           target: 'issuingDocuments',
           actions: assign(({ context }) => ({
-            receipt: { paymentId: null, method: 'cod' as const, amount: context.pricing?.total ?? context.total, paidAt: null },
+            receipt: { paymentId: null, method: 'cod' as const, amount: totalDue(context), paidAt: null },
           })),
         },
         { target: 'paying' },
@@ -364,7 +423,7 @@ const orderMachine = setup({
               receipt: {
                 paymentId: event.paymentId,
                 method: context.payment.method,
-                amount: context.pricing?.total ?? context.total,
+                amount: totalDue(context),
                 paidAt: null,
               },
             })),
@@ -385,57 +444,31 @@ const orderMachine = setup({
             })),
           },
         ],
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     paymentFailed: {
       always: [{ guard: 'attemptsLeft', target: 'awaitingPaymentRetry' }, { target: 'releasingBlocked' }],
     },
     awaitingPaymentRetry: {
-      invoke: {
-        id: 'tellFailure',
-        src: 'notifyCustomer',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          template: 'payment_failed' as const,
-          to: context.customer.email ?? null,
-          data: {
-            attempt: context.paymentAttempts,
-            of: context.policy.maxPaymentAttempts,
-            reason: context.paymentErrors.at(-1)?.message ?? '',
-          },
-        }),
-        onError: { actions: 'recordEffectError' },
-      },
+      invoke: tellCustomer('tellFailure', 'payment_failed', (context) => ({
+        attempt: context.paymentAttempts,
+        of: context.policy.maxPaymentAttempts,
+        reason: context.paymentErrors.at(-1)?.message ?? '',
+      })),
       after: { paymentRetry: 'paying' },
-      on: { CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) } },
+      on: { CANCEL: cancelBeforeShipping },
     },
     releasingBlocked: {
-      invoke: {
-        id: 'releaseBlocked',
-        src: 'releaseStock',
-        input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
-        onDone: { target: 'blocked', actions: assign({ reserved: [] }) },
-        onError: { target: 'blocked', actions: 'recordEffectError' },
-      },
+      invoke: releaseReservedStock('releaseBlocked', 'blocked'),
     },
     blocked: {
       // an administrator is alerted (states tagged "alert" raise one)
       tags: ['alert'],
-      invoke: {
-        id: 'tellBlocked',
-        src: 'notifyCustomer',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          template: 'order_blocked' as const,
-          to: context.customer.email ?? null,
-          data: { attempts: context.paymentAttempts },
-        }),
-        onError: { actions: 'recordEffectError' },
-      },
+      invoke: tellCustomer('tellBlocked', 'order_blocked', (context) => ({ attempts: context.paymentAttempts })),
       on: {
         RETRY_PAYMENT: { target: 'reservingStock', actions: assign({ paymentAttempts: 0, errors: [] }) },
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     issuingDocuments: {
@@ -467,7 +500,7 @@ const orderMachine = setup({
       tags: ['alert'],
       on: {
         RETRY: 'issuingDocuments',
-        CANCEL: { target: 'cancelling', actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }) },
+        CANCEL: cancelBeforeShipping,
       },
     },
     fulfilment: {
@@ -478,21 +511,11 @@ const orderMachine = setup({
         awaitingShipment: {
           entry: assign({ shipmentRequested: true }),
           invoke: [
-            {
-              id: 'confirm',
-              src: 'notifyCustomer',
-              input: ({ context }) => ({
-                orderId: context.orderId,
-                template: 'order_confirmed' as const,
-                to: context.customer.email ?? null,
-                data: {
-                  invoice: context.invoice?.number ?? null,
-                  total: context.pricing?.total ?? context.total,
-                  promisedBy: context.promisedBy,
-                },
-              }),
-              onError: { actions: 'recordEffectError' },
-            },
+            tellCustomer('confirm', 'order_confirmed', (context) => ({
+              invoice: context.invoice?.number ?? null,
+              total: totalDue(context),
+              promisedBy: context.promisedBy,
+            })),
             {
               id: 'shipment',
               src: 'requestShipment',
@@ -506,13 +529,13 @@ const orderMachine = setup({
                 cityRef: context.delivery.cityRef ?? '',
                 warehouseRef: context.delivery.warehouseRef ?? null,
                 address: context.delivery.address ?? null,
-                declaredValue: context.pricing?.total ?? context.total,
+                declaredValue: totalDue(context),
                 description:
                   context.lines
                     .map((l) => l.name)
                     .join(', ')
                     .slice(0, 100) || 'Товари',
-                collectOnDelivery: context.payment.method === 'cod' ? (context.pricing?.total ?? context.total) : null,
+                collectOnDelivery: context.payment.method === 'cod' ? totalDue(context) : null,
               }),
               onError: { actions: 'recordEffectError' },
             },
@@ -522,32 +545,13 @@ const orderMachine = setup({
               target: 'shipped',
               actions: assign({ shipment: ({ event }) => ({ waybill: event.waybill ?? null, shippedAt: event.at }) }),
             },
-            CANCEL: {
-              target: '#order.cancelling',
-              actions: assign({ cancellation: ({ event }) => ({ reason: event.reason, by: event.by }) }),
-            },
+            CANCEL: cancelBeforeShipping,
           },
         },
         shipped: {
           invoke: [
-            {
-              id: 'commit',
-              src: 'commitStock',
-              input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
-              onDone: { actions: assign({ reserved: [] }) },
-              onError: { actions: 'recordEffectError' },
-            },
-            {
-              id: 'tellShipped',
-              src: 'notifyCustomer',
-              input: ({ context }) => ({
-                orderId: context.orderId,
-                template: 'order_shipped' as const,
-                to: context.customer.email ?? null,
-                data: { waybill: context.shipment?.waybill ?? null },
-              }),
-              onError: { actions: 'recordEffectError' },
-            },
+            commitReservedStock('commit'),
+            tellCustomer('tellShipped', 'order_shipped', (context) => ({ waybill: context.shipment?.waybill ?? null })),
           ],
           on: { DELIVERED: '#order.delivered', RETURNED: '#order.returned' },
         },
@@ -556,25 +560,9 @@ const orderMachine = setup({
     delivered: {
       entry: assign({ survey: { sent: false, rating: null, comment: null } }),
       invoke: [
-        {
-          id: 'survey',
-          src: 'notifyCustomer',
-          input: ({ context }) => ({ orderId: context.orderId, template: 'survey' as const, to: context.customer.email ?? null, data: {} }),
-          onDone: {
-            actions: assign({
-              survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }),
-            }),
-          },
-          onError: { actions: 'recordEffectError' },
-        },
+        { ...tellCustomer('survey', 'survey'), onDone: { actions: 'recordSurveySent' } },
         // delivered right after shipped (a poll that skipped statuses) leaves `shipped` before its commit ran: committed here (a repeat commits nothing)
-        {
-          id: 'commitDelivered',
-          src: 'commitStock',
-          input: ({ context }) => ({ orderId: context.orderId, skus: context.reserved }),
-          onDone: { actions: assign({ reserved: [] }) },
-          onError: { actions: 'recordEffectError' },
-        },
+        commitReservedStock('commitDelivered'),
       ],
       after: { surveyWindow: 'completed' },
       on: {
@@ -601,7 +589,7 @@ const orderMachine = setup({
           reason: context.cancellation?.reason ?? 'cancelled',
           to: context.customer.email ?? null,
         }),
-        onDone: { target: 'cancelled', actions: assign({ reserved: [] }) },
+        onDone: { target: 'cancelled', actions: 'forgetReservedStock' },
         onError: { target: 'cancelled', actions: 'recordEffectError' },
       },
       on: { PAYMENT_RESULT: { actions: [] } },
@@ -629,17 +617,7 @@ const orderMachine = setup({
       },
     },
     rejected: {
-      invoke: {
-        id: 'tellRejected',
-        src: 'notifyCustomer',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          template: 'order_rejected' as const,
-          to: context.customer.email ?? null,
-          data: { errors: context.errors },
-        }),
-        onError: { actions: 'recordEffectError' },
-      },
+      invoke: tellCustomer('tellRejected', 'order_rejected', (context) => ({ errors: context.errors })),
     },
   },
 });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateNode, type EventObject } from 'xstate';
 import order, { type OrderContext, type OrderInput } from '../../machines/order.ts';
 import { orderPolicySchema, priceOrder, validateOrder } from '../../machines/order-rules.ts';
-import { workOf } from '../../actors/runtime/machine-glue.ts';
+import { acceptedEvents, flattenStateValue, workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = order;
 type AnyEvent = EventObject & Record<string, unknown>;
@@ -272,4 +272,135 @@ test('shipped orders can no longer be cancelled', () => {
   s = step(s, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0];
   s = step(s, { type: 'SHIPPED', at: '2026-11-22T12:00:00.000Z' })[0];
   assert.equal(s.can({ type: 'CANCEL', reason: 'x', by: 'y' } as never), false);
+});
+
+/**
+ * Every state an order rests in (the transient `validating`, `pricing` and `paymentFailed` pass straight
+ * through), reached the way a real order reaches it, keyed by its state value.
+ */
+function restingStates(): Map<string, AnyMachineSnapshot> {
+  const found = new Map<string, AnyMachineSnapshot>();
+  const keep = (s: AnyMachineSnapshot) => {
+    found.set(flattenStateValue(s.value), s);
+    return s;
+  };
+  const reserving = keep(initialTransition(machine, orderInput())[0]);
+  const checking = keep(step(reserving, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } })[0]);
+  const releasingRejected = keep(
+    step(checking, {
+      type: 'xstate.done.actor.coverage',
+      output: { ok: false, errors: [{ code: 'invalid_warehouse', message: 'no such branch' }] },
+    })[0],
+  );
+  keep(step(releasingRejected, { type: 'xstate.done.actor.release', output: { released: 1 } })[0]);
+
+  const paying = keep(toPaying());
+  const [retrying, retryActions] = declined(paying, 'SHOP-1001-P1');
+  keep(retrying);
+  const secondAttempt = step(retrying, { type: workOf(retryActions).delays[0]?.event.type ?? '' })[0];
+  const releasingBlocked = keep(declined(secondAttempt, 'SHOP-1001-P2')[0]);
+  keep(step(releasingBlocked, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } })[0]);
+
+  const issuing = keep(paid(paying)[0]);
+  keep(
+    step(issuing, {
+      type: 'xstate.error.actor.documents',
+      error: { code: 'pdf_failed', message: 'no fonts', retryable: false, attempts: 5 },
+    })[0],
+  );
+  const awaitingShipment = keep(
+    step(issuing, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0],
+  );
+  const shipped = keep(step(awaitingShipment, { type: 'SHIPPED', waybill: '20450000000001', at: '2026-11-22T12:00:00.000Z' })[0]);
+  keep(step(shipped, { type: 'RETURNED' })[0]);
+  const delivered = keep(step(shipped, { type: 'DELIVERED', at: '2026-11-23T12:00:00.000Z' })[0]);
+  keep(step(delivered, { type: 'SURVEY_ANSWERED', rating: 5 })[0]);
+
+  const cancelling = keep(step(paying, { type: 'CANCEL', reason: 'no', by: 'operator' })[0]);
+  const cancelled = keep(step(cancelling, { type: 'xstate.done.actor.cancel', output: { refundRequested: false } })[0]);
+  keep(paid(cancelled)[0]);
+  return found;
+}
+
+const cancelEvent = { type: 'CANCEL', reason: 'customer phoned', by: 'desk' };
+const undoInput = (overrides: { shipmentId?: string; skus: string[]; refundPaymentId: string | null }) => ({
+  orderId: 'SHOP-1001',
+  shipmentId: null,
+  reason: 'customer phoned',
+  to: 'olena@example.com',
+  ...overrides,
+});
+
+// The states that accept CANCEL, one by one: adding a state here or dropping one is a change of behaviour, not a tidy-up.
+const cancellableStates = {
+  reservingStock: { undo: undoInput({ skus: [], refundPaymentId: null }), timersDropped: 0 },
+  checkingDelivery: { undo: undoInput({ skus: ['CUP-1'], refundPaymentId: null }), timersDropped: 0 },
+  paying: { undo: undoInput({ skus: ['CUP-1'], refundPaymentId: null }), timersDropped: 0 },
+  awaitingPaymentRetry: { undo: undoInput({ skus: ['CUP-1'], refundPaymentId: null }), timersDropped: 1 },
+  blocked: { undo: undoInput({ skus: [], refundPaymentId: null }), timersDropped: 0 },
+  documentsFailed: { undo: undoInput({ skus: ['CUP-1'], refundPaymentId: 'SHOP-1001-P1' }), timersDropped: 0 },
+  'fulfilment.awaitingShipment': {
+    undo: undoInput({ shipmentId: 'SHOP-1001', skus: ['CUP-1'], refundPaymentId: 'SHOP-1001-P1' }),
+    timersDropped: 1,
+  },
+};
+const refusingStates = [
+  'releasingRejected',
+  'rejected',
+  'releasingBlocked',
+  'issuingDocuments',
+  'fulfilment.shipped',
+  'delivered',
+  'completed',
+  'returned',
+  'cancelling',
+  'cancelled',
+  'refundingLatePayment',
+];
+
+test('the two CANCEL lists name every state an order can rest in, once', () => {
+  const restingInDefinition: string[] = [];
+  const visit = (node: AnyStateNode) => {
+    const children = Object.values(node.states);
+    if (children.length === 0 && node.always === undefined) restingInDefinition.push(node.path.join('.'));
+    children.forEach(visit);
+  };
+  visit(machine.root);
+  assert.deepEqual([...Object.keys(cancellableStates), ...refusingStates].sort(), restingInDefinition.sort());
+  assert.deepEqual([...restingStates().keys()].sort(), restingInDefinition.sort(), 'the test reaches every one of them');
+});
+
+test('CANCEL from each of the seven states before shipping goes to cancelling, records who and why, and asks to undo what was done', () => {
+  const states = restingStates();
+  for (const [state, expected] of Object.entries(cancellableStates)) {
+    const before = states.get(state);
+    assert.ok(before, state);
+    assert.ok(before.can(cancelEvent), `${state} accepts CANCEL`);
+    assert.ok(acceptedEvents(before).includes('CANCEL'), `${state} lists CANCEL among the events it accepts`);
+    const [after, actions] = step(before, cancelEvent);
+    assert.equal(after.value, 'cancelling', state);
+    assert.deepEqual(
+      ctx(after),
+      { ...ctx(before), cancellation: { reason: 'customer phoned', by: 'desk' } },
+      `${state}: nothing else changes`,
+    );
+    const work = workOf(actions);
+    assert.deepEqual(work.spawns, [{ invokeId: 'cancel', src: 'cancelOrder', input: expected.undo }], state);
+    assert.equal(work.cancels.length, expected.timersDropped, `${state}: the timers of the state left are dropped`);
+    assert.deepEqual(work.delays, [], state);
+  }
+});
+
+test('every other state refuses CANCEL and stays as it was', () => {
+  const states = restingStates();
+  for (const state of refusingStates) {
+    const before = states.get(state);
+    assert.ok(before, state);
+    assert.equal(before.can(cancelEvent), false, `${state} refuses CANCEL`);
+    assert.ok(!acceptedEvents(before).includes('CANCEL'), state);
+    const [after, actions] = step(before, cancelEvent);
+    assert.deepEqual(after.value, before.value, state);
+    assert.deepEqual(after.context, before.context, state);
+    assert.deepEqual(workOf(actions), { spawns: [], delays: [], cancels: [], unsupported: [] }, state);
+  }
 });
