@@ -47,6 +47,7 @@ import { orderEffects } from './orders/effects.ts';
 import { paymentEffects } from './payments/effects.ts';
 import { paymentWebhooks } from './payments/webhooks.ts';
 import { PaymentGateways } from './connectors/payment-gateways.ts';
+import { Carriers } from './connectors/carriers.ts';
 import { probeEffects } from './probe/effects.ts';
 import { webhookSpecs } from './probe/webhook.ts';
 import { ActorIndex } from './runtime/actor-index.ts';
@@ -216,7 +217,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     closers.push({ name: 'audit log', close: () => audit.flush() });
     await ensureAlertIndexes(collections.db);
     const channels = alertChannelsFromConfig(config.alerts, logger);
-    const alerts = new Alerts({ collection: alertsCollection(collections.db), channels, logger, now });
+    const alerts = new Alerts({ collection: alertsCollection.open(collections.db), channels, logger, now });
     closers.push({
       name: 'alerts',
       close: async () => {
@@ -280,6 +281,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
     const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
+    const carriers = new Carriers({ connectors, reference, logger, now });
     const attention = alertOnAttention(alertSink, logger);
     const actorIndex = new ActorIndex(collections.actors, logger);
     closers.push({ name: 'actor index', close: async () => actorIndex.stop() });
@@ -292,7 +294,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         probeEffects({ baseUrl: echoBaseUrl }),
         paymentEffects({ gateways, collections: commerce }),
         orderEffects({ ...effectDeps, mailer, audit, reference }),
-        shipmentEffects({ connectors, reference, mailer, logger, now }),
+        shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
       ],
       cacheSize: config.actorCacheSize,
@@ -354,7 +356,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         novaPoshtaTrackingJob({
           queries,
           runtime,
-          client: () => connectors.client(novaPoshtaConnector),
+          carrier: carriers.of('novaposhta'),
           every: `${trackingIntervalMinutes(connectors)} minutes`,
           logger,
         }),

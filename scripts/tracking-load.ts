@@ -11,6 +11,8 @@ import { Mailer } from '../actors/notifications/mailer.ts';
 import type { ActorRuntime } from '../actors/runtime/runtime.ts';
 import { shipmentNotices } from '../actors/shipments/effects.ts';
 import { bindEffects } from '../actors/runtime/effects.ts';
+import { novaPoshtaCarrier } from '../actors/connectors/novaposhta/carrier.ts';
+import { referenceCollections } from '../persistence/reference.ts';
 import { ActorQueries } from '../actors/runtime/queries.ts';
 import shipment, { DEFAULT_STATUS_MAP, type ShipmentInput } from '../machines/shipment.ts';
 import { commerceCollections } from '../persistence/commerce.ts';
@@ -101,7 +103,15 @@ export async function startTrackingLoad(options: {
     const job = novaPoshtaTrackingJob({
       queries: new ActorQueries({ runtime: hub.runtime, actors: database.collections.actors }),
       runtime: hub.runtime,
-      client: () => client,
+      // the real carrier over the real client; tracking needs neither settings nor the directory
+      carrier: novaPoshtaCarrier({
+        client: () => client,
+        settings: () => {
+          throw new Error('tracking reads no Nova Poshta settings');
+        },
+        reference: referenceCollections(database.collections.db),
+        logger,
+      }),
       every: '15 minutes',
       logger,
     });

@@ -1,12 +1,10 @@
 import type { Logger } from 'winston';
 import { AppError } from '../../common/errors.ts';
 import shipmentModule, { trackedNumber, type TrackedEvent } from '../../machines/shipment.ts';
-import type { NovaPoshtaClient } from '../connectors/novaposhta/client.ts';
+import type { Carrier } from '../connectors/ports/carrier.ts';
 import type { ActorQueries } from '../runtime/queries.ts';
 import type { ActorRuntime } from '../runtime/runtime.ts';
 import type { JobDefinition } from './registry.ts';
-
-const BATCH = 100;
 
 /**
  * One job tracks every parcel still moving: 100 waybills per
@@ -18,7 +16,7 @@ const BATCH = 100;
 export function novaPoshtaTrackingJob(deps: {
   queries: ActorQueries;
   runtime: ActorRuntime;
-  client: () => NovaPoshtaClient;
+  carrier: Carrier;
   every: string;
   logger: Logger;
 }): JobDefinition {
@@ -28,6 +26,7 @@ export function novaPoshtaTrackingJob(deps: {
     every: deps.every,
     syncs: 'novaposhta',
     async run({ progress }) {
+      const batchSize = deps.carrier.trackBatchSize;
       const shipments = deps.runtime.of(shipmentModule);
       const tracked = await deps.queries.views(shipmentModule, { tag: 'tracked' }, { order: 'oldestCreated' });
       const watched = tracked.flatMap(({ id, context }) => {
@@ -45,16 +44,15 @@ export function novaPoshtaTrackingJob(deps: {
           : [];
       });
       const byNumber = new Map(watched.map((w) => [w.number, w]));
-      const client = deps.client();
       let calls = 0;
       let failedCalls = 0;
       let changed = 0;
-      for (let offset = 0; offset < watched.length; offset += BATCH) {
-        const batch = watched.slice(offset, offset + BATCH);
+      for (let offset = 0; offset < watched.length; offset += batchSize) {
+        const batch = watched.slice(offset, offset + batchSize);
         let results;
         try {
           calls += 1;
-          results = await client.track(batch.map((w) => ({ number: w.number, phone: w.phone })));
+          results = await deps.carrier.track(batch.map((w) => ({ number: w.number, phone: w.phone })));
         } catch (error) {
           failedCalls += 1;
           deps.logger.warn('a tracking batch failed; the others go on', {
@@ -65,20 +63,14 @@ export function novaPoshtaTrackingJob(deps: {
           continue;
         }
         for (const result of results) {
-          const watchedOne = byNumber.get(result.Number);
+          const watchedOne = byNumber.get(result.number);
           if (!watchedOne) continue;
-          const learnsReturn = Boolean(result.LastCreatedOnTheBasisNumber) && !watchedOne.returnKnown;
-          if (result.StatusCode === watchedOne.last && !learnsReturn) continue;
-          const event: TrackedEvent = {
-            type: 'TRACKED',
-            number: result.Number,
-            statusCode: result.StatusCode,
-            status: result.Status ?? '',
-            returnNumber: result.LastCreatedOnTheBasisNumber ?? null,
-          };
+          const learnsReturn = Boolean(result.returnNumber) && !watchedOne.returnKnown;
+          if (result.statusCode === watchedOne.last && !learnsReturn) continue;
+          const event: TrackedEvent = { type: 'TRACKED', ...result };
           try {
             await shipments.send(watchedOne.id, event, {
-              idempotencyKey: `np-track:${watchedOne.id}:${result.Number}:${result.StatusCode}:${event.returnNumber ?? ''}`,
+              idempotencyKey: `np-track:${watchedOne.id}:${result.number}:${result.statusCode}:${event.returnNumber ?? ''}`,
               origin: { kind: 'event', actorName: 'novaposhta-tracking' },
             });
             changed += 1;
@@ -86,7 +78,7 @@ export function novaPoshtaTrackingJob(deps: {
             if (!(error instanceof AppError && error.code === 'event_not_accepted')) throw error;
           }
         }
-        progress({ done: Math.min(offset + BATCH, watched.length), total: watched.length, calls });
+        progress({ done: Math.min(offset + batchSize, watched.length), total: watched.length, calls });
       }
       return { shipments: watched.length, calls, failedCalls, changed };
     },

@@ -1,24 +1,22 @@
 import type { Logger } from 'winston';
 import orderModule, { type OrderEvent, type ShipmentRequest } from '../../machines/order.ts';
 import shipmentModule, { type CreatedWaybill, type Quote, type ShipmentInput, type ShipmentNotice } from '../../machines/shipment.ts';
-import type { ReferenceCollections } from '../../persistence/reference.ts';
+import type { Carriers } from '../connectors/carriers.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
-import { ConnectorError } from '../connectors/kit/errors.ts';
-import { novaPoshtaConnector, type NovaPoshtaSettings } from '../connectors/novaposhta/connector.ts';
-import { NP_VALIDATION_CODES, npDate } from '../connectors/novaposhta/protocol.ts';
-import { SANDBOX_SENDER } from '../connectors/novaposhta/sandbox.ts';
+import { novaPoshtaConnector } from '../connectors/novaposhta/connector.ts';
+import type { CarrierCall, ParcelRequest } from '../connectors/ports/carrier.ts';
 import type { Mailer } from '../notifications/mailer.ts';
-import { bindEffects, type BoundEffects, type EffectHandler } from '../runtime/effects.ts';
+import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../runtime/effects.ts';
+
+const NOVA_POSHTA = 'novaposhta';
 
 /**
- * What the shipment machine invokes at Nova Poshta. A waybill is created
- * once: before every `save` the sender's waybills are searched for our
- * order id (`InfoRegClientBarcodes`), so a save whose answer a crash lost
- * is found, not repeated.
+ * What the shipment machine invokes at its carrier. A waybill is created
+ * once: before every creation the carrier is asked for a waybill with our
+ * code, so a creation whose answer a crash lost is found, not repeated.
  */
 export interface ShipmentEffectDeps {
-  connectors: Connectors;
-  reference: ReferenceCollections;
+  carriers: Carriers;
   mailer: Mailer;
   logger: Logger;
   now?: () => number;
@@ -47,110 +45,40 @@ const ORDER_EVENTS: Partial<Record<ShipmentNotice['stage'], Array<'SHIPPED' | 'D
 };
 
 export function shipmentEffects(deps: ShipmentEffectDeps): BoundEffects {
-  const now = deps.now ?? Date.now;
-  const np = () => deps.connectors.client(novaPoshtaConnector);
-  const settingsOf = (): NovaPoshtaSettings & { sender: NonNullable<NovaPoshtaSettings['sender']> } => {
-    const config = deps.connectors.configOf(novaPoshtaConnector);
-    const sender = config.settings.sender ?? (config.sandboxed ? SANDBOX_SENDER : undefined);
-    if (!sender)
-      throw new ConnectorError(
-        'novaposhta',
-        'sender_not_configured',
-        'set the sender in the novaposhta integration settings (settings.sender: cityRef, ref, addressRef, contactRef, phone)',
-        false,
-      );
-    return { ...config.settings, sender };
-  };
+  // one carrier today; a shipment that names its carrier picks it here
+  const carrier = () => deps.carriers.of(NOVA_POSHTA);
+  const callOf = (shipmentId: string, context: EffectContext): CarrierCall => ({
+    actor: { type: shipmentModule.type, id: shipmentId },
+    signal: context.signal,
+  });
+  const parcelOf = (input: ShipmentInput): ParcelRequest => ({
+    ourCode: input.shipmentId,
+    recipient: input.recipient,
+    cityRef: input.cityRef,
+    warehouseRef: input.warehouseRef,
+    address: input.address,
+    declaredValue: input.declaredValue,
+    description: input.description,
+    collectOnDelivery: input.collectOnDelivery,
+  });
 
-  const quoteShipment: EffectHandler<ShipmentInput, Quote> = async (input, context) => {
-    const settings = settingsOf();
-    const call = { actor: { type: 'shipment', id: input.shipmentId }, signal: context.signal };
-    const serviceType = input.address ? 'WarehouseDoors' : settings.parcel.serviceType;
-    const price = await np().getDocumentPrice(
-      {
-        citySender: settings.sender.cityRef,
-        cityRecipient: input.cityRef,
-        weight: settings.parcel.weight,
-        serviceType,
-        cost: Math.ceil(input.declaredValue / 100),
-        cargoType: settings.parcel.cargoType,
-        seatsAmount: settings.parcel.seatsAmount,
-      },
-      call,
-    );
-    const estimatedDelivery = await np().getDocumentDeliveryDate(
-      { citySender: settings.sender.cityRef, cityRecipient: input.cityRef, serviceType },
-      call,
-    );
-    return { cost: Math.round(price.Cost * 100), estimatedDelivery };
-  };
+  const quoteShipment: EffectHandler<ShipmentInput, Quote> = (input, context) =>
+    carrier().quote(parcelOf(input), callOf(input.shipmentId, context));
 
   const createWaybill: EffectHandler<ShipmentInput & { quote: Quote | null }, CreatedWaybill> = async (input, context) => {
-    const settings = settingsOf();
-    const call = { actor: { type: 'shipment', id: input.shipmentId }, signal: context.signal };
+    const call = callOf(input.shipmentId, context);
     const since = new Date(Date.parse(input.requestedAt) - 24 * 3600 * 1000);
-    const existing = (await np().findWaybillsByOrder(input.shipmentId, since, call)).find((doc) => String(doc.StateId ?? '') !== '2');
+    const existing = await carrier().findByOurCode(input.shipmentId, since, call);
     if (existing) {
-      deps.logger.info('waybill found by order id, not created again', { shipmentId: input.shipmentId, number: existing.IntDocNumber });
-      return { number: existing.IntDocNumber, ref: existing.Ref, cost: null, recovered: true };
+      deps.logger.info('waybill found by order id, not created again', { shipmentId: input.shipmentId, number: existing.number });
+      return { ...existing, cost: null, recovered: true };
     }
-    const branch = input.warehouseRef ? await deps.reference.warehouses.findOne({ _id: input.warehouseRef }) : null;
-    const toPostomat = branch?.category === 'Postomat';
-    const saved = await np().saveWaybill(
-      {
-        PayerType: settings.parcel.payerType,
-        PaymentMethod: settings.parcel.paymentMethod,
-        DateTime: npDate(new Date(now())),
-        CargoType: settings.parcel.cargoType,
-        Weight: settings.parcel.weight,
-        ServiceType: input.address ? 'WarehouseDoors' : toPostomat ? 'WarehousePostomat' : settings.parcel.serviceType,
-        SeatsAmount: settings.parcel.seatsAmount,
-        Description: input.description.slice(0, 100),
-        Cost: Math.max(1, Math.ceil(input.declaredValue / 100)),
-        CitySender: settings.sender.cityRef,
-        Sender: settings.sender.ref,
-        SenderAddress: settings.sender.addressRef,
-        ContactSender: settings.sender.contactRef,
-        SendersPhone: settings.sender.phone,
-        CityRecipient: input.cityRef,
-        ...(input.warehouseRef ? { RecipientAddress: input.warehouseRef } : {}),
-        RecipientsPhone: input.recipient.phone.replace(/^\+/, ''),
-        NewAddress: '1',
-        RecipientName: input.recipient.name,
-        RecipientType: 'PrivatePerson',
-        ...(input.address
-          ? {
-              RecipientAddressName: input.address.street,
-              RecipientHouse: input.address.house,
-              ...(input.address.flat ? { RecipientFlat: input.address.flat } : {}),
-            }
-          : {}),
-        ...(toPostomat
-          ? { OptionsSeat: [{ weight: settings.parcel.weight, volumetricWidth: 30, volumetricLength: 40, volumetricHeight: 20 }] }
-          : { VolumeGeneral: settings.parcel.volumeGeneral }),
-        InfoRegClientBarcodes: input.shipmentId,
-        ...(input.collectOnDelivery ? { AfterpaymentOnGoodsCost: Math.ceil(input.collectOnDelivery / 100) } : {}),
-      },
-      { toPostomat, context: call },
-    );
-    return {
-      number: saved.IntDocNumber,
-      ref: saved.Ref,
-      cost: saved.CostOnSite ? Math.round(Number(saved.CostOnSite) * 100) : null,
-      recovered: false,
-    };
+    return { ...(await carrier().createWaybill(parcelOf(input), call)), recovered: false };
   };
 
-  const deleteWaybill: EffectHandler<{ shipmentId: string; ref: string }, { deleted: boolean }> = async (input, context) => {
-    try {
-      await np().deleteWaybill(input.ref, { actor: { type: 'shipment', id: input.shipmentId }, signal: context.signal });
-      return { deleted: true };
-    } catch (error) {
-      // deleted already (a repeated effect): done
-      if (error instanceof ConnectorError && error.code === NP_VALIDATION_CODES.internetDocumentNotFound) return { deleted: false };
-      throw error;
-    }
-  };
+  const deleteWaybill: EffectHandler<{ shipmentId: string; ref: string }, { deleted: boolean }> = async (input, context) => ({
+    deleted: await carrier().deleteWaybill(input.ref, callOf(input.shipmentId, context)),
+  });
 
   return bindEffects(shipmentModule, { quoteShipment, createWaybill, deleteWaybill, ...shipmentNotices(deps) });
 }
