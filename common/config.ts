@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { orderPolicySchema, type OrderPolicy } from '../machines/order-rules.ts';
+import { orderPolicySchema, type OrderPolicy } from './order-policy.ts';
 
 /**
  * Configuration comes from the environment, is validated once at start with

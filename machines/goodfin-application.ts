@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+export { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../common/goodfin-statuses.ts';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 
 /**
@@ -27,38 +28,11 @@ export const APPLICATION_STATUS = {
   withdrawn: 'WITHDRAWN',
 } as const;
 
-/** Labels of the statuses the machine announces itself (configuration may rename them). */
-export const FIXED_STATUS_LABELS: Record<string, string> = {
-  RECEIVED: 'Получена банком',
-  REWORK: 'Возвращена на доработку',
-  READY_FOR_SIGNING: 'Готова к подписанию',
-  OFFER_ACCEPTED: 'Предложение принято',
-  OFFER_PAID: 'Предложение оплачено',
-  ISSUED: 'Продукт выдан',
-  REJECTED: 'Отклонена банком',
-  WITHDRAWN: 'Отозвана клиентом',
-};
-
 export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   APPLICATION_STATUS.issued,
   APPLICATION_STATUS.rejected,
   APPLICATION_STATUS.withdrawn,
 ]);
-
-/** The review statuses bank staff set (seed 003 §5); the list is configuration, this is its default. */
-export const DEFAULT_REVIEW_STATUSES: Array<{ code: string; name: string }> = [
-  { code: 'UNDER_REVIEW', name: 'На рассмотрении' },
-  { code: 'CLIENT_INFO_REQUESTED', name: 'Направлен запрос клиенту' },
-  { code: 'OFFER_PREPARING', name: 'Формируется предложение' },
-  { code: 'OFFER_DOCUMENTS', name: 'Формирование документов предложения' },
-  { code: 'DOCUMENTS_CHECK', name: 'Проверка документов' },
-  { code: 'DOCUMENTS_RECHECK', name: 'Повторная проверка документов' },
-  { code: 'PROJECT_APPROVAL', name: 'Проект на согласовании' },
-  { code: 'CLIENT_REWORK_REQUEST', name: 'Запрос от клиента на доработку' },
-  { code: 'OFFERS_SEARCH', name: 'Поиск предложений' },
-  { code: 'PRELIMINARY_OFFER_ACCEPTED', name: 'Предварительное предложение принято' },
-  { code: 'APPROVED', name: 'Одобрена' },
-];
 
 /** Every error code the bank may send Goodfin (declared through errormapping). */
 export const APPLICATION_ERRORS: Record<string, string> = {

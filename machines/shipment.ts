@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+import { statusMapSchema, type ShipmentStage } from '../common/shipment-stages.ts';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 
 /**
@@ -11,46 +12,7 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  * customer and the order.
  */
 
-export const SHIPMENT_STAGES = [
-  'awaitingPickup',
-  'inTransit',
-  'atWarehouse',
-  'delivered',
-  'refused',
-  'returning',
-  'returned',
-  'cancelled',
-  'ignore',
-] as const;
-export type ShipmentStage = (typeof SHIPMENT_STAGES)[number];
-
-/** NP StatusCode → stage. Unknown codes are recorded and change nothing. */
-export const DEFAULT_STATUS_MAP: Record<string, ShipmentStage> = {
-  '1': 'awaitingPickup',
-  '12': 'awaitingPickup',
-  '2': 'cancelled',
-  '3': 'ignore',
-  '4': 'inTransit',
-  '41': 'inTransit',
-  '5': 'inTransit',
-  '6': 'inTransit',
-  '101': 'inTransit',
-  '104': 'inTransit',
-  '111': 'inTransit',
-  '112': 'inTransit',
-  '7': 'atWarehouse',
-  '8': 'atWarehouse',
-  '9': 'delivered',
-  '10': 'delivered',
-  '11': 'delivered',
-  '106': 'delivered',
-  '103': 'refused',
-  '108': 'refused',
-  '102': 'returning',
-  '105': 'returning',
-};
-
-export const statusMapSchema = z.record(z.string().regex(/^\d{1,4}$/), z.enum(SHIPMENT_STAGES));
+export { DEFAULT_STATUS_MAP, SHIPMENT_STAGES, statusMapSchema, type ShipmentStage } from '../common/shipment-stages.ts';
 
 export interface ShipmentInput {
   shipmentId: string;

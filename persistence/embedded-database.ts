@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureFerretDbBinary } from '../scripts/build-ferretdb.ts';
+import { ensureFerretDbBinary } from './embedded-ferretdb/build.ts';
 
 export interface DatabaseServer {
   uri: string;

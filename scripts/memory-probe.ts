@@ -10,7 +10,7 @@
  * Run by test/actors/runtime/memory.test.ts (small) and `npm run bench:memory`
  * (100 000 actors) through runMemoryProbe in bench-support.ts.
  */
-import { probeEffects } from '../actors/probe/effects.ts';
+import { probeEffects } from '../actors/domains/probe/effects.ts';
 import { createLogger } from '../common/logger.ts';
 import probe from '../machines/probe.ts';
 import { connectDatabase } from '../persistence/database.ts';

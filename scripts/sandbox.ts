@@ -1,5 +1,5 @@
-import { allConnectors } from '../actors/connectors/index.ts';
-import { startEchoSandbox } from '../actors/connectors/echo/sandbox.ts';
+import { allConnectors } from '../actors/platform/connectors/index.ts';
+import { startEchoSandbox } from '../actors/platform/connectors/echo/sandbox.ts';
 
 /**
  * `npm run sandbox -- <name> [--port N] [--host H]`: runs one integration's

@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
-import type { JobRegistry } from '../../actors/jobs/registry.ts';
+import type { JobRegistry } from '../../actors/platform/jobs/registry.ts';
 import type { DurableWorker } from '../../actors/runtime/worker.ts';
-import type { AuditLog } from '../../actors/audit/audit-log.ts';
+import type { AuditLog } from '../../actors/platform/audit/audit-log.ts';
 import { ROLES, type ApiKeys } from '../auth.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';

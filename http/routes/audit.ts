@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { AuditLog } from '../../actors/audit/audit-log.ts';
+import type { AuditLog } from '../../actors/platform/audit/audit-log.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { parseQuery } from '../validation.ts';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AnyStateNode, EventObject } from 'xstate';
 import { redact } from '../../common/logger.ts';
 import { errors } from '../../common/errors.ts';
-import type { AuditLog } from '../../actors/audit/audit-log.ts';
+import type { AuditLog } from '../../actors/platform/audit/audit-log.ts';
 import type { ActorQueries, ActorSummary } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';

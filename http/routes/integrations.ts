@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { windowStats, syncSuccessRate } from '../../actors/monitoring/connector-health.ts';
-import { integrationUpdateSchema, type Connectors } from '../../actors/connectors/kit/connectors.ts';
+import { windowStats, syncSuccessRate } from '../../actors/platform/monitoring/connector-health.ts';
+import { integrationUpdateSchema, type Connectors } from '../../actors/platform/connectors/kit/connectors.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { parseBody } from '../validation.ts';

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { HubMetrics } from '../../actors/monitoring/metrics.ts';
+import type { HubMetrics } from '../../actors/platform/monitoring/metrics.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEchoSandbox, type EchoSandbox } from '../../actors/connectors/echo/sandbox.ts';
+import { startEchoSandbox, type EchoSandbox } from '../../actors/platform/connectors/echo/sandbox.ts';
 import { connectDatabase, type Database } from '../../persistence/database.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';

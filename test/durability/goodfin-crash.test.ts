@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import goodfinApplication from '../../machines/goodfin-application.ts';
-import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
+import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/platform/connectors/goodfin/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { goodfinOf, startGoodfinSandboxProcess } from '../support/goodfin.ts';

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../common/config.ts';
-import { startEchoSandbox, type EchoSandbox } from '../../actors/connectors/echo/sandbox.ts';
+import { startEchoSandbox, type EchoSandbox } from '../../actors/platform/connectors/echo/sandbox.ts';
 import { startHub, type Hub } from '../../http/server.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 import { quietLogger } from '../support/runtime-harness.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allConnectors } from '../../actors/connectors/index.ts';
+import { allConnectors } from '../../actors/platform/connectors/index.ts';
 import { uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import goodfinApplication from '../../machines/goodfin-application.ts';
-import { GOODFIN_PATHS } from '../../actors/connectors/goodfin/protocol.ts';
+import { GOODFIN_PATHS } from '../../actors/platform/connectors/goodfin/protocol.ts';
 import { eventually } from '../support/database.ts';
 import { goodfinOf, withGoodfinHub } from '../support/goodfin.ts';
 import { hubClient, hubDatabases } from '../support/hub-process.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GOODFIN_PATHS, registeredServiceSchema } from '../../actors/connectors/goodfin/protocol.ts';
-import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
+import { GOODFIN_PATHS, registeredServiceSchema } from '../../actors/platform/connectors/goodfin/protocol.ts';
+import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/platform/connectors/goodfin/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { goodfinOf, startGoodfinSandboxProcess } from '../support/goodfin.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';

@@ -194,7 +194,7 @@ test('a wrong master key stops the start; rotate-key re-encrypts everything unde
 });
 
 test('an external call whose retries run out raises one retries_exhausted alert, grouped on repeats', async () => {
-  const { startEchoSandbox } = await import('../../actors/connectors/echo/sandbox.ts');
+  const { startEchoSandbox } = await import('../../actors/platform/connectors/echo/sandbox.ts');
   const echo = await startEchoSandbox();
   echo.failNext(1000, 503);
   const hub = await startHubProcess({

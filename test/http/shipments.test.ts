@@ -9,7 +9,7 @@ import {
   SANDBOX_WAREHOUSES,
   startNovaPoshtaSandbox,
   type NovaPoshtaSandbox,
-} from '../../actors/connectors/novaposhta/sandbox.ts';
+} from '../../actors/platform/connectors/novaposhta/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';

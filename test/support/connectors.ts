@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { ConnectorError } from '../../actors/connectors/kit/errors.ts';
-import { CircuitBreaker } from '../../actors/connectors/kit/circuit-breaker.ts';
-import { DEFAULT_HTTP_POLICY, type AnyConnector, type ConnectorHttp, type HttpPolicy } from '../../actors/connectors/kit/definition.ts';
-import { createConnectorHttp, type CallRecord } from '../../actors/connectors/kit/http.ts';
-import { TokenBucket } from '../../actors/connectors/kit/rate-limit.ts';
-import type { SandboxServer } from '../../actors/connectors/kit/sandbox.ts';
+import { ConnectorError } from '../../actors/platform/connectors/kit/errors.ts';
+import { CircuitBreaker } from '../../actors/platform/connectors/kit/circuit-breaker.ts';
+import {
+  DEFAULT_HTTP_POLICY,
+  type AnyConnector,
+  type ConnectorHttp,
+  type HttpPolicy,
+} from '../../actors/platform/connectors/kit/definition.ts';
+import { createConnectorHttp, type CallRecord } from '../../actors/platform/connectors/kit/http.ts';
+import { TokenBucket } from '../../actors/platform/connectors/kit/rate-limit.ts';
+import type { SandboxServer } from '../../actors/platform/connectors/kit/sandbox.ts';
 import { quietLogger } from './runtime-harness.ts';
 
 /**

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/connectors/goodfin/sandbox.ts';
-import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/connectors/goodfin/protocol.ts';
-import { inboundToken } from '../../actors/goodfin/model.ts';
+import { GOODFIN_SANDBOX_CREDENTIALS } from '../../actors/platform/connectors/goodfin/sandbox.ts';
+import { GOODFIN_PATHS, INBOUND_TOKEN_HEADER, type GoodfinEnvelope } from '../../actors/platform/connectors/goodfin/protocol.ts';
+import { inboundToken } from '../../actors/domains/goodfin/model.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY, type HubProcess } from './hub-process.ts';
 import { eventually, uniqueDatabaseName } from './database.ts';
 

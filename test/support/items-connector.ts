@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineConnector, type ConnectorHttp } from '../../actors/connectors/kit/definition.ts';
-import { ConnectorError } from '../../actors/connectors/kit/errors.ts';
-import { startSandboxServer, type SandboxOptions, type SandboxServer } from '../../actors/connectors/kit/sandbox.ts';
+import { defineConnector, type ConnectorHttp } from '../../actors/platform/connectors/kit/definition.ts';
+import { ConnectorError } from '../../actors/platform/connectors/kit/errors.ts';
+import { startSandboxServer, type SandboxOptions, type SandboxServer } from '../../actors/platform/connectors/kit/sandbox.ts';
 
 /** A minimal protocol to exercise the kit: GET /items (a read) and POST /items (a write), X-Api-Key auth. */
 const itemSchema = z.object({ id: z.string(), name: z.string() });

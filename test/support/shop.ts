@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SANDBOX_CITIES, SANDBOX_WAREHOUSES } from '../../actors/connectors/novaposhta/sandbox.ts';
+import { SANDBOX_CITIES, SANDBOX_WAREHOUSES } from '../../actors/platform/connectors/novaposhta/sandbox.ts';
 import { eventually, uniqueDatabaseName } from './database.ts';
 import { hubClient, startHubProcess, type HubProcess } from './hub-process.ts';
 import { startMailbox, waitForMail, type Mailbox, type ReadMail } from './mailbox.ts';

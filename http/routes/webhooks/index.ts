@@ -3,12 +3,12 @@ import type { BlockList } from 'node:net';
 import Router from '@koa/router';
 import { AppError, errors } from '../../../common/errors.ts';
 import { clientAddress, listHas, addressList } from '../../../common/ip-addresses.ts';
-import type { AuditLog } from '../../../actors/audit/audit-log.ts';
-import type { Connectors } from '../../../actors/connectors/kit/connectors.ts';
-import type { HubMetrics } from '../../../actors/monitoring/metrics.ts';
-import type { Inbox } from '../../../actors/webhooks/inbox.ts';
-import type { SignatureFailures } from '../../../actors/webhooks/signature-failures.ts';
-import { WebhookBodyError, type WebhookRequest } from '../../../actors/webhooks/spec.ts';
+import type { AuditLog } from '../../../actors/platform/audit/audit-log.ts';
+import type { Connectors } from '../../../actors/platform/connectors/kit/connectors.ts';
+import type { HubMetrics } from '../../../actors/platform/monitoring/metrics.ts';
+import type { Inbox } from '../../../actors/platform/inbound/inbox.ts';
+import type { SignatureFailures } from '../../../actors/platform/inbound/signature-failures.ts';
+import { WebhookBodyError, type WebhookRequest } from '../../../actors/platform/inbound/spec.ts';
 import type { HubState } from '../../context.ts';
 import { readRawBody } from '../../middleware/raw-body.ts';
 

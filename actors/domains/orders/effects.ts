@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'winston';
+import type {
+  CancelRequest,
+  DeliveryAnswer,
+  DeliveryRequest,
+  DocumentsRequest,
+  NoticeRequest,
+  StockAnswer,
+  StockRequest,
+} from '../../../machines/order.ts';
+import type { OrderError } from '../../../machines/order-rules.ts';
+import orderModule from '../../../machines/order.ts';
+import paymentModule, { type PaymentInput } from '../../../machines/payment.ts';
+import productModule from '../../../machines/product.ts';
+import shipmentModule from '../../../machines/shipment.ts';
+import { isDuplicateKeyError } from '../../../persistence/collections.ts';
+import { issueInvoice, type CommerceCollections } from '../../../persistence/commerce.ts';
+import type { ReferenceCollections } from '../../../persistence/reference.ts';
+import type { AuditLog } from '../../platform/audit/audit-log.ts';
+import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
+import { novaPoshtaConnector } from '../../platform/connectors/novaposhta/connector.ts';
+import type { Mailer } from '../../platform/mail/mailer.ts';
+import { renderNotice } from './notices.ts';
+import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../../runtime/effects.ts';
+import { requestShipmentEffect } from '../shipments/effects.ts';
+
+/**
+ * What the order machine invokes: stock (through product actors, so that
+ * reservations are serialised per product across processes), delivery
+ * coverage (Nova Poshta's directory), the child payment actor, the invoice
+ * and the customer's mail. Every handler is safe to run again with the same
+ * idempotency key: that is how a crash in the middle is survived.
+ */
+export interface OrderEffectDeps {
+  /** Nova Poshta's directory as last synced (empty until the first sync: then NP is asked directly) */
+  reference: ReferenceCollections;
+  connectors: Connectors;
+  collections: CommerceCollections;
+  mailer: Mailer;
+  audit: AuditLog;
+  publicBaseUrl: () => string;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function orderEffects(deps: OrderEffectDeps): BoundEffects {
+  const now = deps.now ?? Date.now;
+
+  /** Sends to a product; a product gone or no longer holding the order is nothing to undo. */
+  const toProduct = async (context: EffectContext, sku: string, event: { type: 'RELEASE' | 'COMMIT'; orderId: string }) =>
+    (await context.actors.send(productModule, sku, event, { key: `${event.type.toLowerCase()}:${sku}`, ifGone: 'skip' })) !== null;
+
+  const reserveStock: EffectHandler<StockRequest, StockAnswer> = async (input, context) => {
+    const lines = [];
+    const held: string[] = [];
+    let refusal: OrderError | null = null;
+    for (const [index, item] of input.items.entries()) {
+      const reserve = { type: 'RESERVE', orderId: input.orderId, qty: item.qty } as const;
+      const answered = await context.actors.send(productModule, item.sku, reserve, { key: `reserve:${item.sku}`, ifGone: 'skip' });
+      if (!answered) {
+        refusal = { code: 'unknown_product', message: `${item.sku} is not in the catalogue`, path: `items.${index}.sku` };
+        break;
+      }
+      const product = answered.context;
+      if (product.reservations[input.orderId] === undefined) {
+        const available = product.lastRefusal?.orderId === input.orderId ? product.lastRefusal.available : 0;
+        refusal = { code: 'out_of_stock', message: `${item.sku}: ${item.qty} asked, ${available} available`, path: `items.${index}.qty` };
+        break;
+      }
+      held.push(item.sku);
+      if (product.price !== item.unitPrice) {
+        refusal = {
+          code: 'price_mismatch',
+          message: `${item.sku} costs ${product.price}, the order says ${item.unitPrice}`,
+          path: `items.${index}.unitPrice`,
+        };
+        break;
+      }
+      lines.push({ sku: item.sku, name: product.name, qty: item.qty, unitPrice: item.unitPrice });
+    }
+    if (refusal) {
+      for (const sku of held) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+      return { ok: false, errors: [refusal] };
+    }
+    return { ok: true, lines };
+  };
+
+  const releaseStock: EffectHandler<{ orderId: string; skus: string[] }, { released: number }> = async (input, context) => {
+    let released = 0;
+    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId })) released += 1;
+    return { released };
+  };
+
+  const commitStock: EffectHandler<{ orderId: string; skus: string[] }, { committed: number }> = async (input, context) => {
+    let committed = 0;
+    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'COMMIT', orderId: input.orderId })) committed += 1;
+    return { committed };
+  };
+
+  const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
+    if ((await deps.reference.cities.estimatedDocumentCount()) > 0) {
+      const city = await deps.reference.cities.findOne({ _id: input.cityRef });
+      if (!city)
+        return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+      if (!input.warehouseRef) return { ok: true, cityName: city.name, warehouseName: null };
+      const branch = await deps.reference.warehouses.findOne({ _id: input.warehouseRef });
+      if (!branch || branch.cityRef !== input.cityRef)
+        return {
+          ok: false,
+          errors: [{ code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.name}`, path: 'delivery.warehouseRef' }],
+        };
+      if (branch.status && branch.status !== 'Working')
+        return {
+          ok: false,
+          errors: [
+            { code: 'carrier_not_delivering', message: `${branch.name} does not accept parcels now`, path: 'delivery.warehouseRef' },
+          ],
+        };
+      return { ok: true, cityName: city.name, warehouseName: branch.name };
+    }
+    const client = deps.connectors.client(novaPoshtaConnector);
+    const call = { signal: context.signal };
+    const cities = await client.getCities({ ref: input.cityRef, limit: 1 }, call);
+    const city = cities.items.find((c) => c.Ref === input.cityRef);
+    if (!city)
+      return { ok: false, errors: [{ code: 'invalid_city', message: 'Nova Poshta does not know this city', path: 'delivery.cityRef' }] };
+    if (!input.warehouseRef) return { ok: true, cityName: city.Description, warehouseName: null };
+    const warehouses = await client.getWarehouses({ cityRef: input.cityRef, limit: 500 }, call);
+    const warehouse = warehouses.items.find((w) => w.Ref === input.warehouseRef);
+    if (!warehouse)
+      return {
+        ok: false,
+        errors: [
+          { code: 'invalid_warehouse', message: `no such Nova Poshta branch in ${city.Description}`, path: 'delivery.warehouseRef' },
+        ],
+      };
+    if (warehouse.WarehouseStatus && warehouse.WarehouseStatus !== 'Working') {
+      return {
+        ok: false,
+        errors: [
+          {
+            code: 'carrier_not_delivering',
+            message: `${warehouse.Description} does not accept parcels now`,
+            path: 'delivery.warehouseRef',
+          },
+        ],
+      };
+    }
+    return { ok: true, cityName: city.Description, warehouseName: warehouse.Description };
+  };
+
+  const startPayment: EffectHandler<PaymentInput, { paymentId: string }> = async (input, context) => {
+    await context.actors.create(paymentModule, input.paymentId, input, { ifExists: 'skip' });
+    return { paymentId: input.paymentId };
+  };
+
+  const surveyLink = async (orderId: string): Promise<string> => {
+    const fresh = { _id: orderId, token: randomBytes(18).toString('base64url'), createdAt: new Date(now()) };
+    let token = fresh.token;
+    try {
+      await deps.collections.surveyTokens.insertOne(fresh);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      token = (await deps.collections.surveyTokens.findOne({ _id: orderId }))?.token ?? token;
+    }
+    return `${deps.publicBaseUrl()}/orders/${encodeURIComponent(orderId)}/survey?token=${token}`;
+  };
+
+  const notifyCustomer: EffectHandler<NoticeRequest, { queued: boolean }> = async (input, context) => {
+    if (!input.to) return { queued: false };
+    const links = {
+      order: `${deps.publicBaseUrl()}/orders/${encodeURIComponent(input.orderId)}`,
+      survey: input.template === 'survey' ? await surveyLink(input.orderId) : null,
+      payment: null,
+    };
+    const notice = renderNotice(input, links);
+    await deps.mailer.send({
+      id: context.idempotencyKey,
+      to: input.to,
+      subject: notice.subject,
+      text: notice.text,
+      template: input.template,
+      orderId: input.orderId,
+    });
+    return { queued: true };
+  };
+
+  const issueDocuments: EffectHandler<DocumentsRequest, { invoiceNumber: number; issuedAt: string }> = async (input, context) => {
+    const issuedAt = new Date(now());
+    const invoice = await issueInvoice(
+      deps.collections,
+      input.orderId,
+      {
+        customer: input.customer,
+        lines: input.lines,
+        pricing: input.pricing,
+        receipt: {
+          paymentId: input.receipt.paymentId,
+          method: input.receipt.method,
+          amount: input.receipt.amount,
+          paidAt: input.receipt.method === 'cod' ? null : issuedAt,
+        },
+        delivery: {
+          carrier: input.delivery.carrier,
+          cityName: input.delivery.cityName,
+          warehouseName: input.delivery.warehouseName,
+          ...(input.delivery.address ? { address: input.delivery.address } : {}),
+        },
+      },
+      issuedAt,
+    );
+    await deps.audit.recordChange({
+      kind: 'business',
+      operation: 'order.documents_issued',
+      actor: `order/${input.orderId}`,
+      principal: 'hub',
+      details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
+    });
+    if (input.receipt.method !== 'cod' && input.customer.email) {
+      const notice = renderNotice(
+        { orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } },
+        { order: '', survey: null, payment: null },
+      );
+      await deps.mailer.send({
+        id: `${context.idempotencyKey}:receipt`,
+        to: input.customer.email,
+        subject: notice.subject,
+        text: notice.text,
+        template: 'payment_received',
+        orderId: input.orderId,
+        attachments: [{ kind: 'invoice', id: input.orderId, filename: `invoice-${String(invoice.number).padStart(6, '0')}.pdf` }],
+      });
+    }
+    return { invoiceNumber: invoice.number, issuedAt: invoice.issuedAt.toISOString() };
+  };
+
+  const cancelOrder: EffectHandler<CancelRequest, { refundRequested: boolean }> = async (input, context) => {
+    for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+    if (input.shipmentId) {
+      // the parcel is called back (its waybill deleted) unless it has left already
+      const called = await context.actors.send(
+        shipmentModule,
+        input.shipmentId,
+        { type: 'CANCEL', reason: input.reason },
+        { key: 'shipment', ifGone: 'skip' },
+      );
+      if (!called) deps.logger.warn('the shipment could not be called back', { orderId: input.orderId });
+    }
+    let refundRequested = false;
+    if (input.refundPaymentId) {
+      const refund = { type: 'REFUND', reason: input.reason, requestedBy: `order/${input.orderId}` } as const;
+      refundRequested =
+        (await context.actors.send(paymentModule, input.refundPaymentId, refund, { key: 'refund', ifGone: 'skip' })) !== null;
+      if (!refundRequested) {
+        deps.logger.warn('refund not requested: the payment does not accept it', {
+          orderId: input.orderId,
+          paymentId: input.refundPaymentId,
+        });
+      }
+    }
+    if (input.to) {
+      const notice = renderNotice(
+        { orderId: input.orderId, template: 'order_cancelled', to: input.to, data: { reason: input.reason, refund: refundRequested } },
+        { order: '', survey: null, payment: null },
+      );
+      await deps.mailer.send({
+        id: `${context.idempotencyKey}:mail`,
+        to: input.to,
+        subject: notice.subject,
+        text: notice.text,
+        template: 'order_cancelled',
+        orderId: input.orderId,
+      });
+    }
+    return { refundRequested };
+  };
+
+  return bindEffects(orderModule, {
+    reserveStock,
+    releaseStock,
+    commitStock,
+    checkDelivery,
+    startPayment,
+    notifyCustomer,
+    issueDocuments,
+    cancelOrder,
+    requestShipment: requestShipmentEffect(deps),
+  });
+}

@@ -1,0 +1,99 @@
+import type { IntegrationStore } from '../../../../persistence/integrations.ts';
+import type { ConnectorRegistry } from './connector-registry.ts';
+import type { ConnectorConfig, ConnectorDefinition } from './definition.ts';
+import { ConnectorError, KIT_ERROR_CODES } from './errors.ts';
+import { allowedIpsOf, connectorSettingsOf } from './kit-settings.ts';
+import type { SandboxSupervisor } from './sandbox-supervisor.ts';
+
+/** Where an integration's calls go: its own configuration, its sandbox, or nowhere yet. */
+export type IntegrationMode = 'configured' | 'sandbox' | 'unconfigured';
+
+/** What an inbound webhook is checked against. */
+export interface WebhookConfig {
+  credentials: Record<string, string>;
+  settings: Record<string, unknown>;
+  allowedIps: string[];
+}
+
+/**
+ * An integration's configuration as it stands now: the stored record (its
+ * credentials opened by the store) when it has credentials, else its
+ * sandbox's address and credentials, else none.
+ */
+export class IntegrationConfigs {
+  constructor(
+    private readonly deps: {
+      registry: ConnectorRegistry;
+      store: IntegrationStore;
+      sandboxes: SandboxSupervisor;
+      sandboxMode: 'auto' | 'off';
+    },
+  ) {}
+
+  modeOf(name: string): IntegrationMode {
+    const record = this.deps.store.get(name);
+    if (record && Object.keys(record.credentials).length > 0) return 'configured';
+    if (this.deps.registry.has(name) && this.deps.sandboxMode === 'auto') return 'sandbox';
+    return 'unconfigured';
+  }
+
+  /** Throws a non-retryable ConnectorError when the integration is disabled or not configured. */
+  configOf<TCredentials extends Record<string, string>, TSettings, TClient>(
+    definition: ConnectorDefinition<TCredentials, TSettings, TClient>,
+  ): ConnectorConfig<TCredentials, TSettings> {
+    const record = this.deps.store.get(definition.name);
+    const mode = this.modeOf(definition.name);
+    if (record && !record.enabled) {
+      throw new ConnectorError(definition.name, KIT_ERROR_CODES.disabled, `integration ${definition.name} is disabled`, false);
+    }
+    const settings = definition.settings.parse(connectorSettingsOf(record?.settings ?? {}));
+    if (mode === 'configured' && record) {
+      return {
+        integration: definition.name,
+        baseUrl: record.baseUrl ?? definition.defaultBaseUrl,
+        credentials: definition.credentials.parse(record.credentials) as TCredentials,
+        settings,
+        sandboxed: false,
+        revision: record.revision,
+      };
+    }
+    const sandbox = this.deps.sandboxes.serverOf(definition.name);
+    if (mode === 'sandbox' && sandbox) {
+      return {
+        integration: definition.name,
+        baseUrl: sandbox.url,
+        credentials: this.deps.sandboxes.credentialsOf(definition),
+        settings,
+        sandboxed: true,
+        revision: record?.revision ?? 0,
+      };
+    }
+    throw new ConnectorError(
+      definition.name,
+      KIT_ERROR_CODES.notConfigured,
+      `integration ${definition.name} has no credentials configured (PUT /admin/integrations/${definition.name})`,
+      false,
+    );
+  }
+
+  /**
+   * What an inbound webhook of this integration is checked against: its
+   * credentials (the sandbox's in sandbox mode) and its IP allow-list
+   * (`settings.allowedIps`, empty = any address). Null when it has none.
+   */
+  webhookConfig(name: string): WebhookConfig | null {
+    const record = this.deps.store.get(name);
+    const allowedIps = allowedIpsOf(record?.settings);
+    const definition = this.deps.registry.get(name);
+    if (definition) {
+      try {
+        const config = this.configOf(definition);
+        return { credentials: config.credentials as Record<string, string>, settings: record?.settings ?? {}, allowedIps };
+      } catch {
+        return null;
+      }
+    }
+    if (!record || !record.enabled || Object.keys(record.credentials).length === 0) return null;
+    return { credentials: record.credentials, settings: record.settings, allowedIps };
+  }
+}

@@ -1,0 +1,132 @@
+import { describeIssues } from '../../../../common/issues.ts';
+import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
+import type { Connectors } from '../kit/connectors.ts';
+import { ConnectorError } from '../kit/errors.ts';
+import type { GatewayCall, PaymentGateway } from '../ports/payment-gateway.ts';
+import { liqpayConnector } from './connector.ts';
+import {
+  callbackFormSchema,
+  decodeData,
+  liqpayAnswerSchema,
+  PAID_LIQPAY_STATUSES,
+  paymentUpdateOfLiqPay,
+  verifySignature,
+} from './protocol.ts';
+
+function liqpayForm(request: WebhookRequest): { data: string; signature: string } {
+  const parsed = callbackFormSchema.safeParse(Object.fromEntries(new URLSearchParams(request.rawBody.toString('utf8'))));
+  if (!parsed.success) throw new WebhookBodyError('data and signature form fields are required');
+  return parsed.data;
+}
+
+function safeDecode(data: string): unknown {
+  try {
+    return decodeData(data);
+  } catch {
+    throw new WebhookBodyError('data is not base64 JSON');
+  }
+}
+
+const LIQPAY_CURRENCIES = ['UAH', 'USD', 'EUR'] as const;
+
+const notFound = (error: unknown) => error instanceof ConnectorError && error.code === 'payment_not_found';
+
+/**
+ * LiqPay as a payment gateway: the checkout is only signed here (LiqPay hears
+ * of the payment when the customer opens it, under our payment id as
+ * `order_id`), polled by the `status` action, refunded by `refund` (once per
+ * effect: LiqPay takes no idempotency key). A signed checkout cannot be
+ * withdrawn; a payment LiqPay never heard of by the end of its time expired.
+ *
+ * Callbacks to `server_url`: form fields `data` (base64 JSON) and `signature`
+ * = base64(sha1(private_key + data + private_key)), recomputed and compared
+ * in constant time.
+ */
+export function liqpayGateway(deps: {
+  connectors: Connectors;
+  /** where LiqPay sends its callbacks */
+  publicBaseUrl: () => string;
+  now?: () => number;
+}): PaymentGateway {
+  const now = deps.now ?? Date.now;
+  const client = () => deps.connectors.client(liqpayConnector);
+  const context = (call: GatewayCall) => ({ actor: call.actor, ...(call.signal ? { signal: call.signal } : {}) });
+
+  return {
+    provider: liqpayConnector.name,
+
+    async create(payment) {
+      const currency = LIQPAY_CURRENCIES.find((known) => known === payment.currency);
+      if (!currency) throw new ConnectorError('liqpay', 'currency_not_supported', `LiqPay takes ${LIQPAY_CURRENCIES.join(', ')}`, false);
+      const sandboxed = deps.connectors.configOf(liqpayConnector).sandboxed;
+      const checkout = client().checkout({
+        action: 'pay',
+        amount: payment.amount / 100,
+        currency,
+        description: payment.description,
+        order_id: payment.paymentId,
+        server_url: `${deps.publicBaseUrl()}/webhooks/liqpay`,
+        language: 'uk',
+        ...(sandboxed ? { sandbox: 1 as const } : {}),
+      });
+      return { providerId: payment.paymentId, pageUrl: checkout.url };
+    },
+
+    async check(payment, options, call) {
+      try {
+        return paymentUpdateOfLiqPay(await client().status(payment.paymentId, context(call)), 'poll', now());
+      } catch (error) {
+        if (!notFound(error)) throw error;
+        // the customer never opened the checkout: nothing to withdraw, and past its time it is expired
+        const status = options.expireIfUnpaid ? 'expired' : 'created';
+        return { status, providerStatus: 'payment_not_found', at: new Date(now()).toISOString(), source: 'poll', reason: null };
+      }
+    },
+
+    async cancel() {
+      return false;
+    },
+
+    refund: (payment, call) =>
+      call.once('refund', async () => {
+        const answer = await client().refund(payment.paymentId, payment.amount / 100, context(call));
+        return { providerStatus: answer.status ?? 'reversed' };
+      }),
+
+    async record(payment) {
+      try {
+        const answer = await client().status(payment.paymentId);
+        return {
+          paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
+          amount: answer.amount === undefined ? null : Math.round(answer.amount * 100),
+          status: answer.status ?? 'unknown',
+        };
+      } catch (error) {
+        if (notFound(error)) return { paid: false, amount: null, status: 'payment_not_found' };
+        throw error;
+      }
+    },
+
+    webhook: {
+      verify(request, config) {
+        const privateKey = config.credentials.privateKey ?? '';
+        const fields = new URLSearchParams(request.rawBody.toString('utf8'));
+        const data = fields.get('data') ?? '';
+        const signature = fields.get('signature') ?? '';
+        return privateKey.length > 0 && data.length > 0 && verifySignature(privateKey, data, signature);
+      },
+      deliveryId(request) {
+        const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
+        return answer.success
+          ? `${answer.data.order_id ?? '-'}:${answer.data.status ?? '-'}:${String(answer.data.payment_id ?? '-')}:${answer.data.end_date ?? answer.data.create_date ?? '-'}`
+          : null;
+      },
+      statusOf(request) {
+        const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
+        if (!answer.success) throw new WebhookBodyError(describeIssues(answer.error, ''));
+        if (!answer.data.order_id) return null;
+        return { paymentId: answer.data.order_id, report: paymentUpdateOfLiqPay(answer.data, 'webhook') };
+      },
+    },
+  };
+}

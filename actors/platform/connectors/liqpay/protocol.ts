@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { constantTimeEqual } from '../../../../common/security.ts';
+
+/**
+ * LiqPay API 3: every request and callback is two form fields, `data`
+ * (base64 of the JSON parameters) and `signature` = base64 of the raw
+ * SHA-1 digest of privateKey + data + privateKey. Amounts are in major
+ * units (hryvnias, not kopiykas). Shapes from ../shared/protocols/payments-ua.md.
+ */
+
+export const LIQPAY_PATHS = { request: '/api/request', checkout: '/api/3/checkout' } as const;
+export const LIQPAY_VERSION = 3;
+
+export function encodeData(params: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(params), 'utf8').toString('base64');
+}
+
+export function decodeData(data: string): unknown {
+  return JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as unknown;
+}
+
+export function signData(privateKey: string, data: string): string {
+  return createHash('sha1')
+    .update(privateKey + data + privateKey)
+    .digest('base64');
+}
+
+/** Statuses after which nothing more happens to a payment. */
+export const FINAL_LIQPAY_STATUSES: ReadonlySet<string> = new Set([
+  'success',
+  'failure',
+  'error',
+  'reversed',
+  'sandbox',
+  'subscribed',
+  'unsubscribed',
+]);
+/** A successful payment (`sandbox` is what LiqPay answers for a paid test payment). */
+export const PAID_LIQPAY_STATUSES: ReadonlySet<string> = new Set(['success', 'sandbox']);
+
+/** Error codes of LiqPay's that another attempt may cure. */
+export const RETRYABLE_LIQPAY_ERRORS: ReadonlySet<string> = new Set(['err_cache', 'payment_processing', 'err_service_unavailable']);
+
+/** The parameters of a checkout (what the customer pays for). */
+export const checkoutSchema = z.object({
+  action: z.enum(['pay', 'hold', 'auth']).default('pay'),
+  /** major units, at most two decimals */
+  amount: z
+    .number()
+    .positive()
+    .refine((n) => Math.round(n * 100) === n * 100, 'at most two decimals'),
+  currency: z.enum(['UAH', 'USD', 'EUR']),
+  description: z.string().min(1),
+  order_id: z.string().min(1).max(255),
+  server_url: z.string().optional(),
+  result_url: z.string().optional(),
+  language: z.enum(['uk', 'en']).optional(),
+  /** 1: a test payment (status `sandbox` when paid) */
+  sandbox: z.union([z.literal(0), z.literal(1)]).optional(),
+});
+export type LiqPayCheckout = z.input<typeof checkoutSchema>;
+
+/** The answer of /api/request and the content of every callback (`data` decoded). */
+export const liqpayAnswerSchema = z.looseObject({
+  result: z.enum(['ok', 'error']).optional(),
+  status: z.string().optional(),
+  action: z.string().optional(),
+  order_id: z.string().optional(),
+  payment_id: z.union([z.number(), z.string()]).optional(),
+  amount: z.number().optional(),
+  currency: z.string().optional(),
+  description: z.string().optional(),
+  err_code: z.union([z.string(), z.number()]).transform(String).optional(),
+  err_description: z.string().optional(),
+  create_date: z.number().optional(),
+  end_date: z.number().optional(),
+});
+export type LiqPayAnswer = z.infer<typeof liqpayAnswerSchema>;
+
+export const callbackFormSchema = z.object({ data: z.string().min(1), signature: z.string().min(1) });
+
+/** Whether `signature` is LiqPay's signature of `data` under this private key (compared in constant time). */
+export function verifySignature(privateKey: string, data: string, signature: string): boolean {
+  return constantTimeEqual(signature, signData(privateKey, data));
+}
+
+/** LiqPay's statuses in the payment machine's words: created, processing, hold, success, failure, reversed. */
+export function normaliseLiqPayStatus(status: string | undefined): 'created' | 'processing' | 'hold' | 'success' | 'failure' | 'reversed' {
+  if (status === undefined) return 'processing';
+  if (PAID_LIQPAY_STATUSES.has(status)) return 'success';
+  if (status === 'failure' || status === 'error') return 'failure';
+  if (status === 'reversed') return 'reversed';
+  if (status === 'hold_wait') return 'hold';
+  return 'processing'; // wait_accept, processing, prepared, *_verify …
+}
+
+/** A payment answer or callback in the payment machine's words, ordered by LiqPay's own time. */
+export function paymentUpdateOfLiqPay(
+  answer: LiqPayAnswer,
+  source: 'webhook' | 'poll',
+  now = Date.now(),
+): {
+  status: ReturnType<typeof normaliseLiqPayStatus>;
+  providerStatus: string;
+  at: string;
+  source: 'webhook' | 'poll';
+  reason: string | null;
+} {
+  const at = answer.end_date ?? answer.create_date ?? now;
+  return {
+    status: normaliseLiqPayStatus(answer.status),
+    providerStatus: answer.status ?? 'unknown',
+    at: new Date(at).toISOString(),
+    source,
+    reason: answer.err_description ?? null,
+  };
+}

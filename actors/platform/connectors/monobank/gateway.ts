@@ -1,0 +1,150 @@
+import type { Logger } from 'winston';
+import { describeIssues } from '../../../../common/issues.ts';
+import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
+import type { Connectors } from '../kit/connectors.ts';
+import type { GatewayCall, GatewayStatusReport, PaymentGateway } from '../ports/payment-gateway.ts';
+import { monobankConnector } from './connector.ts';
+import { invoiceStatusSchema, paymentUpdateOf, UAH, verifyPublicKeySignature } from './protocol.ts';
+
+/** How often a failed verification may fetch Monobank's key again (forged requests must not make us hammer it). */
+const KEY_REFETCH_MS = 60_000;
+
+function json(request: WebhookRequest): unknown {
+  try {
+    return JSON.parse(request.rawBody.toString('utf8')) as unknown;
+  } catch {
+    throw new WebhookBodyError('not JSON');
+  }
+}
+
+/**
+ * Monobank acquiring as a payment gateway: an invoice per payment (our id as
+ * its `reference`), polled by `invoice/status`, withdrawn by `invoice/remove`,
+ * refunded by `invoice/cancel`. Monobank takes no idempotency key, so
+ * creating and refunding run once per effect (`call.once`).
+ *
+ * Status webhooks: `X-Sign` is an ECDSA signature of the exact raw body,
+ * checked with the key from `/api/merchant/pubkey` — cached, and fetched
+ * again (at most once a minute) when a signature does not verify, in case
+ * Monobank changed it. No delivery id is sent, so invoice + status +
+ * modifiedDate is one.
+ */
+export function monobankGateway(deps: {
+  connectors: Connectors;
+  /** where Monobank sends its webhooks */
+  publicBaseUrl: () => string;
+  logger: Logger;
+  now?: () => number;
+}): PaymentGateway {
+  const now = deps.now ?? Date.now;
+  const client = () => deps.connectors.client(monobankConnector);
+  const context = (call: GatewayCall) => ({ actor: call.actor, ...(call.signal ? { signal: call.signal } : {}) });
+
+  let cachedKey: { config: string; pem: string; fetchedAt: number } | null = null;
+  const publicKey = async (fresh: boolean): Promise<string | null> => {
+    const config = deps.connectors.configOf(monobankConnector);
+    const id = `${config.revision}|${config.baseUrl}|${config.sandboxed}`;
+    if (cachedKey && cachedKey.config === id && (!fresh || now() - cachedKey.fetchedAt < KEY_REFETCH_MS)) return cachedKey.pem;
+    try {
+      const pem = await client().publicKey();
+      cachedKey = { config: id, pem, fetchedAt: now() };
+      return pem;
+    } catch (error) {
+      deps.logger.warn('monobank public key could not be fetched', { error: error instanceof Error ? error.message : String(error) });
+      return cachedKey?.config === id ? cachedKey.pem : null;
+    }
+  };
+  const verifies = (pem: string | null, request: WebhookRequest) =>
+    pem !== null && verifyPublicKeySignature({ publicKeyPem: pem, payload: request.rawBody, signatureBase64: request.headers['x-sign'] });
+
+  const gateway: PaymentGateway = {
+    provider: monobankConnector.name,
+
+    create: (payment, call) =>
+      call.once('invoice.create', async () => {
+        const created = await client().createInvoice(
+          {
+            amount: payment.amount,
+            ccy: UAH,
+            merchantPaymInfo: {
+              reference: payment.paymentId,
+              destination: payment.description,
+              ...(payment.customerEmail ? { customerEmails: [payment.customerEmail] } : {}),
+              basketOrder: payment.basket.map((line) => ({
+                name: line.name,
+                qty: line.qty,
+                sum: line.price,
+                code: line.sku,
+                total: line.qty * line.price,
+              })),
+            },
+            webHookUrl: `${deps.publicBaseUrl()}/webhooks/monobank`,
+            validity: payment.validitySeconds,
+            paymentType: 'debit',
+          },
+          context(call),
+        );
+        return { providerId: created.invoiceId, pageUrl: created.pageUrl };
+      }),
+
+    async check(payment, options, call): Promise<GatewayStatusReport> {
+      const invoice = await client().invoiceStatus(payment.providerId, context(call));
+      if (options.expireIfUnpaid && invoice.status === 'created' && (await gateway.cancel(payment, call))) {
+        return {
+          status: 'expired',
+          providerStatus: 'removed',
+          at: new Date(now()).toISOString(),
+          source: 'poll',
+          reason: 'not paid in time',
+        };
+      }
+      return paymentUpdateOf(invoice, 'poll');
+    },
+
+    async cancel(payment, call) {
+      // nobody paid: withdraw the page so that nobody can pay a dead order later
+      await client().removeInvoice(payment.providerId, context(call));
+      return true;
+    },
+
+    refund: (payment, call) =>
+      call.once('refund', async () => {
+        const answer = await client().cancelInvoice(
+          { invoiceId: payment.providerId, amount: payment.amount, extRef: `${payment.paymentId}-refund` },
+          context(call),
+        );
+        return { providerStatus: answer.status };
+      }),
+
+    async record(payment) {
+      if (!payment.providerId) return { paid: false, amount: null, status: 'never created' };
+      const invoice = await client().invoiceStatus(payment.providerId);
+      return {
+        paid: invoice.status === 'success' || invoice.status === 'hold',
+        amount: invoice.finalAmount ?? invoice.amount,
+        status: invoice.status,
+      };
+    },
+
+    webhook: {
+      async verify(request) {
+        if (!request.headers['x-sign']) return false;
+        const known = await publicKey(false);
+        if (verifies(known, request)) return true;
+        const fresh = await publicKey(true);
+        return fresh !== known && verifies(fresh, request);
+      },
+      deliveryId(request) {
+        const parsed = invoiceStatusSchema.safeParse(json(request));
+        return parsed.success ? `${parsed.data.invoiceId}:${parsed.data.status}:${parsed.data.modifiedDate}` : null;
+      },
+      statusOf(request) {
+        const parsed = invoiceStatusSchema.safeParse(json(request));
+        if (!parsed.success) throw new WebhookBodyError(describeIssues(parsed.error, ''));
+        if (!parsed.data.reference) return null;
+        return { paymentId: parsed.data.reference, report: paymentUpdateOf(parsed.data, 'webhook') };
+      },
+    },
+  };
+  return gateway;
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** How a customer pays, and the order policy read from HUB_ORDER_POLICY: shared by the configuration and the order machine. */
+
+export const PAYMENT_METHODS = ['monobank', 'liqpay', 'cod'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** Taxes, fees and timings, fixed into each order when it is accepted (configuration, not code). */
+export const orderPolicySchema = z.object({
+  /** VAT rate in percent; `vatIncluded`: prices already contain it (it is shown, not added) */
+  vatRatePercent: z.number().min(0).max(100).default(20),
+  vatIncluded: z.boolean().default(true),
+  /** extra fees, e.g. `{"name": "cod_fee", "percent": 2, "methods": ["cod"]}` or `{"name": "packing", "fixed": 1500}` */
+  fees: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        percent: z.number().min(0).max(100).optional(),
+        /** minor units */
+        fixed: z.number().int().min(0).optional(),
+        methods: z.array(z.enum(PAYMENT_METHODS)).optional(),
+      }),
+    )
+    .default([]),
+  maxPaymentAttempts: z.number().int().min(1).max(10).default(3),
+  paymentRetryDelayMs: z.number().int().min(0).default(60_000),
+  paymentValiditySeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 3600),
+  /** after the payment window, how long a webhook or the poller has to report the outcome before the payment asks the provider itself */
+  paymentGraceSeconds: z.number().int().min(0).default(300),
+  /** promised delivery, counted from confirmation */
+  deliveryDays: z.number().int().min(1).default(3),
+  /** how long a survey waits for an answer before the order completes without one */
+  surveyWindowDays: z.number().int().min(1).default(7),
+});
+export type OrderPolicy = z.infer<typeof orderPolicySchema>;
