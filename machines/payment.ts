@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+import { PAYMENT_STATUSES, type PaymentStatus } from '../common/payment-statuses.ts';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 
 /**
@@ -13,9 +14,9 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
 export const PAYMENT_PROVIDERS = ['monobank', 'liqpay'] as const;
 export type PaymentProvider = (typeof PAYMENT_PROVIDERS)[number];
 
-/** A provider's status, normalised (the connector maps its own words to these). */
-export const PROVIDER_STATUSES = ['created', 'processing', 'hold', 'success', 'failure', 'expired', 'reversed'] as const;
-export type ProviderStatus = (typeof PROVIDER_STATUSES)[number];
+/** A provider's status, normalised (each gateway maps its own words to these). */
+export const PROVIDER_STATUSES = PAYMENT_STATUSES;
+export type ProviderStatus = PaymentStatus;
 
 export interface BasketLine {
   name: string;

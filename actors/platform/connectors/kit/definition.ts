@@ -5,7 +5,7 @@ import type { ConnectorError } from './errors.ts';
 /**
  * What a connector declares. Adding a connector means writing its client,
  * its zod schemas and its sandbox, and listing the definition in
- * `actors/connectors/index.ts` — the kit does the rest (configuration,
+ * `actors/platform/connectors/index.ts` — the kit does the rest (configuration,
  * encryption, retries, rate limit, circuit breaker, logging, audit,
  * metrics, health, sandboxing).
  */

@@ -1,3 +1,4 @@
+import type { PaymentStatus } from '../../../../common/payment-statuses.ts';
 import type { WebhookRequest } from '../../inbound/spec.ts';
 
 /**
@@ -9,8 +10,7 @@ import type { WebhookRequest } from '../../inbound/spec.ts';
  */
 
 /** A provider's status, normalised (each gateway maps its own words to these). */
-export const GATEWAY_STATUSES = ['created', 'processing', 'hold', 'success', 'failure', 'expired', 'reversed'] as const;
-export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
+export type GatewayStatus = PaymentStatus;
 
 export interface GatewayStatusReport {
   status: GatewayStatus;
