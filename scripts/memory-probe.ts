@@ -67,7 +67,7 @@ await hub.store.drain();
 const afterAll = sample();
 const touchSeconds = seconds(touching);
 process.stderr.write(`memory probe: touched all in ${touchSeconds} s\n`);
-const last = (await hub.runtime.send('probe', `m-${total - 1}`, { type: 'ADD', amount: 1 } as never, { origin })).actor;
+const last = (await hub.runtime.of(probe).send(`m-${total - 1}`, { type: 'ADD', amount: 1 }, { origin })).actor;
 const result: MemoryProbeResult = {
   total,
   cacheSize,

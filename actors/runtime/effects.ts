@@ -37,13 +37,22 @@ export type EffectHandlersOf<TModule extends AnyMachineModule> = {
   readonly [TName in EffectNameOf<TModule>]: EffectHandler<EffectInputOf<TModule, TName>, EffectOutputOf<TModule, TName>>;
 };
 
+/** An effect as the worker runs it: input as recorded from the invocation, output stored as JSON. */
+export type RecordedEffect = EffectHandler<unknown, unknown>;
+
 /** Handlers bound to one machine type; the registry runs them for that type's invocations only. */
 export interface BoundEffects {
   readonly type: string;
-  readonly handlers: Readonly<Record<string, EffectHandler<never, unknown>>>;
+  readonly handlers: Readonly<Record<string, RecordedEffect>>;
 }
 
 /** Binds the handlers of every effect a machine invokes to that machine. */
 export function bindEffects<TModule extends AnyMachineModule>(module: TModule, handlers: EffectHandlersOf<TModule>): BoundEffects {
-  return { type: module.type, handlers: handlers as Readonly<Record<string, EffectHandler<never, unknown>>> };
+  const bound: Record<string, RecordedEffect> = {};
+  for (const [src, handler] of Object.entries<EffectHandler<never, unknown>>(handlers)) {
+    // The worker hands back the input this machine's own invocation of `src` recorded, which is what the
+    // handler's binding is typed by: the one place that trusts stored JSON to be the declared input.
+    bound[src] = (input, context) => handler(input as never, context);
+  }
+  return { type: module.type, handlers: bound };
 }

@@ -1,6 +1,6 @@
 import type { AnyMachineModule } from '../../machines/machine-module.ts';
 import { errors } from '../../common/errors.ts';
-import type { BoundEffects, EffectHandler } from './effects.ts';
+import type { BoundEffects, RecordedEffect } from './effects.ts';
 import { invokedSources } from './machine-glue.ts';
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
@@ -13,7 +13,7 @@ const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
 export class MachineRegistry {
   private readonly modules = new Map<string, AnyMachineModule>();
   /** keyed `<type>/<src>`: each machine's effects are its own, whatever another machine calls its effects */
-  private readonly handlers = new Map<string, EffectHandler<never, unknown>>();
+  private readonly handlers = new Map<string, RecordedEffect>();
 
   register(module: AnyMachineModule): this {
     if (!TYPE_PATTERN.test(module.type)) {
@@ -74,7 +74,7 @@ export class MachineRegistry {
     return [...this.modules.values()];
   }
 
-  effect(type: string, src: string): EffectHandler<never, unknown> | undefined {
+  effect(type: string, src: string): RecordedEffect | undefined {
     return this.handlers.get(`${type}/${src}`);
   }
 }

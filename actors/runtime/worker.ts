@@ -185,8 +185,7 @@ export class DurableWorker {
     try {
       if (!handler) throw new EffectError('effect_not_implemented', `no handler for effect "${effect.src}"`, false);
       const effectLogger = logger.child({ effect: effectId, src: effect.src });
-      // The input was recorded from the machine's own invocation, which the handler's binding is typed by.
-      const input = JSON.parse(effect.input) as never;
+      const input: unknown = JSON.parse(effect.input);
       const output = await abortable(
         handler(input, {
           idempotencyKey: effectId,

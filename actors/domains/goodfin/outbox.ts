@@ -5,7 +5,7 @@ import type { OutgoingMessage } from '../../../machines/goodfin-application.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import type { OutboxAnswerDoc, OutboxDoc } from '../../../persistence/goodfin.ts';
 import type { GoodfinClient } from '../../platform/connectors/goodfin/client.ts';
-import { GOODFIN_SYSTEM_NAME, goodfinTime } from '../../platform/connectors/goodfin/protocol.ts';
+import { GOODFIN_SYSTEM_NAME, goodfinTime, PAYLOAD_TYPES } from '../../platform/connectors/goodfin/protocol.ts';
 import type { JobDefinition } from '../../platform/jobs/registry.ts';
 
 /**
@@ -117,7 +117,7 @@ export class GoodfinOutbox {
         const client = this.options.client();
         try {
           await client.send({
-            payloadType: doc.payloadType as never,
+            payloadType: payloadTypeOf(doc.payloadType),
             originator: client.serviceSystemName,
             receiver: GOODFIN_SYSTEM_NAME,
             msgId: doc.msgId,
@@ -217,4 +217,11 @@ export function goodfinOutboxJob(outbox: GoodfinOutbox): JobDefinition {
     syncs: 'goodfin',
     run: () => outbox.deliver(),
   };
+}
+
+/** Stored as a string; only this outbox writes it, from the protocol's own list (a stranger value is a bug, refused). */
+function payloadTypeOf(stored: string): (typeof PAYLOAD_TYPES)[number] {
+  const known = PAYLOAD_TYPES.find((type) => type === stored);
+  if (!known) throw new Error(`outbox message with an unknown payloadType "${stored}"`);
+  return known;
 }

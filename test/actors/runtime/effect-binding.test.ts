@@ -75,7 +75,11 @@ test('effects of two machines may share a name: each machine runs its own', asyn
     .register(right)
     .provideEffects(bindEffects(left, { work: async () => ({ by: 'left' }) }), bindEffects(right, { work: async () => ({ by: 'right' }) }));
   registry.validate();
-  const run = (type: string) => registry.effect(type, 'work') as EffectHandler<{ n: number }, { by: string }>;
+  const run = (type: string) => {
+    const handler = registry.effect(type, 'work');
+    assert.ok(handler, `${type} has its work`);
+    return handler;
+  };
   const context = {} as Parameters<EffectHandler>[1];
   assert.deepEqual([await run('left')({ n: 1 }, context), await run('right')({ n: 1 }, context)], [{ by: 'left' }, { by: 'right' }]);
 });
