@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateNode, type EventObject } from 'xstate';
-import order, { type OrderContext, type OrderInput } from '../../machines/order.ts';
+import { initialTransition, type AnyMachineSnapshot, type AnyStateNode, type SnapshotFrom } from 'xstate';
+import { stepper, timerFiring } from '../support/machines.ts';
+import order, { type OrderEvent, type OrderInput } from '../../machines/order.ts';
 import { orderPolicySchema, priceOrder, validateOrder } from '../../machines/order-rules.ts';
 import { acceptedEvents, flattenStateValue, workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = order;
-type AnyEvent = EventObject & Record<string, unknown>;
-const step = (snapshot: AnyMachineSnapshot, event: AnyEvent) => transition(machine, snapshot as never, event as never);
-const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as OrderContext;
+const step = stepper(machine);
+const ctx = (snapshot: SnapshotFrom<typeof machine>) => snapshot.context;
 const spawned = (actions: Parameters<typeof workOf>[0]) => workOf(actions).spawns.map((s) => s.src);
 
 function orderInput(overrides: Partial<OrderInput> = {}): OrderInput {
@@ -154,7 +154,7 @@ test('paid → documents → awaiting shipment with a promised date and an on-ti
     workOf(next).delays.map((d) => d.delayMs),
     [3 * 24 * 3600 * 1000],
   );
-  const [late] = step(fulfilment, { type: workOf(next).delays[0]?.event.type ?? '' });
+  const [late] = step(fulfilment, timerFiring(workOf(next).delays[0]));
   assert.equal(ctx(late).late, true);
   assert.deepEqual(late.value, { fulfilment: 'awaitingShipment' }, 'a late order is flagged, not moved');
 });
@@ -167,7 +167,7 @@ test('a failed payment notifies, waits and tries again; after the last attempt t
     workOf(actions).delays.map((d) => d.delayMs),
     [1_000],
   );
-  [s, actions] = step(s, { type: workOf(actions).delays[0]?.event.type ?? '' });
+  [s, actions] = step(s, timerFiring(workOf(actions).delays[0]));
   assert.equal(s.value, 'paying');
   assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P2');
   assert.deepEqual(spawned(actions), ['startPayment']);
@@ -271,7 +271,7 @@ test('shipped orders can no longer be cancelled', () => {
   let s = paid(toPaying())[0];
   s = step(s, { type: 'xstate.done.actor.documents', output: { invoiceNumber: 1, issuedAt: '2026-11-22T10:05:00.000Z' } })[0];
   s = step(s, { type: 'SHIPPED', at: '2026-11-22T12:00:00.000Z' })[0];
-  assert.equal(s.can({ type: 'CANCEL', reason: 'x', by: 'y' } as never), false);
+  assert.equal(s.can({ type: 'CANCEL', reason: 'x', by: 'y' }), false);
 });
 
 /**
@@ -297,7 +297,7 @@ function restingStates(): Map<string, AnyMachineSnapshot> {
   const paying = keep(toPaying());
   const [retrying, retryActions] = declined(paying, 'SHOP-1001-P1');
   keep(retrying);
-  const secondAttempt = step(retrying, { type: workOf(retryActions).delays[0]?.event.type ?? '' })[0];
+  const secondAttempt = step(retrying, timerFiring(workOf(retryActions).delays[0]))[0];
   const releasingBlocked = keep(declined(secondAttempt, 'SHOP-1001-P2')[0]);
   keep(step(releasingBlocked, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } })[0]);
 
@@ -322,7 +322,7 @@ function restingStates(): Map<string, AnyMachineSnapshot> {
   return found;
 }
 
-const cancelEvent = { type: 'CANCEL', reason: 'customer phoned', by: 'desk' };
+const cancelEvent: OrderEvent = { type: 'CANCEL', reason: 'customer phoned', by: 'desk' };
 const undoInput = (overrides: { shipmentId?: string; skus: string[]; refundPaymentId: string | null }) => ({
   orderId: 'SHOP-1001',
   shipmentId: null,

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import payment, { type PaymentContext, type PaymentInput } from '../../machines/payment.ts';
+import { initialTransition, type SnapshotFrom } from 'xstate';
+import { stepper } from '../support/machines.ts';
+import payment, { type PaymentEvent, type PaymentInput, type ProviderStatus, type StatusUpdate } from '../../machines/payment.ts';
 import { workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = payment;
-type AnyEvent = EventObject & Record<string, unknown>;
 const input: PaymentInput = {
   paymentId: 'o-1-P1',
   orderId: 'o-1',
@@ -19,9 +19,9 @@ const input: PaymentInput = {
   validitySeconds: 600,
   graceSeconds: 60,
 };
-const step = (snapshot: AnyMachineSnapshot, event: AnyEvent) => transition(machine, snapshot as never, event as never);
-const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as PaymentContext;
-const status = (s: string, at: string, extra: Record<string, unknown> = {}) => ({
+const step = stepper(machine);
+const ctx = (snapshot: SnapshotFrom<typeof machine>) => snapshot.context;
+const status = (s: ProviderStatus, at: string, extra: Partial<StatusUpdate> = {}): PaymentEvent => ({
   type: 'PROVIDER_STATUS',
   status: s,
   providerStatus: s,
@@ -30,7 +30,7 @@ const status = (s: string, at: string, extra: Record<string, unknown> = {}) => (
   ...extra,
 });
 
-function pending(): AnyMachineSnapshot {
+function pending(): SnapshotFrom<typeof machine> {
   const [created, actions] = initialTransition(machine, input);
   assert.equal(created.value, 'initiating');
   assert.deepEqual(
@@ -119,7 +119,7 @@ test('a poll asks the provider; its answer is applied like a webhook; an unchang
 });
 
 test("at the end of the customer's time the provider is asked once more: unpaid → expired, paid meanwhile → succeeded", () => {
-  const closingSnapshot = (): AnyMachineSnapshot => {
+  const closingSnapshot = (): SnapshotFrom<typeof machine> => {
     const [s, actions] = step(pending(), { type: 'xstate.after.validity.payment.pending' });
     assert.equal(s.value, 'closing');
     assert.deepEqual(

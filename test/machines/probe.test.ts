@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition } from 'xstate';
+import { stepper, timerFiring } from '../support/machines.ts';
 import probe from '../../machines/probe.ts';
 import { acceptedEvents, workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = probe;
-type AnyEvent = EventObject & Record<string, unknown>;
 const start = (input?: { label?: string; timeoutMs?: number }) => initialTransition(machine, input ?? {})[0];
-const step = (snapshot: AnyMachineSnapshot, event: AnyEvent) => transition(machine, snapshot as never, event as never);
+const step = stepper(machine);
 
 test('a new probe starts idle with the defaults and its input', () => {
   const snapshot = start({ label: 'demo', timeoutMs: 500 });
@@ -21,7 +21,7 @@ test('ADD with a positive integer adds; the guard refuses zero, negatives and fr
   snapshot = step(snapshot, { type: 'ADD', amount: 3 })[0];
   assert.equal(snapshot.context.total, 3);
   for (const amount of [0, -1, 1.5]) {
-    assert.equal(snapshot.can({ type: 'ADD', amount } as never), false, `ADD ${amount} must be refused`);
+    assert.equal(snapshot.can({ type: 'ADD', amount }), false, `ADD ${amount} must be refused`);
   }
 });
 
@@ -64,7 +64,7 @@ test('WAIT schedules the timeout (its own or the event one) and the timeout ends
   assert.equal(delay?.delayMs, 700);
   const custom = workOf(step(start(), { type: 'WAIT', timeoutMs: 50 })[1]).delays[0];
   assert.equal(custom?.delayMs, 50);
-  const [timedOut] = step(waiting, delay!.event);
+  const [timedOut] = step(waiting, timerFiring(delay));
   assert.equal(timedOut.value, 'timedOut');
   assert.equal(timedOut.context.timeouts, 1);
   assert.equal(step(timedOut, { type: 'RESET' })[0].value, 'idle');

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import shipment, { DEFAULT_STATUS_MAP, type ShipmentContext, type ShipmentInput } from '../../machines/shipment.ts';
+import { initialTransition, type SnapshotFrom } from 'xstate';
+import { stepper } from '../support/machines.ts';
+import shipment, { DEFAULT_STATUS_MAP, type ShipmentInput, type TrackedEvent } from '../../machines/shipment.ts';
 import { workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = shipment;
-const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) =>
-  transition(machine, snapshot as never, event as never);
-const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as ShipmentContext;
+const step = stepper(machine);
+const ctx = (snapshot: SnapshotFrom<typeof machine>) => snapshot.context;
 const notices = (actions: Parameters<typeof workOf>[0]) =>
   workOf(actions)
     .spawns.filter((s) => s.src === 'notifyShipment')
@@ -25,7 +25,7 @@ const input: ShipmentInput = {
   statusMap: DEFAULT_STATUS_MAP,
   requestedAt: '2026-11-22T10:00:00.000Z',
 };
-const tracked = (number: string, statusCode: string, extra: Record<string, unknown> = {}) => ({
+const tracked = (number: string, statusCode: string, extra: Partial<TrackedEvent> = {}): TrackedEvent => ({
   type: 'TRACKED',
   number,
   statusCode,
@@ -33,7 +33,7 @@ const tracked = (number: string, statusCode: string, extra: Record<string, unkno
   ...extra,
 });
 
-function withWaybill(): AnyMachineSnapshot {
+function withWaybill(): SnapshotFrom<typeof machine> {
   const [quoting, actions] = initialTransition(machine, input);
   assert.equal(quoting.value, 'quoting');
   assert.deepEqual(
@@ -134,7 +134,7 @@ test('cancel before pickup deletes the waybill; a waybill that left already cann
     })[0].value,
     'awaitingPickup',
   );
-  assert.equal(step(withWaybill(), tracked('20450000000001', '4'))[0].can({ type: 'CANCEL', reason: 'x' } as never), false);
+  assert.equal(step(withWaybill(), tracked('20450000000001', '4'))[0].can({ type: 'CANCEL', reason: 'x' }), false);
 });
 
 test('a waybill NP refuses (validation) fails the shipment for a person (alert) instead of retrying; RETRY tries again', () => {
