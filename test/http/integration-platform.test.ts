@@ -1,3 +1,4 @@
+import type { InboxDoc } from '../../persistence/collections.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -242,9 +243,9 @@ test('a delivery stored but not dispatched before a crash is dispatched once by 
     const long = new Date(Date.now() - 120_000);
     await mongo
       .db(dbName)
-      .collection('inbox')
+      .collection<InboxDoc>('inbox')
       .insertOne({
-        _id: 'echo:d-crashed' as never,
+        _id: 'echo:d-crashed',
         integration: 'echo',
         deliveryId: 'd-crashed',
         receivedAt: long,
@@ -266,10 +267,7 @@ test('a delivery stored but not dispatched before a crash is dispatched once by 
     const again = await client.post('/admin/jobs/inbox-redispatch/run');
     assert.equal((again.body.output as { dispatched: number }).dispatched, 0);
     assert.equal(((await client.get('/actors/probe/late')).body.context as { total: number }).total, 3, 'applied once');
-    const stored = await mongo
-      .db(dbName)
-      .collection('inbox')
-      .findOne({ _id: 'echo:d-crashed' as never });
+    const stored = await mongo.db(dbName).collection<InboxDoc>('inbox').findOne({ _id: 'echo:d-crashed' });
     assert.equal(stored?.status, 'dispatched');
   } finally {
     await mongo.close();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition, type SnapshotFrom } from 'xstate';
+import { stepper } from '../../support/machines.ts';
 import probe from '../../../machines/probe.ts';
 import { planWork, type Delivery, type RuntimeMeta } from '../../../actors/runtime/durable-work.ts';
 import { workOf } from '../../../actors/runtime/machine-glue.ts';
@@ -9,14 +10,16 @@ const actor = { key: 'probe/p', type: 'probe', id: 'p' };
 const at = new Date('2026-11-22T10:00:00Z');
 const SEND_ID = 'xstate.after.waitTimeout.probe.waiting';
 
+const probeTransition = stepper(probe.machine);
+
 function step(
-  snapshot: AnyMachineSnapshot,
-  event: EventObject & Record<string, unknown>,
+  snapshot: SnapshotFrom<typeof probe.machine>,
+  event: Parameters<typeof probeTransition>[1],
   previous: RuntimeMeta | null,
   delivery: Delivery = { kind: 'external' },
   id = 'c2',
 ) {
-  const [next, actions] = transition(probe.machine, snapshot as never, event as never);
+  const [next, actions] = probeTransition(snapshot, event);
   return { next, plan: planWork({ previous, next, work: workOf(actions), delivery, commit: { id, revision: 2, at }, actor }) };
 }
 

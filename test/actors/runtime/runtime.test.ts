@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { assign, setup } from 'xstate';
 import { AppError } from '../../../common/errors.ts';
 import { defineMachineModule } from '../../../machines/machine-module.ts';
-import probe from '../../../machines/probe.ts';
+import probe, { type ProbeEvent } from '../../../machines/probe.ts';
 import { probeEffects } from '../../../actors/domains/probe/effects.ts';
 import { startEchoSandbox, type EchoSandbox } from '../../../actors/platform/connectors/echo/sandbox.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
@@ -85,8 +85,8 @@ async function refusal(promise: Promise<unknown>): Promise<AppError> {
 test('every transition is journalled with actor, revision, event, from, to and time', async () => {
   const { runtime, store } = harness;
   await runtime.create('probe', 'journal-1', {}, { origin });
-  await runtime.send('probe', 'journal-1', { type: 'ADD', amount: 2 } as never, { origin });
-  await runtime.send('probe', 'journal-1', { type: 'WAIT' } as never, { origin });
+  await runtime.of(probe).send('journal-1', { type: 'ADD', amount: 2 }, { origin });
+  await runtime.of(probe).send('journal-1', { type: 'WAIT' }, { origin });
   const entries = await store.readJournal(actorKey('probe', 'journal-1'), 0, 10);
   assert.deepEqual(
     entries.map((e) => [e.actor, e.revision, e.eventType, e.from, e.to]),
@@ -103,16 +103,24 @@ test('every transition is journalled with actor, revision, event, from, to and t
 test('a repeated idempotency key returns the first result and changes nothing', async () => {
   const { runtime, store } = harness;
   await runtime.create('probe', 'idem-1', {}, { origin });
-  const first = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, {
-    idempotencyKey: 'add-5',
-    requestHash: 'h1',
-    origin,
-  });
-  const second = await runtime.send('probe', 'idem-1', { type: 'ADD', amount: 5 } as never, {
-    idempotencyKey: 'add-5',
-    requestHash: 'h1',
-    origin,
-  });
+  const first = await runtime.of(probe).send(
+    'idem-1',
+    { type: 'ADD', amount: 5 },
+    {
+      idempotencyKey: 'add-5',
+      requestHash: 'h1',
+      origin,
+    },
+  );
+  const second = await runtime.of(probe).send(
+    'idem-1',
+    { type: 'ADD', amount: 5 },
+    {
+      idempotencyKey: 'add-5',
+      requestHash: 'h1',
+      origin,
+    },
+  );
   assert.equal(first.replayed, false);
   assert.equal(second.replayed, true);
   assert.deepEqual(second.actor, first.actor);
@@ -127,7 +135,7 @@ test('concurrent duplicates of one key are applied once and all answer the same 
   await runtime.create('probe', 'idem-2', {}, { origin });
   const results = await Promise.all(
     Array.from({ length: 20 }, () =>
-      runtime.send('probe', 'idem-2', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'same', requestHash: 'h', origin }),
+      runtime.of(probe).send('idem-2', { type: 'ADD', amount: 1 }, { idempotencyKey: 'same', requestHash: 'h', origin }),
     ),
   );
   assert.equal(results.filter((r) => !r.replayed).length, 1);
@@ -149,9 +157,9 @@ test('concurrent creates with one key and no id make one actor', async () => {
 test('an idempotency key reused for a different request is refused with 422', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'idem-3', {}, { origin });
-  await runtime.send('probe', 'idem-3', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'k', requestHash: 'one', origin });
+  await runtime.of(probe).send('idem-3', { type: 'ADD', amount: 1 }, { idempotencyKey: 'k', requestHash: 'one', origin });
   const error = await refusal(
-    runtime.send('probe', 'idem-3', { type: 'ADD', amount: 2 } as never, { idempotencyKey: 'k', requestHash: 'two', origin }),
+    runtime.of(probe).send('idem-3', { type: 'ADD', amount: 2 }, { idempotencyKey: 'k', requestHash: 'two', origin }),
   );
   assert.equal(error.status, 422);
   assert.equal(error.code, 'idempotency_key_reused');
@@ -160,16 +168,20 @@ test('an idempotency key reused for a different request is refused with 422', as
 test('a lost idempotency record (crash right after the commit) still deduplicates through the journal', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'idem-4', {}, { origin });
-  await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, { idempotencyKey: 'lost', requestHash: 'x', origin });
+  await runtime.of(probe).send('idem-4', { type: 'ADD', amount: 1 }, { idempotencyKey: 'lost', requestHash: 'x', origin });
   await harness.store.drain();
   const removed = await database.collections.idempotency.deleteOne({ _id: 'probe/idem-4|lost' });
   assert.equal(removed.deletedCount, 1);
   runtime.evictAll();
-  const again = await runtime.send('probe', 'idem-4', { type: 'ADD', amount: 1 } as never, {
-    idempotencyKey: 'lost',
-    requestHash: 'x',
-    origin,
-  });
+  const again = await runtime.of(probe).send(
+    'idem-4',
+    { type: 'ADD', amount: 1 },
+    {
+      idempotencyKey: 'lost',
+      requestHash: 'x',
+      origin,
+    },
+  );
   assert.equal(again.replayed, true);
   assert.equal((await runtime.get('probe', 'idem-4')).revision, 2);
 });
@@ -207,10 +219,10 @@ test('a create repeated after its idempotency record was lost answers the actor,
 test('an event the state does not accept is refused with 409 and the events it does accept', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'refuse-1', {}, { origin });
-  const error = await refusal(runtime.send('probe', 'refuse-1', { type: 'RESET' } as never, { origin }));
+  const error = await refusal(runtime.of(probe).send('refuse-1', { type: 'RESET' }, { origin }));
   assert.equal(error.status, 409);
   assert.deepEqual(error.details, { state: 'idle', status: 'active', event: 'RESET', accepted: ['ADD', 'CALL', 'FINISH', 'WAIT'] });
-  const guarded = await refusal(runtime.send('probe', 'refuse-1', { type: 'ADD', amount: 0 } as never, { origin }));
+  const guarded = await refusal(runtime.of(probe).send('refuse-1', { type: 'ADD', amount: 0 }, { origin }));
   assert.equal(guarded.status, 409);
   assert.equal((await runtime.get('probe', 'refuse-1')).revision, 1);
 });
@@ -218,8 +230,8 @@ test('an event the state does not accept is refused with 409 and the events it d
 test('a finished actor accepts no events', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'done-1', {}, { origin });
-  await runtime.send('probe', 'done-1', { type: 'FINISH' } as never, { origin });
-  const error = await refusal(runtime.send('probe', 'done-1', { type: 'ADD', amount: 1 } as never, { origin }));
+  await runtime.of(probe).send('done-1', { type: 'FINISH' }, { origin });
+  const error = await refusal(runtime.of(probe).send('done-1', { type: 'ADD', amount: 1 }, { origin }));
   assert.equal(error.status, 409);
   assert.deepEqual((error.details as { accepted: string[] }).accepted, []);
 });
@@ -243,12 +255,12 @@ test('replaying the journal through the machine rebuilds the stored state, effec
     { type: 'CALL', message: 'x' },
     { type: 'CANCEL' },
     { type: 'ADD', amount: 1 },
-  ]) {
-    await runtime.send('probe', 'replay-1', event as never, { origin });
+  ] satisfies ProbeEvent[]) {
+    await runtime.of(probe).send('replay-1', event, { origin });
   }
-  await runtime.send('probe', 'replay-1', { type: 'CALL', message: 'answered' } as never, { origin });
+  await runtime.of(probe).send('replay-1', { type: 'CALL', message: 'answered' }, { origin });
   await waitForState(runtime, 'probe', 'replay-1', 'idle');
-  await runtime.send('probe', 'replay-1', { type: 'WAIT', timeoutMs: 100 } as never, { origin });
+  await runtime.of(probe).send('replay-1', { type: 'WAIT', timeoutMs: 100 }, { origin });
   await waitForState(runtime, 'probe', 'replay-1', 'timedOut');
   await store.drain();
 
@@ -298,7 +310,7 @@ test('a projection left behind by a crash is rolled forward from the journal on 
   await runtime.create('probe', 'lag-1', {}, { origin });
   await store.drain();
   const stale = await database.collections.actors.findOne({ _id: 'probe/lag-1' });
-  await runtime.send('probe', 'lag-1', { type: 'ADD', amount: 9 } as never, { origin });
+  await runtime.of(probe).send('lag-1', { type: 'ADD', amount: 9 }, { origin });
   await store.drain();
   await database.collections.actors.replaceOne({ _id: 'probe/lag-1' }, stale!);
   runtime.evictAll();
@@ -375,7 +387,7 @@ test('an effect failing with 5xx is retried with the same key and its result del
   const before = echo.sideEffects();
   echo.failNext(2, 503);
   await runtime.create('probe', 'effect-1', {}, { origin });
-  await runtime.send('probe', 'effect-1', { type: 'CALL', message: 'retry me' } as never, { origin });
+  await runtime.of(probe).send('effect-1', { type: 'CALL', message: 'retry me' }, { origin });
   const view = await waitForState(runtime, 'probe', 'effect-1', 'idle', 10_000);
   assert.equal((view.context as { lastResult: { echoed: string } }).lastResult.echoed, 'retry me');
   assert.equal(echo.sideEffects() - before, 1);
@@ -387,7 +399,7 @@ test('a non-retryable effect failure is delivered as the error event with its co
   const { runtime } = harness;
   echo.failNext(1, 400);
   await runtime.create('probe', 'effect-2', {}, { origin });
-  await runtime.send('probe', 'effect-2', { type: 'CALL', message: 'no' } as never, { origin });
+  await runtime.of(probe).send('effect-2', { type: 'CALL', message: 'no' }, { origin });
   const view = await waitForState(runtime, 'probe', 'effect-2', 'failed', 10_000);
   assert.deepEqual((view.context as { lastError: unknown }).lastError, {
     code: 'sandbox_fault',
@@ -414,7 +426,7 @@ test('an external call that times out is retried with the same key, then its fai
   echo.hold();
   try {
     await slow.runtime.create('probe', 'slow-1', {}, { origin });
-    await slow.runtime.send('probe', 'slow-1', { type: 'CALL', message: 'never answered' } as never, { origin });
+    await slow.runtime.of(probe).send('slow-1', { type: 'CALL', message: 'never answered' }, { origin });
     const view = await waitForState(slow.runtime, 'probe', 'slow-1', 'failed', 10_000);
     assert.deepEqual((view.context as { lastError: unknown }).lastError, {
       code: 'effect_timeout',
@@ -438,9 +450,9 @@ test('a result for an invocation the actor left is dropped', async () => {
   try {
     await runtime.create('probe', 'effect-3', {}, { origin });
     const requests = echo.requests();
-    await runtime.send('probe', 'effect-3', { type: 'CALL', message: 'slow' } as never, { origin });
+    await runtime.of(probe).send('effect-3', { type: 'CALL', message: 'slow' }, { origin });
     await echo.waitForRequests(requests + 1);
-    await runtime.send('probe', 'effect-3', { type: 'CANCEL' } as never, { origin });
+    await runtime.of(probe).send('effect-3', { type: 'CANCEL' }, { origin });
   } finally {
     echo.release();
   }
@@ -470,7 +482,7 @@ async function passedDueTimeAndPolls(due: number): Promise<void> {
 test('a durable timeout fires once', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'timer-1', { timeoutMs: 150 }, { origin });
-  await runtime.send('probe', 'timer-1', { type: 'WAIT' } as never, { origin });
+  await runtime.of(probe).send('timer-1', { type: 'WAIT' }, { origin });
   const view = await waitForState(runtime, 'probe', 'timer-1', 'timedOut', 5_000);
   assert.equal((view.context as { timeouts: number }).timeouts, 1);
   assert.equal(view.revision, 3);
@@ -479,10 +491,10 @@ test('a durable timeout fires once', async () => {
 test('a timer cancelled by leaving the state never fires', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'timer-2', { timeoutMs: 150 }, { origin });
-  await runtime.send('probe', 'timer-2', { type: 'WAIT' } as never, { origin });
+  await runtime.of(probe).send('timer-2', { type: 'WAIT' }, { origin });
   // committed by now, so due 150 ms from now at the latest
   const due = Date.now() + 150;
-  await runtime.send('probe', 'timer-2', { type: 'CANCEL' } as never, { origin });
+  await runtime.of(probe).send('timer-2', { type: 'CANCEL' }, { origin });
   await passedDueTimeAndPolls(due);
   const view = await runtime.get('probe', 'timer-2');
   assert.equal(view.state, 'idle');
@@ -494,10 +506,10 @@ test('a timer cancelled by leaving the state never fires', async () => {
 test('re-entering a waiting state replaces the earlier timer instead of firing early', async () => {
   const { runtime } = harness;
   await runtime.create('probe', 'timer-3', { timeoutMs: 200 }, { origin });
-  await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 200 } as never, { origin });
+  await runtime.of(probe).send('timer-3', { type: 'WAIT', timeoutMs: 200 }, { origin });
   const firstDue = Date.now() + 200;
-  await runtime.send('probe', 'timer-3', { type: 'CANCEL' } as never, { origin });
-  await runtime.send('probe', 'timer-3', { type: 'WAIT', timeoutMs: 5_000 } as never, { origin });
+  await runtime.of(probe).send('timer-3', { type: 'CANCEL' }, { origin });
+  await runtime.of(probe).send('timer-3', { type: 'WAIT', timeoutMs: 5_000 }, { origin });
   await passedDueTimeAndPolls(firstDue);
   const view = await runtime.get('probe', 'timer-3');
   assert.equal(view.state, 'waiting', 'the first, cancelled 200 ms timer must not end the second wait');
