@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type WriteError } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type WriteError, type OptionalUnlessRequiredId } from 'mongodb';
 import type { Logger } from 'winston';
 import {
   isDuplicateKeyError,
@@ -415,7 +415,8 @@ function writeErrorsOf(error: unknown): readonly WriteError[] {
 /** Inserts; documents already there (from an earlier, interrupted attempt) are fine. */
 async function insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
   try {
-    await collection.insertMany(docs as never[], { ordered: false });
+    // every document here carries its own string `_id`, which the driver's generic type cannot see through
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
   } catch (error) {
     const writeErrors = writeErrorsOf(error);
     if (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000)) return;
