@@ -1,13 +1,45 @@
 /**
+ * Every code an AppError can carry, with the HTTP status it is usually
+ * answered with: the README's error table, in one place. A code that is not
+ * here does not compile, so the table cannot fall behind the service.
+ */
+export const APP_ERROR_STATUS = {
+  invalid_request: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  invalid_signature: 401,
+  forbidden: 403,
+  address_not_allowed: 403,
+  not_found: 404,
+  unknown_machine: 404,
+  method_not_allowed: 405,
+  event_not_accepted: 409,
+  actor_exists: 409,
+  conflict: 409,
+  unsupported_snapshot_version: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  machine_error: 422,
+  no_connector: 422,
+  internal_error: 500,
+  actor_contended: 503,
+  unavailable: 503,
+  integration_not_configured: 503,
+} as const satisfies Record<string, number>;
+
+export type AppErrorCode = keyof typeof APP_ERROR_STATUS;
+
+/**
  * Errors are values with codes. Everything the service refuses is an AppError;
  * the HTTP layer maps it to `{"error":{"code","message","details?"}}` in one place.
  */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: AppErrorCode;
   readonly status: number;
   readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, details?: unknown) {
+  constructor(status: number, code: AppErrorCode, message: string, details?: unknown) {
     super(message);
     this.name = 'AppError';
     this.status = status;
@@ -16,18 +48,19 @@ export class AppError extends Error {
   }
 }
 
+/** An AppError answered with its code's status from the table. */
+const failure = (code: AppErrorCode, message: string, details?: unknown) => new AppError(APP_ERROR_STATUS[code], code, message, details);
+
 export const errors = {
-  badRequest: (message: string, details?: unknown) => new AppError(400, 'invalid_request', message, details),
-  unauthorized: (message = 'missing or invalid API key') => new AppError(401, 'unauthorized', message),
-  forbidden: (message: string) => new AppError(403, 'forbidden', message),
-  notFound: (what: string, details?: unknown) => new AppError(404, 'not_found', `${what} not found`, details),
-  unknownMachine: (type: string, known: string[]) =>
-    new AppError(404, 'unknown_machine', `no machine is registered under type "${type}"`, { known }),
-  conflict: (message: string, details?: unknown) => new AppError(409, 'conflict', message, details),
-  actorExists: (type: string, id: string) => new AppError(409, 'actor_exists', `actor ${type}/${id} already exists`, { type, id }),
+  badRequest: (message: string, details?: unknown) => failure('invalid_request', message, details),
+  unauthorized: (message = 'missing or invalid API key') => failure('unauthorized', message),
+  forbidden: (message: string) => failure('forbidden', message),
+  notFound: (what: string, details?: unknown) => failure('not_found', `${what} not found`, details),
+  unknownMachine: (type: string, known: string[]) => failure('unknown_machine', `no machine is registered under type "${type}"`, { known }),
+  conflict: (message: string, details?: unknown) => failure('conflict', message, details),
+  actorExists: (type: string, id: string) => failure('actor_exists', `actor ${type}/${id} already exists`, { type, id }),
   eventNotAccepted: (state: string, eventType: string, accepted: string[], status: string) =>
-    new AppError(
-      409,
+    failure(
       'event_not_accepted',
       status === 'active'
         ? `event ${eventType} is not accepted in state "${state}"`
@@ -35,15 +68,15 @@ export const errors = {
       { state, status, event: eventType, accepted },
     ),
   idempotencyKeyReused: (key: string) =>
-    new AppError(422, 'idempotency_key_reused', `Idempotency-Key "${key}" was already used with a different request`),
+    failure('idempotency_key_reused', `Idempotency-Key "${key}" was already used with a different request`),
   unsupportedVersion: (actor: string, stored: number, supported: number, reason: string) =>
-    new AppError(409, 'unsupported_snapshot_version', `actor ${actor} was stored under machine version ${stored}; ${reason}`, {
+    failure('unsupported_snapshot_version', `actor ${actor} was stored under machine version ${stored}; ${reason}`, {
       storedVersion: stored,
       currentVersion: supported,
     }),
-  machineError: (message: string) => new AppError(422, 'machine_error', message),
-  contention: (actor: string) => new AppError(503, 'actor_contended', `actor ${actor} is being changed by too many writers; retry`),
-  unavailable: (message: string) => new AppError(503, 'unavailable', message),
+  machineError: (message: string) => failure('machine_error', message),
+  contention: (actor: string) => failure('actor_contended', `actor ${actor} is being changed by too many writers; retry`),
+  unavailable: (message: string) => failure('unavailable', message),
 } as const;
 
 export function isAppError(error: unknown): error is AppError {
