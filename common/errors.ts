@@ -48,6 +48,54 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Why a machine refused an event, as its module says (`MachineModule.refusal`):
+ * a stable code for programs, a sentence for people, the figures behind it.
+ */
+export interface RefusalReason {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface EventNotAcceptedDetails {
+  state: string;
+  status: string;
+  event: string;
+  /** the events the state has transitions for, computed from the definition */
+  accepted: string[];
+  /** present when the machine can say why (a guard refused, or its module explains the state) */
+  reason?: RefusalReason;
+}
+
+/**
+ * An event the actor's current state does not take. It carries the machine's
+ * reason typed, so that a caller that answers a partner or a person in its
+ * own terms (a 400, a Goodfin error code) reads the reason, not the state.
+ */
+export class EventNotAcceptedError extends AppError {
+  override readonly details: EventNotAcceptedDetails;
+
+  constructor(details: EventNotAcceptedDetails) {
+    const refused =
+      details.status === 'active'
+        ? `event ${details.event} is not accepted in state "${details.state}"`
+        : `actor is ${details.status} (state "${details.state}") and accepts no events`;
+    super(
+      APP_ERROR_STATUS.event_not_accepted,
+      'event_not_accepted',
+      details.reason ? `${refused}: ${details.reason.message}` : refused,
+      details,
+    );
+    this.name = 'EventNotAcceptedError';
+    this.details = details;
+  }
+
+  get reason(): RefusalReason | null {
+    return this.details.reason ?? null;
+  }
+}
+
 /** An AppError answered with its code's status from the table. */
 const failure = (code: AppErrorCode, message: string, details?: unknown) => new AppError(APP_ERROR_STATUS[code], code, message, details);
 
@@ -59,14 +107,8 @@ export const errors = {
   unknownMachine: (type: string, known: string[]) => failure('unknown_machine', `no machine is registered under type "${type}"`, { known }),
   conflict: (message: string, details?: unknown) => failure('conflict', message, details),
   actorExists: (type: string, id: string) => failure('actor_exists', `actor ${type}/${id} already exists`, { type, id }),
-  eventNotAccepted: (state: string, eventType: string, accepted: string[], status: string) =>
-    failure(
-      'event_not_accepted',
-      status === 'active'
-        ? `event ${eventType} is not accepted in state "${state}"`
-        : `actor is ${status} (state "${state}") and accepts no events`,
-      { state, status, event: eventType, accepted },
-    ),
+  eventNotAccepted: (state: string, eventType: string, accepted: string[], status: string, reason?: RefusalReason | null) =>
+    new EventNotAcceptedError({ state, status, event: eventType, accepted, ...(reason ? { reason } : {}) }),
   idempotencyKeyReused: (key: string) =>
     failure('idempotency_key_reused', `Idempotency-Key "${key}" was already used with a different request`),
   unsupportedVersion: (actor: string, stored: number, supported: number, reason: string) =>
@@ -81,4 +123,9 @@ export const errors = {
 
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
+}
+
+/** The machine's reason for refusing an event, when `error` is such a refusal and the machine gave one. */
+export function refusalReasonOf(error: unknown): RefusalReason | null {
+  return error instanceof EventNotAcceptedError ? error.reason : null;
 }

@@ -19,6 +19,7 @@ import {
   acceptedEvents,
   flattenStateValue,
   persistSnapshot,
+  refusalOf,
   restoreSnapshot,
   SnapshotVersionError,
   tagsOf,
@@ -386,7 +387,7 @@ export class ActorRuntime {
     const { snapshot } = actor;
     const state = flattenStateValue(snapshot.value);
     if (delivery.kind === 'external' && (snapshot.status !== 'active' || !snapshot.can(event))) {
-      throw errors.eventNotAccepted(state, event.type, acceptedEvents(snapshot), snapshot.status);
+      throw errors.eventNotAccepted(state, event.type, acceptedEvents(snapshot), snapshot.status, refusalOf(actor.module, snapshot, event));
     }
     let next: AnyMachineSnapshot;
     let actions: Parameters<typeof workOf>[0];
