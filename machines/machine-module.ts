@@ -136,6 +136,11 @@ export function effect<TOutput, TInput>() {
 
 /** The shape of `event.error` delivered to `onError` of an invoked effect. */
 export interface EffectFailure {
+  /**
+   * The runtime's own (`effect_failed`, `effect_timeout`, `effect_not_implemented`),
+   * a connector kit's (`network_error`, `http_400`, …) or the partner's own: a
+   * string here, since it arrives as data; the effect side types them.
+   */
   code: string;
   message: string;
   retryable: boolean;

@@ -4,6 +4,7 @@ import shipmentModule, { type CreatedWaybill, type Quote, type ShipmentInput, ty
 import type { ReferenceCollections } from '../../persistence/reference.ts';
 import type { Connectors } from '../connectors/kit/connectors.ts';
 import { ConnectorError } from '../connectors/kit/errors.ts';
+import { NP_CONNECTOR_ERROR_CODES } from '../connectors/novaposhta/client.ts';
 import { novaPoshtaConnector, type NovaPoshtaSettings } from '../connectors/novaposhta/connector.ts';
 import { NP_VALIDATION_CODES, npDate } from '../connectors/novaposhta/protocol.ts';
 import { SANDBOX_SENDER } from '../connectors/novaposhta/sandbox.ts';
@@ -55,7 +56,7 @@ export function shipmentEffects(deps: ShipmentEffectDeps): BoundEffects {
     if (!sender)
       throw new ConnectorError(
         'novaposhta',
-        'sender_not_configured',
+        NP_CONNECTOR_ERROR_CODES.senderNotConfigured,
         'set the sender in the novaposhta integration settings (settings.sender: cityRef, ref, addressRef, contactRef, phone)',
         false,
       );
