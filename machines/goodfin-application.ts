@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 export { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../common/goodfin-statuses.ts';
-import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
+import { defineMachineModule, effect, type EffectFailure, type Refusal, type RefusalOf } from './machine-module.ts';
 
 /**
  * A loan or guarantee application from Goodfin, on the bank's side (seeds
@@ -182,6 +182,28 @@ const queue = (id: string, messages: (context: ApplicationContext) => OutgoingMe
 const currentStatus = (context: ApplicationContext): OutgoingMessage[] =>
   context.statusHistory.map((entry, index) => statusMessage(context, entry.code, entry.comment, index + 1));
 
+/** Why an application refuses an event (answered in `event_not_accepted`'s `details.reason`). */
+export const APPLICATION_REFUSALS = {
+  notAReviewStatus: 'not_a_review_status',
+  withdrawalPending: 'withdrawal_pending',
+  applicationClosed: 'application_closed',
+} as const;
+export type ApplicationRefusalCode = (typeof APPLICATION_REFUSALS)[keyof typeof APPLICATION_REFUSALS];
+
+/** Staff set only the review statuses the application was received with: the rule behind the `reviewStatus` guard. */
+function reviewStatusRefusal(
+  context: ApplicationContext,
+  event: Extract<ApplicationEvent, { type: 'SET_STATUS' }>,
+): Refusal<ApplicationRefusalCode> | null {
+  const allowed = context.policy.reviewStatuses;
+  if (allowed.includes(event.code)) return null;
+  return {
+    code: APPLICATION_REFUSALS.notAReviewStatus,
+    message: `${event.code} is not a review status of this application: one of ${allowed.join(', ')}`,
+    details: { code: event.code, reviewStatuses: allowed },
+  };
+}
+
 const applicationMachine = setup({
   types: {} as { context: ApplicationContext; events: ApplicationEvent; input: ApplicationInput },
   actors: {
@@ -191,7 +213,7 @@ const applicationMachine = setup({
   },
   guards: {
     checksFail: ({ context }) => context.checkErrors.length > 0,
-    reviewStatus: ({ context, event }) => event.type === 'SET_STATUS' && context.policy.reviewStatuses.includes(event.code),
+    reviewStatus: ({ context, event }) => event.type === 'SET_STATUS' && reviewStatusRefusal(context, event) === null,
   },
   actions: {
     /** Announces a status (`code`, or the SET_STATUS event's): the sequence grows only when it changes, so a re-entry announces nothing new. */
@@ -384,6 +406,34 @@ const applicationMachine = setup({
   },
 });
 
+/**
+ * Why the application refuses an event. A review status it does not have is
+ * refused in every state (the code is wrong whatever the state). A withdrawal
+ * is taken in every active state, so one refused is either waiting for the
+ * bank's decision on an earlier one, or asked of an application that is
+ * closed; Goodfin is answered accordingly (see actors/domains/goodfin/inbound.ts).
+ */
+export const applicationRefusal: RefusalOf<typeof applicationMachine, ApplicationRefusalCode> = (snapshot, event) => {
+  switch (event.type) {
+    case 'SET_STATUS':
+      return reviewStatusRefusal(snapshot.context, event);
+    case 'WITHDRAWAL_REQUESTED':
+      if (snapshot.matches('withdrawalRequested') || snapshot.matches('refusingWithdrawal')) {
+        return {
+          code: APPLICATION_REFUSALS.withdrawalPending,
+          message: 'the bank is deciding on an earlier withdrawal request',
+        };
+      }
+      return {
+        code: APPLICATION_REFUSALS.applicationClosed,
+        message: `the application is closed (${snapshot.context.status ?? 'no status'})`,
+        details: { status: snapshot.context.status },
+      };
+    default:
+      return null;
+  }
+};
+
 export default defineMachineModule({
   type: 'goodfin-application',
   version: 1,
@@ -393,4 +443,5 @@ export default defineMachineModule({
   machine: applicationMachine,
   inputSchema: applicationInputSchema,
   eventSchema: applicationEventSchema,
+  refusal: applicationRefusal,
 });

@@ -5,9 +5,11 @@ import {
   type EventFrom,
   type InputFrom,
   type OutputFrom,
+  type SnapshotFrom,
   type StateMachine,
 } from 'xstate';
 import type { ZodType } from 'zod';
+import type { RefusalReason } from '../common/errors.ts';
 
 /**
  * The JSON an actor's snapshot is persisted as (XState's persisted snapshot),
@@ -23,6 +25,28 @@ export interface PersistedSnapshotJson {
   error?: unknown;
   [key: string]: unknown;
 }
+
+/** Why a machine refuses an event: a stable code (each module declares its own), a sentence, the figures behind it. */
+export type Refusal<TCode extends string = string> = RefusalReason & { code: TCode };
+
+/**
+ * Says why the current state refuses an event. The runtime asks only after
+ * the machine has refused it (`snapshot.can(event)` is false), so a refusal
+ * never decides anything: the guards do.
+ *
+ * Why a function of the module and not reasons carried by guards: XState's
+ * guards answer a boolean, and neither `transition()` nor `can()` tells which
+ * guard failed; carrying reasons on guards would mean walking the state
+ * nodes' transition definitions and evaluating guards again outside XState.
+ * A module function is plain data in, data out, typed by the machine and
+ * testable alone. So that guard and reason cannot drift apart, a module
+ * writes each rule once, as a function answering a Refusal or null, and its
+ * guard is that function answering null.
+ */
+export type RefusalOf<TMachine extends AnyStateMachine, TCode extends string = string> = (
+  snapshot: SnapshotFrom<TMachine>,
+  event: EventFrom<TMachine>,
+) => Refusal<TCode> | null;
 
 /** Turns a snapshot stored under version `from` into one valid under `from + 1`. */
 export type SnapshotMigration = (snapshot: PersistedSnapshotJson) => PersistedSnapshotJson;
@@ -47,6 +71,8 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   readonly children?: (context: ContextFrom<TMachine>) => Array<{ type: string; id: string }>;
   /** How long an actor may stay in a state (ms) before it is listed as an incident. */
   readonly slaMs?: Readonly<Record<string, number>>;
+  /** Why an event from outside is refused (answered in `event_not_accepted`'s `details.reason`). */
+  readonly refusal?: RefusalOf<TMachine>;
 }
 
 /** Any machine module, whatever its machine (for registries and lists). */
@@ -110,6 +136,11 @@ export function effect<TOutput, TInput>() {
 
 /** The shape of `event.error` delivered to `onError` of an invoked effect. */
 export interface EffectFailure {
+  /**
+   * The runtime's own (`effect_failed`, `effect_timeout`, `effect_not_implemented`),
+   * a connector kit's (`network_error`, `http_400`, …) or the partner's own: a
+   * string here, since it arrives as data; the effect side types them.
+   */
   code: string;
   message: string;
   retryable: boolean;

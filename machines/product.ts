@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
-import { defineMachineModule } from './machine-module.ts';
+import { defineMachineModule, type Refusal, type RefusalOf } from './machine-module.ts';
 
 /**
  * A product and its stock. Stock is reserved by orders one event at a time:
@@ -66,15 +66,46 @@ export const productEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('COMMIT'), orderId }),
 ]);
 
+/** Why a product refuses an event (answered in `event_not_accepted`'s `details.reason`). */
+export const PRODUCT_REFUSALS = {
+  stockBelowReserved: 'stock_below_reserved',
+  noReservation: 'no_reservation',
+  alreadyReserved: 'already_reserved',
+} as const;
+export type ProductRefusalCode = (typeof PRODUCT_REFUSALS)[keyof typeof PRODUCT_REFUSALS];
+
+type SetEvent = Extract<ProductEvent, { type: 'SET' }>;
+type ReservationEvent = Extract<ProductEvent, { type: 'RELEASE' | 'COMMIT' }>;
+
+/** Stock may not go below what open orders hold: the rule behind the `coversReservations` guard, with its reason. */
+function stockRefusal(context: ProductContext, event: SetEvent): Refusal<ProductRefusalCode> | null {
+  const reserved = reservedUnits(context);
+  if (event.stock === undefined || event.stock >= reserved) return null;
+  return {
+    code: PRODUCT_REFUSALS.stockBelowReserved,
+    message: `stock ${event.stock} is below the ${reserved} units reserved by open orders`,
+    details: { stock: event.stock, reserved },
+  };
+}
+
+/** Only a reservation that exists can be released or committed: the rule behind the `holdsReservation` guard. */
+function reservationRefusal(context: ProductContext, event: ReservationEvent): Refusal<ProductRefusalCode> | null {
+  if (context.reservations[event.orderId] !== undefined) return null;
+  return {
+    code: PRODUCT_REFUSALS.noReservation,
+    message: `order ${event.orderId} holds no reservation of ${context.sku}`,
+    details: { orderId: event.orderId },
+  };
+}
+
 const productMachine = setup({
   types: {} as { context: ProductContext; events: ProductEvent; input: ProductInput },
   guards: {
     alreadyReserved: ({ context, event }) => event.type === 'RESERVE' && context.reservations[event.orderId] !== undefined,
     available: ({ context, event }) => event.type === 'RESERVE' && availableUnits(context) >= event.qty,
-    coversReservations: ({ context, event }) =>
-      event.type === 'SET' && (event.stock === undefined || event.stock >= reservedUnits(context)),
+    coversReservations: ({ context, event }) => event.type === 'SET' && stockRefusal(context, event) === null,
     holdsReservation: ({ context, event }) =>
-      (event.type === 'RELEASE' || event.type === 'COMMIT') && context.reservations[event.orderId] !== undefined,
+      (event.type === 'RELEASE' || event.type === 'COMMIT') && reservationRefusal(context, event) === null,
   },
 }).createMachine({
   id: 'product',
@@ -124,6 +155,30 @@ function withoutKey(record: Record<string, number>, key: string): Record<string,
   return rest;
 }
 
+/**
+ * Why the product refuses an event. A RESERVE for an order that holds units
+ * already is taken by a transition that does nothing, which XState's `can()`
+ * counts as not accepting it; the reason says so.
+ */
+export const productRefusal: RefusalOf<typeof productMachine, ProductRefusalCode> = ({ context }, event) => {
+  switch (event.type) {
+    case 'SET':
+      return stockRefusal(context, event);
+    case 'RELEASE':
+    case 'COMMIT':
+      return reservationRefusal(context, event);
+    case 'RESERVE': {
+      const held = context.reservations[event.orderId];
+      if (held === undefined) return null;
+      return {
+        code: PRODUCT_REFUSALS.alreadyReserved,
+        message: `order ${event.orderId} holds ${held} units of ${context.sku} already`,
+        details: { orderId: event.orderId, reserved: held },
+      };
+    }
+  }
+};
+
 export default defineMachineModule({
   type: 'product',
   version: 1,
@@ -132,4 +187,5 @@ export default defineMachineModule({
   machine: productMachine,
   inputSchema: productInputSchema,
   eventSchema: productEventSchema,
+  refusal: productRefusal,
 });

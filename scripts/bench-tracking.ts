@@ -10,7 +10,7 @@ import { startTrackingLoad, type TrackingCycle } from './tracking-load.ts';
 
 /**
  * `npm run bench:tracking -- --shipments 10000`: Nova Poshta tracking at full
- * size, the scenario test/actors/shipments/tracking-load.test.ts runs small.
+ * size, the scenario test/actors/domains/shipments/tracking-load.test.ts runs small.
  *
  * Starts the embedded database and the Nova Poshta sandbox, creates N
  * shipment actors for parcels already in transit through the runtime

@@ -20,7 +20,7 @@ import type { Database } from '../persistence/database.ts';
 import { CREATES_IN_FLIGHT, forEachConcurrently, startInProcessRuntime, type InProcessRuntime } from './bench-support.ts';
 
 /**
- * The tracking load scenario, shared by test/actors/shipments/tracking-load.test.ts
+ * The tracking load scenario, shared by test/actors/domains/shipments/tracking-load.test.ts
  * (small) and `npm run bench:tracking` (full size): N parcels already in
  * transit, imported with their waybills into shipment actors (created through
  * the runtime, as the hub would), tracked by the real Nova Poshta tracking

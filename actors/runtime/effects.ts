@@ -16,10 +16,44 @@ export interface EffectContext {
 
 export type EffectHandler<TInput = unknown, TOutput = unknown> = (input: TInput, context: EffectContext) => Promise<TOutput>;
 
-/** A failure an effect reports on purpose. Anything else thrown counts as retryable (network, crash of a dependency). */
-export class EffectError extends Error {
+/** The codes the runtime itself gives a failed effect (a machine may match on them in `onError`). */
+export const RUNTIME_EFFECT_ERROR_CODES = {
+  /** the handler threw something that is not an EffectError: taken as retryable */
+  failed: 'effect_failed',
+  /** no answer within the effect time-out: retried with the same idempotency key */
+  timeout: 'effect_timeout',
+  /** no handler is bound for the invoked src (the registry's boot check makes this rare) */
+  notImplemented: 'effect_not_implemented',
+} as const;
+export type RuntimeEffectErrorCode = (typeof RUNTIME_EFFECT_ERROR_CODES)[keyof typeof RUNTIME_EFFECT_ERROR_CODES];
+
+declare const partnerErrorCodeBrand: unique symbol;
+
+/**
+ * A code in one partner's vocabulary: the partner's own (Nova Poshta's
+ * numeric "20000200068", Monobank's errCode "FORBIDDEN", LiqPay's
+ * "err_payment"), or one its connector gives a request it will not send
+ * ("invalid_waybill"). Open, since the partner decides them; branded, so it
+ * is made only where it crosses into the hub, by `partnerErrorCode()`, and
+ * cannot be mistaken for a code the hub defines (those are literal unions).
+ * Comparing it with a literal (`code === 'payment_not_found'`) still compiles.
+ */
+export type PartnerErrorCode = string & { readonly [partnerErrorCodeBrand]: true };
+
+/** Marks a code as the partner's, at the boundary where it enters the hub. */
+export function partnerErrorCode(code: string): PartnerErrorCode {
+  return code as PartnerErrorCode;
+}
+
+/**
+ * A failure an effect reports on purpose. Anything else thrown counts as
+ * retryable (network, crash of a dependency). The runtime carries any code
+ * to the machine; subclasses narrow it (a ConnectorError's is a kit code or
+ * a partner's).
+ */
+export class EffectError<TCode extends string = string> extends Error {
   constructor(
-    readonly code: string,
+    readonly code: TCode,
     message: string,
     readonly retryable: boolean,
   ) {

@@ -1,5 +1,6 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import type { MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
+import { errors } from '../../common/errors.ts';
+import type { MachineModule, PersistedSnapshotJson, Refusal } from '../../machines/machine-module.ts';
 
 /**
  * Everything the runtime needs from XState, in one place: restoring a stored
@@ -92,6 +93,50 @@ export function acceptedEvents(snapshot: AnyMachineSnapshot): string[] {
     }
   }
   return [...events].sort();
+}
+
+/** The code of the reason the runtime gives when a guard refused an event and the module says nothing more. */
+export const GUARD_REFUSED = 'guard_refused';
+
+/**
+ * Why the current state refuses an event the machine did not take: the
+ * module's own reason when it gives one; else, when the state has guarded
+ * transitions for the event, that none applies (naming their guards); else
+ * null (the state simply has no transition for it, which `accepted` says).
+ */
+export function refusalOf(module: MachineModule, snapshot: AnyMachineSnapshot, event: EventObject): Refusal | null {
+  if (snapshot.status !== 'active') return null;
+  let reason: Refusal | null;
+  try {
+    reason = module.refusal?.(snapshot, event) ?? null;
+  } catch (error) {
+    throw errors.machineError(`machine "${module.type}" failed to say why it refuses ${event.type}: ${(error as Error).message}`);
+  }
+  if (reason) return reason;
+  const guards = guardsOn(snapshot, event.type);
+  if (guards.length === 0) return null;
+  return {
+    code: GUARD_REFUSED,
+    message: `no transition for ${event.type} applies to this event (guards: ${guards.map((guard) => `"${guard}"`).join(', ')})`,
+  };
+}
+
+/** The guards of the transitions the current configuration has for an event type (none when it has no guarded one). */
+function guardsOn(snapshot: AnyMachineSnapshot, eventType: string): string[] {
+  const guards = new Set<string>();
+  for (const node of snapshot._nodes) {
+    for (const transition of node.transitions.get(eventType) ?? []) {
+      if (transition.guard !== undefined) guards.add(guardName(transition.guard));
+    }
+  }
+  return [...guards];
+}
+
+function guardName(guard: unknown): string {
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'an inline guard';
+  if (guard && typeof guard === 'object' && 'type' in guard && typeof guard.type === 'string') return guard.type;
+  return 'a guard';
 }
 
 export function tagsOf(snapshot: AnyMachineSnapshot): string[] {

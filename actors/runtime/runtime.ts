@@ -19,6 +19,7 @@ import {
   acceptedEvents,
   flattenStateValue,
   persistSnapshot,
+  refusalOf,
   restoreSnapshot,
   SnapshotVersionError,
   tagsOf,
@@ -215,22 +216,18 @@ export class ActorRuntime {
         }
         // No read before writing: the unique journal id of revision 1 tells whether the actor exists.
         const [snapshot, actions] = initialTransition(module.machine, input);
-        const result = await this.commit(
+        const result = await this.commit({
           module,
-          key,
-          type,
-          actorId,
-          null,
-          snapshot,
+          actor: { key, type, id: actorId },
+          previous: null,
+          next: snapshot,
           actions,
-          { kind: 'external' },
-          {
-            eventType: 'xstate.init',
-            event: { type: 'xstate.init', input },
-            idem,
-            options,
-          },
-        );
+          delivery: { kind: 'external' },
+          eventType: 'xstate.init',
+          event: { type: 'xstate.init', input },
+          idem,
+          options,
+        });
         if (!isConflict(result)) return { actor: result, replayed: false };
         if (result.conflict === 'idempotency' && idem) {
           const replay = await this.replayOf(idem, options, true);
@@ -390,7 +387,7 @@ export class ActorRuntime {
     const { snapshot } = actor;
     const state = flattenStateValue(snapshot.value);
     if (delivery.kind === 'external' && (snapshot.status !== 'active' || !snapshot.can(event))) {
-      throw errors.eventNotAccepted(state, event.type, acceptedEvents(snapshot), snapshot.status);
+      throw errors.eventNotAccepted(state, event.type, acceptedEvents(snapshot), snapshot.status, refusalOf(actor.module, snapshot, event));
     }
     let next: AnyMachineSnapshot;
     let actions: Parameters<typeof workOf>[0];
@@ -399,7 +396,13 @@ export class ActorRuntime {
     } catch (error) {
       throw errors.machineError(`machine "${actor.type}" failed on ${event.type}: ${(error as Error).message}`);
     }
-    return this.commit(actor.module, actor.key, actor.type, actor.id, actor, next, actions, delivery, {
+    return this.commit({
+      module: actor.module,
+      actor: { key: actor.key, type: actor.type, id: actor.id },
+      previous: actor,
+      next,
+      actions,
+      delivery,
       eventType: event.type,
       event,
       idem: extra.idem,
@@ -408,19 +411,11 @@ export class ActorRuntime {
   }
 
   /** Builds and writes one revision. Returns a conflict on a lost race (the caller reloads and retries). */
-  private async commit(
-    module: MachineModule,
-    key: string,
-    type: string,
-    id: string,
-    previous: LiveActor | null,
-    next: AnyMachineSnapshot,
-    actions: Parameters<typeof workOf>[0],
-    delivery: Delivery,
-    what: { eventType: string; event: unknown; idem: string | undefined; options: CommandOptions },
-  ): Promise<ActorView | Conflict> {
+  private async commit(revisionToWrite: RevisionToWrite): Promise<ActorView | Conflict> {
+    const { module, previous, next, actions, delivery, eventType, event, idem, options } = revisionToWrite;
+    const { key, type, id } = revisionToWrite.actor;
     if (next.status === 'error') {
-      throw errors.machineError(`machine "${type}" entered an error state on ${what.eventType}: ${String(next.error)}`);
+      throw errors.machineError(`machine "${type}" entered an error state on ${eventType}: ${String(next.error)}`);
     }
     const work = workOf(actions);
     if (work.unsupported.length > 0) {
@@ -450,17 +445,17 @@ export class ActorRuntime {
       revision,
       commitId,
       version: module.version,
-      eventType: what.eventType,
-      event: JSON.stringify(what.event ?? null),
+      eventType: eventType,
+      event: JSON.stringify(event ?? null),
       from: previous ? flattenStateValue(previous.snapshot.value) : null,
       to,
       status: next.status,
       tags,
       snapshot: persisted,
       runtime: toStoredMeta(meta),
-      idem: what.idem ?? entryId,
-      requestHash: what.options.requestHash ?? null,
-      origin: what.options.origin,
+      idem: idem ?? entryId,
+      requestHash: options.requestHash ?? null,
+      origin: options.origin,
       at: now,
       actorCreatedAt: createdAt,
     };
@@ -485,7 +480,7 @@ export class ActorRuntime {
       newTimers,
       obsoleteEffects,
       obsoleteTimers,
-      idempotency: what.idem ? { _id: what.idem, journalId: entryId, createdAt: now } : null,
+      idempotency: idem ? { _id: idem, journalId: entryId, createdAt: now } : null,
     };
 
     const outcome = await this.options.store.commit(request);
@@ -515,7 +510,7 @@ export class ActorRuntime {
         type,
         id,
         revision,
-        eventType: what.eventType,
+        eventType: eventType,
         from: journal.from,
         to,
         status: next.status,
@@ -591,6 +586,24 @@ export class ActorRuntime {
     });
     return run;
   }
+}
+
+/** What `commit` writes as the actor's next revision: the transition, and the event and command that caused it. */
+interface RevisionToWrite {
+  module: MachineModule;
+  /** named apart from `previous`, which a created actor does not have */
+  actor: { key: string; type: string; id: string };
+  /** the revision this one follows; null when the actor is created */
+  previous: LiveActor | null;
+  /** the snapshot `transition()` answered, and the actions it asked for (effects, timers, cancels) */
+  next: AnyMachineSnapshot;
+  actions: Parameters<typeof workOf>[0];
+  delivery: Delivery;
+  /** journalled as the entry's event */
+  eventType: string;
+  event: unknown;
+  idem: string | undefined;
+  options: CommandOptions;
 }
 
 interface Conflict {

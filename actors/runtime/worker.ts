@@ -3,7 +3,7 @@ import type { Logger } from 'winston';
 import { isDuplicateKeyError, type Collections, type EffectDoc, type TimerDoc } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
 import { effectActors } from './effect-actors.ts';
-import { EffectError } from './effects.ts';
+import { EffectError, RUNTIME_EFFECT_ERROR_CODES } from './effects.ts';
 import type { MachineRegistry } from './registry.ts';
 import type { ActorRuntime, CommittedWork } from './runtime.ts';
 
@@ -183,7 +183,7 @@ export class DurableWorker {
     );
     let outcome: { ok: true; output: unknown } | { ok: false; error: EffectError };
     try {
-      if (!handler) throw new EffectError('effect_not_implemented', `no handler for effect "${effect.src}"`, false);
+      if (!handler) throw new EffectError(RUNTIME_EFFECT_ERROR_CODES.notImplemented, `no handler for effect "${effect.src}"`, false);
       const effectLogger = logger.child({ effect: effectId, src: effect.src });
       const input: unknown = JSON.parse(effect.input);
       const output = await abortable(
@@ -202,7 +202,7 @@ export class DurableWorker {
       outcome = {
         ok: false,
         error: controller.signal.aborted
-          ? new EffectError('effect_timeout', `no answer within ${this.effectTimeoutMs} ms`, true)
+          ? new EffectError(RUNTIME_EFFECT_ERROR_CODES.timeout, `no answer within ${this.effectTimeoutMs} ms`, true)
           : asEffectError(error),
       };
     } finally {
@@ -288,7 +288,7 @@ export class DurableWorker {
 function asEffectError(error: unknown): EffectError {
   if (error instanceof EffectError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new EffectError('effect_failed', message.slice(0, 500), true);
+  return new EffectError(RUNTIME_EFFECT_ERROR_CODES.failed, message.slice(0, 500), true);
 }
 
 /** Exponential back-off with full jitter. */

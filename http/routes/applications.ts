@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { Binary, type Collection } from 'mongodb';
 import { z } from 'zod';
-import { errors } from '../../common/errors.ts';
+import { errors, refusalReasonOf } from '../../common/errors.ts';
 import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
@@ -12,7 +12,7 @@ import type { GoodfinDeclarer } from '../../actors/domains/goodfin/declarations.
 import { APPLICATION_TYPE } from '../../actors/domains/goodfin/inbound.ts';
 import { statusModel } from '../../actors/domains/goodfin/model.ts';
 import type { GoodfinOutbox } from '../../actors/domains/goodfin/outbox.ts';
-import applicationModule, { type ApplicationContext } from '../../machines/goodfin-application.ts';
+import applicationModule, { APPLICATION_REFUSALS, type ApplicationContext } from '../../machines/goodfin-application.ts';
 import type { InboxDoc } from '../../persistence/collections.ts';
 import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import type { HubState } from '../context.ts';
@@ -198,20 +198,20 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
   router.post('/applications/:id/events', requireRole('operator'), async (ctx) => {
     const id = ctx.params.id ?? '';
     const event = parseBody(staffEvent, ctx.state.body ?? {});
-    const actor = await applications.get(id);
-    if (event.type === 'SET_STATUS') {
-      const allowed = actor.context.policy.reviewStatuses;
-      if (!allowed.includes(event.code))
-        throw errors.badRequest(`${event.code} is not a review status of this application`, [
-          { path: 'code', message: `one of ${allowed.join(', ')}` },
-        ]);
-    }
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    const result = await applications.send(id, event, {
-      idempotencyKey: key,
-      requestHash: requestHash('application-event', id, event),
-      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },
-    });
+    const result = await applications
+      .send(id, event, {
+        idempotencyKey: key,
+        requestHash: requestHash('application-event', id, event),
+        origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },
+      })
+      .catch((error: unknown) => {
+        // a status the application does not have is the request's fault, whatever the state: 400, the machine's reason listing them
+        const reason = refusalReasonOf(error);
+        if (reason?.code === APPLICATION_REFUSALS.notAReviewStatus)
+          throw errors.badRequest(reason.message, [{ path: 'code', message: reason.message }]);
+        throw error;
+      });
     ctx.set('Idempotent-Replayed', String(result.replayed));
     ctx.body = await view(result.actor);
   });

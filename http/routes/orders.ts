@@ -237,12 +237,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       ctx.status = 201;
     } catch (error) {
       if (!(error instanceof Error && 'code' in error && error.code === 'actor_exists')) throw error;
-      const current = productView(await products.get(sku));
-      if (body.stock < current.reserved) {
-        throw errors.conflict(`stock ${body.stock} is below the ${current.reserved} units reserved by open orders`, {
-          reserved: current.reserved,
-        });
-      }
+      // stock below what open orders hold is refused by the product itself: 409 event_not_accepted, reason stock_below_reserved
       actor = (await products.send(sku, { type: 'SET', ...body }, { origin })).actor;
     }
     ctx.body = productView(actor);

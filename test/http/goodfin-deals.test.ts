@@ -214,6 +214,11 @@ test('a full approval path reaches issued, and a rejection ends another: every s
     const unknown = await operator.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'GUESSED_STATUS' });
     assert.equal(unknown.status, 400);
     assert.match(JSON.stringify(unknown.body), /UNDER_REVIEW/, 'the error lists the statuses that exist');
+    assert.match(
+      String(unknown.body.error?.message),
+      /^GUESSED_STATUS is not a review status of this application: one of UNDER_REVIEW, /,
+      "the machine's reason",
+    );
     assert.equal(
       (await operator.post(`/applications/${id}/events`, { type: 'WITHDRAWAL_REQUESTED', msgId: null, origin: 'client', reason: 'x' }))
         .status,
@@ -245,6 +250,7 @@ test('a full approval path reaches issued, and a rejection ends another: every s
 
     const late = await operator.post(`/applications/${id}/events`, { type: 'SET_STATUS', code: 'UNDER_REVIEW' });
     assert.equal(late.status, 409, 'an issued application takes no more statuses');
+    assert.equal(late.body.error?.code, 'event_not_accepted');
 
     const path = [
       'RECEIVED',
@@ -326,6 +332,7 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     // a new cancel of a closed application is refused
     const lateCancel = (await goodfin.control('cancel', { dealApplicationId: a })) as { msgId: string };
     assert.equal((await firstAnswerTo(goodfin, lateCancel.msgId)).payload.errorCode, 'APPLICATION_CLOSED');
+    assert.equal((await firstAnswerTo(goodfin, lateCancel.msgId)).payload.errorMessage, 'the application is closed (WITHDRAWN)');
 
     // refused: back under review, exactly where it was, no status announced again
     await staff(client, b, { type: 'SET_STATUS', code: 'DOCUMENTS_CHECK' });
@@ -334,6 +341,10 @@ test('withdrawals: accepted ends "Отозвана клиентом"; refused go
     await waitForApplication(client, b, 'withdrawalRequested');
     const secondCancel = (await goodfin.control('cancel', { dealApplicationId: b })) as { msgId: string };
     assert.equal((await firstAnswerTo(goodfin, secondCancel.msgId)).payload.errorCode, 'WITHDRAWAL_PENDING');
+    assert.equal(
+      (await firstAnswerTo(goodfin, secondCancel.msgId)).payload.errorMessage,
+      'the bank is deciding on an earlier withdrawal request',
+    );
     assert.equal(
       ((await staff(client, b, { type: 'REFUSE_WITHDRAWAL', comment: 'Гарантия уже выпущена в работу' })).body as unknown as Application)
         .state,

@@ -230,6 +230,30 @@ test('a cancelled paid order releases its stock, refunds the payment at the prov
     assert.equal(shipAfterCancel.status, 409);
   }));
 
+test('stock may not go below what open orders hold: the product refuses and the answer says why; covering them is fine', () =>
+  withShop(async ({ client }) => {
+    await client.post('/orders', orderBody({ externalId: 'SHOP-4001' }), { 'Idempotency-Key': 'order-4001' });
+    await eventually(
+      async () => ((await client.get('/admin/products/CUP-1')).body.reserved === 2 ? true : undefined),
+      20_000,
+      'two units reserved for the order',
+    );
+    const below = await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 1 });
+    assert.equal(below.status, 409, JSON.stringify(below.body));
+    const error = below.body.error as { code: string; message: string; details: { reason: unknown; accepted: string[] } };
+    assert.equal(error.code, 'event_not_accepted');
+    assert.deepEqual(error.details.reason, {
+      code: 'stock_below_reserved',
+      message: 'stock 1 is below the 2 units reserved by open orders',
+      details: { stock: 1, reserved: 2 },
+    });
+    assert.match(error.message, /stock 1 is below the 2 units reserved by open orders$/);
+    assert.ok(error.details.accepted.includes('SET'));
+    const product = await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 2 });
+    assert.equal(product.status, 200, JSON.stringify(product.body));
+    assert.deepEqual([product.body.stock, product.body.reserved, product.body.available], [2, 2, 0]);
+  }));
+
 test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undeliverable order is accepted and rejected with its reasons', () =>
   withShop(async ({ client, mailTo }) => {
     const noKey = await client.post('/orders', orderBody({ externalId: 'BAD-0' }));

@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import application, {
+  APPLICATION_REFUSALS,
+  applicationRefusal,
   checkApplication,
   type ApplicationContext,
+  type ApplicationEvent,
   type ApplicationInput,
   type OutgoingMessage,
 } from '../../machines/goodfin-application.ts';
@@ -194,4 +197,59 @@ test('a document download that fails after its retries waits for a person (alert
     ['a1b2:ack:msg-1', 'a1b2:status:1'],
     'the same ids: nothing is sent twice',
   );
+});
+
+// Refusals: why an application turns an event down (the runtime answers them in event_not_accepted's details.reason).
+const withdrawal: ApplicationEvent = { type: 'WITHDRAWAL_REQUESTED', msgId: 'msg-5', origin: 'client', reason: 'передумали' };
+
+test("a status outside the application's review statuses is refused as not_a_review_status, listing them, in any state", () => {
+  const { snapshot: ready } = toReadyForSigning();
+  const review = step(ready, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })[0];
+  const issued = [{ type: 'OFFER_ACCEPTED' }, { type: 'OFFER_PAID' }, { type: 'ISSUE' }].reduce((s, event) => step(s, event)[0], review);
+  assert.equal(issued.value, 'issued');
+  const madeUp: ApplicationEvent = { type: 'SET_STATUS', code: 'MADE_UP' };
+  for (const s of [ready, review, issued]) {
+    assert.equal(s.can(madeUp), false);
+    assert.deepEqual(applicationRefusal(s, madeUp), {
+      code: APPLICATION_REFUSALS.notAReviewStatus,
+      message: 'MADE_UP is not a review status of this application: one of UNDER_REVIEW, CLIENT_INFO_REQUESTED, CHECKING_DOCUMENTS',
+      details: { code: 'MADE_UP', reviewStatuses: ['UNDER_REVIEW', 'CLIENT_INFO_REQUESTED', 'CHECKING_DOCUMENTS'] },
+    });
+  }
+  assert.equal(application.refusal, applicationRefusal, 'the module hands the runtime its refusal');
+  assert.equal(
+    applicationRefusal(issued, { type: 'SET_STATUS', code: 'UNDER_REVIEW' }),
+    null,
+    'a known status late has no reason but the state',
+  );
+});
+
+test('a withdrawal while the bank decides on another is refused as withdrawal_pending, in both steps of the decision', () => {
+  const { snapshot } = toReadyForSigning();
+  const [asked] = step(snapshot, { ...withdrawal, msgId: 'msg-4' });
+  const [refusing] = step(asked, { type: 'REFUSE_WITHDRAWAL' });
+  for (const s of [asked, refusing]) {
+    assert.equal(s.can(withdrawal), false);
+    assert.deepEqual(applicationRefusal(s, withdrawal), {
+      code: APPLICATION_REFUSALS.withdrawalPending,
+      message: 'the bank is deciding on an earlier withdrawal request',
+    });
+  }
+});
+
+test('a withdrawal of a withdrawn, issued or rejected application is refused as application_closed, naming its status', () => {
+  const { snapshot } = toReadyForSigning();
+  const withdrawn = step(step(snapshot, { ...withdrawal, msgId: 'msg-4' })[0], { type: 'ACCEPT_WITHDRAWAL' })[0];
+  const rejected = step(snapshot, { type: 'REJECT', comment: 'нет' })[0];
+  for (const [s, status] of [
+    [withdrawn, 'WITHDRAWN'],
+    [rejected, 'REJECTED'],
+  ] as const) {
+    assert.equal(s.can(withdrawal), false);
+    assert.deepEqual(applicationRefusal(s, withdrawal), {
+      code: APPLICATION_REFUSALS.applicationClosed,
+      message: `the application is closed (${status})`,
+      details: { status },
+    });
+  }
 });

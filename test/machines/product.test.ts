@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import product, { availableUnits, productEventSchema, type ProductContext } from '../../machines/product.ts';
+import product, {
+  availableUnits,
+  PRODUCT_REFUSALS,
+  productEventSchema,
+  productRefusal,
+  type ProductContext,
+  type ProductEvent,
+} from '../../machines/product.ts';
 
 const { machine } = product;
 const start = (stock = 10) => initialTransition(machine, { sku: 'CUP-1', name: 'Чашка', price: 25_000, stock })[0];
@@ -45,4 +52,48 @@ test('events from outside are validated: no zero or fractional quantities', () =
   assert.equal(productEventSchema.safeParse({ type: 'RESERVE', orderId: 'o', qty: 0 }).success, false);
   assert.equal(productEventSchema.safeParse({ type: 'RESERVE', orderId: 'o', qty: 1.5 }).success, false);
   assert.equal(productEventSchema.safeParse({ type: 'SET', stock: -1 }).success, false);
+});
+
+// Refusals: why the product turns an event down (the runtime answers them in event_not_accepted's details.reason).
+const typedStart = (stock: number) => initialTransition(machine, { sku: 'CUP-1', name: 'Чашка', price: 25_000, stock })[0];
+const typedStep = (snapshot: ReturnType<typeof typedStart>, event: ProductEvent) => transition(machine, snapshot, event)[0];
+
+test('stock set below what open orders hold is refused as stock_below_reserved, with both figures', () => {
+  const s = typedStep(typedStart(10), { type: 'RESERVE', orderId: 'o-1', qty: 6 });
+  const below: ProductEvent = { type: 'SET', stock: 5 };
+  assert.equal(s.can(below), false);
+  assert.deepEqual(productRefusal(s, below), {
+    code: PRODUCT_REFUSALS.stockBelowReserved,
+    message: 'stock 5 is below the 6 units reserved by open orders',
+    details: { stock: 5, reserved: 6 },
+  });
+  assert.equal(product.refusal, productRefusal, 'the module hands the runtime its refusal');
+  const covered: ProductEvent = { type: 'SET', stock: 6 };
+  assert.equal(s.can(covered), true);
+  assert.equal(productRefusal(s, covered), null, 'stock that covers the reservations is no refusal');
+});
+
+test('releasing or committing for an order that holds nothing is refused as no_reservation', () => {
+  const s = typedStep(typedStart(10), { type: 'RESERVE', orderId: 'o-1', qty: 1 });
+  for (const type of ['RELEASE', 'COMMIT'] as const) {
+    const event: ProductEvent = { type, orderId: 'o-2' };
+    assert.equal(s.can(event), false);
+    assert.deepEqual(productRefusal(s, event), {
+      code: PRODUCT_REFUSALS.noReservation,
+      message: 'order o-2 holds no reservation of CUP-1',
+      details: { orderId: 'o-2' },
+    });
+  }
+});
+
+test('a second reservation for an order that holds units already is answered already_reserved (the machine takes it and does nothing)', () => {
+  const s = typedStep(typedStart(10), { type: 'RESERVE', orderId: 'o-1', qty: 3 });
+  const again: ProductEvent = { type: 'RESERVE', orderId: 'o-1', qty: 4 };
+  assert.equal(s.can(again), false, 'a transition without target or actions is not "accepted" to XState');
+  assert.deepEqual(productRefusal(s, again), {
+    code: PRODUCT_REFUSALS.alreadyReserved,
+    message: 'order o-1 holds 3 units of CUP-1 already',
+    details: { orderId: 'o-1', reserved: 3 },
+  });
+  assert.equal(productRefusal(s, { type: 'RESERVE', orderId: 'o-2', qty: 100 }), null, 'too few units is taken, and recorded');
 });

@@ -21,6 +21,7 @@ export interface SentToGoodfin {
     originalMsgId?: string;
     success?: boolean;
     errorCode?: string | null;
+    errorMessage?: string | null;
     statusDateTime?: string;
     comment?: string | null;
   };

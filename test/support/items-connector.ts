@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineConnector, type ConnectorHttp } from '../../actors/platform/connectors/kit/definition.ts';
-import { ConnectorError } from '../../actors/platform/connectors/kit/errors.ts';
+import { ConnectorError, partnerErrorCode } from '../../actors/platform/connectors/kit/errors.ts';
 import { startSandboxServer, type SandboxOptions, type SandboxServer } from '../../actors/platform/connectors/kit/sandbox.ts';
 
 /** A minimal protocol to exercise the kit: GET /items (a read) and POST /items (a write), X-Api-Key auth. */
@@ -64,7 +64,8 @@ export class ItemsClient {
       context: idempotencyKey ? { idempotencyKey } : undefined,
       parse: (response) => {
         const data = response.data as { ok?: boolean; code?: string; text?: string };
-        if (data.ok === false) throw this.http.error(data.code ?? 'refused', data.text ?? 'refused', { status: response.status });
+        if (data.ok === false)
+          throw this.http.error(partnerErrorCode(data.code ?? 'refused'), data.text ?? 'refused', { status: response.status });
         return itemSchema.parse(response.data);
       },
     });

@@ -1,6 +1,6 @@
 import type { Logger } from 'winston';
-import { isAppError } from '../../../common/errors.ts';
-import applicationModule, { type ApplicationInput } from '../../../machines/goodfin-application.ts';
+import { isAppError, refusalReasonOf } from '../../../common/errors.ts';
+import applicationModule, { APPLICATION_REFUSALS, type ApplicationInput } from '../../../machines/goodfin-application.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import { goodfinConnector } from '../../platform/connectors/goodfin/connector.ts';
 import {
@@ -164,9 +164,10 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
         return { dispatchedTo, result: 'refused: APPLICATION_NOT_FOUND' };
       }
       if (isAppError(error) && error.code === 'event_not_accepted') {
-        const state = (await applications.get(parsed.data.dealApplicationId)).state;
-        const code = state === 'withdrawalRequested' || state === 'refusingWithdrawal' ? 'WITHDRAWAL_PENDING' : 'APPLICATION_CLOSED';
-        await reply(applicationId, envelope.msgId, false, code, `the application is ${state}`);
+        // the machine says why; an actor that is done has no reason to give and is closed all the same
+        const reason = refusalReasonOf(error);
+        const code = reason?.code === APPLICATION_REFUSALS.withdrawalPending ? 'WITHDRAWAL_PENDING' : 'APPLICATION_CLOSED';
+        await reply(applicationId, envelope.msgId, false, code, reason?.message ?? error.message);
         return { dispatchedTo, result: `refused: ${code}` };
       }
       throw error;

@@ -3,6 +3,7 @@ import type { ReferenceCollections } from '../../../persistence/reference.ts';
 import type { Connectors } from './kit/connectors.ts';
 import { ConnectorError } from './kit/errors.ts';
 import { novaPoshtaCarrier } from './novaposhta/carrier.ts';
+import { NP_CONNECTOR_ERROR_CODES } from './novaposhta/client.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
 import { SANDBOX_SENDER } from './novaposhta/sandbox.ts';
 import type { Carrier } from './ports/carrier.ts';
@@ -25,7 +26,7 @@ const CARRIERS: ReadonlyArray<(deps: CarrierDeps) => Carrier> = [
         if (!sender)
           throw new ConnectorError(
             'novaposhta',
-            'sender_not_configured',
+            NP_CONNECTOR_ERROR_CODES.senderNotConfigured,
             'set the sender in the novaposhta integration settings (settings.sender: cityRef, ref, addressRef, contactRef, phone)',
             false,
           );

@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import { EffectError } from '../../../runtime/effects.ts';
+import { EffectError, partnerErrorCode } from '../../../runtime/effects.ts';
 import { echoErrorSchema, echoResponseSchema, type EchoRequest, type EchoResponse } from './protocol.ts';
 
 export interface EchoClientOptions {
@@ -34,6 +34,7 @@ export class EchoClient {
     const body = echoErrorSchema.safeParse(response.data);
     const message = body.success ? body.data.error.message : `HTTP ${response.status}`;
     const retryable = response.status >= 500 || response.status === 429;
-    throw new EffectError(body.success ? body.data.error.code : `echo_http_${response.status}`, message, retryable);
+    // the echo service's own code when its error body gives one; else ours, from the status
+    throw new EffectError(body.success ? partnerErrorCode(body.data.error.code) : `echo_http_${response.status}`, message, retryable);
   }
 }

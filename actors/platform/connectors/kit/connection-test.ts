@@ -3,7 +3,7 @@ import type { IntegrationStore } from '../../../../persistence/integrations.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { ConnectorRegistry } from './connector-registry.ts';
 import type { AnyConnector } from './definition.ts';
-import { ConnectorError } from './errors.ts';
+import { ConnectorError, KIT_ERROR_CODES } from './errors.ts';
 import type { IntegrationConfigs, IntegrationMode } from './integration-config.ts';
 
 export interface TestResult {
@@ -53,7 +53,7 @@ export class ConnectionTester {
       const failure =
         error instanceof ConnectorError
           ? error
-          : new ConnectorError(name, 'test_failed', error instanceof Error ? error.message : String(error), true);
+          : new ConnectorError(name, KIT_ERROR_CODES.testFailed, error instanceof Error ? error.message : String(error), true);
       result = {
         integration: name,
         ok: false,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { SandboxOptions, SandboxServer } from './sandbox.ts';
-import type { ConnectorError } from './errors.ts';
+import type { ConnectorError, ConnectorErrorCode } from './errors.ts';
 
 /**
  * What a connector declares. Adding a connector means writing its client,
@@ -145,5 +145,5 @@ export interface ConnectorHttp {
   readonly baseUrl: string;
   call<T>(options: CallOptions<T>): Promise<T>;
   /** a typed error of this integration */
-  error(code: string, message: string, options?: { retryable?: boolean; status?: number | null }): ConnectorError;
+  error(code: ConnectorErrorCode, message: string, options?: { retryable?: boolean; status?: number | null }): ConnectorError;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'winston';
 import { redact, redactString } from '../../../../common/logger.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { AnyConnector, CallOptions, ConnectorConfig, ConnectorHttp, HttpPolicy, RawResponse } from './definition.ts';
-import { ConnectorError, KIT_ERROR_CODES } from './errors.ts';
+import { ConnectorError, KIT_ERROR_CODES, partnerErrorCode, type ConnectorErrorCode } from './errors.ts';
 import { RateLimitExceeded, type TokenBucket } from './rate-limit.ts';
 
 /**
@@ -57,6 +57,8 @@ export interface PipelineParts {
 
 const EXCERPT_LIMIT = 2_000;
 const FAILURE_STATUS = (status: number) => status >= 500 || status === 429;
+/** 4xx answers that a later attempt can cure: Request Timeout, Too Early (429 is rate limiting, handled on its own). */
+const TRANSIENT_CLIENT_STATUS: ReadonlySet<number> = new Set([408, 425]);
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -228,7 +230,7 @@ export function createConnectorHttp(
       retryDelayMs(retryNumber, policy, retryAfterMs(headerRecord(error.response?.headers)['retry-after'])),
   });
 
-  const errorOf = (code: string, message: string, options: { retryable?: boolean; status?: number | null } = {}) =>
+  const errorOf = (code: ConnectorErrorCode, message: string, options: { retryable?: boolean; status?: number | null } = {}) =>
     new ConnectorError(integration, code, message, options.retryable ?? false, options.status ?? null);
 
   function mapFailure(error: unknown, secrets: readonly string[]): { error: ConnectorError; response: RawResponse | null } {
@@ -256,15 +258,24 @@ export function createConnectorHttp(
     return { error: statusError(response), response };
   }
 
+  /**
+   * An error status as a ConnectorError. Retryable: 5xx, 429, and the 4xx that
+   * say "not now" rather than "not this" (408, 425). Every other 4xx is the
+   * request's fault and is not: the worker hands it to the machine at once
+   * instead of sending the same request again.
+   */
   function statusError(response: RawResponse): ConnectorError {
     const { status } = response;
     const described = definition.describeError?.(status, response.data) ?? null;
+    // the partner's own code, where its error body gives one: the boundary where it becomes a PartnerErrorCode
+    const partnerCode = described?.code === undefined ? null : partnerErrorCode(described.code);
     const message = described?.message ? scrub(described.message, baseSecrets) : `${integration} answered HTTP ${status}`;
-    if (status === 429) return errorOf(described?.code ?? KIT_ERROR_CODES.partnerRateLimited, message, { retryable: true, status });
-    if (status >= 500) return errorOf(described?.code ?? `http_${status}`, message, { retryable: true, status });
+    if (status === 429) return errorOf(partnerCode ?? KIT_ERROR_CODES.partnerRateLimited, message, { retryable: true, status });
+    if (status >= 500 || TRANSIENT_CLIENT_STATUS.has(status))
+      return errorOf(partnerCode ?? `http_${status}`, message, { retryable: true, status });
     if (status === 401 || status === 403)
-      return errorOf(described?.code ?? KIT_ERROR_CODES.unauthorized, message, { retryable: false, status });
-    return errorOf(described?.code ?? `http_${status}`, message, { retryable: false, status });
+      return errorOf(partnerCode ?? KIT_ERROR_CODES.unauthorized, message, { retryable: false, status });
+    return errorOf(partnerCode ?? `http_${status}`, message, { retryable: false, status });
   }
 
   return {

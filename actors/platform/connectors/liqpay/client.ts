@@ -1,4 +1,5 @@
 import type { CallContext, ConnectorHttp } from '../kit/definition.ts';
+import { partnerErrorCode } from '../kit/errors.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import {
   checkoutSchema,
@@ -55,7 +56,7 @@ export class LiqPayClient {
         const answer = parseAnswer(this.http, liqpayAnswerSchema, response.data, action, response.status);
         if (answer.result === 'error' || answer.status === 'error') {
           const code = answer.err_code ?? 'liqpay_error';
-          throw this.http.error(code, answer.err_description ?? code, {
+          throw this.http.error(partnerErrorCode(code), answer.err_description ?? code, {
             retryable: RETRYABLE_LIQPAY_ERRORS.has(code),
             status: response.status,
           });

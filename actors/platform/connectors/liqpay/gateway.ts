@@ -1,7 +1,7 @@
 import { describeIssues } from '../../../../common/issues.ts';
 import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
-import { ConnectorError } from '../kit/errors.ts';
+import { ConnectorError, partnerErrorCode } from '../kit/errors.ts';
 import type { GatewayCall, PaymentGateway } from '../ports/payment-gateway.ts';
 import { liqpayConnector } from './connector.ts';
 import {
@@ -57,7 +57,13 @@ export function liqpayGateway(deps: {
 
     async create(payment) {
       const currency = LIQPAY_CURRENCIES.find((known) => known === payment.currency);
-      if (!currency) throw new ConnectorError('liqpay', 'currency_not_supported', `LiqPay takes ${LIQPAY_CURRENCIES.join(', ')}`, false);
+      if (!currency)
+        throw new ConnectorError(
+          'liqpay',
+          partnerErrorCode('currency_not_supported'),
+          `LiqPay takes ${LIQPAY_CURRENCIES.join(', ')}`,
+          false,
+        );
       const sandboxed = deps.connectors.configOf(liqpayConnector).sandboxed;
       const checkout = client().checkout({
         action: 'pay',

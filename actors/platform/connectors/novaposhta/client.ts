@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CallContext, ConnectorHttp } from '../kit/definition.ts';
+import { partnerErrorCode } from '../kit/errors.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import {
   AUTH_NP_CODES,
@@ -29,6 +30,19 @@ import {
   type NpPage,
   type NpWarehouse,
 } from './protocol.ts';
+
+/**
+ * The codes this connector gives what it will not send or cannot do at Nova
+ * Poshta (a waybill that fails its checks, the sender missing from the
+ * settings). Nova Poshta's vocabulary as far as the hub is concerned, so
+ * PartnerErrorCodes like the numeric codes Nova Poshta answers itself.
+ */
+export const NP_CONNECTOR_ERROR_CODES = {
+  invalidWaybill: partnerErrorCode('invalid_waybill'),
+  postomatRestrictions: partnerErrorCode('postomat_restrictions'),
+  tooManyDocuments: partnerErrorCode('too_many_documents'),
+  senderNotConfigured: partnerErrorCode('sender_not_configured'),
+} as const;
 
 export interface NpCallOptions<T> {
   /** how each item of `data` is parsed */
@@ -69,7 +83,7 @@ export class NovaPoshtaClient {
         if (!body.success) {
           const code = body.errorCodes[0] || 'novaposhta_error';
           const message = body.errors.map(String).join('; ') || 'Nova Poshta refused the request';
-          throw this.http.error(code, message, {
+          throw this.http.error(partnerErrorCode(code), message, {
             retryable: RETRYABLE_NP_CODES.has(code),
             status: AUTH_NP_CODES.has(code) ? 401 : response.status,
           });
@@ -154,12 +168,18 @@ export class NovaPoshtaClient {
   async saveWaybill(request: WaybillRequest, options: { toPostomat?: boolean; context?: CallContext } = {}): Promise<NpSavedDocument> {
     const parsed = waybillRequestSchema.safeParse(request);
     if (!parsed.success)
-      throw this.http.error('invalid_waybill', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      throw this.http.error(
+        NP_CONNECTOR_ERROR_CODES.invalidWaybill,
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     if (!parsed.data.RecipientAddress && parsed.data.NewAddress !== '1')
-      throw this.http.error('invalid_waybill', 'RecipientAddress (a branch) or an inline address (NewAddress) is required');
+      throw this.http.error(
+        NP_CONNECTOR_ERROR_CODES.invalidWaybill,
+        'RecipientAddress (a branch) or an inline address (NewAddress) is required',
+      );
     if (options.toPostomat) {
       const problems = postomatProblems(parsed.data);
-      if (problems.length > 0) throw this.http.error('postomat_restrictions', problems.join('; '));
+      if (problems.length > 0) throw this.http.error(NP_CONNECTOR_ERROR_CODES.postomatRestrictions, problems.join('; '));
     }
     const answer = await this.request('InternetDocument', 'save', parsed.data, {
       item: savedDocumentSchema,
@@ -195,7 +215,10 @@ export class NovaPoshtaClient {
   /** Tracks at most 100 waybills in one call; the phone unmasks the details. */
   async track(documents: Array<{ number: string; phone?: string }>, context?: CallContext): Promise<NpTracking[]> {
     if (documents.length > 100)
-      throw this.http.error('too_many_documents', `getStatusDocuments takes at most 100 documents, not ${documents.length}`);
+      throw this.http.error(
+        NP_CONNECTOR_ERROR_CODES.tooManyDocuments,
+        `getStatusDocuments takes at most 100 documents, not ${documents.length}`,
+      );
     const properties = {
       Documents: documents.map((d) => (d.phone ? { DocumentNumber: d.number, Phone: d.phone } : { DocumentNumber: d.number })),
     };

@@ -1,4 +1,5 @@
 import type { CallContext, ConnectorHttp, RawResponse } from '../kit/definition.ts';
+import { partnerErrorCode } from '../kit/errors.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import { TokenSession } from '../kit/session.ts';
 import { z } from 'zod';
@@ -40,7 +41,10 @@ export class RozetkaClient {
     if (!envelope.success) {
       const { code, message } = envelope.errors;
       const auth = code === ROZETKA_ERROR_CODES.incorrectCredentials || SESSION_ERROR_CODES.has(code);
-      throw this.http.error(code, message, { retryable: RETRYABLE_ROZETKA_CODES.has(code), status: auth ? 401 : response.status });
+      throw this.http.error(partnerErrorCode(code), message, {
+        retryable: RETRYABLE_ROZETKA_CODES.has(code),
+        status: auth ? 401 : response.status,
+      });
     }
     return parseAnswer(this.http, schema, envelope.content, operation, response.status);
   }

@@ -219,3 +219,29 @@ test('a sandbox is controlled over HTTP too: faults, recorded requests, reset', 
     assert.equal(sandbox.requests().length, 0);
     assert.equal((await control('GET', 'nothing')).status, 404);
   }));
+
+test('a 4xx other than 408 and 425 is the request\'s fault: not retryable, sent once; 408 and 425 say "not now" and are retryable', () =>
+  withSandbox(async (sandbox) => {
+    const { client } = connectorHttpFor<ItemsClient>(itemsConnector, { baseUrl: sandbox.url, policy: { retries: 2 } });
+    const { id } = await client.create('cup');
+    const verdicts: Array<[number, string, boolean, number]> = [];
+    for (const status of [400, 404, 409, 410, 422, 408, 425]) {
+      const before = sandbox.requests({ method: 'GET' }).length;
+      sandbox.faults.inject({ kind: 'status', status, count: 1 });
+      const error = await client.get(id).then(
+        () => assert.fail(`HTTP ${status} was taken as success`),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConnectorError);
+      verdicts.push([status, error.code, error.retryable, sandbox.requests({ method: 'GET' }).length - before]);
+    }
+    assert.deepEqual(verdicts, [
+      [400, 'http_400', false, 1],
+      [404, 'http_404', false, 1],
+      [409, 'http_409', false, 1],
+      [410, 'http_410', false, 1],
+      [422, 'http_422', false, 1],
+      [408, 'http_408', true, 1],
+      [425, 'http_425', true, 1],
+    ]);
+  }));

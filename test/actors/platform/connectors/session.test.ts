@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectorError } from '../../../../actors/platform/connectors/kit/errors.ts';
+import { ConnectorError, partnerErrorCode } from '../../../../actors/platform/connectors/kit/errors.ts';
 import { TokenSession } from '../../../../actors/platform/connectors/kit/session.ts';
 
 function sessionWithClock(lifetimeMs: number | null) {
@@ -49,7 +49,7 @@ test('an expired-token error renews once and repeats the call once; other errors
   const expired = (error: ConnectorError) => error.code === 'expired';
   const result = await session.run(async (token) => {
     seen.push(token);
-    if (token === 'token-1') throw new ConnectorError('x', 'expired', 'session expired', false, 401);
+    if (token === 'token-1') throw new ConnectorError('x', partnerErrorCode('expired'), 'session expired', false, 401);
     return 'done';
   }, expired);
   assert.equal(result, 'done');
@@ -57,7 +57,7 @@ test('an expired-token error renews once and repeats the call once; other errors
 
   await assert.rejects(
     session.run(async () => {
-      throw new ConnectorError('x', 'expired', 'still expired', false, 401);
+      throw new ConnectorError('x', partnerErrorCode('expired'), 'still expired', false, 401);
     }, expired),
     /still expired/,
   );
@@ -65,7 +65,7 @@ test('an expired-token error renews once and repeats the call once; other errors
 
   await assert.rejects(
     session.run(async () => {
-      throw new ConnectorError('x', 'other', 'not about the token', false, 400);
+      throw new ConnectorError('x', partnerErrorCode('other'), 'not about the token', false, 400);
     }, expired),
     /not about the token/,
   );
