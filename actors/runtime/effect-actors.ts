@@ -1,7 +1,7 @@
 import type { Logger } from 'winston';
 import { AppError } from '../../common/errors.ts';
 import type { AnyMachineModule, ContextOf, EventOf, InputOf } from '../../machines/machine-module.ts';
-import type { ActorView, CommandOptions } from './runtime.ts';
+import type { ActorView, CommandOptions } from './views.ts';
 
 /** What an effect may do to other actors: the typed half of the runtime an effect needs, nothing more. */
 export interface ActorCommands {
