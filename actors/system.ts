@@ -15,7 +15,7 @@ import { IntegrationStore } from '../persistence/integrations.ts';
 import { loadKeyring } from '../persistence/master-key.ts';
 import { ensureReferenceIndexes, referenceCollections, type ReferenceCollections } from '../persistence/reference.ts';
 import { createAgenda } from '../persistence/scheduler.ts';
-import { verifyMasterKey } from '../persistence/secret-box.ts';
+import { verifyMasterKey, type Keyring } from '../persistence/secret-box.ts';
 import { Alerts } from './platform/alerts/alerts.ts';
 import { alertOnAttention } from './platform/alerts/attention.ts';
 import { alertChannelsFromConfig } from './platform/alerts/channels.ts';
@@ -169,7 +169,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
   const ownerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closers: Closers = [];
   const closeAll = async () => {
     for (const closer of closers.reverse()) {
       await closer.close().catch((error: unknown) => logger.warn(`closing ${closer.name} failed`, { error: String(error) }));
@@ -180,17 +180,6 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     logger.info('starting integration hub', { config: describeConfig(config), ownerId });
     await mkdir(config.dataDir, { recursive: true });
 
-    const dbServer = await openDatabaseServer({
-      mongodbUri: config.mongodbUri,
-      dataDir: config.dataDir,
-      log: (level, message, meta) => logger.log(level, message, meta),
-    });
-    closers.push({ name: 'database server', close: () => dbServer.stop() });
-    logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
-    const database = await connectDatabase(dbServer.uri, config.mongodbDb);
-    closers.push({ name: 'database connection', close: () => database.close() });
-    const { collections } = database;
-
     let echoBaseUrl = options.echoBaseUrl;
     if (!echoBaseUrl) {
       const echo = await startEchoSandbox();
@@ -199,52 +188,16 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       logger.info('integration sandboxed', { integration: 'echo', url: echo.url });
     }
 
-    // Secrets: the master key must open what the database holds, or the start stops here.
-    const keyring = await loadKeyring({
-      masterKey: config.masterKey,
-      previousMasterKey: config.previousMasterKey,
-      dataDir: config.dataDir,
-      env: config.env,
-      warn: (message, meta) => logger.warn(message, meta),
-    });
-    const keyCheck = await verifyMasterKey(collections.hubMeta, keyring);
-    logger.info('master key', { check: keyCheck, keyId: keyring.currentKeyId });
-
-    // Platform services: monitoring, audit, alerts, connectors, mail.
-    const health = createHealthStore();
-    const metrics = new HubMetrics(health, { now });
-    const audit = new AuditLog(collections.audit, logger);
-    closers.push({ name: 'audit log', close: () => audit.flush() });
-    await ensureAlertIndexes(collections.db);
-    const channels = alertChannelsFromConfig(config.alerts, logger);
-    const alerts = new Alerts({ collection: alertsCollection.open(collections.db), channels, logger, now });
-    closers.push({
-      name: 'alerts',
-      close: async () => {
-        await alerts.idle();
-        for (const channel of channels) channel.close?.();
-      },
-    });
-    const alertSink: AlertSink = {
-      raise: (input) => {
-        metrics.alert(input.kind);
-        return alerts.raise(input);
-      },
-    };
-
-    const connectors = new Connectors({
-      definitions: allConnectors,
-      store: new IntegrationStore(collections.integrations, keyring),
+    const { database, keyring } = await openStorage(config, logger, closers);
+    const { collections } = database;
+    const { health, metrics, audit, alerts, alertSink, connectors } = await startPlatformServices({
+      config,
+      database,
+      keyring,
       logger,
-      metrics,
-      health,
-      audit,
-      alerts: alertSink,
-      sandboxes: config.sandboxes,
       now,
+      closers,
     });
-    closers.push({ name: 'connectors', close: () => connectors.stop() });
-    await connectors.start(config.integrationSeeds);
 
     await ensureCommerceIndexes(collections.db);
     const commerce = commerceCollections(collections.db);
@@ -432,6 +385,83 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     await closeAll();
     throw error;
   }
+}
+
+type Closers = Array<{ name: string; close: () => Promise<void> }>;
+
+/** The database (embedded or configured) and the keyring that must open the secrets it holds. */
+async function openStorage(config: Config, logger: Logger, closers: Closers): Promise<{ database: Database; keyring: Keyring }> {
+  const dbServer = await openDatabaseServer({
+    mongodbUri: config.mongodbUri,
+    dataDir: config.dataDir,
+    log: (level, message, meta) => logger.log(level, message, meta),
+  });
+  closers.push({ name: 'database server', close: () => dbServer.stop() });
+  logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
+  const database = await connectDatabase(dbServer.uri, config.mongodbDb);
+  closers.push({ name: 'database connection', close: () => database.close() });
+
+  // Secrets: the master key must open what the database holds, or the start stops here.
+  const keyring = await loadKeyring({
+    masterKey: config.masterKey,
+    previousMasterKey: config.previousMasterKey,
+    dataDir: config.dataDir,
+    env: config.env,
+    warn: (message, meta) => logger.warn(message, meta),
+  });
+  const keyCheck = await verifyMasterKey(database.collections.hubMeta, keyring);
+  logger.info('master key', { check: keyCheck, keyId: keyring.currentKeyId });
+
+  return { database, keyring };
+}
+
+/** The services every domain uses: monitoring, audit, alerts, and the connectors with their configuration. */
+async function startPlatformServices(deps: {
+  config: Config;
+  database: Database;
+  keyring: Keyring;
+  logger: Logger;
+  now: () => number;
+  closers: Closers;
+}) {
+  const { config, keyring, logger, now, closers } = deps;
+  const { collections } = deps.database;
+  const health = createHealthStore();
+  const metrics = new HubMetrics(health, { now });
+  const audit = new AuditLog(collections.audit, logger);
+  closers.push({ name: 'audit log', close: () => audit.flush() });
+  await ensureAlertIndexes(collections.db);
+  const channels = alertChannelsFromConfig(config.alerts, logger);
+  const alerts = new Alerts({ collection: alertsCollection.open(collections.db), channels, logger, now });
+  closers.push({
+    name: 'alerts',
+    close: async () => {
+      await alerts.idle();
+      for (const channel of channels) channel.close?.();
+    },
+  });
+  const alertSink: AlertSink = {
+    raise: (input) => {
+      metrics.alert(input.kind);
+      return alerts.raise(input);
+    },
+  };
+
+  const connectors = new Connectors({
+    definitions: allConnectors,
+    store: new IntegrationStore(collections.integrations, keyring),
+    logger,
+    metrics,
+    health,
+    audit,
+    alerts: alertSink,
+    sandboxes: config.sandboxes,
+    now,
+  });
+  closers.push({ name: 'connectors', close: () => connectors.stop() });
+  await connectors.start(config.integrationSeeds);
+
+  return { health, metrics, audit, alerts, alertSink, connectors };
 }
 
 /** The tracking interval from the novaposhta settings (15 minutes when they cannot be read). */
