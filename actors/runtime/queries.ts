@@ -28,19 +28,8 @@ export interface ListOptions {
   after?: { updatedAt: Date; key: string };
 }
 
-/** An actor in a list: what it is and where it stands, without its context. */
-export interface ActorSummary {
-  key: string;
-  type: string;
-  id: string;
-  state: string;
-  status: string;
-  tags: string[];
-  revision: number;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** An actor in a list: what it is and where it stands, without its context (the index's entry, with dates). */
+export type ActorSummary = Omit<IndexedActor, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date };
 
 const SORTS: Record<ActorOrder, Record<string, 1 | -1>> = {
   newestUpdated: { updatedAt: -1, _id: -1 },
@@ -124,18 +113,7 @@ export class ActorQueries {
         : {}),
       limit: options.limit ?? Number.POSITIVE_INFINITY,
     });
-    return found.map((a) => ({
-      key: a.key,
-      type: a.type,
-      id: a.id,
-      state: a.state,
-      status: a.status,
-      tags: a.tags,
-      revision: a.revision,
-      version: a.version,
-      createdAt: new Date(a.createdAt),
-      updatedAt: new Date(a.updatedAt),
-    }));
+    return found.map((a) => ({ ...a, createdAt: new Date(a.createdAt), updatedAt: new Date(a.updatedAt) }));
   }
 
   private documents(filter: ActorFilter, options: ListOptions, projection?: Record<string, 0>): Promise<ActorDoc[]> {

@@ -1,3 +1,4 @@
+import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { Logger } from 'winston';
 import { isAppError, refusalReasonOf } from '../../../common/errors.ts';
 import applicationModule, { APPLICATION_REFUSALS, type ApplicationInput } from '../../../machines/goodfin-application.ts';
@@ -26,15 +27,7 @@ export interface InboundDeps {
   connectors: Connectors;
   outbox: GoodfinOutbox;
   logger: Logger;
-  alerts?: {
-    raise(input: {
-      kind: string;
-      subject: string;
-      message: string;
-      integration?: string;
-      details?: Record<string, unknown>;
-    }): Promise<unknown>;
-  };
+  alerts?: AlertSink;
   now?: () => number;
 }
 

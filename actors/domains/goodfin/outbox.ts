@@ -1,3 +1,4 @@
+import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
@@ -22,15 +23,7 @@ export interface OutboxOptions {
   answers: Collection<OutboxAnswerDoc>;
   client: () => GoodfinClient;
   logger: Logger;
-  alerts?: {
-    raise(input: {
-      kind: string;
-      subject: string;
-      message: string;
-      integration?: string;
-      details?: Record<string, unknown>;
-    }): Promise<unknown>;
-  };
+  alerts?: AlertSink;
   now?: () => number;
   baseDelayMs?: number;
   maxDelayMs?: number;

@@ -13,6 +13,11 @@ export interface AlertInput {
   details?: Record<string, unknown>;
 }
 
+/** Where anything that notices trouble raises it: the alerts, counted by the metrics on the way. */
+export interface AlertSink {
+  raise(input: AlertInput): Promise<unknown>;
+}
+
 export interface AlertView {
   id: string;
   fingerprint: string;

@@ -1,3 +1,4 @@
+import type { AlertSink } from '../../alerts/alerts.ts';
 import type { Logger } from 'winston';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { HealthStore } from '../../monitoring/connector-health.ts';
@@ -7,16 +8,7 @@ import type { AnyConnector, HttpPolicy } from './definition.ts';
 import type { CallObserver, CallRecord } from './http.ts';
 
 /** Raises an admin alert (the alerts module implements it). */
-export interface AlertSink {
-  raise(input: {
-    kind: string;
-    severity?: 'critical' | 'warning';
-    integration?: string;
-    subject: string;
-    message: string;
-    details?: Record<string, unknown>;
-  }): Promise<unknown>;
-}
+export type { AlertSink } from '../../alerts/alerts.ts';
 
 /**
  * Where what happens to outbound calls is told: every call to metrics,
