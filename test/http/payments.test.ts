@@ -218,3 +218,29 @@ test('the daily report reconciles payments with the provider: a discrepancy plan
     const listed = await client.get('/admin/reports');
     assert.equal((listed.body.reports as Array<{ day: string; mismatches: number }>)[0]?.mismatches, 1);
   }));
+
+test('LiqPay: a 19.99 UAH order gets its checkout and is paid (amounts go to LiqPay from integer kopiykas)', () =>
+  withShop(async ({ client }) => {
+    const tea = await client.call('PUT', '/admin/products/TEA-1', { name: 'Чай', price: 1_999, stock: 5 });
+    assert.ok(tea.status === 201 || tea.status === 200, JSON.stringify(tea.body));
+    const body = orderBody({
+      externalId: 'LP-1999',
+      items: [{ sku: 'TEA-1', name: 'Чай', qty: 1, unitPrice: 1_999 }],
+      total: 1_999,
+      payment: { method: 'liqpay' },
+    });
+    const accepted = await client.post('/orders', body, { 'Idempotency-Key': 'lp-1999' });
+    assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+    const paying = await waitForOrder(client, 'LP-1999', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
+    const checkoutUrl = new URL(String(paying.paymentUrl));
+    const data = JSON.parse(Buffer.from(checkoutUrl.searchParams.get('data') ?? '', 'base64').toString('utf8')) as { amount: unknown };
+    assert.equal(data.amount, 19.99, 'the checkout carries 19.99 exactly');
+    assert.match(await (await fetch(checkoutUrl)).text(), /19\.99 UAH/);
+    const paid = await fetch(`${checkoutUrl.origin}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'LP-1999-P1', outcome: 'success' }),
+    });
+    assert.equal(paid.status, 200);
+    await waitForOrder(client, 'LP-1999', (o) => o.state === 'fulfilment.awaitingShipment', 'confirmed by the callback');
+    assert.equal((await paymentOf(client, 'LP-1999-P1')).state, 'succeeded');
+  }));

@@ -1,4 +1,5 @@
 import { describeIssues } from '../../../../common/issues.ts';
+import { majorToMinorUnits, minorToMajorNumber } from '../../../../common/money.ts';
 import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
 import { ConnectorError, partnerErrorCode } from '../kit/errors.ts';
@@ -67,7 +68,7 @@ export function liqpayGateway(deps: {
       const sandboxed = deps.connectors.configOf(liqpayConnector).sandboxed;
       const checkout = client().checkout({
         action: 'pay',
-        amount: payment.amount / 100,
+        amount: minorToMajorNumber(payment.amount),
         currency,
         description: payment.description,
         order_id: payment.paymentId,
@@ -95,7 +96,7 @@ export function liqpayGateway(deps: {
 
     refund: (payment, call) =>
       call.once('refund', async () => {
-        const answer = await client().refund(payment.paymentId, payment.amount / 100, context(call));
+        const answer = await client().refund(payment.paymentId, minorToMajorNumber(payment.amount), context(call));
         return { providerStatus: answer.status ?? 'reversed' };
       }),
 
@@ -104,7 +105,7 @@ export function liqpayGateway(deps: {
         const answer = await client().status(payment.paymentId);
         return {
           paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
-          amount: answer.amount === undefined ? null : Math.round(answer.amount * 100),
+          amount: answer.amount === undefined ? null : majorToMinorUnits(answer.amount),
           status: answer.status ?? 'unknown',
         };
       } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { hasAtMostTwoDecimals } from '../../../../common/money.ts';
 import { constantTimeEqual } from '../../../../common/security.ts';
 
 /**
@@ -45,11 +46,8 @@ export const RETRYABLE_LIQPAY_ERRORS: ReadonlySet<string> = new Set(['err_cache'
 /** The parameters of a checkout (what the customer pays for). */
 export const checkoutSchema = z.object({
   action: z.enum(['pay', 'hold', 'auth']).default('pay'),
-  /** major units, at most two decimals */
-  amount: z
-    .number()
-    .positive()
-    .refine((n) => Math.round(n * 100) === n * 100, 'at most two decimals'),
+  /** major units, at most two decimals (judged by its digits: `n * 100` in floating point misjudges 19.99) */
+  amount: z.number().positive().refine(hasAtMostTwoDecimals, 'at most two decimals'),
   currency: z.enum(['UAH', 'USD', 'EUR']),
   description: z.string().min(1),
   order_id: z.string().min(1).max(255),
