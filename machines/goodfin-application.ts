@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+import { innProblem } from '../common/inn.ts';
 export { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../common/goodfin-statuses.ts';
 import { defineMachineModule, effect, type EffectFailure, type Refusal, type RefusalOf } from './machine-module.ts';
 
@@ -37,6 +38,7 @@ export const FINAL_STATUSES: ReadonlySet<string> = new Set([
 /** Every error code the bank may send Goodfin (declared through errormapping). */
 export const APPLICATION_ERRORS: Record<string, string> = {
   CLIENT_INN_MISSING: 'Не указан ИНН клиента',
+  CLIENT_INN_INVALID: 'ИНН клиента некорректен',
   AMOUNT_MISSING: 'Не указана сумма',
   PRODUCT_NOT_OFFERED: 'Банк не предоставляет этот продукт',
   AMOUNT_OUT_OF_LIMITS: 'Сумма вне лимитов банка',
@@ -145,10 +147,21 @@ export const applicationInputSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** The automatic checks (seed 003 step 3): required fields, product limits, documents listed. */
+const INN_PROBLEMS = {
+  not_digits: 'not only digits',
+  wrong_length: 'neither 10 nor 12 digits',
+  check_digit: 'its check digits do not match',
+} as const;
+
+/** The automatic checks (seed 003 step 3): required fields, a valid client INN, product limits, documents listed. */
 export function checkApplication(input: ApplicationInput): Array<{ code: string; message: string }> {
   const errors: Array<{ code: string; message: string }> = [];
   if (!input.client.inn) errors.push({ code: 'CLIENT_INN_MISSING', message: 'the client INN is required' });
+  else {
+    const problem = innProblem(input.client.inn);
+    if (problem)
+      errors.push({ code: 'CLIENT_INN_INVALID', message: `the client INN ${input.client.inn} is not valid (${INN_PROBLEMS[problem]})` });
+  }
   if (input.amount === null || !(input.amount > 0)) errors.push({ code: 'AMOUNT_MISSING', message: 'the amount is required' });
   const limits = input.policy.limits[input.productType];
   if (!limits) errors.push({ code: 'PRODUCT_NOT_OFFERED', message: `the bank does not offer ${input.productType}` });

@@ -150,4 +150,14 @@ test('messages the bank cannot take are answered with our error codes: bad paylo
       view.checkErrors.map((e) => e.code),
       ['CLIENT_INN_MISSING', 'AMOUNT_OUT_OF_LIMITS'],
     );
+
+    // an INN whose check digit is wrong is no INN: returned for rework with its own code
+    const badInn = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-err-3', { inn: '7707083894' }));
+    assert.equal(badInn.status, 200);
+    const badInnRework = await eventually(
+      async () => (await goodfin.received('gf-err-3')).find((m) => m.payload.status === 'REWORK'),
+      15_000,
+      'the REWORK status of a wrong INN',
+    );
+    assert.equal(badInnRework.payload.errorCode, 'CLIENT_INN_INVALID');
   }));

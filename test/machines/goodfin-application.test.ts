@@ -21,7 +21,7 @@ const input: ApplicationInput = {
   productType: 'BankGuarantee',
   amount: 1_000_000,
   currency: 'RUB',
-  client: { inn: '7701234567', name: 'ООО Ромашка' },
+  client: { inn: '7701234560', name: 'ООО Ромашка' },
   documents: [{ documentId: 'd1', documentType: 'CHARTER', fileName: 'устав.pdf' }],
   policy: {
     limits: { BankGuarantee: { min: 100_000, max: 50_000_000 } },
@@ -128,6 +128,11 @@ test('failing automatic checks return the application for rework with the error 
   assert.deepEqual(
     checkApplication(bad).map((e) => e.code),
     ['AMOUNT_OUT_OF_LIMITS', 'DOCS_MISSING'],
+  );
+  assert.deepEqual(
+    checkApplication({ ...input, client: { inn: '7701234567', name: 'ООО Ромашка' } }).map((e) => e.code),
+    ['CLIENT_INN_INVALID'],
+    'an INN whose check digit does not match is not an INN',
   );
   let [s] = initialTransition(machine, bad);
   s = done(s, 'acknowledge')[0];

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { legalEntityInnOf } from '../../../../../common/inn.ts';
 import { goodfinTime, type AddDealApplication } from '../protocol.ts';
 
 // Test applications as Goodfin's sandbox makes them: plausible Russian companies, tenders and documents.
@@ -6,19 +7,12 @@ import { goodfinTime, type AddDealApplication } from '../protocol.ts';
 const pick = <T>(list: readonly T[]): T => list[randomInt(list.length)] as T;
 const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('');
 
-/** The control digit of a legal entity's 10-digit INN, from its first nine digits. */
-function innControlDigit(nine: string): string {
-  const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
-  const sum = weights.reduce((total, weight, i) => total + weight * Number(nine[i]), 0);
-  return String((sum % 11) % 10);
-}
-
 const REGIONS = ['77', '78', '50', '66', '16', '54', '23', '52', '63', '74', '02', '61'];
 
 /** region, tax office, record number, control digit */
 function legalEntityInn(region = pick(REGIONS)): string {
   const nine = `${region}${String(randomInt(1, 52)).padStart(2, '0')}${digits(5)}`;
-  return nine + innControlDigit(nine);
+  return legalEntityInnOf(nine);
 }
 
 /** 1, year of registration, region, record, control digit (the 12-digit number mod 11, mod 10) */
