@@ -92,6 +92,14 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
     assert.equal(tampered.status, 401);
     assert.deepEqual((tampered.body.error as { code: string }).code, 'invalid_signature');
 
+    // signed with our private key but for another shop's public key: not ours to apply
+    const otherShopData = encodeData({ ...JSON.parse(Buffer.from(genuine.data, 'base64').toString('utf8')), public_key: 'i99999999' });
+    const otherShop = await postForm(`${hub.url}/webhooks/liqpay`, {
+      data: otherShopData,
+      signature: signData(LIQPAY_SANDBOX_KEYS.privateKey, otherShopData),
+    });
+    assert.equal(otherShop.status, 401);
+
     const monobankForged = await fetch(`${hub.url}/webhooks/monobank`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-sign': Buffer.from('not a signature').toString('base64') },

@@ -30,6 +30,16 @@ function safeDecode(data: string): unknown {
 
 const LIQPAY_CURRENCIES = ['UAH', 'USD', 'EUR'] as const;
 
+/** The `public_key` a callback's data names, or null when it names none. */
+function publicKeyOf(data: string): string | null {
+  try {
+    const decoded = decodeData(data) as { public_key?: unknown };
+    return typeof decoded.public_key === 'string' ? decoded.public_key : null;
+  } catch {
+    return null;
+  }
+}
+
 const notFound = (error: unknown) => error instanceof ConnectorError && error.code === 'payment_not_found';
 
 /**
@@ -117,10 +127,13 @@ export function liqpayGateway(deps: {
     webhook: {
       verify(request, config) {
         const privateKey = config.credentials.privateKey ?? '';
+        const publicKey = config.credentials.publicKey ?? '';
         const fields = new URLSearchParams(request.rawBody.toString('utf8'));
         const data = fields.get('data') ?? '';
         const signature = fields.get('signature') ?? '';
-        return privateKey.length > 0 && data.length > 0 && verifySignature(privateKey, data, signature);
+        const signed = privateKey.length > 0 && data.length > 0 && verifySignature(privateKey, data, signature);
+        // a callback is for our shop only when it names our public key (LiqPay sends it in every callback)
+        return signed && publicKeyOf(data) === publicKey && publicKey.length > 0;
       },
       deliveryId(request) {
         const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
