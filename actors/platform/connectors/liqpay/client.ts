@@ -42,7 +42,7 @@ export class LiqPayClient {
   async request(
     action: string,
     params: Record<string, unknown>,
-    options: { idempotent: boolean; context?: CallContext },
+    options: { idempotent: boolean; context?: CallContext; paymentAnswer?: boolean },
   ): Promise<LiqPayAnswer> {
     const data = encodeData({ version: LIQPAY_VERSION, public_key: this.keys.publicKey, action, ...params });
     return this.http.call({
@@ -55,6 +55,8 @@ export class LiqPayClient {
       parse: (response) => {
         const answer = parseAnswer(this.http, liqpayAnswerSchema, response.data, action, response.status);
         if (answer.result === 'error' || answer.status === 'error') {
+          // a payment LiqPay failed (status `error`) is news about the payment, not a failed call
+          if (options.paymentAnswer && answer.status === 'error' && answer.order_id !== undefined) return answer;
           const code = answer.err_code ?? 'liqpay_error';
           throw this.http.error(partnerErrorCode(code), answer.err_description ?? code, {
             retryable: RETRYABLE_LIQPAY_ERRORS.has(code),
@@ -68,7 +70,7 @@ export class LiqPayClient {
 
   /** The payment of an order; `payment_not_found` until the customer has paid. */
   status(orderId: string, context?: CallContext): Promise<LiqPayAnswer> {
-    return this.request('status', { order_id: orderId }, { idempotent: true, context });
+    return this.request('status', { order_id: orderId }, { idempotent: true, context, paymentAnswer: true });
   }
 
   /** Refunds a paid order, wholly or (with an amount in major units) in part. */

@@ -23,7 +23,8 @@ import {
 export const LIQPAY_SANDBOX_KEYS = { publicKey: 'sandbox_i00000000', privateKey: 'sandbox_0000000000000000000000000000000000000000' };
 
 export interface LiqPaySandbox extends SandboxServer {
-  pay(orderId: string, outcome: 'success' | 'failure'): Promise<void>;
+  /** `error`: LiqPay's own failure of the payment (status and result `error`), as its status API then reports it */
+  pay(orderId: string, outcome: 'success' | 'failure' | 'error'): Promise<void>;
   payment(orderId: string): LiqPayAnswer | null;
   /** callbacks posted to server_url, oldest first */
   callbacks(): CallbackDelivery[];
@@ -82,17 +83,17 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
     );
   };
 
-  const pay = async (orderId: string, outcome: 'success' | 'failure') => {
+  const pay = async (orderId: string, outcome: 'success' | 'failure' | 'error') => {
     const checkout = checkouts.get(orderId);
     if (!checkout) throw new Error(`no checkout for order ${orderId}`);
     if (checkout.payment && PAID_LIQPAY_STATUSES.has(checkout.payment.status ?? '')) return;
     const { params } = checkout;
     const paid = outcome === 'success';
     checkout.payment = {
-      result: 'ok',
+      result: outcome === 'error' ? 'error' : 'ok',
       action: params.action,
       payment_id: randomInt(1_000_000_000, 2_000_000_000),
-      status: paid ? (params.sandbox === 1 ? 'sandbox' : 'success') : 'failure',
+      status: paid ? (params.sandbox === 1 ? 'sandbox' : 'success') : outcome,
       order_id: orderId,
       amount: params.amount,
       currency: params.currency,
@@ -101,7 +102,9 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
       end_date: Date.now(),
       ...(paid
         ? { sender_card_mask2: '424242*42', sender_card_type: 'visa' }
-        : { err_code: 'limit', err_description: 'Перевищено ліміт на суму або кількість платежів' }),
+        : outcome === 'error'
+          ? { err_code: 'err_payment', err_description: 'Помилка платежу' }
+          : { err_code: 'limit', err_description: 'Перевищено ліміт на суму або кількість платежів' }),
     };
     await notify(checkout);
   };

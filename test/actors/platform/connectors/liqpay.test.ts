@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liqpayConnector } from '../../../../actors/platform/connectors/liqpay/connector.ts';
 import type { LiqPayClient } from '../../../../actors/platform/connectors/liqpay/client.ts';
-import { decodeData, encodeData, signData, verifySignature } from '../../../../actors/platform/connectors/liqpay/protocol.ts';
+import {
+  decodeData,
+  encodeData,
+  paymentUpdateOfLiqPay,
+  signData,
+  verifySignature,
+} from '../../../../actors/platform/connectors/liqpay/protocol.ts';
+import { ConnectorError } from '../../../../actors/platform/connectors/kit/errors.ts';
 import { LIQPAY_SANDBOX_KEYS, type LiqPaySandbox } from '../../../../actors/platform/connectors/liqpay/sandbox.ts';
 import { withSandboxClient, rejection } from '../../../support/connectors.ts';
 import { startReceiver, type Receiver } from '../../../support/receiver.ts';
@@ -109,6 +116,20 @@ test('a test payment (sandbox: 1) reads "sandbox"; a declined one "failure" with
     await liqpay.pay('T-2', 'failure');
     const declined = await client.status('T-2');
     assert.deepEqual([declined.status, declined.err_code], ['failure', 'limit']);
+  }));
+
+test('a payment LiqPay failed with status "error" is answered by the status poll as a failed payment, not a failed call', () =>
+  withLiqPay(async ({ client, liqpay, hooks }) => {
+    await fetch(client.checkout(order(hooks, 'E-1')).url);
+    await liqpay.pay('E-1', 'error');
+    const errored = await client.status('E-1');
+    assert.deepEqual([errored.status, errored.err_code], ['error', 'err_payment']);
+    const update = paymentUpdateOfLiqPay(errored, 'poll');
+    assert.deepEqual([update.status, update.reason], ['failure', 'Помилка платежу']);
+    await assert.rejects(
+      client.status('NOBODY'),
+      (error: unknown) => error instanceof ConnectorError && error.code === 'payment_not_found',
+    );
   }));
 
 test('a forged or tampered callback is refused by readCallback', () =>
