@@ -233,7 +233,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
-    const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
+    const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, alerts: alertSink, now });
     const carriers = new Carriers({ connectors, reference, logger, now });
     const attention = alertOnAttention(alertSink, logger);
     const actorIndex = new ActorIndex(collections.actors, logger);

@@ -252,3 +252,48 @@ test('LiqPay: a 19.99 UAH order gets its checkout and is paid (amounts go to Liq
     await waitForOrder(client, 'LP-1999', (o) => o.state === 'fulfilment.awaitingShipment', 'confirmed by the callback');
     assert.equal((await paymentOf(client, 'LP-1999-P1')).state, 'succeeded');
   }));
+
+test('LiqPay on a live integration: a test payment (status sandbox) is a failure with an alert, not money received', () =>
+  withShop(async ({ client, hub }) => {
+    const live = { publicKey: 'i-live-shop', privateKey: 'live-private-key-of-the-shop' };
+    const configured = await client.call('PUT', '/admin/integrations/liqpay', { credentials: live });
+    assert.equal(configured.status, 200, JSON.stringify(configured.body));
+    await client.post('/orders', orderBody({ externalId: 'LP-S', payment: { method: 'liqpay' } }), { 'Idempotency-Key': 'lp-s' });
+    await waitForOrder(client, 'LP-S', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
+
+    const data = encodeData({
+      public_key: live.publicKey,
+      version: 3,
+      action: 'pay',
+      status: 'sandbox',
+      order_id: 'LP-S-P1',
+      payment_id: 901,
+      amount: 500,
+      currency: 'UAH',
+      end_date: Date.now(),
+    });
+    const delivered = await postForm(`${hub.url}/webhooks/liqpay`, { data, signature: signData(live.privateKey, data) });
+    assert.equal(delivered.status, 200, JSON.stringify(delivered.body));
+    const failed = await eventually(
+      async () => {
+        const payment = await paymentOf(client, 'LP-S-P1');
+        return payment.state === 'failed' ? payment : undefined;
+      },
+      15_000,
+      'the test payment to fail',
+    );
+    assert.deepEqual(
+      failed.context.history.filter((h) => h.applied).map((h) => `${h.status}/${h.source}`),
+      ['failure/webhook'],
+    );
+    const alerts = await eventually(
+      async () => {
+        const { body } = await client.get('/admin/alerts?kind=test_payment_in_production');
+        const found = (body as { alerts: Array<{ subject: string }> }).alerts;
+        return found.length > 0 ? found : undefined;
+      },
+      10_000,
+      'the alert',
+    );
+    assert.equal(alerts[0]?.subject, 'payment/LP-S-P1');
+  }));

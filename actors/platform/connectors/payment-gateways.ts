@@ -1,4 +1,5 @@
 import type { Logger } from 'winston';
+import type { AlertSink } from '../alerts/alerts.ts';
 import type { Connectors } from './kit/connectors.ts';
 import { liqpayGateway } from './liqpay/gateway.ts';
 import { monobankGateway } from './monobank/gateway.ts';
@@ -9,6 +10,8 @@ export interface GatewayDeps {
   /** where providers send their callbacks */
   publicBaseUrl: () => string;
   logger: Logger;
+  /** what a gateway cannot settle by itself is raised here (a test payment reaching a live integration) */
+  alerts: AlertSink;
   now?: () => number;
 }
 

@@ -3,7 +3,8 @@ import { majorToMinorUnits, minorToMajorNumber } from '../../../../common/money.
 import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
 import { ConnectorError, partnerErrorCode } from '../kit/errors.ts';
-import type { GatewayCall, PaymentGateway } from '../ports/payment-gateway.ts';
+import type { AlertSink } from '../../alerts/alerts.ts';
+import type { GatewayCall, GatewayStatusReport, PaymentGateway } from '../ports/payment-gateway.ts';
 import { liqpayConnector } from './connector.ts';
 import {
   callbackFormSchema,
@@ -57,9 +58,27 @@ export function liqpayGateway(deps: {
   connectors: Connectors;
   /** where LiqPay sends its callbacks */
   publicBaseUrl: () => string;
+  alerts: AlertSink;
   now?: () => number;
 }): PaymentGateway {
   const now = deps.now ?? Date.now;
+
+  /**
+   * LiqPay answers `sandbox` for a test payment (`sandbox: 1`): paid only while the integration is in
+   * sandbox mode. On a live integration it moved no money, so it is a failure, and a person is told.
+   */
+  const settled = (report: GatewayStatusReport, paymentId: string): GatewayStatusReport => {
+    if (report.providerStatus !== 'sandbox' || deps.connectors.configOf(liqpayConnector).sandboxed) return report;
+    void deps.alerts
+      .raise({
+        kind: 'test_payment_in_production',
+        integration: liqpayConnector.name,
+        subject: `payment/${paymentId}`,
+        message: `LiqPay reported a test payment (status sandbox) for ${paymentId} on a live integration; it is treated as failed`,
+      })
+      .catch(() => undefined);
+    return { ...report, status: 'failure', reason: 'a test payment (LiqPay status sandbox) on a live integration moved no money' };
+  };
   const client = () => deps.connectors.client(liqpayConnector);
   const context = (call: GatewayCall) => ({ actor: call.actor, ...(call.signal ? { signal: call.signal } : {}) });
 
@@ -91,7 +110,7 @@ export function liqpayGateway(deps: {
 
     async check(payment, options, call) {
       try {
-        return paymentUpdateOfLiqPay(await client().status(payment.paymentId, context(call)), 'poll', now());
+        return settled(paymentUpdateOfLiqPay(await client().status(payment.paymentId, context(call)), 'poll', now()), payment.paymentId);
       } catch (error) {
         if (!notFound(error)) throw error;
         // the customer never opened the checkout: nothing to withdraw, and past its time it is expired
@@ -114,7 +133,8 @@ export function liqpayGateway(deps: {
       try {
         const answer = await client().status(payment.paymentId);
         return {
-          paid: PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
+          // a test payment counts as paid only in sandbox mode, as in `check`
+          paid: answer.status === 'sandbox' ? deps.connectors.configOf(liqpayConnector).sandboxed : PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
           amount: answer.amount === undefined ? null : majorToMinorUnits(answer.amount),
           status: answer.status ?? 'unknown',
         };
@@ -145,7 +165,7 @@ export function liqpayGateway(deps: {
         const answer = liqpayAnswerSchema.safeParse(safeDecode(liqpayForm(request).data));
         if (!answer.success) throw new WebhookBodyError(describeIssues(answer.error, ''));
         if (!answer.data.order_id) return null;
-        return { paymentId: answer.data.order_id, report: paymentUpdateOfLiqPay(answer.data, 'webhook') };
+        return { paymentId: answer.data.order_id, report: settled(paymentUpdateOfLiqPay(answer.data, 'webhook'), answer.data.order_id) };
       },
     },
   };
