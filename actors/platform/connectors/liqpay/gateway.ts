@@ -134,7 +134,10 @@ export function liqpayGateway(deps: {
         const answer = await client().status(payment.paymentId);
         return {
           // a test payment counts as paid only in sandbox mode, as in `check`
-          paid: answer.status === 'sandbox' ? deps.connectors.configOf(liqpayConnector).sandboxed : PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
+          paid:
+            answer.status === 'sandbox'
+              ? deps.connectors.configOf(liqpayConnector).sandboxed
+              : PAID_LIQPAY_STATUSES.has(answer.status ?? ''),
           amount: answer.amount === undefined ? null : majorToMinorUnits(answer.amount),
           status: answer.status ?? 'unknown',
         };
