@@ -4,7 +4,7 @@ import order from '../../machines/order.ts';
 import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import shipment from '../../machines/shipment.ts';
-import { encodeData, signData } from '../../actors/platform/connectors/liqpay/protocol.ts';
+import { encodeData, liqpayTimeMs, signData } from '../../actors/platform/connectors/liqpay/protocol.ts';
 import { LIQPAY_SANDBOX_KEYS } from '../../actors/platform/connectors/liqpay/sandbox.ts';
 import { eventually } from '../support/database.ts';
 import { waitForMail } from '../support/mailbox.ts';
@@ -241,8 +241,14 @@ test('LiqPay: a 19.99 UAH order gets its checkout and is paid (amounts go to Liq
     assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
     const paying = await waitForOrder(client, 'LP-1999', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
     const checkoutUrl = new URL(String(paying.paymentUrl));
-    const data = JSON.parse(Buffer.from(checkoutUrl.searchParams.get('data') ?? '', 'base64').toString('utf8')) as { amount: unknown };
+    const data = JSON.parse(Buffer.from(checkoutUrl.searchParams.get('data') ?? '', 'base64').toString('utf8')) as {
+      amount: unknown;
+      expired_date: string;
+    };
     assert.equal(data.amount, 19.99, 'the checkout carries 19.99 exactly');
+    // the link dies with the payment's validity (a day by default)
+    const validFor = liqpayTimeMs(data.expired_date) - Date.now();
+    assert.ok(validFor > 86_400_000 - 120_000 && validFor <= 86_400_000, `expired_date ${data.expired_date}`);
     assert.match(await (await fetch(checkoutUrl)).text(), /19\.99 UAH/);
     const paid = await fetch(`${checkoutUrl.origin}/api/3/checkout/pay`, {
       method: 'POST',

@@ -10,6 +10,7 @@ import {
   callbackFormSchema,
   decodeData,
   liqpayAnswerSchema,
+  liqpayTime,
   PAID_LIQPAY_STATUSES,
   paymentUpdateOfLiqPay,
   verifySignature,
@@ -102,6 +103,8 @@ export function liqpayGateway(deps: {
         description: payment.description,
         order_id: payment.paymentId,
         server_url: `${deps.publicBaseUrl()}/webhooks/liqpay`,
+        // the link dies with the payment's time: nobody can pay an order the hub has given up on
+        expired_date: liqpayTime(new Date(now() + payment.validitySeconds * 1000)),
         language: 'uk',
         ...(sandboxed ? { sandbox: 1 as const } : {}),
       });

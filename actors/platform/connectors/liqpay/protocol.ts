@@ -53,6 +53,11 @@ export const checkoutSchema = z.object({
   order_id: z.string().min(1).max(255),
   server_url: z.string().optional(),
   result_url: z.string().optional(),
+  /** until when the customer may pay, UTC, "YYYY-MM-DD HH:MM:SS" (LiqPay's checkout parameter `expired_date`) */
+  expired_date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'YYYY-MM-DD HH:MM:SS (UTC)')
+    .optional(),
   language: z.enum(['uk', 'en']).optional(),
   /** 1: a test payment (status `sandbox` when paid) */
   sandbox: z.union([z.literal(0), z.literal(1)]).optional(),
@@ -113,4 +118,14 @@ export function paymentUpdateOfLiqPay(
     source,
     reason: answer.err_description ?? null,
   };
+}
+
+/** LiqPay's `expired_date`: the UTC time, "YYYY-MM-DD HH:MM:SS". */
+export function liqpayTime(at: Date): string {
+  return at.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The epoch ms of a LiqPay UTC time. */
+export function liqpayTimeMs(value: string): number {
+  return Date.parse(`${value.replace(' ', 'T')}Z`);
 }

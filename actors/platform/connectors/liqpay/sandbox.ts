@@ -3,6 +3,7 @@ import { deliverCallback, type CallbackDelivery } from '../kit/sandbox-callbacks
 import { startSandboxServer, type SandboxOptions, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
 import {
   checkoutSchema,
+  liqpayTimeMs,
   decodeData,
   encodeData,
   LIQPAY_PATHS,
@@ -180,7 +181,11 @@ export async function startLiqPaySandbox(options: SandboxOptions = {}, keys = LI
           handle: async (request) => {
             const form = request.form();
             const orderId = form.get('order_id') ?? '';
-            if (!checkouts.has(orderId)) return { status: 404, body: 'no such checkout' };
+            const checkout = checkouts.get(orderId);
+            if (!checkout) return { status: 404, body: 'no such checkout' };
+            // LiqPay refuses to take money for a checkout past its expired_date
+            if (checkout.params.expired_date && liqpayTimeMs(checkout.params.expired_date) < Date.now() && !checkout.payment)
+              return { status: 410, body: 'the payment link has expired' };
             const outcome = form.get('outcome') === 'success' ? 'success' : 'failure';
             await pay(orderId, outcome);
             const back = checkouts.get(orderId)?.params.result_url;

@@ -5,6 +5,7 @@ import type { LiqPayClient } from '../../../../actors/platform/connectors/liqpay
 import {
   decodeData,
   encodeData,
+  liqpayTime,
   paymentUpdateOfLiqPay,
   signData,
   verifySignature,
@@ -170,4 +171,26 @@ test('a checkout with a bad amount is refused before anything is signed', () =>
   withLiqPay(async ({ client, hooks }) => {
     assert.throws(() => client.checkout(order(hooks, 'B-1', { amount: 0 })), /amount/);
     assert.throws(() => client.checkout(order(hooks, 'B-2', { amount: 1.005 })), /two decimals/);
+  }));
+
+test('a checkout past its expired_date cannot be paid; a live one can', () =>
+  withLiqPay(async ({ client, liqpay, hooks }) => {
+    const past = client.checkout(order(hooks, 'X-1', { expired_date: liqpayTime(new Date(Date.now() - 60_000)) }));
+    await fetch(past.url);
+    const late = await fetch(`${liqpay.url}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'X-1', outcome: 'success' }),
+    });
+    assert.equal(late.status, 410);
+    await assert.rejects(client.status('X-1'), (error: unknown) => error instanceof ConnectorError && error.code === 'payment_not_found');
+
+    const future = client.checkout(order(hooks, 'X-2', { expired_date: liqpayTime(new Date(Date.now() + 3_600_000)) }));
+    await fetch(future.url);
+    const paid = await fetch(`${liqpay.url}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'X-2', outcome: 'success' }),
+    });
+    assert.equal(paid.status, 200);
+    assert.equal((await client.status('X-2')).status, 'success');
+    assert.throws(() => client.checkout(order(hooks, 'X-3', { expired_date: '2026-12-02T10:00:00Z' })), /YYYY-MM-DD HH:MM:SS/);
   }));
