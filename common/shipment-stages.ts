@@ -34,6 +34,10 @@ export const DEFAULT_STATUS_MAP: Record<string, ShipmentStage> = {
   '112': 'inTransit',
   '7': 'atWarehouse',
   '8': 'atWarehouse',
+  // handed to the recipient for inspection, and storage fee accruing: the parcel is still at the branch
+  // (older NP status lists, kept by NP's PHP SDKs; shared/protocols/novaposhta.md)
+  '14': 'atWarehouse',
+  '107': 'atWarehouse',
   '9': 'delivered',
   '10': 'delivered',
   '11': 'delivered',

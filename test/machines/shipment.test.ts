@@ -157,3 +157,12 @@ test('a waybill made elsewhere is only tracked, not announced', () => {
   assert.deepEqual(workOf(actions).spawns, []);
   assert.equal(ctx(s).waybill?.number, '20450000000009');
 });
+
+test('codes 14 (handed over for inspection) and 107 (storage fee accruing) keep a parcel at the branch', () => {
+  for (const code of ['14', '107']) {
+    const inTransit = step(withWaybill(), tracked('20450000000001', '4'))[0];
+    const [atBranch, actions] = step(inTransit, tracked('20450000000001', code));
+    assert.equal(atBranch.value, 'atWarehouse', code);
+    assert.deepEqual(notices(actions), ['atWarehouse'], `${code}: the customer hears the parcel waits`);
+  }
+});
