@@ -36,6 +36,12 @@ test('POST /goodfin/in: only Goodfin with the declared secret (and from an allow
       body: '{',
     });
     assert.equal(notJson.status, 401, 'the secret is checked first');
+    // by default another receiver is taken as ours (the guide's own example names no service id) and answered
+    const loose = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-0'), { receiver: 'GoodfinGuideExample' });
+    assert.equal(loose.status, 200, JSON.stringify(loose.body));
+    await client.waitForState('/applications/gf-auth-0', 'active.readyForSigning');
+    // in strict mode it is refused before anything is stored
+    assert.equal((await client.call('PUT', '/admin/integrations/goodfin', { settings: { strictReceiver: true } })).status, 200);
     const misaddressed = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-auth-1'), { receiver: 'someOtherBank' });
     assert.equal(misaddressed.status, 400);
     assert.match(JSON.stringify(misaddressed.body), /someOtherBank/);

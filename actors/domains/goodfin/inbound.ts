@@ -215,8 +215,16 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
     route(request) {
       // validation only (before anything is stored): dispatch does the work
       const envelope = envelopeOf(request);
-      const us = deps.connectors.configOf(goodfinConnector).credentials.serviceSystemName;
-      if (envelope.receiver !== us) throw new WebhookBodyError(`the message is for ${envelope.receiver}, this service is ${us}`);
+      const config = deps.connectors.configOf(goodfinConnector);
+      const us = config.credentials.serviceSystemName;
+      if (envelope.receiver !== us) {
+        if (config.settings.strictReceiver) throw new WebhookBodyError(`the message is for ${envelope.receiver}, this service is ${us}`);
+        deps.logger.warn('a Goodfin message names another receiver; taken as ours (settings.strictReceiver is off)', {
+          msgId: envelope.msgId,
+          receiver: envelope.receiver,
+          service: us,
+        });
+      }
       return null;
     },
     async dispatch(request) {

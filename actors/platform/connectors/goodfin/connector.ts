@@ -33,6 +33,11 @@ export const goodfinSettingsSchema = z.looseObject({
     )
     .default({ BankGuarantee: { min: 100_000, max: 50_000_000 }, Loan: { min: 500_000, max: 30_000_000 } }),
   requiredDocuments: z.array(z.string().min(1)).default(['CHARTER', 'FINANCIAL_STATEMENT']),
+  /**
+   * Refuse (400) a message whose `receiver` is not our service name. Off by default: the integration
+   * guide's own example carries a receiver that is no service id, so a strict bank would refuse Goodfin.
+   */
+  strictReceiver: z.boolean().default(false),
 });
 export type GoodfinSettings = z.infer<typeof goodfinSettingsSchema>;
 
