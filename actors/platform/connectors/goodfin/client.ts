@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CallContext, ConnectorHttp } from '../kit/definition.ts';
 import { parseAnswer } from '../kit/parse.ts';
 import { TokenSession } from '../kit/session.ts';
-import { KIT_ERROR_CODES } from '../kit/errors.ts';
+import { ConnectorError, KIT_ERROR_CODES } from '../kit/errors.ts';
 import {
   endpointDeclarationSchema,
   errorMappingSchema,
@@ -141,13 +141,26 @@ export class GoodfinClient {
   }
 
   /** The bytes of a document attached to an application. */
-  downloadDocument(documentId: string, context?: CallContext): Promise<Buffer> {
+  /**
+   * A document's bytes. `downloaddocumentfile` is the integration guide's path; seed 002 names
+   * `getdocumentfile`, so a 404 from the first is asked of the second before the document is missing.
+   */
+  async downloadDocument(documentId: string, context?: CallContext): Promise<Buffer> {
+    try {
+      return await this.fetchDocument(GOODFIN_PATHS.downloadDocument, documentId, context);
+    } catch (error) {
+      if (!(error instanceof ConnectorError && error.status === 404)) throw error;
+      return this.fetchDocument(GOODFIN_PATHS.getDocumentFile, documentId, context);
+    }
+  }
+
+  private fetchDocument(path: string, documentId: string, context?: CallContext): Promise<Buffer> {
     return this.session.run(
       (token) =>
         this.http.call({
           operation: 'document.download',
           method: 'GET',
-          path: GOODFIN_PATHS.downloadDocument,
+          path,
           query: { documentId },
           headers: { Authorization: `Bearer ${token}` },
           secrets: [token],

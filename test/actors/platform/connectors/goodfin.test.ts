@@ -132,6 +132,18 @@ test('a document downloads as the exact bytes; an unknown one is not_found', () 
     assert.deepEqual([missing.code, missing.status], ['not_found', 404]);
   }));
 
+test('a Goodfin that serves documents only at getdocumentfile (seed 002) still gives them: a 404 from downloaddocumentfile is asked there', () =>
+  withGoodfin(async ({ client, goodfin }) => {
+    goodfin.faults.inject({ kind: 'status', status: 404, count: 1, path: GOODFIN_PATHS.downloadDocument });
+    const bytes = await client.downloadDocument('doc-sample-0001');
+    assert.ok(bytes.equals(samplePdf('Goodfin sandbox document')));
+    const paths = goodfin
+      .requests()
+      .map((r) => r.path)
+      .filter((path) => path.includes('/document/'));
+    assert.deepEqual(paths, [GOODFIN_PATHS.downloadDocument, GOODFIN_PATHS.getDocumentFile]);
+  }));
+
 test('declarations are retried through a 503; a message is not repeated by the pipeline', () =>
   withGoodfin(async ({ client, goodfin, calls }) => {
     await client.signIn();
