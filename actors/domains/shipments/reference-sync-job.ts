@@ -6,8 +6,10 @@ const PAGE = 500;
 
 /**
  * Pages Nova Poshta's cities and branches into `np_cities` / `np_warehouses`
- * (500 a call), reporting progress after every page; rows NP no longer lists
- * are removed at the end of a complete run. Daily, and on demand.
+ * (500 asked a call), reporting progress after every page. A list ends at an
+ * empty page or when NP's `totalCount` is reached — never at a short page,
+ * which NP may answer before the end. Rows NP no longer lists are removed
+ * only after a pass that saw every row NP counted. Daily, and on demand.
  */
 export function novaPoshtaReferenceSyncJob(deps: {
   reference: ReferenceCollections;
@@ -24,6 +26,8 @@ export function novaPoshtaReferenceSyncJob(deps: {
       const client = deps.client();
       const syncedAt = new Date(now());
       let cities = 0;
+      let citiesTotal: number | null = null;
+      let warehousesTotal: number | null = null;
       for (let page = 1; ; page += 1) {
         const { items, totalCount } = await client.getCities({ page, limit: PAGE });
         await upsertAll(
@@ -39,8 +43,9 @@ export function novaPoshtaReferenceSyncJob(deps: {
           })),
         );
         cities += items.length;
+        citiesTotal = totalCount;
         progress({ phase: 'cities', done: cities, total: totalCount });
-        if (items.length < PAGE || cities >= totalCount) break;
+        if (items.length === 0 || (totalCount !== null && cities >= totalCount)) break;
       }
       let warehouses = 0;
       for (let page = 1; ; page += 1) {
@@ -62,10 +67,16 @@ export function novaPoshtaReferenceSyncJob(deps: {
           })),
         );
         warehouses += items.length;
+        warehousesTotal = totalCount;
         progress({ phase: 'warehouses', done: warehouses, total: totalCount });
-        if (items.length < PAGE || warehouses >= totalCount) break;
+        if (items.length === 0 || (totalCount !== null && warehouses >= totalCount)) break;
       }
-      // a complete run: what NP no longer lists is gone
+      const complete = (done: number, total: number | null) => total === null || done >= total;
+      if (!complete(cities, citiesTotal) || !complete(warehouses, warehousesTotal)) {
+        // NP ran out of pages before its own count: keep what we had rather than delete what we did not see
+        return { cities, warehouses, removed: 0, complete: false };
+      }
+      // a complete pass: what NP no longer lists is gone
       const staleCities = (await deps.reference.cities.deleteMany({ syncedAt: { $lt: syncedAt } })).deletedCount;
       const staleWarehouses = (await deps.reference.warehouses.deleteMany({ syncedAt: { $lt: syncedAt } })).deletedCount;
       return { cities, warehouses, removed: staleCities + staleWarehouses };

@@ -101,7 +101,7 @@ export class NovaPoshtaClient {
   ): Promise<NpPage<NpCity>> {
     const properties = compact({ FindByString: query.findByString, Ref: query.ref, Page: query.page, Limit: query.limit });
     const answer = await this.request('Address', 'getCities', properties, { item: citySchema, idempotent: true, context });
-    return { items: answer.data, totalCount: totalOf(answer.info, answer.data.length) };
+    return { items: answer.data, totalCount: totalOf(answer.info) };
   }
 
   /** Branches and postomats, optionally of one city; pages start at 1. */
@@ -111,7 +111,7 @@ export class NovaPoshtaClient {
   ): Promise<NpPage<NpWarehouse>> {
     const properties = compact({ CityRef: query.cityRef, FindByString: query.findByString, Page: query.page, Limit: query.limit });
     const answer = await this.request('Address', 'getWarehouses', properties, { item: warehouseSchema, idempotent: true, context });
-    return { items: answer.data, totalCount: totalOf(answer.info, answer.data.length) };
+    return { items: answer.data, totalCount: totalOf(answer.info) };
   }
   /** The price of sending a parcel (a read: retried freely). */
   async getDocumentPrice(
@@ -246,7 +246,7 @@ function compact(properties: Record<string, string | number | undefined>): Recor
   return Object.fromEntries(Object.entries(properties).filter((entry): entry is [string, string | number] => entry[1] !== undefined));
 }
 
-function totalOf(info: unknown, fallback: number): number {
+function totalOf(info: unknown): number | null {
   const parsed = pagedInfoSchema.safeParse(info);
-  return parsed.success ? parsed.data.totalCount : fallback;
+  return parsed.success ? parsed.data.totalCount : null;
 }

@@ -81,7 +81,8 @@ export type NpWarehouse = z.infer<typeof warehouseSchema>;
 /** A page of reference data. */
 export interface NpPage<T> {
   items: T[];
-  totalCount: number;
+  /** what NP says the whole list holds; null when its answer does not say */
+  totalCount: number | null;
 }
 
 export const NP_VALIDATION_CODES = {

@@ -115,8 +115,9 @@ function answer(result: NpAnswer): SandboxResponse {
   };
 }
 
-function page<T>(items: T[], properties: Record<string, unknown>): { data: T[]; info: { totalCount: number } } {
-  const limit = Math.max(1, Math.min(500, Number(properties.Limit ?? 150) || 150));
+function page<T>(items: T[], properties: Record<string, unknown>, pageLimit = 500): { data: T[]; info: { totalCount: number } } {
+  // a page is at most `pageLimit` long whatever Limit asks: a client may not take a short page for the last
+  const limit = Math.max(1, Math.min(pageLimit, Number(properties.Limit ?? 150) || 150));
   const pageNumber = Math.max(1, Number(properties.Page ?? 1) || 1);
   return { data: items.slice((pageNumber - 1) * limit, pageNumber * limit), info: { totalCount: items.length } };
 }
@@ -238,6 +239,8 @@ export interface NovaPoshtaSandboxOptions extends SandboxOptions {
   apiKey?: string;
   /** generated settlements × branches each (0: only the named cities) */
   generated?: { settlements: number; branchesEach: number };
+  /** the longest page the directory answers, whatever `Limit` asks (500) */
+  pageLimit?: number;
 }
 
 export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions = {}): Promise<NovaPoshtaSandbox> {
@@ -327,6 +330,7 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
           (c) => (!p.Ref || c.Ref === p.Ref) && (matches(c.Description, p.FindByString) || matches(c.DescriptionRu, p.FindByString)),
         ),
         p,
+        options.pageLimit,
       ),
     'Address.getWarehouses': (p) =>
       page(
@@ -335,6 +339,7 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
             (!p.CityRef || w.CityRef === p.CityRef) && matches(w.CityDescription, p.CityName) && matches(w.Description, p.FindByString),
         ),
         p,
+        options.pageLimit,
       ),
     'Address.searchSettlements': (p) => {
       const found = cities.filter((c) => matches(c.Description, p.CityName));
