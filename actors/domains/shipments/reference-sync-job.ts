@@ -26,8 +26,8 @@ export function novaPoshtaReferenceSyncJob(deps: {
       const client = deps.client();
       const syncedAt = new Date(now());
       let cities = 0;
-      let citiesTotal: number | null = null;
-      let warehousesTotal: number | null = null;
+      let citiesTotal: number | null;
+      let warehousesTotal: number | null;
       for (let page = 1; ; page += 1) {
         const { items, totalCount } = await client.getCities({ page, limit: PAGE });
         await upsertAll(
