@@ -39,6 +39,22 @@ export interface ActorQuery {
   limit: number;
 }
 
+/** An actor's index entry, from its projection. */
+export function indexedOf(doc: Omit<ActorDoc, 'snapshot' | 'runtime'>): IndexedActor {
+  return {
+    key: doc._id,
+    type: doc.type,
+    id: doc.id,
+    state: doc.state,
+    status: doc.status,
+    tags: doc.tags ?? [],
+    revision: doc.revision,
+    version: doc.version,
+    createdAt: doc.createdAt.getTime(),
+    updatedAt: doc.updatedAt.getTime(),
+  };
+}
+
 const newestFirst = (a: IndexedActor, b: IndexedActor) => b.updatedAt - a.updatedAt || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
 
 export class ActorIndex {
@@ -123,18 +139,7 @@ export class ActorIndex {
   private async read(filter: Record<string, unknown>): Promise<void> {
     const cursor = this.actors.find(filter, { projection: { snapshot: 0, runtime: 0 }, batchSize: 5_000 });
     for await (const doc of cursor) {
-      this.upsert({
-        key: doc._id,
-        type: doc.type,
-        id: doc.id,
-        state: doc.state,
-        status: doc.status,
-        tags: doc.tags ?? [],
-        revision: doc.revision,
-        version: doc.version,
-        createdAt: doc.createdAt.getTime(),
-        updatedAt: doc.updatedAt.getTime(),
-      });
+      this.upsert(indexedOf(doc));
     }
   }
 

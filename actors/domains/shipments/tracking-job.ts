@@ -28,7 +28,7 @@ export function novaPoshtaTrackingJob(deps: {
     async run({ progress }) {
       const batchSize = deps.carrier.trackBatchSize;
       const shipments = deps.runtime.of(shipmentModule);
-      const tracked = await deps.queries.views(shipmentModule, { tag: 'tracked' }, { order: 'oldestCreated' });
+      const tracked = await deps.queries.contexts(shipmentModule, { tag: 'tracked' }, { order: 'oldestCreated' });
       const watched = tracked.flatMap(({ id, context }) => {
         const number = trackedNumber(context);
         return number

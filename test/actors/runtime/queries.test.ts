@@ -95,6 +95,12 @@ test('views of older actors come migrated and typed by the machine, filtered and
     ['T-2', 'T-3'],
   );
   assert.equal((await queries.find(ticketV2, 'T-3'))?.context.priority, 'normal');
+  const contexts = await queries.contexts(ticketV2, { states: ['open'] }, { order: 'oldestCreated' });
+  assert.deepEqual(
+    contexts.map((t) => [t.id, t.context.priority]),
+    open.map((t) => [t.id, t.context.priority]),
+    'contexts alone are migrated as views are',
+  );
   assert.equal(await queries.find(ticketV2, 'T-9'), null);
 });
 
@@ -139,6 +145,10 @@ test('a list holding an actor this build cannot migrate is refused, not silently
     const queries = new ActorQueries({ runtime: newer.runtime, actors: database.collections.actors });
     await assert.rejects(
       () => queries.views(ticketV3WithoutMigration),
+      (error: unknown) => error instanceof AppError && error.code === 'unsupported_snapshot_version',
+    );
+    await assert.rejects(
+      () => queries.contexts(ticketV3WithoutMigration),
       (error: unknown) => error instanceof AppError && error.code === 'unsupported_snapshot_version',
     );
   } finally {

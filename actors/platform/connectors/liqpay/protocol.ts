@@ -53,7 +53,11 @@ export const checkoutSchema = z.object({
   order_id: z.string().min(1).max(255),
   server_url: z.string().optional(),
   result_url: z.string().optional(),
-  /** until when the customer may pay, UTC, "YYYY-MM-DD HH:MM:SS" (LiqPay's checkout parameter `expired_date`) */
+  /**
+   * until when the customer may pay, UTC, "YYYY-MM-DD HH:MM:SS": LiqPay's checkout documentation
+   * (liqpay.ua/documentation, checkout parameters, `expired_date`). Not yet in shared/protocols: to confirm
+   * there; the sandbox's refusal of a late payment (410) is our assumption of how LiqPay's page behaves.
+   */
   expired_date: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'YYYY-MM-DD HH:MM:SS (UTC)')
@@ -64,7 +68,11 @@ export const checkoutSchema = z.object({
 });
 export type LiqPayCheckout = z.input<typeof checkoutSchema>;
 
-/** The answer of /api/request and the content of every callback (`data` decoded). */
+/**
+ * The answer of /api/request and the content of every callback (`data` decoded). `public_key` is one of
+ * the required JSON params (shared/protocols/payments-ua.md §2.6), so a callback naming another key is
+ * not for this shop; a status `error` is a final payment status there too.
+ */
 export const liqpayAnswerSchema = z.looseObject({
   result: z.enum(['ok', 'error']).optional(),
   status: z.string().optional(),

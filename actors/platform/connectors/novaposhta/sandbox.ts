@@ -239,7 +239,7 @@ export interface NovaPoshtaSandboxOptions extends SandboxOptions {
   apiKey?: string;
   /** generated settlements × branches each (0: only the named cities) */
   generated?: { settlements: number; branchesEach: number };
-  /** the longest page the directory answers, whatever `Limit` asks (500) */
+  /** the longest page the directory answers, whatever `Limit` asks (500). NP's own cap is not documented: short pages are our assumption of the worst case */
   pageLimit?: number;
 }
 
