@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition, type SnapshotFrom } from 'xstate';
+import { stepper } from '../support/machines.ts';
 import application, {
   APPLICATION_REFUSALS,
   applicationRefusal,
   checkApplication,
-  type ApplicationContext,
   type ApplicationEvent,
   type ApplicationInput,
   type OutgoingMessage,
@@ -29,17 +29,18 @@ const input: ApplicationInput = {
     reviewStatuses: ['UNDER_REVIEW', 'CLIENT_INFO_REQUESTED', 'CHECKING_DOCUMENTS'],
   },
 };
-const step = (s: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) => transition(machine, s as never, event as never);
-const ctx = (s: AnyMachineSnapshot) => s.context as ApplicationContext;
+const step = stepper(machine);
+const ctx = (s: SnapshotFrom<typeof machine>) => s.context;
 const queued = (actions: Actions): OutgoingMessage[] =>
   workOf(actions)
     .spawns.filter((x) => x.src === 'queueMessages')
     .flatMap((x) => (x.input as { messages: OutgoingMessage[] }).messages);
 /** What the outbox ends up with: each id once, in the order first queued. */
 const outbox = (messages: OutgoingMessage[]) => [...new Map(messages.map((m) => [m.id, m])).values()];
-const done = (s: AnyMachineSnapshot, id: string, output: unknown = { queued: 1 }) => step(s, { type: `xstate.done.actor.${id}`, output });
+const done = (s: SnapshotFrom<typeof machine>, id: string, output: unknown = { queued: 1 }) =>
+  step(s, { type: `xstate.done.actor.${id}`, output });
 
-function toReadyForSigning(): { snapshot: AnyMachineSnapshot; messages: OutgoingMessage[] } {
+function toReadyForSigning(): { snapshot: SnapshotFrom<typeof machine>; messages: OutgoingMessage[] } {
   const messages: OutgoingMessage[] = [];
   let [s, actions] = initialTransition(machine, input);
   messages.push(...queued(actions));
@@ -94,7 +95,7 @@ test('a status whose state was left before its queueing ran is carried by the ne
 
 test('staff drive the review with configured statuses, then offer accepted → paid → issued; unknown statuses are refused', () => {
   let { snapshot: s } = toReadyForSigning();
-  assert.equal(s.can({ type: 'SET_STATUS', code: 'MADE_UP' } as never), false);
+  assert.equal(s.can({ type: 'SET_STATUS', code: 'MADE_UP' }), false);
   const sent: OutgoingMessage[] = [];
   let actions;
   for (const event of [
@@ -103,7 +104,7 @@ test('staff drive the review with configured statuses, then offer accepted → p
     { type: 'OFFER_ACCEPTED' },
     { type: 'OFFER_PAID' },
     { type: 'ISSUE' },
-  ]) {
+  ] satisfies ApplicationEvent[]) {
     [s, actions] = step(s, event);
     sent.push(...queued(actions));
   }
@@ -120,7 +121,7 @@ test('staff drive the review with configured statuses, then offer accepted → p
       'a1b2:status:7=ISSUED',
     ],
   );
-  assert.equal(s.can({ type: 'REJECT', comment: 'x' } as never), false, 'an issued application cannot be rejected');
+  assert.equal(s.can({ type: 'REJECT', comment: 'x' }), false, 'an issued application cannot be rejected');
 });
 
 test('failing automatic checks return the application for rework with the error code', () => {
@@ -210,7 +211,10 @@ const withdrawal: ApplicationEvent = { type: 'WITHDRAWAL_REQUESTED', msgId: 'msg
 test("a status outside the application's review statuses is refused as not_a_review_status, listing them, in any state", () => {
   const { snapshot: ready } = toReadyForSigning();
   const review = step(ready, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })[0];
-  const issued = [{ type: 'OFFER_ACCEPTED' }, { type: 'OFFER_PAID' }, { type: 'ISSUE' }].reduce((s, event) => step(s, event)[0], review);
+  const issued = ([{ type: 'OFFER_ACCEPTED' }, { type: 'OFFER_PAID' }, { type: 'ISSUE' }] satisfies ApplicationEvent[]).reduce(
+    (s, event) => step(s, event)[0],
+    review,
+  );
   assert.equal(issued.value, 'issued');
   const madeUp: ApplicationEvent = { type: 'SET_STATUS', code: 'MADE_UP' };
   for (const s of [ready, review, issued]) {

@@ -1,20 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { initialTransition, type SnapshotFrom } from 'xstate';
+import { stepper } from '../support/machines.ts';
 import product, {
   availableUnits,
   PRODUCT_REFUSALS,
   productEventSchema,
   productRefusal,
-  type ProductContext,
   type ProductEvent,
 } from '../../machines/product.ts';
 
 const { machine } = product;
 const start = (stock = 10) => initialTransition(machine, { sku: 'CUP-1', name: 'Чашка', price: 25_000, stock })[0];
-const step = (snapshot: AnyMachineSnapshot, event: EventObject & Record<string, unknown>) =>
-  transition(machine, snapshot as never, event as never)[0];
-const ctx = (snapshot: AnyMachineSnapshot) => snapshot.context as ProductContext;
+const transitionOf = stepper(machine);
+const step = (snapshot: SnapshotFrom<typeof machine>, event: Parameters<typeof transitionOf>[1]) => transitionOf(snapshot, event)[0];
+const ctx = (snapshot: SnapshotFrom<typeof machine>) => snapshot.context;
 
 test('a reservation holds units for an order; asking twice for the same order holds them once', () => {
   let s = step(start(10), { type: 'RESERVE', orderId: 'o-1', qty: 3 });
@@ -43,7 +43,7 @@ test('release frees the units; commit takes them out of stock for good', () => {
 
 test('stock may not be set below what is reserved; name and price change freely', () => {
   let s = step(start(10), { type: 'RESERVE', orderId: 'o-1', qty: 6 });
-  assert.equal(s.can({ type: 'SET', stock: 5 } as never), false);
+  assert.equal(s.can({ type: 'SET', stock: 5 }), false);
   s = step(s, { type: 'SET', stock: 6, price: 27_000, name: 'Чашка велика' });
   assert.deepEqual([ctx(s).stock, ctx(s).price, ctx(s).name], [6, 27_000, 'Чашка велика']);
 });
@@ -56,7 +56,7 @@ test('events from outside are validated: no zero or fractional quantities', () =
 
 // Refusals: why the product turns an event down (the runtime answers them in event_not_accepted's details.reason).
 const typedStart = (stock: number) => initialTransition(machine, { sku: 'CUP-1', name: 'Чашка', price: 25_000, stock })[0];
-const typedStep = (snapshot: ReturnType<typeof typedStart>, event: ProductEvent) => transition(machine, snapshot, event)[0];
+const typedStep = (snapshot: ReturnType<typeof typedStart>, event: ProductEvent) => transitionOf(snapshot, event)[0];
 
 test('stock set below what open orders hold is refused as stock_below_reserved, with both figures', () => {
   const s = typedStep(typedStart(10), { type: 'RESERVE', orderId: 'o-1', qty: 6 });
