@@ -87,6 +87,8 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
       body: JSON.stringify({ token: 'guessed', rating: 1 }),
     });
     assert.equal(forged.status, 404);
+    // the mail can arrive before the order has recorded sending it; a customer answers later than that
+    await waitForOrder(client, 'SHOP-1001', (o) => (o.survey as { sent?: boolean } | null)?.sent === true, 'the survey recorded as sent');
     const token = new URL(link).searchParams.get('token') ?? '';
     const answered = await fetch(link, {
       method: 'POST',
