@@ -5,15 +5,21 @@ import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import shipment from '../../machines/shipment.ts';
 import { eventually } from '../support/database.ts';
-import { orderBody, payOnPage, waitForOrder, withShop } from '../support/shop.ts';
+import { payOnPage, sharedShop, waitForOrder } from '../support/shop.ts';
 import { hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
-// Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
-after(() => assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]));
+// One hub for the file; payments are retried quickly (the tests that pay succeed at the first attempt).
+const shop = sharedShop({ HUB_ORDER_POLICY: JSON.stringify({ maxPaymentAttempts: 2, paymentRetryDelayMs: 300 }) });
+
+// Every actor these tests drove, replayed from its journal once the hub has stopped: the machines are deterministic.
+after(async () => {
+  await shop.close();
+  await assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]);
+});
 
 test('a paid order goes from intake to completed: invoice, e-mails, audit, stock', () =>
-  withShop(async ({ client, mailTo }) => {
+  shop.run(async ({ client, mailTo, sku, email, orderBody }) => {
     const created = await client.post('/orders', orderBody(), { 'Idempotency-Key': 'order-1001' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.id, 'SHOP-1001');
@@ -34,7 +40,7 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
       currency: 'UAH',
     });
     assert.equal((paying.delivery as { cityName: string }).cityName, 'Київ');
-    const products = await client.get('/admin/products/CUP-1');
+    const products = await client.get(`/admin/products/${sku}`);
     assert.deepEqual([products.body.reserved, products.body.available], [2, 8]);
 
     await payOnPage(String(paying.paymentUrl), 'success');
@@ -53,21 +59,21 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     assert.equal(invoiceResponse.status, 200);
     assert.equal(invoiceResponse.headers.get('content-type'), 'application/pdf');
 
-    const receiptMail = await mailTo('olena@example.com', /Оплату замовлення SHOP-1001 отримано/);
+    const receiptMail = await mailTo(email, /Оплату замовлення SHOP-1001 отримано/);
     assert.deepEqual(
       receiptMail.attachments.map((a) => [a.filename, a.contentType]),
       [[`invoice-${String(invoice.number).padStart(6, '0')}.pdf`, 'application/pdf']],
     );
     assert.equal(receiptMail.attachments[0]?.content.subarray(0, 5).toString(), '%PDF-');
-    await mailTo('olena@example.com', /підтверджено/);
+    await mailTo(email, /підтверджено/);
 
     const shipped = await client.post('/orders/SHOP-1001/shipped', { waybill: '20450000000001' });
     assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
     await waitForOrder(client, 'SHOP-1001', (o) => o.state === 'fulfilment.shipped', 'shipped');
-    await mailTo('olena@example.com', /20450000000001/);
+    await mailTo(email, /20450000000001/);
     const stock = await eventually(
       async () => {
-        const { body } = await client.get('/admin/products/CUP-1');
+        const { body } = await client.get(`/admin/products/${sku}`);
         return body.stock === 8 ? body : undefined;
       },
       10_000,
@@ -76,7 +82,7 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     assert.deepEqual([stock.reserved, stock.sold], [0, 2]);
 
     await client.post('/orders/SHOP-1001/delivered', {});
-    const surveyMail = await mailTo('olena@example.com', /\/orders\/SHOP-1001\/survey\?token=/);
+    const surveyMail = await mailTo(email, /\/orders\/SHOP-1001\/survey\?token=/);
     const link = /(http:\/\/127\.0\.0\.1:\d+\/orders\/SHOP-1001\/survey\?token=[A-Za-z0-9_-]+)/.exec(surveyMail.text)?.[1] ?? '';
     const page = await fetch(link);
     assert.equal(page.status, 200);
@@ -119,63 +125,58 @@ test('a paid order goes from intake to completed: invoice, e-mails, audit, stock
     assert.deepEqual(listed, ['SHOP-1001']);
   }));
 
-const fastRetries = JSON.stringify({ maxPaymentAttempts: 2, paymentRetryDelayMs: 300 });
-
 test('a declined payment is retried; after the last attempt the order is blocked, the admin alerted, the customer told, the stock released', () =>
-  withShop(
-    async ({ client, mailTo }) => {
-      await client.post('/orders', orderBody({ externalId: 'SHOP-2001' }), { 'Idempotency-Key': 'order-2001' });
-      const first = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string', 'the first payment page');
-      await payOnPage(String(first.paymentUrl), 'failure');
-      await mailTo('olena@example.com', /Оплата замовлення SHOP-2001 не пройшла/);
-      const second = await waitForOrder(
-        client,
-        'SHOP-2001',
-        (o) => typeof o.paymentUrl === 'string' && o.paymentUrl !== first.paymentUrl,
-        'a second payment page',
-      );
-      assert.equal((second.payment as { attempts: number }).attempts, 2);
-      await payOnPage(String(second.paymentUrl), 'failure');
-      const blocked = await waitForOrder(client, 'SHOP-2001', (o) => o.state === 'blocked', 'blocked');
-      assert.deepEqual(
-        (blocked.payment as { errors: Array<{ paymentId: string }> }).errors.map((e) => e.paymentId),
-        ['SHOP-2001-P1', 'SHOP-2001-P2'],
-      );
-      await mailTo('olena@example.com', /SHOP-2001 призупинено/);
-      const alerts = await eventually(
-        async () => {
-          const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
-          const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter(
-            (a) => a.subject === 'order/SHOP-2001',
-          );
-          return found.length > 0 ? found : undefined;
-        },
-        10_000,
-        'the admin alert',
-      );
-      assert.equal(alerts[0]?.severity, 'critical');
-      const product = await eventually(
-        async () => {
-          const { body } = await client.get('/admin/products/CUP-1');
-          return body.reserved === 0 ? body : undefined;
-        },
-        10_000,
-        'stock released',
-      );
-      assert.equal(product.available, 10);
-    },
-    { HUB_ORDER_POLICY: fastRetries },
-  ));
+  shop.run(async ({ client, mailTo, sku, email, orderBody }) => {
+    await client.post('/orders', orderBody({ externalId: 'SHOP-2001' }), { 'Idempotency-Key': 'order-2001' });
+    const first = await waitForOrder(client, 'SHOP-2001', (o) => typeof o.paymentUrl === 'string', 'the first payment page');
+    await payOnPage(String(first.paymentUrl), 'failure');
+    await mailTo(email, /Оплата замовлення SHOP-2001 не пройшла/);
+    const second = await waitForOrder(
+      client,
+      'SHOP-2001',
+      (o) => typeof o.paymentUrl === 'string' && o.paymentUrl !== first.paymentUrl,
+      'a second payment page',
+    );
+    assert.equal((second.payment as { attempts: number }).attempts, 2);
+    await payOnPage(String(second.paymentUrl), 'failure');
+    const blocked = await waitForOrder(client, 'SHOP-2001', (o) => o.state === 'blocked', 'blocked');
+    assert.deepEqual(
+      (blocked.payment as { errors: Array<{ paymentId: string }> }).errors.map((e) => e.paymentId),
+      ['SHOP-2001-P1', 'SHOP-2001-P2'],
+    );
+    await mailTo(email, /SHOP-2001 призупинено/);
+    const alerts = await eventually(
+      async () => {
+        const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
+        const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter(
+          (a) => a.subject === 'order/SHOP-2001',
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      10_000,
+      'the admin alert',
+    );
+    assert.equal(alerts[0]?.severity, 'critical');
+    const product = await eventually(
+      async () => {
+        const { body } = await client.get(`/admin/products/${sku}`);
+        return body.reserved === 0 ? body : undefined;
+      },
+      10_000,
+      'stock released',
+    );
+    assert.equal(product.available, 10);
+  }));
 
 test('100 concurrent orders for 10 units: exactly 10 hold stock, 90 are rejected as out of stock, none goes negative', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, sku, orderBody }) => {
     const answers = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         client.post(
           '/orders',
           orderBody({
             externalId: `RUSH-${i}`,
-            items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 25_000 }],
+            items: [{ sku, name: 'Чашка', qty: 1, unitPrice: 25_000 }],
             total: 25_000,
             payment: { method: 'cod' },
           }),
@@ -198,12 +199,12 @@ test('100 concurrent orders for 10 units: exactly 10 hold stock, 90 are rejected
     assert.equal(accepted.length, 10);
     assert.equal(rejected.length, 90);
     assert.ok(rejected.every((o) => (o.errors as Array<{ code: string }>)[0]?.code === 'out_of_stock'));
-    const product = await client.get('/admin/products/CUP-1');
+    const product = await client.get(`/admin/products/${sku}`);
     assert.deepEqual([product.body.stock, product.body.reserved, product.body.available], [10, 10, 0]);
   }));
 
 test('a cancelled paid order releases its stock, refunds the payment at the provider and tells the customer', () =>
-  withShop(async ({ client, mailTo }) => {
+  shop.run(async ({ client, mailTo, sku, email, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'SHOP-3001' }), { 'Idempotency-Key': 'order-3001' });
     const paying = await waitForOrder(client, 'SHOP-3001', (o) => typeof o.paymentUrl === 'string', 'a payment page');
     await payOnPage(String(paying.paymentUrl), 'success');
@@ -225,22 +226,22 @@ test('a cancelled paid order releases its stock, refunds the payment at the prov
       state: { invoices: Array<{ invoiceId: string; status: string }> };
     };
     assert.equal(sandbox.state.invoices.find((i) => i.invoiceId === invoiceId)?.status, 'reversed', 'the money went back at Monobank');
-    const product = await client.get('/admin/products/CUP-1');
+    const product = await client.get(`/admin/products/${sku}`);
     assert.deepEqual([product.body.reserved, product.body.available], [0, 10]);
-    await mailTo('olena@example.com', /SHOP-3001 скасовано/);
+    await mailTo(email, /SHOP-3001 скасовано/);
     const shipAfterCancel = await client.post('/orders/SHOP-3001/shipped', {});
     assert.equal(shipAfterCancel.status, 409);
   }));
 
 test('stock may not go below what open orders hold: the product refuses and the answer says why; covering them is fine', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, sku, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'SHOP-4001' }), { 'Idempotency-Key': 'order-4001' });
     await eventually(
-      async () => ((await client.get('/admin/products/CUP-1')).body.reserved === 2 ? true : undefined),
+      async () => ((await client.get(`/admin/products/${sku}`)).body.reserved === 2 ? true : undefined),
       20_000,
       'two units reserved for the order',
     );
-    const below = await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 1 });
+    const below = await client.call('PUT', `/admin/products/${sku}`, { name: 'Чашка', price: 25_000, stock: 1 });
     assert.equal(below.status, 409, JSON.stringify(below.body));
     const error = below.body.error as { code: string; message: string; details: { reason: unknown; accepted: string[] } };
     assert.equal(error.code, 'event_not_accepted');
@@ -251,13 +252,13 @@ test('stock may not go below what open orders hold: the product refuses and the 
     });
     assert.match(error.message, /stock 1 is below the 2 units reserved by open orders$/);
     assert.ok(error.details.accepted.includes('SET'));
-    const product = await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 2 });
+    const product = await client.call('PUT', `/admin/products/${sku}`, { name: 'Чашка', price: 25_000, stock: 2 });
     assert.equal(product.status, 200, JSON.stringify(product.body));
     assert.deepEqual([product.body.stock, product.body.reserved, product.body.available], [2, 2, 0]);
   }));
 
 test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undeliverable order is accepted and rejected with its reasons', () =>
-  withShop(async ({ client, mailTo }) => {
+  shop.run(async ({ client, mailTo, sku, email, orderBody }) => {
     const noKey = await client.post('/orders', orderBody({ externalId: 'BAD-0' }));
     assert.equal(noKey.status, 400);
     assert.match(JSON.stringify(noKey.body), /Idempotency-Key/);
@@ -291,10 +292,10 @@ test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undel
       (rejected.errors as Array<{ code: string }>).map((e) => e.code),
       ['invalid_warehouse'],
     );
-    await mailTo('olena@example.com', /BAD-3 не прийнято/);
+    await mailTo(email, /BAD-3 не прийнято/);
     const product = await eventually(
       async () => {
-        const { body } = await client.get('/admin/products/CUP-1');
+        const { body } = await client.get(`/admin/products/${sku}`);
         return body.reserved === 0 ? body : undefined;
       },
       10_000,
@@ -304,12 +305,15 @@ test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undel
 
     const tooMany = await client.post(
       '/orders',
-      orderBody({ externalId: 'BAD-4', items: [{ sku: 'CUP-1', name: 'Чашка', qty: 11, unitPrice: 25_000 }], total: 275_000 }),
+      orderBody({ externalId: 'BAD-4', items: [{ sku, name: 'Чашка', qty: 11, unitPrice: 25_000 }], total: 275_000 }),
       { 'Idempotency-Key': 'bad-4' },
     );
     assert.equal(tooMany.status, 201);
     const short = await waitForOrder(client, 'BAD-4', (o) => o.state === 'rejected', 'rejected for stock');
-    assert.match((short.errors as Array<{ code: string; message: string }>)[0]?.message ?? '', /CUP-1: 11 asked, 10 available/);
+    assert.match(
+      (short.errors as Array<{ code: string; message: string }>)[0]?.message ?? '',
+      new RegExp(`${sku}: 11 asked, 10 available`),
+    );
     const sameId = await client.post('/orders', orderBody({ externalId: 'BAD-4' }), { 'Idempotency-Key': 'another-key' });
     assert.equal(sameId.status, 409, 'an externalId already used is refused, not merged');
   }));

@@ -8,12 +8,19 @@ import { encodeData, liqpayTimeMs, signData } from '../../actors/platform/connec
 import { LIQPAY_SANDBOX_KEYS } from '../../actors/platform/connectors/liqpay/sandbox.ts';
 import { eventually } from '../support/database.ts';
 import { waitForMail } from '../support/mailbox.ts';
-import { orderBody, payOnPage, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { orderBody, payOnPage, sharedShop, waitForOrder, withShop, type Setup } from '../support/shop.ts';
 import { hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
+// One hub for the tests that touch only their own orders; the others (another policy, a report over every
+// payment, a changed integration) start their own.
+const shop = sharedShop();
+
 // Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
-after(() => assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]));
+after(async () => {
+  await shop.close();
+  await assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]);
+});
 
 async function sandboxUrl(client: Setup['client'], integration: string): Promise<string> {
   return String((await client.get(`/admin/integrations/${integration}`)).body.baseUrl);
@@ -42,7 +49,7 @@ async function postForm(url: string, fields: Record<string, string>) {
 }
 
 test('LiqPay: the checkout page takes the payment, the signed callback confirms the order', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'LP-1', payment: { method: 'liqpay' } }), { 'Idempotency-Key': 'lp-1' });
     const paying = await waitForOrder(client, 'LP-1', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
     const checkoutUrl = new URL(String(paying.paymentUrl));
@@ -63,7 +70,7 @@ test('LiqPay: the checkout page takes the payment, the signed callback confirms 
   }));
 
 test('a tampered or forged callback is refused with 401 and changes nothing; a repeated one is answered and changes nothing', () =>
-  withShop(async ({ client, hub }) => {
+  shop.run(async ({ client, hub, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'LP-2', payment: { method: 'liqpay' } }), { 'Idempotency-Key': 'lp-2' });
     await waitForOrder(client, 'LP-2', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
     const before = await paymentOf(client, 'LP-2-P1');
@@ -131,7 +138,7 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
   }));
 
 test('lost webhooks: Monobank signs with a wrong key, the hub refuses them, and the poller finds the payment', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'MB-1' }), { 'Idempotency-Key': 'mb-1' });
     const paying = await waitForOrder(client, 'MB-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
     const monobank = await sandboxUrl(client, 'monobank');
@@ -228,7 +235,7 @@ test('the daily report reconciles payments with the provider: a discrepancy plan
   }));
 
 test('LiqPay: a 19.99 UAH order gets its checkout and is paid (amounts go to LiqPay from integer kopiykas)', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, orderBody }) => {
     const tea = await client.call('PUT', '/admin/products/TEA-1', { name: 'Чай', price: 1_999, stock: 5 });
     assert.ok(tea.status === 201 || tea.status === 200, JSON.stringify(tea.body));
     const body = orderBody({

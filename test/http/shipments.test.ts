@@ -13,11 +13,18 @@ import {
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';
-import { orderBody, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { orderBody, sharedShop, waitForOrder, type Setup } from '../support/shop.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
+// One hub for the tests of orders' parcels (each test has its own orders and customer); the directory and
+// crash tests start their own.
+const shop = sharedShop();
+
 // Every actor these tests drove, replayed from its journal once their hubs have stopped: the machines are deterministic.
-after(() => assertHubJournalsReplay(hubDatabases(), [order, product, shipment]));
+after(async () => {
+  await shop.close();
+  await assertHubJournalsReplay(hubDatabases(), [order, product, shipment]);
+});
 
 type Client = Setup['client'];
 
@@ -68,7 +75,7 @@ async function track(client: Client) {
 }
 
 test("a paid order's parcel goes from quote to delivered by polling alone; the order follows and the customer hears of it", () =>
-  withShop(async ({ client, mailbox }) => {
+  shop.run(async ({ client, mailbox, email, orderBody }) => {
     // to Lviv: a parcel between cities (within Kyiv it would skip the transit statuses)
     const lviv = SANDBOX_WAREHOUSES.find((w) => w.CityDescription === 'Львів');
     await client.post(
@@ -83,7 +90,7 @@ test("a paid order's parcel goes from quote to delivered by polling alone; the o
     const pickup = await waitForShipment(client, 'NP-1', 'awaitingPickup');
     const number = pickup.context.waybill?.number ?? '';
     assert.match(number, /^\d{14}$/);
-    const created = await waitForMail(mailbox, 'olena@example.com', /створено накладну/);
+    const created = await waitForMail(mailbox, email, /створено накладну/);
     assert.match(created.text, new RegExp(`cargo_number=${number}`));
 
     const np = await npControl(client);
@@ -94,15 +101,16 @@ test("a paid order's parcel goes from quote to delivered by polling alone; the o
       path.push((await shipmentOf(client, 'NP-1')).state);
     }
     assert.deepEqual(path, ['inTransit', 'inTransit', 'inTransit', 'atWarehouse', 'delivered']);
-    await waitForMail(mailbox, 'olena@example.com', /чекає у відділенні/);
+    await waitForMail(mailbox, email, /чекає у відділенні/);
     const order = await waitForOrder(client, 'NP-1', (o) => o.state === 'delivered' || o.state === 'completed', 'the order delivered');
     assert.equal((order.shipment as { waybill: string }).waybill, number);
+    // the first test on the shared hub: no other parcel is being tracked
     const quiet = await track(client);
     assert.deepEqual([quiet.shipments, quiet.calls], [0, 0], 'a delivered parcel is no longer tracked');
   }));
 
 test('a refused parcel comes back on its return waybill; the order is returned for a person', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'NP-2', payment: { method: 'cod' } }), { 'Idempotency-Key': 'np-2' });
     const number = (await waitForShipment(client, 'NP-2', 'awaitingPickup')).context.waybill?.number ?? '';
     const np = await npControl(client);
@@ -127,7 +135,7 @@ test('a refused parcel comes back on its return waybill; the order is returned f
   }));
 
 test('cancelling an order before pickup deletes its waybill', () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'NP-3', payment: { method: 'cod' } }), { 'Idempotency-Key': 'np-3' });
     const number = (await waitForShipment(client, 'NP-3', 'awaitingPickup')).context.waybill?.number ?? '';
     await client.post('/orders/NP-3/cancel', { reason: 'no longer needed' });
@@ -138,7 +146,7 @@ test('cancelling an order before pickup deletes its waybill', () =>
   }));
 
 test("an NP validation error stops the shipment with NP's code and message, after one call, for a person to fix", () =>
-  withShop(async ({ client }) => {
+  shop.run(async ({ client }) => {
     const created = await client.post('/actors/shipment', {
       id: 'NP-BAD',
       input: {
