@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 import { integrationsCollection } from './integrations.ts';
+import { devicesCollection } from './devices.ts';
 import { hubMetaCollection } from './secret-box.ts';
 
 /**
@@ -233,6 +234,7 @@ const runtimeCollections = {
   leases: leasesCollection,
   apiKeys: apiKeysCollection,
   integrations: integrationsCollection,
+  devices: devicesCollection,
   audit: auditCollection,
   inbox: inboxCollection,
   hubMeta: hubMetaCollection,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.ts';
 import { connectDatabase } from '../persistence/database.ts';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
+import { DeviceStore } from '../persistence/devices.ts';
 import { IntegrationStore } from '../persistence/integrations.ts';
 import { MASTER_KEY_FILE, readKeyFile, writeKeyFile } from '../persistence/master-key.ts';
 import { Keyring, verifyMasterKey } from '../persistence/secret-box.ts';
@@ -69,6 +70,7 @@ try {
   const store = new IntegrationStore(database.collections.integrations, keyring);
   const records = await store.load();
   const sealed = records.filter((record) => Object.keys(record.credentials).length > 0).length;
+  const devices = (await new DeviceStore(database.collections.devices, keyring).load()).filter((device) => device.passwords).length;
   if (generated) {
     await rename(keyFile, `${keyFile}.previous`).catch(() => undefined);
     await rename(`${keyFile}.next`, keyFile);
@@ -76,7 +78,9 @@ try {
   } else {
     process.stdout.write('Set HUB_MASTER_KEY to the new key (HUB_NEW_MASTER_KEY) before the next start.\n');
   }
-  process.stdout.write(`Re-encrypted the credentials of ${sealed} integration(s) under key ${keyring.currentKeyId}.\n`);
+  process.stdout.write(
+    `Re-encrypted the credentials of ${sealed} integration(s) and the passwords of ${devices} device(s) under key ${keyring.currentKeyId}.\n`,
+  );
 } finally {
   await database.close();
   await server.stop();
