@@ -42,6 +42,19 @@ async function application(client: Client, id: string): Promise<Application> {
   return answer.body as unknown as Application;
 }
 
+/** The application once no effect of it is in flight (its revision then moves only with a new event). */
+async function settled(client: Client, id: string): Promise<Application> {
+  await eventually(
+    async () => {
+      const actor = await client.get(`/admin/actors/goodfin-application/${id}`);
+      return (actor.body.effects as unknown[]).length === 0 ? true : undefined;
+    },
+    30_000,
+    `${id} with no effect in flight`,
+  );
+  return application(client, id);
+}
+
 const waitFor = async (client: Client, id: string, state: string) =>
   (await client.waitForState(`/applications/${id}`, state, 30_000)) as unknown as Application;
 
@@ -78,7 +91,7 @@ async function downloadsOf(goodfin: Goodfin, documentId: string): Promise<number
   ).length;
 }
 
-test('Goodfin resends a returned application corrected: its data replaced (the change kept), only the new document fetched, checked again, every status sent; a repeat changes nothing; outside rework it is a duplicate', () =>
+test('Goodfin resends a returned application corrected: its data replaced (the change kept), checked again, the corrected documents fetched (the replaced one never), every status sent; a repeat changes nothing; outside rework it is a duplicate', () =>
   withGoodfinHub('goodfin-rework', async ({ client, goodfin }) => {
     const generated = await client.post('/admin/sandbox/goodfin/generatedeals', { count: 1, invalid: true });
     assert.equal(generated.status, 202, JSON.stringify(generated.body));
@@ -122,12 +135,12 @@ test('Goodfin resends a returned application corrected: its data replaced (the c
       [['active.resubmitted', 'goodfin']],
     );
 
-    // documents: the new charter fetched once, the unchanged ones not again
+    // documents are fetched only once the checks pass: the corrected list, each once; the replaced charter never
     const newCharter = ready.documents[0]!.documentId;
     assert.ok(!firstDocuments.includes(newCharter));
     assert.ok(ready.documents.every((d) => d.downloaded));
-    assert.equal(await downloadsOf(goodfin, newCharter), 1);
-    for (const documentId of ready.documents.slice(1).map((d) => d.documentId)) assert.equal(await downloadsOf(goodfin, documentId), 1);
+    for (const documentId of ready.documents.map((d) => d.documentId)) assert.equal(await downloadsOf(goodfin, documentId), 1);
+    assert.equal(await downloadsOf(goodfin, firstDocuments[0]!), 0, 'the charter the client replaced is not fetched');
 
     // Goodfin heard every status, as for a new application: received again, then ready for signing
     assert.deepEqual(
@@ -138,7 +151,7 @@ test('Goodfin resends a returned application corrected: its data replaced (the c
     assert.equal(params.length, 1, 'the number is told once');
 
     // the same message again (Goodfin heard no answer): the same answer again, nothing changes
-    const before = await application(client, id);
+    const before = await settled(client, id);
     assert.deepEqual(await goodfin.control('repush', { msgId: resentMsgId }), { msgId: resentMsgId });
     const answers = await answersTo(goodfin, resentMsgId, 2);
     assert.equal(answers[0]?.msgId, answers[1]?.msgId, 'the same answer, with its msgId');
@@ -206,15 +219,70 @@ test('staff send a returned application back to the checks under changed setting
     );
 
     // the same request again (same key) changes nothing
+    const quiet = await settled(admin, 'gf-rework-staff');
     const repeat = await operator.post(path, { type: 'RESUBMIT_FOR_CHECKS', comment: 'лимит по гарантиям снижен' }, key);
     assert.equal(repeat.status, 200);
     assert.equal(repeat.headers.get('idempotent-replayed'), 'true');
-    assert.equal((await application(admin, 'gf-rework-staff')).revision, ready.revision);
+    assert.equal((await application(admin, 'gf-rework-staff')).revision, quiet.revision);
 
     // outside rework: refused with the reason, nothing changes
     const refused = await operator.post(path, { type: 'RESUBMIT_FOR_CHECKS', comment: 'ещё раз' });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error?.code, 'event_not_accepted');
     assert.match(refused.body.error?.message ?? '', /returned for rework/);
-    assert.equal((await application(admin, 'gf-rework-staff')).revision, ready.revision);
+    assert.equal((await application(admin, 'gf-rework-staff')).revision, quiet.revision);
+  }));
+
+test('a correction that still fails goes back to rework with its new reason, and the next one passes: each REWORK tells why, the documents are fetched once, only when the checks pass', () =>
+  withGoodfinHub('goodfin-rework-documents', async ({ hub, client, goodfin }) => {
+    const created = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-rework-docs', { inn: null }));
+    assert.equal(created.status, 200);
+    await waitFor(client, 'gf-rework-docs', 'active.returnedForRework');
+    // the documents are fetched only once the checks pass
+    assert.equal(await downloadsOf(goodfin, 'doc-sample-0001'), 0);
+
+    // still wrong (an INN with a bad check digit), the documents as they were: checked again, back in rework
+    const stillWrong = dealPayload('gf-rework-docs', { inn: '7707083894' });
+    const first = await pushToHub(hub.url, 'AddDealApplication', stillWrong);
+    assert.equal((await answersTo(goodfin, first.msgId))[0]?.payload.success, true);
+    const again = await eventually(
+      async () => {
+        const view = await application(client, 'gf-rework-docs');
+        return view.state === 'active.returnedForRework' && view.resubmissions.length === 1 ? view : undefined;
+      },
+      30_000,
+      'back in rework after the first correction',
+    );
+    assert.deepEqual(
+      again.checkErrors.map((e) => e.code),
+      ['CLIENT_INN_INVALID'],
+    );
+
+    // fixed: the documents are fetched (once per document id)
+    const fixed = await pushToHub(hub.url, 'AddDealApplication', dealPayload('gf-rework-docs'));
+    assert.equal((await answersTo(goodfin, fixed.msgId))[0]?.payload.success, true);
+    await waitFor(client, 'gf-rework-docs', 'active.readyForSigning');
+    assert.equal(await downloadsOf(goodfin, 'doc-sample-0001'), 1);
+    const statuses = (await statusesAt(goodfin, 'gf-rework-docs', 6)).map((s) => [s.status, s.errorCode ?? null]);
+    assert.deepEqual(statuses, [
+      ['RECEIVED', null],
+      ['REWORK', 'CLIENT_INN_MISSING'],
+      ['RECEIVED', null],
+      ['REWORK', 'CLIENT_INN_INVALID'],
+      ['RECEIVED', null],
+      ['READY_FOR_SIGNING', null],
+    ]);
+    const view = await application(client, 'gf-rework-docs');
+    assert.deepEqual(
+      view.resubmissions.map((r) => [r.msgId, r.changes.map((c) => c.field)]),
+      [
+        [first.msgId, ['client', 'details']],
+        [fixed.msgId, ['client', 'details']],
+      ],
+    );
+    assert.deepEqual(
+      view.messages.received.filter((m) => m.payloadType === 'AddDealApplication').map((m) => m.msgId),
+      [created.msgId, first.msgId, fixed.msgId],
+      "Goodfin's three messages are listed with the application",
+    );
   }));

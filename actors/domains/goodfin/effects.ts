@@ -8,7 +8,7 @@ import type { GoodfinOutbox } from './outbox.ts';
 
 const PREFIX: Record<string, string> = { BankGuarantee: 'BG', Loan: 'LN' };
 
-/** What the Goodfin application machine invokes: the outbox, its number, its documents (each downloaded once, again when a correction renames it). */
+/** What the Goodfin application machine invokes: the outbox, its number, its documents (each downloaded once). */
 export function goodfinEffects(deps: {
   outbox: GoodfinOutbox;
   collections: GoodfinCollections;
@@ -36,26 +36,23 @@ export function goodfinEffects(deps: {
     const downloaded: string[] = [];
     for (const document of input.documents) {
       const key = documentKey(input.applicationId, document.documentId);
-      const stored = await deps.collections.documents.findOne({ _id: key }, { projection: { fileName: 1, documentType: 1 } });
-      // a document id names one file (our assumption): kept unless a correction lists it under another name or type
-      const same = stored !== null && stored.fileName === document.fileName && stored.documentType === document.documentType;
-      if (!same) {
+      if (!(await deps.collections.documents.findOne({ _id: key }, { projection: { _id: 1 } }))) {
         const content = await deps.connectors.client(goodfinConnector).downloadDocument(document.documentId, {
           actor: { type: 'goodfin-application', id: input.applicationId },
           signal: context.signal,
         });
-        const file = {
-          documentId: document.documentId,
-          applicationId: input.applicationId,
-          fileName: document.fileName,
-          documentType: document.documentType,
-          size: content.length,
-          content,
-          downloadedAt: new Date(now()),
-        };
-        if (stored) await deps.collections.documents.replaceOne({ _id: key }, file);
-        else
-          await deps.collections.documents.insertOne({ _id: key, ...file }).catch((error: unknown) => {
+        await deps.collections.documents
+          .insertOne({
+            _id: key,
+            documentId: document.documentId,
+            applicationId: input.applicationId,
+            fileName: document.fileName,
+            documentType: document.documentType,
+            size: content.length,
+            content,
+            downloadedAt: new Date(now()),
+          })
+          .catch((error: unknown) => {
             if (!isDuplicateKeyError(error)) throw error;
           });
       }
