@@ -25,8 +25,9 @@ import { z } from 'zod';
  * DUPLICATE_APPLICATION, as before); "back in the checks" is announced as
  * RECEIVED, the status a new application gets (goodfin.md names no code for
  * it; its only example, UNDER_REVIEW "На рассмотрении", is a staff review
- * status from configuration in our model); a documentId names one file that
- * does not change, so a correction uploads a new file under a new id.
+ * status from configuration in our model). Documents are fetched only after
+ * the checks pass (seed 003 §1 note 3 orders them so), so a returned
+ * application holds none: after a correction its current list is fetched.
  */
 
 export const GOODFIN_PATHS = {
