@@ -275,7 +275,7 @@ const resubmissionAnswer = (context: ApplicationContext): OutgoingMessage[] => {
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** The context after a return to the checks: the corrected data and the current policy in, checks computed again, the change kept. */
-function resubmitted(
+function afterResubmission(
   context: ApplicationContext,
   event: Extract<ApplicationEvent, { type: 'RESUBMITTED' | 'RESUBMIT_FOR_CHECKS' }>,
 ): Partial<ApplicationContext> {
@@ -290,7 +290,8 @@ function resubmitted(
           documents: context.documents,
           details: context.details,
         };
-  const next = { ...context, ...data, policy: event.policy };
+  // replaced, not merged: a correction without details has none
+  const next = { ...context, ...data, details: data.details, policy: event.policy };
   const changes = RESUBMITTED_FIELDS.filter((field) => !sameValue(context[field], next[field])).map((field) => ({
     field,
     from: context[field] ?? null,
@@ -305,7 +306,7 @@ function resubmitted(
   };
   return {
     ...data,
-    details: data.details,
+    details: next.details,
     policy: event.policy,
     checkErrors: checkApplication(next),
     downloaded: [],
@@ -367,7 +368,7 @@ const applicationMachine = setup({
           },
     ),
     resubmit: assign(({ context, event }) =>
-      event.type === 'RESUBMITTED' || event.type === 'RESUBMIT_FOR_CHECKS' ? resubmitted(context, event) : {},
+      event.type === 'RESUBMITTED' || event.type === 'RESUBMIT_FOR_CHECKS' ? afterResubmission(context, event) : {},
     ),
     forgetWithdrawal: assign({ withdrawal: null }),
     recordError: assign({ lastError: ({ event }) => (event as unknown as { error: EffectFailure }).error }),

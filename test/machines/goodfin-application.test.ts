@@ -337,6 +337,12 @@ test('a corrected AddDealApplication brings a returned application back: its dat
     ['RECEIVED', 'REWORK', 'RECEIVED', 'READY_FOR_SIGNING'],
   );
   assert.equal(ctx(ready).number, 'BG-2026-000004', 'numbered once: the number stays');
+
+  // details are replaced too, not merged: a correction without them has none
+  const detailed = toRework({ ...withoutInn, details: { term: 12 } });
+  const [replaced] = step(detailed, corrected());
+  assert.equal(ctx(replaced).details, undefined);
+  assert.deepEqual(ctx(replaced).resubmissions[0]?.changes.at(-1), { field: 'details', from: { term: 12 }, to: null });
 });
 
 test('a correction that still fails the checks returns it for rework again with the new reasons, and it can be corrected again', () => {
