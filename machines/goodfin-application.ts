@@ -2,7 +2,14 @@ import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { innProblem } from '../common/inn.ts';
 export { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../common/goodfin-statuses.ts';
-import { defineMachineModule, effect, type EffectFailure, type Refusal, type RefusalOf } from './machine-module.ts';
+import {
+  defineMachineModule,
+  effect,
+  type EffectFailure,
+  type PersistedSnapshotJson,
+  type Refusal,
+  type RefusalOf,
+} from './machine-module.ts';
 
 /**
  * A loan or guarantee application from Goodfin, on the bank's side (seeds
@@ -11,6 +18,9 @@ import { defineMachineModule, effect, type EffectFailure, type Refusal, type Ref
  * staff (statuses from configuration) → offer accepted → offer paid →
  * issued; or rejected; or withdrawn — a withdrawal asked at any step is
  * accepted, or refused and the application goes back exactly where it was.
+ * An application returned for rework goes back to the checks when Goodfin
+ * resends it corrected (RESUBMITTED: its data replaced, the change kept in
+ * `resubmissions`) or when staff send it back (RESUBMIT_FOR_CHECKS).
  *
  * Messages to Goodfin are queued through one effect, each with a stable id
  * (`<application>:<kind>:<sequence>`), so that re-entering a state (after a
@@ -82,6 +92,30 @@ export interface ApplicationInput {
   details?: Record<string, unknown>;
 }
 
+/** What a corrected AddDealApplication replaces (the rest — id, number, history — stays). */
+export type ApplicationData = Pick<ApplicationInput, 'productType' | 'amount' | 'currency' | 'client' | 'documents' | 'details'>;
+
+/** The fields a resubmission compares, in the order its changes are listed. */
+const RESUBMITTED_FIELDS = ['productType', 'amount', 'currency', 'client', 'documents', 'details', 'policy'] as const;
+
+/** One return to the checks from rework: when, by whom, and what changed (each field before and after). */
+export interface Resubmission {
+  /** when the bank took it (the hub's clock, Goodfin's local date-time format) */
+  at: string;
+  by: 'goodfin' | 'staff';
+  /** the msgId of the corrected AddDealApplication (answered with a CommonResponse); null for staff */
+  msgId: string | null;
+  comment: string | null;
+  changes: Array<{ field: (typeof RESUBMITTED_FIELDS)[number]; from: unknown; to: unknown }>;
+}
+
+/** One status announced to Goodfin; a REWORK carries the first failing check's code and every reason. */
+export interface AnnouncedStatus {
+  code: string;
+  comment: string | null;
+  errorCode?: string | null;
+}
+
 /** One message to Goodfin, with the id that makes queueing it idempotent. */
 export interface OutgoingMessage {
   id: string;
@@ -93,13 +127,15 @@ export interface ApplicationContext extends ApplicationInput {
   number: string | null;
   status: string | null;
   statusSeq: number;
-  statusHistory: Array<{ code: string; comment: string | null }>;
+  statusHistory: AnnouncedStatus[];
   checkErrors: Array<{ code: string; message: string }>;
   downloaded: string[];
   withdrawal: { msgId: string | null; origin: 'client' | 'system'; reason: string } | null;
   lastError: EffectFailure | null;
   /** which message ids were queued (the outbox dedupes; this keeps the story readable) */
   messages: string[];
+  /** every return from rework to the checks, oldest first */
+  resubmissions: Resubmission[];
 }
 
 export type ApplicationEvent =
@@ -111,7 +147,31 @@ export type ApplicationEvent =
   | { type: 'WITHDRAWAL_REQUESTED'; msgId: string | null; origin: 'client' | 'system'; reason: string }
   | { type: 'ACCEPT_WITHDRAWAL' }
   | { type: 'REFUSE_WITHDRAWAL'; comment?: string }
-  | { type: 'RETRY' };
+  | { type: 'RETRY' }
+  | { type: 'RESUBMITTED'; msgId: string; at: string; data: ApplicationData; policy: ApplicationPolicy }
+  | { type: 'RESUBMIT_FOR_CHECKS'; at: string; comment: string; policy: ApplicationPolicy };
+
+const policySchema = z.object({
+  limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })),
+  requiredDocuments: z.array(z.string()),
+  reviewStatuses: z.array(z.string()),
+});
+
+const applicationDataSchema = z.object({
+  productType: z.string().min(1),
+  amount: z.number().nullable(),
+  currency: z.string().nullable(),
+  client: z.object({ inn: z.string().nullable(), name: z.string().nullable() }),
+  documents: z.array(z.object({ documentId: z.string().min(1), documentType: z.string(), fileName: z.string() })),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const applicationInputSchema = applicationDataSchema.extend({
+  applicationId: z.string().min(1).max(128),
+  receivedMsgId: z.string().min(1),
+  receivedAt: z.string().min(1),
+  policy: policySchema,
+});
 
 export const applicationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('SET_STATUS'), code: z.string().min(1).max(64), comment: z.string().max(1000).optional() }),
@@ -128,24 +188,15 @@ export const applicationEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ACCEPT_WITHDRAWAL') }),
   z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('RETRY') }),
-]);
-
-export const applicationInputSchema = z.object({
-  applicationId: z.string().min(1).max(128),
-  receivedMsgId: z.string().min(1),
-  receivedAt: z.string().min(1),
-  productType: z.string().min(1),
-  amount: z.number().nullable(),
-  currency: z.string().nullable(),
-  client: z.object({ inn: z.string().nullable(), name: z.string().nullable() }),
-  documents: z.array(z.object({ documentId: z.string().min(1), documentType: z.string(), fileName: z.string() })),
-  policy: z.object({
-    limits: z.record(z.string(), z.object({ min: z.number(), max: z.number() })),
-    requiredDocuments: z.array(z.string()),
-    reviewStatuses: z.array(z.string()),
+  z.object({
+    type: z.literal('RESUBMITTED'),
+    msgId: z.string().min(1),
+    at: z.string().min(1),
+    data: applicationDataSchema,
+    policy: policySchema,
   }),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
+  z.object({ type: z.literal('RESUBMIT_FOR_CHECKS'), at: z.string().min(1), comment: z.string().min(1).max(1000), policy: policySchema }),
+]);
 
 const INN_PROBLEMS = {
   not_digits: 'not only digits',
@@ -174,10 +225,15 @@ export function checkApplication(input: ApplicationInput): Array<{ code: string;
   return errors;
 }
 
-const statusMessage = (context: ApplicationContext, code: string, comment: string | null, seq: number): OutgoingMessage => ({
+const statusMessage = (context: ApplicationContext, entry: AnnouncedStatus, seq: number): OutgoingMessage => ({
   id: `${context.applicationId}:status:${seq}`,
   payloadType: 'ChangeDealApplicationStatusEvent',
-  payload: { dealApplicationId: context.applicationId, status: code, comment },
+  payload: {
+    dealApplicationId: context.applicationId,
+    status: entry.code,
+    comment: entry.comment,
+    ...(entry.errorCode === undefined ? {} : { errorCode: entry.errorCode }),
+  },
 });
 
 const queue = (id: string, messages: (context: ApplicationContext) => OutgoingMessage[]) => ({
@@ -193,13 +249,78 @@ const queue = (id: string, messages: (context: ApplicationContext) => OutgoingMe
  * carries the missed ones; those queued already keep their place (same ids).
  */
 const currentStatus = (context: ApplicationContext): OutgoingMessage[] =>
-  context.statusHistory.map((entry, index) => statusMessage(context, entry.code, entry.comment, index + 1));
+  context.statusHistory.map((entry, index) => statusMessage(context, entry, index + 1));
+
+/** A REWORK status says why: the first failing check's code, and every reason. */
+const reworkStatus = (checkErrors: ApplicationContext['checkErrors']): AnnouncedStatus => ({
+  code: APPLICATION_STATUS.rework,
+  comment: checkErrors.map((e) => e.message).join('; '),
+  errorCode: checkErrors[0]?.code ?? null,
+});
+
+/** The CommonResponse to the corrected AddDealApplication that brought the application back (none for staff). */
+const resubmissionAnswer = (context: ApplicationContext): OutgoingMessage[] => {
+  const msgId = context.resubmissions.at(-1)?.msgId;
+  return msgId
+    ? [
+        {
+          id: `${context.applicationId}:ack:${msgId}`,
+          payloadType: 'CommonResponse',
+          payload: { originalMsgId: msgId, dealApplicationId: context.applicationId, success: true },
+        },
+      ]
+    : [];
+};
+
+const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** The context after a return to the checks: the corrected data and the current policy in, checks computed again, the change kept. */
+function afterResubmission(
+  context: ApplicationContext,
+  event: Extract<ApplicationEvent, { type: 'RESUBMITTED' | 'RESUBMIT_FOR_CHECKS' }>,
+): Partial<ApplicationContext> {
+  const data: ApplicationData =
+    event.type === 'RESUBMITTED'
+      ? event.data
+      : {
+          productType: context.productType,
+          amount: context.amount,
+          currency: context.currency,
+          client: context.client,
+          documents: context.documents,
+          details: context.details,
+        };
+  // replaced, not merged: a correction without details has none
+  const next = { ...context, ...data, details: data.details, policy: event.policy };
+  const changes = RESUBMITTED_FIELDS.filter((field) => !sameValue(context[field], next[field])).map((field) => ({
+    field,
+    from: context[field] ?? null,
+    to: next[field] ?? null,
+  }));
+  const resubmission: Resubmission = {
+    at: event.at,
+    by: event.type === 'RESUBMITTED' ? 'goodfin' : 'staff',
+    msgId: event.type === 'RESUBMITTED' ? event.msgId : null,
+    comment: event.type === 'RESUBMIT_FOR_CHECKS' ? event.comment : null,
+    changes,
+  };
+  return {
+    ...data,
+    details: next.details,
+    policy: event.policy,
+    checkErrors: checkApplication(next),
+    downloaded: [],
+    lastError: null,
+    resubmissions: [...context.resubmissions, resubmission],
+  };
+}
 
 /** Why an application refuses an event (answered in `event_not_accepted`'s `details.reason`). */
 export const APPLICATION_REFUSALS = {
   notAReviewStatus: 'not_a_review_status',
   withdrawalPending: 'withdrawal_pending',
   applicationClosed: 'application_closed',
+  notReturnedForRework: 'not_returned_for_rework',
 } as const;
 export type ApplicationRefusalCode = (typeof APPLICATION_REFUSALS)[keyof typeof APPLICATION_REFUSALS];
 
@@ -236,6 +357,19 @@ const applicationMachine = setup({
       if (!next || next === context.status) return {};
       return { status: next, statusSeq: context.statusSeq + 1, statusHistory: [...context.statusHistory, { code: next, comment }] };
     }),
+    /** Announces REWORK with the reasons of the checks that failed (it is never current when entered: the checks run after another status). */
+    announceRework: assign(({ context }) =>
+      context.status === APPLICATION_STATUS.rework
+        ? {}
+        : {
+            status: APPLICATION_STATUS.rework,
+            statusSeq: context.statusSeq + 1,
+            statusHistory: [...context.statusHistory, reworkStatus(context.checkErrors)],
+          },
+    ),
+    resubmit: assign(({ context, event }) =>
+      event.type === 'RESUBMITTED' || event.type === 'RESUBMIT_FOR_CHECKS' ? afterResubmission(context, event) : {},
+    ),
     forgetWithdrawal: assign({ withdrawal: null }),
     recordError: assign({ lastError: ({ event }) => (event as unknown as { error: EffectFailure }).error }),
   },
@@ -253,6 +387,7 @@ const applicationMachine = setup({
     withdrawal: null,
     lastError: null,
     messages: [],
+    resubmissions: [],
   }),
   states: {
     active: {
@@ -308,21 +443,19 @@ const applicationMachine = setup({
           always: [{ guard: 'checksFail', target: 'returnedForRework' }, { target: 'downloadingDocuments' }],
         },
         returnedForRework: {
-          entry: { type: 'announce', params: { code: APPLICATION_STATUS.rework } },
-          invoke: queue('rework', (c) =>
-            currentStatus(c).map((m) =>
-              m.payload.status === APPLICATION_STATUS.rework
-                ? {
-                    ...m,
-                    payload: {
-                      ...m.payload,
-                      errorCode: c.checkErrors[0]?.code ?? null,
-                      comment: c.checkErrors.map((e) => e.message).join('; '),
-                    },
-                  }
-                : m,
-            ),
-          ),
+          entry: 'announceRework',
+          invoke: queue('rework', currentStatus),
+          on: {
+            // Goodfin resends the application corrected (same dealApplicationId, a new msgId)
+            RESUBMITTED: { target: 'resubmitted', actions: 'resubmit' },
+            // staff send it back as it is, under the current policy (say why)
+            RESUBMIT_FOR_CHECKS: { target: 'resubmitted', actions: 'resubmit' },
+          },
+        },
+        /** back from rework: received again (as a new application is), the corrected message answered, then the checks */
+        resubmitted: {
+          entry: { type: 'announce', params: { code: APPLICATION_STATUS.received } },
+          invoke: { ...queue('resubmitted', (c) => [...resubmissionAnswer(c), ...currentStatus(c)]), onDone: 'checking' },
         },
         downloadingDocuments: {
           invoke: {
@@ -428,6 +561,13 @@ const applicationMachine = setup({
  */
 export const applicationRefusal: RefusalOf<typeof applicationMachine, ApplicationRefusalCode> = (snapshot, event) => {
   switch (event.type) {
+    case 'RESUBMITTED':
+    case 'RESUBMIT_FOR_CHECKS':
+      return {
+        code: APPLICATION_REFUSALS.notReturnedForRework,
+        message: `only an application returned for rework goes back to the checks; this one is ${snapshot.context.status ?? 'not announced yet'}`,
+        details: { status: snapshot.context.status },
+      };
     case 'SET_STATUS':
       return reviewStatusRefusal(snapshot.context, event);
     case 'WITHDRAWAL_REQUESTED':
@@ -447,12 +587,32 @@ export const applicationRefusal: RefusalOf<typeof applicationMachine, Applicatio
   }
 };
 
+/**
+ * Version 1 → 2: the context gains `resubmissions` (none yet), and a REWORK
+ * status keeps its reasons in the history (version 1 derived them from the
+ * check errors when queueing: the same values are filled in, so the message
+ * ids and what Goodfin got stay as they were).
+ */
+export function addResubmissions(snapshot: PersistedSnapshotJson): PersistedSnapshotJson {
+  const context = snapshot.context as Omit<ApplicationContext, 'resubmissions'> & { resubmissions?: Resubmission[] };
+  return {
+    ...snapshot,
+    context: {
+      ...context,
+      statusHistory: context.statusHistory.map((entry) =>
+        entry.code === APPLICATION_STATUS.rework && entry.errorCode === undefined ? reworkStatus(context.checkErrors) : entry,
+      ),
+      resubmissions: context.resubmissions ?? [],
+    },
+  };
+}
+
 export default defineMachineModule({
   type: 'goodfin-application',
-  version: 1,
+  version: 2,
   description:
-    'A Goodfin loan or guarantee application, bank side: checks, documents, staff review, offer, issue; withdrawals accepted or refused',
-  migrations: {},
+    'A Goodfin loan or guarantee application, bank side: checks (rework, resubmission), documents, staff review, offer, issue; withdrawals accepted or refused',
+  migrations: { 1: addResubmissions },
   machine: applicationMachine,
   inputSchema: applicationInputSchema,
   eventSchema: applicationEventSchema,

@@ -7,10 +7,10 @@ import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { Connectors } from '../../actors/platform/connectors/kit/connectors.ts';
 import { goodfinConnector } from '../../actors/platform/connectors/goodfin/connector.ts';
-import { envelopeSchema, generateDealsRequestSchema } from '../../actors/platform/connectors/goodfin/protocol.ts';
+import { envelopeSchema, generateDealsRequestSchema, goodfinTime } from '../../actors/platform/connectors/goodfin/protocol.ts';
 import type { GoodfinDeclarer } from '../../actors/domains/goodfin/declarations.ts';
 import { APPLICATION_TYPE } from '../../actors/domains/goodfin/inbound.ts';
-import { statusModel } from '../../actors/domains/goodfin/model.ts';
+import { policyOf, statusModel } from '../../actors/domains/goodfin/model.ts';
 import type { GoodfinOutbox } from '../../actors/domains/goodfin/outbox.ts';
 import applicationModule, { APPLICATION_REFUSALS, type ApplicationContext } from '../../machines/goodfin-application.ts';
 import type { InboxDoc } from '../../persistence/collections.ts';
@@ -29,6 +29,7 @@ export interface ApplicationRouteDeps {
   outbox: GoodfinOutbox;
   connectors: Connectors;
   declarer: GoodfinDeclarer;
+  now?: () => number;
 }
 
 const listQuery = z.object({
@@ -47,6 +48,8 @@ const staffEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ACCEPT_WITHDRAWAL') }),
   z.object({ type: z.literal('REFUSE_WITHDRAWAL'), comment: z.string().max(1000).optional() }),
   z.object({ type: z.literal('RETRY') }),
+  // back to the automatic checks from rework, as the application is, under the current settings
+  z.object({ type: z.literal('RESUBMIT_FOR_CHECKS'), comment: z.string().min(1, 'say why it goes back to the checks').max(1000) }),
 ]);
 
 /** A stored binary as Buffer (the driver reads it back as a BSON Binary). */
@@ -60,6 +63,7 @@ function bytesOf(value: unknown): Buffer {
 export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> {
   const router = new Router<HubState>();
   const applications = deps.runtime.of(applicationModule);
+  const now = deps.now ?? Date.now;
 
   const labels = (): Map<string, string> => {
     try {
@@ -108,6 +112,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
       accepts: actor.accepts,
       details: c.details ?? {},
       checkErrors: c.checkErrors,
+      resubmissions: c.resubmissions,
       lastError: c.lastError,
       statuses: c.statusHistory.map((entry, index) => ({ seq: index + 1, ...status(entry.code, names), comment: entry.comment })),
       history: journal.map((entry) => ({
@@ -199,8 +204,13 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     const id = ctx.params.id ?? '';
     const event = parseBody(staffEvent, ctx.state.body ?? {});
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+    // the checks run again under today's settings (limits, required documents), at the hub's time
+    const sent =
+      event.type === 'RESUBMIT_FOR_CHECKS'
+        ? { ...event, at: goodfinTime(now()), policy: policyOf(deps.connectors.configOf(goodfinConnector).settings) }
+        : event;
     const result = await applications
-      .send(id, event, {
+      .send(id, sent, {
         idempotencyKey: key,
         requestHash: requestHash('application-event', id, event),
         origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },

@@ -10,7 +10,8 @@ import application, {
   type ApplicationInput,
   type OutgoingMessage,
 } from '../../machines/goodfin-application.ts';
-import { workOf } from '../../actors/runtime/machine-glue.ts';
+import { migrateSnapshot, restoreSnapshot, workOf } from '../../actors/runtime/machine-glue.ts';
+import type { PersistedSnapshotJson } from '../../machines/machine-module.ts';
 
 const { machine } = application;
 type Actions = Parameters<typeof workOf>[0];
@@ -262,3 +263,241 @@ test('a withdrawal of a withdrawn, issued or rejected application is refused as 
     });
   }
 });
+
+// Rework is not a dead end: a corrected AddDealApplication (RESUBMITTED) or staff (RESUBMIT_FOR_CHECKS) bring it back to the checks.
+const withoutInn: ApplicationInput = { ...input, client: { inn: null, name: 'ООО Ромашка' } };
+
+function toRework(from: ApplicationInput = withoutInn): SnapshotFrom<typeof machine> {
+  let [s] = initialTransition(machine, from);
+  s = done(s, 'acknowledge')[0];
+  s = done(s, 'number', { number: 'BG-2026-000004' })[0];
+  s = done(s, 'announceNumber')[0];
+  assert.deepEqual(s.value, { active: 'returnedForRework' });
+  return s;
+}
+
+const corrected = (): Extract<ApplicationEvent, { type: 'RESUBMITTED' }> => ({
+  type: 'RESUBMITTED',
+  msgId: 'msg-2',
+  at: '2026-11-23T09:00:00.000',
+  data: {
+    productType: 'BankGuarantee',
+    amount: 1_000_000,
+    currency: 'RUB',
+    client: { inn: '7701234560', name: 'ООО Ромашка' },
+    documents: [{ documentId: 'd2', documentType: 'CHARTER', fileName: 'устав (новая редакция).pdf' }],
+  },
+  policy: input.policy,
+});
+
+test('a corrected AddDealApplication brings a returned application back: its data replaced, the change kept, its message answered, RECEIVED announced, then the checks', () => {
+  const rework = toRework();
+  assert.equal(rework.can(corrected()), true);
+  const [back, actions] = step(rework, corrected());
+  assert.deepEqual(back.value, { active: 'resubmitted' });
+  const c = ctx(back);
+  assert.deepEqual(c.client, { inn: '7701234560', name: 'ООО Ромашка' });
+  assert.deepEqual(c.documents, corrected().data.documents);
+  assert.deepEqual(c.checkErrors, [], 'the checks are computed again from the corrected data');
+  assert.equal(c.receivedMsgId, 'msg-1', 'the first message stays the one that created it');
+  assert.deepEqual(c.resubmissions, [
+    {
+      at: '2026-11-23T09:00:00.000',
+      by: 'goodfin',
+      msgId: 'msg-2',
+      comment: null,
+      changes: [
+        { field: 'client', from: { inn: null, name: 'ООО Ромашка' }, to: { inn: '7701234560', name: 'ООО Ромашка' } },
+        { field: 'documents', from: input.documents, to: corrected().data.documents },
+      ],
+    },
+  ]);
+  assert.deepEqual(
+    queued(actions).map((m) => [m.id, m.payloadType, m.payload.status ?? m.payload.originalMsgId]),
+    [
+      ['a1b2:ack:msg-2', 'CommonResponse', 'msg-2'],
+      ['a1b2:status:1', 'ChangeDealApplicationStatusEvent', 'RECEIVED'],
+      ['a1b2:status:2', 'ChangeDealApplicationStatusEvent', 'REWORK'],
+      ['a1b2:status:3', 'ChangeDealApplicationStatusEvent', 'RECEIVED'],
+    ],
+  );
+  assert.equal(queued(actions)[0]?.payload.success, true);
+
+  const [checked, download] = done(back, 'resubmitted');
+  assert.deepEqual(checked.value, { active: 'downloadingDocuments' });
+  assert.deepEqual(
+    workOf(download).spawns.map((x) => [x.src, (x.input as { documents: unknown }).documents]),
+    [['downloadDocuments', corrected().data.documents]],
+    'the corrected documents are fetched (the effect skips those it holds already)',
+  );
+  const [ready, readyActions] = done(checked, 'documents', { downloaded: ['d2'] });
+  assert.deepEqual(ready.value, { active: 'readyForSigning' });
+  assert.deepEqual(
+    outbox(queued(readyActions)).map((m) => m.payload.status),
+    ['RECEIVED', 'REWORK', 'RECEIVED', 'READY_FOR_SIGNING'],
+  );
+  assert.equal(ctx(ready).number, 'BG-2026-000004', 'numbered once: the number stays');
+
+  // details are replaced too, not merged: a correction without them has none
+  const detailed = toRework({ ...withoutInn, details: { term: 12 } });
+  const [replaced] = step(detailed, corrected());
+  assert.equal(ctx(replaced).details, undefined);
+  assert.deepEqual(ctx(replaced).resubmissions[0]?.changes.at(-1), { field: 'details', from: { term: 12 }, to: null });
+});
+
+test('a correction that still fails the checks returns it for rework again with the new reasons, and it can be corrected again', () => {
+  const stillWrong = { ...corrected(), data: { ...corrected().data, client: { inn: '7701234567', name: 'ООО Ромашка' } } };
+  const [back] = step(toRework(), stillWrong);
+  const [rework, actions] = done(back, 'resubmitted');
+  assert.deepEqual(rework.value, { active: 'returnedForRework' });
+  assert.deepEqual(
+    outbox(queued(actions)).map((m) => [m.id, m.payload.status, m.payload.errorCode ?? null]),
+    [
+      ['a1b2:status:1', 'RECEIVED', null],
+      ['a1b2:status:2', 'REWORK', 'CLIENT_INN_MISSING'],
+      ['a1b2:status:3', 'RECEIVED', null],
+      ['a1b2:status:4', 'REWORK', 'CLIENT_INN_INVALID'],
+    ],
+    'each REWORK keeps the reasons it was sent with',
+  );
+  const [again] = step(rework, { ...corrected(), msgId: 'msg-3' });
+  assert.deepEqual(again.value, { active: 'resubmitted' });
+  assert.deepEqual(
+    ctx(again).resubmissions.map((r) => [r.msgId, r.changes.map((change) => change.field)]),
+    [
+      ['msg-2', ['client', 'documents']],
+      ['msg-3', ['client']],
+    ],
+  );
+});
+
+test('staff send a returned application back to the checks (RESUBMIT_FOR_CHECKS) under the current policy: their reason is kept and announced, no CommonResponse', () => {
+  const tooSmall = toRework({ ...input, amount: 50_000 });
+  assert.deepEqual(
+    ctx(tooSmall).checkErrors.map((e) => e.code),
+    ['AMOUNT_OUT_OF_LIMITS'],
+  );
+  const relaxed = { ...input.policy, limits: { BankGuarantee: { min: 10_000, max: 50_000_000 } } };
+  const event: ApplicationEvent = {
+    type: 'RESUBMIT_FOR_CHECKS',
+    at: '2026-11-23T10:00:00.000',
+    comment: 'лимиты снижены',
+    policy: relaxed,
+  };
+  assert.equal(tooSmall.can(event), true);
+  const [back, actions] = step(tooSmall, event);
+  assert.deepEqual(back.value, { active: 'resubmitted' });
+  assert.deepEqual(ctx(back).resubmissions, [
+    {
+      at: '2026-11-23T10:00:00.000',
+      by: 'staff',
+      msgId: null,
+      comment: 'лимиты снижены',
+      changes: [{ field: 'policy', from: input.policy, to: relaxed }],
+    },
+  ]);
+  assert.deepEqual(
+    queued(actions).map((m) => [m.payloadType, m.payload.status, m.payload.comment]),
+    [
+      ['ChangeDealApplicationStatusEvent', 'RECEIVED', null],
+      ['ChangeDealApplicationStatusEvent', 'REWORK', '50000 is outside 100000…50000000'],
+      ['ChangeDealApplicationStatusEvent', 'RECEIVED', 'лимиты снижены'],
+    ],
+  );
+  assert.deepEqual(done(back, 'resubmitted')[0].value, { active: 'downloadingDocuments' });
+
+  // unchanged data under an unchanged policy fails the same way: back to rework, the attempt recorded with no changes
+  const [same] = step(tooSmall, { ...event, policy: input.policy });
+  assert.deepEqual(ctx(same).resubmissions[0]?.changes, []);
+  assert.deepEqual(done(same, 'resubmitted')[0].value, { active: 'returnedForRework' });
+});
+
+test('a refused withdrawal of a returned application leaves it in rework (nothing announced again), and a correction still brings it back', () => {
+  const rework = toRework();
+  const [asked] = step(rework, { ...withdrawal, msgId: 'msg-8' });
+  assert.equal(asked.can(corrected()), false, 'not while the bank decides on the withdrawal');
+  const [back, actions] = done(step(asked, { type: 'REFUSE_WITHDRAWAL' })[0], 'refuseWithdrawal');
+  assert.deepEqual(back.value, { active: 'returnedForRework' });
+  assert.equal(ctx(back).statusSeq, 2);
+  assert.deepEqual(
+    queued(actions).map((m) => m.id),
+    ['a1b2:status:1', 'a1b2:status:2'],
+  );
+  assert.deepEqual(step(back, corrected())[0].value, { active: 'resubmitted' });
+});
+
+test('outside rework a resubmission is refused as not_returned_for_rework, naming the status, in every other state', () => {
+  const { snapshot: ready } = toReadyForSigning();
+  const [acknowledging] = initialTransition(machine, withoutInn);
+  const review = step(ready, { type: 'SET_STATUS', code: 'UNDER_REVIEW' })[0];
+  const resubmittedOnce = step(toRework(), corrected())[0];
+  const asked = step(toRework(), { ...withdrawal, msgId: 'msg-8' })[0];
+  const withdrawn = step(asked, { type: 'ACCEPT_WITHDRAWAL' })[0];
+  const rejected = step(toRework(), { type: 'REJECT', comment: 'нет' })[0];
+  let stuck = done(step(toRework(), corrected())[0], 'resubmitted')[0];
+  stuck = step(stuck, { type: 'xstate.error.actor.documents', error: { code: 'timeout', message: 'down', retryable: true } })[0];
+  assert.deepEqual(stuck.value, { active: 'stuck' });
+  const staffEvent: ApplicationEvent = { type: 'RESUBMIT_FOR_CHECKS', at: '2026-11-23T10:00:00.000', comment: 'x', policy: input.policy };
+  for (const [s, status] of [
+    [acknowledging, 'RECEIVED'],
+    [ready, 'READY_FOR_SIGNING'],
+    [review, 'UNDER_REVIEW'],
+    [resubmittedOnce, 'RECEIVED'],
+    [asked, 'REWORK'],
+    [stuck, 'RECEIVED'],
+    [withdrawn, 'WITHDRAWN'],
+    [rejected, 'REJECTED'],
+  ] as const) {
+    for (const event of [corrected(), staffEvent]) {
+      assert.equal(s.can(event), false, `${event.type} in ${JSON.stringify(s.value)}`);
+      assert.deepEqual(applicationRefusal(s, event), {
+        code: APPLICATION_REFUSALS.notReturnedForRework,
+        message: `only an application returned for rework goes back to the checks; this one is ${status}`,
+        details: { status },
+      });
+    }
+  }
+});
+
+test('a version 1 snapshot returned for rework migrates to version 2: no resubmissions yet, its REWORK keeps what was sent, and it can be corrected', () => {
+  assert.equal(application.version, 2);
+  const [, v2Actions] = done(
+    done(done(initialTransition(machine, withoutInn)[0], 'acknowledge')[0], 'number', { number: 'BG-2026-000005' })[0],
+    'announceNumber',
+  );
+  const sentByV2 = queued(v2Actions);
+  // what version 1 stored: no `resubmissions`, REWORK without its reasons (they were derived when queueing)
+  const current = machine.getPersistedSnapshot(toRework()) as unknown as PersistedSnapshotJson & { context: Record<string, unknown> };
+  const { resubmissions: _none, ...v1Context } = current.context;
+  const v1: PersistedSnapshotJson = {
+    ...current,
+    context: {
+      ...v1Context,
+      statusHistory: [
+        { code: 'RECEIVED', comment: null },
+        { code: 'REWORK', comment: null },
+      ],
+    },
+  };
+  const migrated = migrateSnapshot(application, 1, v1);
+  assert.deepEqual((migrated.context as { resubmissions: unknown }).resubmissions, []);
+  const restored = restoreSnapshot(application, 1, v1) as SnapshotFrom<typeof machine>;
+  assert.deepEqual(restored.value, { active: 'returnedForRework' });
+  assert.deepEqual(
+    currentStatusesOf(restored),
+    sentByV2.map((m) => m.payload),
+    'the REWORK message is the one version 1 sent (same code and reasons)',
+  );
+  const [back] = step(restored, corrected());
+  assert.deepEqual(back.value, { active: 'resubmitted' });
+  assert.equal(ctx(back).resubmissions.length, 1);
+  assert.throws(() => migrateSnapshot(application, 3, v1), /cannot load snapshots of version 3/);
+});
+
+/** The status payloads an application queues again when it re-enters its state (here after a refused withdrawal without a msgId). */
+function currentStatusesOf(s: SnapshotFrom<typeof machine>) {
+  const [refusing] = step(step(s, { type: 'WITHDRAWAL_REQUESTED', msgId: null, origin: 'system', reason: '' })[0], {
+    type: 'REFUSE_WITHDRAWAL',
+  });
+  return queued(done(refusing, 'refuseWithdrawal')[1]).map((m) => m.payload);
+}

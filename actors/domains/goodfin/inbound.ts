@@ -1,7 +1,11 @@
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { Logger } from 'winston';
 import { isAppError, refusalReasonOf } from '../../../common/errors.ts';
-import applicationModule, { APPLICATION_REFUSALS, type ApplicationInput } from '../../../machines/goodfin-application.ts';
+import applicationModule, {
+  APPLICATION_REFUSALS,
+  type ApplicationData,
+  type ApplicationInput,
+} from '../../../machines/goodfin-application.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import { goodfinConnector } from '../../platform/connectors/goodfin/connector.ts';
 import {
@@ -11,9 +15,11 @@ import {
   envelopeSchema,
   goodfinTime,
   INBOUND_TOKEN_HEADER,
+  type AddDealApplication,
   type GoodfinEnvelope,
 } from '../../platform/connectors/goodfin/protocol.ts';
 import type { ActorRuntime } from '../../runtime/runtime.ts';
+import type { EventOf } from '../../../machines/machine-module.ts';
 import { WebhookBodyError, type WebhookDispatch, type WebhookRequest, type WebhookSpec } from '../../platform/inbound/spec.ts';
 import { inboundToken, policyOf } from './model.ts';
 import type { GoodfinOutbox } from './outbox.ts';
@@ -49,6 +55,19 @@ function applicationIdIn(envelope: GoodfinEnvelope): string {
   return typeof id === 'string' && id.length > 0 ? id.slice(0, 128) : 'unknown';
 }
 
+/** What the bank keeps of an AddDealApplication: the fields it checks, and the rest as Goodfin sent them (for staff). */
+function applicationDataOf(deal: AddDealApplication): ApplicationData {
+  const { amount, currency, client, ...details } = deal.requestData;
+  return {
+    productType: deal.productType,
+    amount: amount ?? null,
+    currency: currency ?? null,
+    client: { inn: client?.inn ?? null, name: client?.name ?? null },
+    documents: deal.documents,
+    details: { ...details, createApplicationDateTime: deal.createApplicationDateTime, ...(client ? { client } : {}) },
+  };
+}
+
 /** Ids of the answers the hub may have queued to a message (the machine's and this module's). */
 export const answerIds = (applicationId: string, msgId: string) => [
   `${applicationId}:ack:${msgId}`,
@@ -62,7 +81,9 @@ export const answerIds = (applicationId: string, msgId: string) => [
  * message by its msgId before answering 2xx; this module then acts on it:
  * AddDealApplication creates the application actor (its id is Goodfin's),
  * CancelDealApplication asks it to withdraw, CommonResponse is matched to
- * the message of ours it answers. Every message but a CommonResponse gets a
+ * the message of ours it answers; an AddDealApplication for an application
+ * returned for rework is its correction (RESUBMITTED), for any other one a
+ * duplicate. Every message but a CommonResponse gets a
  * CommonResponse (the machine's own, or one queued here when the message
  * cannot be taken), and a repeated msgId gets its answer again.
  */
@@ -94,19 +115,10 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       return { dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`, result: `refused: INVALID_PAYLOAD` };
     }
     const deal = parsed.data;
-    const { amount, currency, client, ...details } = deal.requestData;
-    const input: ApplicationInput = {
-      applicationId: deal.dealApplicationId,
-      receivedMsgId: envelope.msgId,
-      receivedAt: goodfinTime(now()),
-      productType: deal.productType,
-      amount: amount ?? null,
-      currency: currency ?? null,
-      client: { inn: client?.inn ?? null, name: client?.name ?? null },
-      documents: deal.documents,
-      policy: policyOf(deps.connectors.configOf(goodfinConnector).settings),
-      details: { ...details, createApplicationDateTime: deal.createApplicationDateTime, ...(client ? { client } : {}) },
-    };
+    const receivedAt = goodfinTime(now());
+    const policy = policyOf(deps.connectors.configOf(goodfinConnector).settings);
+    const data = applicationDataOf(deal);
+    const input: ApplicationInput = { applicationId: deal.dealApplicationId, receivedMsgId: envelope.msgId, receivedAt, ...data, policy };
     try {
       const created = await applications.create(deal.dealApplicationId, input, {
         idempotencyKey: `goodfin:${envelope.msgId}`,
@@ -118,13 +130,53 @@ export function goodfinInbound(deps: InboundDeps): WebhookSpec {
       };
     } catch (error) {
       if (isAppError(error) && error.code === 'actor_exists') {
-        // the application came before under another msgId: it stays as it is
-        await reply(applicationId, envelope.msgId, false, 'DUPLICATE_APPLICATION', `application ${applicationId} was received before`);
-        return { dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`, result: 'refused: DUPLICATE_APPLICATION' };
+        return resubmitApplication(envelope, { type: 'RESUBMITTED', msgId: envelope.msgId, at: receivedAt, data, policy });
       }
       if (isAppError(error) && error.status === 400) {
         await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', error.message);
         return { dispatchedTo: `${APPLICATION_TYPE}/${applicationId}`, result: 'refused: INVALID_PAYLOAD' };
+      }
+      throw error;
+    }
+  };
+
+  /**
+   * The application came before under another msgId: Goodfin resends it once
+   * the client has corrected it (our assumption, see protocol.ts). Taken only
+   * while it is returned for rework; otherwise a duplicate that changes nothing.
+   */
+  const resubmitApplication = async (
+    envelope: GoodfinEnvelope,
+    event: Extract<EventOf<typeof applicationModule>, { type: 'RESUBMITTED' }>,
+  ): Promise<WebhookDispatch> => {
+    const applicationId = applicationIdIn(envelope);
+    const dispatchedTo = `${APPLICATION_TYPE}/${applicationId}`;
+    try {
+      const sent = await applications.send(applicationId, event, {
+        idempotencyKey: `goodfin:${envelope.msgId}`,
+        origin: origin(envelope.msgId),
+      });
+      // answered by the machine (the corrected message's CommonResponse), then checked again
+      return {
+        dispatchedTo,
+        result: `${sent.replayed ? 'already resubmitted' : 'resubmitted'}: ${sent.actor.state}@${sent.actor.revision}`,
+      };
+    } catch (error) {
+      if (isAppError(error) && error.code === 'event_not_accepted') {
+        const reason = refusalReasonOf(error);
+        const why = reason?.code === APPLICATION_REFUSALS.notReturnedForRework ? `: ${reason.message}` : '';
+        await reply(
+          applicationId,
+          envelope.msgId,
+          false,
+          'DUPLICATE_APPLICATION',
+          `application ${applicationId} was received before${why}`,
+        );
+        return { dispatchedTo, result: 'refused: DUPLICATE_APPLICATION' };
+      }
+      if (isAppError(error) && error.status === 400) {
+        await reply(applicationId, envelope.msgId, false, 'INVALID_PAYLOAD', error.message);
+        return { dispatchedTo, result: 'refused: INVALID_PAYLOAD' };
       }
       throw error;
     }

@@ -10,6 +10,24 @@ import { z } from 'zod';
  * `grant_type=password&client_id=shboauthclient&username&password` →
  * `{access_token (a JWT), token_type: "bearer", expires_in, scope, userId}`;
  * errors in the OAuth2 shape `{error, error_description}`.
+ *
+ * Applications returned for rework, and resends. Confirmed by the sources:
+ * the automatic check may send an application back ("автопроверка (после
+ * которой заявка может вернуться)", seed 003 §1 note 3) and "Запрос от
+ * клиента на доработку" is one of the statuses a service reports (seed 003
+ * §1 note 5); every message Goodfin sends gets a CommonResponse, and one
+ * left unanswered is sent again (seed 002 step 4; goodfin.md "Rules"), so a
+ * repeated msgId changes nothing and is answered again. Our assumptions (no
+ * source says how a returned application comes back, and the swagger is not
+ * at hand): Goodfin resends the corrected application as a new
+ * AddDealApplication with the same dealApplicationId and a new msgId; we
+ * take it only while the application is returned for rework (otherwise
+ * DUPLICATE_APPLICATION, as before); "back in the checks" is announced as
+ * RECEIVED, the status a new application gets (goodfin.md names no code for
+ * it; its only example, UNDER_REVIEW "На рассмотрении", is a staff review
+ * status from configuration in our model). Documents are fetched only after
+ * the checks pass (seed 003 §1 note 3 orders them so), so a returned
+ * application holds none: after a correction its current list is fetched.
  */
 
 export const GOODFIN_PATHS = {

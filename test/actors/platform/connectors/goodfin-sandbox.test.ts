@@ -443,6 +443,43 @@ test('the cancel control pushes a CancelDealApplication; repush delivers an earl
     assert.equal((await control('messages?serviceSystemName=nobody')).status, 404);
   }));
 
+test('the resubmit control resends a pushed deal corrected, as Goodfin does after a rework: same id, a new msgId, a valid INN, the charter as a new file that downloads; an unknown deal is 404', () =>
+  withGoodfin(async ({ control, bank, token, goodfin }) => {
+    const generated = await control('generatedeals', { count: 1, invalid: true });
+    const [deal] = generated.body.deals as Array<{ dealApplicationId: string; msgId: string }>;
+    const [first] = await bank.waitFor(1);
+    const original = addDealApplicationSchema.parse(envelopeOf(first?.body ?? Buffer.alloc(0)).payload);
+    assert.equal(original.requestData.client?.inn, undefined);
+
+    const resubmitted = await control('resubmit', { dealApplicationId: deal?.dealApplicationId });
+    assert.equal(resubmitted.status, 200, JSON.stringify(resubmitted.body));
+    const [, second] = await bank.waitFor(2);
+    const envelope = envelopeOf(second?.body ?? Buffer.alloc(0));
+    assert.equal(envelope.payloadType, 'AddDealApplication');
+    assert.equal(envelope.msgId, resubmitted.body.msgId);
+    assert.notEqual(envelope.msgId, deal?.msgId, 'a new message');
+    const corrected = addDealApplicationSchema.parse(envelope.payload);
+    assert.equal(corrected.dealApplicationId, original.dealApplicationId);
+    assert.ok(validLegalEntityInn(corrected.requestData.client?.inn), 'the INN the client added is valid');
+    assert.deepEqual(corrected.requestData.amount, original.requestData.amount, 'the rest as it was');
+    assert.equal(corrected.documents.length, original.documents.length);
+    assert.notEqual(corrected.documents[0]?.documentId, original.documents[0]?.documentId, 'the charter uploaded again');
+    assert.deepEqual(corrected.documents.slice(1), original.documents.slice(1));
+    const download = await fetch(`${goodfin.url}${GOODFIN_PATHS.downloadDocument}?documentId=${corrected.documents[0]?.documentId ?? ''}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(download.status, 200);
+    assert.equal(
+      Buffer.from(await download.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+      '%PDF-',
+    );
+
+    assert.equal((await control('resubmit', { dealApplicationId: 'never-pushed' })).status, 404);
+    assert.equal((await control('resubmit', {})).body.error, 'validation_error');
+  }));
+
 test("answering:false stops the CommonResponses to the bank's messages; turned on again, they come back", () =>
   withGoodfin(async ({ control, send, bank, messages }) => {
     assert.deepEqual((await control('answering', { enabled: false })).body, { enabled: false });

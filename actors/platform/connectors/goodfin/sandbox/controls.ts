@@ -13,6 +13,7 @@ const cancelBodySchema = z.object({
   reason: z.string().max(2000).optional(),
   initiator: z.enum(['CLIENT', 'SYSTEM']).optional(),
 });
+const resubmitBodySchema = z.object({ ...serviceNameField, dealApplicationId: z.string().min(1).max(128) });
 const repushBodySchema = z.object({ ...serviceNameField, msgId: z.string().min(1) });
 const tokenLifetimeSchema = z.object({ seconds: z.number().int().min(1).max(86_400) });
 const answeringSchema = z.object({ enabled: z.boolean() });
@@ -38,6 +39,12 @@ export function goodfinControls({
     'POST /cancel': (request) => {
       const body = parseBody(request, cancelBodySchema);
       return { json: deals.cancel(body.dealApplicationId, body) };
+    },
+    'POST /resubmit': (request) => {
+      const body = parseBody(request, resubmitBodySchema);
+      const resent = deals.resubmit(body.dealApplicationId, body);
+      if (!resent) return { status: 404, json: { error: 'not_found', error_description: `no deal ${body.dealApplicationId} was pushed` } };
+      return { json: { dealApplicationId: body.dealApplicationId, msgId: resent.msgId } };
     },
     'POST /repush': (request) => {
       const body = parseBody(request, repushBodySchema);

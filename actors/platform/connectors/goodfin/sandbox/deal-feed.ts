@@ -1,9 +1,9 @@
 import type { SandboxRoute } from '../../kit/sandbox.ts';
-import { generateDealsRequestSchema, GOODFIN_PATHS, PRODUCT_TYPES, type GeneratedDeals } from '../protocol.ts';
+import { addDealApplicationSchema, generateDealsRequestSchema, GOODFIN_PATHS, PRODUCT_TYPES, type GeneratedDeals } from '../protocol.ts';
 import { samplePdf, type SandboxDocuments } from './documents.ts';
 import { refused, type SandboxTokens } from './oauth.ts';
 import type { GoodfinPusher } from './pusher.ts';
-import { generateDeal } from './sample-deals.ts';
+import { correctDeal, generateDeal } from './sample-deals.ts';
 import { serviceNameField, type ServiceRegistry } from './services.ts';
 import { parseBody } from './validation.ts';
 
@@ -63,6 +63,25 @@ export class DealFeed {
     this.services.endpointOf(service);
     const payload = { dealApplicationId, reason: options.reason ?? 'Клиент отозвал заявку', initiator: options.initiator ?? 'CLIENT' };
     return { msgId: this.pusher.push(service.serviceSystemName, 'CancelDealApplication', payload, true).msgId };
+  }
+
+  /**
+   * Goodfin resends a deal the client corrected (same dealApplicationId, a
+   * new msgId; our assumption of Goodfin's behaviour after a REWORK status);
+   * null when no AddDealApplication of that deal was pushed to the service.
+   */
+  resubmit(dealApplicationId: string, options: { serviceSystemName?: string } = {}): { msgId: string } | null {
+    const service = this.services.named(options.serviceSystemName);
+    this.services.endpointOf(service);
+    const last = this.pusher
+      .pushed(service.serviceSystemName)
+      .filter((m) => m.payloadType === 'AddDealApplication' && m.dealApplicationId === dealApplicationId)
+      .at(-1);
+    if (!last) return null;
+    const deal = correctDeal(addDealApplicationSchema.parse(last.envelope.payload));
+    for (const document of deal.documents)
+      this.documents.add(document.documentId, samplePdf(`${document.documentType} - deal ${deal.dealApplicationId} (corrected)`));
+    return { msgId: this.pusher.push(service.serviceSystemName, 'AddDealApplication', deal, true).msgId };
   }
 
   /** Goodfin's own generatedeals endpoint */

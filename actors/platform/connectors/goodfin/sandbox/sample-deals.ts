@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { legalEntityInnOf } from '../../../../../common/inn.ts';
+import { innProblem, legalEntityInnOf } from '../../../../../common/inn.ts';
 import { goodfinTime, type AddDealApplication } from '../protocol.ts';
 
 // Test applications as Goodfin's sandbox makes them: plausible Russian companies, tenders and documents.
@@ -105,5 +105,24 @@ export function generateDeal(productType: string, withoutInn: boolean, now: numb
     productType,
     requestData,
     documents,
+  };
+}
+
+/**
+ * The same deal after the client's fix, as Goodfin resends it once the bank
+ * returned it for rework: a valid client INN (when it had none, or a wrong
+ * one) and the charter uploaded again (a new document id); the rest as it was.
+ */
+export function correctDeal(deal: AddDealApplication): AddDealApplication {
+  const client = deal.requestData.client ?? {};
+  const inn = client.inn && !innProblem(client.inn) ? client.inn : legalEntityInn();
+  const [charter, ...others] = deal.documents;
+  return {
+    ...deal,
+    requestData: { ...deal.requestData, client: { ...client, inn } },
+    documents: [
+      { documentId: `doc-${randomUUID()}`, documentType: charter?.documentType ?? 'CHARTER', fileName: 'Устав (новая редакция).pdf' },
+      ...others,
+    ],
   };
 }
