@@ -60,7 +60,14 @@ export function deviceWriteOf(config: DeviceConfig): DeviceWrite {
       passwords: { operatorPassword: config.operatorPassword, adminPassword: config.adminPassword },
     };
   }
-  return { kind: config.kind, driver: config.driver, path: config.path, baudRate: config.baudRate, codePage: config.codePage, passwords: null };
+  return {
+    kind: config.kind,
+    driver: config.driver,
+    path: config.path,
+    baudRate: config.baudRate,
+    codePage: config.codePage,
+    passwords: null,
+  };
 }
 
 /** A device as the admin API shows it: passwords only as set, never their values. */
