@@ -24,6 +24,7 @@ import { z } from 'zod';
  *   ASSUMED: our reading where no source says; each one is marked so below.
  */
 
+/** The one endpoint, POSTed JSON (under the base URL `https://api.novaposhta.ua/v2.0`): confirmed [md] §1.1. */
 export const NOVAPOSHTA_PATH = '/json/';
 
 /** Confirmed [md]. */
@@ -36,7 +37,7 @@ export const NP_ERROR_CODES = {
   refNotSpecified: '20000900752',
 } as const;
 
-/** Errors that another attempt can cure; every other NP error is the request's fault. */
+/** Errors that another attempt can cure ("Service Unavailable" is, per [md]); every other NP error is the request's fault (ASSUMED). */
 export const RETRYABLE_NP_CODES: ReadonlySet<string> = new Set([NP_ERROR_CODES.serviceUnavailable]);
 export const AUTH_NP_CODES: ReadonlySet<string> = new Set([
   NP_ERROR_CODES.authFailed,
@@ -44,6 +45,7 @@ export const AUTH_NP_CODES: ReadonlySet<string> = new Set([
   NP_ERROR_CODES.apiKeyExpired,
 ]);
 
+/** The envelope, both ways: confirmed [md] §1.2 (`methodProperties: {}` when there are none). */
 export const npRequestSchema = z.object({
   apiKey: z.string().optional(),
   modelName: z.string().min(1),
@@ -65,11 +67,12 @@ export const npResponseSchema = z.object({
 });
 export type NpResponse = z.infer<typeof npResponseSchema>;
 
-/** `info: {totalCount}` on paged reference calls */
+/** `info: {totalCount}` on paged reference calls: confirmed [md] §1.2. */
 export const pagedInfoSchema = z.object({ totalCount: z.coerce.number().int() });
 
 const text = z.union([z.string(), z.number()]).transform(String);
 
+/** Directory entries (`Address.getCities`, `getWarehouses`): fields confirmed [md] §1.8. */
 export const citySchema = z.looseObject({
   Ref: z.string(),
   Description: z.string(),
@@ -184,6 +187,7 @@ export function npDateKey(value: unknown): number | null {
   return year * 10_000 + month * 100 + day;
 }
 
+/** Confirmed [md] §1.3; the two *Postomat service types are listed by one SDK only. */
 export const CARGO_TYPES = ['Parcel', 'Cargo', 'Documents', 'TiresWheels', 'Pallet'] as const;
 export const SERVICE_TYPES = [
   'WarehouseWarehouse',
@@ -194,6 +198,7 @@ export const SERVICE_TYPES = [
   'DoorsPostomat',
 ] as const;
 
+/** `getDocumentPrice`'s answer: confirmed [md] §1.4. */
 export const priceSchema = z.looseObject({
   AssessedCost: text.optional(),
   Cost: z.coerce.number(),
@@ -205,18 +210,19 @@ export const priceSchema = z.looseObject({
 });
 export type NpPrice = z.infer<typeof priceSchema>;
 
-/** Both shapes seen: `{DeliveryDate: {date, …}}` (documented) and `{date, …}` (an SDK's fixture). */
+/** Both shapes seen: `{DeliveryDate: {date, …}}` (documented) and `{date, …}` (an SDK's fixture) — confirmed [md] §1.5. */
 export const deliveryDateSchema = z.union([
   z.looseObject({ DeliveryDate: z.looseObject({ date: z.string() }) }).transform((d) => d.DeliveryDate.date),
   z.looseObject({ date: z.string() }).transform((d) => d.date),
 ]);
 
-/** "2024-07-10 18:00:00.000000" or "2019.01.02 12:13:14" → an ISO date-time (Kyiv time taken as given). */
+/** "2024-07-10 18:00:00.000000" or "2019.01.02 12:13:14" → an ISO date-time, local to Kyiv as the answer's `timezone` says (kept without an offset). */
 export function parseNpDateTime(value: string): string | null {
   const match = /^(\d{4})[-.](\d{2})[-.](\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(value);
   return match ? `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}` : null;
 }
 
+/** `save`'s answer: `Ref` and the 14-digit `IntDocNumber`, confirmed [md] §1.3. */
 export const savedDocumentSchema = z.looseObject({
   Ref: z.string().min(1),
   IntDocNumber: z.string().regex(/^\d{14}$/),
@@ -226,7 +232,14 @@ export const savedDocumentSchema = z.looseObject({
 });
 export type NpSavedDocument = z.infer<typeof savedDocumentSchema>;
 
-/** A document of the sender's list (`getDocumentList`): how a waybill is found again by our order id. */
+/**
+ * A document of the sender's list (`getDocumentList`): how a waybill is
+ * found again by our code. The request (`DateTimeFrom`, `DateTimeTo`,
+ * `GetFullList`) is confirmed [fix] GetDocumentListDefault.json; that each
+ * listed document carries `InfoRegClientBarcodes` and `StateId` is ASSUMED
+ * (a public client's DTO lists InfoRegClientBarcodes and StateName, index id
+ * 26546486529), as is StateId "2" meaning deleted (tracking's code for it).
+ */
 export const listedDocumentSchema = z.looseObject({
   Ref: z.string(),
   IntDocNumber: text,
@@ -236,6 +249,7 @@ export const listedDocumentSchema = z.looseObject({
 });
 export type NpListedDocument = z.infer<typeof listedDocumentSchema>;
 
+/** `getStatusDocuments`' items (≤ 100 documents a call): confirmed [md] §1.7; `ClientBarcode` is our code, per the transcribed portal. */
 export const trackingSchema = z.looseObject({
   Number: text,
   StatusCode: text,
@@ -271,6 +285,7 @@ export function returnWaybillOf(
     : null;
 }
 
+/** `searchSettlements`' answer: confirmed [md] §1.8. */
 export const settlementsSchema = z.looseObject({
   TotalCount: z.coerce.number().int(),
   Addresses: z.array(
