@@ -227,3 +227,11 @@ test('a parcel first seen refused or on its way back, the earlier statuses skipp
   assert.deepEqual(notices(told), ['refused']);
   assert.equal(step(withWaybill(), tracked('20450000000001', '102'))[0].value, 'returning');
 });
+
+test('a return learned while the parcel waits at the branch takes the shipment on its way back', () => {
+  const atBranch = step(withWaybill(), tracked('20450000000001', '7'))[0];
+  const [s, actions] = step(atBranch, tracked('20450000000001', '7', { returnNumber: '20450000000002' }));
+  assert.equal(s.value, 'returning');
+  assert.deepEqual(notices(actions), ['returning']);
+  assert.equal(step(atBranch, tracked('20450000000001', '7', { returnNumber: null }))[0].value, 'atWarehouse');
+});

@@ -78,12 +78,10 @@ export function novaPoshtaCarrier(deps: {
         },
         context(call),
       );
+      // no DateTime: its format for this method differs between sources ([md] dd.mm.yyyy, the transcribed portal a date-time); NP takes today
       const estimatedDelivery = await deps
         .client()
-        .getDocumentDeliveryDate(
-          { citySender: settings.sender.cityRef, cityRecipient: parcel.cityRef, serviceType, dateTime: new Date(now()) },
-          context(call),
-        );
+        .getDocumentDeliveryDate({ citySender: settings.sender.cityRef, cityRecipient: parcel.cityRef, serviceType }, context(call));
       return { cost: Math.round(price.Cost * 100), estimatedDelivery };
     },
 
