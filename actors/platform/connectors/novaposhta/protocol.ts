@@ -118,6 +118,7 @@ export const NP_VALIDATION_CODES = {
   internetDocumentNotFound: '20000200205',
   dateTimeBeforeToday: '20000400455',
   dateTimeInvalidFormat: '20000400456',
+  dateTimeFilteringInvalidFormat: '20000300413',
   afterpaymentDisabledForPostomat: '20000200032',
   afterpaymentInvalid: '20000200033',
   backwardDeliveryDataMustBeArray: '20000200086',
@@ -141,6 +142,7 @@ export const NP_VALIDATION_CODES = {
 export const NP_ERROR_TEXT: Record<string, string> = {
   [NP_VALIDATION_CODES.dateTimeBeforeToday]: 'DateTime cannot be less then now',
   [NP_VALIDATION_CODES.dateTimeInvalidFormat]: 'DateTime has invalid format', // ASSUMED text ([sdk] names the code DateTimeInvalidFormat)
+  [NP_VALIDATION_CODES.dateTimeFilteringInvalidFormat]: 'DateTime filtering is invalid format', // ASSUMED text ([sdk] DateTimeFilteringInvalidFormat)
   [NP_VALIDATION_CODES.afterpaymentDisabledForPostomat]: 'AfterpaymentOnGoodsCost is disabled for Postomat NovaPoshta',
   [NP_VALIDATION_CODES.afterpaymentInvalid]: 'AfterpaymentOnGoodsCost is invalid',
   [NP_VALIDATION_CODES.backwardDeliveryDataMustBeArray]: 'BackwardDeliveryData must be array',

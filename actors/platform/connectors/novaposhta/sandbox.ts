@@ -549,7 +549,7 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       // the window is of shipping dates (each waybill's DateTime, a Kyiv day), both ends included
       const from = npDateKey(p.DateTimeFrom);
       const to = npDateKey(p.DateTimeTo);
-      if (from === null || to === null) return { errors: [['DateTime filtering is invalid format', '20000300413']] };
+      if (from === null || to === null) return { errors: [refusal(NP_VALIDATION_CODES.dateTimeFilteringInvalidFormat)] };
       const listed = [...waybills.values()].filter((w) => {
         const date = npDateKey(w.date);
         return w.request.InfoRegClientBarcodes !== undefined && date !== null && date >= from && date <= to;
