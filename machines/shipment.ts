@@ -1,7 +1,8 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+import { shipmentCodeOf } from '../common/shipment-code.ts';
 import { statusMapSchema, type ShipmentStage } from '../common/shipment-stages.ts';
-import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
+import { defineMachineModule, effect, type EffectFailure, type PersistedSnapshotJson } from './machine-module.ts';
 
 /**
  * A parcel with Nova Poshta: quoted, its waybill created (exactly once, even
@@ -64,7 +65,17 @@ export interface ShipmentNotice {
   email: string | null;
 }
 
+/** What the carrier effects are given: the shipment and the code it writes on its waybill. */
+export type ShipmentParcel = ShipmentInput & { ourCode: string };
+
 export interface ShipmentContext extends ShipmentInput {
+  /**
+   * Written on the waybill (NP's `InfoRegClientBarcodes`) and searched for
+   * after a crash: short and derived from the shipment id
+   * (common/shipment-code.ts), kept so that the lookup asks for exactly what
+   * the save wrote, whatever later versions derive.
+   */
+  ourCode: string;
   quote: Quote | null;
   quoteError: EffectFailure | null;
   waybill: { number: string; ref: string; cost: number | null; recovered: boolean } | null;
@@ -137,8 +148,8 @@ const notify = (stage: ShipmentStage) => ({
 const shipmentMachine = setup({
   types: {} as { context: ShipmentContext; events: ShipmentEvent; input: ShipmentInput },
   actors: {
-    quoteShipment: effect<Quote, ShipmentInput>(),
-    createWaybill: effect<CreatedWaybill, ShipmentInput & { quote: Quote | null }>(),
+    quoteShipment: effect<Quote, ShipmentParcel>(),
+    createWaybill: effect<CreatedWaybill, ShipmentParcel & { quote: Quote | null }>(),
     deleteWaybill: effect<{ deleted: boolean }, { shipmentId: string; ref: string }>(),
     notifyShipment: effect<{ notified: boolean }, ShipmentNotice>(),
   },
@@ -166,6 +177,10 @@ const shipmentMachine = setup({
     toCancelled: ({ context, event }) => trackedStage(context, event) === 'cancelled',
     // on the way back, the return waybill's "received" is the sender receiving it
     returnReceived: ({ context, event }) => context.returnNumber !== null && trackedStage(context, event) === 'delivered',
+    // NP made the return waybill (whatever the status says), or the return waybill moves: the parcel comes back
+    onTheWayBack: ({ context, event }) =>
+      trackedStage(context, event) !== null &&
+      ((event.type === 'TRACKED' && Boolean(event.returnNumber) && context.returnNumber === null) || context.returnNumber !== null),
     changed: ({ context, event }) => trackedStage(context, event) !== null,
   },
 }).createMachine({
@@ -173,6 +188,7 @@ const shipmentMachine = setup({
   initial: 'starting',
   context: ({ input }) => ({
     ...input,
+    ourCode: shipmentCodeOf(input.shipmentId),
     quote: null,
     quoteError: null,
     waybill: input.existingWaybill
@@ -228,6 +244,9 @@ const shipmentMachine = setup({
           { guard: 'toTransit', target: 'inTransit', actions: 'record' },
           { guard: 'toWarehouse', target: 'atWarehouse', actions: 'record' },
           { guard: 'toDelivered', target: 'delivered', actions: 'record' },
+          // polls can skip statuses: a parcel first seen refused or going back left the sender all the same
+          { guard: 'toRefused', target: 'refused', actions: 'record' },
+          { guard: 'toReturning', target: 'returning', actions: 'record' },
           { guard: 'toCancelled', target: 'cancelled', actions: 'record' },
           { guard: 'changed', actions: 'record' },
         ],
@@ -265,6 +284,7 @@ const shipmentMachine = setup({
           { guard: 'toDelivered', target: 'delivered', actions: 'record' },
           { guard: 'toRefused', target: 'refused', actions: 'record' },
           { guard: 'toReturning', target: 'returning', actions: 'record' },
+          { guard: 'onTheWayBack', target: 'returning', actions: 'record' },
           { guard: 'changed', actions: 'record' },
         ],
       },
@@ -274,7 +294,10 @@ const shipmentMachine = setup({
       invoke: notify('refused'),
       on: {
         TRACKED: [
+          // a return waybill learned while refused (the status still "refused") is the way back all the same
+          { guard: 'returnReceived', target: 'returned', actions: 'record' },
           { guard: 'toReturning', target: 'returning', actions: 'record' },
+          { guard: 'onTheWayBack', target: 'returning', actions: 'record' },
           { guard: 'changed', actions: 'record' },
         ],
       },
@@ -295,11 +318,23 @@ const shipmentMachine = setup({
   },
 });
 
+/**
+ * Version 1 → 2: the code on the waybill became a short one derived from
+ * the id (`ourCode`); version 1 wrote the shipment id itself (its schema
+ * capped it at 36 characters), so a version-1 shipment keeps its id as its
+ * code — a waybill it saved before the upgrade is still found by it.
+ */
+function addOurCode(snapshot: PersistedSnapshotJson): PersistedSnapshotJson {
+  const context = snapshot.context as Omit<ShipmentContext, 'ourCode'> & { ourCode?: string };
+  const legacy = context.shipmentId.length <= 36 ? context.shipmentId : shipmentCodeOf(context.shipmentId);
+  return { ...snapshot, context: { ...context, ourCode: context.ourCode ?? legacy } };
+}
+
 export default defineMachineModule({
   type: 'shipment',
-  version: 1,
+  version: 2,
   description: 'A Nova Poshta parcel: quote, waybill (created once), tracked by batched polling through a configurable status table',
-  migrations: {},
+  migrations: { 1: addOurCode },
   machine: shipmentMachine,
   inputSchema: shipmentInputSchema,
   eventSchema: shipmentEventSchema,

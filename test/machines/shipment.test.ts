@@ -4,6 +4,7 @@ import { initialTransition, type SnapshotFrom } from 'xstate';
 import { stepper } from '../support/machines.ts';
 import shipment, { DEFAULT_STATUS_MAP, type ShipmentInput, type TrackedEvent } from '../../machines/shipment.ts';
 import { workOf } from '../../actors/runtime/machine-glue.ts';
+import { shipmentCodeOf } from '../../common/shipment-code.ts';
 
 const { machine } = shipment;
 const step = stepper(machine);
@@ -165,4 +166,72 @@ test('codes 14 (handed over for inspection) and 107 (storage fee accruing) keep 
     assert.equal(atBranch.value, 'atWarehouse', code);
     assert.deepEqual(notices(actions), ['atWarehouse'], `${code}: the customer hears the parcel waits`);
   }
+});
+
+test('a return learned while the shipment is refused (NP still says 103) takes it back and on to returned', () => {
+  let s = step(withWaybill(), tracked('20450000000001', '7'))[0];
+  s = step(s, tracked('20450000000001', '103'))[0];
+  assert.equal(s.value, 'refused');
+  const [learned, actions] = step(s, tracked('20450000000001', '103', { returnNumber: '20450000000002' }));
+  s = learned;
+  assert.equal(s.value, 'returning', 'the return waybill, whatever the status');
+  assert.deepEqual(notices(actions), ['returning']);
+  assert.equal(ctx(s).returnNumber, '20450000000002');
+  s = step(s, tracked('20450000000002', '4'))[0];
+  assert.equal(s.value, 'returning');
+  assert.equal(step(s, tracked('20450000000002', '9'))[0].value, 'returned');
+});
+
+test('a refused shipment that knows its return waybill already follows it: moving is returning, received is returned', () => {
+  // what a shipment refused before this version may hold: the return number recorded, the state still refused
+  const refused = step(step(withWaybill(), tracked('20450000000001', '7'))[0], tracked('20450000000001', '103'))[0];
+  const stuck = { ...refused, context: { ...ctx(refused), returnNumber: '20450000000002' } } as typeof refused;
+  assert.equal(step(stuck, tracked('20450000000002', '5'))[0].value, 'returning');
+  assert.equal(step(stuck, tracked('20450000000002', '9'))[0].value, 'returned');
+  assert.equal(step(stuck, tracked('20450000000001', '103'))[0].value, 'refused', 'the old number says nothing any more');
+});
+
+test('in refused, a status with no return waybill is only recorded', () => {
+  const refused = step(step(withWaybill(), tracked('20450000000001', '7'))[0], tracked('20450000000001', '103'))[0];
+  const [s] = step(refused, tracked('20450000000001', '777'));
+  assert.equal(s.value, 'refused');
+  assert.equal(ctx(s).returnNumber, null);
+});
+
+test('the shipment keeps a short code derived from its id and hands it to the carrier effects', () => {
+  const long = { ...input, shipmentId: `SHOP-${'9'.repeat(120)}` };
+  const [s, actions] = initialTransition(machine, long);
+  assert.equal(ctx(s).ourCode, shipmentCodeOf(long.shipmentId));
+  assert.ok(ctx(s).ourCode.length <= 21);
+  assert.equal((workOf(actions).spawns[0]?.input as { ourCode: string }).ourCode, ctx(s).ourCode, 'the quote has it');
+  const [, create] = step(s, { type: 'xstate.done.actor.quote', output: { cost: 1, estimatedDelivery: null } });
+  assert.equal((workOf(create).spawns[0]?.input as { ourCode: string }).ourCode, ctx(s).ourCode, 'the waybill has it');
+});
+
+test('version 1 snapshots migrate to 2 keeping the id they wrote on their waybill as their code', () => {
+  assert.equal(shipment.version, 2);
+  const migrate = shipment.migrations[1];
+  assert.ok(migrate);
+  const [s] = initialTransition(machine, input);
+  const { ourCode: _dropped, ...v1Context } = ctx(s);
+  const migrated = migrate({ status: 'active', value: 'creatingWaybill', context: v1Context });
+  assert.equal((migrated.context as { ourCode: string }).ourCode, 'SHOP-1001', 'a version-1 save wrote the id itself');
+  const longId = 'X'.repeat(40); // version 1 refused such an id on the waybill: it never wrote one
+  const migratedLong = migrate({ status: 'active', value: 'creatingWaybill', context: { ...v1Context, shipmentId: longId } });
+  assert.equal((migratedLong.context as { ourCode: string }).ourCode, shipmentCodeOf(longId));
+});
+
+test('a parcel first seen refused or on its way back, the earlier statuses skipped between polls, leaves awaiting pickup', () => {
+  const [refused, told] = step(withWaybill(), tracked('20450000000001', '103'));
+  assert.equal(refused.value, 'refused');
+  assert.deepEqual(notices(told), ['refused']);
+  assert.equal(step(withWaybill(), tracked('20450000000001', '102'))[0].value, 'returning');
+});
+
+test('a return learned while the parcel waits at the branch takes the shipment on its way back', () => {
+  const atBranch = step(withWaybill(), tracked('20450000000001', '7'))[0];
+  const [s, actions] = step(atBranch, tracked('20450000000001', '7', { returnNumber: '20450000000002' }));
+  assert.equal(s.value, 'returning');
+  assert.deepEqual(notices(actions), ['returning']);
+  assert.equal(step(atBranch, tracked('20450000000001', '7', { returnNumber: null }))[0].value, 'atWarehouse');
 });

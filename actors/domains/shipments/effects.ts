@@ -1,6 +1,12 @@
 import type { Logger } from 'winston';
 import orderModule, { type OrderEvent, type ShipmentRequest } from '../../../machines/order.ts';
-import shipmentModule, { type CreatedWaybill, type Quote, type ShipmentInput, type ShipmentNotice } from '../../../machines/shipment.ts';
+import shipmentModule, {
+  type CreatedWaybill,
+  type Quote,
+  type ShipmentInput,
+  type ShipmentNotice,
+  type ShipmentParcel,
+} from '../../../machines/shipment.ts';
 import type { Carriers } from '../../platform/connectors/carriers.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import { novaPoshtaConnector } from '../../platform/connectors/novaposhta/connector.ts';
@@ -51,8 +57,10 @@ export function shipmentEffects(deps: ShipmentEffectDeps): BoundEffects {
     actor: { type: shipmentModule.type, id: shipmentId },
     signal: context.signal,
   });
-  const parcelOf = (input: ShipmentInput): ParcelRequest => ({
-    ourCode: input.shipmentId,
+  // an invocation recorded by version 1 of the machine carries no code: it wrote the shipment id on the waybill
+  const codeOf = (input: ShipmentParcel): string => (input as Partial<ShipmentParcel>).ourCode ?? input.shipmentId;
+  const parcelOf = (input: ShipmentParcel): ParcelRequest => ({
+    ourCode: codeOf(input),
     recipient: input.recipient,
     cityRef: input.cityRef,
     warehouseRef: input.warehouseRef,
@@ -62,13 +70,14 @@ export function shipmentEffects(deps: ShipmentEffectDeps): BoundEffects {
     collectOnDelivery: input.collectOnDelivery,
   });
 
-  const quoteShipment: EffectHandler<ShipmentInput, Quote> = (input, context) =>
+  const quoteShipment: EffectHandler<ShipmentParcel, Quote> = (input, context) =>
     carrier().quote(parcelOf(input), callOf(input.shipmentId, context));
 
-  const createWaybill: EffectHandler<ShipmentInput & { quote: Quote | null }, CreatedWaybill> = async (input, context) => {
+  const createWaybill: EffectHandler<ShipmentParcel & { quote: Quote | null }, CreatedWaybill> = async (input, context) => {
     const call = callOf(input.shipmentId, context);
+    // a day before the request: a waybill is dated the day it is saved, in Kyiv, which may be "yesterday" in UTC
     const since = new Date(Date.parse(input.requestedAt) - 24 * 3600 * 1000);
-    const existing = await carrier().findByOurCode(input.shipmentId, since, call);
+    const existing = await carrier().findByOurCode(codeOf(input), since, call);
     if (existing) {
       deps.logger.info('waybill found by order id, not created again', { shipmentId: input.shipmentId, number: existing.number });
       return { ...existing, cost: null, recovered: true };

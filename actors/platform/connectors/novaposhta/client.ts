@@ -123,6 +123,8 @@ export class NovaPoshtaClient {
       cost: number;
       cargoType: string;
       seatsAmount: number;
+      /** cash on delivery in UAH ("1234.50"): priced as NP's money redelivery */
+      redeliveryAmount?: string;
     },
     context?: CallContext,
   ): Promise<NpPrice> {
@@ -134,6 +136,8 @@ export class NovaPoshtaClient {
       Cost: query.cost,
       CargoType: query.cargoType,
       SeatsAmount: query.seatsAmount,
+      // confirmed [md]: RedeliveryCalculate {CargoType: "Money", Amount}
+      ...(query.redeliveryAmount !== undefined ? { RedeliveryCalculate: { CargoType: 'Money', Amount: query.redeliveryAmount } } : {}),
     };
     const answer = await this.request('InternetDocument', 'getDocumentPrice', properties, { item: priceSchema, idempotent: true, context });
     const price = answer.data[0];
@@ -172,11 +176,11 @@ export class NovaPoshtaClient {
         NP_CONNECTOR_ERROR_CODES.invalidWaybill,
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
-    if (!parsed.data.RecipientAddress && parsed.data.NewAddress !== '1')
-      throw this.http.error(
-        NP_CONNECTOR_ERROR_CODES.invalidWaybill,
-        'RecipientAddress (a branch) or an inline address (NewAddress) is required',
-      );
+    const toBranch = !parsed.data.ServiceType.endsWith('Doors');
+    if (toBranch && !parsed.data.RecipientAddress)
+      throw this.http.error(NP_CONNECTOR_ERROR_CODES.invalidWaybill, 'RecipientAddress (the branch or postomat Ref) is required');
+    if (!toBranch && !parsed.data.RecipientHouse)
+      throw this.http.error(NP_CONNECTOR_ERROR_CODES.invalidWaybill, 'RecipientHouse is required for delivery to an address');
     if (options.toPostomat) {
       const problems = postomatProblems(parsed.data);
       if (problems.length > 0) throw this.http.error(NP_CONNECTOR_ERROR_CODES.postomatRestrictions, problems.join('; '));
@@ -201,9 +205,13 @@ export class NovaPoshtaClient {
     );
   }
 
-  /** The sender's waybills created since `since` that carry this order reference. */
-  async findWaybillsByOrder(orderRef: string, since: Date, context?: CallContext): Promise<NpListedDocument[]> {
-    const properties = { DateTimeFrom: npDate(since), DateTimeTo: npDate(new Date()), GetFullList: '1' };
+  /**
+   * The sender's waybills dated from `since` to `until` that carry this
+   * order reference. The window is in Kyiv days, as the waybills' own
+   * `DateTime` is: a UTC day would miss one saved after midnight in Kyiv.
+   */
+  async findWaybillsByOrder(orderRef: string, window: { since: Date; until: Date }, context?: CallContext): Promise<NpListedDocument[]> {
+    const properties = { DateTimeFrom: npDate(window.since), DateTimeTo: npDate(window.until), GetFullList: '1' };
     const answer = await this.request('InternetDocument', 'getDocumentList', properties, {
       item: listedDocumentSchema,
       idempotent: true,

@@ -35,6 +35,13 @@ export const novaPoshtaSettingsSchema = z.looseObject({
       paymentMethod: 'Cash',
       volumeGeneral: 0.001,
     }),
+  /**
+   * The sender has an agreement with NP for payment control ("контроль
+   * оплати", `AfterpaymentOnGoodsCost`): cash on delivery is then collected
+   * that way (to the sender's account) instead of as a money transfer —
+   * except at a postomat, where NP refuses it.
+   */
+  paymentControl: z.boolean().default(false),
   trackingIntervalMinutes: z.number().int().min(1).max(1440).default(15),
   /** overrides of the default table, e.g. {"112": "atWarehouse"} */
   statusMap: statusMapSchema.default({}).transform((overrides) => ({ ...DEFAULT_STATUS_MAP, ...overrides })),

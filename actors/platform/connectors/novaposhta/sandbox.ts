@@ -1,10 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { startSandboxServer, type SandboxOptions, type SandboxResponse, type SandboxServer } from '../kit/sandbox.ts';
 import {
+  BASIS_DOCUMENT_TYPES,
+  INFO_REG_CLIENT_BARCODES_MAX,
+  INFO_REG_CLIENT_BARCODES_PATTERN,
   NOVAPOSHTA_PATH,
   NP_ERROR_CODES,
+  NP_ERROR_TEXT,
   NP_VALIDATION_CODES,
   npDate,
+  npDateKey,
   npRequestSchema,
   type NpCity,
   type NpWarehouse,
@@ -208,12 +213,16 @@ interface Waybill {
   number: string;
   orderRef: string;
   created: Date;
+  /** its `DateTime`, the shipping date (dd.mm.yyyy, a Kyiv day) */
+  date: string;
   request: Record<string, unknown>;
   scenario: TrackingScenario;
   step: number;
   deleted: boolean;
   phones: string[];
   returnNumber: string | null;
+  /** the document NP made on this one's basis, and what it is (`CargoReturn`, `Redirecting`) */
+  basis: { number: string; type: string } | null;
 }
 
 export interface NovaPoshtaSandbox extends SandboxServer {
@@ -233,6 +242,14 @@ export interface NovaPoshtaSandbox extends SandboxServer {
   calls(method: string): number;
   /** waybills that need no save: a load test of tracking */
   seedWaybills(count: number): string[];
+  /** the sender orders the parcel back (NP's `CargoReturn`): a return waybill, whatever the status; its number */
+  orderReturn(number: string): string | null;
+  /** the parcel is redirected (NP's `Redirecting`): a new waybill on its basis, not a return; its number */
+  redirect(number: string): string | null;
+  /** the sandbox's clock (what "today" is for `DateTime`); null: the real one */
+  setClock(at: number | null): void;
+  /** the `methodProperties` of every `InternetDocument.save` received, oldest first */
+  savedRequests(): Array<Record<string, unknown>>;
 }
 
 export interface NovaPoshtaSandboxOptions extends SandboxOptions {
@@ -241,6 +258,8 @@ export interface NovaPoshtaSandboxOptions extends SandboxOptions {
   generated?: { settlements: number; branchesEach: number };
   /** the longest page the directory answers, whatever `Limit` asks (500). NP's own cap is not documented: short pages are our assumption of the worst case */
   pageLimit?: number;
+  /** the sandbox's clock (tests of dates at Kyiv's midnight); the real one by default */
+  now?: () => number;
 }
 
 export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions = {}): Promise<NovaPoshtaSandbox> {
@@ -252,6 +271,9 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
   const warehouses = [...SANDBOX_WAREHOUSES, ...generated.warehouses];
   let waybills = new Map<string, Waybill>();
   let calls = new Map<string, number>();
+  let saved: Array<Record<string, unknown>> = [];
+  let clockAt: number | null = null;
+  const now = () => clockAt ?? (options.now ?? Date.now)();
   // 14-digit numbers, unique within this sandbox and unlikely to repeat across restarts
   let sequence = (Date.now() % 100_000) * 10_000;
 
@@ -266,36 +288,125 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
     if (waybill.deleted) return;
     const sequenceOf = TRACKING_SCENARIOS[waybill.scenario];
     waybill.step = Math.min(sequenceOf.length - 1, waybill.step + steps);
-    if (waybill.scenario === 'refused' && statusOf(waybill) === '102' && !waybill.returnNumber) {
-      const back: Waybill = {
-        ref: randomUUID(),
-        number: nextNumber(),
-        orderRef: waybill.orderRef,
-        created: new Date(),
-        request: {},
-        scenario: 'return',
-        step: 0,
-        deleted: false,
-        phones: waybill.phones,
-        returnNumber: null,
-      };
-      waybills.set(back.number, back);
-      waybill.returnNumber = back.number;
-    }
+    if (waybill.scenario === 'refused' && statusOf(waybill) === '102' && !waybill.returnNumber)
+      basedOn(waybill, BASIS_DOCUMENT_TYPES.cargoReturn);
+  };
+
+  /** A document NP makes on a waybill's basis: a return (tracked back to the sender) or a redirect. */
+  const basedOn = (waybill: Waybill, type: string): string => {
+    const made = new Date(now());
+    const next: Waybill = {
+      ref: randomUUID(),
+      number: nextNumber(),
+      orderRef: waybill.orderRef,
+      created: made,
+      date: npDate(made),
+      request: {},
+      scenario: type === BASIS_DOCUMENT_TYPES.cargoReturn ? 'return' : 'delivered',
+      step: 0,
+      deleted: false,
+      phones: waybill.phones,
+      returnNumber: null,
+      basis: null,
+    };
+    waybills.set(next.number, next);
+    waybill.basis = { number: next.number, type };
+    if (type === BASIS_DOCUMENT_TYPES.cargoReturn) waybill.returnNumber = next.number;
+    return next.number;
   };
 
   const requireFields = (p: Record<string, unknown>): Array<[string, string]> => {
     const problems: Array<[string, string]> = [];
     const blank = (key: string) => p[key] === undefined || p[key] === null || p[key] === '';
     if (blank('CitySender')) problems.push(['CitySender is not selected', NP_VALIDATION_CODES.citySenderMissing]);
-    if (blank('CityRecipient')) problems.push(['CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]);
-    else if (!cities.some((c) => c.Ref === p.CityRecipient))
+    // with a new address (NewAddress "1") NP's documented example names the city instead of giving its Ref
+    if (blank('CityRecipient') && p.NewAddress !== '1')
+      problems.push(['CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]);
+    else if (!blank('CityRecipient') && !cities.some((c) => c.Ref === p.CityRecipient))
       problems.push(['CityRecipient not found', NP_VALIDATION_CODES.cityRecipientNotFound]);
     if (blank('ContactSender')) problems.push(['ContactSender is not selected', NP_VALIDATION_CODES.contactSenderMissing]);
     if (blank('ContactRecipient') && blank('RecipientName'))
       problems.push(['ContactRecipient is not selected', NP_VALIDATION_CODES.contactRecipientMissing]);
     if (!(Number(p.Cost) > 0)) problems.push(['Cost is invalid', NP_VALIDATION_CODES.costInvalid]);
     if (blank('Description')) problems.push(['Description is empty', NP_VALIDATION_CODES.descriptionEmpty]);
+    return problems;
+  };
+
+  const refusal = (code: string): [string, string] => [NP_ERROR_TEXT[code] ?? code, code];
+  const todayKey = (): number => npDateKey(npDate(new Date(now()))) ?? 0;
+
+  /** The recipient's city: by its Ref, and with a new address by its name too (both must agree). */
+  const recipientCityOf = (p: Record<string, unknown>): NpCity | undefined => {
+    const byRef = cities.find((c) => c.Ref === p.CityRecipient);
+    if (p.NewAddress !== '1') return byRef;
+    const named = typeof p.RecipientCityName === 'string' ? p.RecipientCityName.trim().toLocaleLowerCase('uk') : '';
+    const byName = cities.filter((c) => [c.Description, c.DescriptionRu].some((name) => name?.toLocaleLowerCase('uk') === named));
+    return p.CityRecipient ? byName.find((c) => c.Ref === byRef?.Ref) : byName[0];
+  };
+
+  /**
+   * What the sandbox refuses beyond missing fields, each with NP's code and
+   * text (protocol.ts says which rules are sourced, which assumed): a past
+   * shipping date judged in Kyiv, our client code's limits, payment control
+   * at a postomat, the money redelivery's shape, and the inline recipient
+   * (NewAddress "1") whose names must be the directory's.
+   */
+  const protocolProblems = (p: Record<string, unknown>): Array<[string, string]> => {
+    const problems: Array<[string, string]> = [];
+    // NP's documented example leaves DateTime empty: taken as today (ASSUMED); a date before today in Kyiv is refused
+    const date = p.DateTime === undefined || p.DateTime === '' ? todayKey() : npDateKey(p.DateTime);
+    if (date === null) problems.push(refusal(NP_VALIDATION_CODES.dateTimeInvalidFormat));
+    else if (date < todayKey()) problems.push(refusal(NP_VALIDATION_CODES.dateTimeBeforeToday));
+
+    const barcode = p.InfoRegClientBarcodes;
+    if (typeof barcode === 'string' && barcode.length > INFO_REG_CLIENT_BARCODES_MAX)
+      problems.push(refusal(NP_VALIDATION_CODES.infoRegClientBarcodesTooLong));
+    else if (typeof barcode === 'string' && barcode !== '' && !INFO_REG_CLIENT_BARCODES_PATTERN.test(barcode))
+      problems.push(refusal(NP_VALIDATION_CODES.infoRegClientBarcodesInvalidCharacters));
+
+    const city = recipientCityOf(p);
+    const toDoors = String(p.ServiceType ?? '').endsWith('Doors');
+    const addressName = typeof p.RecipientAddressName === 'string' ? p.RecipientAddressName : '';
+    const branchByRef = warehouses.find((w) => w.Ref === p.RecipientAddress);
+    const branchByNumber = toDoors ? undefined : warehouses.find((w) => w.CityRef === city?.Ref && w.Number === addressName);
+    const branch = branchByRef ?? branchByNumber;
+    if (p.AfterpaymentOnGoodsCost !== undefined && p.AfterpaymentOnGoodsCost !== '') {
+      if (branch?.CategoryOfWarehouse === 'Postomat') problems.push(refusal(NP_VALIDATION_CODES.afterpaymentDisabledForPostomat));
+      else if (!/^\d+(\.\d{1,2})?$/.test(String(p.AfterpaymentOnGoodsCost)))
+        problems.push(refusal(NP_VALIDATION_CODES.afterpaymentInvalid));
+    }
+
+    if (p.BackwardDeliveryData !== undefined) {
+      const items = p.BackwardDeliveryData;
+      if (!Array.isArray(items)) problems.push(refusal(NP_VALIDATION_CODES.backwardDeliveryDataMustBeArray));
+      else
+        for (const item of items as Array<Record<string, unknown>>) {
+          if (item?.CargoType !== 'Money') problems.push(refusal(NP_VALIDATION_CODES.backwardDeliveryMustBeMoney));
+          else if (item.PayerType !== 'Sender' && item.PayerType !== 'Recipient')
+            problems.push(refusal(NP_VALIDATION_CODES.backwardDeliveryPayerTypeIncorrect));
+          else if (!/^\d+(\.\d{1,2})?$/.test(String(item.RedeliveryString ?? '')))
+            problems.push(refusal(NP_VALIDATION_CODES.redeliveryStringInvalid));
+          else if (Number(item.RedeliveryString) < 1) problems.push(refusal(NP_VALIDATION_CODES.redeliveryStringBelowOne));
+        }
+    }
+
+    if (p.NewAddress === '1') {
+      const named = typeof p.RecipientCityName === 'string' ? p.RecipientCityName.trim() : '';
+      if (!named) problems.push(refusal(NP_VALIDATION_CODES.recipientCityNameMissing));
+      else if (!city) problems.push(refusal(NP_VALIDATION_CODES.recipientCityNameNotFound));
+      if (p.RecipientType !== 'PrivatePerson') problems.push(refusal(NP_VALIDATION_CODES.recipientTypeInvalid));
+      if (typeof p.RecipientsPhone !== 'string' || p.RecipientsPhone === '')
+        problems.push(refusal(NP_VALIDATION_CODES.recipientsPhoneEmpty));
+      if (toDoors) {
+        if (!addressName) problems.push(refusal(NP_VALIDATION_CODES.recipientAddressStreetMissing));
+        if (typeof p.RecipientHouse !== 'string' || p.RecipientHouse === '')
+          problems.push(refusal(NP_VALIDATION_CODES.recipientHouseMissing));
+      } else {
+        // a branch is named by its number in the recipient's city ([np-example] in protocol.ts)
+        if (city && (!branchByNumber || (branchByRef && branchByNumber.Ref !== branchByRef.Ref)))
+          problems.push(refusal(NP_VALIDATION_CODES.recipientAddressNameNotFound));
+      }
+    }
     return problems;
   };
 
@@ -312,14 +423,16 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       CityRecipient: recipientCity?.Description ?? '',
       WarehouseRecipient: branch?.Description ?? '',
       ClientBarcode: waybill.orderRef,
-      ...(status === '9' ? { RecipientDateTime: new Date().toISOString().replace('T', ' ').slice(0, 19) } : {}),
+      ...(status === '9' ? { RecipientDateTime: new Date(now()).toISOString().replace('T', ' ').slice(0, 19) } : {}),
       ...(unmasked
         ? {
             RecipientFullNameEW: String(waybill.request.RecipientName ?? ''),
             PhoneRecipient: String(waybill.request.RecipientsPhone ?? ''),
           }
         : {}),
-      ...(waybill.returnNumber ? { LastCreatedOnTheBasisNumber: waybill.returnNumber, LastCreatedOnTheBasisDocumentType: 'Return' } : {}),
+      ...(waybill.basis
+        ? { LastCreatedOnTheBasisNumber: waybill.basis.number, LastCreatedOnTheBasisDocumentType: waybill.basis.type }
+        : { LastCreatedOnTheBasisNumber: '', LastCreatedOnTheBasisDocumentType: '' }),
     };
   };
 
@@ -359,15 +472,20 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
         ? [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing] as [string, string]]
         : [];
       if (problems.length > 0) return { errors: problems };
+      const redelivery = p.RedeliveryCalculate as { CargoType?: unknown; Amount?: unknown } | undefined;
+      if (redelivery !== undefined && (redelivery.CargoType !== 'Money' || !/^\d+(\.\d{1,2})?$/.test(String(redelivery.Amount ?? ''))))
+        return { errors: [refusal(NP_VALIDATION_CODES.redeliveryCalculateAmount)] };
       const weight = Math.max(0.1, Number(p.Weight) || 0.1);
       const declared = Math.max(0, Number(p.Cost) || 0);
       const cost = 60 + 10 * Math.ceil(weight) + Math.round(declared * 0.005);
+      // our own tariff: 20 UAH + 2 % of the amount transferred back
+      const costRedelivery = redelivery ? 20 + Math.round(Number(redelivery.Amount) * 0.02) : 0;
       return {
         data: [
           {
             AssessedCost: String(declared),
             Cost: String(cost),
-            CostRedelivery: '0',
+            CostRedelivery: String(costRedelivery),
             TZoneInfo: { TzoneName: 'Тарифна зона: 2', TzoneID: '2' },
           },
         ],
@@ -377,36 +495,43 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       if (!p.CitySender || !p.CityRecipient)
         return { errors: [['CitySender or CityRecipient is not selected', NP_VALIDATION_CODES.cityRecipientMissing]] };
       const days = p.CitySender === p.CityRecipient ? 1 : 2;
-      const date = new Date(Date.now() + days * 24 * 3600 * 1000).toISOString().slice(0, 10);
+      const date = new Date(now() + days * 24 * 3600 * 1000).toISOString().slice(0, 10);
       return { data: [{ DeliveryDate: { date: `${date} 18:00:00.000000`, timezone_type: 3, timezone: 'Europe/Kiev' } }] };
     },
     'InternetDocument.save': (p) => {
-      const problems = requireFields(p);
+      saved.push(p);
+      const problems = [...requireFields(p), ...protocolProblems(p)];
       if (problems.length > 0) return { errors: problems };
       const number = nextNumber();
-      const toPostomat = warehouses.find((w) => w.Ref === p.RecipientAddress)?.CategoryOfWarehouse === 'Postomat';
-      const scenario: TrackingScenario = toPostomat ? 'postomat' : p.CitySender === p.CityRecipient ? 'local' : 'delivered';
+      const recipientCity = recipientCityOf(p);
+      const branch =
+        warehouses.find((w) => w.Ref === p.RecipientAddress) ??
+        warehouses.find((w) => w.CityRef === recipientCity?.Ref && w.Number === p.RecipientAddressName);
+      const toPostomat = branch?.CategoryOfWarehouse === 'Postomat';
+      const scenario: TrackingScenario = toPostomat ? 'postomat' : p.CitySender === recipientCity?.Ref ? 'local' : 'delivered';
       const phones = [p.RecipientsPhone, p.SendersPhone].filter((v): v is string => typeof v === 'string').map((v) => v.replace(/^\+/, ''));
       const waybill: Waybill = {
         ref: randomUUID(),
         number,
         orderRef: String(p.InfoRegClientBarcodes ?? ''),
-        created: new Date(),
-        request: p,
+        created: new Date(now()),
+        date: typeof p.DateTime === 'string' && p.DateTime !== '' ? p.DateTime : npDate(new Date(now())),
+        request: { ...p, CityRecipient: recipientCity?.Ref, RecipientAddress: branch?.Ref },
         scenario,
         step: 0,
         deleted: false,
         phones,
         returnNumber: null,
+        basis: null,
       };
       waybills.set(number, waybill);
-      const days = p.CitySender === p.CityRecipient ? 1 : 2;
+      const days = p.CitySender === recipientCity?.Ref ? 1 : 2;
       return {
         data: [
           {
             Ref: waybill.ref,
             CostOnSite: String(60 + 10 * Math.ceil(Number(p.Weight) || 0.1)),
-            EstimatedDeliveryDate: npDate(new Date(Date.now() + days * 24 * 3600 * 1000)),
+            EstimatedDeliveryDate: npDate(new Date(now() + days * 24 * 3600 * 1000)),
             IntDocNumber: number,
             TypeDocument: 'InternetDocument',
           },
@@ -421,15 +546,14 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       return { data: [{ Ref: waybill.ref }] };
     },
     'InternetDocument.getDocumentList': (p) => {
-      const parse = (value: unknown) => {
-        const m = /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(String(value ?? ''));
-        return m ? Date.parse(`${m[3]}-${m[2]}-${m[1]}T00:00:00Z`) : NaN;
-      };
-      const from = parse(p.DateTimeFrom);
-      const to = parse(p.DateTimeTo) + 24 * 3600 * 1000;
-      const listed = [...waybills.values()].filter(
-        (w) => w.request.InfoRegClientBarcodes !== undefined && w.created.getTime() >= from && w.created.getTime() < to,
-      );
+      // the window is of shipping dates (each waybill's DateTime, a Kyiv day), both ends included
+      const from = npDateKey(p.DateTimeFrom);
+      const to = npDateKey(p.DateTimeTo);
+      if (from === null || to === null) return { errors: [refusal(NP_VALIDATION_CODES.dateTimeFilteringInvalidFormat)] };
+      const listed = [...waybills.values()].filter((w) => {
+        const date = npDateKey(w.date);
+        return w.request.InfoRegClientBarcodes !== undefined && date !== null && date >= from && date <= to;
+      });
       return {
         data: listed.map((w) => ({
           Ref: w.ref,
@@ -437,7 +561,7 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
           InfoRegClientBarcodes: w.orderRef,
           StateId: statusOf(w),
           StateName: STATUS_TEXT[statusOf(w)] ?? '',
-          DateTime: npDate(w.created),
+          DateTime: w.date,
         })),
       };
     },
@@ -463,6 +587,8 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
       onReset: () => {
         waybills = new Map();
         calls = new Map();
+        saved = [];
+        clockAt = null;
       },
       describe: () => ({ cities: cities.length, warehouses: warehouses.length, waybills: waybills.size, calls: Object.fromEntries(calls) }),
       routes: [
@@ -506,6 +632,22 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
             return { json: { waybills: control.waybills() } };
           },
         },
+        {
+          // the sender orders a parcel back, or redirects it (`{"number", "kind": "return|redirect"}`)
+          method: 'POST',
+          path: '/sandbox/tracking/basis',
+          handle: (request) => {
+            const body = request.json() as { number?: string; kind?: string };
+            const made =
+              body.number && body.kind === 'return'
+                ? control.orderReturn(body.number)
+                : body.number && body.kind === 'redirect'
+                  ? control.redirect(body.number)
+                  : null;
+            if (!made) return { status: 400, json: { error: 'a known number and kind (return, redirect) are required' } };
+            return { json: { number: made, waybills: control.waybills() } };
+          },
+        },
         { method: 'GET', path: '/sandbox/waybills', handle: () => ({ json: { waybills: control.waybills() } }) },
       ],
     },
@@ -537,19 +679,33 @@ export async function startNovaPoshtaSandbox(options: NovaPoshtaSandboxOptions =
           ref: randomUUID(),
           number: nextNumber(),
           orderRef: `LOAD-${i}`,
-          created: new Date(),
+          created: new Date(now()),
+          date: npDate(new Date(now())),
           request: {},
           scenario: 'delivered',
           step: 0,
           deleted: false,
           phones: [],
           returnNumber: null,
+          basis: null,
         };
         waybills.set(waybill.number, waybill);
         numbers.push(waybill.number);
       }
       return numbers;
     },
+    orderReturn: (number: string) => {
+      const waybill = waybills.get(number);
+      return waybill && !waybill.deleted ? (waybill.returnNumber ?? basedOn(waybill, BASIS_DOCUMENT_TYPES.cargoReturn)) : null;
+    },
+    redirect: (number: string) => {
+      const waybill = waybills.get(number);
+      return waybill && !waybill.deleted ? basedOn(waybill, BASIS_DOCUMENT_TYPES.redirecting) : null;
+    },
+    setClock: (at: number | null) => {
+      clockAt = at;
+    },
+    savedRequests: () => [...saved],
   };
   return Object.assign(server, control);
 }

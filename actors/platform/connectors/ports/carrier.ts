@@ -6,7 +6,7 @@
  */
 
 export interface ParcelRequest {
-  /** ours (the shipment id), written on the waybill so that a waybill whose answer was lost can be found */
+  /** ours: the shipment's short code (derived from its id, kept with it), written on the waybill so that a waybill whose answer was lost can be found */
   ourCode: string;
   recipient: { name: string; phone: string };
   cityRef: string;
