@@ -404,3 +404,35 @@ test('every other state refuses CANCEL and stays as it was', () => {
     assert.deepEqual(workOf(actions), { spawns: [], delays: [], cancels: [], unsupported: [] }, state);
   }
 });
+
+test('an attempt paid after it had failed (expired) pays the order while it waits to try again', () => {
+  const [waiting] = declined(toPaying(), 'SHOP-1001-P1');
+  assert.equal(waiting.value, 'awaitingPaymentRetry');
+  const [s, actions] = paid(waiting, 'SHOP-1001-P1');
+  assert.equal(s.value, 'issuingDocuments');
+  assert.deepEqual(ctx(s).currentPayment, { id: 'SHOP-1001-P1', attempt: 1, outcome: 'succeeded' });
+  assert.equal(ctx(s).receipt?.paymentId, 'SHOP-1001-P1');
+  assert.deepEqual(spawned(actions), ['issueDocuments']);
+  assert.deepEqual(workOf(actions).cancels.length, 1, 'the retry timer is dropped');
+});
+
+test('an earlier attempt paid after all while the next one waits pays the order, and becomes the payment a cancel refunds', () => {
+  let [s, actions] = declined(toPaying(), 'SHOP-1001-P1');
+  [s] = step(s, timerFiring(workOf(actions).delays[0]));
+  assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P2');
+  const [credited] = paid(s, 'SHOP-1001-P1');
+  assert.equal(credited.value, 'issuingDocuments');
+  assert.deepEqual(ctx(credited).currentPayment, { id: 'SHOP-1001-P1', attempt: 1, outcome: 'succeeded' });
+  assert.equal(paid(s, 'OTHER-ORDER-P1')[0].value, 'paying', "another order's payment is not this order's money");
+  assert.equal(paid(s, 'SHOP-1001-P3')[0].value, 'paying', "an attempt never made is not this order's");
+});
+
+test('a blocked order does not take a late payment (its stock is released): the payment refunds it', () => {
+  let [s, actions] = declined(toPaying(orderInput({ policy: orderPolicySchema.parse({ maxPaymentAttempts: 1 }) })), 'SHOP-1001-P1');
+  [s, actions] = step(s, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } });
+  assert.equal(s.value, 'blocked');
+  assert.ok(actions);
+  const [after] = paid(s, 'SHOP-1001-P1');
+  assert.equal(after.value, 'blocked');
+  assert.equal(ctx(after).receipt, null);
+});
