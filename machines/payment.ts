@@ -374,16 +374,72 @@ const paymentMachine = setup({
             actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
           },
           { guard: 'checkedHeld', target: 'held', actions: 'applyChecked' },
-          { target: 'expired', actions: 'applyChecked' },
+          { guard: 'checkedExpired', target: 'expired', actions: 'applyChecked' },
+          // still processing (the customer is paying right now): the time is up, but the provider has not said its last word
+          { target: 'lapsed', actions: 'applyChecked' },
         ],
-        // the provider cannot be asked: the customer's time is up all the same
-        onError: 'expired',
+        // the provider cannot be asked: the customer's time is up all the same, and it is asked again later
+        onError: 'lapsed',
       },
       on: {
         PROVIDER_STATUS: [
           { guard: 'stale', actions: 'ignore' },
           { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
           { guard: 'failed', target: 'failed', actions: 'apply' },
+          { actions: 'apply' },
+        ],
+      },
+    },
+    /**
+     * The customer's time ran out before the provider said its last word (it was processing, or could not
+     * be asked): the order is told the payment failed, and the provider is still asked (POLL, and its
+     * webhooks heard) until it says paid — a late success, which the order takes or the payment refunds —
+     * or not (then `settled`, asked no more).
+     */
+    lapsed: {
+      tags: ['final-outcome'],
+      initial: 'waiting',
+      invoke: {
+        id: 'notifyLapsed',
+        src: 'notifyOrder',
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'failed' as const,
+          amount: context.amount,
+          failure: { code: 'expired', message: 'the customer did not pay in time' },
+        }),
+        onError: { actions: 'recordNoticeError' },
+      },
+      states: {
+        waiting: { on: { POLL: 'checking' } },
+        checking: {
+          invoke: {
+            id: 'checkLapsed',
+            src: 'checkAtProvider',
+            input: ({ context }) => ({
+              provider: context.provider,
+              paymentId: context.paymentId,
+              providerId: context.providerId ?? '',
+              expireIfUnpaid: true,
+            }),
+            onDone: [
+              { guard: 'checkedSucceeded', target: '#payment.succeeded', actions: 'applyChecked' },
+              { guard: 'checkedFailed', target: 'settled', actions: 'applyChecked' },
+              { guard: 'checkedExpired', target: 'settled', actions: 'applyChecked' },
+              { target: 'waiting', actions: 'applyChecked' },
+            ],
+            onError: 'waiting',
+          },
+        },
+        settled: {},
+      },
+      on: {
+        PROVIDER_STATUS: [
+          { guard: 'stale', actions: 'ignore' },
+          { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
+          { guard: 'failed', target: '.settled', actions: 'apply' },
+          { guard: 'expired', target: '.settled', actions: 'apply' },
           { actions: 'apply' },
         ],
       },
@@ -581,5 +637,5 @@ export default defineMachineModule({
   machine: paymentMachine,
   inputSchema: paymentInputSchema,
   eventSchema: paymentEventSchema,
-  slaMs: { initiating: 10 * 60_000, closing: 10 * 60_000, refunding: 30 * 60_000, 'refundPending.waiting': 24 * 3600_000 },
+  slaMs: { initiating: 10 * 60_000, closing: 10 * 60_000, refunding: 30 * 60_000, 'refundPending.waiting': 24 * 3600_000, 'lapsed.waiting': 24 * 3600_000 },
 });

@@ -190,13 +190,13 @@ test('Monobank refund answered "failure": the payment stays paid with a refund_f
     assert.equal(again.status, 409, 'a refunded payment takes no retry');
   }));
 
-test('a Monobank payment that succeeds after the hub considered it expired is credited to the order waiting to retry', () =>
+test('a Monobank payment whose time ran out while the bank was processing, then succeeds (webhook), is credited to the order waiting to retry', () =>
   withShop(
     async ({ client }) => {
       // the bank is still authorising when the customer's time runs out
       await sandboxControl(await monobankSandboxUrl(client), 'next-invoice', { status: 'processing' });
       await client.post('/orders', orderBody({ externalId: 'LATE-1' }), { 'Idempotency-Key': 'late-1' });
-      const expired = await paymentIn(client, 'LATE-1-P1', 'expired');
+      const expired = await paymentIn(client, 'LATE-1-P1', 'lapsed.waiting');
       await waitForOrder(client, 'LATE-1', (o) => o.state === 'awaitingPaymentRetry', 'the order waiting to retry');
 
       await payOnPage(expired.context.pageUrl, 'success');
@@ -212,17 +212,30 @@ test('a Monobank payment that succeeds after the hub considered it expired is cr
     { HUB_ORDER_POLICY: JSON.stringify({ paymentValiditySeconds: 1, paymentGraceSeconds: 0, paymentRetryDelayMs: 600_000 }) },
   ));
 
-test('a late Monobank success the order can no longer take (blocked) is refunded at the provider automatically, with an alert', () =>
+test('a late Monobank success found by the poll that the order can no longer take (blocked) is refunded at the provider automatically, with an alert', () =>
   withShop(
     async ({ client }) => {
       const monobank = await monobankSandboxUrl(client);
       await sandboxControl(monobank, 'next-invoice', { status: 'processing' });
       await client.post('/orders', orderBody({ externalId: 'LATE-2' }), { 'Idempotency-Key': 'late-2' });
-      const expired = await paymentIn(client, 'LATE-2-P1', 'expired');
+      const lapsed = await paymentIn(client, 'LATE-2-P1', 'lapsed.waiting');
       await waitForOrder(client, 'LATE-2', (o) => o.state === 'blocked', 'the order blocked after its only attempt');
 
-      await payOnPage(expired.context.pageUrl, 'success');
+      // the success webhook is lost (signed with another key): the status poll finds it
+      const faults = await fetch(`${monobank}/__sandbox/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'badSignature', count: 1 }),
+      });
+      assert.equal(faults.status, 201);
+      await payOnPage(lapsed.context.pageUrl, 'success');
+      assert.equal((await paymentOf(client, 'LATE-2-P1')).state, 'lapsed.waiting', 'the lost webhook changed nothing');
+      assert.equal((await client.post('/admin/jobs/payment-status-poll/run', {})).status, 200);
       const refunded = await paymentIn(client, 'LATE-2-P1', 'refunded');
+      assert.deepEqual(
+        refunded.context.history.filter((h) => h.applied && h.status === 'success').map((h) => h.source),
+        ['poll'],
+      );
       assert.equal(refunded.context.refund?.reason, 'paid after the order stopped waiting for this payment');
       const alerts = await alertsOf(client, 'unclaimed_payment_refunded', 'payment/LATE-2-P1');
       assert.match(

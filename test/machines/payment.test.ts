@@ -124,7 +124,7 @@ test('a poll asks the provider; its answer is applied like a webhook; an unchang
   assert.equal(paid.value, 'succeeded');
 });
 
-test("at the end of the customer's time the provider is asked once more: unpaid → expired, paid meanwhile → succeeded", () => {
+test("at the end of the customer's time the provider is asked once more: unpaid → expired, paid meanwhile → succeeded, unanswered → lapsed", () => {
   const closingSnapshot = (): SnapshotFrom<typeof machine> => {
     const [s, actions] = step(pending(), { type: 'xstate.after.validity.payment.pending' });
     assert.equal(s.value, 'closing');
@@ -148,12 +148,13 @@ test("at the end of the customer's time the provider is asked once more: unpaid 
     })[0].value,
     'succeeded',
   );
-  assert.equal(
+  assert.deepEqual(
     step(closingSnapshot(), {
       type: 'xstate.error.actor.checkAtEnd',
       error: { code: 'timeout', message: 'x', retryable: true, attempts: 5 },
     })[0].value,
-    'expired',
+    { lapsed: 'waiting' },
+    'the provider could not be asked: the time is up, and it is asked again later',
   );
 });
 
@@ -272,12 +273,48 @@ test('a refused refund leaves the payment paid with a refund_failed incident (al
   assert.equal(step(retrying, refundAnswer('success'))[0].value, 'refunded');
 });
 
-test('a payment the hub had given up on that the provider reports paid after all is a success again, and the order is told', () => {
-  const [closing] = step(pending(), { type: 'xstate.after.validity.payment.pending' });
-  const [expired] = step(closing, {
+const closedWith = (checked: ProviderStatus) =>
+  step(step(pending(), { type: 'xstate.after.validity.payment.pending' })[0], {
     type: 'xstate.done.actor.checkAtEnd',
-    output: { status: 'processing', providerStatus: 'processing', at: '2026-11-22T10:11:00Z', source: 'poll' },
+    output: { status: checked, providerStatus: checked, at: '2026-11-22T10:11:00Z', source: 'poll' },
   });
+
+test('time up while the provider is still processing: lapsed — the order is told it failed, the provider is still polled until its last word', () => {
+  const [lapsed, told] = closedWith('processing');
+  assert.deepEqual(lapsed.value, { lapsed: 'waiting' });
+  assert.deepEqual(
+    workOf(told).spawns.map((x) => [x.src, (x.input as { outcome: string; failure: { code: string } }).failure.code]),
+    [['notifyOrder', 'expired']],
+  );
+  const [checking, asked] = step(lapsed, { type: 'POLL' });
+  assert.deepEqual(checking.value, { lapsed: 'checking' });
+  assert.deepEqual(
+    workOf(asked).spawns.map((x) => [x.src, (x.input as { expireIfUnpaid: boolean }).expireIfUnpaid]),
+    [['checkAtProvider', true]],
+  );
+  const checked = (output: ProviderStatus) =>
+    step(checking, {
+      type: 'xstate.done.actor.checkLapsed',
+      output: { status: output, providerStatus: output, at: '2026-11-22T10:15:00Z', source: 'poll' },
+    });
+  assert.deepEqual(checked('processing')[0].value, { lapsed: 'waiting' });
+  assert.deepEqual(checked('expired')[0].value, { lapsed: 'settled' });
+  assert.deepEqual(checked('failure')[0].value, { lapsed: 'settled' });
+  const [paidLate, notice] = checked('success');
+  assert.equal(paidLate.value, 'succeeded', 'a poll finds the late success');
+  assert.deepEqual(
+    workOf(notice).spawns.map((x) => (x.input as { outcome: string }).outcome),
+    ['succeeded'],
+  );
+  assert.equal(step(lapsed, status('success', '2026-11-22T10:12:00Z'))[0].value, 'succeeded', 'so does a webhook');
+  assert.deepEqual(step(lapsed, status('failure', '2026-11-22T10:12:00Z'))[0].value, { lapsed: 'settled' });
+  const [settled] = step(lapsed, status('expired', '2026-11-22T10:12:00Z'));
+  assert.deepEqual(settled.value, { lapsed: 'settled' });
+  assert.ok(!settled.can({ type: 'POLL' }), 'a settled payment is asked no more');
+});
+
+test('an expired payment that the provider reports paid after all is a success again, and the order is told', () => {
+  const [expired] = closedWith('expired');
   assert.equal(expired.value, 'expired');
   assert.equal(step(expired, status('success', '2026-11-22T10:10:00Z'))[0].value, 'expired', 'an older status changes nothing');
   assert.equal(step(expired, status('failure', '2026-11-22T10:12:00Z'))[0].value, 'expired');

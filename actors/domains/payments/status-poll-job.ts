@@ -10,7 +10,9 @@ import type { JobDefinition } from '../../platform/jobs/registry.ts';
  * heard nothing for a while. Each payment does the asking itself (POLL →
  * its `checkAtProvider` effect), so a poll is one more status update,
  * applied once and in order like a webhook. Refunds the provider is still
- * processing are followed the same way (POLL → `checkRefundAtProvider`). A
+ * processing are followed the same way (POLL → `checkRefundAtProvider`), and
+ * so are payments whose time ran out while the provider was still processing
+ * (`lapsed`: a success found then is a late success). A
  * manual run polls them all.
  */
 export function paymentStatusPollJob(deps: {
@@ -28,7 +30,7 @@ export function paymentStatusPollJob(deps: {
     async run({ trigger }) {
       const cutoff = now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000));
       const waiting = await deps.queries.summaries(
-        { type: paymentModule.type, states: ['pending.waiting', 'refundPending.waiting'], updatedBefore: new Date(cutoff + 1) },
+        { type: paymentModule.type, states: ['pending.waiting', 'refundPending.waiting', 'lapsed.waiting'], updatedBefore: new Date(cutoff + 1) },
         { order: 'oldestUpdated', limit: 1_000 },
       );
       let polled = 0;
