@@ -637,5 +637,11 @@ export default defineMachineModule({
   machine: paymentMachine,
   inputSchema: paymentInputSchema,
   eventSchema: paymentEventSchema,
-  slaMs: { initiating: 10 * 60_000, closing: 10 * 60_000, refunding: 30 * 60_000, 'refundPending.waiting': 24 * 3600_000, 'lapsed.waiting': 24 * 3600_000 },
+  slaMs: {
+    initiating: 10 * 60_000,
+    closing: 10 * 60_000,
+    refunding: 30 * 60_000,
+    'refundPending.waiting': 24 * 3600_000,
+    'lapsed.waiting': 24 * 3600_000,
+  },
 });

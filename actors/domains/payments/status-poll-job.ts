@@ -30,7 +30,11 @@ export function paymentStatusPollJob(deps: {
     async run({ trigger }) {
       const cutoff = now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000));
       const waiting = await deps.queries.summaries(
-        { type: paymentModule.type, states: ['pending.waiting', 'refundPending.waiting', 'lapsed.waiting'], updatedBefore: new Date(cutoff + 1) },
+        {
+          type: paymentModule.type,
+          states: ['pending.waiting', 'refundPending.waiting', 'lapsed.waiting'],
+          updatedBefore: new Date(cutoff + 1),
+        },
         { order: 'oldestUpdated', limit: 1_000 },
       );
       let polled = 0;
