@@ -174,9 +174,28 @@ export function attemptOfPayment(context: Pick<OrderContext, 'orderId' | 'paymen
 /** What the customer pays: the priced total once pricing has run, before that the total the order came with. */
 const totalDue = (context: OrderContext): number => context.pricing?.total ?? context.total;
 
+/**
+ * What the customer pays for, line by line, adding up to the amount: the goods, then the delivery, the fees
+ * and VAT charged on top (a provider that fiscalises — Monobank's basketOrder — prints these lines, and a
+ * refund returns them all).
+ */
+export function paymentBasket(context: Pick<OrderContext, 'lines' | 'pricing'>): BasketLine[] {
+  const goods = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
+  const pricing = context.pricing;
+  if (!pricing) return goods;
+  const charges: BasketLine[] = [
+    ...(pricing.deliveryFee > 0 ? [{ name: 'Доставка', qty: 1, price: pricing.deliveryFee, sku: 'DELIVERY' }] : []),
+    ...pricing.fees.map((fee) => ({ name: fee.name, qty: 1, price: fee.amount, sku: `FEE-${fee.name}` })),
+  ];
+  const charged = [...goods, ...charges].reduce((sum, line) => sum + line.qty * line.price, 0);
+  // VAT added on top of the prices (not included in them) is its own line
+  const vatOnTop = pricing.total - charged;
+  return [...goods, ...charges, ...(vatOnTop > 0 ? [{ name: `ПДВ ${pricing.vatRatePercent}%`, qty: 1, price: vatOnTop, sku: 'VAT' }] : [])];
+}
+
 function paymentInput(context: OrderContext): PaymentInput {
   const attempt = context.paymentAttempts;
-  const basket: BasketLine[] = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
+  const basket = paymentBasket(context);
   return {
     paymentId: paymentIdOf(context.orderId, attempt),
     orderId: context.orderId,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialTransition, type AnyMachineSnapshot, type AnyStateNode, type SnapshotFrom } from 'xstate';
 import { stepper, timerFiring } from '../support/machines.ts';
-import order, { type OrderEvent, type OrderInput } from '../../machines/order.ts';
+import order, { paymentBasket, type OrderEvent, type OrderInput } from '../../machines/order.ts';
 import { orderPolicySchema, priceOrder, validateOrder } from '../../machines/order-rules.ts';
 import { acceptedEvents, flattenStateValue, workOf } from '../../actors/runtime/machine-glue.ts';
 
@@ -434,4 +434,29 @@ test('a blocked order does not take a late payment (its stock is released): the 
   const [after] = paid(s, 'SHOP-1001-P1');
   assert.equal(after.value, 'blocked');
   assert.equal(ctx(after).receipt, null);
+});
+
+test("the payment's basket adds up to what the customer pays: goods, delivery, fees and VAT charged on top are lines", () => {
+  const goods = [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 25_000 }];
+  const sum = (basket: ReturnType<typeof paymentBasket>) => basket.reduce((total, line) => total + line.qty * line.price, 0);
+  const input = orderInput({ delivery: { carrier: 'novaposhta', cityRef: 'city-1', warehouseRef: 'wh-1', fee: 6_000 } });
+  const included = priceOrder(input, orderPolicySchema.parse({ fees: [{ name: 'packing', fixed: 1_500 }] }));
+  const basket = paymentBasket({ lines: goods, pricing: included });
+  assert.deepEqual(
+    basket.map((line) => [line.sku, line.qty, line.price]),
+    [
+      ['CUP-1', 2, 25_000],
+      ['DELIVERY', 1, 6_000],
+      ['FEE-packing', 1, 1_500],
+    ],
+  );
+  assert.equal(sum(basket), included.total);
+  const onTop = priceOrder(input, orderPolicySchema.parse({ vatIncluded: false }));
+  const taxed = paymentBasket({ lines: goods, pricing: onTop });
+  assert.deepEqual(taxed.at(-1), { name: 'ПДВ 20%', qty: 1, price: onTop.vat, sku: 'VAT' });
+  assert.equal(sum(taxed), onTop.total);
+  assert.deepEqual(
+    paymentBasket({ lines: goods, pricing: null }).map((line) => line.sku),
+    ['CUP-1'],
+  );
 });

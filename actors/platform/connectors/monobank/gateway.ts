@@ -25,11 +25,11 @@ function refundItems(refund: RefundRequest): FiscalItem[] | undefined {
 }
 
 /**
- * A webhook's delivery id: invoice, status and Monobank's time when it sends one (`modifiedDate` is
- * optional), else the body's digest — the same bytes again are the same delivery.
+ * A webhook's delivery id: invoice, status and Monobank's time of the change when it sends one
+ * (`modifiedDate` is optional), else the body's digest — the same bytes again are the same delivery.
  */
 function deliveryIdOf(invoice: InvoiceStatus, rawBody: Buffer): string {
-  const at = invoice.modifiedDate ?? invoice.createdDate ?? `sha256-${createHash('sha256').update(rawBody).digest('hex').slice(0, 32)}`;
+  const at = invoice.modifiedDate ?? `sha256-${createHash('sha256').update(rawBody).digest('hex').slice(0, 32)}`;
   return `${invoice.invoiceId}:${invoice.status}:${at}`;
 }
 
