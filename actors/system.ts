@@ -245,7 +245,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       machines: allMachines,
       effects: [
         probeEffects({ baseUrl: echoBaseUrl }),
-        paymentEffects({ gateways, collections: commerce }),
+        paymentEffects({ gateways, collections: commerce, publicBaseUrl: () => publicBaseUrl, alerts: alertSink }),
         orderEffects({ ...effectDeps, mailer, audit, reference }),
         shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),

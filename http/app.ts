@@ -18,7 +18,7 @@ import { alertRoutes, type AlertsApi } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { commerceAdminRoutes, orderRoutes, surveyRoutes, type OrderRouteDeps } from './routes/orders.ts';
+import { commerceAdminRoutes, orderRoutes, surveyRoutes, thankYouRoutes, type OrderRouteDeps } from './routes/orders.ts';
 import type { Mailer } from '../actors/platform/mail/mailer.ts';
 import type { ReferenceCollections } from '../persistence/reference.ts';
 import { referenceRoutes } from './routes/reference.ts';
@@ -76,6 +76,8 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   open.use(consoleRoutes().routes());
   // The customer's survey link authenticates by its own token.
   open.use(surveyRoutes({ runtime: deps.runtime, commerce: deps.orders.commerce, bodyLimitBytes: deps.bodyLimitBytes }).routes());
+  // Where the payment providers' pages send the customer back.
+  open.use(thankYouRoutes().routes());
   app.use(open.routes());
   app.use(open.allowedMethods());
 

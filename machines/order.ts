@@ -158,12 +158,44 @@ export function paymentIdOf(orderId: string, attempt: number): string {
   return `${orderId}-P${attempt}`;
 }
 
+/** The attempt a payment of this order was (1, 2, …), or null when the payment is not one of its own. */
+export function attemptOfPayment(context: Pick<OrderContext, 'orderId' | 'paymentAttempts'>, paymentId: string): number | null {
+  const prefix = `${context.orderId}-P`;
+  if (!paymentId.startsWith(prefix)) return null;
+  const attempt = Number(paymentId.slice(prefix.length));
+  return Number.isInteger(attempt) &&
+    attempt >= 1 &&
+    attempt <= context.paymentAttempts &&
+    paymentIdOf(context.orderId, attempt) === paymentId
+    ? attempt
+    : null;
+}
+
 /** What the customer pays: the priced total once pricing has run, before that the total the order came with. */
 const totalDue = (context: OrderContext): number => context.pricing?.total ?? context.total;
 
+/**
+ * What the customer pays for, line by line, adding up to the amount: the goods, then the delivery, the fees
+ * and VAT charged on top (a provider that fiscalises — Monobank's basketOrder — prints these lines, and a
+ * refund returns them all).
+ */
+export function paymentBasket(context: Pick<OrderContext, 'lines' | 'pricing'>): BasketLine[] {
+  const goods = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
+  const pricing = context.pricing;
+  if (!pricing) return goods;
+  const charges: BasketLine[] = [
+    ...(pricing.deliveryFee > 0 ? [{ name: 'Доставка', qty: 1, price: pricing.deliveryFee, sku: 'DELIVERY' }] : []),
+    ...pricing.fees.map((fee) => ({ name: fee.name, qty: 1, price: fee.amount, sku: `FEE-${fee.name}` })),
+  ];
+  const charged = [...goods, ...charges].reduce((sum, line) => sum + line.qty * line.price, 0);
+  // VAT added on top of the prices (not included in them) is its own line
+  const vatOnTop = pricing.total - charged;
+  return [...goods, ...charges, ...(vatOnTop > 0 ? [{ name: `ПДВ ${pricing.vatRatePercent}%`, qty: 1, price: vatOnTop, sku: 'VAT' }] : [])];
+}
+
 function paymentInput(context: OrderContext): PaymentInput {
   const attempt = context.paymentAttempts;
-  const basket: BasketLine[] = context.lines.map((line) => ({ name: line.name, qty: line.qty, price: line.unitPrice, sku: line.sku }));
+  const basket = paymentBasket(context);
   return {
     paymentId: paymentIdOf(context.orderId, attempt),
     orderId: context.orderId,
@@ -250,10 +282,11 @@ const orderMachine = setup({
     deliverable: ({ event }) => (event as unknown as { output: DeliveryAnswer }).output.ok,
     cashOnDelivery: ({ context }) => context.payment.method === 'cod',
     currentPayment: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id,
-    paymentSucceeded: ({ context, event }) =>
-      event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id && event.outcome === 'succeeded',
     attemptsLeft: ({ context }) => context.paymentAttempts < context.policy.maxPaymentAttempts,
     lateSuccess: ({ event }) => event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded',
+    // any attempt of this order that the provider reports paid, also one the order had given up on (expired)
+    ownPaymentSucceeded: ({ context, event }) =>
+      event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded' && attemptOfPayment(context, event.paymentId) !== null,
   },
   actions: {
     recordEffectError: assign({ lastEffectError: ({ event }) => failureOf(event) }),
@@ -266,6 +299,15 @@ const orderMachine = setup({
     }),
     // the stock effect released, committed or cancelled what was held: the order holds nothing any more
     forgetReservedStock: assign({ reserved: [] }),
+    // the money of this payment is the order's: it is the payment a cancellation refunds, and the receipt's
+    creditPayment: assign(({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RESULT');
+      const attempt = attemptOfPayment(context, event.paymentId) ?? context.paymentAttempts;
+      return {
+        currentPayment: { id: event.paymentId, attempt, outcome: 'succeeded' as const },
+        receipt: { paymentId: event.paymentId, method: context.payment.method, amount: totalDue(context), paidAt: null },
+      };
+    }),
     recordSurveySent: assign({
       survey: ({ context }) => ({ sent: true, rating: context.survey?.rating ?? null, comment: context.survey?.comment ?? null }),
     }),
@@ -415,19 +457,9 @@ const orderMachine = setup({
       },
       on: {
         PAYMENT_RESULT: [
-          {
-            guard: 'paymentSucceeded',
-            target: 'issuingDocuments',
-            actions: assign(({ context, event }) => ({
-              currentPayment: context.currentPayment && { ...context.currentPayment, outcome: 'succeeded' as const },
-              receipt: {
-                paymentId: event.paymentId,
-                method: context.payment.method,
-                amount: totalDue(context),
-                paidAt: null,
-              },
-            })),
-          },
+          // the current attempt, or an earlier one paid after all while this one waits: either pays the order
+          // (an unpaid later attempt then expires on its own; paid too, it is refunded by its payment)
+          { guard: 'ownPaymentSucceeded', target: 'issuingDocuments', actions: 'creditPayment' },
           {
             guard: 'currentPayment',
             target: 'paymentFailed',
@@ -457,7 +489,11 @@ const orderMachine = setup({
         reason: context.paymentErrors.at(-1)?.message ?? '',
       })),
       after: { paymentRetry: 'paying' },
-      on: { CANCEL: cancelBeforeShipping },
+      on: {
+        // the attempt that failed (expired) was paid after all: the order takes it instead of trying again
+        PAYMENT_RESULT: { guard: 'ownPaymentSucceeded', target: 'issuingDocuments', actions: 'creditPayment' },
+        CANCEL: cancelBeforeShipping,
+      },
     },
     releasingBlocked: {
       invoke: releaseReservedStock('releaseBlocked', 'blocked'),

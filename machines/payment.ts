@@ -8,7 +8,13 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  * invoice or LiqPay checkout). Statuses arrive by signed webhook and by
  * polling; both are applied once and in order of the provider's own time
  * (webhooks come in any order), and a payment never leaves a final state —
- * a late or contradicting status is recorded and changes nothing.
+ * a late or contradicting status is recorded and changes nothing. Two
+ * exceptions, both about money that did arrive: a payment the hub had given
+ * up on (expired) that the provider reports paid after all is a success
+ * again, and a success the order does not take (it stopped waiting for it)
+ * is refunded at once. A refund is final only when the provider says so:
+ * `processing` is asked again until it is, a refused one stays paid with a
+ * `refund_failed` incident until an operator retries it (RETRY_REFUND).
  */
 
 export const PAYMENT_PROVIDERS = ['monobank', 'liqpay'] as const;
@@ -63,11 +69,50 @@ export interface PaymentContext extends PaymentInput {
   failure: { code: string; message: string } | null;
   refund: { amount: number; reason: string; requestedBy: string } | null;
   refundFailure: EffectFailure | null;
+  /** refunds asked of the provider so far; each has its own reference there */
+  refundAttempts: number;
+  /** the provider's last word on the refund (`processing`, `success`, `failure`, `reversed`, …) */
+  refundStatus: string | null;
+  /** what a person has to look at while the payment waits for them */
+  incident: PaymentIncident | null;
   noticeError: EffectFailure | null;
 }
 
+export interface PaymentIncident {
+  code: 'refund_failed';
+  message: string;
+  /** the refund attempt it concerns */
+  attempt: number;
+}
+
 export type PaymentEvent =
-  ({ type: 'PROVIDER_STATUS' } & StatusUpdate) | { type: 'POLL' } | { type: 'REFUND'; reason: string; requestedBy: string };
+  | ({ type: 'PROVIDER_STATUS' } & StatusUpdate)
+  | { type: 'POLL' }
+  | { type: 'REFUND'; reason: string; requestedBy: string }
+  | { type: 'RETRY_REFUND'; by: string };
+
+/** A refund's standing at the provider, as the gateway reads it. */
+export interface RefundAnswer {
+  outcome: 'processing' | 'success' | 'failure';
+  providerStatus: string;
+  reason?: string | null;
+}
+
+export interface RefundWork {
+  provider: PaymentProvider;
+  paymentId: string;
+  providerId: string;
+  amount: number;
+  /** ours, one per attempt: `<paymentId>-R<attempt>` */
+  refundReference: string;
+  basket: BasketLine[];
+}
+
+/** What the order answered to a payment's outcome: `credited` — it took this payment as its own. */
+export interface OrderNoticeAnswer {
+  delivered: boolean;
+  credited?: boolean;
+}
 
 export interface CreatedAtProvider {
   providerId: string;
@@ -108,6 +153,7 @@ export const paymentEventSchema = z.discriminatedUnion('type', [
   statusUpdateSchema.extend({ type: z.literal('PROVIDER_STATUS') }),
   z.object({ type: z.literal('POLL') }),
   z.object({ type: z.literal('REFUND'), reason: z.string().min(1).max(500), requestedBy: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('RETRY_REFUND'), by: z.string().min(1).max(200) }),
 ]);
 
 /** An update older than the last applied one (webhooks are not ordered) changes nothing. */
@@ -124,22 +170,46 @@ const outputStatusIs =
   ({ event }: { event: unknown }) =>
     statuses.includes(((event as { output?: StatusUpdate }).output?.status ?? 'created') as ProviderStatus);
 
+const refundOutputIs =
+  (...outcomes: RefundAnswer['outcome'][]) =>
+  ({ event }: { event: unknown }) =>
+    // an answer stored before refunds had outcomes (version 1) was a refund done
+    outcomes.includes((event as { output?: Partial<RefundAnswer> }).output?.outcome ?? 'success');
+
+const refundAnswerOf = (event: unknown): RefundAnswer => {
+  const output = (event as { output: Partial<RefundAnswer> }).output;
+  return { outcome: output.outcome ?? 'success', providerStatus: output.providerStatus ?? 'unknown', reason: output.reason ?? null };
+};
+
+const refundIncident = (context: PaymentContext, message: string): PaymentIncident => ({
+  code: 'refund_failed',
+  message,
+  attempt: context.refundAttempts,
+});
+
 function record(context: PaymentContext, update: StatusUpdate, applied: boolean): Partial<PaymentContext> {
   const history = [...context.history, { ...update, applied }].slice(-50);
   if (!applied) return { history };
   return { history, providerStatus: update.providerStatus, lastStatusAt: update.at };
 }
 
+const refundWork = (context: PaymentContext): RefundWork => ({
+  provider: context.provider,
+  paymentId: context.paymentId,
+  providerId: context.providerId ?? '',
+  amount: context.refund?.amount ?? context.amount,
+  refundReference: `${context.paymentId}-R${context.refundAttempts}`,
+  basket: context.basket,
+});
+
 const paymentMachine = setup({
   types: {} as { context: PaymentContext; events: PaymentEvent; input: PaymentInput },
   actors: {
     createAtProvider: effect<CreatedAtProvider, PaymentInput>(),
     checkAtProvider: effect<StatusUpdate, { provider: PaymentProvider; paymentId: string; providerId: string; expireIfUnpaid: boolean }>(),
-    refundAtProvider: effect<
-      { providerStatus: string },
-      { provider: PaymentProvider; paymentId: string; providerId: string; amount: number }
-    >(),
-    notifyOrder: effect<{ delivered: boolean }, PaymentOutcomeNotice>(),
+    refundAtProvider: effect<RefundAnswer, RefundWork>(),
+    checkRefundAtProvider: effect<RefundAnswer, RefundWork>(),
+    notifyOrder: effect<OrderNoticeAnswer, PaymentOutcomeNotice>(),
   },
   guards: {
     stale: ({ context, event }) => isStale(context, event),
@@ -152,6 +222,10 @@ const paymentMachine = setup({
     checkedFailed: outputStatusIs('failure'),
     checkedExpired: outputStatusIs('expired'),
     checkedHeld: outputStatusIs('hold'),
+    refundDone: refundOutputIs('success'),
+    refundRefused: refundOutputIs('failure'),
+    // the order did not take this success as its own (it had stopped waiting, or is gone): the money goes back
+    notCredited: ({ event }) => (event as { output?: OrderNoticeAnswer }).output?.credited === false,
   },
   actions: {
     // the order could not be told even after the effect's retries: kept for a person (the order's own poll of its payment is the way on)
@@ -159,6 +233,17 @@ const paymentMachine = setup({
     apply: assign(({ context, event }) => (event.type === 'PROVIDER_STATUS' ? record(context, event, true) : {})),
     ignore: assign(({ context, event }) => (event.type === 'PROVIDER_STATUS' ? record(context, event, false) : {})),
     applyChecked: assign(({ context, event }) => record(context, (event as unknown as { output: StatusUpdate }).output, true)),
+    recordRefundAnswer: assign({ refundStatus: ({ event }) => refundAnswerOf(event).providerStatus }),
+    recordRefundRefusal: assign(({ context, event }) => {
+      const answer = refundAnswerOf(event);
+      return {
+        refundStatus: answer.providerStatus,
+        incident: refundIncident(
+          context,
+          `the provider refused the refund (${answer.providerStatus})${answer.reason ? `: ${answer.reason}` : ''}`,
+        ),
+      };
+    }),
   },
   delays: {
     validity: ({ context }) => (context.validitySeconds + context.graceSeconds) * 1000,
@@ -176,6 +261,9 @@ const paymentMachine = setup({
     failure: null,
     refund: null,
     refundFailure: null,
+    refundAttempts: 0,
+    refundStatus: null,
+    incident: null,
     noticeError: null,
   }),
   states: {
@@ -286,16 +374,72 @@ const paymentMachine = setup({
             actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
           },
           { guard: 'checkedHeld', target: 'held', actions: 'applyChecked' },
-          { target: 'expired', actions: 'applyChecked' },
+          { guard: 'checkedExpired', target: 'expired', actions: 'applyChecked' },
+          // still processing (the customer is paying right now): the time is up, but the provider has not said its last word
+          { target: 'lapsed', actions: 'applyChecked' },
         ],
-        // the provider cannot be asked: the customer's time is up all the same
-        onError: 'expired',
+        // the provider cannot be asked: the customer's time is up all the same, and it is asked again later
+        onError: 'lapsed',
       },
       on: {
         PROVIDER_STATUS: [
           { guard: 'stale', actions: 'ignore' },
           { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
           { guard: 'failed', target: 'failed', actions: 'apply' },
+          { actions: 'apply' },
+        ],
+      },
+    },
+    /**
+     * The customer's time ran out before the provider said its last word (it was processing, or could not
+     * be asked): the order is told the payment failed, and the provider is still asked (POLL, and its
+     * webhooks heard) until it says paid — a late success, which the order takes or the payment refunds —
+     * or not (then `settled`, asked no more).
+     */
+    lapsed: {
+      tags: ['final-outcome'],
+      initial: 'waiting',
+      invoke: {
+        id: 'notifyLapsed',
+        src: 'notifyOrder',
+        input: ({ context }) => ({
+          orderId: context.orderId,
+          paymentId: context.paymentId,
+          outcome: 'failed' as const,
+          amount: context.amount,
+          failure: { code: 'expired', message: 'the customer did not pay in time' },
+        }),
+        onError: { actions: 'recordNoticeError' },
+      },
+      states: {
+        waiting: { on: { POLL: 'checking' } },
+        checking: {
+          invoke: {
+            id: 'checkLapsed',
+            src: 'checkAtProvider',
+            input: ({ context }) => ({
+              provider: context.provider,
+              paymentId: context.paymentId,
+              providerId: context.providerId ?? '',
+              expireIfUnpaid: true,
+            }),
+            onDone: [
+              { guard: 'checkedSucceeded', target: '#payment.succeeded', actions: 'applyChecked' },
+              { guard: 'checkedFailed', target: 'settled', actions: 'applyChecked' },
+              { guard: 'checkedExpired', target: 'settled', actions: 'applyChecked' },
+              { target: 'waiting', actions: 'applyChecked' },
+            ],
+            onError: 'waiting',
+          },
+        },
+        settled: {},
+      },
+      on: {
+        PROVIDER_STATUS: [
+          { guard: 'stale', actions: 'ignore' },
+          { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
+          { guard: 'failed', target: '.settled', actions: 'apply' },
+          { guard: 'expired', target: '.settled', actions: 'apply' },
           { actions: 'apply' },
         ],
       },
@@ -315,7 +459,7 @@ const paymentMachine = setup({
       },
     },
     succeeded: {
-      tags: ['final-outcome'],
+      tags: ['final-outcome', 'paid'],
       invoke: {
         id: 'notifySucceeded',
         src: 'notifyOrder',
@@ -326,6 +470,17 @@ const paymentMachine = setup({
           amount: context.amount,
           failure: null,
         }),
+        onDone: {
+          guard: 'notCredited',
+          target: 'refunding',
+          actions: assign(({ context }) => ({
+            refund: {
+              amount: context.amount,
+              reason: 'paid after the order stopped waiting for this payment',
+              requestedBy: `payment/${context.paymentId}`,
+            },
+          })),
+        },
         onError: { actions: 'recordNoticeError' },
       },
       on: {
@@ -342,25 +497,57 @@ const paymentMachine = setup({
         ],
       },
     },
+    /** the money is still the shop's (tag `paid`) until the provider says the refund is done */
     refunding: {
+      tags: ['paid'],
+      entry: assign({ refundAttempts: ({ context }) => context.refundAttempts + 1, incident: null }),
       invoke: {
         id: 'refund',
         src: 'refundAtProvider',
-        input: ({ context }) => ({
-          provider: context.provider,
-          paymentId: context.paymentId,
-          providerId: context.providerId ?? '',
-          amount: context.refund?.amount ?? context.amount,
-        }),
-        onDone: 'refunded',
-        onError: { target: 'refundFailed', actions: assign({ refundFailure: ({ event }) => event.error as EffectFailure }) },
+        input: ({ context }) => refundWork(context),
+        onDone: [
+          { guard: 'refundDone', target: 'refunded', actions: 'recordRefundAnswer' },
+          { guard: 'refundRefused', target: 'refundFailed', actions: 'recordRefundRefusal' },
+          // processing: asked again (POLL) until the provider settles it
+          { target: 'refundPending', actions: 'recordRefundAnswer' },
+        ],
+        onError: {
+          target: 'refundFailed',
+          actions: assign(({ context, event }) => ({
+            refundFailure: event.error as EffectFailure,
+            incident: refundIncident(context, `the refund could not be made: ${(event.error as EffectFailure).message}`),
+          })),
+        },
       },
       on: { PROVIDER_STATUS: [{ guard: 'reversed', target: 'refunded', actions: 'apply' }, { actions: 'ignore' }] },
     },
+    /** the provider accepted the refund and is processing it: polled (and its webhooks heard) until final */
+    refundPending: {
+      tags: ['paid'],
+      initial: 'waiting',
+      states: {
+        waiting: { on: { POLL: 'checking' } },
+        checking: {
+          invoke: {
+            id: 'checkRefund',
+            src: 'checkRefundAtProvider',
+            input: ({ context }) => refundWork(context),
+            onDone: [
+              { guard: 'refundDone', target: '#payment.refunded', actions: 'recordRefundAnswer' },
+              { guard: 'refundRefused', target: '#payment.refundFailed', actions: 'recordRefundRefusal' },
+              { target: 'waiting', actions: 'recordRefundAnswer' },
+            ],
+            onError: 'waiting',
+          },
+        },
+      },
+      on: { PROVIDER_STATUS: [{ guard: 'reversed', target: 'refunded', actions: 'apply' }, { actions: 'ignore' }] },
+    },
+    /** the refund was refused or could not be made: still paid, an incident and an alert; an operator retries */
     refundFailed: {
-      tags: ['alert'],
+      tags: ['alert', 'paid'],
       on: {
-        REFUND: 'refunding',
+        RETRY_REFUND: 'refunding',
         PROVIDER_STATUS: [{ guard: 'reversed', target: 'refunded', actions: 'apply' }, { actions: 'ignore' }],
       },
     },
@@ -410,19 +597,51 @@ const paymentMachine = setup({
         }),
         onError: { actions: 'recordNoticeError' },
       },
-      on: { PROVIDER_STATUS: { actions: 'ignore' } },
+      on: {
+        // paid after all (the customer was paying when the time ran out): the money is there, so the payment
+        // succeeded — and the order takes it, or it is refunded (see `succeeded`)
+        PROVIDER_STATUS: [
+          { guard: 'stale', actions: 'ignore' },
+          { guard: 'succeeded', target: 'succeeded', actions: 'apply' },
+          { actions: 'ignore' },
+        ],
+      },
     },
   },
 });
 
 export default defineMachineModule({
   type: 'payment',
-  version: 1,
+  version: 2,
   description:
-    "One attempt to take money for an order at Monobank or LiqPay: webhooks and polls applied once, in the provider's order; refunds",
-  migrations: {},
+    "One attempt to take money for an order at Monobank or LiqPay: webhooks and polls applied once, in the provider's order; refunds followed until final",
+  migrations: {
+    // version 2 follows refunds (attempts, the provider's word, an incident when refused)
+    1: (snapshot) => {
+      const context = snapshot.context as Record<string, unknown>;
+      const failed = snapshot.value === 'refundFailed';
+      const failure = context.refundFailure as { message?: string } | null | undefined;
+      return {
+        ...snapshot,
+        context: {
+          ...context,
+          refundAttempts: context.refund ? 1 : 0,
+          refundStatus: null,
+          incident: failed
+            ? { code: 'refund_failed', message: `the refund could not be made: ${failure?.message ?? 'unknown'}`, attempt: 1 }
+            : null,
+        },
+      };
+    },
+  },
   machine: paymentMachine,
   inputSchema: paymentInputSchema,
   eventSchema: paymentEventSchema,
-  slaMs: { initiating: 10 * 60_000, closing: 10 * 60_000, refunding: 30 * 60_000 },
+  slaMs: {
+    initiating: 10 * 60_000,
+    closing: 10 * 60_000,
+    refunding: 30 * 60_000,
+    'refundPending.waiting': 24 * 3600_000,
+    'lapsed.waiting': 24 * 3600_000,
+  },
 });

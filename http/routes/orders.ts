@@ -8,6 +8,7 @@ import { renderInvoicePdf, type Seller } from '../../actors/domains/orders/invoi
 import orderModule, { type OrderContext, type OrderEvent } from '../../machines/order.ts';
 import { orderRequestSchema, type OrderPolicy } from '../../machines/order-rules.ts';
 import paymentModule from '../../machines/payment.ts';
+import { THANK_YOU_PATH } from '../../actors/domains/payments/effects.ts';
 import productModule, { availableUnits, reservedUnits, type ProductContext } from '../../machines/product.ts';
 import type { CommerceCollections } from '../../persistence/commerce.ts';
 import type { Mailer } from '../../actors/platform/mail/mailer.ts';
@@ -65,6 +66,10 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderCon
         providerStatus: pc.providerStatus,
         pageUrl: pc.pageUrl,
         failure: pc.failure,
+        // the money is with the shop (paid, or a refund not done yet)
+        paid: p.tags.includes('paid'),
+        refund: pc.refund && { ...pc.refund, attempts: pc.refundAttempts, providerStatus: pc.refundStatus },
+        incident: pc.incident,
       };
     } catch {
       payment = { id: c.currentPayment.id, attempt: c.currentPayment.attempt, state: 'starting' };
@@ -305,6 +310,23 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
     }
   });
 
+  return router;
+}
+
+/**
+ * Where Monobank's and LiqPay's pages send the customer after paying (`redirectUrl`, `result_url`): a plain
+ * thank-you. No API key and nothing looked up — the order number comes from the link and is only echoed
+ * (the payment's outcome reaches the shop by signed webhook, never by this redirect).
+ */
+export function thankYouRoutes(): Router<HubState> {
+  const router = new Router<HubState>();
+  router.get(THANK_YOU_PATH, (ctx) => {
+    const order = typeof ctx.query.order === 'string' ? ctx.query.order.slice(0, 128) : '';
+    const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Дякуємо за оплату</title>
+<h1>Дякуємо!</h1><p>${order ? `Замовлення ${escape(order)}: ` : ''}щойно банк підтвердить оплату, ми надішлемо лист із підтвердженням.</p>`;
+  });
   return router;
 }
 

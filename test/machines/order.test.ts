@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialTransition, type AnyMachineSnapshot, type AnyStateNode, type SnapshotFrom } from 'xstate';
 import { stepper, timerFiring } from '../support/machines.ts';
-import order, { type OrderEvent, type OrderInput } from '../../machines/order.ts';
+import order, { paymentBasket, type OrderEvent, type OrderInput } from '../../machines/order.ts';
 import { orderPolicySchema, priceOrder, validateOrder } from '../../machines/order-rules.ts';
 import { acceptedEvents, flattenStateValue, workOf } from '../../actors/runtime/machine-glue.ts';
 
@@ -403,4 +403,60 @@ test('every other state refuses CANCEL and stays as it was', () => {
     assert.deepEqual(after.context, before.context, state);
     assert.deepEqual(workOf(actions), { spawns: [], delays: [], cancels: [], unsupported: [] }, state);
   }
+});
+
+test('an attempt paid after it had failed (expired) pays the order while it waits to try again', () => {
+  const [waiting] = declined(toPaying(), 'SHOP-1001-P1');
+  assert.equal(waiting.value, 'awaitingPaymentRetry');
+  const [s, actions] = paid(waiting, 'SHOP-1001-P1');
+  assert.equal(s.value, 'issuingDocuments');
+  assert.deepEqual(ctx(s).currentPayment, { id: 'SHOP-1001-P1', attempt: 1, outcome: 'succeeded' });
+  assert.equal(ctx(s).receipt?.paymentId, 'SHOP-1001-P1');
+  assert.deepEqual(spawned(actions), ['issueDocuments']);
+  assert.deepEqual(workOf(actions).cancels.length, 1, 'the retry timer is dropped');
+});
+
+test('an earlier attempt paid after all while the next one waits pays the order, and becomes the payment a cancel refunds', () => {
+  const [waiting, actions] = declined(toPaying(), 'SHOP-1001-P1');
+  const [s] = step(waiting, timerFiring(workOf(actions).delays[0]));
+  assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P2');
+  const [credited] = paid(s, 'SHOP-1001-P1');
+  assert.equal(credited.value, 'issuingDocuments');
+  assert.deepEqual(ctx(credited).currentPayment, { id: 'SHOP-1001-P1', attempt: 1, outcome: 'succeeded' });
+  assert.equal(paid(s, 'OTHER-ORDER-P1')[0].value, 'paying', "another order's payment is not this order's money");
+  assert.equal(paid(s, 'SHOP-1001-P3')[0].value, 'paying', "an attempt never made is not this order's");
+});
+
+test('a blocked order does not take a late payment (its stock is released): the payment refunds it', () => {
+  const [releasing] = declined(toPaying(orderInput({ policy: orderPolicySchema.parse({ maxPaymentAttempts: 1 }) })), 'SHOP-1001-P1');
+  const [s] = step(releasing, { type: 'xstate.done.actor.releaseBlocked', output: { released: 1 } });
+  assert.equal(s.value, 'blocked');
+  const [after] = paid(s, 'SHOP-1001-P1');
+  assert.equal(after.value, 'blocked');
+  assert.equal(ctx(after).receipt, null);
+});
+
+test("the payment's basket adds up to what the customer pays: goods, delivery, fees and VAT charged on top are lines", () => {
+  const goods = [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 25_000 }];
+  const sum = (basket: ReturnType<typeof paymentBasket>) => basket.reduce((total, line) => total + line.qty * line.price, 0);
+  const input = orderInput({ delivery: { carrier: 'novaposhta', cityRef: 'city-1', warehouseRef: 'wh-1', fee: 6_000 } });
+  const included = priceOrder(input, orderPolicySchema.parse({ fees: [{ name: 'packing', fixed: 1_500 }] }));
+  const basket = paymentBasket({ lines: goods, pricing: included });
+  assert.deepEqual(
+    basket.map((line) => [line.sku, line.qty, line.price]),
+    [
+      ['CUP-1', 2, 25_000],
+      ['DELIVERY', 1, 6_000],
+      ['FEE-packing', 1, 1_500],
+    ],
+  );
+  assert.equal(sum(basket), included.total);
+  const onTop = priceOrder(input, orderPolicySchema.parse({ vatIncluded: false }));
+  const taxed = paymentBasket({ lines: goods, pricing: onTop });
+  assert.deepEqual(taxed.at(-1), { name: 'ПДВ 20%', qty: 1, price: onTop.vat, sku: 'VAT' });
+  assert.equal(sum(taxed), onTop.total);
+  assert.deepEqual(
+    paymentBasket({ lines: goods, pricing: null }).map((line) => line.sku),
+    ['CUP-1'],
+  );
 });

@@ -27,7 +27,8 @@ export interface DailyReportDeps {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
-const PAID_STATES = new Set(['succeeded', 'refunding', 'refundFailed']);
+/** The payment machine tags `paid` every state in which the money is the shop's (paid, a refund not done yet). */
+const PAID_TAG = 'paid';
 
 export async function buildDailyReport(deps: DailyReportDeps, day: string): Promise<ReportDoc> {
   const start = new Date(`${day}T00:00:00.000Z`);
@@ -60,7 +61,8 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     if (!paymentView) continue;
     const payment = paymentView.context;
     const ours = paymentView.state;
-    if (PAID_STATES.has(ours)) {
+    const weSayPaid = paymentView.tags.includes(PAID_TAG);
+    if (weSayPaid) {
       report.totals.paid += 1;
       report.totals.amountPaid += payment.amount;
     }
@@ -78,7 +80,6 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
       });
       continue;
     }
-    const weSayPaid = PAID_STATES.has(ours);
     const problems: string[] = [];
     if (weSayPaid !== record.paid)
       problems.push(

@@ -1,9 +1,13 @@
 import orderModule from '../../../machines/order.ts';
-import paymentModule from '../../../machines/payment.ts';
+import paymentModule, { type RefundWork } from '../../../machines/payment.ts';
 import { onceAtProvider, type CommerceCollections } from '../../../persistence/commerce.ts';
+import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { PaymentGateways } from '../../platform/connectors/payment-gateways.ts';
-import type { GatewayCall } from '../../platform/connectors/ports/payment-gateway.ts';
+import type { GatewayCall, RefundRequest } from '../../platform/connectors/ports/payment-gateway.ts';
 import { bindEffects, type BoundEffects, type EffectContext } from '../../runtime/effects.ts';
+
+/** The page the providers send the customer back to after paying (served by the hub: `GET /payments/thank-you`). */
+export const THANK_YOU_PATH = '/payments/thank-you';
 
 /**
  * What the payment machine invokes, at whichever provider the payment is
@@ -12,20 +16,41 @@ import { bindEffects, type BoundEffects, type EffectContext } from '../../runtim
  * a Monobank invoice whose answer was lost in a crash is left to expire
  * unpaid (nobody is sent its page), and a new one is made.
  */
-export function paymentEffects(deps: { gateways: PaymentGateways; collections: CommerceCollections }): BoundEffects {
+export function paymentEffects(deps: {
+  gateways: PaymentGateways;
+  collections: CommerceCollections;
+  /** the hub's address as the customer's browser reaches it */
+  publicBaseUrl: () => string;
+  /** a payment the order did not take is refunded, and a person told */
+  alerts: AlertSink;
+}): BoundEffects {
   const callOf = (paymentId: string, context: EffectContext): GatewayCall => ({
     actor: { type: paymentModule.type, id: paymentId },
     signal: context.signal,
     once: (operation, call) => onceAtProvider(deps.collections, context.idempotencyKey, operation, call),
   });
+  // a refund whose effect was stored by version 1 of the payment carries neither reference nor basket
+  const refundOf = (work: RefundWork): RefundRequest => ({
+    paymentId: work.paymentId,
+    providerId: work.providerId,
+    amount: work.amount,
+    refundReference: (work.refundReference as string | undefined) ?? `${work.paymentId}-refund`,
+    basket: (work.basket as RefundWork['basket'] | undefined) ?? [],
+  });
 
   return bindEffects(paymentModule, {
-    createAtProvider: (input, context) => deps.gateways.of(input.provider).create(input, callOf(input.paymentId, context)),
+    createAtProvider: (input, context) => {
+      const returnUrl = `${deps.publicBaseUrl()}${THANK_YOU_PATH}?order=${encodeURIComponent(input.orderId)}`;
+      return deps.gateways.of(input.provider).create({ ...input, returnUrl }, callOf(input.paymentId, context));
+    },
 
     checkAtProvider: (input, context) =>
       deps.gateways.of(input.provider).check(input, { expireIfUnpaid: input.expireIfUnpaid }, callOf(input.paymentId, context)),
 
-    refundAtProvider: (input, context) => deps.gateways.of(input.provider).refund(input, callOf(input.paymentId, context)),
+    refundAtProvider: (input, context) => deps.gateways.of(input.provider).refund(refundOf(input), callOf(input.paymentId, context)),
+
+    checkRefundAtProvider: (input, context) =>
+      deps.gateways.of(input.provider).checkRefund(refundOf(input), callOf(input.paymentId, context)),
 
     notifyOrder: async (input, context) => {
       // the order may have moved on (cancelled, or gone): then nothing waits for this any more
@@ -35,7 +60,21 @@ export function paymentEffects(deps: { gateways: PaymentGateways; collections: C
         { type: 'PAYMENT_RESULT', paymentId: input.paymentId, outcome: input.outcome, failure: input.failure },
         { ifGone: 'skip' },
       );
-      return { delivered: told !== null };
+      if (input.outcome !== 'succeeded') return { delivered: told !== null };
+      // money arrived: the order took it when this payment is its receipt; otherwise it goes back (the payment refunds it)
+      const credited = told?.context.receipt?.paymentId === input.paymentId;
+      if (!credited) {
+        await deps.alerts.raise({
+          kind: 'unclaimed_payment_refunded',
+          severity: 'warning',
+          subject: `payment/${input.paymentId}`,
+          message:
+            `payment ${input.paymentId} of order ${input.orderId} succeeded after the order stopped waiting for it ` +
+            `(order ${told ? `in ${told.state}` : 'gone or not taking it'}); it is refunded automatically`,
+          details: { orderId: input.orderId, paymentId: input.paymentId, amount: input.amount, orderState: told?.state ?? null },
+        });
+      }
+      return { delivered: told !== null, credited };
     },
   });
 }

@@ -9,7 +9,11 @@ import type { JobDefinition } from '../../platform/jobs/registry.ts';
  * the provider about every payment still waiting for its customer that has
  * heard nothing for a while. Each payment does the asking itself (POLL →
  * its `checkAtProvider` effect), so a poll is one more status update,
- * applied once and in order like a webhook. A manual run polls them all.
+ * applied once and in order like a webhook. Refunds the provider is still
+ * processing are followed the same way (POLL → `checkRefundAtProvider`), and
+ * so are payments whose time ran out while the provider was still processing
+ * (`lapsed`: a success found then is a late success). A
+ * manual run polls them all.
  */
 export function paymentStatusPollJob(deps: {
   queries: ActorQueries;
@@ -21,12 +25,16 @@ export function paymentStatusPollJob(deps: {
   const payments = deps.runtime.of(paymentModule);
   return {
     name: 'payment-status-poll',
-    description: 'asks Monobank and LiqPay about payments that have heard nothing for a while (lost webhooks, expiry)',
+    description: 'asks Monobank and LiqPay about payments and refunds that have heard nothing for a while (lost webhooks, expiry)',
     every: '2 minutes',
     async run({ trigger }) {
       const cutoff = now() - (trigger === 'manual' ? 0 : (deps.quietForMs ?? 2 * 60_000));
       const waiting = await deps.queries.summaries(
-        { type: paymentModule.type, states: ['pending.waiting'], updatedBefore: new Date(cutoff + 1) },
+        {
+          type: paymentModule.type,
+          states: ['pending.waiting', 'refundPending.waiting', 'lapsed.waiting'],
+          updatedBefore: new Date(cutoff + 1),
+        },
         { order: 'oldestUpdated', limit: 1_000 },
       );
       let polled = 0;

@@ -13,7 +13,10 @@ export const liqpayConnector = defineConnector({
     publicKey: z.string().trim().min(1, 'the public key from the LiqPay cabinet'),
     privateKey: z.string().trim().min(1, 'the private key from the LiqPay cabinet'),
   }),
-  settings: z.looseObject({}),
+  settings: z.looseObject({
+    /** where LiqPay's page sends the customer after paying (`result_url`); unset: the hub's thank-you page */
+    resultUrl: z.url({ protocol: /^https?$/ }).optional(),
+  }),
   createClient: (http, config) => new LiqPayClient(http, config.credentials),
   // LiqPay has no "who am I": ask for an order that cannot exist; "not found" proves the keys and the signature are accepted
   test: async (client, signal) => {

@@ -4,7 +4,7 @@ import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
 import { ConnectorError, partnerErrorCode } from '../kit/errors.ts';
 import type { AlertSink } from '../../alerts/alerts.ts';
-import type { GatewayCall, GatewayStatusReport, PaymentGateway } from '../ports/payment-gateway.ts';
+import type { GatewayCall, GatewayStatusReport, PaymentGateway, RefundReport } from '../ports/payment-gateway.ts';
 import { liqpayConnector } from './connector.ts';
 import {
   callbackFormSchema,
@@ -13,6 +13,7 @@ import {
   liqpayTime,
   PAID_LIQPAY_STATUSES,
   paymentUpdateOfLiqPay,
+  refundOutcomeOfLiqPay,
   verifySignature,
 } from './protocol.ts';
 
@@ -103,6 +104,7 @@ export function liqpayGateway(deps: {
         description: payment.description,
         order_id: payment.paymentId,
         server_url: `${deps.publicBaseUrl()}/webhooks/liqpay`,
+        result_url: deps.connectors.configOf(liqpayConnector).settings.resultUrl ?? payment.returnUrl,
         // the link dies with the payment's time: nobody can pay an order the hub has given up on
         expired_date: liqpayTime(new Date(now() + payment.validitySeconds * 1000)),
         language: 'uk',
@@ -126,11 +128,25 @@ export function liqpayGateway(deps: {
       return false;
     },
 
-    refund: (payment, call) =>
-      call.once('refund', async () => {
-        const answer = await client().refund(payment.paymentId, minorToMajorNumber(payment.amount), context(call));
-        return { providerStatus: answer.status ?? 'reversed' };
+    // a refusal (`result: error`) is a ConnectorError; an answer is read by `refundOutcomeOfLiqPay`
+    refund: (refund, call) =>
+      call.once('refund', async (): Promise<RefundReport> => {
+        const answer = await client().refund(refund.paymentId, minorToMajorNumber(refund.amount), context(call));
+        return {
+          outcome: refundOutcomeOfLiqPay(answer.status),
+          providerStatus: answer.status ?? 'unknown',
+          reason: answer.err_description ?? null,
+        };
       }),
+
+    async checkRefund(refund, call) {
+      const answer = await client().status(refund.paymentId, context(call));
+      return {
+        outcome: refundOutcomeOfLiqPay(answer.status),
+        providerStatus: answer.status ?? 'unknown',
+        reason: answer.err_description ?? null,
+      };
+    },
 
     async record(payment) {
       try {

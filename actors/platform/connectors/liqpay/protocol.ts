@@ -7,7 +7,20 @@ import { constantTimeEqual } from '../../../../common/security.ts';
  * LiqPay API 3: every request and callback is two form fields, `data`
  * (base64 of the JSON parameters) and `signature` = base64 of the raw
  * SHA-1 digest of privateKey + data + privateKey. Amounts are in major
- * units (hryvnias, not kopiykas). Shapes from ../shared/protocols/payments-ua.md.
+ * units (hryvnias, not kopiykas). Shapes from ../shared/protocols/payments-ua.md §2.6.
+ *
+ * Where each fact comes from — [confirmed]: published by LiqPay; [assumed]: ours, to check live.
+ * - [confirmed] `data` = base64(JSON), `signature` = base64(raw sha1(private_key + data + private_key)),
+ *   for requests and callbacks alike (https://www.liqpay.ua/documentation/en/data_signature; official PHP SDK
+ *   liqpay/sdk-php LiqPay.php `str_to_sign`). The documentation's own example (private key, JSON, data,
+ *   signature) is a fixture of `signData` (test/actors/platform/connectors/liqpay.test.ts).
+ * - [confirmed] paths /api/request and /api/3/checkout; required params version, public_key, action,
+ *   amount (major units), currency, description, order_id (≤ 255); also server_url, result_url (data_signature page).
+ * - [confirmed] callback statuses success, failure, error, reversed, sandbox (final), *_verify, wait_accept,
+ *   processing (not final); err_code, err_description, result ok|error (https://www.liqpay.ua/en/doc/callback).
+ * - [confirmed] `expired_date` "YYYY-MM-DD HH:MM:SS" UTC (liqpay.ua/documentation, checkout parameters).
+ * - [assumed] the `refund` action's answer and the later `status` say `reversed` once the money went back.
+ * - [assumed] a checkout page refuses payment after `expired_date` (our sandbox answers 410).
  */
 
 export const LIQPAY_PATHS = { request: '/api/request', checkout: '/api/3/checkout' } as const;
@@ -52,6 +65,7 @@ export const checkoutSchema = z.object({
   description: z.string().min(1),
   order_id: z.string().min(1).max(255),
   server_url: z.string().optional(),
+  /** where the checkout page sends the customer afterwards */
   result_url: z.string().optional(),
   /**
    * until when the customer may pay, UTC, "YYYY-MM-DD HH:MM:SS": LiqPay's checkout documentation
@@ -104,6 +118,18 @@ export function normaliseLiqPayStatus(status: string | undefined): 'created' | '
   if (status === 'reversed') return 'reversed';
   if (status === 'hold_wait') return 'hold';
   return 'processing'; // wait_accept, processing, prepared, *_verify …
+}
+
+/**
+ * A refund's standing from LiqPay's word for the payment. [assumed] The refund answer and the status
+ * after it say `reversed` once the money went back (our sandbox's reading; payments-ua.md lists
+ * `reversed` among the final callback statuses, but no published refund answer); `failure`/`error` is a
+ * refused refund; anything else (the payment still `success`, `processing`, `wait_*`) is not final yet.
+ */
+export function refundOutcomeOfLiqPay(status: string | undefined): 'processing' | 'success' | 'failure' {
+  if (status === 'reversed') return 'success';
+  if (status === 'failure' || status === 'error') return 'failure';
+  return 'processing';
 }
 
 /** A payment answer or callback in the payment machine's words, ordered by LiqPay's own time. */

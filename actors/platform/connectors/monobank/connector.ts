@@ -10,7 +10,10 @@ export const monobankConnector = defineConnector({
   description: 'Card payments by invoice (plata by mono): invoices, status, refunds, signed status webhooks',
   defaultBaseUrl: 'https://api.monobank.ua',
   credentials: z.object({ token: z.string().trim().min(1, 'the merchant X-Token from web.monobank.ua') }),
-  settings: z.looseObject({}),
+  settings: z.looseObject({
+    /** where Monobank's page sends the customer after paying; unset: the hub's thank-you page (PUBLIC_BASE_URL/payments/thank-you) */
+    redirectUrl: z.url({ protocol: /^https?$/ }).optional(),
+  }),
   createClient: (http, config) => new MonobankClient(http, config.credentials.token),
   test: async (client, signal) => {
     await client.publicKey({ signal });

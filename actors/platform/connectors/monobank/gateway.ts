@@ -1,13 +1,37 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { describeIssues } from '../../../../common/issues.ts';
 import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
-import type { GatewayCall, GatewayStatusReport, PaymentGateway } from '../ports/payment-gateway.ts';
 import { monobankConnector } from './connector.ts';
-import { invoiceStatusSchema, paymentUpdateOf, UAH, verifyPublicKeySignature } from './protocol.ts';
+import type { GatewayCall, GatewayStatusReport, PaymentGateway, RefundReport, RefundRequest } from '../ports/payment-gateway.ts';
+import {
+  invoiceStatusSchema,
+  paymentUpdateOf,
+  refundStatusOf,
+  UAH,
+  verifyPublicKeySignature,
+  type FiscalItem,
+  type InvoiceStatus,
+} from './protocol.ts';
 
 /** How often a failed verification may fetch Monobank's key again (forged requests must not make us hammer it). */
 const KEY_REFETCH_MS = 60_000;
+
+/** The return receipt of a whole refund: the basket the invoice carried, line by line. */
+function refundItems(refund: RefundRequest): FiscalItem[] | undefined {
+  if (refund.basket.length === 0) return undefined;
+  return refund.basket.map((line) => ({ name: line.name, qty: line.qty, sum: line.price, code: line.sku }));
+}
+
+/**
+ * A webhook's delivery id: invoice, status and Monobank's time of the change when it sends one
+ * (`modifiedDate` is optional), else the body's digest — the same bytes again are the same delivery.
+ */
+function deliveryIdOf(invoice: InvoiceStatus, rawBody: Buffer): string {
+  const at = invoice.modifiedDate ?? `sha256-${createHash('sha256').update(rawBody).digest('hex').slice(0, 32)}`;
+  return `${invoice.invoiceId}:${invoice.status}:${at}`;
+}
 
 function json(request: WebhookRequest): unknown {
   try {
@@ -79,6 +103,7 @@ export function monobankGateway(deps: {
               })),
             },
             webHookUrl: `${deps.publicBaseUrl()}/webhooks/monobank`,
+            redirectUrl: deps.connectors.configOf(monobankConnector).settings.redirectUrl ?? payment.returnUrl,
             validity: payment.validitySeconds,
             paymentType: 'debit',
           },
@@ -98,7 +123,7 @@ export function monobankGateway(deps: {
           reason: 'not paid in time',
         };
       }
-      return paymentUpdateOf(invoice, 'poll');
+      return paymentUpdateOf(invoice, 'poll', now());
     },
 
     async cancel(payment, call) {
@@ -107,14 +132,22 @@ export function monobankGateway(deps: {
       return true;
     },
 
-    refund: (payment, call) =>
-      call.once('refund', async () => {
+    // a whole refund; the return receipt lists the basket the invoice carried (Monobank fiscalises it)
+    refund: (refund, call) =>
+      call.once('refund', async (): Promise<RefundReport> => {
+        const items = refundItems(refund);
         const answer = await client().cancelInvoice(
-          { invoiceId: payment.providerId, amount: payment.amount, extRef: `${payment.paymentId}-refund` },
+          { invoiceId: refund.providerId, amount: refund.amount, extRef: refund.refundReference, ...(items ? { items } : {}) },
           context(call),
         );
-        return { providerStatus: answer.status };
+        return { outcome: answer.status, providerStatus: answer.status, reason: null };
       }),
+
+    async checkRefund(refund, call) {
+      const invoice = await client().invoiceStatus(refund.providerId, context(call));
+      const outcome = refundStatusOf(invoice, refund.refundReference);
+      return { outcome, providerStatus: invoice.status === 'reversed' ? 'reversed' : `refund ${outcome}`, reason: null };
+    },
 
     async record(payment) {
       if (!payment.providerId) return { paid: false, amount: null, status: 'never created' };
@@ -136,13 +169,13 @@ export function monobankGateway(deps: {
       },
       deliveryId(request) {
         const parsed = invoiceStatusSchema.safeParse(json(request));
-        return parsed.success ? `${parsed.data.invoiceId}:${parsed.data.status}:${parsed.data.modifiedDate}` : null;
+        return parsed.success ? deliveryIdOf(parsed.data, request.rawBody) : null;
       },
       statusOf(request) {
         const parsed = invoiceStatusSchema.safeParse(json(request));
         if (!parsed.success) throw new WebhookBodyError(describeIssues(parsed.error, ''));
         if (!parsed.data.reference) return null;
-        return { paymentId: parsed.data.reference, report: paymentUpdateOf(parsed.data, 'webhook') };
+        return { paymentId: parsed.data.reference, report: paymentUpdateOf(parsed.data, 'webhook', now()) };
       },
     },
   };

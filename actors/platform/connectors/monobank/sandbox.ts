@@ -8,16 +8,22 @@ import {
   type SandboxResponse,
   type SandboxServer,
 } from '../kit/sandbox.ts';
+import { z } from 'zod';
+import { verifySharedHeader } from '../../../../common/security.ts';
 import {
   invoiceCancelSchema,
   invoiceCreateSchema,
   MONOBANK_PATHS,
+  REFUND_STATUSES,
   UAH,
+  type CancelEntry,
+  type FiscalItem,
+  type InvoiceCancel,
   type InvoiceCreate,
   type InvoiceStatus,
   type InvoiceStatusName,
+  type RefundStatusName,
 } from './protocol.ts';
-import { verifySharedHeader } from '../../../../common/security.ts';
 
 /**
  * The Monobank acquiring sandbox: X-Token checks, invoices with the real
@@ -25,6 +31,17 @@ import { verifySharedHeader } from '../../../../common/security.ts';
  * refunds → reversed, expiry by `validity`), a payment page at `pageUrl`
  * where a person (or a test) pays or declines, and status webhooks signed
  * with the sandbox's own P-256 key exactly as Monobank signs them.
+ *
+ * Refunds (invoice/cancel) answer `success` unless told otherwise: `POST /__sandbox/refund-answer`
+ * `{"status": "processing"|"success"|"failure"}` sets the answer of the following cancels, and
+ * `POST /__sandbox/settle-refunds` `{"invoiceId", "status": "success"|"failure"}` settles the ones left
+ * `processing` (a whole refund makes the invoice `reversed`, with its webhook). `POST /__sandbox/next-invoice`
+ * `{"status": "processing"}` starts the next invoice as if its customer had paid at once and the bank were
+ * still authorising (its page then completes the payment): a payment that succeeds late.
+ *
+ * Assumed, not sourced (protocol.ts says which facts are): an invoice created with a basketOrder is treated
+ * as fiscalised, so its cancel must carry `items` — goods of that basket, at most the quantity not yet
+ * refunded, at the basket's unit price, adding up to `amount`; anything else is a 400 BAD_REQUEST.
  */
 
 export const MONOBANK_SANDBOX_TOKEN = 'mono-sandbox-token-0000000000000000';
@@ -32,18 +49,30 @@ export const MONOBANK_SANDBOX_TOKEN = 'mono-sandbox-token-0000000000000000';
 export interface MonobankSandbox extends SandboxServer {
   /** the PEM public key webhooks are signed with */
   publicKeyPem: string;
+  /** how the following invoice/cancel calls are answered (`success` until told otherwise or reset) */
+  answerRefunds(status: RefundStatusName): void;
+  /** settles the refunds of an invoice still `processing`; resolves when their webhook was delivered or given up */
+  settleRefunds(invoiceId: string, status: 'success' | 'failure'): Promise<void>;
   /** pays (or declines) an invoice as a customer would on its page; resolves when the webhooks were delivered or given up */
   pay(invoiceId: string, outcome: 'success' | 'failure'): Promise<void>;
   invoice(invoiceId: string): InvoiceStatus | null;
   /** status webhooks sent, oldest first */
   webhooks(): CallbackDelivery[];
+  /** X-Sign of any body under the sandbox's key: lets a test deliver a webhook Monobank could have sent */
+  sign(body: string): string;
 }
 
 interface Invoice {
   request: InvoiceCreate;
   status: InvoiceStatus;
   expiresAt: number;
+  /** units refunded so far, by basket code (for the items of partial refunds) */
+  refundedQty: Map<string, number>;
 }
+
+const refundAnswerSchema = z.object({ status: z.enum(REFUND_STATUSES) });
+const settleSchema = z.object({ invoiceId: z.string().min(1), status: z.enum(['success', 'failure']) });
+const nextInvoiceSchema = z.object({ status: z.literal('processing') });
 
 const WEBHOOK_ATTEMPTS = 4; // the first and up to 3 retries, as Monobank does
 
@@ -61,6 +90,8 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const invoices = new Map<string, Invoice>();
   let deliveries: CallbackDelivery[] = [];
+  let refundAnswer: RefundStatusName = 'success';
+  let nextInvoiceProcessing = false;
   // set once the server listens; faults (badSignature) live there
   let server: SandboxServer | null = null;
 
@@ -96,11 +127,15 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
     deliveries.push(await delivery);
   };
 
+  /** the customer paid; the bank authorises (a payment started by `next-invoice` is in processing already) */
   const pay = async (invoiceId: string, outcome: 'success' | 'failure') => {
     const invoice = current(invoiceId);
-    if (invoice.status.status !== 'created') throw monoError(400, 'BAD_REQUEST', `invoice is ${invoice.status.status}`);
-    change(invoice, { status: 'processing' });
-    await notify(invoice);
+    if (invoice.status.status !== 'created' && invoice.status.status !== 'processing')
+      throw monoError(400, 'BAD_REQUEST', `invoice is ${invoice.status.status}`);
+    if (invoice.status.status === 'created') {
+      change(invoice, { status: 'processing' });
+      await notify(invoice);
+    }
     if (outcome === 'success') {
       const held = invoice.request.paymentType === 'hold';
       change(invoice, {
@@ -119,6 +154,52 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       });
     } else {
       change(invoice, { status: 'failure', failureReason: 'Недостатньо коштів', errCode: '59' });
+    }
+    await notify(invoice);
+  };
+
+  /** A refund done: the money leaves the invoice; all of it gone, the invoice is `reversed`. */
+  const settle = (invoice: Invoice, entry: CancelEntry) => {
+    entry.status = 'success';
+    entry.modifiedDate = new Date().toISOString();
+    const refunded = (invoice.status.cancelList ?? []).filter((e) => e.status === 'success').reduce((sum, e) => sum + (e.amount ?? 0), 0);
+    change(invoice, {
+      finalAmount: invoice.status.amount - refunded,
+      ...(refunded >= invoice.status.amount ? { status: 'reversed' as const } : {}),
+    });
+  };
+
+  const countRefunded = (invoice: Invoice, item: FiscalItem) =>
+    invoice.refundedQty.set(item.code, (invoice.refundedQty.get(item.code) ?? 0) + item.qty);
+
+  /** Why a cancel's items do not fit the invoice's basket (see the assumption above), or null when they do. */
+  const refusedItems = (invoice: Invoice, cancel: InvoiceCancel, amount: number): string | null => {
+    const basket = invoice.request.merchantPaymInfo?.basketOrder ?? [];
+    if (basket.length === 0) return null;
+    if (!cancel.items || cancel.items.length === 0) return "'items' are required: the invoice was fiscalised with its basketOrder";
+    let total = 0;
+    for (const item of cancel.items) {
+      const line = basket.find((candidate) => candidate.code === item.code);
+      if (!line) return `item '${item.code}' is not in the invoice's basketOrder`;
+      if (item.sum !== line.sum) return `item '${item.code}': sum ${item.sum} differs from the basket's ${line.sum}`;
+      if (item.qty > line.qty - (invoice.refundedQty.get(item.code) ?? 0))
+        return `item '${item.code}': qty ${item.qty} exceeds what is left to refund`;
+      total += Math.round(item.qty * item.sum);
+    }
+    return total === amount ? null : `items add up to ${total}, the refund is ${amount}`;
+  };
+
+  const settleRefunds = async (invoiceId: string, status: 'success' | 'failure') => {
+    const invoice = current(invoiceId);
+    const waiting = (invoice.status.cancelList ?? []).filter((entry) => entry.status === 'processing');
+    if (waiting.length === 0) throw monoError(400, 'BAD_REQUEST', 'no refund of this invoice is processing');
+    for (const entry of waiting) {
+      if (status === 'success') settle(invoice, entry);
+      else {
+        entry.status = 'failure';
+        entry.modifiedDate = new Date().toISOString();
+        change(invoice, {});
+      }
     }
     await notify(invoice);
   };
@@ -152,6 +233,7 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         const now = new Date().toISOString();
         invoices.set(invoiceId, {
           request: parsed.data,
+          refundedQty: new Map(),
           expiresAt: Date.now() + (parsed.data.validity ?? 24 * 3600) * 1000,
           status: {
             invoiceId,
@@ -165,6 +247,14 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
             cancelList: [],
           },
         });
+        if (nextInvoiceProcessing) {
+          nextInvoiceProcessing = false;
+          const invoice = invoices.get(invoiceId);
+          if (invoice) {
+            change(invoice, { status: 'processing' });
+            void notify(invoice);
+          }
+        }
         return { json: { invoiceId, pageUrl: `http://${request.header('host') ?? '127.0.0.1'}/pay/${invoiceId}` } };
       },
     },
@@ -182,32 +272,36 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       handle: (request: SandboxRequest): SandboxResponse => {
         authorise(request);
         const parsed = invoiceCancelSchema.safeParse(json(request));
-        if (!parsed.success) throw monoError(400, 'BAD_REQUEST', 'invoiceId is required');
+        if (!parsed.success)
+          throw monoError(400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
         const invoice = current(parsed.data.invoiceId);
         const refundable: InvoiceStatusName[] = ['success', 'hold'];
         if (!refundable.includes(invoice.status.status))
           throw monoError(400, 'BAD_REQUEST', `cannot cancel an invoice that is ${invoice.status.status}`);
-        const already = (invoice.status.cancelList ?? []).reduce((sum, entry) => sum + entry.amount, 0);
+        const entries = invoice.status.cancelList ?? [];
+        // refused refunds gave nothing back; processing ones are on their way
+        const already = entries.filter((entry) => entry.status !== 'failure').reduce((sum, entry) => sum + (entry.amount ?? 0), 0);
         const amount = parsed.data.amount ?? invoice.status.amount - already;
         if (amount <= 0 || already + amount > invoice.status.amount)
           throw monoError(400, 'BAD_REQUEST', 'amount exceeds what can be refunded');
+        const itemsRefused = refusedItems(invoice, parsed.data, amount);
+        if (itemsRefused) throw monoError(400, 'BAD_REQUEST', itemsRefused);
         const now = new Date().toISOString();
-        const entry = {
-          status: 'success' as const,
+        const entry: CancelEntry = {
+          status: refundAnswer,
           amount,
           ccy: invoice.status.ccy,
           createdDate: now,
           modifiedDate: now,
           ...(parsed.data.extRef ? { extRef: parsed.data.extRef } : {}),
         };
-        const whole = already + amount === invoice.status.amount;
-        change(invoice, {
-          cancelList: [...(invoice.status.cancelList ?? []), entry],
-          ...(whole ? { status: 'reversed' } : {}),
-          finalAmount: invoice.status.amount - already - amount,
-        });
-        void notify(invoice);
-        return { json: { status: 'success', createdDate: now, modifiedDate: now } };
+        if (refundAnswer !== 'failure') for (const item of parsed.data.items ?? []) countRefunded(invoice, item);
+        change(invoice, { cancelList: [...entries, entry] });
+        if (refundAnswer === 'success') {
+          settle(invoice, entry);
+          void notify(invoice);
+        }
+        return { json: { status: refundAnswer, createdDate: now, modifiedDate: now } };
       },
     },
     {
@@ -287,6 +381,28 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
       onReset: () => {
         invoices.clear();
         deliveries = [];
+        refundAnswer = 'success';
+        nextInvoiceProcessing = false;
+      },
+      // not Monobank's: how this sandbox answers refunds, and a payment the bank is slow to authorise
+      controls: {
+        'POST /refund-answer': (request) => {
+          const parsed = refundAnswerSchema.safeParse(json(request));
+          if (!parsed.success) return { status: 400, json: { error: 'status: processing | success | failure' } };
+          refundAnswer = parsed.data.status;
+          return { json: { refundAnswer } };
+        },
+        'POST /settle-refunds': async (request) => {
+          const parsed = settleSchema.safeParse(json(request));
+          if (!parsed.success) return { status: 400, json: { error: 'invoiceId and status: success | failure' } };
+          await settleRefunds(parsed.data.invoiceId, parsed.data.status);
+          return { json: invoices.get(parsed.data.invoiceId)?.status ?? null };
+        },
+        'POST /next-invoice': (request) => {
+          if (!nextInvoiceSchema.safeParse(json(request)).success) return { status: 400, json: { error: 'status: processing' } };
+          nextInvoiceProcessing = true;
+          return { json: { nextInvoice: 'processing' } };
+        },
       },
       describe: () => ({
         invoices: [...invoices.values()].map((i) => ({ invoiceId: i.status.invoiceId, status: i.status.status, amount: i.status.amount })),
@@ -297,8 +413,13 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
   );
   return Object.assign(server, {
     publicKeyPem,
+    answerRefunds: (status: RefundStatusName) => {
+      refundAnswer = status;
+    },
+    settleRefunds,
     pay,
     invoice: (invoiceId: string) => invoices.get(invoiceId)?.status ?? null,
     webhooks: () => [...deliveries],
+    sign: (body: string) => sign(body, privateKey),
   });
 }

@@ -32,6 +32,32 @@ export interface NewPayment {
   customerEmail: string | null;
   basket: Array<{ name: string; qty: number; price: number; sku: string }>;
   validitySeconds: number;
+  /**
+   * Where the provider's page sends the customer back after paying (the hub's thank-you page). The
+   * same for every provider; an integration's own setting (Monobank `redirectUrl`, LiqPay `resultUrl`)
+   * overrides it.
+   */
+  returnUrl: string;
+}
+
+/** A refund's standing at the provider: `processing` is to be asked again (`checkRefund`) until final. */
+export type RefundOutcome = 'processing' | 'success' | 'failure';
+
+// a type, not an interface: it is stored as is by `GatewayCall.once`
+export type RefundReport = {
+  outcome: RefundOutcome;
+  /** the provider's own word */
+  providerStatus: string;
+  reason?: string | null;
+};
+
+export interface RefundRequest extends KnownPayment {
+  /** minor units */
+  amount: number;
+  /** ours, unique per attempt: the provider keeps it with the refund (Monobank `extRef`), so a later check finds it */
+  refundReference: string;
+  /** the goods the payment carried: a provider that fiscalises puts them on the return receipt */
+  basket: NewPayment['basket'];
 }
 
 export interface KnownPayment {
@@ -78,8 +104,10 @@ export interface PaymentGateway {
   check(payment: KnownPayment, options: { expireIfUnpaid: boolean }, call: GatewayCall): Promise<GatewayStatusReport>;
   /** The compensation of `create` while unpaid: nobody can pay it any more. False when the provider keeps nothing to withdraw. */
   cancel(payment: KnownPayment, call: GatewayCall): Promise<boolean>;
-  /** The compensation of a paid payment: the money goes back (minor units). */
-  refund(payment: KnownPayment & { amount: number }, call: GatewayCall): Promise<{ providerStatus: string }>;
+  /** The compensation of a paid payment: the money goes back (minor units), now, later (`processing`) or not. */
+  refund(refund: RefundRequest, call: GatewayCall): Promise<RefundReport>;
+  /** Where a refund answered `processing` stands now. */
+  checkRefund(refund: RefundRequest, call: GatewayCall): Promise<RefundReport>;
   /** What the provider records, for reconciliation. */
   record(payment: KnownPayment): Promise<ProviderRecord>;
   readonly webhook: GatewayWebhook;

@@ -7,6 +7,7 @@ import {
   encodeData,
   liqpayTime,
   paymentUpdateOfLiqPay,
+  refundOutcomeOfLiqPay,
   signData,
   verifySignature,
 } from '../../../../actors/platform/connectors/liqpay/protocol.ts';
@@ -193,4 +194,31 @@ test('a checkout past its expired_date cannot be paid; a live one can', () =>
     assert.equal(paid.status, 200);
     assert.equal((await client.status('X-2')).status, 'success');
     assert.throws(() => client.checkout(order(hooks, 'X-3', { expired_date: '2026-12-02T10:00:00Z' })), /YYYY-MM-DD HH:MM:SS/);
+  }));
+
+test("after paying, LiqPay's checkout page sends the customer to result_url", () =>
+  withLiqPay(async ({ client, liqpay, hooks }) => {
+    const checkout = client.checkout(order(hooks, 'RU-1', { result_url: 'https://shop.example/payments/thank-you?order=RU' }));
+    assert.equal((decodeData(checkout.data) as { result_url?: string }).result_url, 'https://shop.example/payments/thank-you?order=RU');
+    await fetch(checkout.url);
+    const paid = await fetch(`${liqpay.url}/api/3/checkout/pay`, {
+      method: 'POST',
+      body: new URLSearchParams({ order_id: 'RU-1', outcome: 'success' }),
+      redirect: 'manual',
+    });
+    assert.equal(paid.status, 303);
+    assert.equal(paid.headers.get('location'), 'https://shop.example/payments/thank-you?order=RU');
+  }));
+
+test("a refund's outcome is read from LiqPay's status: reversed is done, failure/error refused, anything else not final", () =>
+  withLiqPay(async ({ client, liqpay, hooks }) => {
+    await fetch(client.checkout(order(hooks, 'RO-1')).url);
+    await liqpay.pay('RO-1', 'success');
+    assert.equal(refundOutcomeOfLiqPay((await client.status('RO-1')).status), 'processing', 'paid, not refunded yet');
+    assert.equal(refundOutcomeOfLiqPay((await client.refund('RO-1')).status), 'success');
+    assert.equal(refundOutcomeOfLiqPay((await client.status('RO-1')).status), 'success');
+    assert.deepEqual(
+      ['failure', 'error', 'wait_accept', undefined].map((status) => refundOutcomeOfLiqPay(status)),
+      ['failure', 'failure', 'processing', 'processing'],
+    );
   }));

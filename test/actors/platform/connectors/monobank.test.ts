@@ -114,20 +114,125 @@ test('webhooks are retried until the receiver answers 200', () =>
     assert.equal(deliveries.at(-1)?.status, 200);
   }));
 
+const cup = (qty: number) => ({ name: 'Чашка', qty, sum: 25_000, code: 'CUP-1' });
+
 test('refunds: partial keeps success, the rest reverses; more than was paid is refused', () =>
   withMonobank(async ({ client, mono, hooks }) => {
     const { invoiceId } = await client.createInvoice(invoice(hooks));
     await mono.pay(invoiceId, 'success');
-    assert.equal((await client.cancelInvoice({ invoiceId, amount: 20_000, extRef: 'refund-1' })).status, 'success');
+    assert.equal((await client.cancelInvoice({ invoiceId, amount: 25_000, extRef: 'refund-1', items: [cup(1)] })).status, 'success');
     let status = await client.invoiceStatus(invoiceId);
     assert.equal(status.status, 'success');
-    assert.equal(status.cancelList?.length, 1);
-    const tooMuch = await rejection(client.cancelInvoice({ invoiceId, amount: 40_000 }));
+    assert.deepEqual(
+      status.cancelList?.map((entry) => [entry.status, entry.amount, entry.extRef]),
+      [['success', 25_000, 'refund-1']],
+    );
+    const tooMuch = await rejection(client.cancelInvoice({ invoiceId, amount: 50_000, items: [cup(2)] }));
     assert.deepEqual([tooMuch.code, tooMuch.status, tooMuch.retryable], ['BAD_REQUEST', 400, false]);
-    await client.cancelInvoice({ invoiceId });
+    await client.cancelInvoice({ invoiceId, items: [cup(1)] });
     status = await client.invoiceStatus(invoiceId);
     assert.equal(status.status, 'reversed');
     assert.equal(status.finalAmount, 0);
+  }));
+
+test('a cancel of an invoice sold with a basket must list those goods: missing, unknown, too many or mismatched items are refused', () =>
+  withMonobank(async ({ client, mono, hooks }) => {
+    const { invoiceId } = await client.createInvoice(invoice(hooks));
+    await mono.pay(invoiceId, 'success');
+    const refusals = [
+      { invoiceId },
+      { invoiceId, items: [{ ...cup(1), code: 'TEA-1' }] },
+      { invoiceId, items: [cup(3)] },
+      { invoiceId, items: [{ ...cup(2), sum: 20_000 }] },
+      { invoiceId, amount: 30_000, items: [cup(1)] },
+    ];
+    const messages = [];
+    for (const cancel of refusals) {
+      const error = await rejection(client.cancelInvoice(cancel));
+      assert.deepEqual([error.code, error.status], ['BAD_REQUEST', 400], JSON.stringify(cancel));
+      messages.push(error.message);
+    }
+    assert.match(messages[0] ?? '', /items/);
+    assert.match(messages[1] ?? '', /TEA-1/);
+    assert.match(messages[4] ?? '', /add up to 25000/);
+    assert.equal((await client.invoiceStatus(invoiceId)).cancelList?.length, 0, 'a refused cancel leaves nothing behind');
+    // an invoice without a basket is refunded without items
+    const plain = await client.createInvoice(invoice(hooks, { merchantPaymInfo: { reference: 'ORDER-2' } }));
+    await mono.pay(plain.invoiceId, 'success');
+    assert.equal((await client.cancelInvoice({ invoiceId: plain.invoiceId })).status, 'success');
+  }));
+
+test('the sandbox answers refunds as told: processing until settled (then reversed, with a webhook), or failure leaving the invoice paid', () =>
+  withMonobank(async ({ client, mono, hooks }) => {
+    const control = (name: string, body: unknown) =>
+      fetch(`${mono.url}/__sandbox/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await control('refund-answer', { status: 'later' })).status, 400);
+    assert.equal((await control('refund-answer', { status: 'processing' })).status, 200);
+    const { invoiceId } = await client.createInvoice(invoice(hooks));
+    await mono.pay(invoiceId, 'success');
+    const answer = await client.cancelInvoice({ invoiceId, amount: 50_000, extRef: 'o-P1-R1', items: [cup(2)] });
+    assert.equal(answer.status, 'processing');
+    let status = await client.invoiceStatus(invoiceId);
+    assert.deepEqual([status.status, status.cancelList?.map((e) => [e.status, e.extRef])], ['success', [['processing', 'o-P1-R1']]]);
+    const webhooksBefore = hooks.received.length;
+    const settled = await control('settle-refunds', { invoiceId, status: 'success' });
+    assert.equal(settled.status, 200);
+    status = await client.invoiceStatus(invoiceId);
+    assert.deepEqual([status.status, status.finalAmount, status.cancelList?.map((e) => e.status)], ['reversed', 0, ['success']]);
+    const [reversed] = await hooks.waitFor(webhooksBefore + 1).then((all) => all.slice(webhooksBefore));
+    assert.equal(invoiceStatusSchema.parse(JSON.parse(reversed?.body.toString() ?? '{}')).status, 'reversed');
+
+    assert.equal((await control('refund-answer', { status: 'failure' })).status, 200);
+    const second = await client.createInvoice(invoice(hooks));
+    await mono.pay(second.invoiceId, 'success');
+    assert.equal((await client.cancelInvoice({ invoiceId: second.invoiceId, extRef: 'o-P2-R1', items: [cup(2)] })).status, 'failure');
+    status = await client.invoiceStatus(second.invoiceId);
+    assert.deepEqual([status.status, status.finalAmount, status.cancelList?.map((e) => e.status)], ['success', 50_000, ['failure']]);
+    assert.equal(
+      (await control('settle-refunds', { invoiceId: second.invoiceId, status: 'success' })).status,
+      400,
+      'nothing is processing',
+    );
+    // a refused refund gave nothing back: the whole amount can be refunded again
+    mono.answerRefunds('success');
+    assert.equal((await client.cancelInvoice({ invoiceId: second.invoiceId, extRef: 'o-P2-R2', items: [cup(2)] })).status, 'success');
+    assert.equal((await client.invoiceStatus(second.invoiceId)).status, 'reversed');
+  }));
+
+test("after paying, Monobank's page sends the customer to the invoice's redirectUrl", () =>
+  withMonobank(async ({ client, hooks }) => {
+    const { pageUrl } = await client.createInvoice(
+      invoice(hooks, { redirectUrl: 'https://shop.example/payments/thank-you?order=ORDER-1' }),
+    );
+    const paid = await fetch(pageUrl, { method: 'POST', body: new URLSearchParams({ outcome: 'success' }), redirect: 'manual' });
+    assert.equal(paid.status, 303);
+    assert.equal(paid.headers.get('location'), 'https://shop.example/payments/thank-you?order=ORDER-1');
+  }));
+
+test('next-invoice: an invoice whose bank is still authorising stays processing past its validity, and its page completes it', () =>
+  withMonobank(async ({ client, mono, hooks }) => {
+    const told = await fetch(`${mono.url}/__sandbox/next-invoice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'processing' }),
+    });
+    assert.equal(told.status, 200);
+    const { invoiceId, pageUrl } = await client.createInvoice(invoice(hooks, { validity: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.equal((await client.invoiceStatus(invoiceId)).status, 'processing');
+    const removal = await rejection(client.removeInvoice(invoiceId));
+    assert.equal(removal.code, 'BAD_REQUEST', 'a payment under way cannot be withdrawn');
+    await fetch(pageUrl, { method: 'POST', body: new URLSearchParams({ outcome: 'success' }) });
+    assert.equal((await client.invoiceStatus(invoiceId)).status, 'success');
+    const statuses = (await hooks.waitFor(2)).map((r) => invoiceStatusSchema.parse(JSON.parse(r.body.toString())).status);
+    assert.deepEqual(statuses, ['processing', 'success']);
+    const next = await client.createInvoice(invoice(hooks));
+    assert.equal((await client.invoiceStatus(next.invoiceId)).status, 'created', 'the control applies to one invoice');
+    assert.equal(mono.invoice(invoiceId)?.status, 'success');
   }));
 
 test('hold then finalize; remove invalidates an unpaid invoice; an invoice past its validity reads expired', () =>
@@ -194,4 +299,75 @@ test('ECDSA P-256 signatures over SHA-256 of the raw body (Monobank X-Sign) veri
   );
   assert.equal(verifyPublicKeySignature({ publicKeyPem: pem, payload: body, signatureBase64: 'bm90IGEgc2lnbmF0dXJl' }), false);
   assert.equal(verifyPublicKeySignature({ publicKeyPem: 'not a key', payload: body, signatureBase64: signature }), false);
+});
+
+// Monobank's published example (https://monobank.ua/api-docs/acquiring/instrumenty-rozrobky/webhooks/pryklady-veryfikatsii-pidpysu-webhook,
+// the Go example's pubKeyBase64, xSignBase64 and bodyBytes): facts, kept byte for byte because the signature covers the exact bytes.
+const PUBLISHED_PUBLIC_KEY_BASE64 =
+  'LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUZrd0V3WUhLb1pJemowQ0FRWUlLb1pJemowREFRY0RRZ0FFQUc1LzZ3NnZubGJZb0ZmRHlYWE4vS29CbVVjTgo3NWJSUWg4MFBhaEdldnJoanFCQnI3OXNSS0JSbnpHODFUZVQ5OEFOakU1c0R3RmZ5Znhub0ZJcmZBPT0KLS0tLS1FTkQgUFVCTElDIEtFWS0tLS0tCg==';
+const PUBLISHED_X_SIGN = 'MEUCIQC/mVKhi8FKoayul2Mim3E2oaIOCNJk5dEXxTqbkeJSOQIgOM0hsW0qcP2H8iXy1aQYpmY0SJWEaWur7nQXlKDCFxA=';
+const PUBLISHED_BODY = `{
+  "invoiceId": "p2_9ZgpZVsl3",
+  "status": "created",
+  "failureReason": "string",
+  "amount": 4200,
+  "ccy": 980,
+  "finalAmount": 4200,
+  "createdDate": "2019-08-24T14:15:22Z",
+  "modifiedDate": "2019-08-24T14:15:22Z",
+  "reference": "84d0070ee4e44667b31371d8f8813947",
+  "cancelList": [
+    {
+      "status": "processing",
+      "amount": 4200,
+      "ccy": 980,
+      "createdDate": "2019-08-24T14:15:22Z",
+      "modifiedDate": "2019-08-24T14:15:22Z",
+      "approvalCode": "662476",
+      "rrn": "060189181768",
+      "extRef": "635ace02599849e981b2cd7a65f417fe"
+    }
+  ]
+}`;
+
+test("Monobank's published X-Sign example verifies with our verification, byte for byte, and its body parses", () => {
+  const publicKeyPem = Buffer.from(PUBLISHED_PUBLIC_KEY_BASE64, 'base64').toString('utf8');
+  const payload = Buffer.from(PUBLISHED_BODY, 'utf8');
+  assert.equal(verifyPublicKeySignature({ publicKeyPem, payload, signatureBase64: PUBLISHED_X_SIGN }), true);
+  // the same JSON re-serialised is other bytes: it must not verify (the signature covers the raw body)
+  const reserialised = Buffer.from(JSON.stringify(JSON.parse(PUBLISHED_BODY)));
+  assert.equal(verifyPublicKeySignature({ publicKeyPem, payload: reserialised, signatureBase64: PUBLISHED_X_SIGN }), false);
+  const parsed = invoiceStatusSchema.parse(JSON.parse(PUBLISHED_BODY));
+  assert.deepEqual(
+    [parsed.status, parsed.reference, parsed.cancelList?.[0]?.status, parsed.cancelList?.[0]?.extRef],
+    ['created', '84d0070ee4e44667b31371d8f8813947', 'processing', '635ace02599849e981b2cd7a65f417fe'],
+  );
+});
+
+test('a status body is strict about what the hub needs and tolerant of every optional field (missing, null or odd)', () => {
+  const full = JSON.parse(PUBLISHED_BODY) as Record<string, unknown>;
+  for (const optional of ['failureReason', 'ccy', 'finalAmount', 'createdDate', 'modifiedDate', 'reference', 'cancelList']) {
+    const { [optional]: _dropped, ...rest } = full;
+    assert.ok(invoiceStatusSchema.safeParse(rest).success, `without ${optional}`);
+  }
+  const entry = (full.cancelList as Array<Record<string, unknown>>)[0] ?? {};
+  for (const optional of ['amount', 'ccy', 'createdDate', 'modifiedDate', 'approvalCode', 'rrn', 'extRef']) {
+    const { [optional]: _dropped, ...rest } = entry;
+    const parsed = invoiceStatusSchema.safeParse({ ...full, cancelList: [rest] });
+    assert.ok(parsed.success && parsed.data.cancelList?.length === 1, `cancelList[] without ${optional}`);
+  }
+  const odd = invoiceStatusSchema.parse({
+    ...full,
+    paymentInfo: 'n/a',
+    createdDate: 'yesterday',
+    cancelList: null,
+    walletData: null,
+    tipsInfo: null,
+  });
+  assert.deepEqual([odd.paymentInfo, odd.createdDate, odd.cancelList], [undefined, undefined, undefined]);
+  for (const required of ['invoiceId', 'status', 'amount']) {
+    const { [required]: _dropped, ...rest } = full;
+    assert.equal(invoiceStatusSchema.safeParse(rest).success, false, `without ${required}`);
+  }
+  assert.equal(invoiceStatusSchema.safeParse({ ...full, status: 'paid' }).success, false, 'an unknown status is refused');
 });
