@@ -12,8 +12,9 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  * (`printing`): a larger number with no receipt open means ours was closed
  * (recorded, never printed again), an open receipt is cancelled on the
  * device (`cancelling`) and the receipt prepared afresh, the same number
- * means it never opened. A register prints one receipt at a time (the
- * effects queue per register), so no other document can come between.
+ * means it never opened. The preparation takes the register for this
+ * receipt until it is recorded or voided (`releasing` gives it up), so no
+ * other document can come between.
  *
  * A device that is out of paper, has its cover open or is unplugged makes
  * the receipt wait (`waiting`, durable) and try again with back-off; past
@@ -114,6 +115,8 @@ export interface ReceiptContext extends ReceiptInput {
   /** shifts this receipt opened or closed on its way */
   shiftEvents: Array<'opened' | 'z-report'>;
   voidedBy: { by: string; reason: string } | null;
+  /** how it ended, once the device is settled; the register is released before it is final */
+  outcome: 'printed' | 'voided' | null;
 }
 
 export type ReceiptEvent = { type: 'RETRY' } | { type: 'VOID'; by: string; reason: string };
@@ -186,12 +189,14 @@ const receiptMachine = setup({
     printOnDevice: effect<PrintOutcome, PrintRequest>(),
     cancelOpenReceipt: effect<{ cancelled: boolean }, { register: string; receiptId: string }>(),
     settleOnDevice: effect<SettleOutcome, { register: string; receiptId: string; documentNumberBefore: number | null }>(),
+    releaseRegister: effect<{ released: boolean }, { register: string; receiptId: string }>(),
   },
   guards: {
     waitable: faultIs(isWaitableDeviceFault),
     shiftExpired: faultIs((code) => code === SHIFT_EXPIRED),
     foundOpen: ({ event }) => (event as unknown as { output: PrintOutcome }).output.outcome === 'found_open',
     closed: ({ event }) => (event as unknown as { output: SettleOutcome }).output.outcome === 'closed',
+    endsPrinted: ({ context }) => context.outcome === 'printed',
     waitedLong: ({ context }) => context.waitedMs >= context.alertAfterMs,
     resumeAtPreparing: ({ context }) => context.resumeAt === 'preparing',
     resumeAtPrinting: ({ context }) => context.resumeAt === 'printing',
@@ -215,6 +220,7 @@ const receiptMachine = setup({
     recordClosed: assign(({ event }) => {
       const closed = (event as unknown as { output: ReceiptRecorded }).output;
       return {
+        outcome: 'printed' as const,
         documentNumber: closed.documentNumber,
         shiftNumber: closed.shiftNumber,
         change: closed.change,
@@ -246,6 +252,7 @@ const receiptMachine = setup({
     nextDelayMs: 0,
     shiftEvents: [],
     voidedBy: null,
+    outcome: null,
   }),
   states: {
     /** the shift opened (and an expired one closed), the document number read: nothing of ours is on the device yet */
@@ -274,8 +281,8 @@ const receiptMachine = setup({
           { target: 'failed', actions: { type: 'failAt', params: { resumeAt: 'preparing' } } },
         ],
       },
-      // nothing of this receipt is on the device yet
-      on: { VOID: { target: 'voided', actions: 'recordVoid' } },
+      // nothing of this receipt is on the device yet; the register may be taken for it already
+      on: { VOID: { target: 'voiding', actions: 'recordVoid' } },
     },
     /** open, lines, close, cut — or, on a later attempt, find that an earlier one closed it */
     printing: {
@@ -293,7 +300,7 @@ const receiptMachine = setup({
         }),
         onDone: [
           { guard: 'foundOpen', target: 'cancelling', actions: 'deviceWorked' },
-          { target: 'printed', actions: ['deviceWorked', 'recordClosed'] },
+          { target: 'releasing', actions: ['deviceWorked', 'recordClosed'] },
         ],
         onError: [
           { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'printing' } } },
@@ -359,8 +366,8 @@ const receiptMachine = setup({
           documentNumberBefore: context.documentNumberBefore,
         }),
         onDone: [
-          { guard: 'closed', target: 'printed', actions: ['deviceWorked', 'recordClosed'] },
-          { target: 'voided', actions: 'deviceWorked' },
+          { guard: 'closed', target: 'releasing', actions: ['deviceWorked', 'recordClosed'] },
+          { target: 'releasing', actions: ['deviceWorked', assign({ outcome: 'voided' })] },
         ],
         onError: [
           { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'voiding' } } },
@@ -368,6 +375,18 @@ const receiptMachine = setup({
         ],
       },
     },
+    /** recorded (or voided): the register is given up for the next receipt */
+    releasing: {
+      invoke: {
+        id: 'release',
+        src: 'releaseRegister',
+        input: ({ context }) => ({ register: context.register, receiptId: context.receiptId }),
+        onDone: [{ guard: 'endsPrinted', target: 'printed' }, { target: 'voided' }],
+        onError: { target: 'releaseFailed', actions: 'recordFault' },
+      },
+    },
+    /** the register stays taken (every later receipt on it waits) until a person retries */
+    releaseFailed: { tags: ['alert'], on: { RETRY: 'releasing' } },
     printed: { type: 'final', tags: ['final-outcome'] },
     voided: { type: 'final', tags: ['final-outcome'] },
   },

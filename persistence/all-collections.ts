@@ -21,7 +21,7 @@ import {
 } from './commerce.ts';
 import type { DeclaredCollection } from './define-collection.ts';
 import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
-import { devicesCollection } from './devices.ts';
+import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
 import { citiesCollection, warehousesCollection } from './reference.ts';
 import { jobStatusCollection } from './scheduler.ts';
@@ -44,6 +44,7 @@ export const allCollections: readonly DeclaredCollection[] = [
   apiKeysCollection,
   integrationsCollection,
   devicesCollection,
+  registerLocksCollection,
   auditCollection,
   inboxCollection,
   hubMetaCollection,

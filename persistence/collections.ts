@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 import { integrationsCollection } from './integrations.ts';
-import { devicesCollection } from './devices.ts';
+import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { hubMetaCollection } from './secret-box.ts';
 
 /**
@@ -235,6 +235,7 @@ const runtimeCollections = {
   apiKeys: apiKeysCollection,
   integrations: integrationsCollection,
   devices: devicesCollection,
+  registerLocks: registerLocksCollection,
   audit: auditCollection,
   inbox: inboxCollection,
   hubMeta: hubMetaCollection,

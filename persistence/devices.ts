@@ -144,3 +144,22 @@ export class DeviceStore {
     };
   }
 }
+
+/**
+ * Which receipt has a fiscal register to itself, from reading its document
+ * number until the receipt is recorded (or voided): the judgement of an
+ * interrupted receipt holds only if no other document came between. One
+ * document per register; taken by a unique insert (atomic on FerretDB too),
+ * so it holds across processes and restarts.
+ */
+export interface RegisterLockDoc {
+  _id: string; // the register's name
+  /** the receipt (or `report:<id>`) holding it */
+  holder: string;
+  acquiredAt: Date;
+}
+
+export const registerLocksCollection = defineCollection<RegisterLockDoc>({
+  name: 'register_locks',
+  description: 'which receipt has a fiscal register to itself, until it is recorded',
+});

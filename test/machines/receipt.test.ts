@@ -50,6 +50,7 @@ function printing(): Snapshot {
 }
 
 const spawned = (actions: Parameters<typeof workOf>[0]) => workOf(actions).spawns.map((s) => s.src);
+const released = { type: 'xstate.done.actor.release' as const, output: { released: true } };
 
 test('a new receipt prepares its register first: nothing is opened on the device before the document number is read', () => {
   const [s, actions] = start();
@@ -68,7 +69,12 @@ test('prepared → printing with the document number persisted; printed → reco
   const print = workOf(actions).spawns[0];
   assert.equal(print?.src, 'printOnDevice');
   assert.deepEqual((print?.input as { documentNumberBefore: number; items: unknown[] }).documentNumberBefore, 41);
-  const [done] = step(p, closed(42));
+  const [releasing, release] = step(p, closed(42));
+  assert.equal(releasing.value, 'releasing', 'recorded: the register is given up before the receipt is final');
+  assert.deepEqual(workOf(release).spawns, [
+    { invokeId: 'release', src: 'releaseRegister', input: { register: 'main', receiptId: 'R-1' } },
+  ]);
+  const [done] = step(releasing, released);
   assert.equal(done.value, 'printed');
   assert.equal(done.status, 'done');
   assert.deepEqual(
@@ -83,7 +89,7 @@ test('an interrupted print is judged against the same number: an attempt after a
   const [, actions] = step(start()[0], prepared());
   const again = workOf(actions).spawns[0];
   assert.equal((again?.input as { documentNumberBefore: number }).documentNumberBefore, 41);
-  const [done] = step(first, closed(42, true));
+  const [done] = step(step(first, closed(42, true))[0], released);
   assert.deepEqual([done.value, done.context.recovered, done.context.change], ['printed', true, null]);
 });
 
@@ -115,6 +121,7 @@ test('out of paper while printing: the receipt waits with back-off and goes back
   assert.deepEqual([s.context.faults, timer?.delayMs, s.context.waitedMs], [2, 2_000, 3_000]);
   [s] = step(s, timerFiring(timer));
   [s] = step(s, closed(42));
+  [s] = step(s, released);
   assert.equal(s.value, 'printed');
   assert.deepEqual([s.context.fault, s.context.faults, s.context.waitedMs], [null, 0, 0]);
 });
@@ -164,29 +171,48 @@ test('a fault that needs a person (wrong password) fails the receipt with an ale
   assert.equal(step(fromPrepare, { type: 'RETRY' })[0].value, 'preparing');
 });
 
-test('VOID before anything reached the device ends it at once; after a print attempt the device is settled first', () => {
-  const [voided] = step(start()[0], { type: 'VOID', by: 'admin', reason: 'sale abandoned' });
-  assert.equal(voided.value, 'voided');
-  assert.deepEqual(voided.context.voidedBy, { by: 'admin', reason: 'sale abandoned' });
+test('VOID before anything reached the device releases the register and ends; after a print attempt the device is settled first', () => {
+  const [early, settle] = step(start()[0], { type: 'VOID', by: 'admin', reason: 'sale abandoned' });
+  assert.equal(early.value, 'voiding');
+  assert.deepEqual(early.context.voidedBy, { by: 'admin', reason: 'sale abandoned' });
+  assert.deepEqual(workOf(settle).spawns[0]?.input, { register: 'main', receiptId: 'R-1', documentNumberBefore: null });
+  const [releasing] = step(early, { type: 'xstate.done.actor.settle', output: { outcome: 'clear' } });
+  assert.equal(releasing.value, 'releasing');
+  assert.equal(step(releasing, released)[0].value, 'voided');
 
   const [failed] = step(printing(), { type: 'xstate.error.actor.print', error: fault('wrong_password') });
   const [voiding, actions] = step(failed, { type: 'VOID', by: 'admin', reason: 'sale abandoned' });
   assert.equal(voiding.value, 'voiding');
   assert.deepEqual(workOf(actions).spawns[0]?.input, { register: 'main', receiptId: 'R-1', documentNumberBefore: 41 });
-  assert.equal(step(voiding, { type: 'xstate.done.actor.settle', output: { outcome: 'clear' } })[0].value, 'voided');
+  assert.equal(step(step(voiding, { type: 'xstate.done.actor.settle', output: { outcome: 'clear' } })[0], released)[0].value, 'voided');
   // the interrupted attempt had closed it: a printed receipt stays printed
   const [kept] = step(voiding, {
     type: 'xstate.done.actor.settle',
     output: { outcome: 'closed', documentNumber: 42, shiftNumber: 7, change: null, recovered: true, at: '2026-12-02T10:00:00.000Z' },
   });
-  assert.deepEqual([kept.value, kept.context.documentNumber], ['printed', 42]);
+  assert.deepEqual([step(kept, released)[0].value, kept.context.documentNumber], ['printed', 42]);
+});
+
+test('a register that cannot be released waits for a person (alert); RETRY releases it', () => {
+  const [releasing] = step(printing(), closed(42));
+  const [stuck] = step(releasing, {
+    type: 'xstate.error.actor.release',
+    error: { code: 'effect_failed', message: 'database unavailable', retryable: true, attempts: 3 },
+  });
+  assert.equal(stuck.value, 'releaseFailed');
+  assert.ok(stuck.hasTag('alert'));
+  const [again, actions] = step(stuck, { type: 'RETRY' });
+  assert.equal(again.value, 'releasing');
+  assert.deepEqual(spawned(actions), ['releaseRegister']);
+  assert.equal(step(again, released)[0].value, 'printed');
 });
 
 test('printing cannot be voided or retried while it runs; a printed receipt accepts nothing', () => {
   const p = printing();
   assert.equal(p.can({ type: 'VOID', by: 'a', reason: 'b' }), false);
   assert.equal(p.can({ type: 'RETRY' }), false);
-  const [done] = step(p, closed(42));
+  const [done] = step(step(p, closed(42))[0], released);
+  assert.equal(done.value, 'printed');
   assert.equal(done.can({ type: 'RETRY' }), false);
   assert.equal(done.can({ type: 'VOID', by: 'a', reason: 'b' }), false);
 });
