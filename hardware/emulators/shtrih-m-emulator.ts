@@ -72,6 +72,8 @@ export class ShtrihMEmulator {
   private loop: Promise<void> | null = null;
   /** commands received (after ACK), for tests and the state view */
   commandsReceived = 0;
+  /** the last 100 command frames received intact, STX to LRC, oldest first */
+  readonly framesReceived: Buffer[] = [];
 
   private constructor(
     private readonly options: ShtrihMEmulatorOptions,
@@ -267,6 +269,8 @@ export class ShtrihMEmulator {
         }
         this.write(port, [ACK]);
         this.commandsReceived += 1;
+        this.framesReceived.push(Buffer.concat([Buffer.from([STX, body.length]), body, Buffer.from([lrc(Buffer.concat([Buffer.from([body.length]), body]))])]));
+        if (this.framesReceived.length > 100) this.framesReceived.shift();
         await this.answer(port, body);
       } else if (byte === ACK) {
         if (this.pending?.ready) this.pending = null;
