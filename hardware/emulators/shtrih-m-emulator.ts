@@ -26,6 +26,8 @@ export const emulatorFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('silence'), count: z.number().int().min(1).default(1) }),
   /** answer NAK to the next `count` command frames, as if they arrived damaged */
   z.object({ kind: z.literal('nak'), count: z.number().int().min(1).default(1) }),
+  /** refuse the next `count` commands with 0x50 (still printing the previous one), doing nothing */
+  z.object({ kind: z.literal('busy'), count: z.number().int().min(1).default(1) }),
 ]);
 export type EmulatorFault = z.input<typeof emulatorFaultSchema>;
 type Fault = z.output<typeof emulatorFaultSchema>;
@@ -296,7 +298,9 @@ export class ShtrihMEmulator {
 
   private async answer(port: SerialPort, body: Buffer): Promise<void> {
     const command = body[0] as number;
-    const execution = this.device.execute(command, body.subarray(1));
+    const execution = this.takeFault('busy')
+      ? { answer: Buffer.from([command, 0x50]), changed: false }
+      : this.device.execute(command, body.subarray(1));
     if (execution.changed) await saveFiscalMemory(this.memoryFile, this.device.memory);
     const frame = encodeFrame(command, execution.answer.subarray(1));
     const pending: PendingAnswer = { frame, ready: false };
