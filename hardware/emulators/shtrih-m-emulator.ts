@@ -271,7 +271,9 @@ export class ShtrihMEmulator {
         }
         this.write(port, [ACK]);
         this.commandsReceived += 1;
-        this.framesReceived.push(Buffer.concat([Buffer.from([STX, body.length]), body, Buffer.from([lrc(Buffer.concat([Buffer.from([body.length]), body]))])]));
+        this.framesReceived.push(
+          Buffer.concat([Buffer.from([STX, body.length]), body, Buffer.from([lrc(Buffer.concat([Buffer.from([body.length]), body]))])]),
+        );
         if (this.framesReceived.length > 100) this.framesReceived.shift();
         await this.answer(port, body);
       } else if (byte === ACK) {

@@ -10,7 +10,11 @@ import { rejection, withRegister } from './support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-async function sellOne(register: { openReceipt: (k: 'sale') => Promise<void>; sale: (l: { name: string; qty: number; price: number }) => Promise<void>; closeReceipt: (c: { payments: { cash: number } }) => Promise<{ change: number }> }) {
+async function sellOne(register: {
+  openReceipt: (k: 'sale') => Promise<void>;
+  sale: (l: { name: string; qty: number; price: number }) => Promise<void>;
+  closeReceipt: (c: { payments: { cash: number } }) => Promise<{ change: number }>;
+}) {
   await register.openReceipt('sale');
   await register.sale({ name: 'Чашка', qty: 1, price: 25_000 });
   return register.closeReceipt({ payments: { cash: 25_000 } });
@@ -41,7 +45,7 @@ test('paper running out in the middle of printing: the register waits for "conti
     emulator.setPaper('runs_out_while_printing');
     await register.sale({ name: 'Чашка', qty: 1, price: 25_000 });
     assert.equal((await register.shortStatus()).submode, 2, 'active paper-out');
-    assert.equal((await rejection(register.closeReceipt({ payments: { cash: 25_000 } })) as ShtrihDeviceError).code, 'paper_out');
+    assert.equal(((await rejection(register.closeReceipt({ payments: { cash: 25_000 } }))) as ShtrihDeviceError).code, 'paper_out');
     emulator.setPaper('present');
     const waiting = await register.shortStatus();
     assert.equal(waiting.paper, 'awaiting_continue');

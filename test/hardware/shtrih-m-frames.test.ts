@@ -27,7 +27,10 @@ const OPERATOR = hex('01 00 00 00');
 const ADMIN = hex('1E 00 00 00');
 
 test('the protocol note’s three constructed frames come out of the encoder unchanged', () => {
-  assert.deepEqual(encodeFrame(0x80, Buffer.concat([password(1), requests.line({ name: 'Test', qty: 1, price: 1000, department: 1 })])), NOTE_SALE);
+  assert.deepEqual(
+    encodeFrame(0x80, Buffer.concat([password(1), requests.line({ name: 'Test', qty: 1, price: 1000, department: 1 })])),
+    NOTE_SALE,
+  );
   assert.deepEqual(encodeFrame(0x85, Buffer.concat([password(1), requests.closeReceipt({ payments: { cash: 1000 } })])), NOTE_CLOSE);
   assert.deepEqual(encodeFrame(0x17, Buffer.concat([password(1), requests.printLine('Привет', 'receipt')])), NOTE_PRINT);
 });
@@ -54,7 +57,18 @@ test('every command reaches the register byte for byte as its layout says', asyn
     await expect('0x17 print line (the note’s fixture)', NOTE_PRINT, () => register.printLine('Привет'));
     await expect(
       '0x85 close: cash 700.00, card 0.10, discount 0, no tax, text',
-      frame(0x85, Buffer.concat([OPERATOR, hex('70 11 01 00 00'), hex('0A 00 00 00 00'), Buffer.alloc(10), hex('00 00'), hex('00 00 00 00'), pad('Дякуємо', 40)])),
+      frame(
+        0x85,
+        Buffer.concat([
+          OPERATOR,
+          hex('70 11 01 00 00'),
+          hex('0A 00 00 00 00'),
+          Buffer.alloc(10),
+          hex('00 00'),
+          hex('00 00 00 00'),
+          pad('Дякуємо', 40),
+        ]),
+      ),
       () => register.closeReceipt({ payments: { cash: 70_000, card: 10 }, text: 'Дякуємо' }),
     );
     await expect('0x25 partial cut', frame(0x25, Buffer.concat([OPERATOR, hex('01')])), () => register.cut('partial'));
@@ -62,7 +76,10 @@ test('every command reaches the register byte for byte as its layout says', asyn
     await expect('0x8D open a return receipt', frame(0x8d, Buffer.concat([OPERATOR, hex('02')])), () => register.openReceipt('return'));
     await expect(
       '0x82 sale return',
-      frame(0x82, Buffer.concat([OPERATOR, hex('E8 03 00 00 00'), hex('10 27 00 00 00'), hex('01'), hex('00 00 00 00'), pad('Повернення', 40)])),
+      frame(
+        0x82,
+        Buffer.concat([OPERATOR, hex('E8 03 00 00 00'), hex('10 27 00 00 00'), hex('01'), hex('00 00 00 00'), pad('Повернення', 40)]),
+      ),
       () => register.saleReturn({ name: 'Повернення', qty: 1, price: 10_000 }),
     );
     await expect('0x88 cancel receipt', frame(0x88, OPERATOR), () => register.cancelReceipt());
