@@ -8,6 +8,7 @@ import { EscPosPrinter, PrinterError } from '../../hardware/escpos/printer.ts';
 import { renderReceipt, type ReceiptTemplate } from '../../hardware/escpos/receipt-layout.ts';
 import { EscPosDecoder, type PrintedReceipt } from '../../hardware/emulators/escpos-decoder.ts';
 import { EscPosEmulator, receiptText } from '../../hardware/emulators/escpos-emulator.ts';
+import { startControlServer } from '../../hardware/emulators/control-server.ts';
 import type { CodePage } from '../../hardware/escpos/code-pages.ts';
 import { hex, rejection } from './support.ts';
 
@@ -152,5 +153,32 @@ test('unplugged and back: the printer port reconnects and prints', async () => {
     await printer.transport.whenOpen(10_000);
     await printer.printReceipt(template);
     await nextReceipt(emulator, 1);
+  });
+});
+
+test('the printer’s control API over HTTP shows the last receipt and takes its paper away', async () => {
+  await withPrinter(46, async (emulator, printer) => {
+    const control = await startControlServer([{ prefix: '/printer-main', routes: emulator.controlRoutes() }]);
+    const call = async (method: string, route: string, body?: unknown) => {
+      const response = await fetch(`${control.url}/printer-main/__sandbox${route}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      assert.deepEqual((await call('GET', '/receipts/last')).json, { receipt: null, text: null });
+      await printer.printReceipt(template);
+      await nextReceipt(emulator, 1);
+      const last = await call('GET', '/receipts/last');
+      assert.match(String(last.json.text), /Кава і чай/);
+      assert.deepEqual((last.json.receipt as PrintedReceipt).qrCodes, [template.qr?.data]);
+      assert.equal((await call('POST', '/paper', { state: 'out' })).status, 200);
+      assert.equal((await printer.status()).paper, 'out');
+      assert.equal((await call('POST', '/cover', { open: 'yes' })).status, 400);
+      assert.equal((await call('GET', '/state')).json.receiptsPrinted, 1);
+    } finally {
+      await control.close();
+    }
   });
 });
