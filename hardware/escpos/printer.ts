@@ -50,6 +50,8 @@ export interface EscPosPrinterOptions {
   openWaitMs?: number;
   /** how long to wait for a status byte (default 500 ms) */
   statusTimeoutMs?: number;
+  /** ask DLE EOT before each receipt (default true); off for printers that do not answer it */
+  checkStatusBeforePrinting?: boolean;
 }
 
 export class EscPosPrinter {
@@ -124,6 +126,7 @@ export class EscPosPrinter {
   }
 
   private async requireReady(): Promise<void> {
+    if (this.options.checkStatusBeforePrinting === false) return;
     const status = await this.status();
     if (status.coverOpen) throw new PrinterError('cover_open', `printer ${this.transport.name}: the cover is open`);
     if (status.paper === 'out') throw new PrinterError('paper_out', `printer ${this.transport.name}: no paper`);
