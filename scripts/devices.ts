@@ -69,7 +69,7 @@ if (json) {
       `  fiscal register (Shtrih-M, passwords 1 / 30): ${fiscal.hostPath}`,
       `    fiscal memory: ${fiscal.memoryFile}`,
       `    control: ${control.url}/fiscal-main/__sandbox/state  (POST …/paper {"state":"out"}, …/cover {"open":true}, …/clock {"advanceMs":86400000},`,
-      `             …/faults {"kind":"slow|garble|silence|nak|busy"}, …/unplug, …/plug; GET …/documents)`,
+      `             …/faults {"kind":"slow|garble|silence|nak|dropAck|busy"}, …/unplug, …/plug; GET …/documents)`,
     );
   }
   if (printer) {

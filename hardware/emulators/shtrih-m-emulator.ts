@@ -26,6 +26,8 @@ export const emulatorFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('silence'), count: z.number().int().min(1).default(1) }),
   /** answer NAK to the next `count` command frames, as if they arrived damaged */
   z.object({ kind: z.literal('nak'), count: z.number().int().min(1).default(1) }),
+  /** lose the ACK of the next `count` command frames on the line (the command is carried out and answered) */
+  z.object({ kind: z.literal('dropAck'), count: z.number().int().min(1).default(1) }),
   /** refuse the next `count` commands with 0x50 (still printing the previous one), doing nothing */
   z.object({ kind: z.literal('busy'), count: z.number().int().min(1).default(1) }),
 ]);
@@ -269,7 +271,7 @@ export class ShtrihMEmulator {
           this.write(port, [NAK]);
           continue;
         }
-        this.write(port, [ACK]);
+        if (!this.takeFault('dropAck')) this.write(port, [ACK]);
         this.commandsReceived += 1;
         this.framesReceived.push(
           Buffer.concat([Buffer.from([STX, body.length]), body, Buffer.from([lrc(Buffer.concat([Buffer.from([body.length]), body]))])]),

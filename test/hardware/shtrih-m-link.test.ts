@@ -76,6 +76,20 @@ test('answers damaged every time end in bad_answer, marked delivered: the caller
   });
 });
 
+test('the ACK of a frame lost on the line: the answer that follows is taken, the command not repeated', async () => {
+  await withRegister(async ({ emulator, register }) => {
+    await register.openShift();
+    emulator.inject({ kind: 'dropAck', count: 1 });
+    await register.openReceipt('sale');
+    emulator.inject({ kind: 'dropAck', count: 1 });
+    emulator.inject({ kind: 'slow', ms: 600, count: 1 });
+    await register.sale({ name: 'Чашка', qty: 1, price: 25_000 });
+    assert.equal(emulator.framesReceived.filter((frame) => frame[2] === 0x8d).length, 1);
+    assert.equal(emulator.framesReceived.filter((frame) => frame[2] === 0x80).length, 1);
+    assert.equal(emulator.device.memory.receipt?.lines.length, 1);
+  });
+});
+
 test('a slow answer is waited for through ENQ/ACK ("preparing") without resending the command', async () => {
   await withRegister(async ({ emulator, register }) => {
     await register.openShift();
