@@ -26,6 +26,10 @@ export const emulatorFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('silence'), count: z.number().int().min(1).default(1) }),
   /** answer NAK to the next `count` command frames, as if they arrived damaged */
   z.object({ kind: z.literal('nak'), count: z.number().int().min(1).default(1) }),
+  /** lose the ACK of the next `count` command frames on the line (the command is carried out and answered) */
+  z.object({ kind: z.literal('dropAck'), count: z.number().int().min(1).default(1) }),
+  /** refuse the next `count` commands with 0x50 (still printing the previous one), doing nothing */
+  z.object({ kind: z.literal('busy'), count: z.number().int().min(1).default(1) }),
 ]);
 export type EmulatorFault = z.input<typeof emulatorFaultSchema>;
 type Fault = z.output<typeof emulatorFaultSchema>;
@@ -72,6 +76,8 @@ export class ShtrihMEmulator {
   private loop: Promise<void> | null = null;
   /** commands received (after ACK), for tests and the state view */
   commandsReceived = 0;
+  /** the last 100 command frames received intact, STX to LRC, oldest first */
+  readonly framesReceived: Buffer[] = [];
 
   private constructor(
     private readonly options: ShtrihMEmulatorOptions,
@@ -265,8 +271,12 @@ export class ShtrihMEmulator {
           this.write(port, [NAK]);
           continue;
         }
-        this.write(port, [ACK]);
+        if (!this.takeFault('dropAck')) this.write(port, [ACK]);
         this.commandsReceived += 1;
+        this.framesReceived.push(
+          Buffer.concat([Buffer.from([STX, body.length]), body, Buffer.from([lrc(Buffer.concat([Buffer.from([body.length]), body]))])]),
+        );
+        if (this.framesReceived.length > 100) this.framesReceived.shift();
         await this.answer(port, body);
       } else if (byte === ACK) {
         if (this.pending?.ready) this.pending = null;
@@ -292,7 +302,9 @@ export class ShtrihMEmulator {
 
   private async answer(port: SerialPort, body: Buffer): Promise<void> {
     const command = body[0] as number;
-    const execution = this.device.execute(command, body.subarray(1));
+    const execution = this.takeFault('busy')
+      ? { answer: Buffer.from([command, 0x50]), changed: false }
+      : this.device.execute(command, body.subarray(1));
     if (execution.changed) await saveFiscalMemory(this.memoryFile, this.device.memory);
     const frame = encodeFrame(command, execution.answer.subarray(1));
     const pending: PendingAnswer = { frame, ready: false };

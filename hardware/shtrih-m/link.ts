@@ -96,9 +96,9 @@ export class ShtrihLink {
     const fail = (code: 'no_link' | 'frame_refused' | 'bad_answer' | 'no_answer', message: string) =>
       new ShtrihLinkError(code, `${this.transport.name}: command ${name}: ${message}`, progress.delivered);
 
-    /** Reads an answer; answers it if it is ours, or null to go on. */
-    const take = async (): Promise<AnswerMessage | null> => {
-      const read = await this.readAnswer(io);
+    /** Reads an answer (its STX already read, or not); answers it if it is ours, or null to go on. */
+    const take = async (stxRead = false): Promise<AnswerMessage | null> => {
+      const read = await this.readAnswer(io, stxRead);
       if (read.kind === 'none') return null;
       if (read.kind === 'damaged') {
         await io.write(Uint8Array.of(NAK));
@@ -127,8 +127,9 @@ export class ShtrihLink {
         continue;
       }
       silentEnquiries = 0;
-      if (reply === ACK) {
-        const answer = await take();
+      if (reply === ACK || reply === STX) {
+        // STX: an answer that was on its way when we asked (the register finished as the wait ran out)
+        const answer = await take(reply === STX);
         if (answer) return answer;
         continue;
       }
@@ -146,23 +147,24 @@ export class ShtrihLink {
         if (naks > t.maxFrameNaks) throw fail('frame_refused', `the register refused the frame ${naks} times (NAK)`);
         continue;
       }
-      if (taken !== ACK) continue; // silence: the next ENQ tells whether it arrived
+      if (taken === null) continue; // silence: the next ENQ tells whether it arrived
+      // ACK, or straight an answer (STX) whose ACK was lost on the line: the register has the command
       progress.delivered = true;
-      const answer = await take();
+      const answer = await take(taken === STX);
       if (answer) return answer;
     }
   }
 
-  /** ACK, NAK or null (silence); any other byte is line noise and skipped. */
+  /** ACK, NAK, STX (an answer begins) or null (silence); any other byte is line noise and skipped. */
   private async readReply(io: PortSession): Promise<number | null> {
     for (;;) {
       const byte = await io.read(this.timings.replyTimeoutMs);
-      if (byte === null || byte === ACK || byte === NAK) return byte;
+      if (byte === null || byte === ACK || byte === NAK || byte === STX) return byte;
     }
   }
 
-  private async readAnswer(io: PortSession): Promise<AnswerRead> {
-    const first = await io.read(this.timings.answerTimeoutMs);
+  private async readAnswer(io: PortSession, stxRead: boolean): Promise<AnswerRead> {
+    const first = stxRead ? STX : await io.read(this.timings.answerTimeoutMs);
     if (first === null) return { kind: 'none' };
     if (first !== STX) return { kind: 'damaged', why: `0x${first.toString(16)} where STX was due` };
     const length = await io.read(this.timings.byteTimeoutMs);

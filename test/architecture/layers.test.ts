@@ -13,19 +13,21 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-type Layer = 'common' | 'persistence' | 'machines' | 'runtime' | 'platform' | 'domains' | 'system' | 'http' | 'scripts';
+type Layer = 'common' | 'persistence' | 'hardware' | 'machines' | 'runtime' | 'platform' | 'domains' | 'system' | 'http' | 'scripts';
 
 /** What each layer may import besides itself. */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   common: [],
   persistence: ['common'],
+  /** serial drivers and device emulators: below the actors, beside persistence */
+  hardware: ['common'],
   machines: ['common'],
   runtime: ['common', 'persistence', 'machines'],
-  platform: ['common', 'persistence', 'machines', 'runtime'],
-  domains: ['common', 'persistence', 'machines', 'runtime', 'platform'],
-  system: ['common', 'persistence', 'machines', 'runtime', 'platform', 'domains'],
-  http: ['common', 'persistence', 'machines', 'runtime', 'platform', 'domains', 'system'],
-  scripts: ['common', 'persistence', 'machines', 'runtime', 'platform', 'domains', 'system', 'http'],
+  platform: ['common', 'persistence', 'hardware', 'machines', 'runtime'],
+  domains: ['common', 'persistence', 'hardware', 'machines', 'runtime', 'platform'],
+  system: ['common', 'persistence', 'hardware', 'machines', 'runtime', 'platform', 'domains'],
+  http: ['common', 'persistence', 'hardware', 'machines', 'runtime', 'platform', 'domains', 'system'],
+  scripts: ['common', 'persistence', 'hardware', 'machines', 'runtime', 'platform', 'domains', 'system', 'http'],
 };
 
 function layerOf(file: string): Layer | null {
@@ -35,7 +37,8 @@ function layerOf(file: string): Layer | null {
     if (second === 'runtime' || second === 'platform' || second === 'domains') return second;
     return null;
   }
-  if (top === 'common' || top === 'persistence' || top === 'machines' || top === 'http' || top === 'scripts') return top;
+  if (top === 'common' || top === 'persistence' || top === 'hardware' || top === 'machines' || top === 'http' || top === 'scripts')
+    return top;
   return null;
 }
 
@@ -57,7 +60,7 @@ async function importsOf(file: string): Promise<string[]> {
 }
 
 test('every import points down the layers; connectors import no machine', async () => {
-  const files = (await Promise.all(['actors', 'common', 'persistence', 'machines', 'http', 'scripts'].map(sourceFiles))).flat();
+  const files = (await Promise.all(['actors', 'common', 'persistence', 'hardware', 'machines', 'http', 'scripts'].map(sourceFiles))).flat();
   assert.ok(files.length > 100, `found ${files.length} source files`);
   const wrong: string[] = [];
   for (const file of files) {
