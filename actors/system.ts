@@ -5,6 +5,10 @@ import type { Agenda } from 'agenda';
 import type { Logger } from 'winston';
 import { describeConfig, type Config } from '../common/config.ts';
 import { allMachines } from '../machines/index.ts';
+import { receiptEffects } from './domains/fiscal/effects.ts';
+import { RegisterLocks } from './domains/fiscal/register-locks.ts';
+import { Devices } from './platform/devices/devices.ts';
+import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
 import { commerceCollections, ensureCommerceIndexes, type CommerceCollections } from '../persistence/commerce.ts';
@@ -147,6 +151,8 @@ export interface ActorSystem extends DurableRuntime {
   signatureFailures: SignatureFailures;
   jobs: JobRegistry;
   seller: Seller;
+  /** fiscal registers and receipt printers on serial ports */
+  devices: Devices;
   /** true while the scheduler runs */
   schedulerRunning(): boolean;
   /** where partners call us back */
@@ -231,6 +237,10 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     });
     closers.push({ name: 'mailer', close: async () => mailer.close() });
 
+    const devices = new Devices({ store: new DeviceStore(collections.devices, keyring), audit, logger, now: () => new Date(now()) });
+    await devices.start(config.deviceEmulators === 'auto' ? { emulateIn: config.dataDir } : {});
+    closers.push({ name: 'devices', close: () => devices.stop() });
+
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
     const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, alerts: alertSink, now });
@@ -249,6 +259,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         orderEffects({ ...effectDeps, mailer, audit, reference }),
         shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
+        receiptEffects({ registers: devices.registers, locks: new RegisterLocks(collections.registerLocks), now: () => new Date(now()) }),
       ],
       cacheSize: config.actorCacheSize,
       ownerId,
@@ -345,6 +356,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       signatureFailures,
       jobs,
       seller: config.seller,
+      devices,
       schedulerRunning: () => schedulerUp,
       publicBaseUrl: () => publicBaseUrl,
       async start() {

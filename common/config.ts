@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { fiscalPolicySchema, type FiscalPolicy } from './fiscal-policy.ts';
 import { orderPolicySchema, type OrderPolicy } from './order-policy.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface Config {
   previousMasterKey?: Buffer;
   /** auto: integrations with nothing configured talk to in-process sandboxes; off: they stay unconfigured */
   sandboxes: 'auto' | 'off';
+  /** auto: with no device configured by an admin, an emulated register and printer (socat PTYs) are started and configured */
+  deviceEmulators: 'auto' | 'off';
   /** CIDRs of reverse proxies whose X-Forwarded-For is believed */
   trustedProxies: string[];
   auditRetentionDays: number;
@@ -53,6 +56,7 @@ export interface Config {
   mail: { smtpUrl?: string; from: string; reportTo: string[] };
   /** taxes, fees, payment attempts and timings fixed into each order when accepted */
   orderPolicy: OrderPolicy;
+  fiscalPolicy: FiscalPolicy;
   /** who issues the invoices */
   seller: { name: string; details: string };
   /** PUBLIC_BASE_URL was given (otherwise it follows the address the hub listens on) */
@@ -88,6 +92,25 @@ function blankToUndefined(value: unknown): unknown {
 
 /** An environment variable: a trimmed string, or undefined when unset or blank. */
 const variable = () => z.preprocess(blankToUndefined, z.string().optional());
+
+/** A policy given as JSON in one variable, checked by its schema; unset is `{}` (every default). */
+function jsonPolicy<TSchema extends z.ZodType<object>>(schema: TSchema, example: string) {
+  return variable().transform((value, ctx): z.output<TSchema> => {
+    let json: unknown;
+    try {
+      json = value ? (JSON.parse(value) as unknown) : {};
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${example}` });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+}
 
 const wholeNumber = (fallback: number, min: number, max: number, meaning: string) =>
   variable().transform((value, ctx) => {
@@ -232,6 +255,15 @@ const schema = z.object({
     });
     return z.NEVER;
   }),
+  HUB_DEVICE_EMULATORS: variable().transform((value, ctx): 'auto' | 'off' | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'auto' || value === 'off') return value;
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be auto or off (got ${shown(value)}); auto starts an emulated fiscal register and receipt printer when no device is configured; default auto, off in production`,
+    });
+    return z.NEVER;
+  }),
   HUB_TRUSTED_PROXIES: variable().transform((value, ctx) => {
     const list = (value ?? '')
       .split(',')
@@ -282,21 +314,8 @@ const schema = z.object({
     }
     return list;
   }),
-  HUB_ORDER_POLICY: variable().transform((value, ctx) => {
-    let json: unknown;
-    try {
-      json = value ? (JSON.parse(value) as unknown) : {};
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"vatRatePercent":20,"maxPaymentAttempts":3}' });
-      return z.NEVER;
-    }
-    const parsed = orderPolicySchema.safeParse(json);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
+  HUB_ORDER_POLICY: jsonPolicy(orderPolicySchema, '{"vatRatePercent":20,"maxPaymentAttempts":3}'),
+  HUB_FISCAL_POLICY: jsonPolicy(fiscalPolicySchema, '{"autoZReport":true,"alertAfterMs":300000}'),
   HUB_SELLER_NAME: variable(),
   HUB_SELLER_DETAILS: variable(),
   HUB_ALERT_WEBHOOK_SECRET: variable(),
@@ -354,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerPollMs: v.HUB_WORKER_POLL_MS,
     previousMasterKey: v.HUB_PREVIOUS_MASTER_KEY,
     sandboxes: v.HUB_SANDBOXES ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
+    deviceEmulators: v.HUB_DEVICE_EMULATORS ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
     trustedProxies: v.HUB_TRUSTED_PROXIES,
     auditRetentionDays: v.HUB_AUDIT_RETENTION_DAYS,
     alerts: {
@@ -365,6 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     mail: { smtpUrl: v.HUB_MAIL_SMTP_URL, from: v.HUB_MAIL_FROM ?? 'shop@localhost', reportTo: v.HUB_REPORT_EMAIL_TO },
     orderPolicy: v.HUB_ORDER_POLICY,
+    fiscalPolicy: v.HUB_FISCAL_POLICY,
     seller: { name: v.HUB_SELLER_NAME ?? 'ТОВ «Демо-магазин»', details: v.HUB_SELLER_DETAILS ?? 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: v.PUBLIC_BASE_URL !== undefined,
     integrationSeeds,
@@ -433,6 +454,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     workerPollMs: config.workerPollMs,
     previousMasterKey: config.previousMasterKey ? '[set]' : '[unset]',
     sandboxes: config.sandboxes,
+    deviceEmulators: config.deviceEmulators,
     trustedProxies: config.trustedProxies,
     auditRetentionDays: config.auditRetentionDays,
     alerts: {
@@ -445,6 +467,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       reportTo: config.mail.reportTo,
     },
     orderPolicy: config.orderPolicy,
+    fiscalPolicy: config.fiscalPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
   };
 }

@@ -27,6 +27,9 @@ import { consoleRoutes } from './routes/console.ts';
 import type { Collections } from '../persistence/collections.ts';
 import type { ActorQueries } from '../actors/runtime/queries.ts';
 import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
+import { fiscalRoutes } from './routes/fiscal.ts';
+import type { Devices } from '../actors/platform/devices/devices.ts';
+import type { FiscalPolicy } from '../common/fiscal-policy.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/platform/connectors/kit/connectors.ts';
 import type { AuditLog } from '../actors/platform/audit/audit-log.ts';
@@ -51,6 +54,8 @@ export interface HttpDependencies {
   collections: Collections;
   queries: ActorQueries;
   applications: Omit<ApplicationRouteDeps, 'runtime' | 'store' | 'queries' | 'connectors'>;
+  devices: Devices;
+  fiscalPolicy: () => FiscalPolicy;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -111,6 +116,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
     }).routes(),
   );
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
+  secured.use(fiscalRoutes({ runtime: deps.runtime, queries: deps.queries, devices: deps.devices, policy: deps.fiscalPolicy }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());
 

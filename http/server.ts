@@ -64,6 +64,8 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         draining: () => draining,
       },
       reference: system.reference,
+      devices: system.devices,
+      fiscalPolicy: () => config.fiscalPolicy,
       collections: system.database.collections,
       queries: system.queries,
       orders: {

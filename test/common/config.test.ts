@@ -44,6 +44,7 @@ test('an empty environment gives a working development configuration', () => {
     alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
     mail: { smtpUrl: undefined, from: 'shop@localhost', reportTo: [] },
     orderPolicy: orderPolicySchema.parse({}),
+    fiscalPolicy: { autoZReport: true, retryDelayMs: 2_000, maxRetryDelayMs: 60_000, alertAfterMs: 300_000 },
     seller: { name: 'ТОВ «Демо-магазин»', details: 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: false,
     integrationSeeds: [],

@@ -5,6 +5,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../support/database.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -12,7 +13,15 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 test('npm start with no configuration: embedded database, a generated admin key printed once, data kept across restarts', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-start-'));
   // As on a newcomer's machine: no MONGODB_URI, no ADMIN_API_KEY.
-  const env = { MONGODB_URI: '', ADMIN_API_KEY: '', HUB_MASTER_KEY: '', NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  const env = {
+    MONGODB_URI: '',
+    ADMIN_API_KEY: '',
+    HUB_MASTER_KEY: '',
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    HUB_DEVICE_EMULATORS: 'auto',
+  };
+  let firstReceipt: { id: string; documentNumber: number } | undefined;
   const first = await startHubProcess({ dbName: 'hub', dataDir, env });
   try {
     assert.match(first.output(), /embedded FerretDB \(SQLite\) started/);
@@ -25,6 +34,32 @@ test('npm start with no configuration: embedded database, a generated admin key 
     const client = hubClient(first.url, saved);
     assert.equal((await client.post('/actors/probe', { id: 'kept' })).status, 201);
     assert.equal((await client.post('/actors/probe/kept/events', { type: 'ADD', amount: 7 })).status, 200);
+
+    // an emulated register and printer stand in for real ones, and a receipt prints on the register
+    assert.match(first.output(), /devices emulated/);
+    const devices = (await client.get('/admin/devices')).body.devices as Array<{ name: string; kind: string; source: string }>;
+    assert.deepEqual(
+      devices.map((d) => [d.name, d.kind, d.source]),
+      [
+        ['main', 'fiscal-register', 'environment'],
+        ['printer', 'receipt-printer', 'environment'],
+      ],
+    );
+    const receipt = await client.post(
+      '/fiscal/receipts',
+      { items: [{ name: 'Чашка', qty: 1, price: 25_000 }], payments: { cash: 25_000 }, cashier: 'Олена' },
+      { 'Idempotency-Key': 'first-receipt' },
+    );
+    assert.equal(receipt.status, 202, JSON.stringify(receipt.body));
+    const printed = await eventually(
+      async () => {
+        const { body } = await client.get(`/fiscal/receipts/${String(receipt.body.id)}`);
+        return body.state === 'printed' ? body : undefined;
+      },
+      15_000,
+      'the receipt printed',
+    );
+    firstReceipt = { id: String(printed.id), documentNumber: Number(printed.documentNumber) };
   } finally {
     const stopped = await first.terminate();
     assert.equal(stopped.code, 0);
@@ -37,6 +72,25 @@ test('npm start with no configuration: embedded database, a generated admin key 
     const view = await hubClient(second.url, saved).get('/actors/probe/kept');
     assert.equal(view.status, 200);
     assert.equal((view.body.context as { total: number }).total, 7);
+    // the register's fiscal memory outlives the restart: the next receipt continues its numbering
+    const client = hubClient(second.url, saved);
+    assert.ok(firstReceipt, 'the first start printed a receipt');
+    assert.equal((await client.get(`/fiscal/receipts/${firstReceipt.id}`)).body.state, 'printed');
+    const next = await client.post(
+      '/fiscal/receipts',
+      { items: [{ name: 'Чай', qty: 1, price: 1_999 }], payments: { cash: 2_000 }, cashier: 'Олена' },
+      { 'Idempotency-Key': 'second-receipt' },
+    );
+    const printed = await eventually(
+      async () => {
+        const { body } = await client.get(`/fiscal/receipts/${String(next.body.id)}`);
+        return body.state === 'printed' ? body : undefined;
+      },
+      15_000,
+      'the second receipt printed',
+    );
+    assert.equal(printed.documentNumber, firstReceipt.documentNumber + 1);
+    assert.equal(printed.change, 1);
   } finally {
     await second.terminate();
   }

@@ -50,6 +50,8 @@ export async function startHubProcess(options: { dbName: string; env?: Record<st
       HUB_MASTER_KEY: TEST_MASTER_KEY,
       LOG_LEVEL: process.env.TEST_HUB_LOG_LEVEL ?? 'warn',
       HUB_WORKER_POLL_MS: '200',
+      // a SIGKILLed hub would leave its emulators' socat behind; tests that print bring their own emulators
+      HUB_DEVICE_EMULATORS: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

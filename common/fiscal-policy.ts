@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** How receipts behave on this hub's registers (`HUB_FISCAL_POLICY`, JSON). */
+export const fiscalPolicySchema = z
+  .object({
+    /** take a Z-report by itself when a shift has run over 24 hours, so the receipt goes on */
+    autoZReport: z.boolean().default(true),
+    /** first pause after a device fault; doubles up to `maxRetryDelayMs` */
+    retryDelayMs: z.number().int().min(50).max(600_000).default(2_000),
+    maxRetryDelayMs: z.number().int().min(50).max(3_600_000).default(60_000),
+    /** how long a receipt may wait for its device before a person is alerted */
+    alertAfterMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(5 * 60_000),
+  })
+  .strict();
+
+export type FiscalPolicy = z.infer<typeof fiscalPolicySchema>;

@@ -1,0 +1,177 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import receipt from '../../machines/receipt.ts';
+import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
+import { eventually, uniqueDatabaseName } from '../support/database.ts';
+import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { assertHubJournalsReplay } from '../support/replay.ts';
+
+/**
+ * Devices and fiscal receipts over HTTP: a hub process, and a register
+ * emulator in this process on a real PTY the hub opens.
+ */
+
+let dir = '';
+let emulator: ShtrihMEmulator;
+let hub: HubProcess;
+let client: ReturnType<typeof hubClient>;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fiscal-e2e-'));
+  emulator = await ShtrihMEmulator.start({ dir, name: 'till' });
+  hub = await startHubProcess({
+    dbName: uniqueDatabaseName('fiscal'),
+    env: { HUB_FISCAL_POLICY: JSON.stringify({ retryDelayMs: 100, maxRetryDelayMs: 500, alertAfterMs: 1_000 }) },
+  });
+  client = hubClient(hub.url);
+});
+
+after(async () => {
+  await hub?.terminate();
+  await emulator?.stop();
+  await rm(dir, { recursive: true, force: true });
+  await assertHubJournalsReplay(hubDatabases(), [receipt]);
+});
+
+async function printed(id: string) {
+  return eventually(
+    async () => {
+      const { body } = await client.get(`/fiscal/receipts/${id}`);
+      return body.state === 'printed' ? body : undefined;
+    },
+    15_000,
+    `receipt ${id} printed`,
+  );
+}
+
+const sale = { items: [{ name: 'Чашка', qty: 2, price: 25_000 }], payments: { cash: 60_000 }, cashier: 'Олена' };
+
+test('devices: an admin configures a register (fields of another kind refused), tests it, and sees its health; viewers only read', async () => {
+  const printerFields = await client.call('PUT', '/admin/devices/main', {
+    kind: 'fiscal-register',
+    driver: 'shtrih-m',
+    path: emulator.hostPath,
+    codePage: 17,
+  });
+  assert.equal(printerFields.status, 400);
+  assert.match(JSON.stringify(printerFields.body), /codePage/);
+  const badName = await client.call('PUT', '/admin/devices/Main%20Till', {
+    kind: 'fiscal-register',
+    driver: 'shtrih-m',
+    path: emulator.hostPath,
+  });
+  assert.equal(badName.status, 400);
+
+  const created = await client.call('PUT', '/admin/devices/main', {
+    kind: 'fiscal-register',
+    driver: 'shtrih-m',
+    path: emulator.hostPath,
+    operatorPassword: 1,
+    adminPassword: 30,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.passwords, 'set');
+  assert.ok(!JSON.stringify(created.body).includes('adminPassword'), 'passwords are never shown');
+
+  const tested = await client.post('/admin/devices/main/test', {});
+  assert.equal(tested.status, 200, JSON.stringify(tested.body));
+  assert.equal(tested.body.ok, true);
+  assert.equal((tested.body.status as { shift: string }).shift, 'closed');
+
+  const listed = (await client.get('/admin/devices')).body.devices as Array<{ name: string; health: { online: boolean; shift: string } }>;
+  assert.deepEqual(
+    listed.map((d) => [d.name, d.health.online, d.health.shift]),
+    [['main', true, 'closed']],
+  );
+
+  const viewerKey = await client.post('/admin/api-keys', { name: 'fiscal-viewer', role: 'viewer' });
+  const viewer = hubClient(hub.url, String(viewerKey.body.key));
+  assert.equal((await viewer.get('/admin/devices')).status, 200);
+  assert.equal(
+    (await viewer.call('PUT', '/admin/devices/main', { kind: 'fiscal-register', driver: 'shtrih-m', path: '/dev/x' })).status,
+    403,
+  );
+
+  const audit = await client.get('/admin/audit?operation=device.created');
+  assert.equal((audit.body.entries as Array<{ details: { device: string } }>)[0]?.details.device, 'main');
+});
+
+test('a receipt is accepted with 202 and printed once; its key answers the same receipt; the register numbers it', async () => {
+  const accepted = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-1' });
+  assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+  assert.equal(accepted.headers.get('location'), `/fiscal/receipts/${String(accepted.body.id)}`);
+  const again = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-1' });
+  assert.equal(again.body.id, accepted.body.id);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  const otherBody = await client.post('/fiscal/receipts', { ...sale, cashier: 'Іван' }, { 'Idempotency-Key': 'till-1' });
+  assert.equal(otherBody.status, 422, 'the key of another receipt');
+
+  const done = await printed(String(accepted.body.id));
+  const sales = emulator.documents().filter((d) => d.kind === 'sale');
+  assert.equal(sales.length, 1);
+  assert.deepEqual([done.documentNumber, done.total, done.change], [sales[0]?.number, 50_000, 10_000]);
+  const listed = (await client.get('/fiscal/receipts?state=printed')).body.receipts as Array<{ id: string }>;
+  assert.ok(listed.some((r) => r.id === accepted.body.id));
+});
+
+test('bad receipts are refused before anything is stored: no key, payments short, a card paying more than due, an unknown register', async () => {
+  const noKey = await client.post('/fiscal/receipts', sale);
+  assert.equal(noKey.status, 400);
+  const short = await client.post('/fiscal/receipts', { ...sale, payments: { cash: 49_999 } }, { 'Idempotency-Key': 'bad-1' });
+  assert.equal(short.status, 400);
+  assert.match(JSON.stringify(short.body), /do not cover the total 50000/);
+  const card = await client.post('/fiscal/receipts', { ...sale, payments: { card: 60_000 } }, { 'Idempotency-Key': 'bad-2' });
+  assert.equal(card.status, 400);
+  const unknownField = await client.post('/fiscal/receipts', { ...sale, discount: 5 }, { 'Idempotency-Key': 'bad-3' });
+  assert.equal(unknownField.status, 400);
+  const nowhere = await client.post('/fiscal/receipts', { ...sale, register: 'back-office' }, { 'Idempotency-Key': 'bad-4' });
+  assert.equal(nowhere.status, 404);
+  const returnOfNothing = await client.post(
+    '/fiscal/receipts',
+    { ...sale, kind: 'return', returnOf: 'R-none' },
+    { 'Idempotency-Key': 'bad-5' },
+  );
+  assert.equal(returnOfNothing.status, 400);
+  assert.equal(emulator.documents().filter((d) => d.kind === 'sale').length, 1, 'nothing more was printed');
+});
+
+test('a return references a printed receipt and prints as a sale return', async () => {
+  const original = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-2' });
+  await printed(String(original.body.id));
+  const back = await client.post(
+    '/fiscal/receipts',
+    { ...sale, kind: 'return', returnOf: original.body.id, payments: { cash: 50_000 } },
+    { 'Idempotency-Key': 'till-2-back' },
+  );
+  assert.equal(back.status, 202, JSON.stringify(back.body));
+  const done = await printed(String(back.body.id));
+  assert.equal(done.returnOf, original.body.id);
+  assert.deepEqual(emulator.documents().at(-1)?.kind, 'return');
+});
+
+test('out of paper: the receipt waits, the device health says so, an alert is raised after a while, and it prints by itself when paper is back', async () => {
+  emulator.setPaper('out');
+  const accepted = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-3' });
+  const id = String(accepted.body.id);
+  const alerted = await eventually(
+    async () => {
+      const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
+      return (body.alerts as Array<{ subject: string }>).some((a) => a.subject === `receipt/${id}`) ? true : undefined;
+    },
+    15_000,
+    'an alert for the waiting receipt',
+  );
+  assert.ok(alerted);
+  const waiting = await client.get(`/fiscal/receipts/${id}`);
+  assert.match(String(waiting.body.state), /^waiting/);
+  assert.equal((waiting.body.fault as { code: string }).code, 'paper_out');
+  const health = (await client.get('/admin/devices/main')).body.health as { paper: string };
+  assert.equal(health.paper, 'out');
+  const sold = emulator.documents().filter((d) => d.kind === 'sale').length;
+  emulator.setPaper('present');
+  await printed(id);
+  assert.equal(emulator.documents().filter((d) => d.kind === 'sale').length, sold + 1);
+});
