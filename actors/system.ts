@@ -7,6 +7,7 @@ import { describeConfig, type Config } from '../common/config.ts';
 import { allMachines } from '../machines/index.ts';
 import { receiptEffects } from './domains/fiscal/effects.ts';
 import { RegisterLocks } from './domains/fiscal/register-locks.ts';
+import { FiscalReports, fiscalZReportJob } from './domains/fiscal/reports.ts';
 import { Devices } from './platform/devices/devices.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
@@ -153,6 +154,8 @@ export interface ActorSystem extends DurableRuntime {
   seller: Seller;
   /** fiscal registers and receipt printers on serial ports */
   devices: Devices;
+  /** X- and Z-reports on the registers */
+  fiscalReports: FiscalReports;
   /** true while the scheduler runs */
   schedulerRunning(): boolean;
   /** where partners call us back */
@@ -240,6 +243,8 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     const devices = new Devices({ store: new DeviceStore(collections.devices, keyring), audit, logger, now: () => new Date(now()) });
     await devices.start(config.deviceEmulators === 'auto' ? { emulateIn: config.dataDir } : {});
     closers.push({ name: 'devices', close: () => devices.stop() });
+    const registerLocks = new RegisterLocks(collections.registerLocks);
+    const fiscalReports = new FiscalReports({ devices, locks: registerLocks, audit, logger, now: () => new Date(now()) });
 
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
@@ -259,7 +264,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         orderEffects({ ...effectDeps, mailer, audit, reference }),
         shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
-        receiptEffects({ registers: devices.registers, locks: new RegisterLocks(collections.registerLocks), now: () => new Date(now()) }),
+        receiptEffects({ registers: devices.registers, locks: registerLocks, now: () => new Date(now()) }),
       ],
       cacheSize: config.actorCacheSize,
       ownerId,
@@ -328,6 +333,8 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       .define(goodfinOutboxJob(goodfinOutbox))
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now }))
       .define(dailyReportJob({ queries, commerce, gateways, mailer, reportTo: config.mail.reportTo, logger, now }));
+    const zReportJob = fiscalZReportJob({ reports: fiscalReports, policy: config.fiscalPolicy });
+    if (zReportJob) jobs.define(zReportJob);
 
     let agenda: Agenda | null = null;
     let schedulerUp = false;
@@ -357,6 +364,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       jobs,
       seller: config.seller,
       devices,
+      fiscalReports,
       schedulerRunning: () => schedulerUp,
       publicBaseUrl: () => publicBaseUrl,
       async start() {

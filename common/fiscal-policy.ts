@@ -14,6 +14,23 @@ export const fiscalPolicySchema = z
       .int()
       .min(1_000)
       .default(5 * 60_000),
+    /** the daily `fiscal-z-report` job closes every open shift at this time (cron, read in `timeZone`); null: never */
+    dailyZReport: z
+      .string()
+      .regex(/^\S+( \S+){4}$/, 'a cron expression of five fields, e.g. "55 23 * * *"')
+      .nullable()
+      .default('55 23 * * *'),
+    timeZone: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone, e.g. Europe/Kyiv')
+      .default('Europe/Kyiv'),
   })
   .strict();
 

@@ -29,6 +29,7 @@ import type { ActorQueries } from '../actors/runtime/queries.ts';
 import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
 import { fiscalRoutes } from './routes/fiscal.ts';
 import type { Devices } from '../actors/platform/devices/devices.ts';
+import type { FiscalReports } from '../actors/domains/fiscal/reports.ts';
 import type { FiscalPolicy } from '../common/fiscal-policy.ts';
 import { webhookRoutes, type WebhookDependencies } from './routes/webhooks/index.ts';
 import type { Connectors } from '../actors/platform/connectors/kit/connectors.ts';
@@ -55,6 +56,7 @@ export interface HttpDependencies {
   queries: ActorQueries;
   applications: Omit<ApplicationRouteDeps, 'runtime' | 'store' | 'queries' | 'connectors'>;
   devices: Devices;
+  fiscalReports: FiscalReports;
   fiscalPolicy: () => FiscalPolicy;
 }
 
@@ -116,7 +118,15 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
     }).routes(),
   );
   secured.use(commerceAdminRoutes({ mailer: deps.orders.mailer, commerce: deps.orders.commerce }).routes());
-  secured.use(fiscalRoutes({ runtime: deps.runtime, queries: deps.queries, devices: deps.devices, policy: deps.fiscalPolicy }).routes());
+  secured.use(
+    fiscalRoutes({
+      runtime: deps.runtime,
+      queries: deps.queries,
+      devices: deps.devices,
+      reports: deps.fiscalReports,
+      policy: deps.fiscalPolicy,
+    }).routes(),
+  );
   app.use(secured.routes());
   app.use(secured.allowedMethods());
 

@@ -65,6 +65,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       },
       reference: system.reference,
       devices: system.devices,
+      fiscalReports: system.fiscalReports,
       fiscalPolicy: () => config.fiscalPolicy,
       collections: system.database.collections,
       queries: system.queries,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
 import type { FiscalPolicy } from '../../common/fiscal-policy.ts';
 import type { Devices } from '../../actors/platform/devices/devices.ts';
+import type { FiscalReports } from '../../actors/domains/fiscal/reports.ts';
 import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import receiptModule, { receiptLineSchema, type ReceiptContext } from '../../machines/receipt.ts';
@@ -79,6 +80,7 @@ export function fiscalRoutes(deps: {
   runtime: ActorRuntime;
   queries: ActorQueries;
   devices: Devices;
+  reports: FiscalReports;
   policy: () => FiscalPolicy;
 }): Router<HubState> {
   const router = new Router<HubState>();
@@ -128,6 +130,14 @@ export function fiscalRoutes(deps: {
 
   router.get('/fiscal/receipts/:id', requireRole('operator', 'viewer'), async (ctx) => {
     ctx.body = receiptView(await receipts.get(ctx.params.id ?? ''));
+  });
+
+  router.post('/fiscal/registers/:name/x-report', requireRole('operator'), async (ctx) => {
+    ctx.body = await deps.reports.take(ctx.params.name ?? '', 'x', ctx.state.principal?.name ?? 'unknown');
+  });
+
+  router.post('/fiscal/registers/:name/z-report', requireRole('operator'), async (ctx) => {
+    ctx.body = await deps.reports.take(ctx.params.name ?? '', 'z', ctx.state.principal?.name ?? 'unknown');
   });
 
   router.get('/admin/devices', requireRole('operator', 'viewer'), (ctx) => {

@@ -39,12 +39,20 @@ test('an empty environment gives a working development configuration', () => {
     workerPollMs: 1000,
     previousMasterKey: undefined,
     sandboxes: 'auto',
+    deviceEmulators: 'auto',
     trustedProxies: [],
     auditRetentionDays: 30,
     alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
     mail: { smtpUrl: undefined, from: 'shop@localhost', reportTo: [] },
     orderPolicy: orderPolicySchema.parse({}),
-    fiscalPolicy: { autoZReport: true, retryDelayMs: 2_000, maxRetryDelayMs: 60_000, alertAfterMs: 300_000 },
+    fiscalPolicy: {
+      autoZReport: true,
+      retryDelayMs: 2_000,
+      maxRetryDelayMs: 60_000,
+      alertAfterMs: 300_000,
+      dailyZReport: '55 23 * * *',
+      timeZone: 'Europe/Kyiv',
+    },
     seller: { name: 'ТОВ «Демо-магазин»', details: 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: false,
     integrationSeeds: [],
@@ -64,6 +72,27 @@ test('the order policy and mail settings are read and checked', () => {
   assert.throws(() => loadConfig({ HUB_ORDER_POLICY: '{"maxPaymentAttempts":0}' }), /HUB_ORDER_POLICY.*maxPaymentAttempts/s);
   assert.throws(() => loadConfig({ HUB_ORDER_POLICY: 'not json' }), /HUB_ORDER_POLICY: must be JSON/);
   assert.throws(() => loadConfig({ HUB_REPORT_EMAIL_TO: 'nobody' }), /HUB_REPORT_EMAIL_TO/);
+});
+
+test('the fiscal policy and the device emulators are read and checked', () => {
+  const config = loadConfig({
+    HUB_FISCAL_POLICY: '{"autoZReport":false,"dailyZReport":null,"timeZone":"Asia/Tashkent"}',
+    HUB_DEVICE_EMULATORS: 'off',
+  });
+  assert.deepEqual(
+    [config.fiscalPolicy.autoZReport, config.fiscalPolicy.dailyZReport, config.fiscalPolicy.timeZone],
+    [false, null, 'Asia/Tashkent'],
+  );
+  assert.equal(config.deviceEmulators, 'off');
+  assert.equal(
+    loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db.example.net', ADMIN_API_KEY: ADMIN_KEY, HUB_MASTER_KEY: MASTER_KEY })
+      .deviceEmulators,
+    'off',
+  );
+  assert.throws(() => loadConfig({ HUB_FISCAL_POLICY: '{"timeZone":"Mars/Base"}' }), /HUB_FISCAL_POLICY.*timeZone: an IANA time zone/s);
+  assert.throws(() => loadConfig({ HUB_FISCAL_POLICY: '{"dailyZReport":"at midnight"}' }), /HUB_FISCAL_POLICY.*cron expression/s);
+  assert.throws(() => loadConfig({ HUB_FISCAL_POLICY: '{"paperSaver":true}' }), /HUB_FISCAL_POLICY/);
+  assert.throws(() => loadConfig({ HUB_DEVICE_EMULATORS: 'yes' }), /HUB_DEVICE_EMULATORS: must be auto or off/);
 });
 
 test('blank variables mean the default and values are trimmed', () => {

@@ -175,3 +175,39 @@ test('out of paper: the receipt waits, the device health says so, an alert is ra
   await printed(id);
   assert.equal(emulator.documents().filter((d) => d.kind === 'sale').length, sold + 1);
 });
+
+test('reports: an X-report prints the shift so far; a Z-report waits for no receipt (409 while one holds the register); the daily job closes open shifts', async () => {
+  const x = await client.post('/fiscal/registers/main/x-report', {});
+  assert.equal(x.status, 200, JSON.stringify(x.body));
+  assert.equal(emulator.documents().at(-1)?.kind, 'x_report');
+  assert.equal(x.body.documentNumber, emulator.documents().at(-1)?.number);
+
+  emulator.setCover(true);
+  const held = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-4' });
+  const id = String(held.body.id);
+  await eventually(
+    async () => ((await client.get(`/fiscal/receipts/${id}`)).body.fault as { code: string } | null)?.code === 'cover_open' || undefined,
+    10_000,
+    'the receipt waiting for the cover',
+  );
+  const refused = await client.post('/fiscal/registers/main/z-report', {});
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal((refused.body.error as { details: { holder: string } }).details.holder, id);
+  emulator.setCover(false);
+  await printed(id);
+
+  const run = await client.post('/admin/jobs/fiscal-z-report/run', {});
+  assert.equal(run.status, 200, JSON.stringify(run.body));
+  const output = run.body.output as { closed: Array<{ register: string }>; skipped: unknown[] };
+  assert.deepEqual(
+    output.closed.map((c) => c.register),
+    ['main'],
+  );
+  assert.equal(emulator.documents().at(-1)?.kind, 'z_report');
+  const again = await client.post('/fiscal/registers/main/z-report', {});
+  assert.equal(again.status, 409, 'no shift is open');
+  const quiet = await client.post('/admin/jobs/fiscal-z-report/run', {});
+  assert.deepEqual((quiet.body.output as { closed: unknown[] }).closed, []);
+  const audit = await client.get('/admin/audit?operation=fiscal.z_report');
+  assert.equal((audit.body.entries as unknown[]).length, 1);
+});

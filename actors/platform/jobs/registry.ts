@@ -9,6 +9,8 @@ export interface JobDefinition {
   description: string;
   /** Agenda interval ("10 minutes", "1 day") or cron expression */
   every: string;
+  /** the time zone a cron expression is read in (IANA, e.g. Europe/Kyiv); default the process's */
+  timeZone?: string;
   /** a synchronisation with this integration: its runs count towards the sync success rate */
   syncs?: string;
   run(context: {
@@ -77,7 +79,10 @@ export class JobRegistry {
         const outcome = await this.run(definition.name, 'schedule');
         if (outcome.result === 'failed') throw new Error(outcome.error ?? 'job failed');
       });
-      await agenda.every(definition.every, definition.name, undefined, { skipImmediate: true });
+      await agenda.every(definition.every, definition.name, undefined, {
+        skipImmediate: true,
+        ...(definition.timeZone ? { timezone: definition.timeZone } : {}),
+      });
     }
   }
 
