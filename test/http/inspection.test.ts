@@ -25,7 +25,15 @@ test("inspection: machines with counts and drawable definitions, actors filtered
 
     const machines = await client.get('/admin/machines');
     const list = machines.body.machines as Array<{ type: string; version: number; total: number; states: Record<string, number> }>;
-    assert.deepEqual(list.map((m) => m.type).sort(), ['goodfin-application', 'order', 'payment', 'probe', 'product', 'receipt', 'shipment']);
+    assert.deepEqual(list.map((m) => m.type).sort(), [
+      'goodfin-application',
+      'order',
+      'payment',
+      'probe',
+      'product',
+      'receipt',
+      'shipment',
+    ]);
     assert.equal(list.find((m) => m.type === 'probe')?.states.idle, 5);
     assert.equal(list.find((m) => m.type === 'order')?.states['fulfilment.awaitingShipment'], 1);
 
