@@ -8,7 +8,7 @@ import { MONOBANK_SANDBOX_TOKEN, startMonobankSandbox } from '../../actors/platf
 import { eventually } from '../support/database.ts';
 import { hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
-import { orderBody, payOnPage, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { orderBody, payOnPage, sharedShop, waitForOrder, withShop, type Setup } from '../support/shop.ts';
 
 /**
  * The payment providers' real protocols end to end, over HTTP against a running hub and the Monobank and
@@ -16,7 +16,13 @@ import { orderBody, payOnPage, waitForOrder, withShop, type Setup } from '../sup
  * gave up on a payment, webhooks without Monobank's optional fields, and the customer's way back to the shop.
  */
 
-after(() => assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]));
+// One hub for the refund tests (each with its own order and product); the others change the hub's policy or integrations.
+const shop = sharedShop();
+
+after(async () => {
+  await shop.close();
+  await assertHubJournalsReplay(hubDatabases(), [order, payment, product, shipment]);
+});
 
 interface PaymentView {
   state: string;
@@ -61,8 +67,8 @@ async function sandboxControl(sandboxUrl: string, name: string, body: unknown): 
   assert.ok(answer.status < 300, `sandbox control ${name} answered ${answer.status}: ${await answer.text()}`);
 }
 
-async function paidOrder(client: Setup['client'], id: string): Promise<void> {
-  await client.post('/orders', orderBody({ externalId: id }), { 'Idempotency-Key': id });
+async function paidOrder(client: Setup['client'], id: string, body: typeof orderBody = orderBody): Promise<void> {
+  await client.post('/orders', body({ externalId: id }), { 'Idempotency-Key': id });
   const paying = await waitForOrder(client, id, (o) => typeof o.paymentUrl === 'string', `${id} payment page`);
   await payOnPage(String(paying.paymentUrl), 'success');
   await waitForOrder(client, id, (o) => o.state === 'fulfilment.awaitingShipment', `${id} paid`);
@@ -81,8 +87,8 @@ async function alertsOf(client: Setup['client'], kind: string, subject: string) 
 }
 
 test('Monobank refund answered "processing" is polled (invoice/status, its cancelList) until the bank settles it; only then refunded', () =>
-  withShop(async ({ client }) => {
-    await paidOrder(client, 'RF-1');
+  shop.run(async ({ client, sku, orderBody: ownOrderBody }) => {
+    await paidOrder(client, 'RF-1', ownOrderBody);
     const monobank = await monobankSandboxUrl(client);
     await sandboxControl(monobank, 'refund-answer', { status: 'processing' });
 
@@ -138,14 +144,14 @@ test('Monobank refund answered "processing" is polled (invoice/status, its cance
         invoiceId: processing.context.providerId,
         amount: 50_000,
         extRef: 'RF-1-P1-R1',
-        items: [{ name: 'Чашка', qty: 2, sum: 25_000, code: 'CUP-1' }],
+        items: [{ name: 'Чашка', qty: 2, sum: 25_000, code: sku }],
       },
     ]);
   }));
 
 test('Monobank refund answered "failure": the payment stays paid with a refund_failed incident and an alert, and an operator retries it (audited)', () =>
-  withShop(async ({ client }) => {
-    await paidOrder(client, 'RF-2');
+  shop.run(async ({ client, orderBody: ownOrderBody }) => {
+    await paidOrder(client, 'RF-2', ownOrderBody);
     const monobank = await monobankSandboxUrl(client);
     await sandboxControl(monobank, 'refund-answer', { status: 'failure' });
     await client.post('/orders/RF-2/cancel', { reason: 'out of stock after all' }, { 'Idempotency-Key': 'rf-2-cancel' });

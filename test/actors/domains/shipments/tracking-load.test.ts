@@ -6,11 +6,11 @@ import { databaseUri, uniqueDatabaseName } from '../../../support/database.ts';
 import { quietLogger } from '../../../support/runtime-harness.ts';
 
 /**
- * 1 000 parcels are 10 calls a cycle: enough to prove the batching, the
+ * 300 parcels are 3 calls a cycle: enough to prove the batching, the
  * progress and a failing batch among others, in seconds. The full 10 000
  * (100 calls a cycle) is `npm run bench:tracking`, which reports the times.
  */
-const SHIPMENTS = Number(process.env.TRACKING_LOAD_SHIPMENTS ?? 1_000);
+const SHIPMENTS = Number(process.env.TRACKING_LOAD_SHIPMENTS ?? 300);
 /** as before the suite got smaller: here every parcel fits in memory; at full size a tenth does (the benchmark reports that cost) */
 const CACHE_SIZE = 1_000;
 
