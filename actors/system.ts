@@ -261,7 +261,13 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       effects: [
         probeEffects({ baseUrl: echoBaseUrl }),
         paymentEffects({ gateways, collections: commerce, publicBaseUrl: () => publicBaseUrl, alerts: alertSink }),
-        orderEffects({ ...effectDeps, mailer, audit, reference }),
+        orderEffects({
+          ...effectDeps,
+          mailer,
+          audit,
+          reference,
+          fiscal: { register: () => config.orderPolicy.fiscalRegister, policy: config.fiscalPolicy },
+        }),
         shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
         receiptEffects({ registers: devices.registers, locks: registerLocks, now: () => new Date(now()) }),

@@ -35,5 +35,7 @@ export const orderPolicySchema = z.object({
   deliveryDays: z.number().int().min(1).default(3),
   /** how long a survey waits for an answer before the order completes without one */
   surveyWindowDays: z.number().int().min(1).default(7),
+  /** the fiscal register (a device name) that prints the receipt of an order paid online; null: no fiscal receipt */
+  fiscalRegister: z.string().min(1).max(64).nullable().default(null),
 });
 export type OrderPolicy = z.infer<typeof orderPolicySchema>;

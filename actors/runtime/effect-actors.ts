@@ -17,6 +17,7 @@ export interface ActorCommands {
     event: EventOf<TModule>,
     options: CommandOptions,
   ): Promise<{ actor: ActorView<ContextOf<TModule>>; replayed: boolean }>;
+  get<TModule extends AnyMachineModule>(module: TModule, id: string): Promise<ActorView<ContextOf<TModule>>>;
 }
 
 export interface EffectSendOptions {
@@ -42,6 +43,8 @@ export interface EffectCreateOptions {
 
 /** Other actors as an effect handler sees them: every command keyed under the effect, with its origin recorded. */
 export interface EffectActors {
+  /** An actor as it is now (migrated, typed), or null when there is none: a read, so nothing is keyed. */
+  get<TModule extends AnyMachineModule>(module: TModule, id: string): Promise<ActorView<ContextOf<TModule>> | null>;
   send<TModule extends AnyMachineModule>(
     module: TModule,
     id: string,
@@ -77,6 +80,14 @@ export function effectActors(commands: ActorCommands, effectId: string, logger: 
     origin: { kind: 'effect', effectId },
   });
   const actors = {
+    async get(module: AnyMachineModule, id: string) {
+      try {
+        return await commands.get(module, id);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'not_found') return null;
+        throw error;
+      }
+    },
     async send(module: AnyMachineModule, id: string, event: EventOf<AnyMachineModule>, options: EffectSendOptions = {}) {
       try {
         return (await commands.send(module, id, event, optionsFor(options.key))).actor;

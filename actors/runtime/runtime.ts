@@ -152,6 +152,7 @@ export class ActorRuntime {
   readonly commands: ActorCommands = {
     create: (module, id, input, options) => this.of(module).create(id, input, options),
     send: (module, id, event, options) => this.of(module).send(id, event, options),
+    get: (module, id) => this.of(module).get(id),
   };
 
   async create(type: string, id: string | undefined, input: unknown, options: CommandOptions): Promise<CommandResult> {

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import order from '../../machines/order.ts';
+import payment from '../../machines/payment.ts';
+import product from '../../machines/product.ts';
 import receipt from '../../machines/receipt.ts';
+import { orderBody, payOnPage, waitForOrder } from '../support/shop.ts';
 import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
@@ -24,7 +28,10 @@ before(async () => {
   emulator = await ShtrihMEmulator.start({ dir, name: 'till' });
   hub = await startHubProcess({
     dbName: uniqueDatabaseName('fiscal'),
-    env: { HUB_FISCAL_POLICY: JSON.stringify({ retryDelayMs: 100, maxRetryDelayMs: 500, alertAfterMs: 1_000 }) },
+    env: {
+      HUB_FISCAL_POLICY: JSON.stringify({ retryDelayMs: 100, maxRetryDelayMs: 500, alertAfterMs: 1_000 }),
+      HUB_ORDER_POLICY: JSON.stringify({ fiscalRegister: 'main' }),
+    },
   });
   client = hubClient(hub.url);
 });
@@ -33,7 +40,7 @@ after(async () => {
   await hub?.terminate();
   await emulator?.stop();
   await rm(dir, { recursive: true, force: true });
-  await assertHubJournalsReplay(hubDatabases(), [receipt]);
+  await assertHubJournalsReplay(hubDatabases(), [receipt, order, payment, product]);
 });
 
 async function printed(id: string) {
@@ -210,4 +217,61 @@ test('reports: an X-report prints the shift so far; a Z-report waits for no rece
   assert.deepEqual((quiet.body.output as { closed: unknown[] }).closed, []);
   const audit = await client.get('/admin/audit?operation=fiscal.z_report');
   assert.equal((audit.body.entries as unknown[]).length, 1);
+});
+
+test('an order paid online gets its fiscal receipt on the policy’s register (delivery as a line); cancelled and refunded, a return receipt', async () => {
+  await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 10 });
+  const body = orderBody({ externalId: 'FISCAL-1', delivery: { ...orderBody().delivery, fee: 5_000 }, total: 55_000 });
+  assert.equal((await client.post('/orders', body, { 'Idempotency-Key': 'fiscal-order-1' })).status, 201);
+  const paying = await waitForOrder(client, 'FISCAL-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+  await payOnPage(String(paying.paymentUrl), 'success');
+  await waitForOrder(client, 'FISCAL-1', (o) => o.state === 'fulfilment.awaitingShipment', 'paid');
+
+  const sale = await printed('R-O-FISCAL-1');
+  assert.deepEqual(
+    [sale.kind, sale.total, (sale.payments as { card: number }).card, (sale.source as { id: string }).id],
+    ['sale', 55_000, 55_000, 'FISCAL-1'],
+  );
+  const onDevice = emulator.documents().find((d) => d.number === sale.documentNumber);
+  assert.deepEqual(
+    onDevice?.lines?.map((l) => [l.name, l.amount]),
+    [
+      ['Чашка', 50_000],
+      ['Доставка', 5_000],
+    ],
+  );
+  assert.deepEqual(onDevice?.payments?.card, 55_000);
+
+  const cancelled = await client.post('/orders/FISCAL-1/cancel', { reason: 'the customer changed their mind' });
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  const back = await printed('R-O-FISCAL-1-return');
+  assert.deepEqual([back.kind, back.returnOf, back.total], ['return', 'R-O-FISCAL-1', 55_000]);
+  assert.equal(emulator.documents().filter((d) => d.kind === 'return' && d.total === 55_000).length, 1);
+});
+
+test('an order cancelled and refunded while its receipt waits for the register: the receipt is voided, nothing reaches fiscal memory', async () => {
+  emulator.setCover(true);
+  const documents = emulator.documents().length;
+  await client.post('/orders', orderBody({ externalId: 'FISCAL-2' }), { 'Idempotency-Key': 'fiscal-order-2' });
+  const paying = await waitForOrder(client, 'FISCAL-2', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+  await payOnPage(String(paying.paymentUrl), 'success');
+  await eventually(
+    async () =>
+      ((await client.get('/fiscal/receipts/R-O-FISCAL-2')).body.fault as { code: string } | null)?.code === 'cover_open' || undefined,
+    15_000,
+    'the receipt waiting for the cover',
+  );
+  await client.post('/orders/FISCAL-2/cancel', { reason: 'changed their mind' });
+  const voided = await eventually(
+    async () => {
+      const { body } = await client.get('/fiscal/receipts/R-O-FISCAL-2');
+      return body.state === 'voided' ? body : undefined;
+    },
+    15_000,
+    'the receipt voided',
+  );
+  assert.equal((voided.voidedBy as { by: string }).by, 'order/FISCAL-2');
+  emulator.setCover(false);
+  assert.equal((await client.get('/fiscal/receipts/R-O-FISCAL-2-return')).status, 404);
+  assert.equal(emulator.documents().length, documents, 'no document printed for it');
 });

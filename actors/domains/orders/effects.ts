@@ -22,6 +22,9 @@ import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import { novaPoshtaConnector } from '../../platform/connectors/novaposhta/connector.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
 import { renderNotice } from './notices.ts';
+import type { FiscalPolicy } from '../../../common/fiscal-policy.ts';
+import receiptModule from '../../../machines/receipt.ts';
+import { orderReceiptInput, returnReceiptIdOf, saleReceiptIdOf } from '../fiscal/order-receipts.ts';
 import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../../runtime/effects.ts';
 import { requestShipmentEffect } from '../shipments/effects.ts';
 
@@ -40,6 +43,8 @@ export interface OrderEffectDeps {
   mailer: Mailer;
   audit: AuditLog;
   publicBaseUrl: () => string;
+  /** where an order paid online gets its fiscal receipt (the register named in the order policy; null: none) */
+  fiscal: { register: () => string | null; policy: FiscalPolicy };
   logger: Logger;
   now?: () => number;
 }
@@ -217,6 +222,19 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
       principal: 'hub',
       details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
     });
+    // the fiscal receipt prints on its own (a sale never waits for a printer); created once whatever reruns
+    const register = deps.fiscal.register();
+    if (input.receipt.method !== 'cod' && register) {
+      await context.actors.create(
+        receiptModule,
+        saleReceiptIdOf(input.orderId),
+        orderReceiptInput(input, register, deps.fiscal.policy, 'sale'),
+        {
+          key: 'fiscal-receipt',
+          ifExists: 'skip',
+        },
+      );
+    }
     if (input.receipt.method !== 'cod' && input.customer.email) {
       const notice = renderNotice(
         { orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } },
@@ -234,6 +252,33 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
     }
     return { invoiceNumber: invoice.number, issuedAt: invoice.issuedAt.toISOString() };
   };
+
+  /**
+   * A refunded order's fiscal receipt is returned: a printed one by a return receipt of the same lines; one
+   * still waiting for its register is voided (it never reached fiscal memory). One that is printing right
+   * now can be neither: the effect fails and is retried, by when it is printed.
+   */
+  async function returnFiscalReceipt(orderId: string, context: EffectContext): Promise<void> {
+    const sale = await context.actors.get(receiptModule, saleReceiptIdOf(orderId));
+    if (!sale || sale.state === 'voided') return;
+    if (sale.state === 'printed') {
+      const c = sale.context;
+      await context.actors.create(
+        receiptModule,
+        returnReceiptIdOf(orderId),
+        { ...c, receiptId: returnReceiptIdOf(orderId), kind: 'return', returnOf: sale.id },
+        { key: 'fiscal-return', ifExists: 'skip' },
+      );
+      return;
+    }
+    const voided = await context.actors.send(
+      receiptModule,
+      sale.id,
+      { type: 'VOID', by: `order/${orderId}`, reason: 'the order was cancelled and refunded before its receipt printed' },
+      { key: 'fiscal-void', ifGone: 'skip' },
+    );
+    if (!voided) throw new Error(`receipt ${sale.id} is printing: its return waits until it is printed`);
+  }
 
   const cancelOrder: EffectHandler<CancelRequest, { refundRequested: boolean }> = async (input, context) => {
     for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
@@ -259,6 +304,7 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
         });
       }
     }
+    if (refundRequested) await returnFiscalReceipt(input.orderId, context);
     if (input.to) {
       const notice = renderNotice(
         { orderId: input.orderId, template: 'order_cancelled', to: input.to, data: { reason: input.reason, refund: refundRequested } },
