@@ -667,6 +667,103 @@ async function integrationsPage() {
   );
 }
 
+async function devicesPage() {
+  const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toFixed(2));
+  const draw = async () => {
+    const [{ devices }, { receipts }] = await Promise.all([api('/admin/devices'), api('/fiscal/receipts?limit=30')]);
+    render(
+      h('h1', {}, 'Devices'),
+      devices.length
+        ? h(
+            'table',
+            { id: 'devices' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Device', 'Kind', 'Port', 'Online', 'Mode', 'Shift', 'Paper', 'Cover', 'Document №', 'Last seen', 'Last error'].map((t) =>
+                  h('th', {}, t),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              devices.map((d) =>
+                h(
+                  'tr',
+                  { 'data-device': d.name },
+                  h('td', {}, d.name, d.source === 'environment' ? h('span', { class: 'muted' }, ' (emulated)') : null),
+                  h('td', {}, d.kind),
+                  h('td', { class: 'mono' }, d.path),
+                  h('td', { class: d.health.online ? '' : 'error' }, d.health.online ? 'yes' : 'no'),
+                  h('td', {}, d.health.mode ?? '—'),
+                  h('td', {}, d.health.shift ?? '—'),
+                  h('td', { class: d.health.paper === 'out' ? 'error' : '' }, d.health.paper ?? '—'),
+                  h(
+                    'td',
+                    { class: d.health.coverOpen ? 'error' : '' },
+                    d.health.coverOpen === null ? '—' : d.health.coverOpen ? 'open' : 'closed',
+                  ),
+                  h('td', {}, d.health.documentNumber ?? '—'),
+                  h('td', {}, time(d.health.lastSeenAt)),
+                  h('td', { class: 'error' }, d.health.lastError ? `${d.health.lastError.code}: ${d.health.lastError.message}` : ''),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No devices configured (PUT /admin/devices/:name).'),
+      ...devices
+        .filter((d) => d.lastPrinted)
+        .map((d) =>
+          h('div', {}, h('h2', {}, `Last printed on ${d.name}`), h('pre', { class: 'slip', 'data-printed': d.name }, d.lastPrinted)),
+        ),
+      h('h2', {}, 'Receipts'),
+      receipts.length
+        ? h(
+            'table',
+            { id: 'receipts' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Receipt', 'State', 'Register', 'Kind', 'Total', 'Document №', 'Shift', 'Source', 'Waiting on', 'Updated'].map((t) =>
+                  h('th', {}, t),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              receipts.map((r) =>
+                h(
+                  'tr',
+                  { 'data-receipt': r.id },
+                  h('td', {}, h('a', { href: `#/actor/receipt/${encodeURIComponent(r.id)}` }, r.id)),
+                  h('td', {}, r.state),
+                  h('td', {}, r.register),
+                  h('td', {}, r.kind),
+                  h('td', {}, money(r.total)),
+                  h('td', {}, r.documentNumber ?? '—'),
+                  h('td', {}, r.shiftNumber ?? '—'),
+                  h('td', {}, r.source ? `${r.source.type} ${r.source.id}` : '—'),
+                  h('td', { class: 'error' }, r.fault ? `${r.fault.code}: ${r.fault.message}` : ''),
+                  h('td', {}, time(r.updatedAt)),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No receipts yet.'),
+    );
+  };
+  await draw();
+  every(3000, draw);
+}
+
 async function alertsPage() {
   const { alerts } = await api('/admin/alerts');
   const act = (alert, what) => async () => {
@@ -732,6 +829,7 @@ async function route() {
     if (parts[0] === 'incidents') return await incidentsPage();
     if (parts[0] === 'integrations') return await integrationsPage();
     if (parts[0] === 'alerts') return await alertsPage();
+    if (parts[0] === 'devices') return await devicesPage();
     return await actorsPage(params);
   } catch (failure) {
     if (failure.status === 401) return loginPage('Sign in again.');

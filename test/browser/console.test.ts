@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
+import { eventually } from '../support/database.ts';
 import { TEST_ADMIN_KEY } from '../support/hub-process.ts';
 import { orderBody, waitForOrder, withShop } from '../support/shop.ts';
 
@@ -19,6 +22,23 @@ test('the console: sign in, find an order by state, see its statechart with the 
     await mkdir(SHOTS, { recursive: true });
     await client.post('/orders', orderBody({ externalId: 'WEB-1' }), { 'Idempotency-Key': 'web-1' });
     await waitForOrder(client, 'WEB-1', (o) => o.state === 'paying', 'the order paying');
+    // a register (the emulator, on a PTY) with one printed receipt, for the devices page
+    const devicesDir = await mkdtemp(path.join(tmpdir(), 'console-devices-'));
+    const register = await ShtrihMEmulator.start({ dir: devicesDir, name: 'till' });
+    await client.call('PUT', '/admin/devices/main', { kind: 'fiscal-register', driver: 'shtrih-m', path: register.hostPath });
+    const receipt = await client.post(
+      '/fiscal/receipts',
+      { items: [{ name: 'Чашка', qty: 1, price: 25_000 }], payments: { cash: 25_000 }, cashier: 'Олена' },
+      { 'Idempotency-Key': 'web-receipt' },
+    );
+    const printed = await eventually(
+      async () => {
+        const { body } = await client.get(`/fiscal/receipts/${String(receipt.body.id)}`);
+        return body.state === 'printed' ? body : undefined;
+      },
+      15_000,
+      'the receipt printed',
+    );
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     try {
@@ -69,9 +89,22 @@ test('the console: sign in, find an order by state, see its statechart with the 
       await page.goto(`${hub.url}/admin#/integrations`);
       await page.locator('table tbody tr').first().waitFor();
       await shot(page, '4-integrations');
+
+      // devices with their health, and the receipt with its state and the register's number
+      await page.goto(`${hub.url}/admin#/devices`);
+      const device = page.locator('#devices tr[data-device=main]');
+      await device.waitFor();
+      assert.match((await device.textContent()) ?? '', /fiscal-register.*yes.*shift open/);
+      const row = page.locator(`#receipts tr[data-receipt="${String(printed.id)}"]`);
+      await row.waitFor();
+      const cells = await row.locator('td').allTextContents();
+      assert.deepEqual([cells[1], cells[4], cells[5]], ['printed', '250.00', String(printed.documentNumber)]);
+      await shot(page, '5-devices');
       assert.deepEqual(failures, [], 'the page threw');
     } finally {
       await browser.close();
+      await register.stop();
+      await rm(devicesDir, { recursive: true, force: true });
     }
     const audit = await client.get('/admin/audit?operation=actor.event&actor=order/WEB-1');
     assert.equal((audit.body.entries as Array<{ details: { reason: string } }>)[0]?.details.reason, 'the customer phoned to cancel');

@@ -60,6 +60,11 @@ test('npm start with no configuration: embedded database, a generated admin key 
       'the receipt printed',
     );
     firstReceipt = { id: String(printed.id), documentNumber: Number(printed.documentNumber) };
+    // the emulated printer prints a test page, and the hub shows what it printed
+    const printerTest = await client.post('/admin/devices/printer/test', {});
+    assert.equal(printerTest.body.ok, true, JSON.stringify(printerTest.body));
+    const printer = await client.get('/admin/devices/printer');
+    assert.match(String(printer.body.lastPrinted), /Тест принтера/);
   } finally {
     const stopped = await first.terminate();
     assert.equal(stopped.code, 0);

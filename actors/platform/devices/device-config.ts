@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CODE_PAGES, isCodePage } from '../../../hardware/escpos/code-pages.ts';
 import type { DeviceRecord, DeviceWrite } from '../../../persistence/devices.ts';
 
 /**
@@ -41,8 +42,12 @@ export const receiptPrinterConfigSchema = z
     driver: z.literal('escpos'),
     path: serialPath,
     baudRate: baudRate.default(115_200),
-    /** ESC t: 17 = PC866 (Cyrillic), 46 = WPC1251; clones vary */
-    codePage: z.number().int().min(0).max(255).default(17),
+    /** ESC t: 17 = PC866 (Cyrillic), 44 = PC1125 (Ukrainian), 46 = WPC1251; clones vary */
+    codePage: z
+      .number()
+      .int()
+      .refine(isCodePage, `one of ${Object.keys(CODE_PAGES).join(', ')}`)
+      .default(17),
   })
   .strict();
 

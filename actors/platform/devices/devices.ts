@@ -1,12 +1,14 @@
 import type { Logger } from 'winston';
 import { AppError } from '../../../common/errors.ts';
 import { isFiscalRegisterError } from '../../../hardware/shtrih-m/errors.ts';
-import type { DeviceStore } from '../../../persistence/devices.ts';
+import type { DeviceRecord, DeviceStore } from '../../../persistence/devices.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { deviceConfigSchema, deviceViewOf, deviceWriteOf, DEVICE_NAME, type DeviceView } from './device-config.ts';
 import { createDeviceHealthStore, healthOf, type DeviceHealth } from './device-health.ts';
 import { startEmulatedDevices, type EmulatedDevices } from './emulated-devices.ts';
 import { FiscalRegisters, modeWord } from './fiscal-registers.ts';
+import { ReceiptPrinters } from './receipt-printers.ts';
+import { PrinterError } from '../../../hardware/escpos/printer.ts';
 
 /**
  * The devices on this hub's serial ports: their configuration (the
@@ -17,11 +19,14 @@ import { FiscalRegisters, modeWord } from './fiscal-registers.ts';
 
 export interface DeviceListItem extends DeviceView {
   health: DeviceHealth;
+  /** an emulated printer: what it printed last, as text */
+  lastPrinted?: string | null;
 }
 
 export class Devices {
   readonly health = createDeviceHealthStore();
   readonly registers: FiscalRegisters;
+  readonly printers: ReceiptPrinters;
 
   constructor(
     private readonly deps: {
@@ -32,6 +37,7 @@ export class Devices {
     },
   ) {
     this.registers = new FiscalRegisters({ store: deps.store, health: this.health, logger: deps.logger, now: deps.now });
+    this.printers = new ReceiptPrinters({ store: deps.store, logger: deps.logger });
   }
 
   /** where the emulated devices' control API listens, when they run */
@@ -75,13 +81,20 @@ export class Devices {
   }
 
   list(): DeviceListItem[] {
-    return this.deps.store.list().map((record) => ({ ...deviceViewOf(record), health: healthOf(this.health, record.name) }));
+    return this.deps.store.list().map((record) => this.itemOf(record));
   }
 
   view(name: string): DeviceListItem {
     const record = this.deps.store.get(name);
     if (!record) throw new AppError(404, 'not_found', `no device named "${name}"`);
-    return { ...deviceViewOf(record), health: healthOf(this.health, name) };
+    return this.itemOf(record);
+  }
+
+  private itemOf(record: DeviceRecord): DeviceListItem {
+    const item: DeviceListItem = { ...deviceViewOf(record), health: healthOf(this.health, record.name) };
+    if (record.kind === 'receipt-printer' && record.source === 'environment' && this.emulated)
+      item.lastPrinted = this.emulated.lastPrinted();
+    return item;
   }
 
   /** Creates or replaces a device; the port is reopened with the new settings on next use. */
@@ -105,6 +118,7 @@ export class Devices {
     const created = this.deps.store.get(name) === null;
     const record = await this.deps.store.put(name, deviceWriteOf(parsed.data), by, source);
     await this.registers.forget(name);
+    await this.printers.forget(name);
     // an admin's change is audited; the emulated devices the hub configures at each start are not
     if (source === 'admin') {
       await this.deps.audit.recordChange({
@@ -126,6 +140,7 @@ export class Devices {
   async remove(name: string, by: string): Promise<void> {
     if (!this.deps.store.get(name)) throw new AppError(404, 'not_found', `no device named "${name}"`);
     await this.registers.forget(name);
+    await this.printers.forget(name);
     await this.deps.store.delete(name);
     this.health.trigger.removed({ device: name });
     await this.deps.audit.recordChange({ operation: 'device.deleted', principal: by, details: { device: name } });
@@ -138,8 +153,33 @@ export class Devices {
   ): Promise<{ ok: boolean; device: string; status?: Record<string, unknown>; error?: { code: string; message: string } }> {
     const record = this.deps.store.get(name);
     if (!record) throw new AppError(404, 'not_found', `no device named "${name}"`);
-    if (record.kind !== 'fiscal-register') throw new AppError(409, 'conflict', `testing a ${record.kind} is not supported yet`);
     const started = Date.now();
+    if (record.kind === 'receipt-printer') {
+      try {
+        const status = await this.printers.exclusive(name, async (printer) => {
+          await printer.printTestPage();
+          return printer.status();
+        });
+        this.health.trigger.seen({
+          device: name,
+          status: { mode: 'ready', shift: 'unknown', paper: status.paper === 'out' ? 'out' : 'present', coverOpen: status.coverOpen },
+          at: this.now(),
+        });
+        this.auditTest(name, by, 'ok', Date.now() - started, null);
+        return { ok: true, device: name, status: { ...status, testPage: 'printed' } };
+      } catch (error) {
+        if (!(error instanceof PrinterError)) throw error;
+        const failure = { code: error.code, message: error.message };
+        this.health.trigger.failed({
+          device: name,
+          ...failure,
+          offline: error.code.startsWith('port_') || error.code === 'no_answer',
+          at: this.now(),
+        });
+        this.auditTest(name, by, 'failed', Date.now() - started, failure);
+        return { ok: false, device: name, error: failure };
+      }
+    }
     try {
       const status = await this.registers.exclusive(name, null, (register) => this.registers.readStatus(name, register));
       const answer = {
@@ -167,7 +207,12 @@ export class Devices {
     }
   }
 
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
   async stop(): Promise<void> {
+    await this.printers.closeAll();
     await this.registers.closeAll();
     await this.emulated?.stop();
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { startControlServer, type ControlServer } from '../../../hardware/emulators/control-server.ts';
-import { EscPosEmulator } from '../../../hardware/emulators/escpos-emulator.ts';
+import { EscPosEmulator, receiptText } from '../../../hardware/emulators/escpos-emulator.ts';
 import { SocatMissingError } from '../../../hardware/emulators/pty-pair.ts';
 import { ShtrihMEmulator } from '../../../hardware/emulators/shtrih-m-emulator.ts';
 
@@ -16,6 +16,8 @@ export interface EmulatedDevices {
   fiscalPath: string;
   printerPath: string;
   controlUrl: string;
+  /** what the emulated printer printed last, as text */
+  lastPrinted(): string | null;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startEmulatedDevices(dataDir: string, logger: Logger): Pro
     fiscalPath: register.hostPath,
     printerPath: receiptPrinter.hostPath,
     controlUrl: server.url,
+    lastPrinted: () => (receiptPrinter.lastReceipt ? receiptText(receiptPrinter.lastReceipt) : null),
     async stop() {
       await server.close();
       await Promise.allSettled([register.stop(), receiptPrinter.stop()]);
