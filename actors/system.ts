@@ -8,6 +8,7 @@ import { allMachines } from '../machines/index.ts';
 import { receiptEffects } from './domains/fiscal/effects.ts';
 import { RegisterLocks } from './domains/fiscal/register-locks.ts';
 import { FiscalReports, fiscalZReportJob } from './domains/fiscal/reports.ts';
+import { printJobEffects } from './domains/fiscal/print-jobs.ts';
 import { Devices } from './platform/devices/devices.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
@@ -266,11 +267,16 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
           mailer,
           audit,
           reference,
-          fiscal: { register: () => config.orderPolicy.fiscalRegister, policy: config.fiscalPolicy },
+          printing: {
+            fiscalRegister: () => config.orderPolicy.fiscalRegister,
+            packingPrinter: () => config.orderPolicy.packingPrinter,
+            policy: config.fiscalPolicy,
+          },
         }),
         shipmentEffects({ carriers, mailer, logger, now }),
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
         receiptEffects({ registers: devices.registers, locks: registerLocks, now: () => new Date(now()) }),
+        printJobEffects({ printers: devices.printers, now: () => new Date(now()) }),
       ],
       cacheSize: config.actorCacheSize,
       ownerId,

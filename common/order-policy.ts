@@ -37,5 +37,7 @@ export const orderPolicySchema = z.object({
   surveyWindowDays: z.number().int().min(1).default(7),
   /** the fiscal register (a device name) that prints the receipt of an order paid online; null: no fiscal receipt */
   fiscalRegister: z.string().min(1).max(64).nullable().default(null),
+  /** the receipt printer (a device name) at the warehouse that prints each confirmed order's packing slip; null: none */
+  packingPrinter: z.string().min(1).max(64).nullable().default(null),
 });
 export type OrderPolicy = z.infer<typeof orderPolicySchema>;

@@ -1,6 +1,7 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { isWaitableDeviceFault, SHIFT_EXPIRED } from '../common/fiscal-faults.ts';
+import { DEVICE_WORKED, nextWait, waitedTooLong } from './device-wait.ts';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 
 /**
@@ -197,26 +198,21 @@ const receiptMachine = setup({
     foundOpen: ({ event }) => (event as unknown as { output: PrintOutcome }).output.outcome === 'found_open',
     closed: ({ event }) => (event as unknown as { output: SettleOutcome }).output.outcome === 'closed',
     endsPrinted: ({ context }) => context.outcome === 'printed',
-    waitedLong: ({ context }) => context.waitedMs >= context.alertAfterMs,
+    waitedLong: ({ context }) => waitedTooLong(context, context),
     resumeAtPreparing: ({ context }) => context.resumeAt === 'preparing',
     resumeAtPrinting: ({ context }) => context.resumeAt === 'printing',
     resumeAtCancelling: ({ context }) => context.resumeAt === 'cancelling',
   },
   actions: {
     /** entering a wait: the pause grows, the waited time adds up (no clock in a machine: the pauses are the measure) */
-    beginWait: assign(({ context, event }, params: { resumeAt: ResumeStep }) => {
-      const delay = context.faults === 0 ? context.retryDelayMs : Math.min(context.nextDelayMs * 2, context.maxRetryDelayMs);
-      return {
-        resumeAt: params.resumeAt,
-        fault: failureOf(event),
-        faults: context.faults + 1,
-        nextDelayMs: delay,
-        waitedMs: context.waitedMs + delay,
-      };
-    }),
+    beginWait: assign(({ context, event }, params: { resumeAt: ResumeStep }) => ({
+      ...nextWait(context, context),
+      resumeAt: params.resumeAt,
+      fault: failureOf(event),
+    })),
     failAt: assign(({ event }, params: { resumeAt: ResumeStep }) => ({ resumeAt: params.resumeAt, fault: failureOf(event) })),
     recordFault: assign({ fault: ({ event }) => failureOf(event) }),
-    deviceWorked: assign({ fault: null, faults: 0, waitedMs: 0, nextDelayMs: 0 }),
+    deviceWorked: assign({ fault: null, ...DEVICE_WORKED }),
     recordClosed: assign(({ event }) => {
       const closed = (event as unknown as { output: ReceiptRecorded }).output;
       return {

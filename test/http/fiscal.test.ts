@@ -8,7 +8,9 @@ import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import receipt from '../../machines/receipt.ts';
 import { orderBody, payOnPage, waitForOrder } from '../support/shop.ts';
+import { EscPosEmulator, receiptText } from '../../hardware/emulators/escpos-emulator.ts';
 import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
+import printJob from '../../machines/print-job.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
@@ -20,17 +22,19 @@ import { assertHubJournalsReplay } from '../support/replay.ts';
 
 let dir = '';
 let emulator: ShtrihMEmulator;
+let slips: EscPosEmulator;
 let hub: HubProcess;
 let client: ReturnType<typeof hubClient>;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'fiscal-e2e-'));
   emulator = await ShtrihMEmulator.start({ dir, name: 'till' });
+  slips = await EscPosEmulator.start({ dir, name: 'slips' });
   hub = await startHubProcess({
     dbName: uniqueDatabaseName('fiscal'),
     env: {
       HUB_FISCAL_POLICY: JSON.stringify({ retryDelayMs: 100, maxRetryDelayMs: 500, alertAfterMs: 1_000 }),
-      HUB_ORDER_POLICY: JSON.stringify({ fiscalRegister: 'main' }),
+      HUB_ORDER_POLICY: JSON.stringify({ fiscalRegister: 'main', packingPrinter: 'slips' }),
     },
   });
   client = hubClient(hub.url);
@@ -39,8 +43,9 @@ before(async () => {
 after(async () => {
   await hub?.terminate();
   await emulator?.stop();
+  await slips?.stop();
   await rm(dir, { recursive: true, force: true });
-  await assertHubJournalsReplay(hubDatabases(), [receipt, order, payment, product]);
+  await assertHubJournalsReplay(hubDatabases(), [receipt, order, payment, product, printJob]);
 });
 
 async function printed(id: string) {
@@ -221,6 +226,8 @@ test('reports: an X-report prints the shift so far; a Z-report waits for no rece
 
 test('an order paid online gets its fiscal receipt on the policy’s register (delivery as a line); cancelled and refunded, a return receipt', async () => {
   await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 10 });
+  const printer = await client.call('PUT', '/admin/devices/slips', { kind: 'receipt-printer', driver: 'escpos', path: slips.hostPath });
+  assert.equal(printer.status, 201, JSON.stringify(printer.body));
   const body = orderBody({ externalId: 'FISCAL-1', delivery: { ...orderBody().delivery, fee: 5_000 }, total: 55_000 });
   assert.equal((await client.post('/orders', body, { 'Idempotency-Key': 'fiscal-order-1' })).status, 201);
   const paying = await waitForOrder(client, 'FISCAL-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
@@ -241,6 +248,29 @@ test('an order paid online gets its fiscal receipt on the policy’s register (d
     ],
   );
   assert.deepEqual(onDevice?.payments?.card, 55_000);
+
+  // seed 001's "send for printing": the warehouse's packing slip
+  const job = await eventually(
+    async () => {
+      const { body: view } = await client.get('/actors/print-job/P-O-FISCAL-1-packing');
+      return view.state === 'printed' ? view : undefined;
+    },
+    15_000,
+    'the packing slip printed',
+  );
+  assert.equal((job.context as { printer: string }).printer, 'slips');
+  const slip = receiptText(
+    slips.receipts.find((r) => r.lines.some((l) => l.text.includes('FISCAL-1'))) ?? {
+      lines: [],
+      qrCodes: [],
+      cut: null,
+      drawerPulses: 0,
+      codePage: 17,
+    },
+  );
+  assert.match(slip, /Пакувальний лист/);
+  assert.match(slip, /CUP-1 Чашка/);
+  assert.match(slip, /Отримувач: Олена Петренко/);
 
   const cancelled = await client.post('/orders/FISCAL-1/cancel', { reason: 'the customer changed their mind' });
   assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));

@@ -24,7 +24,8 @@ import type { Mailer } from '../../platform/mail/mailer.ts';
 import { renderNotice } from './notices.ts';
 import type { FiscalPolicy } from '../../../common/fiscal-policy.ts';
 import receiptModule from '../../../machines/receipt.ts';
-import { orderReceiptInput, returnReceiptIdOf, saleReceiptIdOf } from '../fiscal/order-receipts.ts';
+import { orderReceiptInput, packingSlipIdOf, packingSlipJob, returnReceiptIdOf, saleReceiptIdOf } from '../fiscal/order-receipts.ts';
+import printJobModule from '../../../machines/print-job.ts';
 import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../../runtime/effects.ts';
 import { requestShipmentEffect } from '../shipments/effects.ts';
 
@@ -43,8 +44,8 @@ export interface OrderEffectDeps {
   mailer: Mailer;
   audit: AuditLog;
   publicBaseUrl: () => string;
-  /** where an order paid online gets its fiscal receipt (the register named in the order policy; null: none) */
-  fiscal: { register: () => string | null; policy: FiscalPolicy };
+  /** where an order paid online gets its fiscal receipt, and every confirmed order its packing slip (device names; null: none) */
+  printing: { fiscalRegister: () => string | null; packingPrinter: () => string | null; policy: FiscalPolicy };
   logger: Logger;
   now?: () => number;
 }
@@ -223,14 +224,27 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
       details: { invoice: invoice.number, total: input.pricing.total, paymentId: input.receipt.paymentId, method: input.receipt.method },
     });
     // the fiscal receipt prints on its own (a sale never waits for a printer); created once whatever reruns
-    const register = deps.fiscal.register();
+    const register = deps.printing.fiscalRegister();
     if (input.receipt.method !== 'cod' && register) {
       await context.actors.create(
         receiptModule,
         saleReceiptIdOf(input.orderId),
-        orderReceiptInput(input, register, deps.fiscal.policy, 'sale'),
+        orderReceiptInput(input, register, deps.printing.policy, 'sale'),
         {
           key: 'fiscal-receipt',
+          ifExists: 'skip',
+        },
+      );
+    }
+    // seed 001's "send for printing": the warehouse's packing slip, printed by a job of its own
+    const packingPrinter = deps.printing.packingPrinter();
+    if (packingPrinter) {
+      await context.actors.create(
+        printJobModule,
+        packingSlipIdOf(input.orderId),
+        packingSlipJob(input, packingPrinter, deps.printing.policy),
+        {
+          key: 'packing-slip',
           ifExists: 'skip',
         },
       );
