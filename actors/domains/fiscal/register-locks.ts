@@ -32,15 +32,43 @@ export class RegisterLocks {
    * throws RegisterBusyError once `waitMs` has passed.
    */
   acquire(register: string, holder: string, waitMs: number, signal: AbortSignal | null): Promise<void> {
+    // the wait counts from now, in the queue of this process as at the lock itself
+    const deadline = Date.now() + waitMs;
     const previous = this.queues.get(register) ?? Promise.resolve();
-    const mine = previous.catch(() => undefined).then(() => this.poll(register, holder, waitMs, signal));
-    this.queues.set(register, mine);
-    void mine
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.queues.get(register) === mine) this.queues.delete(register);
-      });
+    const mine = this.turn(register, previous, deadline, signal).then(() => this.poll(register, holder, deadline, signal));
+    // the next waiter waits for this one and for every one ahead of it (one that gives up early keeps no one waiting longer)
+    const tail = Promise.allSettled([previous, mine]);
+    this.queues.set(register, tail);
+    void tail.finally(() => {
+      if (this.queues.get(register) === tail) this.queues.delete(register);
+    });
     return mine;
+  }
+
+  /** Waits for the waiters ahead in this process, but not past the deadline or an abort. */
+  private async turn(register: string, ahead: Promise<unknown>, deadline: number, signal: AbortSignal | null): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const giveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          void this.holderOf(register).then(
+            (holder) => reject(new RegisterBusyError(register, holder ?? 'the receipts ahead of it')),
+            reject,
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([ahead.catch(() => undefined), giveUp]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      giveUp.catch(() => undefined);
+    }
   }
 
   async holderOf(register: string): Promise<string | null> {
@@ -52,8 +80,7 @@ export class RegisterLocks {
     return (await this.collection.deleteOne({ _id: register, holder })).deletedCount > 0;
   }
 
-  private async poll(register: string, holder: string, waitMs: number, signal: AbortSignal | null): Promise<void> {
-    const deadline = Date.now() + waitMs;
+  private async poll(register: string, holder: string, deadline: number, signal: AbortSignal | null): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
       try {
