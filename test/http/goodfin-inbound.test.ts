@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import goodfinApplication from '../../machines/goodfin-application.ts';
 import { eventually } from '../support/database.ts';
-import { dealPayload, pushToHub, withGoodfinHub } from '../support/goodfin.ts';
+import { dealPayload, pushToHub, settledApplication, withGoodfinHub } from '../support/goodfin.ts';
 import { hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
@@ -69,7 +69,7 @@ test('an AddDealApplication becomes an application: acknowledged, numbered, docu
       (await goodfin.received('gf-add-1')).filter((m) => m.payloadType === 'CommonResponse' && m.payload.originalMsgId === first.msgId);
     await eventually(async () => ((await acks()).length === 1 ? true : undefined), 15_000, 'the CommonResponse at Goodfin');
     // Goodfin answers each message we sent it with a CommonResponse; the application keeps those answers
-    const before = await eventually(
+    await eventually(
       async () => {
         const view = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
         const ours = view.messages.sent.filter((m) => m.payloadType !== 'CommonResponse').length;
@@ -78,6 +78,9 @@ test('an AddDealApplication becomes an application: acknowledged, numbered, docu
       15_000,
       'the answers to our messages recorded',
     );
+    // and nothing of it in flight: its revision moves now only with a new event
+    await settledApplication(client, 'gf-add-1');
+    const before = (await client.get('/applications/gf-add-1')).body as unknown as ApplicationBody;
     assert.match(before.number ?? '', /^BG-\d{4}-000001$/);
     assert.deepEqual(before.status, { code: 'READY_FOR_SIGNING', label: 'Готова к подписанию' });
     assert.ok(

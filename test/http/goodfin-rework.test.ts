@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import goodfinApplication from '../../machines/goodfin-application.ts';
 import { GOODFIN_PATHS } from '../../actors/platform/connectors/goodfin/protocol.ts';
 import { eventually } from '../support/database.ts';
-import { dealPayload, goodfinOf, pushToHub, withGoodfinHub } from '../support/goodfin.ts';
+import { dealPayload, goodfinOf, pushToHub, settledApplication, withGoodfinHub } from '../support/goodfin.ts';
 import { hubClient, hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
@@ -44,14 +44,7 @@ async function application(client: Client, id: string): Promise<Application> {
 
 /** The application once no effect of it is in flight (its revision then moves only with a new event). */
 async function settled(client: Client, id: string): Promise<Application> {
-  await eventually(
-    async () => {
-      const actor = await client.get(`/admin/actors/goodfin-application/${id}`);
-      return (actor.body.effects as unknown[]).length === 0 ? true : undefined;
-    },
-    30_000,
-    `${id} with no effect in flight`,
-  );
+  await settledApplication(client, id);
   return application(client, id);
 }
 

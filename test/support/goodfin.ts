@@ -191,3 +191,15 @@ export async function withGoodfinHub(
     await hub.terminate();
   }
 }
+
+/** Waits until no effect of the application is in flight: from then on its revision moves only with a new event. */
+export async function settledApplication(client: ReturnType<typeof hubClient>, id: string): Promise<void> {
+  await eventually(
+    async () => {
+      const actor = await client.get(`/admin/actors/goodfin-application/${id}`);
+      return (actor.body.effects as unknown[]).length === 0 ? true : undefined;
+    },
+    30_000,
+    `${id} with no effect in flight`,
+  );
+}
