@@ -29,7 +29,11 @@ test('a hub killed (SIGKILL) while Goodfin pushes deals and the bank answers los
   const sandbox = await startGoodfinSandboxProcess();
   const dbName = uniqueDatabaseName('goodfin-crash');
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-goodfin-crash-'));
-  const env = { HUB_INTEGRATION_GOODFIN: JSON.stringify({ baseUrl: sandbox.url, credentials: GOODFIN_SANDBOX_CREDENTIALS }) };
+  const env = {
+    HUB_INTEGRATION_GOODFIN: JSON.stringify({ baseUrl: sandbox.url, credentials: GOODFIN_SANDBOX_CREDENTIALS }),
+    // effects in flight at the kill are taken over by the restarted hub after this, not the default 30 s
+    HUB_EFFECT_LEASE_MS: '1500',
+  };
   let hub = await startHubProcess({ dbName, dataDir, env });
   try {
     const goodfin = await goodfinOf(hubClient(hub.url), sandbox.url);
