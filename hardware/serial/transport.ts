@@ -42,6 +42,9 @@ export interface PortSession {
 
 type StateListener = (state: TransportState, error: string | null) => void;
 
+/** how long a write may take beyond its bytes' time on the line before the port is taken for lost */
+const WRITE_SLACK_MS = 1_000;
+
 export class SerialTransport {
   readonly path: string;
   readonly name: string;
@@ -160,12 +163,27 @@ export class SerialTransport {
         this.flushRxLog();
         this.options.logger?.debug('serial tx', { device: this.name, bytes: hexDump(bytes, masked) });
         await new Promise<void>((resolve, reject) => {
-          const failed = (error: Error) => {
+          let settled = false;
+          const finish = (error: Error | null) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            unsubscribe();
+            if (!error) return resolve();
             this.markLost?.(error.message);
             reject(this.lost(error));
           };
-          port.write(Buffer.from(bytes), (error) => (error ? failed(error) : undefined));
-          port.drain((error) => (error ? failed(error) : resolve()));
+          // a PTY (or USB adapter) whose other end is gone may never call back: the port's loss, or a
+          // generous time for the bytes at the line's speed, ends the write instead of hanging the command
+          const timer = setTimeout(
+            () => finish(new Error('the write did not complete')),
+            WRITE_SLACK_MS + Math.ceil((bytes.length * 10 * 1000) / this.options.baudRate),
+          );
+          const unsubscribe = this.onStateChange((state) => {
+            if (state !== 'open') finish(new Error(`the port went ${state} during a write`));
+          });
+          port.write(Buffer.from(bytes), (error) => (error ? finish(error) : undefined));
+          port.drain((error) => finish(error ?? null));
         });
       },
       read: async (timeoutMs) => {
