@@ -43,6 +43,8 @@ export interface OrderContext extends OrderInput {
   delivery: OrderInput['delivery'] & { cityName?: string; warehouseName?: string };
   pricing: Pricing | null;
   paymentAttempts: number;
+  /** attempts made before the last RETRY_PAYMENT: each round after a block gets the policy's attempts again, and numbers go on */
+  paymentAttemptsBefore: number;
   /** the payment attempt under way or last made */
   currentPayment: { id: string; attempt: number; outcome: 'pending' | 'succeeded' | 'failed' | 'refunded' } | null;
   paymentErrors: Array<{ paymentId: string; code: string; message: string }>;
@@ -282,7 +284,7 @@ const orderMachine = setup({
     deliverable: ({ event }) => (event as unknown as { output: DeliveryAnswer }).output.ok,
     cashOnDelivery: ({ context }) => context.payment.method === 'cod',
     currentPayment: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id,
-    attemptsLeft: ({ context }) => context.paymentAttempts < context.policy.maxPaymentAttempts,
+    attemptsLeft: ({ context }) => context.paymentAttempts - context.paymentAttemptsBefore < context.policy.maxPaymentAttempts,
     lateSuccess: ({ event }) => event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded',
     // any attempt of this order that the provider reports paid, also one the order had given up on (expired)
     ownPaymentSucceeded: ({ context, event }) =>
@@ -327,6 +329,7 @@ const orderMachine = setup({
     reserved: [],
     pricing: null,
     paymentAttempts: 0,
+    paymentAttemptsBefore: 0,
     currentPayment: null,
     paymentErrors: [],
     receipt: null,
@@ -501,9 +504,15 @@ const orderMachine = setup({
     blocked: {
       // an administrator is alerted (states tagged "alert" raise one)
       tags: ['alert'],
-      invoke: tellCustomer('tellBlocked', 'order_blocked', (context) => ({ attempts: context.paymentAttempts })),
+      invoke: tellCustomer('tellBlocked', 'order_blocked', (context) => ({
+        attempts: context.paymentAttempts - context.paymentAttemptsBefore,
+      })),
       on: {
-        RETRY_PAYMENT: { target: 'reservingStock', actions: assign({ paymentAttempts: 0, errors: [] }) },
+        // a new round of attempts; the payments made so far keep their ids (a new one is never a finished one's)
+        RETRY_PAYMENT: {
+          target: 'reservingStock',
+          actions: assign({ paymentAttemptsBefore: ({ context }) => context.paymentAttempts, errors: [] }),
+        },
         CANCEL: cancelBeforeShipping,
       },
     },
@@ -660,10 +669,13 @@ const orderMachine = setup({
 
 export default defineMachineModule({
   type: 'order',
-  version: 1,
+  version: 2,
   description:
     'An order from intake to completion (seed 001): validation, stock, delivery, pricing, payment with retries, documents, fulfilment, survey',
-  migrations: {},
+  migrations: {
+    // version 2 counts attempts per round after a RETRY_PAYMENT instead of restarting the count (which reused payment ids)
+    1: (snapshot) => ({ ...snapshot, context: { ...(snapshot.context as Record<string, unknown>), paymentAttemptsBefore: 0 } }),
+  },
   machine: orderMachine,
   inputSchema: orderInputSchema,
   eventSchema: orderEventSchema,

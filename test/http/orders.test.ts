@@ -166,6 +166,18 @@ test('a declined payment is retried; after the last attempt the order is blocked
       'stock released',
     );
     assert.equal(product.available, 10);
+
+    // an operator gives it another round: a new payment (not a finished one's id), and this time it is paid
+    const retried = await client.post('/actors/order/SHOP-2001/events', { type: 'RETRY_PAYMENT', by: 'operator' });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    const third = await waitForOrder(
+      client,
+      'SHOP-2001',
+      (o) => (o.payment as { current: { id: string } | null }).current?.id === 'SHOP-2001-P3' && typeof o.paymentUrl === 'string',
+      'a third payment page',
+    );
+    await payOnPage(String(third.paymentUrl), 'success');
+    await waitForOrder(client, 'SHOP-2001', (o) => o.state === 'fulfilment.awaitingShipment', 'paid on the third attempt');
   }));
 
 test('100 concurrent orders for 10 units: exactly 10 hold stock, 90 are rejected as out of stock, none goes negative', () =>

@@ -188,7 +188,32 @@ test('a failed payment notifies, waits and tries again; after the last attempt t
   );
   const [again] = step(s, { type: 'RETRY_PAYMENT', by: 'admin' });
   assert.equal(again.value, 'reservingStock');
-  assert.equal(ctx(again).paymentAttempts, 0);
+  assert.deepEqual([ctx(again).paymentAttempts, ctx(again).paymentAttemptsBefore], [2, 2]);
+
+  // a new round: the policy's attempts again, under new payment ids (P1 and P2 are finished actors)
+  s = step(again, { type: 'xstate.done.actor.reserve', output: { ok: true, lines } })[0];
+  [s, actions] = step(s, { type: 'xstate.done.actor.coverage', output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' } });
+  assert.equal(s.value, 'paying');
+  assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P3');
+  assert.equal((workOf(actions).spawns[0]?.input as { paymentId: string }).paymentId, 'SHOP-1001-P3');
+  [s, actions] = declined(s, 'SHOP-1001-P3');
+  assert.equal(s.value, 'awaitingPaymentRetry', 'one attempt of this round is used, one is left');
+  [s] = step(s, timerFiring(workOf(actions).delays[0]));
+  assert.equal(ctx(s).currentPayment?.id, 'SHOP-1001-P4');
+  [s] = declined(s, 'SHOP-1001-P4');
+  assert.equal(s.value, 'releasingBlocked');
+  assert.deepEqual(
+    order.children?.(ctx(s)).map((c) => c.id),
+    ['SHOP-1001-P1', 'SHOP-1001-P2', 'SHOP-1001-P3', 'SHOP-1001-P4'],
+  );
+});
+
+test('version 1 orders migrate: the attempts so far are all of the current round', () => {
+  const migrate = order.migrations[1];
+  assert.ok(migrate);
+  const migrated = migrate({ status: 'active', value: 'paying', context: { orderId: 'o-1', paymentAttempts: 2 } });
+  assert.deepEqual(migrated.context, { orderId: 'o-1', paymentAttempts: 2, paymentAttemptsBefore: 0 });
+  assert.equal(order.version, 2);
 });
 
 test('cash on delivery skips payment', () => {
