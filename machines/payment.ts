@@ -202,6 +202,35 @@ const refundWork = (context: PaymentContext): RefundWork => ({
   basket: context.basket,
 });
 
+/** What a look at the provider asks: this payment, and whether to withdraw it there when unpaid. */
+const checkInput =
+  (expireIfUnpaid: boolean) =>
+  ({ context }: { context: PaymentContext }) => ({
+    provider: context.provider,
+    paymentId: context.paymentId,
+    providerId: context.providerId ?? '',
+    expireIfUnpaid,
+  });
+
+const EXPIRED = { code: 'expired', message: 'the customer did not pay in time' };
+const DECLINED = { code: 'declined', message: 'the payment was declined' };
+
+/** What the order is told of this payment's outcome (by default: its whole amount, no failure). */
+const notice =
+  (
+    outcome: PaymentOutcomeNotice['outcome'],
+    details: (context: PaymentContext) => Pick<PaymentOutcomeNotice, 'amount' | 'failure'> = (context) => ({
+      amount: context.amount,
+      failure: null,
+    }),
+  ) =>
+  ({ context }: { context: PaymentContext }): PaymentOutcomeNotice => ({
+    orderId: context.orderId,
+    paymentId: context.paymentId,
+    outcome,
+    ...details(context),
+  });
+
 const paymentMachine = setup({
   types: {} as { context: PaymentContext; events: PaymentEvent; input: PaymentInput },
   actors: {
@@ -312,18 +341,13 @@ const paymentMachine = setup({
           invoke: {
             id: 'check',
             src: 'checkAtProvider',
-            input: ({ context }) => ({
-              provider: context.provider,
-              paymentId: context.paymentId,
-              providerId: context.providerId ?? '',
-              expireIfUnpaid: false,
-            }),
+            input: checkInput(false),
             onDone: [
               { guard: 'checkedSucceeded', target: '#payment.succeeded', actions: 'applyChecked' },
               {
                 guard: 'checkedFailed',
                 target: '#payment.failed',
-                actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
+                actions: ['applyChecked', assign({ failure: DECLINED })],
               },
               { guard: 'checkedExpired', target: '#payment.expired', actions: 'applyChecked' },
               { guard: 'checkedHeld', target: '#payment.held', actions: 'applyChecked' },
@@ -360,18 +384,13 @@ const paymentMachine = setup({
       invoke: {
         id: 'checkAtEnd',
         src: 'checkAtProvider',
-        input: ({ context }) => ({
-          provider: context.provider,
-          paymentId: context.paymentId,
-          providerId: context.providerId ?? '',
-          expireIfUnpaid: true,
-        }),
+        input: checkInput(true),
         onDone: [
           { guard: 'checkedSucceeded', target: 'succeeded', actions: 'applyChecked' },
           {
             guard: 'checkedFailed',
             target: 'failed',
-            actions: ['applyChecked', assign({ failure: { code: 'declined', message: 'the payment was declined' } })],
+            actions: ['applyChecked', assign({ failure: DECLINED })],
           },
           { guard: 'checkedHeld', target: 'held', actions: 'applyChecked' },
           { guard: 'checkedExpired', target: 'expired', actions: 'applyChecked' },
@@ -402,13 +421,7 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyLapsed',
         src: 'notifyOrder',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          paymentId: context.paymentId,
-          outcome: 'failed' as const,
-          amount: context.amount,
-          failure: { code: 'expired', message: 'the customer did not pay in time' },
-        }),
+        input: notice('failed', (context) => ({ amount: context.amount, failure: EXPIRED })),
         onError: { actions: 'recordNoticeError' },
       },
       states: {
@@ -417,12 +430,7 @@ const paymentMachine = setup({
           invoke: {
             id: 'checkLapsed',
             src: 'checkAtProvider',
-            input: ({ context }) => ({
-              provider: context.provider,
-              paymentId: context.paymentId,
-              providerId: context.providerId ?? '',
-              expireIfUnpaid: true,
-            }),
+            input: checkInput(true),
             onDone: [
               { guard: 'checkedSucceeded', target: '#payment.succeeded', actions: 'applyChecked' },
               { guard: 'checkedFailed', target: 'settled', actions: 'applyChecked' },
@@ -463,13 +471,7 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifySucceeded',
         src: 'notifyOrder',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          paymentId: context.paymentId,
-          outcome: 'succeeded' as const,
-          amount: context.amount,
-          failure: null,
-        }),
+        input: notice('succeeded'),
         onDone: {
           guard: 'notCredited',
           target: 'refunding',
@@ -556,13 +558,7 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyRefunded',
         src: 'notifyOrder',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          paymentId: context.paymentId,
-          outcome: 'refunded' as const,
-          amount: context.refund?.amount ?? context.amount,
-          failure: null,
-        }),
+        input: notice('refunded', (context) => ({ amount: context.refund?.amount ?? context.amount, failure: null })),
         onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
@@ -572,13 +568,7 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyFailed',
         src: 'notifyOrder',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          paymentId: context.paymentId,
-          outcome: 'failed' as const,
-          amount: context.amount,
-          failure: context.failure ?? { code: 'declined', message: 'the payment was declined' },
-        }),
+        input: notice('failed', (context) => ({ amount: context.amount, failure: context.failure ?? DECLINED })),
         onError: { actions: 'recordNoticeError' },
       },
       on: { PROVIDER_STATUS: { actions: 'ignore' } },
@@ -588,13 +578,7 @@ const paymentMachine = setup({
       invoke: {
         id: 'notifyExpired',
         src: 'notifyOrder',
-        input: ({ context }) => ({
-          orderId: context.orderId,
-          paymentId: context.paymentId,
-          outcome: 'failed' as const,
-          amount: context.amount,
-          failure: { code: 'expired', message: 'the customer did not pay in time' },
-        }),
+        input: notice('failed', (context) => ({ amount: context.amount, failure: EXPIRED })),
         onError: { actions: 'recordNoticeError' },
       },
       on: {
