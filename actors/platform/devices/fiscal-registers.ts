@@ -3,7 +3,7 @@ import { ShtrihM } from '../../../hardware/shtrih-m/client.ts';
 import { isFiscalRegisterError, ShtrihLinkError } from '../../../hardware/shtrih-m/errors.ts';
 import { MODE, type FullStatus } from '../../../hardware/shtrih-m/status.ts';
 import type { DeviceRecord, DeviceStore } from '../../../persistence/devices.ts';
-import { AppError } from '../../../common/errors.ts';
+import { DeviceClients } from './device-clients.ts';
 import type { DeviceHealthStore } from './device-health.ts';
 
 /**
@@ -31,15 +31,8 @@ export function modeWord(mode: number): string {
   return MODE_WORDS[mode] ?? `mode ${mode}`;
 }
 
-interface OpenRegister {
-  revision: number;
-  client: ShtrihM;
-  /** the tail of this register's queue */
-  tail: Promise<unknown>;
-}
-
 export class FiscalRegisters {
-  private readonly open = new Map<string, OpenRegister>();
+  private readonly clients: DeviceClients<ShtrihM>;
 
   constructor(
     private readonly deps: {
@@ -50,36 +43,37 @@ export class FiscalRegisters {
       /** how long a command waits for a missing port before it fails (default 2 s) */
       openWaitMs?: number;
     },
-  ) {}
+  ) {
+    this.clients = new DeviceClients({
+      store: deps.store,
+      kind: 'fiscal-register',
+      label: 'fiscal register',
+      create: (record) => this.clientFor(record),
+    });
+  }
 
   /**
    * Runs `work` with the register alone. Waits its turn behind earlier work
-   * on the same register; an abort before the turn comes gives it up.
+   * on the same register; an abort before the turn comes gives it up. The
+   * device's health follows the answer.
    */
   async exclusive<T>(name: string, signal: AbortSignal | null, work: (register: ShtrihM) => Promise<T>): Promise<T> {
-    const entry = await this.entryOf(name);
-    const turn = entry.tail.catch(() => undefined);
-    const run = turn.then(async () => {
-      signal?.throwIfAborted();
-      try {
-        const result = await work(entry.client);
-        this.deps.health.trigger.answered({ device: name, at: this.now() });
-        return result;
-      } catch (error) {
-        if (isFiscalRegisterError(error)) {
-          this.deps.health.trigger.failed({
-            device: name,
-            code: error.code,
-            message: error.message,
-            offline: error instanceof ShtrihLinkError,
-            at: this.now(),
-          });
-        }
-        throw error;
+    try {
+      const result = await this.clients.exclusive(name, signal, work);
+      this.deps.health.trigger.answered({ device: name, at: this.now() });
+      return result;
+    } catch (error) {
+      if (isFiscalRegisterError(error)) {
+        this.deps.health.trigger.failed({
+          device: name,
+          code: error.code,
+          message: error.message,
+          offline: error instanceof ShtrihLinkError,
+          at: this.now(),
+        });
       }
-    });
-    entry.tail = run;
-    return run;
+      throw error;
+    }
   }
 
   /** 0x11, with the device's health updated from it. */
@@ -100,27 +94,12 @@ export class FiscalRegisters {
   }
 
   /** Closes a register's port (its configuration changed or it was removed); the next use opens it anew. */
-  async forget(name: string): Promise<void> {
-    const entry = this.open.get(name);
-    if (!entry) return;
-    this.open.delete(name);
-    await entry.tail.catch(() => undefined);
-    await entry.client.close().catch(() => undefined);
+  forget(name: string): Promise<void> {
+    return this.clients.forget(name);
   }
 
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((name) => this.forget(name)));
-  }
-
-  private async entryOf(name: string): Promise<OpenRegister> {
-    const record = this.deps.store.get(name);
-    if (!record || record.kind !== 'fiscal-register') throw new AppError(404, 'not_found', `no fiscal register named "${name}"`);
-    const current = this.open.get(name);
-    if (current && current.revision === record.revision) return current;
-    if (current) await this.forget(name);
-    const entry: OpenRegister = { revision: record.revision, client: this.clientFor(record), tail: Promise.resolve() };
-    this.open.set(name, entry);
-    return entry;
+  closeAll(): Promise<void> {
+    return this.clients.closeAll();
   }
 
   private clientFor(record: DeviceRecord): ShtrihM {

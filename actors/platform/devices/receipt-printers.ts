@@ -1,61 +1,41 @@
 import type { Logger } from 'winston';
 import { isCodePage } from '../../../hardware/escpos/code-pages.ts';
 import { EscPosPrinter } from '../../../hardware/escpos/printer.ts';
-import { AppError } from '../../../common/errors.ts';
 import type { DeviceStore } from '../../../persistence/devices.ts';
+import { DeviceClients } from './device-clients.ts';
 
-/**
- * The receipt printers this process drives, one ESC/POS client per
- * configured printer (opened on first use, reopened when its configuration
- * changes), one job at a time per printer.
- */
-interface OpenPrinter {
-  revision: number;
-  client: EscPosPrinter;
-  tail: Promise<unknown>;
-}
-
+/** The receipt printers this process drives: one ESC/POS client per configured printer, one job at a time per printer. */
 export class ReceiptPrinters {
-  private readonly open = new Map<string, OpenPrinter>();
+  private readonly clients: DeviceClients<EscPosPrinter>;
 
-  constructor(private readonly deps: { store: DeviceStore; logger: Logger; openWaitMs?: number }) {}
+  constructor(deps: { store: DeviceStore; logger: Logger; openWaitMs?: number }) {
+    this.clients = new DeviceClients({
+      store: deps.store,
+      kind: 'receipt-printer',
+      label: 'receipt printer',
+      create: (record) => {
+        const codePage = record.codePage ?? 17;
+        return new EscPosPrinter({
+          name: record.name,
+          path: record.path,
+          baudRate: record.baudRate,
+          ...(isCodePage(codePage) ? { codePage } : {}),
+          logger: deps.logger,
+          openWaitMs: deps.openWaitMs ?? 2_000,
+        });
+      },
+    });
+  }
 
   exclusive<T>(name: string, work: (printer: EscPosPrinter) => Promise<T>): Promise<T> {
-    const entry = this.entryOf(name);
-    const run = entry.tail.catch(() => undefined).then(() => work(entry.client));
-    entry.tail = run;
-    return run;
+    return this.clients.exclusive(name, null, work);
   }
 
-  async forget(name: string): Promise<void> {
-    const entry = this.open.get(name);
-    if (!entry) return;
-    this.open.delete(name);
-    await entry.tail.catch(() => undefined);
-    await entry.client.close().catch(() => undefined);
+  forget(name: string): Promise<void> {
+    return this.clients.forget(name);
   }
 
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((name) => this.forget(name)));
-  }
-
-  private entryOf(name: string): OpenPrinter {
-    const record = this.deps.store.get(name);
-    if (!record || record.kind !== 'receipt-printer') throw new AppError(404, 'not_found', `no receipt printer named "${name}"`);
-    const current = this.open.get(name);
-    if (current && current.revision === record.revision) return current;
-    if (current) void this.forget(name);
-    const codePage = record.codePage ?? 17;
-    const client = new EscPosPrinter({
-      name: record.name,
-      path: record.path,
-      baudRate: record.baudRate,
-      ...(isCodePage(codePage) ? { codePage } : {}),
-      logger: this.deps.logger,
-      openWaitMs: this.deps.openWaitMs ?? 2_000,
-    });
-    const entry: OpenPrinter = { revision: record.revision, client, tail: Promise.resolve() };
-    this.open.set(name, entry);
-    return entry;
+  closeAll(): Promise<void> {
+    return this.clients.closeAll();
   }
 }
