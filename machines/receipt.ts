@@ -183,6 +183,15 @@ const faultIs =
   ({ event }: { event: unknown }) =>
     test(failureOf(event).code);
 
+/** A fault the device will get over: wait, then go back to the step. */
+const waitFor = (resumeAt: ResumeStep) => ({
+  guard: 'waitable' as const,
+  target: 'waiting',
+  actions: { type: 'beginWait' as const, params: { resumeAt } },
+});
+/** Any other fault: a person looks, and RETRY goes back to the step. */
+const failFor = (resumeAt: ResumeStep) => ({ target: 'failed', actions: { type: 'failAt' as const, params: { resumeAt } } });
+
 const receiptMachine = setup({
   types: {} as { context: ReceiptContext; events: ReceiptEvent; input: ReceiptInput },
   actors: {
@@ -272,10 +281,7 @@ const receiptMachine = setup({
             })),
           ],
         },
-        onError: [
-          { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'preparing' } } },
-          { target: 'failed', actions: { type: 'failAt', params: { resumeAt: 'preparing' } } },
-        ],
+        onError: [waitFor('preparing'), failFor('preparing')],
       },
       // nothing of this receipt is on the device yet; the register may be taken for it already
       on: { VOID: { target: 'voiding', actions: 'recordVoid' } },
@@ -299,10 +305,10 @@ const receiptMachine = setup({
           { target: 'releasing', actions: ['deviceWorked', 'recordClosed'] },
         ],
         onError: [
-          { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'printing' } } },
+          waitFor('printing'),
           // a shift that ran past 24 h mid-receipt: cancel what is open, the next preparation takes the Z-report
           { guard: 'shiftExpired', target: 'cancelling', actions: 'recordFault' },
-          { target: 'failed', actions: { type: 'failAt', params: { resumeAt: 'printing' } } },
+          failFor('printing'),
         ],
       },
     },
@@ -313,10 +319,7 @@ const receiptMachine = setup({
         src: 'cancelOpenReceipt',
         input: ({ context }) => ({ register: context.register, receiptId: context.receiptId }),
         onDone: { target: 'preparing', actions: ['deviceWorked', assign({ documentNumberBefore: null })] },
-        onError: [
-          { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'cancelling' } } },
-          { target: 'failed', actions: { type: 'failAt', params: { resumeAt: 'cancelling' } } },
-        ],
+        onError: [waitFor('cancelling'), failFor('cancelling')],
       },
     },
     waiting: {
@@ -328,14 +331,7 @@ const receiptMachine = setup({
         /** waited past `alertAfterMs`: a person is told (and the receipt still resumes by itself) */
         long: { tags: ['alert'] },
       },
-      after: {
-        retry: [
-          { guard: 'resumeAtPreparing', target: 'preparing' },
-          { guard: 'resumeAtPrinting', target: 'printing' },
-          { guard: 'resumeAtCancelling', target: 'cancelling' },
-          { target: 'voiding' },
-        ],
-      },
+      after: { retry: 'resuming' },
       on: { RETRY: { target: 'resuming' }, VOID: { target: 'voiding', actions: 'recordVoid' } },
     },
     failed: {
@@ -365,10 +361,7 @@ const receiptMachine = setup({
           { guard: 'closed', target: 'releasing', actions: ['deviceWorked', 'recordClosed'] },
           { target: 'releasing', actions: ['deviceWorked', assign({ outcome: 'voided' })] },
         ],
-        onError: [
-          { guard: 'waitable', target: 'waiting', actions: { type: 'beginWait', params: { resumeAt: 'voiding' } } },
-          { target: 'failed', actions: { type: 'failAt', params: { resumeAt: 'voiding' } } },
-        ],
+        onError: [waitFor('voiding'), failFor('voiding')],
       },
     },
     /** recorded (or voided): the register is given up for the next receipt */
