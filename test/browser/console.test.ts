@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
-import { eventually } from '../support/database.ts';
+import { printReceipt } from '../support/fiscal.ts';
 import { TEST_ADMIN_KEY } from '../support/hub-process.ts';
 import { orderBody, waitForOrder, withShop } from '../support/shop.ts';
 
@@ -26,18 +26,10 @@ test('the console: sign in, find an order by state, see its statechart with the 
     const devicesDir = await mkdtemp(path.join(tmpdir(), 'console-devices-'));
     const register = await ShtrihMEmulator.start({ dir: devicesDir, name: 'till' });
     await client.call('PUT', '/admin/devices/main', { kind: 'fiscal-register', driver: 'shtrih-m', path: register.hostPath });
-    const receipt = await client.post(
-      '/fiscal/receipts',
+    const printed = await printReceipt(
+      client,
       { items: [{ name: 'Чашка', qty: 1, price: 25_000 }], payments: { cash: 25_000 }, cashier: 'Олена' },
-      { 'Idempotency-Key': 'web-receipt' },
-    );
-    const printed = await eventually(
-      async () => {
-        const { body } = await client.get(`/fiscal/receipts/${String(receipt.body.id)}`);
-        return body.state === 'printed' ? body : undefined;
-      },
-      15_000,
-      'the receipt printed',
+      'web-receipt',
     );
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });

@@ -12,6 +12,7 @@ import { EscPosEmulator, receiptText } from '../../hardware/emulators/escpos-emu
 import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
 import printJob from '../../machines/print-job.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
+import { printedReceipt } from '../support/fiscal.ts';
 import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
@@ -48,16 +49,7 @@ after(async () => {
   await assertHubJournalsReplay(hubDatabases(), [receipt, order, payment, product, printJob]);
 });
 
-async function printed(id: string) {
-  return eventually(
-    async () => {
-      const { body } = await client.get(`/fiscal/receipts/${id}`);
-      return body.state === 'printed' ? body : undefined;
-    },
-    15_000,
-    `receipt ${id} printed`,
-  );
-}
+const printed = (id: string) => printedReceipt(client, id);
 
 const sale = { items: [{ name: 'Чашка', qty: 2, price: 25_000 }], payments: { cash: 60_000 }, cashier: 'Олена' };
 

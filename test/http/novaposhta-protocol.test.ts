@@ -6,10 +6,10 @@ import shipment from '../../machines/shipment.ts';
 import { SANDBOX_WAREHOUSES } from '../../actors/platform/connectors/novaposhta/sandbox.ts';
 import { npDate } from '../../actors/platform/connectors/novaposhta/protocol.ts';
 import { formatMinorUnits } from '../../common/money.ts';
-import { eventually } from '../support/database.ts';
 import { hubDatabases } from '../support/hub-process.ts';
-import { orderBody, waitForOrder, withShop, type Setup } from '../support/shop.ts';
+import { orderBody, waitForOrder, withShop } from '../support/shop.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
+import { npSandbox, shipmentOf, track, waitForShipment } from '../support/parcels.ts';
 
 /**
  * Nova Poshta's protocol as a running hub speaks it to its sandbox: the
@@ -17,58 +17,6 @@ import { assertHubJournalsReplay } from '../support/replay.ts';
  */
 
 after(() => assertHubJournalsReplay(hubDatabases(), [order, product, shipment]));
-
-type Client = Setup['client'];
-
-interface ShipmentView {
-  state: string;
-  context: { ourCode: string; waybill: { number: string } | null; returnNumber: string | null };
-}
-
-const shipmentOf = async (client: Client, id: string) => (await client.get(`/actors/shipment/${id}`)).body as unknown as ShipmentView;
-
-const waitForShipment = (client: Client, id: string, state: string) =>
-  eventually(
-    async () => {
-      const found = await shipmentOf(client, id);
-      return found.state === state ? found : undefined;
-    },
-    20_000,
-    `shipment ${id} to be ${state}`,
-  );
-
-/** The hub's in-process Nova Poshta sandbox: the requests it received, and its control routes. */
-async function npSandbox(client: Client) {
-  const base = String((await client.get('/admin/integrations/novaposhta')).body.baseUrl);
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    assert.equal(response.status, 200, text);
-    return JSON.parse(text) as { number?: string };
-  };
-  return {
-    /** the methodProperties of every call of one NP method, oldest first */
-    async sent(calledMethod: string): Promise<Array<Record<string, unknown>>> {
-      const { requests } = (await (await fetch(`${base}/__sandbox/requests`)).json()) as { requests: Array<{ body: string }> };
-      return requests
-        .map((r) => JSON.parse(r.body) as { calledMethod?: string; methodProperties?: Record<string, unknown> })
-        .filter((r) => r.calledMethod === calledMethod)
-        .map((r) => r.methodProperties ?? {});
-    },
-    advance: (number: string, steps: number) => post('/sandbox/tracking/advance', { number, steps }),
-    scenario: (number: string, scenario: string) => post('/sandbox/tracking/scenario', { number, scenario }),
-    basis: async (number: string, kind: 'return' | 'redirect') => (await post('/sandbox/tracking/basis', { number, kind })).number ?? '',
-  };
-}
-
-async function track(client: Client) {
-  const run = await client.post('/admin/jobs/novaposhta-tracking/run', {});
-  assert.equal(run.status, 200, JSON.stringify(run.body));
-}
 
 const lviv = SANDBOX_WAREHOUSES.find((w) => w.CityDescription === 'Львів');
 const toLviv = { carrier: 'novaposhta', cityRef: lviv?.CityRef, warehouseRef: lviv?.Ref, fee: 0 };

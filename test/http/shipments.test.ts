@@ -13,8 +13,9 @@ import {
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';
-import { orderBody, sharedShop, waitForOrder, type Setup } from '../support/shop.ts';
+import { orderBody, sharedShop, waitForOrder } from '../support/shop.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
+import { npSandbox, shipmentOf, track, waitForShipment } from '../support/parcels.ts';
 import { shipmentCodeOf } from '../../common/shipment-code.ts';
 
 // One hub for the tests of orders' parcels (each test has its own orders and customer); the directory and
@@ -26,54 +27,6 @@ after(async () => {
   await shop.close();
   await assertHubJournalsReplay(hubDatabases(), [order, product, shipment]);
 });
-
-type Client = Setup['client'];
-
-async function shipmentOf(client: Client, id: string) {
-  return (await client.get(`/actors/shipment/${id}`)).body as {
-    state: string;
-    context: {
-      waybill: { number: string; recovered: boolean } | null;
-      returnNumber: string | null;
-      error: { code: string; message: string; attempts: number } | null;
-      history: Array<{ statusCode: string }>;
-    };
-  };
-}
-
-async function waitForShipment(client: Client, id: string, state: string) {
-  return eventually(
-    async () => {
-      const shipment = await shipmentOf(client, id);
-      return shipment.state === state ? shipment : undefined;
-    },
-    20_000,
-    `shipment ${id} to be ${state}`,
-  );
-}
-
-/** The hub's own (in-process) Nova Poshta sandbox, driven over its control routes. */
-async function npControl(client: Client) {
-  const base = String((await client.get('/admin/integrations/novaposhta')).body.baseUrl);
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.equal(response.status, 200, await response.text());
-  };
-  return {
-    advance: (number: string, steps = 1) => post('/sandbox/tracking/advance', { number, steps }),
-    scenario: (number: string, scenario: string) => post('/sandbox/tracking/scenario', { number, scenario }),
-  };
-}
-
-async function track(client: Client) {
-  const run = await client.post('/admin/jobs/novaposhta-tracking/run', {});
-  assert.equal(run.status, 200, JSON.stringify(run.body));
-  return run.body.output as { shipments: number; calls: number; changed: number };
-}
 
 test("a paid order's parcel goes from quote to delivered by polling alone; the order follows and the customer hears of it", () =>
   shop.run(async ({ client, mailbox, email, orderBody }) => {
@@ -94,7 +47,7 @@ test("a paid order's parcel goes from quote to delivered by polling alone; the o
     const created = await waitForMail(mailbox, email, /створено накладну/);
     assert.match(created.text, new RegExp(`cargo_number=${number}`));
 
-    const np = await npControl(client);
+    const np = await npSandbox(client);
     const path: string[] = [];
     for (let i = 0; i < 5; i += 1) {
       await np.advance(number);
@@ -114,7 +67,7 @@ test('a refused parcel comes back on its return waybill; the order is returned f
   shop.run(async ({ client, orderBody }) => {
     await client.post('/orders', orderBody({ externalId: 'NP-2', payment: { method: 'cod' } }), { 'Idempotency-Key': 'np-2' });
     const number = (await waitForShipment(client, 'NP-2', 'awaitingPickup')).context.waybill?.number ?? '';
-    const np = await npControl(client);
+    const np = await npSandbox(client);
     await np.scenario(number, 'refused');
     await np.advance(number, 4); // at the branch
     await track(client);

@@ -5,7 +5,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually } from '../support/database.ts';
+import { printReceipt } from '../support/fiscal.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,19 +45,10 @@ test('npm start with no configuration: embedded database, a generated admin key 
         ['printer', 'receipt-printer', 'environment'],
       ],
     );
-    const receipt = await client.post(
-      '/fiscal/receipts',
+    const printed = await printReceipt(
+      client,
       { items: [{ name: 'Чашка', qty: 1, price: 25_000 }], payments: { cash: 25_000 }, cashier: 'Олена' },
-      { 'Idempotency-Key': 'first-receipt' },
-    );
-    assert.equal(receipt.status, 202, JSON.stringify(receipt.body));
-    const printed = await eventually(
-      async () => {
-        const { body } = await client.get(`/fiscal/receipts/${String(receipt.body.id)}`);
-        return body.state === 'printed' ? body : undefined;
-      },
-      15_000,
-      'the receipt printed',
+      'first-receipt',
     );
     firstReceipt = { id: String(printed.id), documentNumber: Number(printed.documentNumber) };
     // the emulated printer prints a test page, and the hub shows what it printed
@@ -81,18 +72,10 @@ test('npm start with no configuration: embedded database, a generated admin key 
     const client = hubClient(second.url, saved);
     assert.ok(firstReceipt, 'the first start printed a receipt');
     assert.equal((await client.get(`/fiscal/receipts/${firstReceipt.id}`)).body.state, 'printed');
-    const next = await client.post(
-      '/fiscal/receipts',
+    const printed = await printReceipt(
+      client,
       { items: [{ name: 'Чай', qty: 1, price: 1_999 }], payments: { cash: 2_000 }, cashier: 'Олена' },
-      { 'Idempotency-Key': 'second-receipt' },
-    );
-    const printed = await eventually(
-      async () => {
-        const { body } = await client.get(`/fiscal/receipts/${String(next.body.id)}`);
-        return body.state === 'printed' ? body : undefined;
-      },
-      15_000,
-      'the second receipt printed',
+      'second-receipt',
     );
     assert.equal(printed.documentNumber, firstReceipt.documentNumber + 1);
     assert.equal(printed.change, 1);
