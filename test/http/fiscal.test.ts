@@ -297,3 +297,24 @@ test('an order cancelled and refunded while its receipt waits for the register: 
   assert.equal((await client.get('/fiscal/receipts/R-O-FISCAL-2-return')).status, 404);
   assert.equal(emulator.documents().length, documents, 'no document printed for it');
 });
+
+test('a report on a register that cannot be reached answers 503 with the port’s code, and nothing is left holding the register', async () => {
+  await emulator.unplug();
+  try {
+    const report = await client.post('/fiscal/registers/main/x-report', {});
+    assert.equal(report.status, 503, JSON.stringify(report.body));
+    assert.match(String((report.body.error as { details: { code: string } }).details.code), /^port_|^no_link$/);
+    assert.equal(((await client.get('/admin/devices/main')).body.health as { online: boolean }).online, false);
+  } finally {
+    await emulator.plug();
+  }
+  const again = await eventually(
+    async () => {
+      const answer = await client.post('/fiscal/registers/main/x-report', {});
+      return answer.status === 200 ? answer : undefined;
+    },
+    15_000,
+    'the register back',
+  );
+  assert.equal(again.body.report, 'x');
+});
