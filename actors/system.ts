@@ -40,6 +40,9 @@ import { alertDeliveryJob } from './platform/alerts/delivery-job.ts';
 import { auditRetentionJob } from './platform/audit/retention-job.ts';
 import { housekeepingJob } from './platform/jobs/housekeeping.ts';
 import { inboxRedispatchJob } from './platform/inbound/redispatch-job.ts';
+import type { MerchantApi } from './platform/inbound/merchant-api.ts';
+import { merchantApis } from './domains/payments/merchant-apis.ts';
+import { Payables } from './domains/payments/payables.ts';
 import { mailDeliveryJob } from './platform/mail/delivery-job.ts';
 import { novaPoshtaReferenceSyncJob } from './domains/shipments/reference-sync-job.ts';
 import { novaPoshtaTrackingJob } from './domains/shipments/tracking-job.ts';
@@ -150,6 +153,8 @@ export interface ActorSystem extends DurableRuntime {
   reference: ReferenceCollections;
   goodfin: { collections: GoodfinCollections; outbox: GoodfinOutbox; declarer: GoodfinDeclarer };
   inbox: Inbox;
+  /** partners that call us and wait for our answer (Payme, Click) */
+  merchantApis: MerchantApi[];
   signatureFailures: SignatureFailures;
   jobs: JobRegistry;
   seller: Seller;
@@ -249,7 +254,14 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
     // The durable runtime with every machine and the effects their invocations run.
     const effectDeps = { connectors, collections: commerce, publicBaseUrl: () => publicBaseUrl, logger, now };
-    const gateways = new PaymentGateways({ connectors, publicBaseUrl: () => publicBaseUrl, logger, alerts: alertSink, now });
+    const gateways = new PaymentGateways({
+      connectors,
+      db: collections.db,
+      publicBaseUrl: () => publicBaseUrl,
+      logger,
+      alerts: alertSink,
+      now,
+    });
     const carriers = new Carriers({ connectors, reference, logger, now });
     const attention = alertOnAttention(alertSink, logger);
     const actorIndex = new ActorIndex(collections.actors, logger);
@@ -310,6 +322,8 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       ...paymentWebhooks(gateways),
       goodfinInbound({ runtime, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now }),
     ]);
+    const payables = new Payables(runtime);
+    const merchants = merchantApis({ db: collections.db, payables, connectors, audit, alerts: alertSink, logger, now });
     const signatureFailures = new SignatureFailures({ threshold: 5, windowMs: 5 * 60_000, alerts: alertSink, now });
     const goodfinDeclarer = new GoodfinDeclarer({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
     closers.push({ name: 'goodfin declarations', close: async () => goodfinDeclarer.stop() });
@@ -333,6 +347,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       .define(inboxRedispatchJob(inbox))
       .define(mailDeliveryJob(mailer))
       .define(paymentStatusPollJob({ queries, runtime, now }))
+      .defineAll(merchants.flatMap((api) => api.jobs ?? []))
       .define(
         novaPoshtaTrackingJob({
           queries,
@@ -372,6 +387,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       reference,
       goodfin: { collections: goodfinStore, outbox: goodfinOutbox, declarer: goodfinDeclarer },
       inbox,
+      merchantApis: merchants,
       signatureFailures,
       jobs,
       seller: config.seller,

@@ -2,8 +2,28 @@ import { z } from 'zod';
 
 /** How a customer pays, and the order policy read from HUB_ORDER_POLICY: shared by the configuration and the order machine. */
 
-export const PAYMENT_METHODS = ['monobank', 'liqpay', 'cod'] as const;
+export const PAYMENT_METHODS = ['monobank', 'liqpay', 'cod', 'payme', 'click'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** The currencies an order or a sale is priced in: amounts are minor units (kopiykas, tiyin). */
+export const CURRENCIES = ['UAH', 'UZS'] as const;
+export type Currency = (typeof CURRENCIES)[number];
+
+/**
+ * The one currency each way of paying takes: Monobank and LiqPay (and cash on delivery through Nova Poshta)
+ * in hryvnias, Payme and Click in soums. An order that pairs them otherwise is refused at intake.
+ */
+export const CURRENCY_OF_METHOD: Readonly<Record<PaymentMethod, Currency>> = {
+  monobank: 'UAH',
+  liqpay: 'UAH',
+  cod: 'UAH',
+  payme: 'UZS',
+  click: 'UZS',
+};
+
+/** The methods an order in this currency may choose. */
+export const methodsFor = (currency: Currency): PaymentMethod[] =>
+  PAYMENT_METHODS.filter((method) => CURRENCY_OF_METHOD[method] === currency);
 
 /** Taxes, fees and timings, fixed into each order when it is accepted (configuration, not code). */
 export const orderPolicySchema = z.object({

@@ -56,7 +56,12 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       audit: system.audit,
       alerts: system.alerts,
       metrics: system.metrics,
-      webhooks: { inbox: system.inbox, trustedProxies: addressList(config.trustedProxies), signatureFailures: system.signatureFailures },
+      webhooks: {
+        inbox: system.inbox,
+        merchantApis: system.merchantApis,
+        trustedProxies: addressList(config.trustedProxies),
+        signatureFailures: system.signatureFailures,
+      },
       readiness: {
         database: () => system.database.ping(),
         scheduler: () => system.schedulerRunning(),

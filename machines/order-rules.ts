@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { PAYMENT_METHODS, type OrderPolicy } from '../common/order-policy.ts';
-export { orderPolicySchema, PAYMENT_METHODS, type OrderPolicy, type PaymentMethod } from '../common/order-policy.ts';
+import { CURRENCIES, CURRENCY_OF_METHOD, methodsFor, PAYMENT_METHODS, type Currency, type OrderPolicy } from '../common/order-policy.ts';
+export {
+  CURRENCIES,
+  orderPolicySchema,
+  PAYMENT_METHODS,
+  type Currency,
+  type OrderPolicy,
+  type PaymentMethod,
+} from '../common/order-policy.ts';
 
 /**
  * The pure rules of an order: what a valid order is, and how it is priced.
@@ -35,7 +42,8 @@ export const orderRequestSchema = z.object({
       }),
     )
     .max(200),
-  currency: z.literal('UAH'),
+  /** UAH (kopiykas) or UZS (tiyin); it decides the ways of paying (Payme and Click take soums, the others hryvnias) */
+  currency: z.enum(CURRENCIES),
   delivery: z.object({
     carrier: z.literal('novaposhta'),
     cityRef: ref.optional(),
@@ -48,7 +56,21 @@ export const orderRequestSchema = z.object({
 });
 export type OrderRequest = z.infer<typeof orderRequestSchema>;
 
-const PHONE = /^\+?380\d{9}$/;
+/** What `POST /orders` takes: the request, with a way of paying that takes its currency (else a 400 naming the ones that do). */
+export const orderIntakeSchema = orderRequestSchema.superRefine((order, ctx) => {
+  if (CURRENCY_OF_METHOD[order.payment.method] === order.currency) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['payment', 'method'],
+    message: `${order.payment.method} takes ${CURRENCY_OF_METHOD[order.payment.method]}; an order in ${order.currency} pays by ${methodsFor(order.currency).join(', ')}`,
+  });
+});
+
+/** Customers' phones by the order's currency: Ukrainian for hryvnia orders, Uzbek or Ukrainian for soum orders. */
+const PHONES: Record<Currency, { pattern: RegExp; example: string }> = {
+  UAH: { pattern: /^\+?380\d{9}$/, example: 'a Ukrainian phone number, e.g. +380501234567' },
+  UZS: { pattern: /^\+?(998|380)\d{9}$/, example: 'an Uzbek or Ukrainian phone number, e.g. +998901234567' },
+};
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Every problem of the order as sent, each with its own code (empty: valid so far). */
@@ -62,8 +84,9 @@ export function validateOrder(order: OrderRequest): OrderError[] {
   if (!order.delivery.cityRef) missing.push('delivery.cityRef');
   if (!order.delivery.warehouseRef && !order.delivery.address) missing.push('delivery.warehouseRef');
   for (const path of missing) errors.push({ code: 'missing_field', message: `${path} is required`, path });
-  if (order.customer.phone?.trim() && !PHONE.test(order.customer.phone.replace(/[\s()-]/g, ''))) {
-    errors.push({ code: 'invalid_phone', message: 'a Ukrainian phone number, e.g. +380501234567', path: 'customer.phone' });
+  const phone = PHONES[order.currency];
+  if (order.customer.phone?.trim() && !phone.pattern.test(order.customer.phone.replace(/[\s()-]/g, ''))) {
+    errors.push({ code: 'invalid_phone', message: phone.example, path: 'customer.phone' });
   }
   if (order.customer.email?.trim() && !EMAIL.test(order.customer.email))
     errors.push({ code: 'invalid_email', message: 'not an e-mail address', path: 'customer.email' });
@@ -99,7 +122,7 @@ export interface Pricing {
   vatRatePercent: number;
   /** the VAT inside (or added to) the total */
   vat: number;
-  currency: 'UAH';
+  currency: Currency;
 }
 
 /** Taxes and fees by the order's policy. */
@@ -120,6 +143,6 @@ export function priceOrder(order: OrderRequest, policy: OrderPolicy): Pricing {
     total: policy.vatIncluded ? net : net + vat,
     vatRatePercent: policy.vatRatePercent,
     vat,
-    currency: 'UAH',
+    currency: order.currency,
   };
 }

@@ -204,7 +204,7 @@ function paymentInput(context: OrderContext): PaymentInput {
     attempt,
     provider: context.payment.method === 'cod' ? 'monobank' : context.payment.method,
     amount: totalDue(context),
-    currency: 'UAH',
+    currency: context.currency,
     description: `Замовлення ${context.externalId ?? context.orderId}`,
     customerEmail: context.customer.email ?? null,
     basket,

@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
+import { CURRENCIES, type Currency } from '../common/order-policy.ts';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../common/payment-statuses.ts';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 
@@ -17,7 +18,8 @@ import { defineMachineModule, effect, type EffectFailure } from './machine-modul
  * `refund_failed` incident until an operator retries it (RETRY_REFUND).
  */
 
-export const PAYMENT_PROVIDERS = ['monobank', 'liqpay'] as const;
+/** Monobank and LiqPay are asked by us; Payme and Click call us (their gateways read what those calls recorded). */
+export const PAYMENT_PROVIDERS = ['monobank', 'liqpay', 'payme', 'click'] as const;
 export type PaymentProvider = (typeof PAYMENT_PROVIDERS)[number];
 
 /** A provider's status, normalised (each gateway maps its own words to these). */
@@ -40,7 +42,7 @@ export interface PaymentInput {
   provider: PaymentProvider;
   /** minor units */
   amount: number;
-  currency: 'UAH';
+  currency: Currency;
   description: string;
   customerEmail: string | null;
   basket: BasketLine[];
@@ -141,7 +143,7 @@ export const paymentInputSchema = z.object({
   attempt: z.number().int().positive(),
   provider: z.enum(PAYMENT_PROVIDERS),
   amount: z.number().int().positive(),
-  currency: z.literal('UAH'),
+  currency: z.enum(CURRENCIES),
   description: z.string().min(1).max(280),
   customerEmail: z.string().nullable(),
   basket: z.array(z.object({ name: z.string(), qty: z.number().int().positive(), price: z.number().int().nonnegative(), sku: z.string() })),
@@ -598,7 +600,7 @@ export default defineMachineModule({
   type: 'payment',
   version: 2,
   description:
-    "One attempt to take money for an order at Monobank or LiqPay: webhooks and polls applied once, in the provider's order; refunds followed until final",
+    "One attempt to take money for an order at Monobank, LiqPay, Payme or Click: webhooks and polls applied once, in the provider's order; refunds followed until final",
   migrations: {
     // version 2 follows refunds (attempts, the provider's word, an incident when refused)
     1: (snapshot) => {

@@ -6,7 +6,7 @@ import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import { renderInvoicePdf, type Seller } from '../../actors/domains/orders/invoice-pdf.ts';
 import orderModule, { type OrderContext, type OrderEvent } from '../../machines/order.ts';
-import { orderRequestSchema, type OrderPolicy } from '../../machines/order-rules.ts';
+import { orderIntakeSchema, type OrderPolicy } from '../../machines/order-rules.ts';
 import paymentModule from '../../machines/payment.ts';
 import { THANK_YOU_PATH } from '../../actors/domains/payments/effects.ts';
 import productModule, { availableUnits, reservedUnits, type ProductContext } from '../../machines/product.ts';
@@ -131,7 +131,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       throw errors.badRequest('an order needs an Idempotency-Key header (the same key again answers the same order)', [
         { path: 'header:Idempotency-Key', message: 'required' },
       ]);
-    const body = parseBody(orderRequestSchema, ctx.state.body ?? {});
+    const body = parseBody(orderIntakeSchema, ctx.state.body ?? {});
     // the shop's own id when it gives one; else derived from the key, so that a repeat lands on the same order
     const orderId = body.externalId ?? derivedOrderId(key);
     const result = await orders.create(

@@ -1,3 +1,4 @@
+import type { Db } from 'mongodb';
 import type { Logger } from 'winston';
 import type { AlertSink } from '../alerts/alerts.ts';
 import type { Connectors } from './kit/connectors.ts';
@@ -7,6 +8,8 @@ import type { PaymentGateway } from './ports/payment-gateway.ts';
 
 export interface GatewayDeps {
   connectors: Connectors;
+  /** the providers that call us (Payme, Click) keep their transactions here, and their gateways read them */
+  db: Db;
   /** where providers send their callbacks */
   publicBaseUrl: () => string;
   logger: Logger;

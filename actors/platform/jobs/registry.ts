@@ -73,6 +73,11 @@ export class JobRegistry {
     return this;
   }
 
+  defineAll(definitions: readonly JobDefinition[]): this {
+    for (const definition of definitions) this.define(definition);
+    return this;
+  }
+
   async schedule(agenda: Agenda): Promise<void> {
     for (const definition of this.definitions.values()) {
       agenda.define(definition.name, async () => {

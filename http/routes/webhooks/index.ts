@@ -8,12 +8,15 @@ import type { Connectors } from '../../../actors/platform/connectors/kit/connect
 import type { HubMetrics } from '../../../actors/platform/monitoring/metrics.ts';
 import type { Inbox } from '../../../actors/platform/inbound/inbox.ts';
 import type { SignatureFailures } from '../../../actors/platform/inbound/signature-failures.ts';
+import type { MerchantApi } from '../../../actors/platform/inbound/merchant-api.ts';
 import { WebhookBodyError, type WebhookRequest } from '../../../actors/platform/inbound/spec.ts';
 import type { HubState } from '../../context.ts';
 import { readRawBody } from '../../middleware/raw-body.ts';
 
 export interface WebhookDependencies {
   inbox: Inbox;
+  /** partners that call us and wait for our answer (Payme, Click) */
+  merchantApis: readonly MerchantApi[];
   connectors: Connectors;
   trustedProxies: BlockList;
   bodyLimitBytes: number;
@@ -32,9 +35,14 @@ export interface WebhookDependencies {
 export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
   const router = new Router<HubState>();
 
-  const receive = async (ctx: Parameters<Parameters<typeof router.post>[1]>[0], integration: string) => {
-    const spec = deps.inbox.spec(integration);
-    if (!spec) throw errors.notFound(`webhook endpoint for ${integration}`, { known: deps.inbox.integrations() });
+  type RouteContext = Parameters<Parameters<typeof router.post>[1]>[0];
+
+  /**
+   * What every partner call goes through before its protocol sees it: an integration configured to check it
+   * (503), the caller on its allow-list (403; X-Forwarded-For only from trusted proxies), the raw body within
+   * the limit. `finish` records the outcome in the audit log and the metrics.
+   */
+  const admit = async (ctx: RouteContext, integration: string) => {
     const started = Date.now();
     const remoteAddress = clientAddress(ctx.req.socket.remoteAddress ?? '', ctx.get('X-Forwarded-For') || undefined, deps.trustedProxies);
     const finish = (
@@ -76,6 +84,14 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
     for (const [name, value] of Object.entries(ctx.headers))
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const request: WebhookRequest = { integration, rawBody, headers, remoteAddress, contentType: ctx.get('Content-Type') || null };
+    return { request, config, finish, remoteAddress };
+  };
+
+  const receive = async (ctx: RouteContext, integration: string) => {
+    const spec = deps.inbox.spec(integration);
+    if (!spec) throw errors.notFound(`webhook endpoint for ${integration}`, { known: deps.inbox.integrations() });
+    const { request, config, finish, remoteAddress } = await admit(ctx, integration);
+    const { rawBody } = request;
 
     if (!(await spec.verify(request, config))) {
       finish('bad_signature', 401, { code: 'invalid_signature', message: 'signature missing or invalid' });
@@ -105,6 +121,18 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
     ctx.body = { received: true, id: outcome.id, duplicate: outcome.duplicate, status: outcome.status };
   };
 
+  // merchant protocols first: their paths are more specific than `/webhooks/:integration`
+  for (const api of deps.merchantApis) {
+    for (const endpoint of api.endpoints) {
+      router.post(endpoint.path, async (ctx) => {
+        const { request, config, finish } = await admit(ctx, api.integration);
+        const answer = await endpoint.handle(request, config);
+        finish(answer.outcome, answer.status, answer.error ?? null, { actor: answer.actor ?? null });
+        ctx.status = answer.status;
+        ctx.body = answer.body;
+      });
+    }
+  }
   router.post('/webhooks/:integration', (ctx) => receive(ctx, ctx.params.integration ?? ''));
   // Goodfin's documented address for the messages it pushes to a bank
   router.post('/goodfin/in', (ctx) => receive(ctx, 'goodfin'));
