@@ -327,8 +327,21 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     const signatureFailures = new SignatureFailures({ threshold: 5, windowMs: 5 * 60_000, alerts: alertSink, now });
     const goodfinDeclarer = new GoodfinDeclarer({ connectors, publicBaseUrl: () => publicBaseUrl, logger, now });
     closers.push({ name: 'goodfin declarations', close: async () => goodfinDeclarer.stop() });
+    // a sandboxed provider that calls us is told where we are, as a merchant tells the real one in its cabinet
+    let reachable = false;
+    const announce = (api: MerchantApi) =>
+      void api
+        .announce?.(publicBaseUrl)
+        .catch((error: unknown) =>
+          logger.warn('a sandboxed provider could not be told where the hub is', { integration: api.integration, error: String(error) }),
+        );
+    const announceMerchants = () => {
+      reachable = true;
+      merchants.forEach(announce);
+    };
     connectors.onChange((integration) => {
       if (integration === 'goodfin') void goodfinDeclarer.check();
+      if (reachable) merchants.filter((api) => api.integration === integration).forEach(announce);
     });
 
     const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
@@ -423,6 +436,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       reachableAt(url) {
         if (!config.publicBaseUrlExplicit) publicBaseUrl = url;
         goodfinDeclarer.start();
+        announceMerchants();
       },
       stop() {
         stopped ??= closeAll();

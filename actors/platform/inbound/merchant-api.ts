@@ -37,4 +37,10 @@ export interface MerchantApi {
   endpoints: MerchantEndpoint[];
   /** scheduled work the protocol needs (e.g. Payme's 12-hour timeout of unperformed transactions) */
   jobs?: JobDefinition[];
+  /**
+   * Called once the hub is reachable, and again whenever the integration's configuration changes: when the
+   * integration is sandboxed, tells its sandbox where our endpoints are and with which credentials to call
+   * them (what a merchant enters in the real provider's cabinet). Does nothing for a live integration.
+   */
+  announce?(publicBaseUrl: string): Promise<void>;
 }
