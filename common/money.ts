@@ -37,3 +37,11 @@ export function majorToMinorUnits(major: number | string): number | null {
   const minor = whole * 100 + cents;
   return Number.isSafeInteger(minor) ? minor : null;
 }
+
+/** How an amount is written for people, by currency (the customers read Ukrainian or Russian). */
+const CURRENCY_WORDS: Readonly<Record<string, string>> = { UAH: 'грн', UZS: 'сум' };
+
+/** 123450 kopiykas → "1234.50 грн"; 15000000 tiyin → "150000.00 сум"; an unknown currency keeps its code. */
+export function formatMoney(minor: number, currency: string): string {
+  return `${formatMinorUnits(minor)} ${CURRENCY_WORDS[currency] ?? currency}`;
+}

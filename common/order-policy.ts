@@ -25,6 +25,12 @@ export const CURRENCY_OF_METHOD: Readonly<Record<PaymentMethod, Currency>> = {
 export const methodsFor = (currency: Currency): PaymentMethod[] =>
   PAYMENT_METHODS.filter((method) => CURRENCY_OF_METHOD[method] === currency);
 
+/**
+ * Units of each other currency one hryvnia is worth, for the values a Ukrainian carrier declares in hryvnias
+ * (an approximation for the declared value and its insurance, not for money taken; set it from the bank's rate).
+ */
+export const DEFAULT_EXCHANGE_RATES: Readonly<Record<Exclude<Currency, 'UAH'>, number>> = { UZS: 300 };
+
 /** Taxes, fees and timings, fixed into each order when it is accepted (configuration, not code). */
 export const orderPolicySchema = z.object({
   /** VAT rate in percent; `vatIncluded`: prices already contain it (it is shown, not added) */
@@ -57,6 +63,8 @@ export const orderPolicySchema = z.object({
   surveyWindowDays: z.number().int().min(1).default(7),
   /** the fiscal register (a device name) that prints the receipt of an order paid online; null: no fiscal receipt */
   fiscalRegister: z.string().min(1).max(64).nullable().default(null),
+  /** units of each other currency per hryvnia, for the declared value of a parcel Nova Poshta carries (see DEFAULT_EXCHANGE_RATES) */
+  exchangeRates: z.object({ UZS: z.number().positive().max(1_000_000) }).default({ ...DEFAULT_EXCHANGE_RATES }),
   /** the receipt printer (a device name) at the warehouse that prints each confirmed order's packing slip; null: none */
   packingPrinter: z.string().min(1).max(64).nullable().default(null),
 });

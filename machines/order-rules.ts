@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CURRENCIES, CURRENCY_OF_METHOD, methodsFor, PAYMENT_METHODS, type Currency, type OrderPolicy } from '../common/order-policy.ts';
 export {
   CURRENCIES,
+  DEFAULT_EXCHANGE_RATES,
   orderPolicySchema,
   PAYMENT_METHODS,
   type Currency,

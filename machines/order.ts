@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineMachineModule, effect, type EffectFailure } from './machine-module.ts';
 import {
   orderPolicySchema,
+  DEFAULT_EXCHANGE_RATES,
   orderRequestSchema,
   priceOrder,
   validateOrder,
@@ -173,6 +174,17 @@ export function attemptOfPayment(context: Pick<OrderContext, 'orderId' | 'paymen
     : null;
 }
 
+/**
+ * An amount of the order in kopiykas, for a carrier that declares values in hryvnias (Nova Poshta): an order
+ * in another currency is converted at the policy's rate, rounded up so that a parcel is never declared below
+ * its worth.
+ */
+export function inHryvnias(minor: number, context: Pick<OrderContext, 'currency' | 'policy'>): number {
+  if (context.currency === 'UAH') return minor;
+  const perHryvnia = (context.policy.exchangeRates ?? DEFAULT_EXCHANGE_RATES)[context.currency] ?? DEFAULT_EXCHANGE_RATES[context.currency];
+  return Math.ceil(minor / perHryvnia);
+}
+
 /** What the customer pays: the priced total once pricing has run, before that the total the order came with. */
 const totalDue = (context: OrderContext): number => context.pricing?.total ?? context.total;
 
@@ -239,7 +251,7 @@ const tellCustomer = (
     orderId: context.orderId,
     template,
     to: context.customer.email ?? null,
-    data: data(context),
+    data: { currency: context.currency, ...data(context) },
   }),
   onError: { actions: 'recordEffectError' as const },
 });
@@ -574,7 +586,7 @@ const orderMachine = setup({
                 cityRef: context.delivery.cityRef ?? '',
                 warehouseRef: context.delivery.warehouseRef ?? null,
                 address: context.delivery.address ?? null,
-                declaredValue: totalDue(context),
+                declaredValue: inHryvnias(totalDue(context), context),
                 description:
                   context.lines
                     .map((l) => l.name)

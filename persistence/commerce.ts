@@ -93,8 +93,19 @@ export interface ReportDoc {
   _id: string; // the day, YYYY-MM-DD (UTC)
   day: string;
   generatedAt: Date;
-  orders: Array<{ orderId: string; state: string; total: number; method: string; paymentId: string | null }>;
-  totals: { orders: number; paid: number; amountPaid: number; cancelled: number; rejected: number; blocked: number };
+  /** `currency` is absent from reports made before orders had other currencies (they were in UAH) */
+  orders: Array<{ orderId: string; state: string; total: number; currency?: string; method: string; paymentId: string | null }>;
+  totals: {
+    orders: number;
+    paid: number;
+    /** minor units of UAH (the hryvnia orders' payments) */
+    amountPaid: number;
+    /** minor units, by currency: every currency's payments (absent from reports made before) */
+    amountPaidByCurrency?: Record<string, number>;
+    cancelled: number;
+    rejected: number;
+    blocked: number;
+  };
   reconciliation: {
     checked: number;
     matched: number;

@@ -281,6 +281,24 @@ test('invalid orders: a wrong type is a 400; an incomplete, mistotalled or undel
       ['total'],
     );
 
+    // each way of paying takes one currency: a hryvnia order cannot choose Payme, a soum order cannot choose Monobank
+    const uahByPayme = await client.post('/orders', orderBody({ externalId: 'BAD-4', payment: { method: 'payme' } }), {
+      'Idempotency-Key': 'bad-4',
+    });
+    assert.equal(uahByPayme.status, 400);
+    const [methodIssue] = uahByPayme.body.error?.details as Array<{ path: string; message: string }>;
+    assert.equal(methodIssue?.path, 'payment.method');
+    assert.match(methodIssue?.message ?? '', /payme takes UZS; an order in UAH pays by monobank, liqpay, cod/);
+    const uzsByMonobank = await client.post('/orders', orderBody({ externalId: 'BAD-5', currency: 'UZS' }), { 'Idempotency-Key': 'bad-5' });
+    assert.equal(uzsByMonobank.status, 400);
+    assert.match(JSON.stringify(uzsByMonobank.body), /monobank takes UAH; an order in UZS pays by payme, click/);
+    const unknownCurrency = await client.post('/orders', orderBody({ externalId: 'BAD-6', currency: 'USD' }), {
+      'Idempotency-Key': 'bad-6',
+    });
+    assert.equal(unknownCurrency.status, 400);
+    for (const id of ['BAD-4', 'BAD-5', 'BAD-6'])
+      assert.equal((await client.get(`/orders/${id}`)).status, 404, `${id} was refused before anything was stored`);
+
     const incomplete = await client.post(
       '/orders',
       orderBody({ externalId: 'BAD-2', customer: { name: 'Олена', phone: '+380501234567' }, total: 49_999 }),

@@ -244,7 +244,7 @@ test('shipped commits the stock; delivered sends the survey; an answer completes
     orderId: 'SHOP-1001',
     template: 'survey',
     to: 'olena@example.com',
-    data: {},
+    data: { currency: 'UAH' },
   });
   assert.deepEqual(workOf(actions).spawns.find((x) => x.src === 'commitStock')?.input, { orderId: 'SHOP-1001', skus: ['CUP-1'] });
   s = step(s, { type: 'SURVEY_ANSWERED', rating: 5, comment: 'Дякую' })[0];
@@ -483,5 +483,46 @@ test("the payment's basket adds up to what the customer pays: goods, delivery, f
   assert.deepEqual(
     paymentBasket({ lines: goods, pricing: null }).map((line) => line.sku),
     ['CUP-1'],
+  );
+});
+
+test('an order in soums pays through Payme in UZS (tiyin); its parcel is declared in hryvnias at the policy rate, rounded up', () => {
+  const soums = orderInput({
+    currency: 'UZS',
+    customer: { name: 'Dilnoza Karimova', phone: '+998901234567', email: 'dilnoza@example.com' },
+    items: [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 7_500_050 }],
+    total: 15_000_100,
+    payment: { method: 'payme' },
+    policy: orderPolicySchema.parse({ exchangeRates: { UZS: 300 } }),
+  });
+  assert.deepEqual(validateOrder(soums), [], 'an Uzbek phone is valid on a soum order');
+  const [start] = initialTransition(machine, soums);
+  const [checking] = step(start, {
+    type: 'xstate.done.actor.reserve',
+    output: { ok: true, lines: [{ sku: 'CUP-1', name: 'Чашка', qty: 2, unitPrice: 7_500_050 }] },
+  });
+  const [paying, pays] = step(checking, {
+    type: 'xstate.done.actor.coverage',
+    output: { ok: true, cityName: 'Київ', warehouseName: 'Відділення №1' },
+  });
+  const payment = workOf(pays).spawns.find((x) => x.src === 'startPayment')?.input as Record<string, unknown>;
+  assert.equal(payment.provider, 'payme');
+  assert.equal(payment.currency, 'UZS');
+  assert.equal(payment.amount, 15_000_100);
+  assert.equal(ctx(paying).pricing?.currency, 'UZS');
+  const [issuing] = paid(paying);
+  const [, next] = step(issuing, {
+    type: 'xstate.done.actor.documents',
+    output: { invoiceNumber: 8, issuedAt: '2026-11-22T10:05:00.000Z' },
+  });
+  const shipment = workOf(next).spawns.find((x) => x.src === 'requestShipment')?.input as Record<string, unknown>;
+  // 15 000 100 tiyin at 300 soums per hryvnia = 50 000.33… kopiykas → 50 001
+  assert.equal(shipment.declaredValue, 50_001);
+  const notice = workOf(next).spawns.find((x) => x.src === 'notifyCustomer')?.input as { data: Record<string, unknown> };
+  assert.equal(notice.data.currency, 'UZS', 'the customer is told amounts in the order currency');
+  assert.equal(
+    validateOrder({ ...soums, currency: 'UAH' }).find((e) => e.path === 'customer.phone')?.code,
+    'invalid_phone',
+    'a hryvnia order still wants a Ukrainian phone',
   );
 });

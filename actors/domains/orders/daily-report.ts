@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatMinorUnits } from '../../../common/money.ts';
 import type { Logger } from 'winston';
 import orderModule from '../../../machines/order.ts';
 import paymentModule from '../../../machines/payment.ts';
@@ -39,7 +40,7 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     day,
     generatedAt: new Date((deps.now ?? Date.now)()),
     orders: [],
-    totals: { orders: docs.length, paid: 0, amountPaid: 0, cancelled: 0, rejected: 0, blocked: 0 },
+    totals: { orders: docs.length, paid: 0, amountPaid: 0, amountPaidByCurrency: {}, cancelled: 0, rejected: 0, blocked: 0 },
     reconciliation: { checked: 0, matched: 0, mismatches: [] },
     emailedTo: [],
   };
@@ -50,6 +51,7 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
       orderId: doc.id,
       state: doc.state,
       total: order.pricing?.total ?? order.total,
+      currency: order.currency,
       method: order.payment.method,
       paymentId,
     });
@@ -64,7 +66,9 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
     const weSayPaid = paymentView.tags.includes(PAID_TAG);
     if (weSayPaid) {
       report.totals.paid += 1;
-      report.totals.amountPaid += payment.amount;
+      if (payment.currency === 'UAH') report.totals.amountPaid += payment.amount;
+      const byCurrency = (report.totals.amountPaidByCurrency ??= {});
+      byCurrency[payment.currency] = (byCurrency[payment.currency] ?? 0) + payment.amount;
     }
     report.reconciliation.checked += 1;
     let record: ProviderRecord;
@@ -113,12 +117,13 @@ export async function buildDailyReport(deps: DailyReportDeps, day: string): Prom
 }
 
 function reportText(report: ReportDoc): string {
-  const money = (minor: number) => `${(minor / 100).toFixed(2)} UAH`;
+  const money = (minor: number, currency = 'UAH') => `${formatMinorUnits(minor)} ${currency}`;
+  const paidByCurrency = Object.entries(report.totals.amountPaidByCurrency ?? { UAH: report.totals.amountPaid });
   const lines = [
     `Daily report ${report.day}`,
     '',
     `Orders: ${report.totals.orders} (paid ${report.totals.paid}, cancelled ${report.totals.cancelled}, rejected ${report.totals.rejected}, blocked ${report.totals.blocked})`,
-    `Paid: ${money(report.totals.amountPaid)}`,
+    `Paid: ${paidByCurrency.length > 0 ? paidByCurrency.map(([currency, amount]) => money(amount, currency)).join(', ') : money(0)}`,
     `Reconciliation: ${report.reconciliation.matched} of ${report.reconciliation.checked} payments match the providers' records.`,
   ];
   if (report.reconciliation.mismatches.length > 0) {
@@ -127,7 +132,7 @@ function reportText(report: ReportDoc): string {
   }
   lines.push('', 'Orders:');
   for (const o of report.orders)
-    lines.push(`- ${o.orderId}  ${o.state}  ${money(o.total)}  ${o.method}${o.paymentId ? `  ${o.paymentId}` : ''}`);
+    lines.push(`- ${o.orderId}  ${o.state}  ${money(o.total, o.currency)}  ${o.method}${o.paymentId ? `  ${o.paymentId}` : ''}`);
   return lines.join('\n');
 }
 

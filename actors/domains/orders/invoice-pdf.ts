@@ -18,12 +18,19 @@ export interface Seller {
   details: string;
 }
 
-function money(minor: number): string {
-  const sign = minor < 0 ? '-' : '';
-  const abs = Math.abs(minor);
-  return `${sign}${Math.floor(abs / 100)
-    .toLocaleString('uk-UA')
-    .replace(/\s/g, ' ')},${String(abs % 100).padStart(2, '0')} ₴`;
+const CURRENCY_SIGNS: Readonly<Record<string, string>> = { UAH: '₴', UZS: 'сум' };
+/** How the invoice names each way of paying. */
+const METHOD_NAMES: Readonly<Record<string, string>> = { monobank: 'Monobank', liqpay: 'LiqPay', payme: 'Payme', click: 'Click' };
+
+function moneyIn(currency: string): (minor: number) => string {
+  const sign = CURRENCY_SIGNS[currency] ?? currency;
+  return (minor) => {
+    const minus = minor < 0 ? '-' : '';
+    const abs = Math.abs(minor);
+    return `${minus}${Math.floor(abs / 100)
+      .toLocaleString('uk-UA')
+      .replace(/\s/g, ' ')},${String(abs % 100).padStart(2, '0')} ${sign}`;
+  };
 }
 
 function date(value: Date): string {
@@ -65,6 +72,7 @@ export function renderInvoicePdf(invoice: InvoiceDoc, seller: Seller): Promise<B
     doc.text(`Доставка: Нова Пошта, ${[delivery.cityName, where].filter(Boolean).join(', ')}`);
     doc.moveDown();
 
+    const money = moneyIn(invoice.pricing.currency);
     const columns = [50, 120, 330, 380, 460];
     const row = (cells: string[], font: 'regular' | 'bold') => {
       const y = doc.y;
@@ -92,7 +100,7 @@ export function renderInvoicePdf(invoice: InvoiceDoc, seller: Seller): Promise<B
     const paid =
       r.method === 'cod'
         ? 'Оплата при отриманні (накладений платіж).'
-        : `Оплачено ${money(r.amount)} (${r.method === 'monobank' ? 'Monobank' : 'LiqPay'}, платіж ${r.paymentId ?? '—'}${r.paidAt ? `, ${date(r.paidAt)}` : ''}).`;
+        : `Оплачено ${money(r.amount)} (${METHOD_NAMES[r.method] ?? r.method}, платіж ${r.paymentId ?? '—'}${r.paidAt ? `, ${date(r.paidAt)}` : ''}).`;
     doc.font('regular').text(paid, 50);
     doc.end();
   });

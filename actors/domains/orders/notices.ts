@@ -1,10 +1,11 @@
+import { formatMoney } from '../../../common/money.ts';
 import type { NoticeRequest } from '../../../machines/order.ts';
 
 /** The words of every message a customer gets (Ukrainian: the shop's customers read it). */
 
-function money(minor: unknown): string {
-  const value = typeof minor === 'number' ? minor : 0;
-  return `${(value / 100).toFixed(2)} грн`;
+/** The notice's amount in its order's currency (notices stored before orders had other currencies are in hryvnias). */
+function money(minor: unknown, currency: unknown): string {
+  return formatMoney(typeof minor === 'number' && minor >= 0 ? minor : 0, typeof currency === 'string' ? currency : 'UAH');
 }
 
 export interface RenderedNotice {
@@ -41,12 +42,12 @@ export function renderNotice(
     case 'payment_received':
       return {
         subject: `Оплату замовлення ${id} отримано`,
-        text: `Дякуємо! Оплату ${money(d.amount)} отримано. Рахунок-фактура — у вкладенні.`,
+        text: `Дякуємо! Оплату ${money(d.amount, d.currency)} отримано. Рахунок-фактура — у вкладенні.`,
       };
     case 'order_confirmed':
       return {
         subject: `Замовлення ${id} підтверджено`,
-        text: `Замовлення ${id} підтверджено${d.invoice ? ` (рахунок-фактура № ${String(d.invoice).padStart(6, '0')})` : ''}. Сума: ${money(d.total)}.${d.promisedBy ? `\nОрієнтовна доставка до ${String(d.promisedBy).slice(0, 10)}.` : ''}\nСтатус: ${links.order}`,
+        text: `Замовлення ${id} підтверджено${d.invoice ? ` (рахунок-фактура № ${String(d.invoice).padStart(6, '0')})` : ''}. Сума: ${money(d.total, d.currency)}.${d.promisedBy ? `\nОрієнтовна доставка до ${String(d.promisedBy).slice(0, 10)}.` : ''}\nСтатус: ${links.order}`,
       };
     case 'order_shipped':
       return {

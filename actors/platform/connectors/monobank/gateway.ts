@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { describeIssues } from '../../../../common/issues.ts';
 import { WebhookBodyError, type WebhookRequest } from '../../inbound/spec.ts';
 import type { Connectors } from '../kit/connectors.ts';
+import { ConnectorError, partnerErrorCode } from '../kit/errors.ts';
 import { monobankConnector } from './connector.ts';
 import type { GatewayCall, GatewayStatusReport, PaymentGateway, RefundReport, RefundRequest } from '../ports/payment-gateway.ts';
 import {
@@ -86,6 +87,9 @@ export function monobankGateway(deps: {
 
     create: (payment, call) =>
       call.once('invoice.create', async () => {
+        // invoices here are in hryvnias (ccy 980); orders in other currencies pay by the providers that take them
+        if (payment.currency !== 'UAH')
+          throw new ConnectorError('monobank', partnerErrorCode('currency_not_supported'), 'Monobank invoices here are in UAH', false);
         const created = await client().createInvoice(
           {
             amount: payment.amount,
