@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { errors } from '../../common/errors.ts';
+import { AppError, errors } from '../../common/errors.ts';
 import { constantTimeEqual } from '../../common/security.ts';
 import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
@@ -14,6 +14,7 @@ import type { CommerceCollections } from '../../persistence/commerce.ts';
 import type { Mailer } from '../../actors/platform/mail/mailer.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
+import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash } from './actors.ts';
@@ -229,6 +230,20 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', `inline; filename="invoice-${String(invoice.number).padStart(6, '0')}.pdf"`);
     ctx.body = await renderInvoicePdf(invoice, deps.seller);
+  });
+
+  // the link the customer pays on, as a QR code to show or print at the counter (while the order waits for its payment)
+  router.get('/orders/:id/payment-qr', requireRole('operator', 'viewer'), async (ctx) => {
+    const { format } = parseQuery(qrFormatSchema, ctx.query);
+    const view = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''));
+    if (typeof view.paymentUrl !== 'string')
+      throw new AppError(409, 'conflict', `order ${view.id} is not waiting for an online payment (state ${view.state})`, {
+        state: view.state,
+      });
+    const qr = await paymentQr(view.paymentUrl, format);
+    ctx.type = qr.type;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = qr.body;
   });
 
   router.put('/admin/products/:sku', requireRole('admin'), async (ctx) => {

@@ -9,7 +9,9 @@ import { LIQPAY_SANDBOX_KEYS } from '../../actors/platform/connectors/liqpay/san
 import { eventually } from '../support/database.ts';
 import { waitForMail } from '../support/mailbox.ts';
 import { orderBody, payOnPage, sharedShop, waitForOrder, withShop, type Setup } from '../support/shop.ts';
-import { hubDatabases } from '../support/hub-process.ts';
+import jsqr from 'jsqr';
+import { PNG } from 'pngjs';
+import { hubDatabases, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
 // One hub for the tests that touch only their own orders; the others (another policy, a report over every
@@ -309,4 +311,33 @@ test('LiqPay on a live integration: a test payment (status sandbox) is a failure
       'the alert',
     );
     assert.equal(alerts[0]?.subject, 'payment/LP-S-P1');
+  }));
+
+test('the payment link as a QR code (PNG or SVG) reads back as the link; an order not waiting for a payment has none (409)', () =>
+  shop.run(async ({ hub, client, orderBody }) => {
+    await client.post('/orders', orderBody({ externalId: 'QR-1' }), { 'Idempotency-Key': 'qr-1' });
+    const paying = await waitForOrder(client, 'QR-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+    const qr = (format: string) =>
+      fetch(`${hub.url}/orders/QR-1/payment-qr?format=${format}`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+
+    const png = await qr('png');
+    assert.equal(png.status, 200);
+    assert.equal(png.headers.get('content-type'), 'image/png');
+    const image = PNG.sync.read(Buffer.from(await png.arrayBuffer()));
+    // jsqr is CommonJS whose types declare an ES default export: the function is `.default` to the type checker
+    const read = jsqr.default(new Uint8ClampedArray(image.data), image.width, image.height);
+    assert.equal(read?.data, paying.paymentUrl, 'a phone scanning the code opens the payment page');
+
+    const svg = await qr('svg');
+    assert.equal(svg.status, 200);
+    assert.match(svg.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+    assert.match(await svg.text(), /^<svg [^>]*viewBox="0 0 \d+ \d+"/);
+    assert.equal((await qr('gif')).status, 400);
+
+    await payOnPage(String(paying.paymentUrl), 'success');
+    await waitForOrder(client, 'QR-1', (o) => o.state === 'fulfilment.awaitingShipment', 'paid');
+    const paid = await qr('svg');
+    assert.equal(paid.status, 409);
+    assert.equal(((await paid.json()) as { error: { code: string } }).error.code, 'conflict');
+    assert.equal((await fetch(`${hub.url}/orders/QR-1/payment-qr`)).status, 401, 'operators and viewers only');
   }));
