@@ -34,10 +34,17 @@ export interface BasketLine {
   sku: string;
 }
 
+/** What a payment is for: an order, or a sale at a till. Told of the outcome (PAYMENT_RESULT). */
+export const PAYMENT_OWNERS = ['order', 'pos-sale'] as const;
+export type PaymentOwner = (typeof PAYMENT_OWNERS)[number];
+
 export interface PaymentInput {
   /** this payment's id: also the unique reference the provider stores */
   paymentId: string;
+  /** the order's id, or the sale's (`owner`) */
   orderId: string;
+  /** absent: an order (payments made before sales had them) */
+  owner?: PaymentOwner;
   attempt: number;
   provider: PaymentProvider;
   /** minor units */
@@ -123,6 +130,8 @@ export interface CreatedAtProvider {
 
 export interface PaymentOutcomeNotice {
   orderId: string;
+  /** who is told: absent in notices stored before sales had payments (an order) */
+  owner?: PaymentOwner;
   paymentId: string;
   outcome: 'succeeded' | 'failed' | 'refunded';
   amount: number;
@@ -140,6 +149,7 @@ const statusUpdateSchema = z.object({
 export const paymentInputSchema = z.object({
   paymentId: z.string().min(1).max(128),
   orderId: z.string().min(1).max(128),
+  owner: z.enum(PAYMENT_OWNERS).optional(),
   attempt: z.number().int().positive(),
   provider: z.enum(PAYMENT_PROVIDERS),
   amount: z.number().int().positive(),
@@ -228,6 +238,7 @@ const notice =
   ) =>
   ({ context }: { context: PaymentContext }): PaymentOutcomeNotice => ({
     orderId: context.orderId,
+    owner: context.owner ?? 'order',
     paymentId: context.paymentId,
     outcome,
     ...details(context),

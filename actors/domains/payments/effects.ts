@@ -1,5 +1,6 @@
 import orderModule from '../../../machines/order.ts';
 import paymentModule, { type RefundWork } from '../../../machines/payment.ts';
+import posSaleModule from '../../../machines/pos-sale.ts';
 import { onceAtProvider, type CommerceCollections } from '../../../persistence/commerce.ts';
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { PaymentGateways } from '../../platform/connectors/payment-gateways.ts';
@@ -53,28 +54,31 @@ export function paymentEffects(deps: {
       deps.gateways.of(input.provider).checkRefund(refundOf(input), callOf(input.paymentId, context)),
 
     notifyOrder: async (input, context) => {
-      // the order may have moved on (cancelled, or gone): then nothing waits for this any more
-      const told = await context.actors.send(
-        orderModule,
-        input.orderId,
-        { type: 'PAYMENT_RESULT', paymentId: input.paymentId, outcome: input.outcome, failure: input.failure },
-        { ifGone: 'skip' },
-      );
-      if (input.outcome !== 'succeeded') return { delivered: told !== null };
-      // money arrived: the order took it when this payment is its receipt; otherwise it goes back (the payment refunds it)
-      const credited = told?.context.receipt?.paymentId === input.paymentId;
-      if (!credited) {
+      const owner = input.owner ?? 'order';
+      const event = { type: 'PAYMENT_RESULT', paymentId: input.paymentId, outcome: input.outcome, failure: input.failure } as const;
+      // the owner may have moved on (cancelled, or gone): then nothing waits for this any more
+      const credited =
+        owner === 'order'
+          ? await context.actors
+              .send(orderModule, input.orderId, event, { ifGone: 'skip' })
+              .then((told) => told && { state: told.state, credited: told.context.receipt?.paymentId === input.paymentId })
+          : await context.actors
+              .send(posSaleModule, input.orderId, event, { ifGone: 'skip' })
+              .then((told) => told && { state: told.state, credited: told.context.paid?.paymentId === input.paymentId });
+      if (input.outcome !== 'succeeded') return { delivered: credited !== null };
+      // money arrived: the owner took it when this payment is its own; otherwise it goes back (the payment refunds it)
+      if (!credited?.credited) {
         await deps.alerts.raise({
           kind: 'unclaimed_payment_refunded',
           severity: 'warning',
           subject: `payment/${input.paymentId}`,
           message:
-            `payment ${input.paymentId} of order ${input.orderId} succeeded after the order stopped waiting for it ` +
-            `(order ${told ? `in ${told.state}` : 'gone or not taking it'}); it is refunded automatically`,
-          details: { orderId: input.orderId, paymentId: input.paymentId, amount: input.amount, orderState: told?.state ?? null },
+            `payment ${input.paymentId} of ${owner} ${input.orderId} succeeded after the ${owner} stopped waiting for it ` +
+            `(${owner} ${credited ? `in ${credited.state}` : 'gone or not taking it'}); it is refunded automatically`,
+          details: { orderId: input.orderId, owner, paymentId: input.paymentId, amount: input.amount, ownerState: credited?.state ?? null },
         });
       }
-      return { delivered: told !== null, credited };
+      return { delivered: credited !== null, credited: credited?.credited ?? false };
     },
   });
 }
