@@ -9,10 +9,8 @@ import type {
   StockAnswer,
   StockRequest,
 } from '../../../machines/order.ts';
-import type { OrderError } from '../../../machines/order-rules.ts';
 import orderModule from '../../../machines/order.ts';
 import paymentModule, { type PaymentInput } from '../../../machines/payment.ts';
-import productModule from '../../../machines/product.ts';
 import shipmentModule from '../../../machines/shipment.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import { issueInvoice, type CommerceCollections } from '../../../persistence/commerce.ts';
@@ -28,6 +26,7 @@ import { orderReceiptInput, packingSlipIdOf, packingSlipJob, returnReceiptIdOf, 
 import printJobModule from '../../../machines/print-job.ts';
 import { bindEffects, type BoundEffects, type EffectContext, type EffectHandler } from '../../runtime/effects.ts';
 import { requestShipmentEffect } from '../shipments/effects.ts';
+import { commitUnits, holdUnits, releaseUnits } from '../stock/holds.ts';
 
 /**
  * What the order machine invokes: stock (through product actors, so that
@@ -53,56 +52,27 @@ export interface OrderEffectDeps {
 export function orderEffects(deps: OrderEffectDeps): BoundEffects {
   const now = deps.now ?? Date.now;
 
-  /** Sends to a product; a product gone or no longer holding the order is nothing to undo. */
-  const toProduct = async (context: EffectContext, sku: string, event: { type: 'RELEASE' | 'COMMIT'; orderId: string }) =>
-    (await context.actors.send(productModule, sku, event, { key: `${event.type.toLowerCase()}:${sku}`, ifGone: 'skip' })) !== null;
-
   const reserveStock: EffectHandler<StockRequest, StockAnswer> = async (input, context) => {
-    const lines = [];
-    const held: string[] = [];
-    let refusal: OrderError | null = null;
-    for (const [index, item] of input.items.entries()) {
-      const reserve = { type: 'RESERVE', orderId: input.orderId, qty: item.qty } as const;
-      const answered = await context.actors.send(productModule, item.sku, reserve, { key: `reserve:${item.sku}`, ifGone: 'skip' });
-      if (!answered) {
-        refusal = { code: 'unknown_product', message: `${item.sku} is not in the catalogue`, path: `items.${index}.sku` };
-        break;
-      }
-      const product = answered.context;
-      if (product.reservations[input.orderId] === undefined) {
-        const available = product.lastRefusal?.orderId === input.orderId ? product.lastRefusal.available : 0;
-        refusal = { code: 'out_of_stock', message: `${item.sku}: ${item.qty} asked, ${available} available`, path: `items.${index}.qty` };
-        break;
-      }
-      held.push(item.sku);
-      if (product.price !== item.unitPrice) {
-        refusal = {
-          code: 'price_mismatch',
-          message: `${item.sku} costs ${product.price}, the order says ${item.unitPrice}`,
-          path: `items.${index}.unitPrice`,
-        };
-        break;
-      }
-      lines.push({ sku: item.sku, name: product.name, qty: item.qty, unitPrice: item.unitPrice });
+    const held = await holdUnits(
+      context,
+      input.orderId,
+      input.items.map((item) => ({ sku: item.sku, qty: item.qty, price: item.unitPrice })),
+    );
+    if (!held.ok) {
+      const { code, message, index, field } = held.refusal;
+      const path = `items.${index}.${field === 'price' ? 'unitPrice' : field}`;
+      return { ok: false, errors: [{ code, message, path }] };
     }
-    if (refusal) {
-      for (const sku of held) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
-      return { ok: false, errors: [refusal] };
-    }
-    return { ok: true, lines };
+    return { ok: true, lines: held.lines.map((line) => ({ sku: line.sku, name: line.name, qty: line.qty, unitPrice: line.price })) };
   };
 
-  const releaseStock: EffectHandler<{ orderId: string; skus: string[] }, { released: number }> = async (input, context) => {
-    let released = 0;
-    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId })) released += 1;
-    return { released };
-  };
+  const releaseStock: EffectHandler<{ orderId: string; skus: string[] }, { released: number }> = async (input, context) => ({
+    released: await releaseUnits(context, input.orderId, input.skus),
+  });
 
-  const commitStock: EffectHandler<{ orderId: string; skus: string[] }, { committed: number }> = async (input, context) => {
-    let committed = 0;
-    for (const sku of input.skus) if (await toProduct(context, sku, { type: 'COMMIT', orderId: input.orderId })) committed += 1;
-    return { committed };
-  };
+  const commitStock: EffectHandler<{ orderId: string; skus: string[] }, { committed: number }> = async (input, context) => ({
+    committed: await commitUnits(context, input.orderId, input.skus),
+  });
 
   const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
     if ((await deps.reference.cities.estimatedDocumentCount()) > 0) {
@@ -295,7 +265,7 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
   }
 
   const cancelOrder: EffectHandler<CancelRequest, { refundRequested: boolean }> = async (input, context) => {
-    for (const sku of input.skus) await toProduct(context, sku, { type: 'RELEASE', orderId: input.orderId });
+    await releaseUnits(context, input.orderId, input.skus);
     if (input.shipmentId) {
       // the parcel is called back (its waybill deleted) unless it has left already
       const called = await context.actors.send(
