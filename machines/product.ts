@@ -29,7 +29,9 @@ export type ProductEvent =
   | { type: 'SET'; name?: string; price?: number; stock?: number }
   | { type: 'RESERVE'; orderId: string; qty: number }
   | { type: 'RELEASE'; orderId: string }
-  | { type: 'COMMIT'; orderId: string };
+  | { type: 'COMMIT'; orderId: string }
+  /** sold units brought back (a return at the till): on the shelf again */
+  | { type: 'RESTOCK'; returnId: string; qty: number };
 
 export interface ProductInput {
   sku: string;
@@ -64,6 +66,7 @@ export const productEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('RESERVE'), orderId, qty: z.number().int().positive() }),
   z.object({ type: z.literal('RELEASE'), orderId }),
   z.object({ type: z.literal('COMMIT'), orderId }),
+  z.object({ type: z.literal('RESTOCK'), returnId: z.string().min(1).max(128), qty: z.number().int().positive() }),
 ]);
 
 /** Why a product refuses an event (answered in `event_not_accepted`'s `details.reason`). */
@@ -138,6 +141,9 @@ const productMachine = setup({
           guard: 'holdsReservation',
           actions: assign({ reservations: ({ context, event }) => withoutKey(context.reservations, event.orderId) }),
         },
+        RESTOCK: {
+          actions: assign(({ context, event }) => ({ stock: context.stock + event.qty, sold: Math.max(0, context.sold - event.qty) })),
+        },
         COMMIT: {
           guard: 'holdsReservation',
           actions: assign(({ context, event }) => {
@@ -167,6 +173,8 @@ export const productRefusal: RefusalOf<typeof productMachine, ProductRefusalCode
     case 'RELEASE':
     case 'COMMIT':
       return reservationRefusal(context, event);
+    case 'RESTOCK':
+      return null;
     case 'RESERVE': {
       const held = context.reservations[event.orderId];
       if (held === undefined) return null;

@@ -39,6 +39,8 @@ test('release frees the units; commit takes them out of stock for good', () => {
   assert.deepEqual(ctx(s).reservations, {});
   const again = step(s, { type: 'COMMIT', orderId: 'o-2' });
   assert.equal(ctx(again).stock, 8, 'a second commit of the same order takes nothing more');
+  const back = step(again, { type: 'RESTOCK', returnId: 'RET-1', qty: 1 });
+  assert.deepEqual([ctx(back).stock, ctx(back).sold, availableUnits(ctx(back))], [9, 1, 9], 'a returned unit is on the shelf again');
 });
 
 test('stock may not be set below what is reserved; name and price change freely', () => {
