@@ -263,6 +263,8 @@ test('Complete: -6 unknown, -2 another amount, 0 confirmed; repeats answer the s
     const prepared = await post(setup, 'prepare', prepare);
     assert.equal(prepared.error, 0);
     assert.deepEqual(await post(setup, 'prepare', prepare), prepared, 'a repeated Prepare answers the same id');
+    const hijacked = await post(setup, 'prepare', signed({ ...prepare, merchant_trans_id: 'CL-ERR' }));
+    assert.deepEqual([hijacked.error, hijacked.merchant_trans_id], [-8, 'CL-ERR'], 'one click_trans_id, another order');
     const prepareId = String(prepared.merchant_prepare_id);
     const other = signed(prepareFields(id, '500'));
     const otherPrepared = await post(setup, 'prepare', other);

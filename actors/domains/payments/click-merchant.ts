@@ -43,7 +43,8 @@ import type { Payable, PayableAttempt } from './payables.ts';
  * document, a decided Complete its completion document, each holding the
  * answer sent; a repeat of the same click_trans_id (Click repeats until it
  * hears an answer) is answered from there before anything else is looked
- * at, so it answers the same ids and codes. Then the payment is told
+ * at, so it answers the same ids and codes (the same click_trans_id
+ * for another order is -8). Then the payment is told
  * (payables.report): prepared → `processing`, confirmed → `success` at the
  * confirmation time, cancelled → `created` (waiting for its customer
  * again). A report that fails is repaired by Click's repeat (a repeat
@@ -222,9 +223,16 @@ export function clickMerchantApi(deps: MerchantApiDeps): MerchantApi {
   };
 
   /** A repeat of a Prepare or Complete already answered: the same answer (and the payment told again). */
-  const repeat = async (endpoint: Endpoint, request: ClickRequest): Promise<MerchantAnswer | null> => {
+  const repeat = async (
+    endpoint: Endpoint,
+    request: ClickRequest,
+    form: Record<string, string | undefined>,
+  ): Promise<MerchantAnswer | null> => {
     const transaction = await store.transaction(request.click_trans_id);
-    if (!transaction || transaction.accountId !== request.merchant_trans_id) return null;
+    if (!transaction) return null;
+    // one click_trans_id is one payment of one order: the same id for another order is a broken request (a Complete: -6)
+    if (transaction.accountId !== request.merchant_trans_id)
+      return endpoint === 'prepare' ? send('prepare', answerOf('prepare', form, 'badRequest')) : null;
     if (endpoint === 'prepare') {
       if (transaction.state === 'prepared') await tell(transaction.paymentId, 'processing', 'prepared', transaction.preparedAt, null);
       return send('prepare', transaction.answer, transaction.paymentId, true);
@@ -254,7 +262,7 @@ export function clickMerchantApi(deps: MerchantApiDeps): MerchantApi {
     const expected = endpoint === 'prepare' ? CLICK_ACTIONS.prepare : CLICK_ACTIONS.complete;
     if (click.action !== String(expected)) return send(endpoint, answerOf(endpoint, form, 'actionNotFound'));
 
-    const repeated = await repeat(endpoint, click);
+    const repeated = await repeat(endpoint, click, form);
     if (repeated) return repeated;
     return endpoint === 'prepare' ? prepare(click, form) : complete(click, form);
   };
