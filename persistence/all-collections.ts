@@ -19,6 +19,7 @@ import {
   reportsCollection,
   surveyTokensCollection,
 } from './commerce.ts';
+import { clickCompletionsCollection, clickNumbersCollection, clickTransactionsCollection } from './click.ts';
 import type { DeclaredCollection } from './define-collection.ts';
 import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
 import { devicesCollection, registerLocksCollection } from './devices.ts';
@@ -68,4 +69,8 @@ export const allCollections: readonly DeclaredCollection[] = [
   outboxAnswersCollection,
   applicationNumbersCollection,
   goodfinDocumentsCollection,
+  // Click's SHOP API (click.ts)
+  clickTransactionsCollection,
+  clickCompletionsCollection,
+  clickNumbersCollection,
 ];

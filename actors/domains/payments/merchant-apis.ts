@@ -4,6 +4,7 @@ import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { AuditLog } from '../../platform/audit/audit-log.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import type { MerchantApi } from '../../platform/inbound/merchant-api.ts';
+import { clickMerchantApi } from './click-merchant.ts';
 import type { Payables } from './payables.ts';
 
 export interface MerchantApiDeps {
@@ -19,7 +20,7 @@ export interface MerchantApiDeps {
 }
 
 /** Every provider that calls us to take a payment. A new one is its merchant module and one line here. */
-const MERCHANT_APIS: ReadonlyArray<(deps: MerchantApiDeps) => MerchantApi> = [];
+const MERCHANT_APIS: ReadonlyArray<(deps: MerchantApiDeps) => MerchantApi> = [clickMerchantApi];
 
 export function merchantApis(deps: MerchantApiDeps): MerchantApi[] {
   return MERCHANT_APIS.map((make) => make(deps));

@@ -1,4 +1,5 @@
 import type { AnyConnector } from './kit/definition.ts';
+import { clickConnector } from './click/connector.ts';
 import { goodfinConnector } from './goodfin/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
@@ -9,4 +10,11 @@ import { rozetkaConnector } from './rozetka/connector.ts';
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector, goodfinConnector];
+export const allConnectors: AnyConnector[] = [
+  novaPoshtaConnector,
+  monobankConnector,
+  liqpayConnector,
+  rozetkaConnector,
+  goodfinConnector,
+  clickConnector,
+];

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'winston';
 import type { AlertSink } from '../alerts/alerts.ts';
 import type { Connectors } from './kit/connectors.ts';
+import { clickGateway } from './click/gateway.ts';
 import { liqpayGateway } from './liqpay/gateway.ts';
 import { monobankGateway } from './monobank/gateway.ts';
 import type { PaymentGateway } from './ports/payment-gateway.ts';
@@ -19,7 +20,7 @@ export interface GatewayDeps {
 }
 
 /** Every payment provider the hub speaks. A new one is a folder with its `gateway.ts` and one line here. */
-const GATEWAYS: ReadonlyArray<(deps: GatewayDeps) => PaymentGateway> = [monobankGateway, liqpayGateway];
+const GATEWAYS: ReadonlyArray<(deps: GatewayDeps) => PaymentGateway> = [monobankGateway, liqpayGateway, clickGateway];
 
 /** The payment gateways by provider name. */
 export class PaymentGateways {

@@ -99,3 +99,111 @@ export function clickPaymentUrl(options: {
   });
   return `${options.payUrl ?? CLICK_PAY_URL}?${query.toString()}`;
 }
+
+/** Click's `sign_time`, `YYYY-MM-DD HH:mm:ss` in Tashkent time (UTC+5, no daylight saving). */
+export function clickSignTime(at: Date): string {
+  return new Date(at.getTime() + 5 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** Our answer to a Prepare (`merchant_prepare_id`) or a Complete (`merchant_confirm_id`), as Click reads it. */
+export interface ClickAnswer {
+  click_trans_id: number | string | null;
+  merchant_trans_id: string | null;
+  merchant_prepare_id?: number | null;
+  merchant_confirm_id?: number | null;
+  error: number;
+  error_note: string;
+}
+
+const idEcho = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]);
+const merchantId = z.number().int().positive().nullable();
+
+/** What Click accepts as an answer to each request: the fields it reads, of the documented types. */
+export const clickAnswerSchemas = {
+  prepare: z.object({
+    click_trans_id: idEcho,
+    merchant_trans_id: z.string(),
+    merchant_prepare_id: merchantId,
+    error: z.number().int().min(-9).max(0),
+    error_note: z.string(),
+  }),
+  complete: z.object({
+    click_trans_id: idEcho,
+    merchant_trans_id: z.string(),
+    merchant_confirm_id: merchantId,
+    error: z.number().int().min(-9).max(0),
+    error_note: z.string(),
+  }),
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The Merchant API (https://api.click.uz/v2/merchant/): what the merchant asks Click.
+//
+// CONFIRMED (docs.click.uz "Merchant – Request", English and Russian copies): the `Auth` header
+// `merchant_user_id:sha1(timestamp + secret_key):timestamp` with a 10-digit UNIX timestamp; `GET
+// payment/status/:service_id/:payment_id` and `GET payment/status_by_mti/:service_id/:merchant_trans_id/
+// YYYY-MM-DD` (the day the payment was created) → `{error_code, error_note, payment_id, payment_status}`
+// (`merchant_trans_id` in the second); `DELETE payment/reversal/:service_id/:payment_id` → `{error_code,
+// error_note, payment_id}`, only for a completed payment of the current reporting month; payment_status
+// `< 0` error, `0` created, `1` processing, `2` successful; authentication and request errors as HTTP
+// statuses (400, 401, 403, 404, 406, 410, 500, 502).
+// ASSUMED: that the Merchant API's `payment_id` is the SHOP API's `click_paydoc_id` (both are "payment
+// ID in CLICK system" in the docs, `click_trans_id` being one attempt); what a refused reversal answers
+// (we read any `error_code < 0` as a refusal); how stale an `Auth` timestamp may be (the sandbox allows
+// ten minutes).
+// ---------------------------------------------------------------------------------------------------
+
+export const CLICK_MERCHANT_API_URL = 'https://api.click.uz/v2/merchant';
+
+export const CLICK_MERCHANT_PATHS = {
+  status: (serviceId: string, paymentId: string) => `/payment/status/${serviceId}/${paymentId}`,
+  statusByMti: (serviceId: string, merchantTransId: string, day: string) =>
+    `/payment/status_by_mti/${serviceId}/${encodeURIComponent(merchantTransId)}/${day}`,
+  reversal: (serviceId: string, paymentId: string) => `/payment/reversal/${serviceId}/${paymentId}`,
+} as const;
+
+/** Click's payment_status: below zero an error (the payment did not go through, or was reversed). */
+export const CLICK_PAYMENT_STATUS = { created: 0, processing: 1, paid: 2 } as const;
+
+/** The `Auth` header of a Merchant API request at `timestampSeconds`. */
+export function clickMerchantAuth(merchantUserId: string, secretKey: string, timestampSeconds: number): string {
+  const timestamp = String(Math.floor(timestampSeconds));
+  const digest = createHash('sha1').update(`${timestamp}${secretKey}`, 'utf8').digest('hex');
+  return `${merchantUserId}:${digest}:${timestamp}`;
+}
+
+/** Whether an `Auth` header is this merchant's, signed with its key, within `maxSkewSeconds` of now. */
+export function clickMerchantAuthValid(
+  header: string | undefined,
+  credentials: { merchantUserId: string; secretKey: string },
+  nowSeconds: number,
+  maxSkewSeconds = 600,
+): boolean {
+  const match = /^([^:]+):([0-9a-fA-F]{40}):(\d{10})$/.exec(header ?? '');
+  if (!match) return false;
+  const [, user = '', digest = '', timestamp = ''] = match;
+  if (Math.abs(Number(timestamp) - nowSeconds) > maxSkewSeconds) return false;
+  const expected = clickMerchantAuth(credentials.merchantUserId, credentials.secretKey, Number(timestamp));
+  return constantTimeEqual(`${user}:${digest.toLowerCase()}:${timestamp}`, expected);
+}
+
+const paymentIdField = z.union([z.number().int(), z.string().regex(/^\d{1,20}$/)]).transform(String);
+
+export const clickPaymentStatusSchema = z.object({
+  error_code: z.number().int(),
+  error_note: z.string().optional().default(''),
+  payment_id: paymentIdField.optional(),
+  payment_status: z.number().int().optional(),
+  merchant_trans_id: z.string().optional(),
+});
+export type ClickPaymentStatus = z.infer<typeof clickPaymentStatusSchema>;
+
+export const clickReversalSchema = z.object({
+  error_code: z.number().int(),
+  error_note: z.string().optional().default(''),
+  payment_id: paymentIdField.optional(),
+});
+export type ClickReversal = z.infer<typeof clickReversalSchema>;
+
+/** The day `status_by_mti` names: the payment's creation day in Tashkent time. */
+export const clickDay = (at: Date): string => clickSignTime(at).slice(0, 10);
