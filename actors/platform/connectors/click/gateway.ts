@@ -6,8 +6,6 @@ import type { GatewayCall, GatewayStatusReport, PaymentGateway, RefundReport } f
 import { clickConnector } from './connector.ts';
 import { CLICK_PAY_URL, CLICK_PAYMENT_STATUS, clickPaymentUrl } from './protocol.ts';
 
-/** The order a payment attempt belongs to: payment ids are `<order id>-P<attempt>` (machines/order.ts). */
-export const orderIdOfPayment = (paymentId: string): string => /^(.+)-P\d+$/.exec(paymentId)?.[1] ?? paymentId;
 
 /**
  * Click as a payment gateway. Click calls us (Prepare, Complete: the
@@ -45,7 +43,7 @@ export function clickGateway(deps: { connectors: Connectors; db: Db; now?: () =>
         serviceId: config.credentials.serviceId,
         merchantId: config.credentials.merchantId,
         amountTiyin: payment.amount,
-        transactionParam: orderIdOfPayment(payment.paymentId),
+        transactionParam: payment.orderId,
         returnUrl: config.settings.returnUrl ?? payment.returnUrl,
       });
       return { providerId: payment.paymentId, pageUrl };

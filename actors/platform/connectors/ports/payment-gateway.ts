@@ -25,6 +25,8 @@ export interface GatewayStatusReport {
 export interface NewPayment {
   /** ours, and the reference the provider keeps */
   paymentId: string;
+  /** what the payer pays: the order's id (or the sale's) — the account Payme and Click name in their calls */
+  orderId: string;
   /** minor units */
   amount: number;
   currency: string;
