@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { fiscalPolicySchema, type FiscalPolicy } from './fiscal-policy.ts';
 import { orderPolicySchema, type OrderPolicy } from './order-policy.ts';
+import { posPolicySchema, type PosPolicy } from './pos-policy.ts';
 
 /**
  * Configuration comes from the environment, is validated once at start with
@@ -57,6 +58,7 @@ export interface Config {
   /** taxes, fees, payment attempts and timings fixed into each order when accepted */
   orderPolicy: OrderPolicy;
   fiscalPolicy: FiscalPolicy;
+  posPolicy: PosPolicy;
   /** who issues the invoices */
   seller: { name: string; details: string };
   /** PUBLIC_BASE_URL was given (otherwise it follows the address the hub listens on) */
@@ -316,6 +318,10 @@ const schema = z.object({
   }),
   HUB_ORDER_POLICY: jsonPolicy(orderPolicySchema, '{"vatRatePercent":20,"maxPaymentAttempts":3}'),
   HUB_FISCAL_POLICY: jsonPolicy(fiscalPolicySchema, '{"autoZReport":true,"alertAfterMs":300000}'),
+  HUB_POS_POLICY: jsonPolicy(
+    posPolicySchema,
+    '{"stores":{"main":{"fiscalRegister":"main","receiptPrinter":"printer"}},"loyaltyTimeoutMs":1500}',
+  ),
   HUB_SELLER_NAME: variable(),
   HUB_SELLER_DETAILS: variable(),
   HUB_ALERT_WEBHOOK_SECRET: variable(),
@@ -386,6 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: { smtpUrl: v.HUB_MAIL_SMTP_URL, from: v.HUB_MAIL_FROM ?? 'shop@localhost', reportTo: v.HUB_REPORT_EMAIL_TO },
     orderPolicy: v.HUB_ORDER_POLICY,
     fiscalPolicy: v.HUB_FISCAL_POLICY,
+    posPolicy: v.HUB_POS_POLICY,
     seller: { name: v.HUB_SELLER_NAME ?? 'ТОВ «Демо-магазин»', details: v.HUB_SELLER_DETAILS ?? 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: v.PUBLIC_BASE_URL !== undefined,
     integrationSeeds,
@@ -468,6 +475,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     },
     orderPolicy: config.orderPolicy,
     fiscalPolicy: config.fiscalPolicy,
+    posPolicy: config.posPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
   };
 }

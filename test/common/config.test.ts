@@ -53,6 +53,13 @@ test('an empty environment gives a working development configuration', () => {
       dailyZReport: '55 23 * * *',
       timeZone: 'Europe/Kyiv',
     },
+    posPolicy: {
+      stores: { main: { fiscalRegister: null, receiptPrinter: null } },
+      loyaltyTimeoutMs: 1_500,
+      maxBonusSharePercent: 50,
+      paymentValiditySeconds: 900,
+      paymentGraceSeconds: 60,
+    },
     seller: { name: 'ТОВ «Демо-магазин»', details: 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: false,
     integrationSeeds: [],
@@ -294,4 +301,14 @@ test('alert channels, trusted proxies and sandbox mode are validated', () => {
   for (const variable of ['HUB_ALERT_SMTP_URL', 'HUB_TRUSTED_PROXIES', 'HUB_SANDBOXES', 'HUB_ALERT_EMAIL_TO'])
     assert.match(message, new RegExp(`^${variable}: `, 'm'));
   assert.match(problems({ HUB_ALERT_EMAIL_TO: 'ops@example.com' }), /set both/);
+});
+
+test('HUB_POS_POLICY: stores and their devices; a loyalty wait beyond what a cashier can bear is refused', () => {
+  const config = loadConfig({
+    HUB_POS_POLICY: '{"stores":{"tashkent-1":{"fiscalRegister":"main","receiptPrinter":"printer"}},"loyaltyTimeoutMs":800}',
+  });
+  assert.deepEqual(config.posPolicy.stores['tashkent-1'], { fiscalRegister: 'main', receiptPrinter: 'printer' });
+  assert.equal(config.posPolicy.loyaltyTimeoutMs, 800);
+  assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"loyaltyTimeoutMs":5000}' }), /HUB_POS_POLICY.*loyaltyTimeoutMs/);
+  assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"stores":{"main":{"till":"x"}}}' }), /HUB_POS_POLICY/);
 });
