@@ -73,6 +73,11 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   readonly slaMs?: Readonly<Record<string, number>>;
   /** Why an event from outside is refused (answered in `event_not_accepted`'s `details.reason`). */
   readonly refusal?: RefusalOf<TMachine>;
+  /**
+   * Tags an actor carries because of what it holds rather than where it is (a sale made while the loyalty
+   * program was offline): stored, listed and filtered with its states' tags.
+   */
+  readonly labels?: (context: ContextFrom<TMachine>) => string[];
 }
 
 /** Any machine module, whatever its machine (for registries and lists). */

@@ -565,5 +565,7 @@ export default defineMachineModule({
   machine: posSaleMachine,
   inputSchema: posSaleInputSchema,
   eventSchema: posSaleEventSchema,
+  // the console lists the sales made while the loyalty program did not answer (no discount, bonuses later)
+  labels: (context) => (context.loyalty.status === 'offline' ? ['loyalty-offline'] : []),
   slaMs: { reservingStock: 60_000, committingStock: 60_000, fiscalising: 5 * 60_000, returning: 10 * 60_000 },
 });

@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import { errors } from '../../common/errors.ts';
-import type { MachineModule, PersistedSnapshotJson, Refusal } from '../../machines/machine-module.ts';
+import type { AnyMachineModule, MachineModule, PersistedSnapshotJson, Refusal } from '../../machines/machine-module.ts';
 
 /**
  * Everything the runtime needs from XState, in one place: restoring a stored
@@ -139,8 +139,10 @@ function guardName(guard: unknown): string {
   return 'a guard';
 }
 
-export function tagsOf(snapshot: AnyMachineSnapshot): string[] {
-  return [...snapshot.tags].sort();
+/** The state's tags and the module's labels of the context, sorted, once each. */
+export function tagsOf(snapshot: AnyMachineSnapshot, module?: Pick<AnyMachineModule, 'labels'>): string[] {
+  const labels = module?.labels?.(snapshot.context as never) ?? [];
+  return [...new Set([...snapshot.tags, ...labels])].sort();
 }
 
 export interface SpawnRequest {

@@ -409,7 +409,7 @@ export class ActorRuntime {
 
     const persisted = JSON.stringify(persistSnapshot(module, next));
     const to = flattenStateValue(next.value);
-    const tags = tagsOf(next);
+    const tags = tagsOf(next, module);
     const entryId = journalId(key, revision);
     const createdAt = previous?.createdAt ?? now;
     const journal: JournalDoc = {
@@ -488,7 +488,7 @@ export class ActorRuntime {
         to,
         status: next.status,
         tags,
-        previousTags: previous ? tagsOf(previous.snapshot) : [],
+        previousTags: previous ? tagsOf(previous.snapshot, module) : [],
         version: module.version,
         at: now.getTime(),
       });
@@ -620,7 +620,7 @@ function viewOf(actor: LiveActor): ActorView {
     value: snapshot.value,
     status: snapshot.status,
     context: snapshot.context,
-    tags: tagsOf(snapshot),
+    tags: tagsOf(snapshot, actor.module),
     accepts: acceptedEvents(snapshot),
     revision: actor.revision,
     version: actor.module.version,

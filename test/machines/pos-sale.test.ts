@@ -4,7 +4,7 @@ import { initialTransition, type SnapshotFrom } from 'xstate';
 import { stepper } from '../support/machines.ts';
 import posSale, { chargedLines, returnOf, type PosSaleInput } from '../../machines/pos-sale.ts';
 import { priceSale, receiptLinesOf, type LoyaltyAnswer } from '../../machines/pos-sale-rules.ts';
-import { acceptedEvents, workOf } from '../../actors/runtime/machine-glue.ts';
+import { acceptedEvents, tagsOf, workOf } from '../../actors/runtime/machine-glue.ts';
 
 const { machine } = posSale;
 const step = stepper(machine);
@@ -248,4 +248,12 @@ test('returns: lines at the prices charged, never more units than kept; the last
   });
   assert.equal(whole.value, 'returning');
   assert.equal((workOf(wholeWork).spawns[0]?.input as { refundVia: string }).refundVia, 'provider');
+});
+
+test('a sale made while the loyalty program was offline is labelled so the console can list them', () => {
+  const [offlineSale] = initialTransition(machine, saleInput({ loyalty: offline }));
+  assert.deepEqual(posSale.labels?.(offlineSale.context), ['loyalty-offline']);
+  const [liveSale] = initialTransition(machine, saleInput());
+  assert.deepEqual(posSale.labels?.(liveSale.context), []);
+  assert.deepEqual(tagsOf(offlineSale, posSale), ['loyalty-offline']);
 });
