@@ -3,10 +3,11 @@ import { goodfinConnector } from './goodfin/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
+import { paymeConnector } from './payme/connector.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector, goodfinConnector];
+export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector, goodfinConnector, paymeConnector];
