@@ -37,6 +37,8 @@ export const paymeConnector = defineConnector({
     checkoutUrl: z.url({ protocol: /^https?$/ }).default(PAYME_CHECKOUT_URL),
   }),
   createClient: (http) => new PaymeCheckoutClient(http),
-  test: async (client, signal) => `checkout answers (HTTP ${await client.reachable(signal)}); Payme calls the hub, which checks its key`,
+  // nothing of Payme's takes our key: the checkout answering is what can be proved from here
+  test: async (client, signal) =>
+    `checkout reachable (HTTP ${await client.reachable(signal)}); Payme's calls to the hub are authenticated by the cashbox key`,
   sandbox: { start: (options) => startPaymeSandbox(options), credentials: PAYME_SANDBOX_CREDENTIALS },
 });
