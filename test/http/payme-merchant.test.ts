@@ -297,7 +297,7 @@ test('concurrent CreateTransaction for one order: exactly one is created, the ot
   assert.equal((await call('CancelTransaction', { id: winnerId, reason: 3 })).result?.state, -1);
 });
 
-test('CancelTransaction after perform cancels the order and refunds its payment (-2, reason kept); after shipping it is -31007 and nothing changes', async () => {
+test('CancelTransaction after perform cancels the order and refunds its payment (-2, reason kept); an operator’s refund waits for it; after shipping it is -31007 and nothing changes', async () => {
   const refundable = await paymeOrder('PM-REFUND');
   const paid = await sandbox.pay(refundable.link);
   assert.equal(paid.ok, true);
@@ -318,6 +318,27 @@ test('CancelTransaction after perform cancels the order and refunds its payment 
   assert.ok(refunded);
   const checked = await sandbox.checkTransaction(id);
   assert.deepEqual([checked.result?.state, checked.result?.reason], [-2, 5]);
+
+  // an operator cancels a paid order: Payme takes no refund from us, so it waits until Payme cancels the transaction
+  const byOperator = await paymeOrder('PM-OPERATOR');
+  const operatorPaid = await sandbox.pay(byOperator.link);
+  await waitForOrder(client, 'PM-OPERATOR', (o) => o.state === 'fulfilment.awaitingShipment', 'paid');
+  assert.equal((await client.post('/orders/PM-OPERATOR/cancel', { reason: 'out of stock' })).status, 200);
+  const waiting = await eventually(
+    async () => {
+      const view = await paymentState('PM-OPERATOR-P1');
+      return view.state === 'refundPending.waiting' ? view : undefined;
+    },
+    15_000,
+    'the refund waiting for Payme',
+  );
+  assert.equal(waiting.context.refundStatus, 'transaction_performed');
+  assert.equal((await sandbox.cancel(operatorPaid.transaction?.id ?? '', 5)).result?.state, -2);
+  await eventually(
+    async () => (await paymentState('PM-OPERATOR-P1')).state === 'refunded' || undefined,
+    15_000,
+    'refunded once Payme cancelled',
+  );
 
   const shippedOrder = await paymeOrder('PM-SHIPPED');
   const shippedPaid = await sandbox.pay(shippedOrder.link);
