@@ -24,6 +24,7 @@ import type { DeclaredCollection } from './define-collection.ts';
 import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
 import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
+import { paymeTransactionsCollection } from './payme.ts';
 import { citiesCollection, warehousesCollection } from './reference.ts';
 import { jobStatusCollection } from './scheduler.ts';
 import { hubMetaCollection } from './secret-box.ts';
@@ -69,6 +70,8 @@ export const allCollections: readonly DeclaredCollection[] = [
   outboxAnswersCollection,
   applicationNumbersCollection,
   goodfinDocumentsCollection,
+  // Payme's transactions (payme.ts)
+  paymeTransactionsCollection,
   // Click's SHOP API (click.ts)
   clickTransactionsCollection,
   clickCompletionsCollection,

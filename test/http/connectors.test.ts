@@ -4,7 +4,7 @@ import { allConnectors } from '../../actors/platform/connectors/index.ts';
 import { uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 
-const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'click'];
+const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'payme', 'click'];
 
 interface View {
   name: string;
@@ -74,6 +74,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       liqpay: 'status',
       rozetka: 'login',
       goodfin: 'oauth.token',
+      payme: 'checkout.open',
     };
     for (const [name, operation] of Object.entries(operations)) {
       assert.match(
@@ -101,6 +102,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       liqpay: 'privateKey',
       rozetka: 'password',
       goodfin: 'password',
+      payme: 'key',
       click: 'secretKey',
     };
     for (const connector of allConnectors) {

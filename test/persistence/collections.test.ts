@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { ensureAlertIndexes } from '../../persistence/alerts.ts';
+import { ensurePaymeIndexes } from '../../persistence/payme.ts';
 import { allCollections } from '../../persistence/all-collections.ts';
 import { ensureCollections, isDuplicateKeyError } from '../../persistence/collections.ts';
 import { ensureCommerceIndexes } from '../../persistence/commerce.ts';
@@ -150,6 +151,8 @@ test('the start-up functions create every declared index', () =>
     await ensureCommerceIndexes(db);
     await ensureReferenceIndexes(db);
     await ensureGoodfinIndexes(db);
+    // the Payme merchant API's, ensured when it starts
+    await ensurePaymeIndexes(db);
     await ensureClickIndexes(db); // the Click merchant module's, once the hub is reachable
     for (const declaration of allCollections.filter((declared) => declared.indexes.length > 0)) {
       const names = (await indexesOf(db, declaration.name)).map((index) => String(index.name));

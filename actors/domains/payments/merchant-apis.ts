@@ -6,6 +6,7 @@ import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import type { MerchantApi } from '../../platform/inbound/merchant-api.ts';
 import { clickMerchantApi } from './click-merchant.ts';
 import type { Payables } from './payables.ts';
+import { paymeMerchantApi } from './payme-merchant.ts';
 
 export interface MerchantApiDeps {
   db: Db;
@@ -20,7 +21,7 @@ export interface MerchantApiDeps {
 }
 
 /** Every provider that calls us to take a payment. A new one is its merchant module and one line here. */
-const MERCHANT_APIS: ReadonlyArray<(deps: MerchantApiDeps) => MerchantApi> = [clickMerchantApi];
+const MERCHANT_APIS: ReadonlyArray<(deps: MerchantApiDeps) => MerchantApi> = [paymeMerchantApi, clickMerchantApi];
 
 export function merchantApis(deps: MerchantApiDeps): MerchantApi[] {
   return MERCHANT_APIS.map((make) => make(deps));

@@ -4,6 +4,7 @@ import { goodfinConnector } from './goodfin/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
+import { paymeConnector } from './payme/connector.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
 
 /**
@@ -16,5 +17,6 @@ export const allConnectors: AnyConnector[] = [
   liqpayConnector,
   rozetkaConnector,
   goodfinConnector,
+  paymeConnector,
   clickConnector,
 ];

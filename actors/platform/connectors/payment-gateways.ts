@@ -5,6 +5,7 @@ import type { Connectors } from './kit/connectors.ts';
 import { clickGateway } from './click/gateway.ts';
 import { liqpayGateway } from './liqpay/gateway.ts';
 import { monobankGateway } from './monobank/gateway.ts';
+import { paymeGateway } from './payme/gateway.ts';
 import type { PaymentGateway } from './ports/payment-gateway.ts';
 
 export interface GatewayDeps {
@@ -20,7 +21,7 @@ export interface GatewayDeps {
 }
 
 /** Every payment provider the hub speaks. A new one is a folder with its `gateway.ts` and one line here. */
-const GATEWAYS: ReadonlyArray<(deps: GatewayDeps) => PaymentGateway> = [monobankGateway, liqpayGateway, clickGateway];
+const GATEWAYS: ReadonlyArray<(deps: GatewayDeps) => PaymentGateway> = [monobankGateway, liqpayGateway, paymeGateway, clickGateway];
 
 /** The payment gateways by provider name. */
 export class PaymentGateways {

@@ -6,7 +6,6 @@ import type { GatewayCall, GatewayStatusReport, PaymentGateway, RefundReport } f
 import { clickConnector } from './connector.ts';
 import { CLICK_PAY_URL, CLICK_PAYMENT_STATUS, clickPaymentUrl } from './protocol.ts';
 
-
 /**
  * Click as a payment gateway. Click calls us (Prepare, Complete: the
  * merchant module records its transactions), so nothing is created at

@@ -226,3 +226,126 @@ export function paymeCheckoutUrl(options: {
   for (const part of parts) if (part.includes(';')) throw new Error(`a Payme checkout parameter cannot contain ";": ${part}`);
   return `${(options.checkoutUrl ?? PAYME_CHECKOUT_URL).replace(/\/+$/, '')}/${Buffer.from(parts.join(';'), 'utf8').toString('base64')}`;
 }
+
+/** The parameters a GET checkout link carries (`m`, `ac.<field>`, `a`, `l`, `c`, `ct`, `cr`). */
+export interface PaymeCheckoutParams {
+  merchantId: string;
+  account: Record<string, string>;
+  /** tiyin */
+  amount: number;
+  lang: 'ru' | 'uz' | 'en' | null;
+  returnUrl: string | null;
+  /** ms to wait before sending the payer back */
+  returnTimeoutMs: number | null;
+  currency: string | null;
+}
+
+/**
+ * Reads a GET checkout link (or its last path segment, the base64 of the parameters) back into its
+ * parameters; throws on anything Payme's checkout would refuse (no merchant, no amount, an unknown key).
+ */
+export function parsePaymeCheckout(linkOrEncoded: string): PaymeCheckoutParams {
+  // a link's path is the base64 (which may itself hold "/"); the checkout lives at its host's root
+  const encoded = /^https?:\/\//.test(linkOrEncoded) ? new URL(linkOrEncoded).pathname.slice(1) : linkOrEncoded;
+  const text = Buffer.from(decodeURIComponent(encoded), 'base64').toString('utf8');
+  const params: PaymeCheckoutParams = {
+    merchantId: '',
+    account: {},
+    amount: 0,
+    lang: null,
+    returnUrl: null,
+    returnTimeoutMs: null,
+    currency: null,
+  };
+  for (const part of text.split(';')) {
+    const at = part.indexOf('=');
+    if (at <= 0) throw new Error(`a Payme checkout parameter is "key=value", got "${part}"`);
+    const key = part.slice(0, at);
+    const value = part.slice(at + 1);
+    if (key === 'm') params.merchantId = value;
+    else if (key.startsWith('ac.') && key.length > 3) params.account[key.slice(3)] = value;
+    else if (key === 'a') params.amount = /^\d+$/.test(value) ? Number(value) : NaN;
+    else if (key === 'l') {
+      if (value !== 'ru' && value !== 'uz' && value !== 'en') throw new Error(`l is ru, uz or en, got "${value}"`);
+      params.lang = value;
+    } else if (key === 'c') params.returnUrl = value;
+    else if (key === 'ct') params.returnTimeoutMs = /^\d+$/.test(value) ? Number(value) : NaN;
+    else if (key === 'cr') params.currency = value;
+    else throw new Error(`unknown Payme checkout parameter "${key}"`);
+  }
+  if (!params.merchantId) throw new Error('m (the merchant id) is required');
+  if (!Number.isSafeInteger(params.amount) || params.amount <= 0) throw new Error('a (the amount in tiyin) is a positive whole number');
+  if (Object.keys(params.account).length === 0) throw new Error('at least one ac.<field> is required');
+  if (Number.isNaN(params.returnTimeoutMs)) throw new Error('ct is a whole number of milliseconds');
+  return params;
+}
+
+/**
+ * The answers a merchant gives, as Payme checks them (times are 13-digit milliseconds, 0 when unset;
+ * `transaction` is the merchant's id as a string).
+ */
+const answerTime = z.number().int().nonnegative();
+const setTime = z.number().int().min(1_000_000_000_000).max(9_999_999_999_999);
+const merchantTransaction = z.string().min(1).max(64);
+const statementEntry = z.object({
+  id: z.string().min(1),
+  time: setTime,
+  amount: tiyin,
+  account: z.record(z.string(), z.unknown()),
+  create_time: setTime,
+  perform_time: answerTime,
+  cancel_time: answerTime,
+  transaction: merchantTransaction,
+  state: z.union([z.literal(1), z.literal(2), z.literal(-1), z.literal(-2)]),
+  reason: z.number().int().nullable(),
+  receivers: z
+    .array(z.object({ id: z.string(), amount: tiyin }))
+    .nullable()
+    .optional(),
+});
+export type PaymeStatementEntry = z.infer<typeof statementEntry>;
+
+export const paymeResultSchemas = {
+  CheckPerformTransaction: z.object({ allow: z.literal(true) }).loose(),
+  CreateTransaction: z
+    .object({ create_time: setTime, transaction: merchantTransaction, state: z.literal(1), receivers: z.unknown().optional() })
+    .strict(),
+  PerformTransaction: z.object({ transaction: merchantTransaction, perform_time: setTime, state: z.literal(2) }).strict(),
+  CancelTransaction: z
+    .object({ transaction: merchantTransaction, cancel_time: setTime, state: z.union([z.literal(-1), z.literal(-2)]) })
+    .strict(),
+  CheckTransaction: z
+    .object({
+      create_time: setTime,
+      perform_time: answerTime,
+      cancel_time: answerTime,
+      transaction: merchantTransaction,
+      state: z.union([z.literal(1), z.literal(2), z.literal(-1), z.literal(-2)]),
+      reason: z.number().int().nullable(),
+    })
+    .strict(),
+  GetStatement: z.object({ transactions: z.array(statementEntry) }).strict(),
+  ChangePassword: z.object({ success: z.literal(true) }).strict(),
+} as const satisfies Record<PaymeMethod, z.ZodType>;
+
+export type PaymeResult<TMethod extends PaymeMethod> = z.infer<(typeof paymeResultSchemas)[TMethod]>;
+
+/** An answer's envelope as Payme reads it: the request's id, and a result or an error (never both). */
+export const paymeAnswerSchema = z
+  .object({
+    id: z.union([z.string(), z.number(), z.null()]),
+    result: z.unknown().optional(),
+    error: z
+      .object({
+        code: z.number().int(),
+        message: z.object({ ru: z.string().min(1), uz: z.string().min(1), en: z.string().min(1) }),
+        data: z.string().nullable().optional(),
+      })
+      .nullable()
+      .optional(),
+  })
+  .strict();
+export type PaymeAnswer = z.infer<typeof paymeAnswerSchema>;
+
+/** The account range: a code here names the account field in `data`. */
+export const isAccountError = (code: number) => code <= -31050 && code >= -31099;
