@@ -1,5 +1,6 @@
 import type { AnyConnector } from './kit/definition.ts';
 import { goodfinConnector } from './goodfin/connector.ts';
+import { jowiConnector } from './jowi/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
@@ -9,4 +10,11 @@ import { rozetkaConnector } from './rozetka/connector.ts';
  * Every connector the hub knows. Adding one: write its folder
  * (protocol.ts, client.ts, sandbox.ts, connector.ts) and list it here.
  */
-export const allConnectors: AnyConnector[] = [novaPoshtaConnector, monobankConnector, liqpayConnector, rozetkaConnector, goodfinConnector];
+export const allConnectors: AnyConnector[] = [
+  novaPoshtaConnector,
+  monobankConnector,
+  liqpayConnector,
+  rozetkaConnector,
+  goodfinConnector,
+  jowiConnector,
+];
