@@ -23,6 +23,7 @@ import type { DeclaredCollection } from './define-collection.ts';
 import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
 import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
+import { loyaltyCustomersCollection, loyaltyOutboxCollection } from './loyalty.ts';
 import { citiesCollection, warehousesCollection } from './reference.ts';
 import { jobStatusCollection } from './scheduler.ts';
 import { hubMetaCollection } from './secret-box.ts';
@@ -68,4 +69,7 @@ export const allCollections: readonly DeclaredCollection[] = [
   outboxAnswersCollection,
   applicationNumbersCollection,
   goodfinDocumentsCollection,
+  // JOWi Club loyalty (loyalty.ts)
+  loyaltyCustomersCollection,
+  loyaltyOutboxCollection,
 ];

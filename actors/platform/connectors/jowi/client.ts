@@ -120,7 +120,7 @@ export class JowiClient {
   }
 
   private failure(code: number, message: string, status: number) {
-    return this.http.error(partnerErrorCode(String(code)), `jowi error ${code}: ${message}`, {
+    return this.http.error(partnerErrorCode(String(code)), message, {
       retryable: code === JOWI_ERRORS.internal,
       status,
     });
