@@ -4,7 +4,7 @@ import { allConnectors } from '../../actors/platform/connectors/index.ts';
 import { uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 
-const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin'];
+const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'jowi'];
 
 interface View {
   name: string;
@@ -74,6 +74,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       liqpay: 'status',
       rozetka: 'login',
       goodfin: 'oauth.token',
+      jowi: 'customers.find',
     };
     for (const [name, operation] of Object.entries(operations)) {
       assert.match(
@@ -101,6 +102,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       liqpay: 'privateKey',
       rozetka: 'password',
       goodfin: 'password',
+      jowi: 'apiSecret',
     };
     for (const connector of allConnectors) {
       const secret = (connector.sandbox.credentials as Record<string, string>)[secretFields[connector.name] ?? ''] ?? '';

@@ -7,6 +7,7 @@ import { ensureCollections, isDuplicateKeyError } from '../../persistence/collec
 import { ensureCommerceIndexes } from '../../persistence/commerce.ts';
 import { ensureCollectionIndexes, type DeclaredIndex } from '../../persistence/define-collection.ts';
 import { ensureGoodfinIndexes } from '../../persistence/goodfin.ts';
+import { ensureLoyaltyIndexes } from '../../persistence/loyalty.ts';
 import { ensureReferenceIndexes } from '../../persistence/reference.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 
@@ -149,6 +150,7 @@ test('the start-up functions create every declared index', () =>
     await ensureCommerceIndexes(db);
     await ensureReferenceIndexes(db);
     await ensureGoodfinIndexes(db);
+    await ensureLoyaltyIndexes(db);
     for (const declaration of allCollections.filter((declared) => declared.indexes.length > 0)) {
       const names = (await indexesOf(db, declaration.name)).map((index) => String(index.name));
       for (const index of declaration.indexes)
