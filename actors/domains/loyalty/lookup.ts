@@ -229,3 +229,14 @@ async function withinMs<T>(promise: Promise<T | null>, ms: number): Promise<T | 
     clearTimeout(timer);
   }
 }
+
+/**
+ * The bonus a sale may spend (tiyin): what the cashier asked, bounded by the live balance and by the configured
+ * share of the total (`maxBonusSharePercent`); nothing unless JOWi answered live (never offline or from the cache).
+ */
+export function redeemableBonus(options: { requested: number; total: number; lookup: LookupResult; maxSharePercent: number }): number {
+  const { requested, total, lookup, maxSharePercent } = options;
+  if (lookup.status !== 'applied' || lookup.source !== 'live' || requested <= 0 || total <= 0) return 0;
+  const share = Math.floor((total * maxSharePercent) / 100);
+  return Math.max(0, Math.min(Math.floor(requested), lookup.bonusAvailable, share));
+}

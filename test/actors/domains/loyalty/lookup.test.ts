@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { redeemableBonus } from '../../../../actors/domains/loyalty/lookup.ts';
 import { eventually } from '../../../support/database.ts';
 import { withLoyalty } from './support.ts';
 
@@ -115,4 +116,17 @@ test('a customer blocked since they were cached is not offered from the cache', 
     const offline = await lookup.find(ALISHER, { timeoutMs: 300 });
     assert.equal(offline.status, 'offline');
     assert.equal(offline.customer, null);
+  }));
+
+test('bonuses pay only with a live answer, bounded by the balance and the configured share of the total', () =>
+  withLoyalty(async ({ lookup, jowi, settings }) => {
+    const live = await lookup.find(ALISHER);
+    const maxSharePercent = settings.maxBonusSharePercent;
+    assert.equal(maxSharePercent, 50);
+    assert.equal(redeemableBonus({ requested: 300_000, total: 10_000_000, lookup: live, maxSharePercent }), 300_000);
+    assert.equal(redeemableBonus({ requested: 5_000_000, total: 10_000_000, lookup: live, maxSharePercent }), 1_200_000, 'the balance');
+    assert.equal(redeemableBonus({ requested: 5_000_000, total: 1_000_000, lookup: live, maxSharePercent }), 500_000, 'half the total');
+    jowi.mode('hang');
+    const offline = await lookup.find(ALISHER, { timeoutMs: 200 });
+    assert.equal(redeemableBonus({ requested: 300_000, total: 10_000_000, lookup: offline, maxSharePercent }), 0, 'never offline');
   }));
