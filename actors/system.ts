@@ -36,6 +36,7 @@ import { GoodfinDeclarer } from './domains/goodfin/declarations.ts';
 import { goodfinEffects } from './domains/goodfin/effects.ts';
 import { goodfinInbound } from './domains/goodfin/inbound.ts';
 import { GoodfinOutbox, goodfinOutboxJob } from './domains/goodfin/outbox.ts';
+import { createLoyalty, type Loyalty } from './domains/loyalty/loyalty.ts';
 import { alertDeliveryJob } from './platform/alerts/delivery-job.ts';
 import { auditRetentionJob } from './platform/audit/retention-job.ts';
 import { housekeepingJob } from './platform/jobs/housekeeping.ts';
@@ -152,6 +153,8 @@ export interface ActorSystem extends DurableRuntime {
   commerce: CommerceCollections;
   reference: ReferenceCollections;
   goodfin: { collections: GoodfinCollections; outbox: GoodfinOutbox; declarer: GoodfinDeclarer };
+  /** JOWi Club: the bounded customer look-up, the accruals outbox, the customer cache its webhook keeps */
+  loyalty: Loyalty;
   inbox: Inbox;
   /** partners that call us and wait for our answer (Payme, Click) */
   merchantApis: MerchantApi[];
@@ -228,6 +231,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       alerts: alertSink,
       now,
     });
+    const loyalty = await createLoyalty({ db: collections.db, connectors, logger, alerts: alertSink, now });
     // Webhooks and links point at the public address, known once listening when not configured.
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
@@ -321,6 +325,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       ...webhookSpecs,
       ...paymentWebhooks(gateways),
       goodfinInbound({ runtime, connectors, outbox: goodfinOutbox, logger, alerts: alertSink, now }),
+      loyalty.webhook,
     ]);
     const payables = new Payables(runtime);
     const merchants = merchantApis({ db: collections.db, payables, connectors, audit, alerts: alertSink, logger, now });
@@ -335,13 +340,19 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         .catch((error: unknown) =>
           logger.warn('a sandboxed provider could not be told where the hub is', { integration: api.integration, error: String(error) }),
         );
+    const announceLoyalty = () =>
+      void loyalty
+        .announce(publicBaseUrl)
+        .catch((error: unknown) => logger.warn('the jowi sandbox could not be told where the hub is', { error: String(error) }));
     const announceMerchants = () => {
       reachable = true;
       merchants.forEach(announce);
+      announceLoyalty();
     };
     connectors.onChange((integration) => {
       if (integration === 'goodfin') void goodfinDeclarer.check();
       if (reachable) merchants.filter((api) => api.integration === integration).forEach(announce);
+      if (reachable && integration === 'jowi') announceLoyalty();
     });
 
     const jobs = new JobRegistry(collections.db, logger, (definition, run) => {
@@ -371,6 +382,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         }),
       )
       .define(goodfinOutboxJob(goodfinOutbox))
+      .defineAll(loyalty.jobs)
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now }))
       .define(dailyReportJob({ queries, commerce, gateways, mailer, reportTo: config.mail.reportTo, logger, now }));
     const zReportJob = fiscalZReportJob({ reports: fiscalReports, policy: config.fiscalPolicy });
@@ -399,6 +411,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       commerce,
       reference,
       goodfin: { collections: goodfinStore, outbox: goodfinOutbox, declarer: goodfinDeclarer },
+      loyalty,
       inbox,
       merchantApis: merchants,
       signatureFailures,

@@ -25,6 +25,7 @@ import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswers
 import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
 import { paymeTransactionsCollection } from './payme.ts';
+import { loyaltyCustomersCollection, loyaltyOutboxCollection } from './loyalty.ts';
 import { citiesCollection, warehousesCollection } from './reference.ts';
 import { jobStatusCollection } from './scheduler.ts';
 import { hubMetaCollection } from './secret-box.ts';
@@ -76,4 +77,7 @@ export const allCollections: readonly DeclaredCollection[] = [
   clickTransactionsCollection,
   clickCompletionsCollection,
   clickNumbersCollection,
+  // JOWi Club loyalty (loyalty.ts)
+  loyaltyCustomersCollection,
+  loyaltyOutboxCollection,
 ];

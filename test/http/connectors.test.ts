@@ -4,7 +4,7 @@ import { allConnectors } from '../../actors/platform/connectors/index.ts';
 import { uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 
-const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'payme', 'click'];
+const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'payme', 'click', 'jowi'];
 
 interface View {
   name: string;
@@ -75,6 +75,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       rozetka: 'login',
       goodfin: 'oauth.token',
       payme: 'checkout.open',
+      jowi: 'customers.find',
     };
     for (const [name, operation] of Object.entries(operations)) {
       assert.match(
@@ -104,6 +105,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       goodfin: 'password',
       payme: 'key',
       click: 'secretKey',
+      jowi: 'apiSecret',
     };
     for (const connector of allConnectors) {
       const secret = (connector.sandbox.credentials as Record<string, string>)[secretFields[connector.name] ?? ''] ?? '';

@@ -9,6 +9,7 @@ import { ensureCommerceIndexes } from '../../persistence/commerce.ts';
 import { ensureCollectionIndexes, type DeclaredIndex } from '../../persistence/define-collection.ts';
 import { ensureGoodfinIndexes } from '../../persistence/goodfin.ts';
 import { ensureClickIndexes } from '../../persistence/click.ts';
+import { ensureLoyaltyIndexes } from '../../persistence/loyalty.ts';
 import { ensureReferenceIndexes } from '../../persistence/reference.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 
@@ -154,6 +155,7 @@ test('the start-up functions create every declared index', () =>
     // the Payme merchant API's, ensured when it starts
     await ensurePaymeIndexes(db);
     await ensureClickIndexes(db); // the Click merchant module's, once the hub is reachable
+    await ensureLoyaltyIndexes(db);
     for (const declaration of allCollections.filter((declared) => declared.indexes.length > 0)) {
       const names = (await indexesOf(db, declaration.name)).map((index) => String(index.name));
       for (const index of declaration.indexes)

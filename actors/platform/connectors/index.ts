@@ -1,6 +1,7 @@
 import type { AnyConnector } from './kit/definition.ts';
 import { clickConnector } from './click/connector.ts';
 import { goodfinConnector } from './goodfin/connector.ts';
+import { jowiConnector } from './jowi/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
@@ -19,4 +20,5 @@ export const allConnectors: AnyConnector[] = [
   goodfinConnector,
   paymeConnector,
   clickConnector,
+  jowiConnector,
 ];
