@@ -320,7 +320,7 @@ const schema = z.object({
   HUB_FISCAL_POLICY: jsonPolicy(fiscalPolicySchema, '{"autoZReport":true,"alertAfterMs":300000}'),
   HUB_POS_POLICY: jsonPolicy(
     posPolicySchema,
-    '{"stores":{"main":{"fiscalRegister":"main","receiptPrinter":"printer"}},"loyaltyTimeoutMs":1500}',
+    '{"stores":{"main":{"fiscalRegister":"main","receiptPrinter":"printer"}}}',
   ),
   HUB_SELLER_NAME: variable(),
   HUB_SELLER_DETAILS: variable(),

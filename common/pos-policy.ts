@@ -1,6 +1,10 @@
 import { z } from 'zod';
 
-/** The shops' tills (`HUB_POS_POLICY`, JSON): which devices each store sells on, and the loyalty rules. */
+/**
+ * The shops' tills (`HUB_POS_POLICY`, JSON): which devices each store sells on, and how long a Payme or Click
+ * link at the till waits. The loyalty rules (the look-up's bounded time, the share bonuses may pay) are the
+ * `jowi` integration's settings, changeable while the hub runs.
+ */
 
 const deviceName = z.string().min(1).max(64);
 
@@ -20,10 +24,6 @@ export const posPolicySchema = z
           .strict(),
       )
       .default({ main: { fiscalRegister: null, receiptPrinter: null } }),
-    /** how long a sale waits for the loyalty program's answer before it goes on without it (seed 004: never block a sale) */
-    loyaltyTimeoutMs: z.number().int().min(100).max(2_500).default(1_500),
-    /** the share of a sale (after the discount) bonuses may pay */
-    maxBonusSharePercent: z.number().min(0).max(100).default(50),
     /** how long a customer has to pay a Payme or Click link at the till, and the provider's grace after it */
     paymentValiditySeconds: z
       .number()

@@ -55,8 +55,6 @@ test('an empty environment gives a working development configuration', () => {
     },
     posPolicy: {
       stores: { main: { fiscalRegister: null, receiptPrinter: null } },
-      loyaltyTimeoutMs: 1_500,
-      maxBonusSharePercent: 50,
       paymentValiditySeconds: 900,
       paymentGraceSeconds: 60,
     },
@@ -303,12 +301,13 @@ test('alert channels, trusted proxies and sandbox mode are validated', () => {
   assert.match(problems({ HUB_ALERT_EMAIL_TO: 'ops@example.com' }), /set both/);
 });
 
-test('HUB_POS_POLICY: stores and their devices; a loyalty wait beyond what a cashier can bear is refused', () => {
+test('HUB_POS_POLICY: stores and their devices; unknown fields and bad store names are refused', () => {
   const config = loadConfig({
-    HUB_POS_POLICY: '{"stores":{"tashkent-1":{"fiscalRegister":"main","receiptPrinter":"printer"}},"loyaltyTimeoutMs":800}',
+    HUB_POS_POLICY: '{"stores":{"tashkent-1":{"fiscalRegister":"main","receiptPrinter":"printer"}},"paymentValiditySeconds":600}',
   });
   assert.deepEqual(config.posPolicy.stores['tashkent-1'], { fiscalRegister: 'main', receiptPrinter: 'printer' });
-  assert.equal(config.posPolicy.loyaltyTimeoutMs, 800);
-  assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"loyaltyTimeoutMs":5000}' }), /HUB_POS_POLICY.*loyaltyTimeoutMs/);
+  assert.equal(config.posPolicy.paymentValiditySeconds, 600);
+  assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"loyaltyTimeoutMs":5000}' }), /HUB_POS_POLICY/);
+  assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"stores":{"bad store":{}}}' }), /HUB_POS_POLICY/);
   assert.throws(() => loadConfig({ HUB_POS_POLICY: '{"stores":{"main":{"till":"x"}}}' }), /HUB_POS_POLICY/);
 });

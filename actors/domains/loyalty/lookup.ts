@@ -1,3 +1,4 @@
+import type { LoyaltyAnswer } from '../../../machines/pos-sale-rules.ts';
 import type { Logger } from 'winston';
 import type { LoyaltyCustomerDoc } from '../../../persistence/loyalty.ts';
 import { JOWI_ERROR_CODES, type CustomerQuery } from '../../platform/connectors/jowi/client.ts';
@@ -231,12 +232,17 @@ async function withinMs<T>(promise: Promise<T | null>, ms: number): Promise<T | 
 }
 
 /**
- * The bonus a sale may spend (tiyin): what the cashier asked, bounded by the live balance and by the configured
- * share of the total (`maxBonusSharePercent`); nothing unless JOWi answered live (never offline or from the cache).
+ * The look-up as a sale keeps it (its input, machines/pos-sale-rules.ts): the sale prices itself from this —
+ * a discount and bonuses only with a live answer (priceSale).
  */
-export function redeemableBonus(options: { requested: number; total: number; lookup: LookupResult; maxSharePercent: number }): number {
-  const { requested, total, lookup, maxSharePercent } = options;
-  if (lookup.status !== 'applied' || lookup.source !== 'live' || requested <= 0 || total <= 0) return 0;
-  const share = Math.floor((total * maxSharePercent) / 100);
-  return Math.max(0, Math.min(Math.floor(requested), lookup.bonusAvailable, share));
+export function saleLoyaltyOf(result: LookupResult): LoyaltyAnswer {
+  const customer = result.customer && {
+    id: result.customer.id,
+    name: result.customer.name,
+    level: result.customer.level,
+    // what the sale may use: the customer's own figures with a live answer, nothing from the cache
+    discountPercent: result.discountPercent,
+    bonusBalance: result.bonusAvailable,
+  };
+  return { status: result.status, customer, source: result.source, warning: result.warning };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redeemableBonus } from '../../../../actors/domains/loyalty/lookup.ts';
+import { saleLoyaltyOf } from '../../../../actors/domains/loyalty/lookup.ts';
+import { priceSale } from '../../../../machines/pos-sale-rules.ts';
 import { eventually } from '../../../support/database.ts';
 import { withLoyalty } from './support.ts';
 
@@ -118,15 +119,20 @@ test('a customer blocked since they were cached is not offered from the cache', 
     assert.equal(offline.customer, null);
   }));
 
-test('bonuses pay only with a live answer, bounded by the balance and the configured share of the total', () =>
+test('a sale priced from the look-up: bonuses pay only with a live answer, bounded by the balance and the configured share', () =>
   withLoyalty(async ({ lookup, jowi, settings }) => {
-    const live = await lookup.find(ALISHER);
+    const live = saleLoyaltyOf(await lookup.find(ALISHER));
     const maxSharePercent = settings.maxBonusSharePercent;
     assert.equal(maxSharePercent, 50);
-    assert.equal(redeemableBonus({ requested: 300_000, total: 10_000_000, lookup: live, maxSharePercent }), 300_000);
-    assert.equal(redeemableBonus({ requested: 5_000_000, total: 10_000_000, lookup: live, maxSharePercent }), 1_200_000, 'the balance');
-    assert.equal(redeemableBonus({ requested: 5_000_000, total: 1_000_000, lookup: live, maxSharePercent }), 500_000, 'half the total');
+    const spent = (requested: number, total: number, loyalty = live) =>
+      priceSale([{ qty: 1, price: total }], loyalty, requested, maxSharePercent).bonusSpent;
+    const discounted = (total: number) => total - Math.floor((total * (live.customer?.discountPercent ?? 0)) / 100);
+    assert.equal(spent(300_000, 10_000_000), 300_000);
+    assert.equal(spent(5_000_000, 10_000_000), 1_200_000, 'the balance');
+    assert.equal(spent(5_000_000, 1_000_000), Math.floor(discounted(1_000_000) / 2), 'half the discounted total');
     jowi.mode('hang');
-    const offline = await lookup.find(ALISHER, { timeoutMs: 200 });
-    assert.equal(redeemableBonus({ requested: 300_000, total: 10_000_000, lookup: offline, maxSharePercent }), 0, 'never offline');
+    const offline = saleLoyaltyOf(await lookup.find(ALISHER, { timeoutMs: 200 }));
+    assert.equal(offline.status, 'offline');
+    assert.equal(spent(300_000, 10_000_000, offline), 0, 'never offline');
+    assert.equal(priceSale([{ qty: 1, price: 10_000_000 }], offline, 0, maxSharePercent).discount, 0, 'no discount offline');
   }));
