@@ -37,6 +37,7 @@ import { goodfinEffects } from './domains/goodfin/effects.ts';
 import { goodfinInbound } from './domains/goodfin/inbound.ts';
 import { GoodfinOutbox, goodfinOutboxJob } from './domains/goodfin/outbox.ts';
 import { createLoyalty, type Loyalty } from './domains/loyalty/loyalty.ts';
+import { posSaleEffects } from './domains/pos/effects.ts';
 import { alertDeliveryJob } from './platform/alerts/delivery-job.ts';
 import { auditRetentionJob } from './platform/audit/retention-job.ts';
 import { housekeepingJob } from './platform/jobs/housekeeping.ts';
@@ -293,6 +294,12 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
         receiptEffects({ registers: devices.registers, locks: registerLocks, now: () => new Date(now()) }),
         printJobEffects({ printers: devices.printers, now: () => new Date(now()) }),
+        posSaleEffects({
+          accruals: loyalty.accruals,
+          fiscalPolicy: config.fiscalPolicy,
+          accrualWaitMs: 1_000,
+          storeTitle: (store) => config.posPolicy.stores[store]?.title ?? config.seller.name,
+        }),
       ],
       cacheSize: config.actorCacheSize,
       ownerId,

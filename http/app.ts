@@ -28,6 +28,7 @@ import type { Collections } from '../persistence/collections.ts';
 import type { ActorQueries } from '../actors/runtime/queries.ts';
 import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
 import { fiscalRoutes } from './routes/fiscal.ts';
+import { posRoutes, type PosRouteDeps } from './routes/pos.ts';
 import type { Devices } from '../actors/platform/devices/devices.ts';
 import type { FiscalReports } from '../actors/domains/fiscal/reports.ts';
 import type { FiscalPolicy } from '../common/fiscal-policy.ts';
@@ -58,6 +59,7 @@ export interface HttpDependencies {
   devices: Devices;
   fiscalReports: FiscalReports;
   fiscalPolicy: () => FiscalPolicy;
+  pos: Omit<PosRouteDeps, 'runtime' | 'queries'>;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -127,6 +129,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
       policy: deps.fiscalPolicy,
     }).routes(),
   );
+  secured.use(posRoutes({ ...deps.pos, runtime: deps.runtime, queries: deps.queries }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());
 

@@ -72,6 +72,12 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       devices: system.devices,
       fiscalReports: system.fiscalReports,
       fiscalPolicy: () => config.fiscalPolicy,
+      pos: {
+        lookup: system.loyalty.lookup,
+        maxBonusSharePercent: () => system.loyalty.access.settings().maxBonusSharePercent,
+        policy: () => config.posPolicy,
+        now: () => system.clock.now(),
+      },
       collections: system.database.collections,
       queries: system.queries,
       orders: {

@@ -29,6 +29,7 @@ test("inspection: machines with counts and drawable definitions, actors filtered
       'goodfin-application',
       'order',
       'payment',
+      'pos-sale',
       'print-job',
       'probe',
       'product',

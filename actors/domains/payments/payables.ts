@@ -2,6 +2,7 @@ import { AppError } from '../../../common/errors.ts';
 import type { Currency } from '../../../common/order-policy.ts';
 import orderModule from '../../../machines/order.ts';
 import paymentModule, { type PaymentEvent, type PaymentProvider } from '../../../machines/payment.ts';
+import posSaleModule from '../../../machines/pos-sale.ts';
 import type { GatewayStatusReport } from '../../platform/connectors/ports/payment-gateway.ts';
 import type { ActorRuntime } from '../../runtime/runtime.ts';
 
@@ -32,7 +33,8 @@ export interface PayableAttempt {
 export interface Payable {
   /** what the payer's link names: the order id (or sale id) */
   accountId: string;
-  kind: 'order';
+  /** an order, or a sale at a till (its goods are handed over once paid: a provider cannot cancel it then) */
+  kind: 'order' | 'pos-sale';
   /** the order's state */
   state: string;
   /** the payment attempt under way or last made; null before the order asks for one */
@@ -51,35 +53,45 @@ const isGone = (error: unknown) => error instanceof AppError && (error.code === 
 export class Payables {
   constructor(private readonly runtime: ActorRuntime) {}
 
-  /** The account a provider names, with its current payment; null when there is no such account. */
+  /** The account a provider names (an order, else a sale), with its current payment; null when there is no such account. */
   async find(accountId: string): Promise<Payable | null> {
-    let order;
+    const order = await this.view(orderModule, accountId);
+    if (order) {
+      const payment = order.context.currentPayment ? await this.attempt(order.context.currentPayment.id) : null;
+      return { accountId, kind: 'order', state: order.state, payment, cancellable: order.accepts.includes('CANCEL') };
+    }
+    const sale = await this.view(posSaleModule, accountId);
+    if (!sale) return null;
+    const payment = sale.context.payment ? await this.attempt(sale.context.payment.id) : null;
+    return { accountId, kind: 'pos-sale', state: sale.state, payment, cancellable: false };
+  }
+
+  private async view<TModule extends typeof orderModule | typeof posSaleModule>(module: TModule, id: string) {
     try {
-      order = await this.runtime.of(orderModule).get(accountId);
+      return await this.runtime.of(module).get(id);
     } catch (error) {
       if (error instanceof AppError && error.code === 'not_found') return null;
       throw error;
     }
-    const current = order.context.currentPayment;
-    let payment: PayableAttempt | null = null;
-    if (current) {
-      try {
-        const view = await this.runtime.of(paymentModule).get(current.id);
-        payment = {
-          paymentId: view.id,
-          provider: view.context.provider,
-          amount: view.context.amount,
-          currency: view.context.currency,
-          state: view.state,
-          awaitingCustomer: view.tags.includes('awaiting-customer'),
-          paid: view.tags.includes('paid'),
-        };
-      } catch (error) {
-        // the order asked for it a moment ago and the payment actor is not written yet: nothing to pay yet
-        if (!(error instanceof AppError && error.code === 'not_found')) throw error;
-      }
+  }
+
+  private async attempt(paymentId: string): Promise<PayableAttempt | null> {
+    try {
+      const view = await this.runtime.of(paymentModule).get(paymentId);
+      return {
+        paymentId: view.id,
+        provider: view.context.provider,
+        amount: view.context.amount,
+        currency: view.context.currency,
+        state: view.state,
+        awaitingCustomer: view.tags.includes('awaiting-customer'),
+        paid: view.tags.includes('paid'),
+      };
+    } catch (error) {
+      // the owner asked for it a moment ago and the payment actor is not written yet: nothing to pay yet
+      if (error instanceof AppError && error.code === 'not_found') return null;
+      throw error;
     }
-    return { accountId, kind: 'order', state: order.state, payment, cancellable: order.accepts.includes('CANCEL') };
   }
 
   /**
@@ -105,6 +117,8 @@ export class Payables {
    * (`not_cancellable`) once the order has shipped.
    */
   async cancelPaid(accountId: string, provider: string, reason: string, lookedAgain = false): Promise<ProviderCancelOutcome> {
+    // a sale at the till hands its goods over once paid: there is nothing to cancel (its returns are the cashier's)
+    if (await this.view(posSaleModule, accountId)) return 'not_cancellable';
     try {
       const order = await this.runtime.of(orderModule).get(accountId);
       if (!order.accepts.includes('CANCEL'))
