@@ -109,4 +109,20 @@ test('a UZS order paid through the Click sandbox (Prepare → Complete against t
   const parcel = await waitForShipment(client, 'UZ-CLICK-1', 'awaitingPickup');
   assert.match(parcel.context.waybill?.number ?? '', /^\d{14}$/);
   assert.deepEqual(((await sandbox('/violations')) as { violations: string[] }).violations, []);
+
+  // the daily report asks Click (its Merchant API) about the payment: it matches, and soums are totalled apart
+  const run = await client.post('/admin/jobs/daily-report/run', {});
+  assert.equal(run.status, 200, JSON.stringify(run.body));
+  const report = (await client.get(`/admin/reports/${new Date().toISOString().slice(0, 10)}`)).body as {
+    reconciliation: { checked: number; matched: number; mismatches: unknown[] };
+    totals: { amountPaid: number; amountPaidByCurrency: Record<string, number> };
+  };
+  assert.deepEqual(report.reconciliation, { checked: 1, matched: 1, mismatches: [] });
+  assert.deepEqual(report.totals.amountPaidByCurrency, { UZS: 50_000 });
+  assert.equal(report.totals.amountPaid, 0, 'no hryvnias');
+  const asked = await sandbox('/requests');
+  assert.ok(
+    (asked.requests as Array<{ path: string }>).some((r) => r.path.includes('/payment/status/')),
+    'Click was asked',
+  );
 });

@@ -222,6 +222,20 @@ test('end to end: a UZS order paid through the Payme sandbox (Check â†’ Create â
   assert.equal((await sandbox.timeOut('PerformTransaction', { id: tx?.id ?? '' })).identical, true);
   const checked = await sandbox.checkTransaction(tx?.id ?? '');
   assert.deepEqual([checked.result?.state, checked.result?.reason, checked.result?.cancel_time], [2, null, 0]);
+  // the daily report reconciles the payment with Payme's view of it (our record of its transactions): it matches
+  const run = await client.post('/admin/jobs/daily-report/run', {});
+  assert.equal(run.status, 200, JSON.stringify(run.body));
+  const report = (await client.get(`/admin/reports/${new Date(clock.now()).toISOString().slice(0, 10)}`)).body as {
+    reconciliation: { mismatches: Array<{ paymentId: string }> };
+    orders: Array<{ paymentId: string | null; currency: string }>;
+    totals: { amountPaidByCurrency: Record<string, number> };
+  };
+  assert.ok(report.orders.some((o) => o.paymentId === 'PM-E2E-P1' && o.currency === 'UZS'));
+  assert.deepEqual(
+    report.reconciliation.mismatches.filter((m) => m.paymentId === 'PM-E2E-P1'),
+    [],
+  );
+  assert.ok((report.totals.amountPaidByCurrency.UZS ?? 0) >= 50_000);
   // the order is paid: another transaction for it is refused as busy
   assertError(await call('CheckPerformTransaction', { amount: 50_000, account: { order_id: 'PM-E2E' } }), -31051, 'order_id');
   assertError(
