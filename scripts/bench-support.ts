@@ -77,6 +77,8 @@ export async function startHubProcess(
   mongodbUri: string,
   dbName: string,
   dataDir: string,
+  /** more of the hub's configuration (HUB_* variables) */
+  env: Record<string, string> = {},
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
@@ -91,6 +93,7 @@ export async function startHubProcess(
       HUB_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
       LOG_LEVEL: 'warn',
       ...(process.env.HUB_ACTOR_CACHE_SIZE ? { HUB_ACTOR_CACHE_SIZE: process.env.HUB_ACTOR_CACHE_SIZE } : {}),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
