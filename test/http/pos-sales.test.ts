@@ -314,3 +314,26 @@ test('Payme at the till: the sale shows its link and QR code, the customer pays 
   const violations = (await (await fetch(`${payme}/__sandbox/violations`)).json()) as unknown;
   assert.deepEqual(violations, { violations: [] });
 });
+
+test('bonuses pay part of a sale only with a live answer, bounded by the balance and the share; JOWi books them with the accrual', async () => {
+  const sku = await stocked(1_500_000, 10);
+  // c-1002: gold, 10 %, 50 000 soums of bonus; the share allowed is half of what is left after the discount
+  const { sale } = await sell(saleBody(sku, { customer: { phone: '+998935551122' }, useBonus: 10_000_000 }), 'sale-bonus');
+  assert.equal(sale.discount, 300_000);
+  assert.equal(sale.bonusSpent, 1_350_000, 'half of 27 000 soums');
+  assert.equal(sale.total, 1_350_000);
+  await client.post(`/pos/sales/${sale.id}/paid`, {});
+  const done = await completed(sale.id);
+  assert.equal(done.accrual?.status, 'delivered');
+  const booked = jowi.transactions().find((t) => t.externalId === sale.id);
+  assert.deepEqual([booked?.bonusSpent, booked?.discount, booked?.amount], [1_350_000, 300_000, 1_350_000]);
+
+  jowi.mode('hang');
+  try {
+    const offline = await sell(saleBody(sku, { customer: { phone: '+998935551122' }, useBonus: 10_000_000 }), 'sale-bonus-offline');
+    assert.equal(offline.sale.loyalty.status, 'offline');
+    assert.deepEqual([offline.sale.discount, offline.sale.bonusSpent, offline.sale.total], [0, 0, 3_000_000], 'never offline');
+  } finally {
+    jowi.mode('up');
+  }
+});
