@@ -318,10 +318,7 @@ const schema = z.object({
   }),
   HUB_ORDER_POLICY: jsonPolicy(orderPolicySchema, '{"vatRatePercent":20,"maxPaymentAttempts":3}'),
   HUB_FISCAL_POLICY: jsonPolicy(fiscalPolicySchema, '{"autoZReport":true,"alertAfterMs":300000}'),
-  HUB_POS_POLICY: jsonPolicy(
-    posPolicySchema,
-    '{"stores":{"main":{"fiscalRegister":"main","receiptPrinter":"printer"}}}',
-  ),
+  HUB_POS_POLICY: jsonPolicy(posPolicySchema, '{"stores":{"main":{"fiscalRegister":"main","receiptPrinter":"printer"}}}'),
   HUB_SELLER_NAME: variable(),
   HUB_SELLER_DETAILS: variable(),
   HUB_ALERT_WEBHOOK_SECRET: variable(),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JOWI_SANDBOX_CREDENTIALS, startJowiSandbox, type JowiMode } from '../actors/platform/connectors/jowi/sandbox.ts';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
-import { adminKey, drive, log, startHubProcess, type Stats } from './bench-support.ts';
+import { adminKey, drive, log, startHubProcess, stats, type Stats } from './bench-support.ts';
 
 /**
  * `npm run bench:pos [-- --sales 300 --concurrency 16 --json out.json]`: sales at the till per second, and how
@@ -97,18 +97,8 @@ async function main() {
         loyalty[sale.loyalty.status] = (loyalty[sale.loyalty.status] ?? 0) + 1;
         await call(`/pos/sales/${sale.id}/paid`, {});
       });
-      const seconds = (performance.now() - started) / 1000;
-      const sorted = [...saleLatencies].sort((a, b) => a - b);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-      const sale: Stats = {
-        count: sorted.length,
-        seconds: Math.round(seconds * 100) / 100,
-        perSecond: Math.round((sorted.length / seconds) * 100) / 100,
-        p50: Math.round(at(0.5)),
-        p99: Math.round(at(0.99)),
-        max: Math.round(sorted.at(-1) ?? 0),
-      };
-      phases.push({ jowi: mode, sale, saleAndPaid: whole, loyalty, over3s: sorted.filter((ms) => ms >= 3_000).length });
+      const sale = stats(saleLatencies, (performance.now() - started) / 1000);
+      phases.push({ jowi: mode, sale, saleAndPaid: whole, loyalty, over3s: saleLatencies.filter((ms) => ms >= 3_000).length });
     }
 
     const table = phases.map(

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { EventObject } from 'xstate';
 import { errors } from '../../common/errors.ts';
 import type { ActorRuntime, CommandResult } from '../../actors/runtime/runtime.ts';
+import type { CommandOptions } from '../../actors/runtime/views.ts';
 import type { ActorStore } from '../../actors/runtime/store.ts';
 import { actorKey } from '../../actors/runtime/store.ts';
 import type { HubState } from '../context.ts';
@@ -95,6 +96,37 @@ export function idempotencyKeyOf(header: string): string | undefined {
     ]);
   }
   return header;
+}
+
+/** What a route that turns a request into an event for an actor needs of Koa's context. */
+export interface EventRequest {
+  params: Record<string, string | undefined>;
+  state: HubState;
+  get(field: string): string;
+  set(field: string, value: string): void;
+  body: unknown;
+}
+
+/**
+ * A request as an event to the actor `:id`: under the request's Idempotency-Key when it has one (fingerprinted
+ * without the event's `at`, which the server sets), the caller as the journal's origin; answers with `view` of the
+ * actor after it, and says whether it was a repeat (`Idempotent-Replayed`).
+ */
+export async function sendRequestEvent<TEvent extends EventObject, TView>(
+  ctx: EventRequest,
+  handle: { send(id: string, event: TEvent, options: CommandOptions): Promise<CommandResult<TView>> },
+  event: TEvent,
+  kind: string,
+  view: (actor: CommandResult<TView>['actor']) => Promise<unknown>,
+): Promise<void> {
+  const id = ctx.params.id ?? '';
+  const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
+  const result = await handle.send(id, event, {
+    ...(key ? { idempotencyKey: key, requestHash: requestHash(kind, id, { ...event, ...('at' in event ? { at: null } : {}) }) } : {}),
+    origin: { kind: 'event', requestId: ctx.state.requestId, actorName: ctx.state.principal?.name ?? 'unknown' },
+  });
+  ctx.set('Idempotent-Replayed', String(result.replayed));
+  ctx.body = await view(result.actor);
 }
 
 /** A fingerprint of what was asked, so a key reused for a different request is refused. */

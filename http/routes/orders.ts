@@ -17,7 +17,7 @@ import { requireRole } from '../middleware/auth.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
-import { idempotencyKeyOf, requestHash } from './actors.ts';
+import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 
 export interface OrderRouteDeps {
   runtime: ActorRuntime;
@@ -185,26 +185,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''));
   });
 
-  const sendToOrder = async (
-    ctx: {
-      params: Record<string, string | undefined>;
-      state: HubState;
-      get(field: string): string;
-      set(field: string, value: string): void;
-      body: unknown;
-    },
-    event: OrderEvent,
-  ) => {
-    const id = ctx.params.id ?? '';
-    const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    const result = await orders.send(id, event, {
-      idempotencyKey: key,
-      requestHash: requestHash('order-event', id, { ...event, ...('at' in event ? { at: null } : {}) }),
-      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: who(ctx) },
-    });
-    ctx.set('Idempotent-Replayed', String(result.replayed));
-    ctx.body = await orderView(deps.runtime, result.actor);
-  };
+  const sendToOrder = (ctx: EventRequest, event: OrderEvent) =>
+    sendRequestEvent(ctx, orders, event, 'order-event', (actor) => orderView(deps.runtime, actor));
 
   router.post('/orders/:id/cancel', requireRole('operator'), async (ctx) => {
     const body = parseBody(cancelBody, ctx.state.body ?? {});

@@ -21,7 +21,7 @@ import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { parseBody, parseQuery } from '../validation.ts';
-import { idempotencyKeyOf, requestHash } from './actors.ts';
+import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 
 export interface PosRouteDeps {
   runtime: ActorRuntime;
@@ -247,24 +247,8 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     ctx.body = await saleView(deps.runtime, await sales.get(ctx.params.id ?? ''));
   });
 
-  const send = async (
-    ctx: {
-      params: Record<string, string | undefined>;
-      state: HubState;
-      get(field: string): string;
-      set(field: string, value: string): void;
-      body: unknown;
-    },
-    event: PosSaleEvent,
-  ) => {
-    const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
-    const result = await sales.send(ctx.params.id ?? '', event, {
-      ...(key ? { idempotencyKey: key, requestHash: requestHash('pos-sale-event', ctx.params.id ?? '', { ...event, at: undefined }) } : {}),
-      origin: { kind: 'event', requestId: ctx.state.requestId, actorName: who(ctx) },
-    });
-    ctx.set('Idempotent-Replayed', String(result.replayed));
-    ctx.body = await saleView(deps.runtime, result.actor);
-  };
+  const send = (ctx: EventRequest, event: PosSaleEvent) =>
+    sendRequestEvent(ctx, sales, event, 'pos-sale-event', (actor) => saleView(deps.runtime, actor));
 
   // cash or card: the cashier says the money is in (`tendered`: the cash handed over; the change is answered)
   router.post('/pos/sales/:id/paid', requireRole('operator'), async (ctx) => {

@@ -1,4 +1,5 @@
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
+import { OneRunAtATime } from '../../platform/jobs/one-run-at-a-time.ts';
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
@@ -39,8 +40,7 @@ export function msgIdOf(id: string): string {
 
 export class GoodfinOutbox {
   private lastSeq = 0;
-  private running: Promise<{ sent: number; failed: number }> | null = null;
-  private again = false;
+  private readonly deliveries = new OneRunAtATime(() => this.deliverDue());
 
   constructor(private readonly options: OutboxOptions) {}
 
@@ -84,18 +84,7 @@ export class GoodfinOutbox {
 
   /** Sends what is due; one run at a time in a process (a call during a run runs once more after it). */
   deliver(): Promise<{ sent: number; failed: number }> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.deliverDue().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        void this.deliver().catch(() => undefined);
-      }
-    });
-    return this.running;
+    return this.deliveries.run();
   }
 
   private async deliverDue(): Promise<{ sent: number; failed: number }> {

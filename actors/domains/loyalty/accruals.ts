@@ -1,4 +1,5 @@
 import type { Collection } from 'mongodb';
+import { OneRunAtATime } from '../../platform/jobs/one-run-at-a-time.ts';
 import type { Logger } from 'winston';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import type { LoyaltyDeliveryResult, LoyaltyItem, LoyaltyOutboxDoc } from '../../../persistence/loyalty.ts';
@@ -82,8 +83,7 @@ class Refused extends Error {}
 class Waiting extends Error {}
 
 export class LoyaltyAccruals {
-  private running: Promise<DeliveryRun> | null = null;
-  private again = false;
+  private readonly deliveries = new OneRunAtATime(() => this.deliverDue());
 
   constructor(private readonly options: AccrualsOptions) {}
 
@@ -153,18 +153,7 @@ export class LoyaltyAccruals {
 
   /** Delivers what is due; one run at a time in a process (a call during a run runs once more after it). */
   deliver(): Promise<DeliveryRun> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.deliverDue().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        void this.deliver().catch(() => undefined);
-      }
-    });
-    return this.running;
+    return this.deliveries.run();
   }
 
   private fresh(at: Date) {

@@ -256,17 +256,20 @@ export function paymeMerchantApi(deps: MerchantApiDeps): MerchantApi {
     return current.answers.cancel;
   };
 
+  /** A transaction's times, number, state and reason, as CheckTransaction and GetStatement both answer them. */
+  const standingOf = (tx: Pick<PaymeTransactionDoc, 'createTime' | 'performTime' | 'cancelTime' | 'transaction' | 'state' | 'reason'>) => ({
+    create_time: tx.createTime,
+    perform_time: tx.performTime,
+    cancel_time: tx.cancelTime,
+    transaction: tx.transaction,
+    state: tx.state,
+    reason: tx.reason,
+  });
+
   const checkTransaction = async (params: PaymeParams<'CheckTransaction'>, seen: { actor: string | null }): Promise<Answer> => {
     const tx = await transactionOf(params.id);
     seen.actor = `payment/${tx.paymentId}`;
-    return {
-      create_time: tx.createTime,
-      perform_time: tx.performTime,
-      cancel_time: tx.cancelTime,
-      transaction: tx.transaction,
-      state: tx.state,
-      reason: tx.reason,
-    };
+    return standingOf(tx);
   };
 
   const getStatement = async (params: PaymeParams<'GetStatement'>): Promise<Answer> => {
@@ -276,12 +279,7 @@ export function paymeMerchantApi(deps: MerchantApiDeps): MerchantApi {
       time: tx.time,
       amount: tx.amount,
       account: JSON.parse(tx.accountJson) as Record<string, unknown>,
-      create_time: tx.createTime,
-      perform_time: tx.performTime,
-      cancel_time: tx.cancelTime,
-      transaction: tx.transaction,
-      state: tx.state,
-      reason: tx.reason,
+      ...standingOf(tx),
       receivers: null,
     }));
     return { transactions };
