@@ -764,6 +764,388 @@ async function devicesPage() {
   every(3000, draw);
 }
 
+// ---------- sales at the tills ----------
+
+const SALE_TYPE = 'pos-sale';
+const CURRENCY_SIGNS = { UZS: 'сум', UAH: 'грн' };
+
+/** Minor units in the sale's currency, integers only: 2850000 UZS → "28 500.00 сум". */
+function money(minor, currency) {
+  if (minor === null || minor === undefined) return '—';
+  const abs = Math.abs(minor);
+  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+  const cents = String(abs % 100).padStart(2, '0');
+  return `${minor < 0 ? '−' : ''}${whole}.${cents}${currency ? ` ${CURRENCY_SIGNS[currency] ?? currency}` : ''}`;
+}
+
+/** Only web links become hrefs (a provider's link is data, never a script). */
+const webLink = (url) => (typeof url === 'string' && /^https?:\/\//i.test(url) ? url : null);
+const actorHref = (type, id) => `#/actor/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+const saleHref = (id) => `#/sale/${encodeURIComponent(id)}`;
+
+/** The loyalty answer the sale was made with: its status, an "offline" badge, the warning the cashier saw. */
+function loyaltyCell(loyalty, compact) {
+  if (!loyalty) return '—';
+  const offline = loyalty.status === 'offline';
+  return [
+    h('span', { class: 'state' }, loyalty.status),
+    offline ? h('span', { class: 'badge offline', title: loyalty.warning ?? 'the loyalty program did not answer' }, 'offline') : null,
+    loyalty.warning ? h('div', { class: `warning${compact ? ' muted' : ''}`, title: loyalty.warning }, loyalty.warning) : null,
+  ];
+}
+
+/** The flattened leaf states of a machine's graph (what the lists filter on), e.g. `paying.online`. */
+function leafStates(graph) {
+  const leaves = [];
+  const walk = (node) => {
+    for (const child of node.states) {
+      if (child.states.length > 0) walk(child);
+      else leaves.push(child.id.slice(graph.id.length + 1));
+    }
+  };
+  walk(graph);
+  return leaves;
+}
+
+async function salesPage(params) {
+  const filters = {
+    state: params.get('state') ?? '',
+    loyalty: params.get('loyalty') === 'offline' ? 'offline' : '',
+    store: params.get('store') ?? '',
+  };
+  const go = (next) => {
+    const query = new URLSearchParams(Object.entries({ ...filters, ...next }).filter(([, v]) => v));
+    location.hash = `#/sales?${query}`;
+  };
+  const definition = await api(`/admin/machines/${SALE_TYPE}`);
+  const stateSelect = h(
+    'select',
+    { name: 'state' },
+    h('option', { value: '' }, 'any state'),
+    leafStates(definition.graph).map((s) => h('option', { value: s, selected: s === filters.state }, s)),
+  );
+  const offlineBox = h('input', { type: 'checkbox', name: 'offline', checked: filters.loyalty === 'offline' });
+  const storeInput = h('input', { name: 'store', value: filters.store, placeholder: 'e.g. main' });
+  const apply = () => go({ state: stateSelect.value, loyalty: offlineBox.checked ? 'offline' : '', store: storeInput.value.trim() });
+  stateSelect.addEventListener('change', apply);
+  offlineBox.addEventListener('change', apply);
+  const form = h(
+    'form',
+    { class: 'filters', onsubmit: (e) => (e.preventDefault(), apply()) },
+    h('label', {}, 'State', stateSelect),
+    h('label', {}, 'Store', storeInput),
+    h('label', { class: 'check' }, offlineBox, 'Only offline (made without the loyalty program)'),
+    h('button', { type: 'submit' }, 'Filter'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => (location.hash = '#/sales') }, 'Clear'),
+  );
+
+  // the list answers the receipt's id; its state and number come from the receipt itself
+  const receiptCell = (receiptId) => {
+    if (!receiptId) return h('td', { class: 'receipt muted' }, '—');
+    const state = h('span', { class: 'state muted' }, '…');
+    api(`/fiscal/receipts/${encodeURIComponent(receiptId)}`)
+      .then((r) => state.replaceChildren(r.state, r.documentNumber ? ` · № ${r.documentNumber}` : ''))
+      .catch(() => state.replaceChildren('?'));
+    return h(
+      'td',
+      { class: 'receipt' },
+      h('a', { href: actorHref('receipt', receiptId), onclick: (e) => e.stopPropagation() }, receiptId),
+      ' ',
+      state,
+    );
+  };
+
+  const body = h('tbody');
+  const more = h('button', { class: 'secondary', hidden: true }, 'More');
+  let cursor = null;
+  const load = async (append) => {
+    const query = new URLSearchParams(
+      Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v),
+    );
+    const page = await api(`/pos/sales?${query}`);
+    const rows = page.sales.map((s) =>
+      h(
+        'tr',
+        {
+          class: `row${s.loyalty?.status === 'offline' ? ' offline' : ''}`,
+          'data-sale': s.id,
+          'data-loyalty': s.loyalty?.status ?? '',
+          onclick: () => (location.hash = saleHref(s.id)),
+        },
+        h('td', {}, h('a', { href: saleHref(s.id) }, s.id)),
+        h('td', { class: 'nowrap' }, time(s.createdAt)),
+        h('td', {}, s.store),
+        h('td', {}, s.cashier),
+        h('td', { class: 'money' }, money(s.total, s.currency)),
+        h('td', {}, s.method),
+        h('td', { class: 'state' }, s.state),
+        h('td', { class: 'loyalty' }, loyaltyCell(s.loyalty, true)),
+        receiptCell(s.receipt),
+        h('td', { class: 'accrual' }, s.accrual ?? '—'),
+      ),
+    );
+    if (append) body.append(...rows);
+    else body.replaceChildren(...rows);
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    if (!append && rows.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No sales match.')));
+  };
+  more.addEventListener('click', () => load(true));
+  await load(false);
+  render(
+    h('h1', {}, 'Sales'),
+    h('p', { class: 'muted' }, 'Sales at the tills, newest first, with the loyalty answer each was made with and its fiscal receipt.'),
+    form,
+    h(
+      'table',
+      { id: 'sales', 'data-filters': new URLSearchParams(Object.entries(filters).filter(([, v]) => v)).toString() },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Sale', 'Time', 'Store', 'Cashier', 'Total', 'Method', 'State', 'Loyalty', 'Receipt', 'Accrual'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      body,
+    ),
+    h('p', {}, more),
+  );
+}
+
+/** A QR code the API serves behind the key: fetched with it, shown as a data: image (the console's CSP allows those). */
+let qrCache = { key: null, src: null };
+async function qrSource(path, key) {
+  if (qrCache.key === key) return qrCache.src;
+  const response = await fetch(path, { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}` } });
+  if (!response.ok) return null;
+  const src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(await response.text())}`;
+  qrCache = { key, src };
+  return src;
+}
+
+/** Label/value rows. */
+const facts = (id, rows) =>
+  h(
+    'table',
+    { class: 'facts', id },
+    h(
+      'tbody',
+      {},
+      rows.filter(Boolean).map(([label, value, attrs]) => h('tr', attrs ?? {}, h('th', {}, label), h('td', {}, value))),
+    ),
+  );
+
+async function salePage(id) {
+  const page = location.hash;
+  const draw = async () => {
+    const sale = await api(`/pos/sales/${encodeURIComponent(id)}`);
+    const current = sale.payment.current;
+    const qr = sale.paymentQr
+      ? await qrSource(sale.paymentQr, `${sale.paymentQr}|${current?.id}|${sale.paymentUrl}`).catch(() => null)
+      : null;
+    if (location.hash !== page) return; // the operator went elsewhere meanwhile
+    const c = (minor) => money(minor, sale.currency);
+    const customer = sale.loyalty.customer;
+    const offline = sale.loyalty.status === 'offline' || sale.tags.includes('loyalty-offline');
+    const payLink = webLink(sale.paymentUrl);
+    render(
+      h('p', {}, h('a', { href: '#/sales' }, '← Sales')),
+      h(
+        'h1',
+        {},
+        `Sale ${sale.id} `,
+        h('span', { class: 'state', id: 'sale-state' }, sale.state),
+        offline ? h('span', { class: 'badge offline', title: sale.loyalty.warning ?? '' }, 'loyalty offline') : null,
+      ),
+      h(
+        'p',
+        { class: 'muted' },
+        `${sale.store} · register ${sale.register} · ${sale.cashier} · ${time(sale.createdAt)} · `,
+        h('a', { href: actorHref(SALE_TYPE, sale.id), id: 'sale-actor' }, 'journal and statechart'),
+      ),
+      h(
+        'div',
+        { class: 'layout' },
+        h(
+          'div',
+          {},
+          h('h2', {}, 'Items'),
+          h(
+            'table',
+            { id: 'sale-items' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['SKU', 'Name', 'Qty', 'Price', 'Sum'].map((t) => h('th', {}, t)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              sale.items.map((i) =>
+                h(
+                  'tr',
+                  { 'data-sku': i.sku },
+                  h('td', { class: 'mono' }, i.sku),
+                  h('td', {}, i.name),
+                  h('td', {}, i.qty),
+                  h('td', { class: 'money' }, c(i.price)),
+                  h('td', { class: 'money' }, c(i.qty * i.price)),
+                ),
+              ),
+            ),
+          ),
+          h('h2', {}, 'Totals'),
+          facts('sale-totals', [
+            ['Subtotal', c(sale.subtotal), { 'data-total': 'subtotal' }],
+            ['Discount', c(sale.discount), { 'data-total': 'discount' }],
+            ['Bonuses spent', c(sale.bonusSpent), { 'data-total': 'bonusSpent' }],
+            ['Total', h('b', {}, c(sale.total)), { 'data-total': 'total' }],
+            sale.paid?.tendered ? ['Tendered', c(sale.paid.tendered), { 'data-total': 'tendered' }] : null,
+            sale.change !== null && sale.change !== undefined ? ['Change', c(sale.change), { 'data-total': 'change' }] : null,
+          ]),
+          h('h2', {}, 'Returns'),
+          sale.returns.length
+            ? h(
+                'table',
+                { id: 'sale-returns' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ['Return', 'Lines', 'Amount', 'Refunded', 'By', 'Reason', 'When', 'Receipt'].map((t) => h('th', {}, t)),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  sale.returns.map((r) =>
+                    h(
+                      'tr',
+                      { 'data-return': r.returnId },
+                      h('td', { class: 'mono' }, r.returnId),
+                      h('td', {}, r.lines.map((l) => `${l.sku} × ${l.qty}`).join(', ')),
+                      h('td', { class: 'money' }, c(r.amount)),
+                      h('td', {}, r.refundedVia),
+                      h('td', {}, r.by),
+                      h('td', {}, r.reason),
+                      h('td', {}, time(r.at)),
+                      h('td', {}, r.receiptId ? h('a', { href: actorHref('receipt', r.receiptId) }, r.receiptId) : '—'),
+                    ),
+                  ),
+                ),
+              )
+            : h('p', { class: 'muted' }, 'None.'),
+          sale.errors.length || sale.payment.errors.length
+            ? h(
+                'div',
+                {},
+                h('h2', {}, 'Errors'),
+                h(
+                  'ul',
+                  { class: 'error' },
+                  sale.errors.map((e) => h('li', {}, `${e.code}: ${e.message}`)),
+                  sale.payment.errors.map((e) => h('li', {}, `${e.paymentId} ${e.code}: ${e.message}`)),
+                ),
+              )
+            : null,
+        ),
+        h(
+          'div',
+          {},
+          h('h2', {}, 'Loyalty'),
+          h(
+            'div',
+            { class: 'card', id: 'sale-loyalty' },
+            h(
+              'p',
+              {},
+              loyaltyCell(sale.loyalty, false),
+              sale.loyalty.source
+                ? h('span', { class: 'muted' }, sale.loyalty.source === 'cache' ? ' (known from the local cache: no discount)' : ' (live)')
+                : null,
+            ),
+            customer
+              ? facts('sale-customer', [
+                  ['Customer', customer.name ?? '—'],
+                  ['Id', h('span', { class: 'mono' }, customer.id)],
+                  ['Level', customer.level ?? '—'],
+                  ['Discount', `${customer.discountPercent} %`],
+                  ['Bonus balance', c(customer.bonusBalance)],
+                ])
+              : h('p', { class: 'muted' }, 'No loyalty customer.'),
+          ),
+          h('h2', {}, 'Payment'),
+          h(
+            'div',
+            { class: 'card', id: 'sale-payment' },
+            facts('sale-payment-facts', [
+              ['Method', sale.payment.method],
+              ['Attempts', sale.payment.attempts],
+              current ? ['Payment', h('a', { href: actorHref('payment', current.id) }, current.id)] : null,
+              current
+                ? ['Its state', h('span', { class: 'state' }, current.state, current.providerStatus ? ` (${current.providerStatus})` : '')]
+                : null,
+              sale.paid ? ['Paid', `${sale.paid.method} · ${sale.paid.by}${sale.paid.at ? ` · ${time(sale.paid.at)}` : ''}`] : null,
+            ]),
+            payLink
+              ? h(
+                  'div',
+                  { class: 'pay' },
+                  h(
+                    'p',
+                    {},
+                    'Waiting for the customer: ',
+                    h('a', { href: payLink, target: '_blank', rel: 'noopener noreferrer', id: 'payment-link' }, 'payment link'),
+                  ),
+                  qr ? h('img', { src: qr, alt: 'QR code of the payment link', class: 'qr', id: 'payment-qr' }) : null,
+                )
+              : null,
+          ),
+          h('h2', {}, 'Receipt'),
+          h(
+            'div',
+            { class: 'card', id: 'sale-receipt' },
+            sale.receipt
+              ? facts('sale-receipt-facts', [
+                  ['Receipt', h('a', { href: actorHref('receipt', sale.receipt.id) }, sale.receipt.id)],
+                  ['State', h('span', { class: 'state' }, sale.receipt.state)],
+                  ['Document №', sale.receipt.documentNumber ?? '—'],
+                  sale.slip ? ['Slip', h('a', { href: actorHref('print-job', sale.slip) }, sale.slip)] : null,
+                ])
+              : h('p', { class: 'muted' }, 'No fiscal receipt (yet, or the store has no register).'),
+          ),
+          h('h2', {}, 'Bonus accrual'),
+          h(
+            'div',
+            { class: 'card', id: 'sale-accrual' },
+            sale.accrual
+              ? facts('sale-accrual-facts', [
+                  ['Status', h('span', { class: 'state' }, sale.accrual.status)],
+                  ['Earned', c(sale.accrual.bonusEarned)],
+                  ['Balance after', c(sale.accrual.bonusBalance)],
+                ])
+              : h('p', { class: 'muted' }, 'Not yet.'),
+          ),
+          sale.cancellation
+            ? h('div', {}, h('h2', {}, 'Cancelled'), h('p', {}, `${sale.cancellation.reason} (${sale.cancellation.by})`))
+            : null,
+        ),
+      ),
+    );
+  };
+  await draw();
+  // a sale moves on by itself (payment, receipt, accrual): keep it current
+  every(3000, draw);
+}
+
 async function alertsPage() {
   const { alerts } = await api('/admin/alerts');
   const act = (alert, what) => async () => {
@@ -830,6 +1212,8 @@ async function route() {
     if (parts[0] === 'integrations') return await integrationsPage();
     if (parts[0] === 'alerts') return await alertsPage();
     if (parts[0] === 'devices') return await devicesPage();
+    if (parts[0] === 'sales') return await salesPage(params);
+    if (parts[0] === 'sale' && parts.length >= 2) return await salePage(parts.slice(1).join('/'));
     return await actorsPage(params);
   } catch (failure) {
     if (failure.status === 401) return loginPage('Sign in again.');
