@@ -35,7 +35,15 @@ export function createAgenda(db: Db, name: string): Agenda {
     backend: new MongoBackend({ mongo: db, collection: AGENDA_COLLECTION }),
     name,
     processEvery: '5 seconds',
-    defaultLockLifetime: 10 * 60_000,
+    defaultLockLifetime: JOB_LOCK_LIFETIME_MS,
     defaultConcurrency: 1,
   });
 }
+
+/**
+ * How long a job's lock holds without news from its process: a process that died mid-job frees it after this.
+ * Agenda also watches every run with a timer of half this length that outlives the run (it keeps a process that
+ * has stopped alive that long), so it is short, and a long run keeps its lock by touching it (JOB_TOUCH_EVERY_MS).
+ */
+export const JOB_LOCK_LIFETIME_MS = 30_000;
+export const JOB_TOUCH_EVERY_MS = 10_000;

@@ -2,7 +2,7 @@ import type { Agenda } from 'agenda';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'winston';
 import { errors } from '../../../common/errors.ts';
-import { AGENDA_COLLECTION, jobStatusCollection, type JobStatusDoc } from '../../../persistence/scheduler.ts';
+import { AGENDA_COLLECTION, JOB_TOUCH_EVERY_MS, jobStatusCollection, type JobStatusDoc } from '../../../persistence/scheduler.ts';
 
 export interface JobDefinition {
   name: string;
@@ -80,9 +80,15 @@ export class JobRegistry {
 
   async schedule(agenda: Agenda): Promise<void> {
     for (const definition of this.definitions.values()) {
-      agenda.define(definition.name, async () => {
-        const outcome = await this.run(definition.name, 'schedule');
-        if (outcome.result === 'failed') throw new Error(outcome.error ?? 'job failed');
+      agenda.define(definition.name, async (job) => {
+        // a long run keeps its lock: without a touch within the lock's lifetime Agenda takes it for dead
+        const heartbeat = setInterval(() => void job.touch().catch(() => undefined), JOB_TOUCH_EVERY_MS);
+        try {
+          const outcome = await this.run(definition.name, 'schedule');
+          if (outcome.result === 'failed') throw new Error(outcome.error ?? 'job failed');
+        } finally {
+          clearInterval(heartbeat);
+        }
       });
       await agenda.every(definition.every, definition.name, undefined, {
         skipImmediate: true,
