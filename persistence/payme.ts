@@ -113,7 +113,8 @@ export class PaymeTransactions {
       const existing = await this.get(fields._id);
       if (existing) return { outcome: 'exists', doc: existing };
       const active = await this.active(fields.paymentId);
-      if (active) return { outcome: 'busy', active };
+      // the same Payme id created by a racing call between our two reads is this transaction, not another one
+      if (active) return active._id === fields._id ? { outcome: 'exists', doc: active } : { outcome: 'busy', active };
       const [last] = await this.collection.find({}).sort({ number: -1 }).limit(1).toArray();
       const number = (last?.number ?? 0) + 1;
       const transaction = String(number);
