@@ -92,7 +92,11 @@ export class LoyaltyAccruals {
   }
 
   /** Queues a sale's accrual, once: a repeat of its sale id changes nothing and answers the first. */
-  async enqueue(input: AccrualInput): Promise<{ queued: boolean; accrual: LoyaltyDeliveryView }> {
+  /** `deliverInBackground: false`: the caller delivers it itself (`deliverNow`); the outbox's runs take it if that fails. */
+  async enqueue(
+    input: AccrualInput,
+    options: { deliverInBackground?: boolean } = {},
+  ): Promise<{ queued: boolean; accrual: LoyaltyDeliveryView }> {
     const phone = input.phone ? normalisePhone(input.phone) : null;
     const card = input.card?.trim() || null;
     if (!input.customerId && !phone && !card) throw new RangeError('an accrual needs the customer: its JOWi id, phone or card');
@@ -113,7 +117,7 @@ export class LoyaltyAccruals {
       createdAt: new Date(input.createdAt),
       ...this.fresh(at),
     };
-    return this.insert(doc);
+    return this.insert(doc, options.deliverInBackground ?? true);
   }
 
   /** Queues the refund of a sale's accrual for one return, once per return. */
@@ -168,7 +172,7 @@ export class LoyaltyAccruals {
     };
   }
 
-  private async insert(doc: LoyaltyOutboxDoc): Promise<{ queued: boolean; accrual: LoyaltyDeliveryView }> {
+  private async insert(doc: LoyaltyOutboxDoc, deliverInBackground = true): Promise<{ queued: boolean; accrual: LoyaltyDeliveryView }> {
     try {
       await this.options.collection.insertOne(doc);
     } catch (error) {
@@ -176,65 +180,77 @@ export class LoyaltyAccruals {
       const first = await this.options.collection.findOne({ _id: doc._id });
       return { queued: false, accrual: viewOf(first ?? doc) };
     }
-    if (this.options.deliverOnEnqueue ?? true) void this.deliver().catch(() => undefined);
+    if (deliverInBackground && (this.options.deliverOnEnqueue ?? true)) void this.deliver().catch(() => undefined);
     return { queued: true, accrual: viewOf(doc) };
   }
 
   private async deliverDue(): Promise<DeliveryRun> {
-    const run: DeliveryRun = { delivered: 0, failed: 0, refused: 0 };
+    const run: DeliveryRun & { waiting: number } = { delivered: 0, failed: 0, refused: 0, waiting: 0 };
     const due = await this.options.collection
       .find({ status: 'pending', nextAttemptAt: { $lte: new Date(this.now()) } })
       .sort({ queuedAt: 1 })
       .limit(BATCH)
       .toArray();
-    for (const doc of due) {
-      try {
-        const result = doc.kind === 'accrual' ? await this.deliverAccrual(doc) : await this.deliverRefund(doc);
+    for (const doc of due) run[await this.deliverDoc(doc)] += 1;
+    return { delivered: run.delivered, failed: run.failed, refused: run.refused };
+  }
+
+  /** One delivery attempt of one queued accrual or refund, its outcome recorded. */
+  private async deliverDoc(doc: LoyaltyOutboxDoc): Promise<'delivered' | 'failed' | 'refused' | 'waiting'> {
+    try {
+      const result = doc.kind === 'accrual' ? await this.deliverAccrual(doc) : await this.deliverRefund(doc);
+      await this.options.collection.updateOne(
+        { _id: doc._id },
+        { $set: { status: 'delivered', result, attempts: doc.attempts + 1, lastError: null, deliveredAt: new Date(this.now()) } },
+      );
+      return 'delivered';
+    } catch (error) {
+      if (error instanceof Waiting) {
         await this.options.collection.updateOne(
           { _id: doc._id },
-          { $set: { status: 'delivered', result, attempts: doc.attempts + 1, lastError: null, deliveredAt: new Date(this.now()) } },
+          { $set: { nextAttemptAt: new Date(this.now() + this.pause(1)), lastError: error.message } },
         );
-        run.delivered += 1;
-      } catch (error) {
-        if (error instanceof Waiting) {
-          await this.options.collection.updateOne(
-            { _id: doc._id },
-            { $set: { nextAttemptAt: new Date(this.now() + this.pause(1)), lastError: error.message } },
-          );
-          continue;
-        }
-        const message = isConnectorError(error)
-          ? `${error.code}: ${error.message}`
-          : error instanceof Error
-            ? error.message
-            : String(error);
-        if (error instanceof Refused || this.refusedForGood(error)) {
-          await this.options.collection.updateOne(
-            { _id: doc._id },
-            { $set: { status: 'refused', attempts: doc.attempts + 1, lastError: message } },
-          );
-          run.refused += 1;
-          this.options.logger.warn('jowi refused a loyalty delivery for good', { id: doc._id, error: message });
-          await this.alert('loyalty_delivery_refused', doc, `JOWi Club refused the ${doc.kind} of sale ${doc.saleId}: ${message}`, message);
-          continue;
-        }
-        const attempts = doc.attempts + 1;
-        await this.options.collection.updateOne(
-          { _id: doc._id },
-          { $set: { attempts, nextAttemptAt: new Date(this.now() + this.pause(attempts)), lastError: message } },
-        );
-        run.failed += 1;
-        this.options.logger.warn('loyalty delivery to jowi failed; it waits and is tried again', { id: doc._id, attempts, error: message });
-        if (attempts === (this.options.alertAfter ?? 5))
-          await this.alert(
-            'loyalty_delivery_failing',
-            doc,
-            `the ${doc.kind} of sale ${doc.saleId} to JOWi Club failed ${attempts} times; retrying`,
-            message,
-          );
+        return 'waiting';
       }
+      const message = isConnectorError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+      if (error instanceof Refused || this.refusedForGood(error)) {
+        await this.options.collection.updateOne(
+          { _id: doc._id },
+          { $set: { status: 'refused', attempts: doc.attempts + 1, lastError: message } },
+        );
+        this.options.logger.warn('jowi refused a loyalty delivery for good', { id: doc._id, error: message });
+        await this.alert('loyalty_delivery_refused', doc, `JOWi Club refused the ${doc.kind} of sale ${doc.saleId}: ${message}`, message);
+        return 'refused';
+      }
+      const attempts = doc.attempts + 1;
+      await this.options.collection.updateOne(
+        { _id: doc._id },
+        { $set: { attempts, nextAttemptAt: new Date(this.now() + this.pause(attempts)), lastError: message } },
+      );
+      this.options.logger.warn('loyalty delivery to jowi failed; it waits and is tried again', { id: doc._id, attempts, error: message });
+      if (attempts === (this.options.alertAfter ?? 5))
+        await this.alert(
+          'loyalty_delivery_failing',
+          doc,
+          `the ${doc.kind} of sale ${doc.saleId} to JOWi Club failed ${attempts} times; retrying`,
+          message,
+        );
+      return 'failed';
     }
-    return run;
+  }
+
+  /**
+   * Delivers a sale's queued accrual now, for at most `budgetMs` (a slow JOWi is left to the outbox's own runs),
+   * and answers where it stands: the till's slip shows the new balance when JOWi answered in time.
+   */
+  async deliverNow(saleId: string, budgetMs: number): Promise<LoyaltyDeliveryView | null> {
+    const doc = await this.options.collection.findOne({ _id: accrualKey(saleId) });
+    if (!doc || doc.status !== 'pending') return doc ? viewOf(doc) : null;
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = this.deliverDoc(doc).catch(() => 'failed' as const);
+    await Promise.race([attempt, new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)))]);
+    clearTimeout(timer);
+    return this.accrualOf(saleId);
   }
 
   /** The pause after `attempts` failed attempts: doubling from the base, up to the maximum (settings). */

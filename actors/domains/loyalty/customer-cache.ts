@@ -8,6 +8,24 @@ import type { JowiCustomer } from '../../platform/connectors/jowi/protocol.ts';
  * later accrual). Data carries the time it was true at JOWi: an older copy
  * (a webhook resent late) never overwrites a newer one.
  */
+/**
+ * A live answer that changes nothing is written at most this often: every look-up refreshes the cache, and
+ * FerretDB's updates are what a busy till pays for; the cached time is at most this old while nothing changes.
+ */
+const REFRESH_UNCHANGED_MS = 3_600_000;
+
+function unchanged(current: LoyaltyCustomerDoc, customer: JowiCustomer): boolean {
+  return (
+    current.name === customer.name &&
+    current.phone === customer.phone &&
+    current.card === customer.card &&
+    current.level === customer.level &&
+    current.discountPercent === customer.discountPercent &&
+    current.bonusBalance === customer.bonusBalance &&
+    current.blocked === customer.blocked
+  );
+}
+
 export class CustomerCache {
   constructor(
     private readonly collection: Collection<LoyaltyCustomerDoc>,
@@ -18,6 +36,7 @@ export class CustomerCache {
   async remember(customer: JowiCustomer, sourceAt: Date, source: LoyaltyCustomerDoc['source']): Promise<boolean> {
     const current = await this.collection.findOne({ _id: customer.id });
     if (current && current.sourceAt.getTime() > sourceAt.getTime()) return false;
+    if (current && unchanged(current, customer) && sourceAt.getTime() - current.sourceAt.getTime() < REFRESH_UNCHANGED_MS) return false;
     const doc: LoyaltyCustomerDoc = {
       _id: customer.id,
       name: customer.name,
@@ -39,6 +58,7 @@ export class CustomerCache {
   async rememberBalance(customerId: string, bonusBalance: number, sourceAt: Date, source: LoyaltyCustomerDoc['source']): Promise<boolean> {
     const current = await this.collection.findOne({ _id: customerId });
     if (!current || current.sourceAt.getTime() > sourceAt.getTime()) return false;
+    if (current.bonusBalance === bonusBalance && sourceAt.getTime() - current.sourceAt.getTime() < REFRESH_UNCHANGED_MS) return false;
     await this.collection.replaceOne({ _id: customerId }, { ...current, bonusBalance, sourceAt, source, updatedAt: new Date(this.now()) });
     return true;
   }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FiscalPolicy } from '../../../common/fiscal-policy.ts';
 import { formatMoney } from '../../../common/money.ts';
 import paymentModule, { type PaymentInput } from '../../../machines/payment.ts';
@@ -102,15 +101,6 @@ function accrualCustomer(context: PosSaleContext): { customerId: string | null; 
 }
 
 export function posSaleEffects(deps: PosEffectDeps & { storeTitle: (store: string) => string }): BoundEffects {
-  const waitForAccrual = async (saleId: string, signal: AbortSignal | undefined) => {
-    const until = Date.now() + deps.accrualWaitMs;
-    for (;;) {
-      const view = await deps.accruals.accrualOf(saleId);
-      if (!view || view.status !== 'pending' || Date.now() >= until || signal?.aborted) return view;
-      await sleep(50, undefined, { ref: false });
-    }
-  };
-
   return bindEffects(posSaleModule, {
     reserveStock: async (input, context) => {
       const held = await holdUnits(context, input.holderId, input.items);
@@ -141,19 +131,23 @@ export function posSaleEffects(deps: PosEffectDeps & { storeTitle: (store: strin
       return { receiptId };
     },
 
-    accrueBonus: async ({ context: sale }, context) => {
+    accrueBonus: async ({ context: sale }) => {
       const customer = accrualCustomer(sale);
       if (!customer) return { status: 'none' as const, bonusEarned: null, bonusBalance: null };
-      await deps.accruals.enqueue({
-        saleId: sale.saleId,
-        ...customer,
-        amount: sale.pricing.total,
-        discount: sale.pricing.discount,
-        bonusSpent: sale.pricing.bonusSpent,
-        items: chargedLines(sale).map((line) => ({ name: line.name, qty: line.qty, price: line.price })),
-        createdAt: sale.acceptedAt,
-      });
-      const view = await waitForAccrual(sale.saleId, context.signal);
+      await deps.accruals.enqueue(
+        {
+          saleId: sale.saleId,
+          ...customer,
+          amount: sale.pricing.total,
+          discount: sale.pricing.discount,
+          bonusSpent: sale.pricing.bonusSpent,
+          items: chargedLines(sale).map((line) => ({ name: line.name, qty: line.qty, price: line.price })),
+          createdAt: sale.acceptedAt,
+        },
+        { deliverInBackground: false },
+      );
+      // delivered now when JOWi answers within the wait (the slip shows the new balance); otherwise the outbox goes on
+      const view = await deps.accruals.deliverNow(sale.saleId, deps.accrualWaitMs);
       if (view?.status === 'delivered' && view.result)
         return { status: 'delivered' as const, bonusEarned: view.result.bonusEarned, bonusBalance: view.result.bonusBalance };
       return { status: 'queued' as const, bonusEarned: null, bonusBalance: null };
