@@ -334,10 +334,8 @@ const posSaleMachine = setup({
         input: ({ context }) => ({ holderId: context.saleId, items: context.items.map(({ sku, qty, price }) => ({ sku, qty, price })) }),
         onDone: [
           { guard: 'stockOk', target: 'paying' },
-          {
-            target: 'releasingRejected',
-            actions: assign({ errors: ({ event }) => event.output.errors }),
-          },
+          // a refused hold gives back what it held itself (stock/holds.ts): nothing is left to release
+          { target: 'rejected', actions: assign({ errors: ({ event }) => event.output.errors }) },
         ],
         onError: {
           target: 'releasingRejected',
@@ -345,7 +343,7 @@ const posSaleMachine = setup({
         },
       },
     },
-    /** a refused reservation may have held some lines: they go back before the sale is rejected */
+    /** the stock check failed part-way (its retries spent): whatever it held goes back before the sale is rejected */
     releasingRejected: {
       invoke: {
         id: 'releaseRejected',

@@ -155,17 +155,25 @@ test('Payme: a payment actor under the sale; a failure lets the cashier choose a
   assert.equal(paid.context.paid?.paymentId, 'S-1-P2');
 });
 
-test('stock refused: what was held goes back and the sale is rejected with the reasons; a cancel before payment releases the stock', () => {
+test('stock refused: the sale is rejected with the reasons (the hold gave back what it held); a failed check releases everything; a cancel before payment releases the stock', () => {
   const [start] = initialTransition(machine, saleInput());
-  const [releasing, work] = step(start, {
+  const [rejected, none] = step(start, {
     type: 'xstate.done.actor.reserve',
     output: { ok: false, errors: [{ code: 'out_of_stock', message: 'TEA-1: 0 left', path: 'items.0.sku' }] },
   });
+  assert.equal(rejected.value, 'rejected');
+  assert.deepEqual(spawned(none), []);
+  assert.equal(rejected.context.errors[0]?.code, 'out_of_stock');
+
+  const [releasing, work] = step(start, {
+    type: 'xstate.error.actor.reserve',
+    error: { code: 'db_down', message: 'database unreachable' },
+  });
   assert.equal(releasing.value, 'releasingRejected');
   assert.deepEqual(workOf(work).spawns[0]?.input, { holderId: 'S-1', skus: ['TEA-1', 'CUP-1'] });
-  const [rejected] = step(releasing, { type: 'xstate.done.actor.releaseRejected', output: { released: 1 } });
-  assert.equal(rejected.value, 'rejected');
-  assert.equal(rejected.context.errors[0]?.code, 'out_of_stock');
+  const [failed] = step(releasing, { type: 'xstate.done.actor.releaseRejected', output: { released: 1 } });
+  assert.equal(failed.value, 'rejected');
+  assert.equal(failed.context.errors[0]?.code, 'stock_check_failed');
 
   const [cancelling, release] = step(reserved(), { type: 'CANCEL', reason: 'покупатель передумал', by: 'Олена' });
   assert.equal(cancelling.value, 'cancelling');
