@@ -278,7 +278,7 @@ test('100 sales at once for the last 10 units of one product: exactly 10 are mad
           const s = await saleOf(a.sale.id);
           return s.state === 'reservingStock' || s.state === 'releasingRejected' ? undefined : s.state;
         },
-        30_000,
+        120_000,
         `sale ${a.sale.id} past its stock check`,
       ),
     ),
