@@ -162,15 +162,11 @@ async function actorsPage(params) {
     h('button', { type: 'button', class: 'secondary', onclick: () => (location.hash = '#/actors') }, 'Clear'),
   );
 
-  const body = h('tbody');
-  const more = h('button', { class: 'secondary', hidden: true }, 'More');
-  let cursor = null;
-  const load = async (append) => {
-    const query = new URLSearchParams(
-      Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v),
-    );
-    const page = await api(`/admin/actors?${query}`);
-    const rows = page.actors.map((a) =>
+  const { body, more } = await pagedRows({
+    path: '/admin/actors',
+    filters,
+    items: (page) => page.actors,
+    row: (a) =>
       h(
         'tr',
         {
@@ -184,15 +180,9 @@ async function actorsPage(params) {
         h('td', {}, a.revision),
         h('td', {}, time(a.updatedAt)),
       ),
-    );
-    if (append) body.append(...rows);
-    else body.replaceChildren(...rows);
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
-    if (!append && rows.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No actors match.')));
-  };
-  more.addEventListener('click', () => load(true));
-  await load(false);
+    columns: 5,
+    empty: 'No actors match.',
+  });
   render(
     h('h1', {}, 'Actors'),
     machinesBox,
@@ -209,6 +199,31 @@ async function actorsPage(params) {
   every(5000, async () => {
     await drawMachines();
   });
+}
+
+/**
+ * A list page's rows, 50 at a time: the first page at once, the next ones by the "More" button (the API's
+ * `nextCursor`), with the page's filters as query parameters.
+ */
+async function pagedRows({ path, filters, items, row, columns, empty }) {
+  const body = h('tbody');
+  const more = h('button', { class: 'secondary', hidden: true }, 'More');
+  let cursor = null;
+  const load = async (append) => {
+    const query = new URLSearchParams(
+      Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v),
+    );
+    const page = await api(`${path}?${query}`);
+    const rows = items(page).map(row);
+    if (append) body.append(...rows);
+    else body.replaceChildren(...rows);
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    if (!append && rows.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: columns, class: 'muted' }, empty)));
+  };
+  more.addEventListener('click', () => load(true));
+  await load(false);
+  return { body, more };
 }
 
 // ---------- statechart ----------
@@ -855,15 +870,11 @@ async function salesPage(params) {
     );
   };
 
-  const body = h('tbody');
-  const more = h('button', { class: 'secondary', hidden: true }, 'More');
-  let cursor = null;
-  const load = async (append) => {
-    const query = new URLSearchParams(
-      Object.entries({ ...filters, limit: '50', ...(append && cursor ? { cursor } : {}) }).filter(([, v]) => v),
-    );
-    const page = await api(`/pos/sales?${query}`);
-    const rows = page.sales.map((s) =>
+  const { body, more } = await pagedRows({
+    path: '/pos/sales',
+    filters,
+    items: (page) => page.sales,
+    row: (s) =>
       h(
         'tr',
         {
@@ -883,15 +894,9 @@ async function salesPage(params) {
         receiptCell(s.receipt),
         h('td', { class: 'accrual' }, s.accrual ?? '—'),
       ),
-    );
-    if (append) body.append(...rows);
-    else body.replaceChildren(...rows);
-    cursor = page.nextCursor;
-    more.hidden = !cursor;
-    if (!append && rows.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No sales match.')));
-  };
-  more.addEventListener('click', () => load(true));
-  await load(false);
+    columns: 10,
+    empty: 'No sales match.',
+  });
   render(
     h('h1', {}, 'Sales'),
     h('p', { class: 'muted' }, 'Sales at the tills, newest first, with the loyalty answer each was made with and its fiscal receipt.'),
