@@ -163,10 +163,11 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
         { path: 'header:Idempotency-Key', message: 'required' },
       ]);
     const body = parseBody(posSaleRequestSchema, ctx.state.body ?? {});
-    const store = deps.policy().stores[body.store];
+    const policy = deps.policy();
+    const store = policy.stores[body.store];
     if (!store)
       throw errors.badRequest(`no store "${body.store}" in HUB_POS_POLICY`, [
-        { path: 'store', message: `known: ${Object.keys(deps.policy().stores).join(', ')}` },
+        { path: 'store', message: `known: ${Object.keys(policy.stores).join(', ')}` },
       ]);
     checkMethod(body.payment.method, body.currency);
     const saleId = derivedSaleId(key);
@@ -183,7 +184,6 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
       : body.customer
         ? saleLoyaltyOf(await deps.lookup.find(body.customer))
         : NO_CUSTOMER;
-    const policy = deps.policy();
     const input: PosSaleInput = existing
       ? existing.context
       : {

@@ -117,12 +117,14 @@ export class Payables {
    * (`not_cancellable`) once the order has shipped.
    */
   async cancelPaid(accountId: string, provider: string, reason: string, lookedAgain = false): Promise<ProviderCancelOutcome> {
-    // a sale at the till hands its goods over once paid: there is nothing to cancel (its returns are the cashier's)
-    if (await this.view(posSaleModule, accountId)) return 'not_cancellable';
+    const order = await this.view(orderModule, accountId);
+    if (!order) {
+      // a sale at the till hands its goods over once paid: there is nothing to cancel (its returns are the cashier's)
+      return (await this.view(posSaleModule, accountId)) ? 'not_cancellable' : 'gone';
+    }
+    if (!order.accepts.includes('CANCEL'))
+      return order.state === 'cancelling' || order.state === 'cancelled' ? 'cancelling' : 'not_cancellable';
     try {
-      const order = await this.runtime.of(orderModule).get(accountId);
-      if (!order.accepts.includes('CANCEL'))
-        return order.state === 'cancelling' || order.state === 'cancelled' ? 'cancelling' : 'not_cancellable';
       await this.runtime.of(orderModule).send(accountId, { type: 'CANCEL', reason, by: provider }, { origin: originOf(provider) });
       return 'cancelling';
     } catch (error) {
