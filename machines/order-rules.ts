@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CURRENCIES, CURRENCY_OF_METHOD, methodsFor, PAYMENT_METHODS, type Currency, type OrderPolicy } from '../common/order-policy.ts';
+import { isMarketplace, MARKETPLACE_CURRENCY, MARKETPLACES } from '../common/marketplaces.ts';
 export {
   CURRENCIES,
   DEFAULT_EXCHANGE_RATES,
@@ -31,7 +32,8 @@ export const orderRequestSchema = z.object({
     .max(64)
     .regex(/^[A-Za-z0-9._:-]+$/)
     .optional(),
-  source: z.enum(['shop', 'marketplace', 'manual']),
+  /** where the order came from: the shop, a person, or the marketplace that sold it (its id is then `externalId`) */
+  source: z.enum(['shop', 'marketplace', 'manual', ...MARKETPLACES]),
   customer: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional(), email: z.string().max(254).optional() }),
   items: z
     .array(
@@ -46,7 +48,10 @@ export const orderRequestSchema = z.object({
   /** UAH (kopiykas) or UZS (tiyin); it decides the ways of paying (Payme and Click take soums, the others hryvnias) */
   currency: z.enum(CURRENCIES),
   delivery: z.object({
-    carrier: z.literal('novaposhta'),
+    /** `marketplace`: the marketplace's own logistics carry it (FBS); we pack and hand it over */
+    carrier: z.enum(['novaposhta', 'marketplace']),
+    /** the marketplace's logistics service, e.g. `uzum-fbs` */
+    service: z.string().min(1).max(64).optional(),
     cityRef: ref.optional(),
     warehouseRef: ref.optional(),
     address: z.object({ street: z.string().max(200), house: z.string().max(20), flat: z.string().max(20).optional() }).optional(),
@@ -59,11 +64,24 @@ export type OrderRequest = z.infer<typeof orderRequestSchema>;
 
 /** What `POST /orders` takes: the request, with a way of paying that takes its currency (else a 400 naming the ones that do). */
 export const orderIntakeSchema = orderRequestSchema.superRefine((order, ctx) => {
-  if (CURRENCY_OF_METHOD[order.payment.method] === order.currency) return;
+  const method = order.payment.method;
+  if (method === 'marketplace' || order.delivery.carrier === 'marketplace' || isMarketplace(order.source)) {
+    if (!isMarketplace(order.source))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source'],
+        message: `payment at a marketplace and marketplace logistics are for orders a marketplace sold (source ${MARKETPLACES.join(', ')})`,
+      });
+    else if (order.currency !== MARKETPLACE_CURRENCY[order.source])
+      ctx.addIssue({ code: 'custom', path: ['currency'], message: `${order.source} sells in ${MARKETPLACE_CURRENCY[order.source]}` });
+    if (method === 'marketplace') return;
+  }
+  if (CURRENCY_OF_METHOD[method] === order.currency) return;
+  const methods = methodsFor(order.currency);
   ctx.addIssue({
     code: 'custom',
     path: ['payment', 'method'],
-    message: `${order.payment.method} takes ${CURRENCY_OF_METHOD[order.payment.method]}; an order in ${order.currency} pays by ${methodsFor(order.currency).join(', ')}`,
+    message: `${method} takes ${CURRENCY_OF_METHOD[method]}; ${methods.length > 0 ? `an order in ${order.currency} pays by ${methods.join(', ')}` : `an order in ${order.currency} is paid at its marketplace (marketplace)`}`,
   });
 });
 
@@ -71,6 +89,7 @@ export const orderIntakeSchema = orderRequestSchema.superRefine((order, ctx) => 
 const PHONES: Record<Currency, { pattern: RegExp; example: string }> = {
   UAH: { pattern: /^\+?380\d{9}$/, example: 'a Ukrainian phone number, e.g. +380501234567' },
   UZS: { pattern: /^\+?(998|380)\d{9}$/, example: 'an Uzbek or Ukrainian phone number, e.g. +998901234567' },
+  RUB: { pattern: /^\+?7\d{10}$/, example: 'a Russian or Kazakh phone number, e.g. +79161234567' },
 };
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -78,12 +97,17 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function validateOrder(order: OrderRequest): OrderError[] {
   const errors: OrderError[] = [];
   const missing: string[] = [];
-  if (!order.customer.name?.trim()) missing.push('customer.name');
-  if (!order.customer.phone?.trim()) missing.push('customer.phone');
-  if (!order.customer.email?.trim()) missing.push('customer.email');
+  // a marketplace gives what it has: no e-mail, and no customer at all when its own logistics carry the parcel
+  const fromMarketplace = isMarketplace(order.source);
+  const weShip = order.delivery.carrier === 'novaposhta';
+  if (weShip || !fromMarketplace) {
+    if (!order.customer.name?.trim()) missing.push('customer.name');
+    if (!order.customer.phone?.trim()) missing.push('customer.phone');
+  }
+  if (!fromMarketplace && !order.customer.email?.trim()) missing.push('customer.email');
   if (order.items.length === 0) missing.push('items');
-  if (!order.delivery.cityRef) missing.push('delivery.cityRef');
-  if (!order.delivery.warehouseRef && !order.delivery.address) missing.push('delivery.warehouseRef');
+  if (weShip && !order.delivery.cityRef) missing.push('delivery.cityRef');
+  if (weShip && !order.delivery.warehouseRef && !order.delivery.address) missing.push('delivery.warehouseRef');
   for (const path of missing) errors.push({ code: 'missing_field', message: `${path} is required`, path });
   const phone = PHONES[order.currency];
   if (order.customer.phone?.trim() && !phone.pattern.test(order.customer.phone.replace(/[\s()-]/g, ''))) {

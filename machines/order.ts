@@ -13,6 +13,7 @@ import {
   type Pricing,
 } from './order-rules.ts';
 import type { BasketLine, PaymentInput } from './payment.ts';
+import { isMarketplace } from '../common/marketplaces.ts';
 
 /**
  * An order from "the customer likes a product" to "ready for new orders"
@@ -79,10 +80,13 @@ export type OrderEvent =
 export interface StockRequest {
   orderId: string;
   items: Array<{ sku: string; qty: number; unitPrice: number }>;
+  /** false for a marketplace's order: the marketplace set its price, our catalogue price does not apply */
+  checkPrice: boolean;
 }
 export type StockAnswer = { ok: true; lines: ReservedLine[] } | { ok: false; errors: OrderError[] };
 export interface DeliveryRequest {
-  carrier: 'novaposhta';
+  carrier: 'novaposhta' | 'marketplace';
+  service: string | null;
   cityRef: string;
   warehouseRef: string | null;
   hasAddress: boolean;
@@ -112,6 +116,8 @@ export interface DocumentsRequest {
 }
 export interface ShipmentRequest {
   orderId: string;
+  /** `marketplace`: its own logistics carry the parcel, so no shipment of ours is made */
+  carrier: 'novaposhta' | 'marketplace';
   recipient: { name: string; phone: string; email: string | null };
   cityRef: string;
   warehouseRef: string | null;
@@ -214,7 +220,8 @@ function paymentInput(context: OrderContext): PaymentInput {
     paymentId: paymentIdOf(context.orderId, attempt),
     orderId: context.orderId,
     attempt,
-    provider: context.payment.method === 'cod' ? 'monobank' : context.payment.method,
+    // cash on delivery never reaches `paying`, nor an order paid at its marketplace
+    provider: context.payment.method === 'cod' || context.payment.method === 'marketplace' ? 'monobank' : context.payment.method,
     amount: totalDue(context),
     currency: context.currency,
     description: `Замовлення ${context.externalId ?? context.orderId}`,
@@ -295,6 +302,7 @@ const orderMachine = setup({
     stockReserved: ({ event }) => (event as unknown as { output: StockAnswer }).output.ok,
     deliverable: ({ event }) => (event as unknown as { output: DeliveryAnswer }).output.ok,
     cashOnDelivery: ({ context }) => context.payment.method === 'cod',
+    paidAtMarketplace: ({ context }) => context.payment.method === 'marketplace',
     currentPayment: ({ context, event }) => event.type === 'PAYMENT_RESULT' && event.paymentId === context.currentPayment?.id,
     attemptsLeft: ({ context }) => context.paymentAttempts - context.paymentAttemptsBefore < context.policy.maxPaymentAttempts,
     lateSuccess: ({ event }) => event.type === 'PAYMENT_RESULT' && event.outcome === 'succeeded',
@@ -365,6 +373,7 @@ const orderMachine = setup({
         input: ({ context }) => ({
           orderId: context.orderId,
           items: context.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })),
+          checkPrice: !isMarketplace(context.source),
         }),
         onDone: [
           {
@@ -393,6 +402,7 @@ const orderMachine = setup({
         src: 'checkDelivery',
         input: ({ context }) => ({
           carrier: context.delivery.carrier,
+          service: context.delivery.service ?? null,
           cityRef: context.delivery.cityRef ?? '',
           warehouseRef: context.delivery.warehouseRef ?? null,
           hasAddress: context.delivery.address !== undefined,
@@ -439,6 +449,14 @@ const orderMachine = setup({
           target: 'issuingDocuments',
           actions: assign(({ context }) => ({
             receipt: { paymentId: null, method: 'cod' as const, amount: totalDue(context), paidAt: null },
+          })),
+        },
+        // the buyer paid the marketplace: nothing for us to take
+        {
+          guard: 'paidAtMarketplace',
+          target: 'issuingDocuments',
+          actions: assign(({ context }) => ({
+            receipt: { paymentId: null, method: 'marketplace' as const, amount: totalDue(context), paidAt: null },
           })),
         },
         { target: 'paying' },
@@ -566,7 +584,8 @@ const orderMachine = setup({
       after: { promisedDelivery: { actions: assign({ late: true }) } },
       states: {
         awaitingShipment: {
-          entry: assign({ shipmentRequested: true }),
+          // a parcel of ours (Nova Poshta); the marketplace's own logistics need none
+          entry: assign({ shipmentRequested: ({ context }) => context.delivery.carrier === 'novaposhta' }),
           invoke: [
             tellCustomer('confirm', 'order_confirmed', (context) => ({
               invoice: context.invoice?.number ?? null,
@@ -578,6 +597,7 @@ const orderMachine = setup({
               src: 'requestShipment',
               input: ({ context }) => ({
                 orderId: context.orderId,
+                carrier: context.delivery.carrier,
                 recipient: {
                   name: context.customer.name ?? '',
                   phone: context.customer.phone ?? '',

@@ -142,6 +142,7 @@ test('paid → documents → awaiting shipment with a promised date and an on-ti
   assert.deepEqual(spawned(next).sort(), ['notifyCustomer', 'requestShipment']);
   assert.deepEqual(workOf(next).spawns.find((x) => x.src === 'requestShipment')?.input, {
     orderId: 'SHOP-1001',
+    carrier: 'novaposhta',
     recipient: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' },
     cityRef: 'city-1',
     warehouseRef: 'wh-1',
@@ -525,4 +526,71 @@ test('an order in soums pays through Payme in UZS (tiyin); its parcel is declare
     'invalid_phone',
     'a hryvnia order still wants a Ukrainian phone',
   );
+});
+
+/** An FBS order from Uzum: paid there, carried by Uzum's logistics, priced by Uzum. */
+const marketplaceInput = (overrides: Partial<OrderInput> = {}) =>
+  orderInput({
+    orderId: 'uzum-5001',
+    externalId: '5001',
+    source: 'uzum',
+    customer: {},
+    currency: 'UZS',
+    items: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 9_900_000 }],
+    delivery: { carrier: 'marketplace', service: 'uzum-fbs', fee: 0 },
+    payment: { method: 'marketplace' },
+    total: 9_900_000,
+    ...overrides,
+  });
+
+test('a marketplace order needs no customer or address when its logistics carry it, and keeps its own price at the stock check', () => {
+  assert.deepEqual(validateOrder(marketplaceInput()), []);
+  // a Rozetka order that we ship through Nova Poshta still needs the recipient and the branch, but no e-mail
+  const rozetka = marketplaceInput({
+    source: 'rozetka',
+    currency: 'UAH',
+    delivery: { carrier: 'novaposhta', fee: 0 },
+    customer: { name: 'Олена' },
+  });
+  assert.deepEqual(
+    validateOrder(rozetka).map((e) => e.path),
+    ['customer.phone', 'delivery.cityRef', 'delivery.warehouseRef'],
+  );
+  const [start, actions] = initialTransition(machine, marketplaceInput());
+  assert.equal(start.value, 'reservingStock');
+  assert.equal((workOf(actions).spawns[0]?.input as { checkPrice: boolean }).checkPrice, false);
+  const [, shopActions] = initialTransition(machine, orderInput());
+  assert.equal((workOf(shopActions).spawns[0]?.input as { checkPrice: boolean }).checkPrice, true);
+});
+
+test('an order paid at its marketplace skips our payment, and its own logistics ask for no parcel of ours', () => {
+  const [start] = initialTransition(machine, marketplaceInput());
+  const [checking, checks] = step(start, {
+    type: 'xstate.done.actor.reserve',
+    output: { ok: true, lines: [{ sku: 'CUP-1', name: 'Чашка', qty: 1, unitPrice: 9_900_000 }] },
+  });
+  assert.deepEqual(workOf(checks).spawns[0]?.input, {
+    carrier: 'marketplace',
+    service: 'uzum-fbs',
+    cityRef: '',
+    warehouseRef: null,
+    hasAddress: false,
+  });
+  const [issuing, issues] = step(checking, {
+    type: 'xstate.done.actor.coverage',
+    output: { ok: true, cityName: 'uzum-fbs', warehouseName: null },
+  });
+  assert.equal(issuing.value, 'issuingDocuments');
+  assert.deepEqual(spawned(issues), ['issueDocuments']);
+  assert.deepEqual(ctx(issuing).receipt, { paymentId: null, method: 'marketplace', amount: 9_900_000, paidAt: null });
+  assert.equal(ctx(issuing).paymentAttempts, 0);
+  const [fulfilment] = step(issuing, {
+    type: 'xstate.done.actor.documents',
+    output: { invoiceNumber: 9, issuedAt: '2026-11-22T10:05:00.000Z' },
+  });
+  assert.deepEqual(fulfilment.value, { fulfilment: 'awaitingShipment' });
+  assert.equal(ctx(fulfilment).shipmentRequested, false);
+  assert.deepEqual(order.children?.(ctx(fulfilment)), []);
+  const [shipped] = step(fulfilment, { type: 'SHIPPED', at: '2026-11-22T12:00:00.000Z' });
+  assert.deepEqual(shipped.value, { fulfilment: 'shipped' });
 });

@@ -57,6 +57,7 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
       context,
       input.orderId,
       input.items.map((item) => ({ sku: item.sku, qty: item.qty, price: item.unitPrice })),
+      { checkPrice: input.checkPrice !== false },
     );
     if (!held.ok) {
       const { code, message, index, field } = held.refusal;
@@ -75,6 +76,8 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
   });
 
   const checkDelivery: EffectHandler<DeliveryRequest, DeliveryAnswer> = async (input, context) => {
+    // the marketplace's own logistics deliver wherever it sells
+    if (input.carrier === 'marketplace') return { ok: true, cityName: input.service ?? 'marketplace logistics', warehouseName: null };
     if ((await deps.reference.cities.estimatedDocumentCount()) > 0) {
       const city = await deps.reference.cities.findOne({ _id: input.cityRef });
       if (!city)
@@ -195,7 +198,8 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
     });
     // the fiscal receipt prints on its own (a sale never waits for a printer); created once whatever reruns
     const register = deps.printing.fiscalRegister();
-    if (input.receipt.method !== 'cod' && register) {
+    // a marketplace that took the money fiscalises it itself
+    if (input.receipt.method !== 'cod' && input.receipt.method !== 'marketplace' && register) {
       await context.actors.create(
         receiptModule,
         saleReceiptIdOf(input.orderId),
@@ -219,7 +223,7 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
         },
       );
     }
-    if (input.receipt.method !== 'cod' && input.customer.email) {
+    if (input.receipt.method !== 'cod' && input.receipt.method !== 'marketplace' && input.customer.email) {
       const notice = renderNotice(
         { orderId: input.orderId, template: 'payment_received', to: input.customer.email, data: { amount: input.receipt.amount } },
         { order: '', survey: null, payment: null },

@@ -133,6 +133,8 @@ export function requestShipmentEffect(deps: {
 }): EffectHandler<ShipmentRequest, { shipmentId: string }> {
   const now = deps.now ?? Date.now;
   return async (input, context) => {
+    // the marketplace's logistics carry it: the order waits for the seller's SHIPPED
+    if (input.carrier === 'marketplace') return { shipmentId: '' };
     const config = deps.connectors.configOf(novaPoshtaConnector);
     const shipment: ShipmentInput = {
       shipmentId: input.orderId,

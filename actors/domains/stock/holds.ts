@@ -31,7 +31,12 @@ const toProduct = async (context: EffectContext, sku: string, event: { type: 'RE
   (await context.actors.send(productModule, sku, event, { key: `${event.type.toLowerCase()}:${sku}`, ifGone: 'skip' })) !== null;
 
 /** Holds every line for the holder, or none: a refusal releases what was held before it. */
-export async function holdUnits(context: EffectContext, holderId: string, items: readonly HoldRequestLine[]): Promise<HoldAnswer> {
+export async function holdUnits(
+  context: EffectContext,
+  holderId: string,
+  items: readonly HoldRequestLine[],
+  options: { checkPrice: boolean } = { checkPrice: true },
+): Promise<HoldAnswer> {
   const lines: Array<HoldRequestLine & { name: string }> = [];
   const held: string[] = [];
   let refusal: HoldRefusal | null = null;
@@ -49,7 +54,7 @@ export async function holdUnits(context: EffectContext, holderId: string, items:
       break;
     }
     held.push(item.sku);
-    if (product.price !== item.price) {
+    if (options.checkPrice && product.price !== item.price) {
       refusal = { code: 'price_mismatch', message: `${item.sku} costs ${product.price}, ${item.price} was asked`, index, field: 'price' };
       break;
     }

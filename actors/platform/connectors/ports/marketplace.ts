@@ -10,15 +10,8 @@ import { z } from 'zod';
  * paging, batch sizes and codes.
  */
 
-export const MARKETPLACES = ['rozetka', 'uzum', 'wildberries', 'ozon'] as const;
-export type MarketplaceName = (typeof MARKETPLACES)[number];
-
-/** Each marketplace sells in one currency; its prices are kept and pushed in it. */
-export const MARKETPLACE_CURRENCY = { rozetka: 'UAH', uzum: 'UZS', wildberries: 'RUB', ozon: 'RUB' } as const satisfies Record<
-  MarketplaceName,
-  string
->;
-export type MarketplaceCurrency = (typeof MARKETPLACE_CURRENCY)[MarketplaceName];
+import { type MarketplaceCurrency, type MarketplaceName } from '../../../../common/marketplaces.ts';
+export { MARKETPLACES, MARKETPLACE_CURRENCY, type MarketplaceCurrency, type MarketplaceName } from '../../../../common/marketplaces.ts';
 
 const positiveId = z.number().int().positive();
 const barcode = z.string().trim().min(1).max(64);
@@ -62,7 +55,11 @@ export const marketplaceSettingsShape = {
   /** the hub imports orders and pushes statuses, stock and prices only for an enabled marketplace */
   enabled: z.boolean().default(false),
   /** how often new orders are pulled */
-  ordersIntervalMinutes: z.number().min(0.05).max(24 * 60).default(5),
+  ordersIntervalMinutes: z
+    .number()
+    .min(0.05)
+    .max(24 * 60)
+    .default(5),
   /** stock and price changes are collected this long and pushed together (the debounce) */
   pushIntervalSeconds: z.number().min(1).max(3600).default(60),
 };
