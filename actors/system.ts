@@ -58,6 +58,8 @@ import { orderEffects } from './domains/orders/effects.ts';
 import { paymentEffects } from './domains/payments/effects.ts';
 import { paymentWebhooks } from './domains/payments/webhooks.ts';
 import { PaymentGateways } from './platform/connectors/payment-gateways.ts';
+import { Marketplaces } from './platform/connectors/marketplaces.ts';
+import { MarketplaceSync } from './domains/marketplaces/sync.ts';
 import { Carriers } from './platform/connectors/carriers.ts';
 import { probeEffects } from './domains/probe/effects.ts';
 import { webhookSpecs } from './domains/probe/webhook.ts';
@@ -156,6 +158,8 @@ export interface ActorSystem extends DurableRuntime {
   goodfin: { collections: GoodfinCollections; outbox: GoodfinOutbox; declarer: GoodfinDeclarer };
   /** JOWi Club: the bounded customer look-up, the accruals outbox, the customer cache its webhook keeps */
   loyalty: Loyalty;
+  /** orders in from the marketplaces, statuses, stock and prices out */
+  marketplaces: MarketplaceSync;
   inbox: Inbox;
   /** partners that call us and wait for our answer (Payme, Click) */
   merchantApis: MerchantApi[];
@@ -223,6 +227,8 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     await ensureReferenceIndexes(collections.db);
     const reference = referenceCollections(collections.db);
     await ensureGoodfinIndexes(collections.db);
+    // the marketplace sync needs the runtime, which needs its listener: bound once both exist
+    let marketplaceSync: MarketplaceSync | null = null;
     const goodfinStore = goodfinCollections(collections.db);
     const goodfinOutbox = new GoodfinOutbox({
       collection: goodfinStore.outbox,
@@ -322,10 +328,24 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       onTransitioned: (change) => {
         attention(change);
         actorIndex.note(change);
+        marketplaceSync?.observe(change);
       },
     });
     const { runtime, worker } = durable;
     const queries = new ActorQueries({ runtime, actors: collections.actors, index: actorIndex });
+    const marketplaces = new MarketplaceSync({
+      db: collections.db,
+      runtime,
+      marketplaces: new Marketplaces({ connectors }),
+      reference,
+      policy: () => config.orderPolicy,
+      alerts: alertSink,
+      logger,
+      now,
+    });
+    await marketplaces.ensureIndexes();
+    marketplaceSync = marketplaces;
+    closers.push({ name: 'marketplace notices', close: () => marketplaces.flush() });
 
     // Partners that call us: webhooks and Goodfin's inbound messages, kept in the inbox before they are answered.
     const inbox = new Inbox(collections.inbox, runtime, logger, [
@@ -390,6 +410,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       )
       .define(goodfinOutboxJob(goodfinOutbox))
       .defineAll(loyalty.jobs)
+      .defineAll(marketplaces.jobs())
       .define(novaPoshtaReferenceSyncJob({ reference, client: () => connectors.client(novaPoshtaConnector), now }))
       .define(dailyReportJob({ queries, commerce, gateways, mailer, reportTo: config.mail.reportTo, logger, now }));
     const zReportJob = fiscalZReportJob({ reports: fiscalReports, policy: config.fiscalPolicy });
@@ -419,6 +440,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       reference,
       goodfin: { collections: goodfinStore, outbox: goodfinOutbox, declarer: goodfinDeclarer },
       loyalty,
+      marketplaces,
       inbox,
       merchantApis: merchants,
       signatureFailures,

@@ -18,6 +18,7 @@ import { alertRoutes, type AlertsApi } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { marketplaceRoutes } from './routes/marketplaces.ts';
 import { commerceAdminRoutes, orderRoutes, surveyRoutes, thankYouRoutes, type OrderRouteDeps } from './routes/orders.ts';
 import type { Mailer } from '../actors/platform/mail/mailer.ts';
 import type { ReferenceCollections } from '../persistence/reference.ts';
@@ -100,6 +101,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(alertRoutes({ alerts: deps.alerts }).routes());
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
+  secured.use(marketplaceRoutes({ marketplaces: deps.orders.marketplaces }).routes());
   secured.use(referenceRoutes(deps.reference).routes());
   secured.use(
     inspectionRoutes({

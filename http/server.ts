@@ -87,6 +87,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         mailer: system.mailer,
         policy: () => config.orderPolicy,
         seller: config.seller,
+        marketplaces: system.marketplaces,
         now: () => system.clock.now(),
       },
       applications: {

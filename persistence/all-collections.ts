@@ -26,6 +26,12 @@ import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
 import { paymeTransactionsCollection } from './payme.ts';
 import { loyaltyCustomersCollection, loyaltyOutboxCollection } from './loyalty.ts';
+import {
+  marketplaceHeldImportsCollection,
+  marketplaceListingsCollection,
+  marketplaceOrdersCollection,
+  marketplaceSyncCollection,
+} from './marketplaces.ts';
 import { citiesCollection, warehousesCollection } from './reference.ts';
 import { jobStatusCollection } from './scheduler.ts';
 import { hubMetaCollection } from './secret-box.ts';
@@ -80,4 +86,9 @@ export const allCollections: readonly DeclaredCollection[] = [
   // JOWi Club loyalty (loyalty.ts)
   loyaltyCustomersCollection,
   loyaltyOutboxCollection,
+  // marketplaces (marketplaces.ts)
+  marketplaceListingsCollection,
+  marketplaceSyncCollection,
+  marketplaceOrdersCollection,
+  marketplaceHeldImportsCollection,
 ];

@@ -105,6 +105,8 @@ export interface StateChange {
   version: number;
   /** commit time, epoch ms */
   at: number;
+  /** the machine's context after the transition (read it, never change it) */
+  context: unknown;
 }
 
 /**
@@ -491,6 +493,7 @@ export class ActorRuntime {
         previousTags: previous ? tagsOf(previous.snapshot, module) : [],
         version: module.version,
         at: now.getTime(),
+        context: next.context,
       });
     } catch (error) {
       this.options.logger.error('a transition listener failed', { type, id, error: String(error) });

@@ -18,6 +18,9 @@ import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
+import { isMarketplace, MARKETPLACES, type MarketplaceName } from '../../common/marketplaces.ts';
+import { ListingRefused, productMarketplacesSchema } from '../../actors/domains/marketplaces/listings.ts';
+import type { MarketplaceSync } from '../../actors/domains/marketplaces/sync.ts';
 
 export interface OrderRouteDeps {
   runtime: ActorRuntime;
@@ -25,6 +28,8 @@ export interface OrderRouteDeps {
   commerce: CommerceCollections;
   policy: () => OrderPolicy;
   seller: Seller;
+  /** listings at the marketplaces (with the product) and each marketplace order's sync state (with the order) */
+  marketplaces: MarketplaceSync;
   now?: () => number;
 }
 
@@ -34,6 +39,8 @@ const listQuery = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
+  /** the marketplace an order came from */
+  source: z.enum(MARKETPLACES).optional(),
 });
 
 const cancelBody = z.object({ reason: z.string().min(1).max(500) });
@@ -47,12 +54,15 @@ const productBody = z.object({
   name: z.string().min(1).max(200),
   price: z.number().int().nonnegative(),
   stock: z.number().int().nonnegative(),
+  /** where the product is listed, with its ids and price there; a marketplace set to null is unlisted */
+  marketplaces: productMarketplacesSchema.optional(),
 });
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /** The order as an operator sees it: the machine's context, plus its payment and documents. */
-export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderContext>) {
+export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderContext>, marketplaces?: MarketplaceSync) {
   const c = actor.context;
+  const sync = marketplaces && isMarketplace(c.source) ? await marketplaces.collections.orders.findOne({ _id: actor.id }) : null;
   let payment: Record<string, unknown> | null = null;
   if (c.currentPayment) {
     try {
@@ -98,6 +108,16 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderCon
     shipment: c.shipment,
     survey: c.survey,
     cancellation: c.cancellation,
+    // what its marketplace has been told, and a push it refused (the order's incident)
+    marketplace: sync && {
+      name: sync.marketplace,
+      externalId: sync.externalId,
+      told: sync.told,
+      cancelledThere: sync.cancelledThere,
+      settled: sync.settled,
+      lastError: sync.lastError,
+      incident: sync.incident,
+    },
     createdAt: actor.createdAt,
     updatedAt: actor.updatedAt,
   };
@@ -146,7 +166,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     );
     ctx.status = 201;
     ctx.set('Idempotent-Replayed', String(result.replayed));
-    ctx.body = await orderView(deps.runtime, result.actor);
+    ctx.body = await orderView(deps.runtime, result.actor, deps.marketplaces);
   });
 
   router.get('/orders', requireRole('operator', 'viewer'), async (ctx) => {
@@ -157,6 +177,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       orderModule,
       {
         ...(query.state ? { states: [query.state] } : {}),
+        // a marketplace's orders have ids made from its name (marketplaceOrderId)
+        ...(query.source ? { idPrefix: `${query.source}-` } : {}),
         ...(from !== null ? { createdFrom: new Date(from) } : {}),
         ...(Number.isFinite(before) ? { createdBefore: new Date(before) } : {}),
       },
@@ -168,6 +190,9 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
         return {
           id: order.id,
           state: order.state,
+          source: c.source,
+          externalId: c.externalId ?? null,
+          currency: c.currency,
           total: c.pricing?.total ?? c.total,
           method: c.payment.method,
           customer: c.customer.name ?? null,
@@ -182,11 +207,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/orders/:id', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''));
+    ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
   });
 
   const sendToOrder = (ctx: EventRequest, event: OrderEvent) =>
-    sendRequestEvent(ctx, orders, event, 'order-event', (actor) => orderView(deps.runtime, actor));
+    sendRequestEvent(ctx, orders, event, 'order-event', (actor) => orderView(deps.runtime, actor, deps.marketplaces));
 
   router.post('/orders/:id/cancel', requireRole('operator'), async (ctx) => {
     const body = parseBody(cancelBody, ctx.state.body ?? {});
@@ -217,7 +242,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   // the link the customer pays on, as a QR code to show or print at the counter (while the order waits for its payment)
   router.get('/orders/:id/payment-qr', requireRole('operator', 'viewer'), async (ctx) => {
     const { format } = parseQuery(qrFormatSchema, ctx.query);
-    const view = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''));
+    const view = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
     if (typeof view.paymentUrl !== 'string')
       throw new AppError(409, 'conflict', `order ${view.id} is not waiting for an online payment (state ${view.state})`, {
         state: view.state,
@@ -231,8 +256,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   router.put('/admin/products/:sku', requireRole('admin'), async (ctx) => {
     const sku = ctx.params.sku ?? '';
     if (!SKU.test(sku)) throw errors.badRequest('a SKU is letters, digits and . _ : - (max 64)', [{ path: 'sku', message: 'invalid' }]);
-    const body = parseBody(productBody, ctx.state.body ?? {});
+    const { marketplaces: listed, ...body } = parseBody(productBody, ctx.state.body ?? {});
     const origin = { kind: 'admin' as const, requestId: ctx.state.requestId, actorName: who(ctx) };
+    const wholeUnits = (name: MarketplaceName) => deps.marketplaces.wholeUnits(name);
+    // a listing that cannot be made refuses the whole request before the product changes
+    if (listed) await deps.marketplaces.listings.validate(sku, listed, wholeUnits).catch(listingError);
     let actor: ActorView<ProductContext>;
     try {
       actor = (await products.create(sku, { sku, ...body }, { origin })).actor;
@@ -242,7 +270,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
       // stock below what open orders hold is refused by the product itself: 409 event_not_accepted, reason stock_below_reserved
       actor = (await products.send(sku, { type: 'SET', ...body }, { origin })).actor;
     }
-    ctx.body = productView(actor);
+    if (listed) {
+      const current = { available: availableUnits(actor.context), revision: actor.revision };
+      await deps.marketplaces.listings.set(sku, listed, current, wholeUnits).catch(listingError);
+    }
+    ctx.body = { ...productView(actor), marketplaces: await deps.marketplaces.listings.of(sku) };
   });
 
   router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
@@ -251,7 +283,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/admin/products/:sku', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = productView(await products.get(ctx.params.sku ?? ''));
+    const sku = ctx.params.sku ?? '';
+    ctx.body = { ...productView(await products.get(sku)), marketplaces: await deps.marketplaces.listings.of(sku) };
   });
 
   return router;
@@ -325,6 +358,13 @@ export function thankYouRoutes(): Router<HubState> {
 <h1>Дякуємо!</h1><p>${order ? `Замовлення ${escape(order)}: ` : ''}щойно банк підтвердить оплату, ми надішлемо лист із підтвердженням.</p>`;
   });
   return router;
+}
+
+/** A listing refused by the listings: the request's 400 (or 409 for an item listed as another product). */
+function listingError(error: unknown): never {
+  if (!(error instanceof ListingRefused)) throw error;
+  if (error.status === 409) throw errors.conflict(error.message, { path: error.path });
+  throw errors.badRequest(error.message, [{ path: error.path, message: error.message }]);
 }
 
 /** The actor id an order without externalId gets: derived from its key, so a repeat lands on the same order. */

@@ -78,6 +78,7 @@ test('the actor index loads the projection, answers filtered newest-first pages 
       previousTags: [],
       version: 1,
       at: base + 100_000,
+      context: {},
     });
     assert.equal(index.query({ type: 'order', limit: 1 })[0]?.id, 'O-00');
     index.note({
@@ -92,6 +93,7 @@ test('the actor index loads the projection, answers filtered newest-first pages 
       previousTags: [],
       version: 1,
       at: base + 200_000,
+      context: {},
     });
     assert.equal(index.query({ type: 'order', limit: 1 })[0]?.state, 'cancelled');
 

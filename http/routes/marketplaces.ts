@@ -1,0 +1,59 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { MARKETPLACES } from '../../common/marketplaces.ts';
+import { errors } from '../../common/errors.ts';
+import type { MarketplaceSync } from '../../actors/domains/marketplaces/sync.ts';
+import type { HubState } from '../context.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { parseQuery } from '../validation.ts';
+
+const nameSchema = z.enum(MARKETPLACES);
+const incidentsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+/**
+ * `/admin/marketplaces`: each marketplace's sync state (cursor, last import and push, what is still due,
+ * incidents), the orders held at import, and the orders whose status a marketplace refused. Imports and
+ * pushes run now through `POST /admin/jobs/marketplace-orders:<name>/run` and `…/marketplace-push/run`.
+ */
+export function marketplaceRoutes(deps: { marketplaces: MarketplaceSync }): Router<HubState> {
+  const router = new Router<HubState>();
+  const nameOf = (raw: string | undefined) => {
+    const parsed = nameSchema.safeParse(raw);
+    if (!parsed.success) throw errors.notFound(`marketplace ${raw ?? ''}`);
+    return parsed.data;
+  };
+
+  router.get('/admin/marketplaces', requireRole('operator', 'viewer'), async (ctx) => {
+    ctx.body = { marketplaces: await deps.marketplaces.views() };
+  });
+
+  router.get('/admin/marketplaces/:name/held', requireRole('operator', 'viewer'), async (ctx) => {
+    const name = nameOf(ctx.params.name);
+    const held = await deps.marketplaces.collections.held.find({ marketplace: name }).sort({ firstSeenAt: 1 }).limit(500).toArray();
+    ctx.body = {
+      held: held.map((doc) => ({
+        externalId: doc.externalId,
+        reason: doc.reason,
+        attempts: doc.attempts,
+        firstSeenAt: doc.firstSeenAt,
+        lastTriedAt: doc.lastTriedAt,
+        order: doc.order,
+      })),
+    };
+  });
+
+  router.get('/admin/marketplaces/:name/incidents', requireRole('operator', 'viewer'), async (ctx) => {
+    const name = nameOf(ctx.params.name);
+    const { limit } = parseQuery(incidentsQuery, ctx.query);
+    const docs = await deps.marketplaces.collections.orders
+      .find({ marketplace: name, incident: { $ne: null } })
+      .sort({ updatedAt: -1 })
+      .limit(limit)
+      .toArray();
+    ctx.body = {
+      incidents: docs.map((doc) => ({ orderId: doc._id, externalId: doc.externalId, told: doc.told, incident: doc.incident })),
+    };
+  });
+
+  return router;
+}
