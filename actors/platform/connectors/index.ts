@@ -7,6 +7,7 @@ import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
 import { paymeConnector } from './payme/connector.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
+import { uzumConnector } from './uzum/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
@@ -21,4 +22,5 @@ export const allConnectors: AnyConnector[] = [
   paymeConnector,
   clickConnector,
   jowiConnector,
+  uzumConnector,
 ];

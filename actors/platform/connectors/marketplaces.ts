@@ -1,13 +1,18 @@
 import type { MarketplaceName } from '../../../common/marketplaces.ts';
 import type { Connectors } from './kit/connectors.ts';
 import type { Marketplace } from './ports/marketplace.ts';
+import { uzumConnector } from './uzum/connector.ts';
+import { uzumMarketplace } from './uzum/marketplace.ts';
 
 export interface MarketplaceDeps {
   connectors: Connectors;
 }
 
 /** Every marketplace the hub sells on. A new one is a connector folder with its `marketplace.ts` and one line here. */
-const MARKETPLACES_BUILT: ReadonlyArray<(deps: MarketplaceDeps) => Marketplace> = [];
+const MARKETPLACES_BUILT: ReadonlyArray<(deps: MarketplaceDeps) => Marketplace> = [
+  ({ connectors }) =>
+    uzumMarketplace({ client: () => connectors.client(uzumConnector), settings: () => connectors.configOf(uzumConnector).settings }),
+];
 
 /** The marketplaces by name; `enabled()` are those whose integration settings say `enabled: true`. */
 export class Marketplaces {
