@@ -64,6 +64,17 @@ function readSeen(cursor: string | null): Set<number> {
 }
 const writeSeen = (ids: Iterable<number>) => [...ids].map((id) => id.toString(36)).join('.');
 
+/** The cards cursor listProducts hands out: WB's own `{updatedAt, nmID}`. */
+function readCardsCursor(cursor: string): { updatedAt?: string; nmID?: number } | null {
+  try {
+    const parsed = JSON.parse(cursor) as { updatedAt?: unknown; nmID?: unknown };
+    if (typeof parsed.updatedAt !== 'string' || typeof parsed.nmID !== 'number') return null;
+    return { updatedAt: parsed.updatedAt, nmID: parsed.nmID };
+  } catch {
+    return null;
+  }
+}
+
 const orderIdOf = (externalId: string): number | null => (/^\d{1,18}$/.test(externalId) ? Number(externalId) : null);
 
 /** Minor units (kopecks) of an order: WB gives integers ×100, so nothing is converted. */
@@ -424,7 +435,8 @@ export function wildberriesMarketplace(deps: {
 
     /** One page of cards (100, WB's maximum): one product per size, named by its first barcode. */
     async listProducts(cursor, call) {
-      const from = cursor ? (JSON.parse(cursor) as { updatedAt?: string; nmID?: number }) : {};
+      const from = cursor === null ? {} : readCardsCursor(cursor);
+      if (from === null) throw error('invalid_cursor', 'not a cursor listProducts gave');
       const page = await deps.client().cardsPage(from, { signal: call?.signal });
       rememberCards(page.cards);
       let warehouseId = deps.settings().warehouseId ?? fbsWarehouse;

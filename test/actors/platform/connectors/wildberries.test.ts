@@ -21,9 +21,13 @@ import {
   supplySchema,
   WB_PATHS,
 } from '../../../../actors/platform/connectors/wildberries/protocol.ts';
-import { WILDBERRIES_SANDBOX_CREDENTIALS, type WildberriesSandbox } from '../../../../actors/platform/connectors/wildberries/sandbox.ts';
+import {
+  startWildberriesSandbox,
+  WILDBERRIES_SANDBOX_CREDENTIALS,
+  type WildberriesSandbox,
+} from '../../../../actors/platform/connectors/wildberries/sandbox.ts';
 import * as published from '../../../fixtures/wildberries-published.ts';
-import { rejection, withSandboxClient } from '../../../support/connectors.ts';
+import { connectorHttpFor, rejection, withSandboxClient } from '../../../support/connectors.ts';
 
 type Setup = Parameters<Parameters<typeof withSandboxClient<WildberriesClient>>[1]>[0] & {
   wb: WildberriesSandbox;
@@ -416,4 +420,34 @@ test('the sandbox refuses what WB refuses: a batch over the maximum, a barcode-k
     assert.deepEqual([status, body], [400, { code: 'IncorrectRequestBody', message: 'Некорректное тело запроса' }]);
     const missing = await fetch(`${wb.url}${WB_PATHS.newOrders}`);
     assert.equal(missing.status, 401);
+  }));
+
+test('prices and cards go to their own hosts by absolute URL; the marketplace calls stay on the base URL', async () => {
+  const marketplaceHost = await startWildberriesSandbox();
+  const pricesHost = await startWildberriesSandbox();
+  const contentHost = await startWildberriesSandbox();
+  try {
+    const { client } = connectorHttpFor<WildberriesClient>(wildberriesConnector, {
+      baseUrl: marketplaceHost.url,
+      settings: { pricesBaseUrl: pricesHost.url, contentBaseUrl: contentHost.url },
+    });
+    const marketplace = wildberriesMarketplace({ client: () => client, settings: () => wildberriesSettingsSchema.parse({}) });
+    await marketplace.pushPrices([{ sku: 'MUG', listing: listing(246810202, '4601234500035'), price: 61_000 }]);
+    await marketplace.listProducts(null);
+    assert.deepEqual(pricesHost.priceOf(246810202), { price: 610, discount: 0 });
+    assert.deepEqual(marketplaceHost.priceOf(246810202), { price: 590, discount: 0 });
+    assert.equal(contentHost.requests({ path: WB_PATHS.cardsList }).length, 1);
+    assert.deepEqual(
+      marketplaceHost.requests().map((r) => r.path),
+      [WB_PATHS.warehouses],
+    );
+  } finally {
+    await Promise.all([marketplaceHost.close(), pricesHost.close(), contentHost.close()]);
+  }
+});
+
+test('a cursor listProducts never gave is refused, not thrown as a crash', () =>
+  withWildberries(async ({ marketplace }) => {
+    const error = await rejection(marketplace.listProducts('{"page":2}'));
+    assert.deepEqual([error.code, error.retryable], ['invalid_cursor', false]);
   }));
