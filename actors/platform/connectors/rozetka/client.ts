@@ -5,16 +5,23 @@ import { TokenSession } from '../kit/session.ts';
 import { z } from 'zod';
 import {
   encodePassword,
+  goodsPageSchema,
   loginContentSchema,
+  massUpdateAnswerSchema,
+  massUpdateRequestSchema,
+  ORDER_EXPAND,
   orderUpdateSchema,
   ordersPageSchema,
   RETRYABLE_ROZETKA_CODES,
   ROZETKA_ERROR_CODES,
   ROZETKA_PATHS,
   rozetkaEnvelopeSchema,
+  rozetkaErrorSchema,
   rozetkaOrderSchema,
   SESSION_ERROR_CODES,
+  type MassUpdateItem,
   type OrdersQuery,
+  type RozetkaGoodsPage,
   type RozetkaOrder,
   type RozetkaOrdersPage,
   type RozetkaOrderUpdate,
@@ -38,15 +45,16 @@ export class RozetkaClient {
   /** `{success, content}` → content parsed; `success: false` → a ConnectorError with Rozetka's code. */
   private content<T>(response: RawResponse, schema: z.ZodType<T>, operation: string): T {
     const envelope = parseAnswer(this.http, rozetkaEnvelopeSchema, response.data, operation, response.status);
-    if (!envelope.success) {
-      const { code, message } = envelope.errors;
-      const auth = code === ROZETKA_ERROR_CODES.incorrectCredentials || SESSION_ERROR_CODES.has(code);
-      throw this.http.error(partnerErrorCode(code), message, {
-        retryable: RETRYABLE_ROZETKA_CODES.has(code),
-        status: auth ? 401 : response.status,
-      });
-    }
+    if (!envelope.success) throw this.refusal(envelope.errors, response.status);
     return parseAnswer(this.http, schema, envelope.content, operation, response.status);
+  }
+
+  private refusal(errors: { code: string; message: string }, status: number) {
+    const auth = errors.code === ROZETKA_ERROR_CODES.incorrectCredentials || SESSION_ERROR_CODES.has(errors.code);
+    return this.http.error(partnerErrorCode(errors.code), errors.message, {
+      retryable: RETRYABLE_ROZETKA_CODES.has(errors.code),
+      status: auth ? 401 : status,
+    });
   }
 
   /** Logs in (`POST /sites`); callers use the session, which logs in only when needed. */
@@ -89,7 +97,7 @@ export class RozetkaClient {
     await this.session.obtain();
   }
 
-  /** One page of orders (pages start at 1), newest first unless `sort` says otherwise. */
+  /** One page of orders (pages start at 1, 20 orders each), newest first unless `sort` says otherwise; with lines, delivery and payment. */
   searchOrders(query: OrdersQuery = {}, context?: CallContext): Promise<RozetkaOrdersPage> {
     return this.authed(
       'orders.search',
@@ -98,12 +106,14 @@ export class RozetkaClient {
         path: ROZETKA_PATHS.ordersSearch,
         query: {
           page: query.page,
+          id: query.id,
           types: query.types,
           status: query.status,
+          created_from: query.createdFrom,
           changed_from: query.changedFrom,
           changed_to: query.changedTo,
           sort: query.sort ?? '-id',
-          expand: 'user,delivery,purchases',
+          expand: ORDER_EXPAND.join(','),
         },
       },
       ordersPageSchema,
@@ -112,7 +122,56 @@ export class RozetkaClient {
   }
 
   getOrder(id: number, context?: CallContext): Promise<RozetkaOrder> {
-    return this.authed('orders.get', { method: 'GET', path: ROZETKA_PATHS.order(id) }, rozetkaOrderSchema, context);
+    return this.authed(
+      'orders.get',
+      { method: 'GET', path: ROZETKA_PATHS.order(id), query: { expand: ORDER_EXPAND.join(',') } },
+      rozetkaOrderSchema,
+      context,
+    );
+  }
+
+  /** One page of the seller's goods (`GET /goods/all`, pages start at 1). */
+  listGoods(query: { page: number; pageSize: number }, context?: CallContext): Promise<RozetkaGoodsPage> {
+    return this.authed(
+      'goods.all',
+      { method: 'GET', path: ROZETKA_PATHS.goodsAll, query: { page: query.page, pageSize: query.pageSize } },
+      goodsPageSchema,
+      context,
+    );
+  }
+
+  /**
+   * Sets absolute prices and/or stock of up to MASS_UPDATE_MAX_ITEMS items in one call (so repeating it is
+   * harmless). Items Rozetka refuses come back by their `item_rz_id` with its reasons; the rest were taken.
+   */
+  massUpdate(
+    items: readonly MassUpdateItem[],
+    context?: CallContext,
+  ): Promise<Array<{ itemId: number; reasons: Array<{ id: string; value: string[] }> }>> {
+    const body = massUpdateRequestSchema.parse({ items });
+    return this.session.run(
+      (token) =>
+        this.http.call({
+          operation: 'items.massUpdate',
+          method: 'PUT',
+          path: ROZETKA_PATHS.itemsMassUpdate,
+          json: body,
+          headers: { Authorization: `Bearer ${token}` },
+          secrets: [token],
+          context,
+          // absolute values: a repeat sets the same again
+          idempotent: true,
+          parse: (response) => {
+            // the whole call refused (`{message, code}`), or some items (`{"<item id>": {reason}}`)
+            const general = rozetkaErrorSchema.safeParse(response.data);
+            if (general.success) throw this.refusal(general.data.errors, response.status);
+            const answer = parseAnswer(this.http, massUpdateAnswerSchema, response.data, 'items.massUpdate', response.status);
+            if (answer.success) return [];
+            return Object.entries(answer.errors).map(([itemId, refusal]) => ({ itemId: Number(itemId), reasons: refusal.reason }));
+          },
+        }),
+      (error) => SESSION_ERROR_CODES.has(error.code),
+    );
   }
 
   /** Moves an order to a status (with a waybill number where Rozetka requires one); repeating it changes nothing. */
