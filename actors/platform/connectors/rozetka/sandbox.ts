@@ -65,8 +65,8 @@ export interface RozetkaSandboxOrderInput {
   status?: number;
   /** Rozetka time (Kyiv), now by default */
   created?: string;
-  /** paid online by card at Rozetka (otherwise cash on delivery) */
-  paid?: boolean;
+  /** paid online by card at Rozetka, `'pending'`: to be paid by card (status 55 until paid), otherwise cash on delivery */
+  paid?: boolean | 'pending';
   customer?: { name?: string; phone?: string; email?: string | null };
   /** which Nova Poshta branch of the NP sandbox (its index), or another carrier */
   delivery?: { novaPoshtaBranch?: number } | { service: 'rozetka-delivery' | 'meest' };
@@ -81,6 +81,8 @@ export interface RozetkaSandbox extends SandboxServer {
   order(id: number): RozetkaOrder | null;
   /** the buyer cancels in the Rozetka app (status 45) */
   cancelByBuyer(id: number): RozetkaOrder;
+  /** the buyer of a `paid: 'pending'` order pays by card: the order becomes a new, paid one */
+  payOrder(id: number): RozetkaOrder;
   addProduct(product: Partial<RozetkaSandboxProduct> & { name: string }): RozetkaSandboxProduct;
   stockOf(rzItemId: number): number | null;
   /** the price on the site, whole hryvnias */
@@ -97,6 +99,21 @@ const TOKEN_LIFETIME_MS = 24 * 3600 * 1000;
 /** ASSUMED (nothing published): 10 requests a second per token, above the connector's own 3/s with a burst of 5 */
 const DEFAULT_RATE_LIMIT = { limit: 10, windowMs: 1000 };
 const GOODS_DEFAULT_PAGE_SIZE = 20;
+/** "Очікує отримання оплати" */
+const AWAITING_PAYMENT = 55;
+
+function cardPayment(paid: boolean) {
+  return {
+    payment_method_id: 123,
+    payment_method_name: 'Оплата карткою',
+    payment_type: 'card',
+    payment_type_title: 'Банківська картка',
+    payment_status: paid
+      ? { status_payment_id: 2, name: 'paid', title: 'Оплачено' }
+      : { status_payment_id: 3, name: 'unpaid', title: 'Очікує оплату' },
+    credit: null,
+  };
+}
 
 /** The status list of [apidoc] models.md OrdersStatuses; anything else is not a status. */
 const KNOWN_STATUSES: ReadonlySet<number> = new Set([
@@ -190,7 +207,7 @@ const orderInputSchema = z
       .optional(),
     status: z.number().int().positive().optional(),
     created: z.string().refine(isRozetkaTime, 'YYYY-MM-DD HH:mm:ss').optional(),
-    paid: z.boolean().optional(),
+    paid: z.union([z.boolean(), z.literal('pending')]).optional(),
     customer: z.object({ name: accountName.optional(), phone: z.string().optional(), email: z.string().nullable().optional() }).optional(),
     delivery: z
       .union([
@@ -259,11 +276,12 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
     });
     const amount = hryvnias(purchases.reduce((sum, p) => sum + minorUnits(p.cost ?? '0'), 0));
     const created = input.created ?? rozetkaTime(new Date());
-    const status = input.status ?? ORDER_STATUS.new;
+    const pending = input.paid === 'pending';
+    const status = input.status ?? (pending ? AWAITING_PAYMENT : ORDER_STATUS.new);
     const name = input.customer?.name ?? 'Покупець Розетки';
     const phone = input.customer?.phone ?? '380500000000';
     const id = input.id ?? Math.max(701000000, ...orders.map((o) => o.id)) + 1;
-    const paid = input.paid ?? false;
+    const paid = input.paid === true;
     const delivery =
       input.delivery && 'service' in input.delivery
         ? otherCarrier(input.delivery.service, name, phone)
@@ -289,24 +307,18 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
       purchases,
       delivery,
       delivery_service: { id: delivery.delivery_service_id, name: delivery.delivery_service_name, type: 0, status: 1 },
-      payment: paid
-        ? {
-            payment_method_id: 123,
-            payment_method_name: 'Оплата карткою',
-            payment_type: 'card',
-            payment_type_title: 'Банківська картка',
-            payment_status: { status_payment_id: 2, name: 'paid', title: 'Оплачено' },
-            credit: null,
-          }
-        : {
-            payment_method_id: 1,
-            payment_method_name: 'Оплата під час отримання товару',
-            payment_type: 'cash',
-            payment_type_title: 'Готівкова',
-            payment_status: null,
-            credit: null,
-          },
-      payment_type: paid ? 'card' : 'cash',
+      payment:
+        paid || pending
+          ? cardPayment(paid)
+          : {
+              payment_method_id: 1,
+              payment_method_name: 'Оплата під час отримання товару',
+              payment_type: 'cash',
+              payment_type_title: 'Готівкова',
+              payment_status: null,
+              credit: null,
+            },
+      payment_type: paid || pending ? 'card' : 'cash',
       is_payed: paid,
       // Rozetka masks the buyer's address here ("has_email"); the recipient's is in delivery.email
       user: { id: 39919762, has_email: true, contact_fio: name, email: 'true' },
@@ -658,6 +670,7 @@ export async function startRozetkaSandbox(options: SandboxOptions = {}, account 
     addOrder,
     order: (id: number) => orders.find((o) => o.id === id) ?? null,
     cancelByBuyer: (id: number) => setStatus(orderOrThrow(id), ORDER_STATUS.cancelledByBuyer),
+    payOrder: (id: number) => Object.assign(setStatus(orderOrThrow(id), ORDER_STATUS.new), { payment: cardPayment(true), is_payed: true }),
     addProduct,
     stockOf: (rzItemId: number) => byRzId(rzItemId)?.stock ?? null,
     priceOf: (rzItemId: number) => byRzId(rzItemId)?.price ?? null,
@@ -681,7 +694,7 @@ function novaPoshta(branch: number, name: string, phone: string, email: string |
     place_number: warehouse?.Number ?? '1',
     place_house: '',
     place_flat: null,
-    pickup_type: warehouse?.CategoryOfWarehouse === 'Postomat' ? 1 : 0,
+    pickup_type: 0,
     cost: null,
     reserve_date: null,
     city: {
