@@ -497,3 +497,29 @@ test('listProducts pages through the catalogue; an item not on the site yet is l
     },
     { settings: { goodsPageSize: 2 } },
   ));
+
+test('a person or a benchmark adds an order and reads stock over the sandbox controls', () =>
+  withMarket(async ({ market, rozetka }) => {
+    const start = await drain(market, null);
+    const created = await fetch(`${rozetka.url}/__sandbox/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ lines: [{ itemId: 410000101, qty: 2 }], paid: true }),
+    });
+    assert.equal(created.status, 201);
+    const { order } = (await created.json()) as { order: { id: number } };
+    const refused = await fetch(`${rozetka.url}/__sandbox/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ lines: [{ itemId: 1, qty: 0 }] }),
+    });
+    assert.equal(refused.status, 400);
+    const next = await drain(market, start.cursor);
+    assert.deepEqual(
+      next.orders.map((o) => [o.externalId, o.total, o.paidAtMarketplace]),
+      [[String(order.id), 24000, true]],
+    );
+    const stock = (await (await fetch(`${rozetka.url}/__sandbox/stock`)).json()) as {
+      items: Array<{ rz_item_id: number | null; stock_quantity: number }>;
+    };
+    assert.equal(stock.items.find((i) => i.rz_item_id === 344560030)?.stock_quantity, 15);
+  }));
