@@ -2,6 +2,7 @@ import type { Logger } from 'winston';
 import { MARKETPLACE_CURRENCY, type MarketplaceName } from '../../../common/marketplaces.ts';
 import orderModule from '../../../machines/order.ts';
 import { orderIntakeSchema, type OrderPolicy, type OrderRequest } from '../../../machines/order-rules.ts';
+import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import type { MarketplaceCollections } from '../../../persistence/marketplaces.ts';
 import type { ReferenceCollections } from '../../../persistence/reference.ts';
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
@@ -96,25 +97,24 @@ export class OrderImport {
     }
     const at = new Date(this.deps.now());
     // the status outbox first: an order that exists always has one (a crash between the two is repaired by the next run)
-    await this.deps.collections.orders.updateOne(
-      { _id: orderId },
-      {
-        $setOnInsert: {
-          marketplace,
-          externalId: order.externalId,
-          importedAt: at,
-          told: [],
-          cancelledThere: false,
-          settled: false,
-          attempts: 0,
-          nextAttemptAt: at,
-          lastError: null,
-          incident: null,
-          updatedAt: at,
-        },
-      },
-      { upsert: true },
-    );
+    await this.deps.collections.orders
+      .insertOne({
+        _id: orderId,
+        marketplace,
+        externalId: order.externalId,
+        importedAt: at,
+        told: [],
+        cancelledThere: false,
+        settled: false,
+        attempts: 0,
+        nextAttemptAt: at,
+        lastError: null,
+        incident: null,
+        updatedAt: at,
+      })
+      .catch((error: unknown) => {
+        if (!isDuplicateKeyError(error)) throw error;
+      });
     const result = await this.deps.runtime
       .of(orderModule)
       .create(
@@ -222,6 +222,11 @@ export class OrderImport {
     if (delivery.cityRef && delivery.warehouseRef)
       return { carrier: 'novaposhta', cityRef: delivery.cityRef, warehouseRef: delivery.warehouseRef, fee: 0 };
     const { cities, warehouses } = this.deps.reference;
+    // a branch's ref names its city too (Rozetka gives the branch's, not the city's)
+    if (delivery.warehouseRef) {
+      const known = await warehouses.findOne({ _id: delivery.warehouseRef });
+      if (known) return { carrier: 'novaposhta', cityRef: known.cityRef, warehouseRef: known._id, fee: 0 };
+    }
     const cityName = delivery.cityName?.trim() ?? '';
     const city = delivery.cityRef
       ? await cities.findOne({ _id: delivery.cityRef })

@@ -8,6 +8,7 @@ import { novaPoshtaConnector } from './novaposhta/connector.ts';
 import { paymeConnector } from './payme/connector.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
 import { uzumConnector } from './uzum/connector.ts';
+import { wildberriesConnector } from './wildberries/connector.ts';
 
 /**
  * Every connector the hub knows. Adding one: write its folder
@@ -23,4 +24,5 @@ export const allConnectors: AnyConnector[] = [
   clickConnector,
   jowiConnector,
   uzumConnector,
+  wildberriesConnector,
 ];

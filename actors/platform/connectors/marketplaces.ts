@@ -1,8 +1,12 @@
 import type { MarketplaceName } from '../../../common/marketplaces.ts';
 import type { Connectors } from './kit/connectors.ts';
 import type { Marketplace } from './ports/marketplace.ts';
+import { rozetkaConnector } from './rozetka/connector.ts';
+import { rozetkaMarketplace } from './rozetka/marketplace.ts';
 import { uzumConnector } from './uzum/connector.ts';
 import { uzumMarketplace } from './uzum/marketplace.ts';
+import { wildberriesConnector } from './wildberries/connector.ts';
+import { wildberriesMarketplace } from './wildberries/marketplace.ts';
 
 export interface MarketplaceDeps {
   connectors: Connectors;
@@ -11,7 +15,17 @@ export interface MarketplaceDeps {
 /** Every marketplace the hub sells on. A new one is a connector folder with its `marketplace.ts` and one line here. */
 const MARKETPLACES_BUILT: ReadonlyArray<(deps: MarketplaceDeps) => Marketplace> = [
   ({ connectors }) =>
+    rozetkaMarketplace({
+      client: () => connectors.client(rozetkaConnector),
+      settings: () => connectors.configOf(rozetkaConnector).settings,
+    }),
+  ({ connectors }) =>
     uzumMarketplace({ client: () => connectors.client(uzumConnector), settings: () => connectors.configOf(uzumConnector).settings }),
+  ({ connectors }) =>
+    wildberriesMarketplace({
+      client: () => connectors.client(wildberriesConnector),
+      settings: () => connectors.configOf(wildberriesConnector).settings,
+    }),
 ];
 
 /** The marketplaces by name; `enabled()` are those whose integration settings say `enabled: true`. */

@@ -88,6 +88,11 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }
 
+/** How long a partner asks us to wait: Retry-After, or Wildberries' X-Ratelimit-Retry (seconds) where it sends only that. */
+function retryAfterHeader(headers: Record<string, string>): string | undefined {
+  return headers['retry-after'] ?? headers['x-ratelimit-retry'];
+}
+
 /** Exponential back-off with jitter (half fixed, half random), at least what Retry-After asks. */
 export function retryDelayMs(retryNumber: number, policy: HttpPolicy, retryAfter: number): number {
   const ceiling = Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** (retryNumber - 1));
@@ -216,7 +221,7 @@ export function createConnectorHttp(
     if (error.code === 'ERR_CANCELED') return false;
     if (error.response) {
       if (!FAILURE_STATUS(error.response.status)) return false;
-      const wait = retryAfterMs(headerRecord(error.response.headers)['retry-after']);
+      const wait = retryAfterMs(retryAfterHeader(headerRecord(error.response.headers)));
       return wait <= policy.maxRetryAfterMs;
     }
     return true; // network error or time-out of a request that is safe to repeat
@@ -227,7 +232,7 @@ export function createConnectorHttp(
     shouldResetTimeout: true,
     retryCondition: (error) => shouldRetry(error),
     retryDelay: (retryNumber, error) =>
-      retryDelayMs(retryNumber, policy, retryAfterMs(headerRecord(error.response?.headers)['retry-after'])),
+      retryDelayMs(retryNumber, policy, retryAfterMs(retryAfterHeader(headerRecord(error.response?.headers)))),
   });
 
   const errorOf = (code: ConnectorErrorCode, message: string, options: { retryable?: boolean; status?: number | null } = {}) =>
