@@ -530,3 +530,24 @@ test('the settings accept {} and keep the port’s defaults', () => {
   );
   assert.deepEqual(market.settings(), { enabled: false, ordersIntervalMinutes: 5, pushIntervalSeconds: 60 });
 });
+
+test('the sandbox controls add an order over HTTP and show the stock', () =>
+  withOzon(async ({ ozon, market }) => {
+    const created = await fetch(`${ozon.url}/__sandbox/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ lines: [{ offerId: 'OZ-CAP-BLK', qty: 2, price: 79900 }] }),
+    });
+    const { posting } = (await created.json()) as { posting: { posting_number: string } };
+    assert.equal(created.status, 201);
+    const imported = (await market.newOrders(null)).orders.find((o) => o.externalId === posting.posting_number);
+    assert.deepEqual([imported?.total, imported?.lines[0]?.itemKey], [2 * 79900, 'OZ-CAP-BLK']);
+    const unknown = await fetch(`${ozon.url}/__sandbox/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ lines: [{ offerId: 'NOPE', qty: 1 }] }),
+    });
+    assert.equal(unknown.status, 404);
+
+    await market.pushStock([{ sku: 'CAP', listing: listing('OZ-CAP-BLK', 214800004), available: 12 }]);
+    const stock = (await (await fetch(`${ozon.url}/__sandbox/stock`)).json()) as { stocks: unknown[] };
+    assert.deepEqual(stock.stocks, [{ offer_id: 'OZ-CAP-BLK', product_id: 214800004, warehouse_id: WAREHOUSE, stock: 12 }]);
+  }));
