@@ -4,7 +4,7 @@ import { allConnectors } from '../../actors/platform/connectors/index.ts';
 import { uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 
-const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'payme', 'click', 'jowi', 'uzum', 'wildberries'];
+const NAMES = ['novaposhta', 'monobank', 'liqpay', 'rozetka', 'goodfin', 'payme', 'click', 'jowi', 'uzum', 'wildberries', 'ozon'];
 
 interface View {
   name: string;
@@ -108,6 +108,7 @@ test('every connector runs against its sandbox in a fresh hub: listed, tested ov
       jowi: 'apiSecret',
       uzum: 'apiToken',
       wildberries: 'token',
+      ozon: 'apiKey',
     };
     for (const connector of allConnectors) {
       const secret = (connector.sandbox.credentials as Record<string, string>)[secretFields[connector.name] ?? ''] ?? '';

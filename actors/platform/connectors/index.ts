@@ -5,6 +5,7 @@ import { jowiConnector } from './jowi/connector.ts';
 import { liqpayConnector } from './liqpay/connector.ts';
 import { monobankConnector } from './monobank/connector.ts';
 import { novaPoshtaConnector } from './novaposhta/connector.ts';
+import { ozonConnector } from './ozon/connector.ts';
 import { paymeConnector } from './payme/connector.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
 import { uzumConnector } from './uzum/connector.ts';
@@ -25,4 +26,5 @@ export const allConnectors: AnyConnector[] = [
   jowiConnector,
   uzumConnector,
   wildberriesConnector,
+  ozonConnector,
 ];

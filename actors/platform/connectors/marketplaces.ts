@@ -1,6 +1,8 @@
 import type { MarketplaceName } from '../../../common/marketplaces.ts';
 import type { Connectors } from './kit/connectors.ts';
 import type { Marketplace } from './ports/marketplace.ts';
+import { ozonConnector } from './ozon/connector.ts';
+import { ozonMarketplace } from './ozon/marketplace.ts';
 import { rozetkaConnector } from './rozetka/connector.ts';
 import { rozetkaMarketplace } from './rozetka/marketplace.ts';
 import { uzumConnector } from './uzum/connector.ts';
@@ -26,6 +28,8 @@ const MARKETPLACES_BUILT: ReadonlyArray<(deps: MarketplaceDeps) => Marketplace> 
       client: () => connectors.client(wildberriesConnector),
       settings: () => connectors.configOf(wildberriesConnector).settings,
     }),
+  ({ connectors }) =>
+    ozonMarketplace({ client: () => connectors.client(ozonConnector), settings: () => connectors.configOf(ozonConnector).settings }),
 ];
 
 /** The marketplaces by name; `enabled()` are those whose integration settings say `enabled: true`. */
