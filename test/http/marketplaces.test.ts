@@ -1,6 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUzumSandbox, UZUM_SANDBOX_CREDENTIALS, type UzumSandbox } from '../../actors/platform/connectors/uzum/sandbox.ts';
+import {
+  OZON_SANDBOX_CREDENTIALS,
+  OZON_SANDBOX_WAREHOUSES,
+  startOzonSandbox,
+  type OzonSandbox,
+} from '../../actors/platform/connectors/ozon/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 
@@ -10,6 +16,7 @@ import { hubClient, startHubProcess, type HubProcess } from '../support/hub-proc
  */
 
 let uzum: UzumSandbox;
+let ozon: OzonSandbox;
 let hub: HubProcess;
 let client: ReturnType<typeof hubClient>;
 
@@ -17,7 +24,13 @@ const hubEnv = () => ({
   HUB_INTEGRATION_UZUM: JSON.stringify({
     baseUrl: uzum.url,
     credentials: UZUM_SANDBOX_CREDENTIALS,
-    settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 1, http: { retries: 3, maxRetryAfterMs: 5_000 } },
+    // the schedules never come round during the test: every import and push here is run by hand
+    settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600, http: { retries: 3, maxRetryAfterMs: 5_000 } },
+  }),
+  HUB_INTEGRATION_OZON: JSON.stringify({
+    baseUrl: ozon.url,
+    credentials: OZON_SANDBOX_CREDENTIALS,
+    settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600 },
   }),
 });
 
@@ -49,6 +62,7 @@ async function pushWhenDue(sku: string, marketplace = 'uzum') {
 
 before(async () => {
   uzum = await startUzumSandbox();
+  ozon = await startOzonSandbox();
   hub = await startHubProcess({ dbName: uniqueDatabaseName('marketplaces'), env: hubEnv() });
   client = hubClient(hub.url);
 });
@@ -56,6 +70,7 @@ before(async () => {
 after(async () => {
   await hub?.terminate();
   await uzum?.close();
+  await ozon?.close();
 });
 
 test('a listing is checked before anything changes: whole soums at Uzum, one product per Uzum SKU', async () => {
@@ -261,4 +276,64 @@ test('stock changes are pushed together once per interval, newest value winning,
   };
   const state = marketplaces.marketplaces.find((m) => m.name === 'uzum');
   assert.deepEqual([state?.enabled, state?.pending.stock, state?.push.lastError], [true, 0, null]);
+});
+
+test('the last unit ordered at Uzum and at Ozon in the same minute: one order gets it, the other is cancelled there as out of stock, both show zero', async () => {
+  uzum.addProduct({ title: 'Остання ваза', price: 450_000, stock: 0, skuId: 4109999, barcode: '4780000099990' });
+  const vase = ozon.addProduct({ offerId: 'VASE-LAST', name: 'Последняя ваза', price: 299_000 });
+  const warehouseId = OZON_SANDBOX_WAREHOUSES[0].warehouse_id;
+  const listed = await putProduct('VASE-LAST', {
+    name: 'Ваза',
+    price: 150_000,
+    stock: 1,
+    marketplaces: {
+      uzum: { skuId: 4109999, barcode: '4780000099990' },
+      ozon: { offerId: 'VASE-LAST', productId: vase.product_id, warehouseId },
+    },
+  });
+  assert.equal(listed.status, 201, JSON.stringify(listed.body));
+  await pushWhenDue('VASE-LAST');
+  assert.deepEqual([uzum.stockOf(4109999), ozon.stockOf('VASE-LAST', warehouseId)], [1, 1]);
+
+  // both buyers press "buy" before either marketplace hears of the other
+  const atUzum = uzum.addOrder({ lines: [{ skuId: 4109999, qty: 1 }] });
+  const atOzon = ozon.addOrder({ lines: [{ offerId: 'VASE-LAST', qty: 1 }] });
+  await Promise.all([runJob('marketplace-orders:uzum'), runJob('marketplace-orders:ozon')]);
+  const ids = [`uzum-${atUzum.id}`, `ozon-${atOzon.posting_number}`];
+  await eventually(
+    async () => {
+      const states = await Promise.all(ids.map(async (id) => (await order(id)).state));
+      return states.includes('fulfilment.awaitingShipment') && states.includes('rejected');
+    },
+    60_000,
+    'one order holds the vase, the other is refused',
+  );
+  const views = await Promise.all(ids.map((id) => order(id)));
+  const loser = views.find((v) => v.state === 'rejected');
+  assert.deepEqual(
+    (loser?.errors as Array<{ code: string }>).map((e) => e.code),
+    ['out_of_stock'],
+  );
+  // the loser is cancelled at its marketplace with that marketplace's "out of stock"; the winner is confirmed at its own
+  await runJob('marketplace-push');
+  if (loser?.id === ids[0]) {
+    await eventually(() => uzum.order(atUzum.id)?.status === 'CANCELED', 30_000, 'cancelled at Uzum');
+    const [cancel] = uzum.requests({ path: `/v1/fbs/order/${atUzum.id}/cancel` });
+    assert.equal((JSON.parse(cancel?.body ?? '{}') as { reason?: string }).reason, 'OUT_OF_STOCK');
+    await eventually(() => ozon.order(atOzon.posting_number)?.status === 'awaiting_deliver', 30_000, 'packed at Ozon');
+  } else {
+    await eventually(() => ozon.order(atOzon.posting_number)?.status === 'cancelled', 30_000, 'cancelled at Ozon');
+    assert.equal(ozon.order(atOzon.posting_number)?.cancellation.cancel_reason_id, 352);
+    await eventually(() => uzum.order(atUzum.id)?.status === 'PACKING', 30_000, 'confirmed at Uzum');
+  }
+  assert.equal((await product('VASE-LAST')).available, 0);
+  await eventually(
+    async () => {
+      await runJob('marketplace-push');
+      return uzum.stockOf(4109999) === 0 && ozon.stockOf('VASE-LAST', warehouseId) === 0;
+    },
+    // Ozon takes one update of a product at a warehouse per 30 s: the zero may wait for the window
+    90_000,
+    'both marketplaces show none left',
+  );
 });

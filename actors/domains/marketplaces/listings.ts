@@ -215,7 +215,7 @@ export class MarketplaceListings {
   async pushed(
     kind: 'stock' | 'price',
     docs: readonly MarketplaceListingDoc[],
-    refused: ReadonlyArray<{ sku: string; code: string; message: string }>,
+    refused: ReadonlyArray<{ sku: string; code: string; message: string; retryable?: boolean }>,
   ): Promise<void> {
     if (docs.length === 0) return;
     const at = new Date(this.now());
@@ -224,7 +224,8 @@ export class MarketplaceListings {
       docs.map((doc) => {
         const refusal = refusals.get(doc.sku);
         const filter = kind === 'stock' ? { _id: doc._id, 'stock.revision': doc.stock?.revision ?? 0 } : { _id: doc._id, price: doc.price };
-        const clean = kind === 'stock' ? { stockDirty: false } : { priceDirty: false };
+        // refused for now (a per-item limit): stays due for the next round
+        const clean = refusal?.retryable ? {} : kind === 'stock' ? { stockDirty: false } : { priceDirty: false };
         const told =
           kind === 'stock'
             ? { 'pushed.stock': { available: Math.max(0, doc.stock?.available ?? 0), at } }

@@ -323,7 +323,13 @@ export function ozonMarketplace(deps: { client: () => OzonClient; settings: () =
             result.find((r) => r.offer_id === sent.item.offer_id && Number(r.warehouse_id) === sent.item.warehouse_id) ?? result[index];
           if (answer?.updated && answer.errors.length === 0) return;
           const error = answer?.errors[0];
-          refused.push({ sku: sent.sku, code: error?.code ?? 'not_updated', message: error?.message ?? 'Ozon did not update this stock' });
+          refused.push({
+            sku: sent.sku,
+            code: error?.code ?? 'not_updated',
+            message: error?.message ?? 'Ozon did not update this stock',
+            // one update per product and warehouse in 30 s: the newest value goes at the next round
+            retryable: error?.code === 'TOO_MANY_REQUESTS',
+          });
         });
       }
       return { refused, calls: batches.length };

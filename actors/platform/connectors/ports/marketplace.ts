@@ -133,7 +133,8 @@ export interface PriceLevel {
 
 /** Items the marketplace refused inside an accepted call (the rest were taken). */
 export interface PushOutcome {
-  refused: Array<{ sku: string; code: string; message: string }>;
+  /** `retryable`: refused for now (a per-item rate limit), to send again at the next round; otherwise kept until it changes */
+  refused: Array<{ sku: string; code: string; message: string; retryable?: boolean }>;
   /** API calls it took (batches) */
   calls: number;
 }
