@@ -69,7 +69,7 @@ export function progressOf(state: string, context: Pick<OrderContext, 'errors' |
 /** The pushes still to make, in order. A cancel is not told to a marketplace that cancelled the order itself. */
 export function duePushes(
   progress: OrderProgress,
-  doc: Pick<MarketplaceOrderDoc, 'told' | 'cancelledThere' | 'incident'>,
+  doc: { told: readonly ToldStatus[]; cancelledThere: boolean; incident: { status: ToldStatus } | null },
   waybill: string | null,
   comment: string | null,
 ): StatusPush[] {
