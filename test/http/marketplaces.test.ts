@@ -7,7 +7,9 @@ import {
   startOzonSandbox,
   type OzonSandbox,
 } from '../../actors/platform/connectors/ozon/sandbox.ts';
+import { ROZETKA_SANDBOX_CREDENTIALS, startRozetkaSandbox, type RozetkaSandbox } from '../../actors/platform/connectors/rozetka/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
+import { npSandbox, shipmentOf, track, waitForShipment } from '../support/parcels.ts';
 import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 
 /**
@@ -17,6 +19,7 @@ import { hubClient, startHubProcess, type HubProcess } from '../support/hub-proc
 
 let uzum: UzumSandbox;
 let ozon: OzonSandbox;
+let rozetka: RozetkaSandbox;
 let hub: HubProcess;
 let client: ReturnType<typeof hubClient>;
 
@@ -26,6 +29,11 @@ const hubEnv = () => ({
     credentials: UZUM_SANDBOX_CREDENTIALS,
     // the schedules never come round during the test: every import and push here is run by hand
     settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600, http: { retries: 3, maxRetryAfterMs: 5_000 } },
+  }),
+  HUB_INTEGRATION_ROZETKA: JSON.stringify({
+    baseUrl: rozetka.url,
+    credentials: ROZETKA_SANDBOX_CREDENTIALS,
+    settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600 },
   }),
   HUB_INTEGRATION_OZON: JSON.stringify({
     baseUrl: ozon.url,
@@ -63,6 +71,7 @@ async function pushWhenDue(sku: string, marketplace = 'uzum') {
 before(async () => {
   uzum = await startUzumSandbox();
   ozon = await startOzonSandbox();
+  rozetka = await startRozetkaSandbox();
   hub = await startHubProcess({ dbName: uniqueDatabaseName('marketplaces'), env: hubEnv() });
   client = hubClient(hub.url);
 });
@@ -71,6 +80,7 @@ after(async () => {
   await hub?.terminate();
   await uzum?.close();
   await ozon?.close();
+  await rozetka?.close();
 });
 
 test('a listing is checked before anything changes: whole soums at Uzum, one product per Uzum SKU', async () => {
@@ -335,5 +345,70 @@ test('the last unit ordered at Uzum and at Ozon in the same minute: one order ge
     // Ozon takes one update of a product at a warehouse per 30 s: the zero may wait for the window
     90_000,
     'both marketplaces show none left',
+  );
+});
+
+test('a Rozetka order paid at Rozetka ships through Nova Poshta: confirmed, then "sent" with its TTN; its price and stock go in whole hryvnias', async () => {
+  const book = rozetka.addProduct({ name: 'Кобзар', rzItemId: 880_001, price: 650, stock: 0 });
+  const listed = await putProduct('KOBZAR', {
+    name: 'Кобзар',
+    price: 65_000,
+    stock: 5,
+    marketplaces: { rozetka: { itemId: book.rzItemId ?? 0, price: 69_900 } },
+  });
+  assert.equal(listed.status, 201, JSON.stringify(listed.body));
+  const kopiykas = await putProduct('KOBZAR', {
+    name: 'Кобзар',
+    price: 65_000,
+    stock: 5,
+    marketplaces: { rozetka: { itemId: 880_001, price: 69_950 } },
+  });
+  assert.equal(kopiykas.status, 400, 'Rozetka takes whole hryvnias');
+  await pushWhenDue('KOBZAR', 'rozetka');
+  assert.deepEqual([rozetka.stockOf(880_001), rozetka.priceOf(880_001)], [5, 699]);
+
+  const placed = rozetka.addOrder({
+    lines: [{ itemId: 880_001, qty: 1 }],
+    paid: true,
+    delivery: { novaPoshtaBranch: 0 },
+    customer: { name: 'Олена Петренко', phone: '380501234567' },
+  });
+  const id = `rozetka-${placed.id}`;
+  // the branch is found in the synced Nova Poshta directory (an import before the first sync holds the order)
+  await eventually(
+    async () => {
+      await runJob('marketplace-orders:rozetka');
+      return (await client.get(`/orders/${id}`)).status === 200;
+    },
+    60_000,
+    'imported',
+  );
+  await eventually(async () => (await order(id)).state === 'fulfilment.awaitingShipment', 30_000, 'waits for the parcel');
+  const view = await order(id);
+  assert.deepEqual(
+    [view.source, view.externalId, (view.payment as { method: string }).method],
+    ['rozetka', String(placed.id), 'marketplace'],
+  );
+  await eventually(() => rozetka.order(placed.id)?.status === 2, 30_000, 'confirmed at Rozetka ("being packed")');
+
+  const number = (await waitForShipment(client, id, 'awaitingPickup')).context.waybill?.number ?? '';
+  assert.match(number, /^\d{14}$/);
+  const np = await npSandbox(client);
+  await np.advance(number);
+  await track(client);
+  assert.equal((await shipmentOf(client, id)).state, 'inTransit');
+  await eventually(async () => (await order(id)).state === 'fulfilment.shipped', 30_000, 'shipped');
+  await runJob('marketplace-push');
+  await eventually(() => rozetka.order(placed.id)?.status === 3, 30_000, 'Rozetka was told the parcel is with the carrier');
+  assert.equal(rozetka.order(placed.id)?.ttn, number);
+  const told = rozetka
+    .requests({ path: `/orders/${placed.id}`, method: 'PUT' })
+    .map((r) => JSON.parse(r.body) as { status: number; ttn?: string });
+  assert.deepEqual(
+    told.map((t) => [t.status, t.ttn ?? null]),
+    [
+      [2, null],
+      [3, number],
+    ],
   );
 });
