@@ -8,6 +8,11 @@ import {
   type OzonSandbox,
 } from '../../actors/platform/connectors/ozon/sandbox.ts';
 import { ROZETKA_SANDBOX_CREDENTIALS, startRozetkaSandbox, type RozetkaSandbox } from '../../actors/platform/connectors/rozetka/sandbox.ts';
+import {
+  startWildberriesSandbox,
+  WILDBERRIES_SANDBOX_CREDENTIALS,
+  type WildberriesSandbox,
+} from '../../actors/platform/connectors/wildberries/sandbox.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { npSandbox, shipmentOf, track, waitForShipment } from '../support/parcels.ts';
 import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
@@ -20,6 +25,7 @@ import { hubClient, startHubProcess, type HubProcess } from '../support/hub-proc
 let uzum: UzumSandbox;
 let ozon: OzonSandbox;
 let rozetka: RozetkaSandbox;
+let wb: WildberriesSandbox;
 let hub: HubProcess;
 let client: ReturnType<typeof hubClient>;
 
@@ -34,6 +40,12 @@ const hubEnv = () => ({
     baseUrl: rozetka.url,
     credentials: ROZETKA_SANDBOX_CREDENTIALS,
     settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600 },
+  }),
+  HUB_INTEGRATION_WILDBERRIES: JSON.stringify({
+    baseUrl: wb.url,
+    credentials: WILDBERRIES_SANDBOX_CREDENTIALS,
+    // Wildberries answers prices and product cards on hosts of their own: here the same sandbox
+    settings: { enabled: true, ordersIntervalMinutes: 600, pushIntervalSeconds: 3600, pricesBaseUrl: wb.url, contentBaseUrl: wb.url },
   }),
   HUB_INTEGRATION_OZON: JSON.stringify({
     baseUrl: ozon.url,
@@ -72,6 +84,7 @@ before(async () => {
   uzum = await startUzumSandbox();
   ozon = await startOzonSandbox();
   rozetka = await startRozetkaSandbox();
+  wb = await startWildberriesSandbox();
   hub = await startHubProcess({ dbName: uniqueDatabaseName('marketplaces'), env: hubEnv() });
   client = hubClient(hub.url);
 });
@@ -81,6 +94,7 @@ after(async () => {
   await uzum?.close();
   await ozon?.close();
   await rozetka?.close();
+  await wb?.close();
 });
 
 test('a listing is checked before anything changes: whole soums at Uzum, one product per Uzum SKU', async () => {
@@ -411,4 +425,33 @@ test('a Rozetka order paid at Rozetka ships through Nova Poshta: confirmed, then
       [3, number],
     ],
   );
+});
+
+test('a Wildberries cart is one order per unit, each put in the open supply; stock per warehouse and size, prices in whole roubles', async () => {
+  const card = wb.addProduct({ nmId: 77_000_001, vendorCode: 'SAMOVAR', title: 'Самовар', barcode: '2040000000017', price: 9_900 });
+  const warehouseId = wb.warehouses()[0]?.id ?? 0;
+  const listed = await putProduct('SAMOVAR', {
+    name: 'Самовар',
+    price: 500_000,
+    stock: 4,
+    marketplaces: { wildberries: { nmId: card.nmID, barcode: '2040000000017', warehouseId, price: 1_049_900 } },
+  });
+  assert.equal(listed.status, 201, JSON.stringify(listed.body));
+  const cart = wb.addCart({ lines: [{ barcode: '2040000000017', qty: 2, price: 1_049_900 }], warehouseId });
+  assert.equal(cart.length, 2);
+  await runJob('marketplace-orders:wildberries');
+  const ids = cart.map((task) => `wildberries-${task.id}`);
+  await eventually(
+    async () =>
+      (await Promise.all(ids.map(async (id) => (await order(id)).state))).every((state) => state === 'fulfilment.awaitingShipment'),
+    30_000,
+    'both units wait for packing',
+  );
+  await runJob('marketplace-push');
+  await eventually(() => cart.every((task) => wb.order(task.id)?.supplyId !== null), 30_000, 'both put in a supply');
+  const supplies = new Set(cart.map((task) => wb.order(task.id)?.supplyId));
+  assert.equal(supplies.size, 1, 'one supply for the warehouse');
+  await pushWhenDue('SAMOVAR', 'wildberries');
+  assert.equal(wb.stockOf('2040000000017', warehouseId), 2);
+  assert.deepEqual(wb.priceOf(card.nmID)?.price, 10_499);
 });
