@@ -1151,6 +1151,492 @@ async function salePage(id) {
   every(3000, draw);
 }
 
+// ---------- orders (the shop's and the marketplaces') ----------
+
+/** Where an order can come from, as the list filters it (the API filters by marketplace only). */
+const MARKETPLACE_NAMES = ['rozetka', 'uzum', 'wildberries', 'ozon'];
+const orderHref = (id) => `#/order/${encodeURIComponent(id)}`;
+
+async function ordersPage(params) {
+  const filters = {
+    source: MARKETPLACE_NAMES.includes(params.get('source')) ? params.get('source') : '',
+    state: params.get('state') ?? '',
+  };
+  const go = (next) => {
+    const query = new URLSearchParams(Object.entries({ ...filters, ...next }).filter(([, v]) => v));
+    location.hash = `#/orders?${query}`;
+  };
+  const sourceSelect = h(
+    'select',
+    { name: 'source' },
+    h('option', { value: '' }, 'all sources'),
+    MARKETPLACE_NAMES.map((name) => h('option', { value: name, selected: name === filters.source }, name)),
+  );
+  const stateInput = h('input', { name: 'state', value: filters.state, placeholder: 'e.g. fulfilment.awaitingShipment' });
+  const apply = () => go({ source: sourceSelect.value, state: stateInput.value.trim() });
+  sourceSelect.addEventListener('change', apply);
+  const form = h(
+    'form',
+    { class: 'filters', onsubmit: (e) => (e.preventDefault(), apply()) },
+    h('label', {}, 'Source', sourceSelect),
+    h('label', {}, 'State', stateInput),
+    h('button', { type: 'submit' }, 'Filter'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => (location.hash = '#/orders') }, 'Clear'),
+  );
+  const { body, more } = await pagedRows({
+    path: '/orders',
+    filters,
+    items: (page) => page.orders,
+    row: (o) =>
+      h(
+        'tr',
+        { class: 'row', 'data-order': o.id, 'data-source': o.source, onclick: () => (location.hash = orderHref(o.id)) },
+        h('td', {}, h('a', { href: orderHref(o.id) }, o.id)),
+        h('td', { class: 'nowrap' }, time(o.createdAt)),
+        h(
+          'td',
+          { class: 'source' },
+          h('span', { class: `source-tag${MARKETPLACE_NAMES.includes(o.source) ? ' marketplace' : ''}` }, o.source),
+        ),
+        h('td', { class: 'mono external' }, o.externalId ?? '—'),
+        h('td', {}, o.customer ?? '—'),
+        h('td', { class: 'money' }, money(o.total, o.currency)),
+        h('td', {}, o.method),
+        h('td', { class: 'state' }, o.state, o.late ? h('span', { class: 'badge' }, 'late') : null),
+      ),
+    columns: 8,
+    empty: 'No orders match.',
+  });
+  render(
+    h('h1', {}, 'Orders'),
+    h('p', { class: 'muted' }, "Orders newest first: the shop's own and those the marketplaces sold (filter by marketplace)."),
+    form,
+    h(
+      'table',
+      { id: 'orders', 'data-filters': new URLSearchParams(Object.entries(filters).filter(([, v]) => v)).toString() },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Order', 'Created', 'Source', 'External id', 'Customer', 'Total', 'Method', 'State'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      body,
+    ),
+    h('p', {}, more),
+  );
+}
+
+/** What a marketplace has been told of an order, whether it cancelled it there, and a push it refused (in red). */
+function marketplaceBlock(mp) {
+  const incident = mp.incident;
+  return h(
+    'div',
+    { class: 'card', id: 'order-marketplace', 'data-marketplace': mp.name },
+    incident
+      ? h(
+          'p',
+          { class: 'error incident', role: 'alert' },
+          h('b', {}, 'Incident: '),
+          `${mp.name} refused "${incident.status}": ${incident.code}: ${incident.message}`,
+          h('span', { class: 'muted' }, ` (${time(incident.at)})`),
+        )
+      : null,
+    facts('order-marketplace-facts', [
+      ['Marketplace', h('a', { href: '#/marketplaces' }, mp.name)],
+      ['Its order id', h('span', { class: 'mono' }, mp.externalId)],
+      [
+        'Told',
+        mp.told.length
+          ? h(
+              'span',
+              { class: 'told' },
+              mp.told.map((s) => h('span', { class: 'chip', 'data-told': s }, s)),
+            )
+          : h('span', { class: 'muted' }, 'nothing yet'),
+        { 'data-fact': 'told' },
+      ],
+      [
+        'Cancelled there',
+        mp.cancelledThere ? h('b', { class: 'cancelled-there' }, 'yes (by the marketplace or its buyer)') : 'no',
+        { 'data-fact': 'cancelledThere' },
+      ],
+      ['Settled', mp.settled ? 'yes (nothing more to tell)' : 'no', { 'data-fact': 'settled' }],
+      mp.lastError ? ['Last error', h('span', { class: 'error' }, mp.lastError), { 'data-fact': 'lastError' }] : null,
+    ]),
+  );
+}
+
+async function orderPage(id) {
+  const page = location.hash;
+  const draw = async () => {
+    const order = await api(`/orders/${encodeURIComponent(id)}`);
+    if (location.hash !== page) return;
+    const currency = order.pricing?.currency ?? null;
+    const c = (minor) => money(minor, currency);
+    const current = order.payment.current;
+    render(
+      h('p', {}, h('a', { href: '#/orders' }, '← Orders')),
+      h(
+        'h1',
+        {},
+        `Order ${order.id} `,
+        h('span', { class: 'state', id: 'order-state' }, order.state),
+        order.marketplace?.incident ? h('span', { class: 'badge offline' }, 'incident') : null,
+      ),
+      h(
+        'p',
+        { class: 'muted' },
+        'source ',
+        h('span', { class: `source-tag${order.marketplace ? ' marketplace' : ''}`, id: 'order-source' }, order.source),
+        order.externalId ? ` · external id ${order.externalId}` : '',
+        ` · created ${time(order.createdAt)} · updated ${time(order.updatedAt)} · `,
+        h('a', { href: actorHref('order', order.id) }, 'journal and statechart'),
+      ),
+      h(
+        'div',
+        { class: 'layout' },
+        h(
+          'div',
+          {},
+          h('h2', {}, 'Items'),
+          h(
+            'table',
+            { id: 'order-items' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['SKU', 'Name', 'Qty', 'Price', 'Sum'].map((t) => h('th', {}, t)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              order.items.map((i) =>
+                h(
+                  'tr',
+                  { 'data-sku': i.sku },
+                  h('td', { class: 'mono' }, i.sku),
+                  h('td', {}, i.name ?? ''),
+                  h('td', {}, i.qty),
+                  h('td', { class: 'money' }, c(i.unitPrice)),
+                  h('td', { class: 'money' }, c(i.qty * i.unitPrice)),
+                ),
+              ),
+            ),
+          ),
+          order.pricing ? h('h2', {}, 'Totals') : null,
+          order.pricing
+            ? facts('order-totals', [
+                ['Subtotal', c(order.pricing.subtotal)],
+                ['Delivery', c(order.pricing.deliveryFee)],
+                ...order.pricing.fees.map((f) => [f.name, c(f.amount)]),
+                ['Total', h('b', {}, c(order.pricing.total)), { 'data-total': 'total' }],
+              ])
+            : null,
+          order.errors.length || order.payment.errors.length
+            ? h(
+                'div',
+                {},
+                h('h2', {}, 'Errors'),
+                h(
+                  'ul',
+                  { class: 'error' },
+                  order.errors.map((e) => h('li', {}, `${e.code}: ${e.message}`)),
+                  order.payment.errors.map((e) => h('li', {}, `${e.paymentId} ${e.code}: ${e.message}`)),
+                ),
+              )
+            : null,
+        ),
+        h(
+          'div',
+          {},
+          order.marketplace ? h('div', {}, h('h2', {}, 'Marketplace'), marketplaceBlock(order.marketplace)) : null,
+          h('h2', {}, 'Customer'),
+          facts('order-customer', [
+            ['Name', order.customer.name ?? '—'],
+            ['Phone', order.customer.phone ?? '—'],
+            ['E-mail', order.customer.email ?? '—'],
+          ]),
+          h('h2', {}, 'Payment'),
+          facts('order-payment', [
+            ['Method', order.payment.method],
+            ['Attempts', order.payment.attempts],
+            current ? ['Payment', h('a', { href: actorHref('payment', current.id) }, current.id)] : null,
+            current ? ['Its state', h('span', { class: 'state' }, current.state)] : null,
+          ]),
+          h('h2', {}, 'Delivery'),
+          facts('order-delivery', [
+            ['Carrier', order.delivery.carrier],
+            order.delivery.service ? ['Service', order.delivery.service] : null,
+            order.delivery.cityName ? ['City', order.delivery.cityName] : null,
+            order.delivery.warehouseName ? ['Warehouse', order.delivery.warehouseName] : null,
+            order.shipment
+              ? ['Shipped', `${time(order.shipment.shippedAt)}${order.shipment.waybill ? ` · ${order.shipment.waybill}` : ''}`]
+              : null,
+          ]),
+          order.cancellation
+            ? h(
+                'div',
+                {},
+                h('h2', {}, 'Cancelled'),
+                h('p', { id: 'order-cancellation' }, `${order.cancellation.reason} (${order.cancellation.by})`),
+              )
+            : null,
+        ),
+      ),
+    );
+  };
+  await draw();
+  every(5000, draw);
+}
+
+// ---------- marketplaces: each one's sync state ----------
+
+/** A long cursor shortened, the whole of it in the title. */
+function shortText(text, keep = 14) {
+  if (text === null || text === undefined) return h('span', { class: 'muted' }, '—');
+  const full = String(text);
+  return h('span', { class: 'mono cursor', title: full, 'data-full': full }, full.length > keep + 1 ? `${full.slice(0, keep)}…` : full);
+}
+
+/** The marketplace sections the operator opened stay open (and reloaded) when the page redraws. */
+const openSections = new Set();
+/** What each open section showed last: kept on screen while a redraw fetches it again. */
+const sectionContent = new Map();
+
+function heldList(name) {
+  return api(`/admin/marketplaces/${encodeURIComponent(name)}/held`).then(({ held }) =>
+    held.length
+      ? h(
+          'table',
+          { class: 'held' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Its order', 'Why held', 'Tries', 'First seen', 'Last tried', 'As received'].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            held.map((o) =>
+              h(
+                'tr',
+                { 'data-held': o.externalId },
+                h('td', { class: 'mono' }, o.externalId),
+                h('td', { class: 'error' }, `${o.reason.code}: ${o.reason.message}`),
+                h('td', {}, o.attempts),
+                h('td', { class: 'nowrap' }, time(o.firstSeenAt)),
+                h('td', { class: 'nowrap' }, time(o.lastTriedAt)),
+                h('td', {}, h('details', {}, h('summary', {}, 'show'), h('pre', { class: 'mono' }, JSON.stringify(o.order, null, 2)))),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No order held.'),
+  );
+}
+
+function incidentList(name) {
+  return api(`/admin/marketplaces/${encodeURIComponent(name)}/incidents`).then(({ incidents }) =>
+    incidents.length
+      ? h(
+          'table',
+          { class: 'incidents' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Order', 'Its order', 'Refused', 'Error', 'When', 'Told'].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            incidents.map((i) =>
+              h(
+                'tr',
+                { 'data-incident': i.orderId },
+                h('td', {}, h('a', { href: orderHref(i.orderId) }, i.orderId)),
+                h('td', { class: 'mono' }, i.externalId),
+                h('td', { class: 'state' }, i.incident.status),
+                h('td', { class: 'error' }, `${i.incident.code}: ${i.incident.message}`),
+                h('td', { class: 'nowrap' }, time(i.incident.at)),
+                h('td', {}, i.told.join(', ') || '—'),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No incident.'),
+  );
+}
+
+/** A section opened on demand: its list is fetched when it opens (and again on every redraw while open). */
+function lazySection(key, title, load) {
+  const content = h('div', { class: 'section-body' }, sectionContent.get(key) ?? h('p', { class: 'muted' }, 'Loading…'));
+  const fill = () =>
+    load()
+      .then((node) => {
+        sectionContent.set(key, node);
+        content.replaceChildren(node);
+      })
+      .catch((failure) => content.replaceChildren(h('p', { class: 'error' }, failure.message)));
+  const open = openSections.has(key);
+  const details = h(
+    'details',
+    {
+      class: 'section',
+      'data-section': key,
+      open,
+      ontoggle: (event) => {
+        if (event.target.open) {
+          openSections.add(key);
+          fill();
+        } else openSections.delete(key);
+      },
+    },
+    h('summary', {}, title),
+    content,
+  );
+  if (open) fill();
+  return details;
+}
+
+/** "imported 1 · held 2", from a job run's output (what was skipped, if so). */
+function runSummary(output) {
+  if (!output || typeof output !== 'object') return 'done';
+  if (output.skipped) return `skipped: ${output.skipped}`;
+  const parts = Object.entries(output)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k} ${v}`);
+  return parts.length ? parts.join(' · ') : 'done';
+}
+
+/** When it last ran; and, when that run did not succeed (or is still running), when one last did. */
+function lastRun({ lastRunAt, lastSuccessAt }) {
+  const behind = lastRunAt && (!lastSuccessAt || Date.parse(lastSuccessAt) < Date.parse(lastRunAt));
+  return [
+    h('span', { class: 'nowrap' }, lastRunAt ? time(lastRunAt) : 'never'),
+    behind ? h('div', { class: 'muted' }, lastSuccessAt ? `last success ${time(lastSuccessAt)}` : 'no success yet') : null,
+  ];
+}
+
+async function marketplacesPage() {
+  const page = location.hash;
+  const results = {}; // the last button's outcome per marketplace, kept over redraws
+  const draw = async () => {
+    const { marketplaces } = await api('/admin/marketplaces');
+    if (location.hash !== page) return;
+    const runJob = (name, job, label) => async (event) => {
+      event.target.disabled = true;
+      results[name] = { text: `${label}…`, error: false };
+      try {
+        const run = await api(`/admin/jobs/${encodeURIComponent(job)}/run`, { method: 'POST', body: {} });
+        const output = job === 'marketplace-push' ? (run.output?.[name] ?? run.output) : run.output;
+        results[name] = { text: `${label}: ${runSummary(output)} (${time(new Date().toISOString())})`, error: false };
+      } catch (failure) {
+        results[name] = { text: `${label} failed: ${failure.message}`, error: true };
+      }
+      await draw();
+    };
+    render(
+      h('h1', {}, 'Marketplaces'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Each marketplace: its order import (cursor, last run), its stock and price push, what is still due, and incidents.',
+      ),
+      h(
+        'div',
+        { class: 'cards marketplaces' },
+        marketplaces.map((m) => {
+          const result = results[m.name];
+          return h(
+            'div',
+            { class: `card marketplace${m.enabled ? '' : ' disabled'}`, 'data-marketplace': m.name, 'data-enabled': String(m.enabled) },
+            h(
+              'h3',
+              {},
+              m.name,
+              ' ',
+              h('span', { class: `badge ${m.enabled ? 'enabled' : 'off'}`, 'data-field': 'enabled' }, m.enabled ? 'enabled' : 'disabled'),
+              h('span', { class: 'muted' }, ` ${m.currency}`),
+            ),
+            facts(`mp-${m.name}-facts`, [
+              ['Listings', m.listings, { 'data-field': 'listings' }],
+              ['Cursor', shortText(m.cursor), { 'data-field': 'cursor' }],
+              ['Last import', lastRun(m.orders), { 'data-field': 'orders.lastRunAt' }],
+              ['Imported', m.orders.imported, { 'data-field': 'orders.imported' }],
+              ['Held', h('span', { class: m.orders.held > 0 ? 'warning' : '' }, m.orders.held), { 'data-field': 'orders.held' }],
+              m.orders.lastError
+                ? ['Import error', h('span', { class: 'error' }, m.orders.lastError), { 'data-field': 'orders.lastError' }]
+                : null,
+              ['Last push', lastRun(m.push), { 'data-field': 'push.lastRunAt' }],
+              ['Push calls / items', `${m.push.calls} / ${m.push.items}`, { 'data-field': 'push.calls' }],
+              [
+                'Push failures',
+                h('span', { class: m.push.failures > 0 ? 'error' : '' }, m.push.failures),
+                { 'data-field': 'push.failures' },
+              ],
+              m.push.lastError ? ['Push error', h('span', { class: 'error' }, m.push.lastError), { 'data-field': 'push.lastError' }] : null,
+              [
+                'Pending',
+                `stock ${m.pending.stock} · prices ${m.pending.prices} · statuses ${m.pending.statuses}`,
+                { 'data-field': 'pending' },
+              ],
+              ['Incidents', h('span', { class: m.incidents > 0 ? 'error' : '' }, m.incidents), { 'data-field': 'incidents' }],
+            ]),
+            h(
+              'p',
+              { class: 'actions' },
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'data-action': 'import',
+                  disabled: !m.enabled,
+                  title: m.enabled ? `imports the new ${m.name} orders now` : `${m.name} is not enabled`,
+                  onclick: runJob(m.name, `marketplace-orders:${m.name}`, 'Import'),
+                },
+                'Import now',
+              ),
+              ' ',
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'secondary',
+                  'data-action': 'push',
+                  title: 'pushes the stock, prices and statuses due at every enabled marketplace',
+                  onclick: runJob(m.name, 'marketplace-push', 'Push'),
+                },
+                'Push now',
+              ),
+            ),
+            result ? h('p', { class: result.error ? 'error run-result' : 'muted run-result', role: 'status' }, result.text) : null,
+            lazySection(`${m.name}:held`, `Held orders (${m.orders.held})`, () => heldList(m.name)),
+            lazySection(`${m.name}:incidents`, `Incidents (${m.incidents})`, () => incidentList(m.name)),
+          );
+        }),
+      ),
+      h('p', {}, h('a', { href: '#/orders' }, 'Orders by source →')),
+    );
+  };
+  await draw();
+  every(10000, draw);
+}
+
 async function alertsPage() {
   const { alerts } = await api('/admin/alerts');
   const act = (alert, what) => async () => {
@@ -1219,6 +1705,9 @@ async function route() {
     if (parts[0] === 'devices') return await devicesPage();
     if (parts[0] === 'sales') return await salesPage(params);
     if (parts[0] === 'sale' && parts.length >= 2) return await salePage(parts.slice(1).join('/'));
+    if (parts[0] === 'orders') return await ordersPage(params);
+    if (parts[0] === 'order' && parts.length >= 2) return await orderPage(parts.slice(1).join('/'));
+    if (parts[0] === 'marketplaces') return await marketplacesPage();
     return await actorsPage(params);
   } catch (failure) {
     if (failure.status === 401) return loginPage('Sign in again.');
