@@ -451,7 +451,14 @@ test('a Wildberries cart is one order per unit, each put in the open supply; sto
   await eventually(() => cart.every((task) => wb.order(task.id)?.supplyId !== null), 30_000, 'both put in a supply');
   const supplies = new Set(cart.map((task) => wb.order(task.id)?.supplyId));
   assert.equal(supplies.size, 1, 'one supply for the warehouse');
-  await pushWhenDue('SAMOVAR', 'wildberries');
-  assert.equal(wb.stockOf('2040000000017', warehouseId), 2);
+  assert.equal((await product('SAMOVAR')).available, 2);
+  await eventually(
+    async () => {
+      await runJob('marketplace-push');
+      return wb.stockOf('2040000000017', warehouseId) === 2;
+    },
+    30_000,
+    'Wildberries shows the two units left',
+  );
   assert.deepEqual(wb.priceOf(card.nmID)?.price, 10_499);
 });
