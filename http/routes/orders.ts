@@ -94,6 +94,7 @@ export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderCon
     accepts: actor.accepts,
     externalId: c.externalId ?? null,
     source: c.source,
+    currency: c.currency,
     customer: c.customer,
     items: c.lines.length > 0 ? c.lines : c.items,
     delivery: c.delivery,
