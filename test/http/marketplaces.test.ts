@@ -462,3 +462,21 @@ test('a Wildberries cart is one order per unit, each put in the open supply; sto
   );
   assert.deepEqual(wb.priceOf(card.nmID)?.price, 10_499);
 });
+
+test('the catalogue sync lists each Uzum product whose article is one of our SKUs, once', async () => {
+  const created = await putProduct('CH-4100004', { name: 'Дастархан', price: 24_000_000, stock: 2 });
+  assert.equal(created.status, 201);
+  const first = await runJob('marketplace-catalogue:uzum');
+  assert.ok(((first.output as { linked: number }).linked ?? 0) >= 1, JSON.stringify(first.output));
+  const view = (await client.get('/admin/products/CH-4100004')).body as { marketplaces: Array<{ marketplace: string; listing: unknown }> };
+  assert.deepEqual(
+    view.marketplaces.map((m) => [m.marketplace, m.listing]),
+    [['uzum', { skuId: 4100004, barcode: '4780000000048' }]],
+  );
+  const again = await runJob('marketplace-catalogue:uzum');
+  assert.equal((again.output as { linked: number }).linked, 0);
+  assert.ok(((again.output as { alreadyListed: number }).alreadyListed ?? 0) >= 1);
+  // and its stock goes to Uzum like any listing's
+  await pushWhenDue('CH-4100004');
+  assert.equal(uzum.stockOf(4100004), 2);
+});

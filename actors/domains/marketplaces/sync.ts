@@ -11,6 +11,7 @@ import type { Marketplaces } from '../../platform/connectors/marketplaces.ts';
 import { OneRunAtATime } from '../../platform/jobs/one-run-at-a-time.ts';
 import type { JobDefinition } from '../../platform/jobs/registry.ts';
 import type { ActorRuntime, StateChange } from '../../runtime/runtime.ts';
+import { listingKey } from '../../platform/connectors/ports/marketplace.ts';
 import { MarketplaceListings } from './listings.ts';
 import { OrderImport } from './order-import.ts';
 import { MarketplaceStatusOutbox } from './status-outbox.ts';
@@ -169,6 +170,47 @@ export class MarketplaceSync {
     }
   }
 
+  /**
+   * The marketplace's catalogue (seed 000's catalogue sync): each of its products whose article is one of our
+   * SKUs, and that is not listed yet, is listed as that product (and told its stock at the next push). What
+   * has no article, or an article we do not sell, is counted and left for a person to map.
+   */
+  async syncCatalogue(name: MarketplaceName, progress: (state: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+    const marketplace = this.deps.marketplaces.enabled(name);
+    if (!marketplace) return { skipped: 'not enabled' };
+    const products = this.deps.runtime.of(productModule);
+    const outcome = { pages: 0, seen: 0, linked: 0, alreadyListed: 0, unmatched: 0 };
+    let cursor: string | null = null;
+    do {
+      const page = await marketplace.listProducts(cursor);
+      outcome.pages += 1;
+      for (const item of page.products) {
+        outcome.seen += 1;
+        const itemKey = listingKey(name, item.listing);
+        if ((await this.listings.skusOf(name, [itemKey])).has(itemKey)) {
+          outcome.alreadyListed += 1;
+          continue;
+        }
+        const ours = item.sku ? await products.get(item.sku).catch(() => null) : null;
+        const listedAlready = ours ? (await this.listings.of(ours.id)).some((listing) => listing.marketplace === name) : true;
+        if (!ours || listedAlready) {
+          outcome.unmatched += 1;
+          continue;
+        }
+        await this.listings.set(
+          ours.id,
+          { [name]: item.listing },
+          { available: availableUnits(ours.context), revision: ours.revision },
+          (marketplaceName) => this.wholeUnits(marketplaceName),
+        );
+        outcome.linked += 1;
+      }
+      cursor = page.cursor;
+      progress({ marketplace: name, ...outcome });
+    } while (cursor !== null && outcome.pages < 10_000);
+    return outcome;
+  }
+
   /** Stock and prices of every enabled marketplace that is due, then the statuses due. */
   async pushAll(force: boolean): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
@@ -195,6 +237,15 @@ export class MarketplaceSync {
         syncs: name,
         run: ({ progress, trigger }) => this.importOrders(name, progress, trigger === 'manual'),
       })),
+      ...MARKETPLACES.map(
+        (name): JobDefinition => ({
+          name: `marketplace-catalogue:${name}`,
+          description: `lists at ${name} (when enabled, daily) each of its products whose article is one of our SKUs; a manual run syncs now`,
+          every: '1 day',
+          syncs: name,
+          run: ({ progress }) => this.syncCatalogue(name, progress),
+        }),
+      ),
       {
         name: 'marketplace-push',
         description:
