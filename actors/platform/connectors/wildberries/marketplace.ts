@@ -94,7 +94,8 @@ function kopecksOf(order: WbOrder, error: (message: string) => ConnectorError): 
  *   mixing either in one supply), opening one when there is none. The supplies are named
  *   `<prefix> wh<warehouse> c<cargo> <date>` and found again by name after a restart.
  * - Shipped: WB moves a whole supply (`deliver`), not an order, and closes it by itself when it
- *   scans the first parcel: a no-op per order (see `deliverOpenSupplies`). Delivered: a no-op.
+ *   scans the first parcel: an order told "shipped" hands over the open supplies (`deliverOpenSupplies`).
+ *   Delivered: a no-op.
  * - Cancel: WB's cancel takes no reason, so every reason is the same call.
  * - Stock goes by the size's `chrtId` (WB switched the barcode key off), read from the product
  *   cards and cached; prices go per nmID in whole roubles.
@@ -305,9 +306,19 @@ export function wildberriesMarketplace(deps: {
         case 'cancelled':
           // WB's cancel takes no reason: out_of_stock, cannot_deliver, seller_cancelled and customer_cancelled are one call
           return cancel(orderId, call);
-        case 'shipped':
+        case 'shipped': {
+          // WB ships supplies, not orders: the first order of a supply handed over hands over the open supplies
+          // (what is packed goes together); an order already in a delivered supply is done
+          const status = await statusOf(orderId, call);
+          if (!status) throw error('order_not_found', `wildberries knows no order ${orderId}`);
+          if (status.supplierStatus === 'complete') return;
+          if (cancelled(status)) throw error('order_cancelled', `wildberries order ${orderId} is cancelled (${status.wbStatus})`);
+          if (status.supplierStatus !== 'confirm') throw error('order_not_in_supply', `wildberries order ${orderId} is in no supply yet`);
+          await this.deliverOpenSupplies(call);
+          return;
+        }
         case 'delivered':
-          // WB moves supplies, not orders (deliverOpenSupplies), and tracks delivery itself
+          // WB tracks delivery itself
           return;
       }
     },

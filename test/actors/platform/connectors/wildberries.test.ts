@@ -143,18 +143,22 @@ test('confirm adds the order to the open supply of its warehouse; repeats and a 
     assert.equal(wb.requests({ path: WB_PATHS.supplies, method: 'POST' }).length, 2);
   }));
 
-test('shipped and delivered are no-ops; handing the supplies over completes their orders; a closed supply is replaced', () =>
+test('shipped hands the open supply over (its orders complete), a repeat and delivered do nothing; a closed supply is replaced', () =>
   withWildberries(async ({ marketplace, wb }) => {
     const [a] = wb.orders();
+    const unconfirmed = await rejection(marketplace.pushStatus(String(a?.id), { status: 'shipped', waybill: null }));
+    assert.deepEqual([unconfirmed.code, unconfirmed.retryable], ['order_not_in_supply', false]);
     await marketplace.pushStatus(String(a?.id), { status: 'confirmed' });
-    const before = wb.requests().length;
+    const supplyId = wb.order(a?.id ?? 0)?.supplyId ?? '';
+    await marketplace.pushStatus(String(a?.id), { status: 'shipped', waybill: null });
+    assert.equal(wb.requests({ path: `/api/v3/supplies/${supplyId}/deliver`, method: 'PATCH' }).length, 1);
+    assert.equal(wb.order(a?.id ?? 0)?.supplierStatus, 'complete');
+    assert.equal(wb.supplies().find((s) => s.id === supplyId)?.done, true);
+    const before = wb.requests({ method: 'PATCH' }).length;
     await marketplace.pushStatus(String(a?.id), { status: 'shipped', waybill: null });
     await marketplace.pushStatus(String(a?.id), { status: 'delivered' });
-    assert.equal(wb.requests().length, before);
-
-    const delivered = await marketplace.deliverOpenSupplies();
-    assert.deepEqual(delivered, [wb.order(a?.id ?? 0)?.supplyId]);
-    assert.equal(wb.order(a?.id ?? 0)?.supplierStatus, 'complete');
+    assert.equal(wb.requests({ method: 'PATCH' }).length, before, 'nothing more was handed over');
+    assert.deepEqual(await marketplace.deliverOpenSupplies(), [], 'no supply was left open');
     // the next confirm opens a new supply for the warehouse
     const b = wb.addOrder({ lines: [{ barcode: '4601234500042', qty: 1, price: 99_000 }] });
     await marketplace.pushStatus(String(b.id), { status: 'confirmed' });
