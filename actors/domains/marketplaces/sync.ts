@@ -237,15 +237,13 @@ export class MarketplaceSync {
         syncs: name,
         run: ({ progress, trigger }) => this.importOrders(name, progress, trigger === 'manual'),
       })),
-      ...MARKETPLACES.map(
-        (name): JobDefinition => ({
-          name: `marketplace-catalogue:${name}`,
-          description: `lists at ${name} (when enabled, daily) each of its products whose article is one of our SKUs; a manual run syncs now`,
-          every: '1 day',
-          syncs: name,
-          run: ({ progress }) => this.syncCatalogue(name, progress),
-        }),
-      ),
+      ...MARKETPLACES.map((name): JobDefinition => ({
+        name: `marketplace-catalogue:${name}`,
+        description: `lists at ${name} (when enabled, daily) each of its products whose article is one of our SKUs; a manual run syncs now`,
+        every: '1 day',
+        syncs: name,
+        run: ({ progress }) => this.syncCatalogue(name, progress),
+      })),
       {
         name: 'marketplace-push',
         description:
