@@ -163,7 +163,7 @@ test('a wrong master key stops the start; rotate-key re-encrypts everything unde
   const keyB = Buffer.alloc(32, 2).toString('base64');
   const first = await startHubProcess({ dbName, env: { HUB_MASTER_KEY: keyA } });
   try {
-    const put = await hubClient(first.url).call('PUT', '/admin/integrations/uzum', { credentials: { token: 'uzum-token-5531' } });
+    const put = await hubClient(first.url).call('PUT', '/admin/integrations/kaspi', { credentials: { token: 'kaspi-token-5531' } });
     assert.equal(put.status, 200);
   } finally {
     await first.terminate();
@@ -186,7 +186,7 @@ test('a wrong master key stops the start; rotate-key re-encrypts everything unde
   await assert.rejects(startHubProcess({ dbName, env: { HUB_MASTER_KEY: keyA } }), /HUB_MASTER_KEY is not the key/);
   const after = await startHubProcess({ dbName, env: { HUB_MASTER_KEY: keyB } });
   try {
-    const view = await hubClient(after.url).get('/admin/integrations/uzum');
+    const view = await hubClient(after.url).get('/admin/integrations/kaspi');
     assert.equal(view.status, 200);
     assert.deepEqual(view.body.credentials, { token: 'set' });
   } finally {

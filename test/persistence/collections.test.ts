@@ -10,6 +10,7 @@ import { ensureCollectionIndexes, type DeclaredIndex } from '../../persistence/d
 import { ensureGoodfinIndexes } from '../../persistence/goodfin.ts';
 import { ensureClickIndexes } from '../../persistence/click.ts';
 import { ensureLoyaltyIndexes } from '../../persistence/loyalty.ts';
+import { ensureMarketplaceIndexes } from '../../persistence/marketplaces.ts';
 import { ensureReferenceIndexes } from '../../persistence/reference.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 
@@ -156,6 +157,7 @@ test('the start-up functions create every declared index', () =>
     await ensurePaymeIndexes(db);
     await ensureClickIndexes(db); // the Click merchant module's, once the hub is reachable
     await ensureLoyaltyIndexes(db);
+    await ensureMarketplaceIndexes(db);
     for (const declaration of allCollections.filter((declared) => declared.indexes.length > 0)) {
       const names = (await indexesOf(db, declaration.name)).map((index) => String(index.name));
       for (const index of declaration.indexes)
