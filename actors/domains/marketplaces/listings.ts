@@ -139,7 +139,10 @@ export class MarketplaceListings {
   }
 
   async of(sku: string): Promise<ListingView[]> {
-    const docs = await this.collections.listings.find({ sku }).toArray();
+    // by `_id` (`marketplace:sku`): FerretDB serves only `_id` lookups from an index
+    const docs = await this.collections.listings
+      .find({ _id: { $in: MARKETPLACES.map((marketplace) => `${marketplace}:${sku}`) } })
+      .toArray();
     return docs
       .sort((a, b) => MARKETPLACES.indexOf(a.marketplace) - MARKETPLACES.indexOf(b.marketplace))
       .map((doc) => ({
@@ -169,12 +172,15 @@ export class MarketplaceListings {
     if (levels.length === 0) return;
     const changedAt = new Date(this.now());
     await this.collections.listings.bulkWrite(
-      levels.map((level) => ({
-        updateMany: {
-          filter: { sku: level.sku, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
-          update: { $set: { stock: { available: level.available, revision: level.revision, changedAt }, stockDirty: true } },
-        },
-      })),
+      // one `_id` per marketplace rather than a filter on `sku`: this runs on every stock change
+      levels.flatMap((level) =>
+        MARKETPLACES.map((marketplace) => ({
+          updateOne: {
+            filter: { _id: `${marketplace}:${level.sku}`, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
+            update: { $set: { stock: { available: level.available, revision: level.revision, changedAt }, stockDirty: true } },
+          },
+        })),
+      ),
       { ordered: false },
     );
   }
