@@ -343,7 +343,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       logger,
       now,
     });
-    await marketplaces.ensureIndexes();
+    await marketplaces.start();
     marketplaceSync = marketplaces;
     closers.push({ name: 'marketplace notices', close: () => marketplaces.flush() });
 

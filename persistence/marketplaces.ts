@@ -81,6 +81,11 @@ export interface MarketplaceOrderDoc {
   settled: boolean;
   attempts: number;
   nextAttemptAt: Date;
+  /**
+   * bumped by each wake (the order moved): a run that read the record before a wake does not put it back
+   * to sleep (its write is conditional on the count it read)
+   */
+  wakeups?: number;
   lastError: string | null;
   /** a push the marketplace refused: the order's incident, shown with it, raised as an alert */
   incident: { status: ToldStatus; code: string; message: string; at: Date } | null;

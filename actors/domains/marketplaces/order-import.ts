@@ -108,6 +108,7 @@ export class OrderImport {
         settled: false,
         attempts: 0,
         nextAttemptAt: at,
+        wakeups: 0,
         lastError: null,
         incident: null,
         updatedAt: at,

@@ -159,8 +159,9 @@ export class MarketplaceStatusOutbox {
     const settled = progress.final;
     if (settled || pushes.length === 0) {
       await this.deps.collections.orders.updateOne(
-        { _id: doc._id },
-        // not final yet: looked at again when the order moves (the observer) or at the next sweep
+        // not final yet: looked at again when the order moves (the observer) or at the next sweep; an order
+        // that moved since this run read its record (a wake) stays due, or its wake would be lost
+        { _id: doc._id, wakeups: doc.wakeups ?? { $exists: false } },
         {
           $set: {
             settled,
@@ -175,7 +176,23 @@ export class MarketplaceStatusOutbox {
 
   /** The order moved: its record is due now (the next run tells it). */
   async wake(orderId: string): Promise<void> {
-    await this.deps.collections.orders.updateOne({ _id: orderId, settled: false }, { $set: { nextAttemptAt: new Date(this.deps.now()) } });
+    await this.deps.collections.orders.updateOne(
+      { _id: orderId, settled: false },
+      { $set: { nextAttemptAt: new Date(this.deps.now()) }, $inc: { wakeups: 1 } },
+    );
+  }
+
+  /**
+   * At start: every open record is due. A wake lives in memory for a moment before it is written (the
+   * observer's batch); a crash in that moment would leave an order that moved asleep until the sweep.
+   * Records waiting out a back-off keep it.
+   */
+  async wakeAllAtStart(): Promise<number> {
+    const result = await this.deps.collections.orders.updateMany(
+      { settled: false, attempts: 0, nextAttemptAt: { $gt: new Date(this.deps.now()) } },
+      { $set: { nextAttemptAt: new Date(this.deps.now()) }, $inc: { wakeups: 1 } },
+    );
+    return result.modifiedCount;
   }
 
   /**

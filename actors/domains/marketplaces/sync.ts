@@ -79,8 +79,10 @@ export class MarketplaceSync {
     return this.deps.marketplaces.of(name)?.pricePrecision === 'whole';
   }
 
-  async ensureIndexes(): Promise<void> {
+  /** At start: the indexes, and every open order's status record due (what a crash kept from being woken). */
+  async start(): Promise<void> {
     await ensureMarketplaceIndexes(this.deps.db);
+    await this.outbox.wakeAllAtStart();
   }
 
   /**
