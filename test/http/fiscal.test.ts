@@ -11,6 +11,7 @@ import { orderBody, payOnPage, waitForOrder } from '../support/shop.ts';
 import { EscPosEmulator, receiptText } from '../../hardware/emulators/escpos-emulator.ts';
 import { ShtrihMEmulator } from '../../hardware/emulators/shtrih-m-emulator.ts';
 import printJob from '../../machines/print-job.ts';
+import { waitForAlerts } from '../support/alerts.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { printedReceipt } from '../support/fiscal.ts';
 import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
@@ -160,15 +161,8 @@ test('out of paper: the receipt waits, the device health says so, an alert is ra
   emulator.setPaper('out');
   const accepted = await client.post('/fiscal/receipts', sale, { 'Idempotency-Key': 'till-3' });
   const id = String(accepted.body.id);
-  const alerted = await eventually(
-    async () => {
-      const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
-      return (body.alerts as Array<{ subject: string }>).some((a) => a.subject === `receipt/${id}`) ? true : undefined;
-    },
-    15_000,
-    'an alert for the waiting receipt',
-  );
-  assert.ok(alerted);
+  const alerted = await waitForAlerts(client, 'actor_needs_attention', `receipt/${id}`);
+  assert.equal(alerted.length, 1, 'one alert for the waiting receipt');
   const waiting = await client.get(`/fiscal/receipts/${id}`);
   assert.match(String(waiting.body.state), /^waiting/);
   assert.equal((waiting.body.fault as { code: string }).code, 'paper_out');

@@ -2,6 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import goodfinApplication from '../../machines/goodfin-application.ts';
 import { GOODFIN_PATHS } from '../../actors/platform/connectors/goodfin/protocol.ts';
+import { waitForAlerts } from '../support/alerts.ts';
 import { eventually } from '../support/database.ts';
 import { goodfinOf, withGoodfinHub } from '../support/goodfin.ts';
 import { hubClient, hubDatabases } from '../support/hub-process.ts';
@@ -444,14 +445,7 @@ test('a document Goodfin cannot serve: the download is retried, then the applica
       const id = deal!.dealApplicationId;
       const stuck = await waitForApplication(client, id, 'active.stuck');
       assert.ok(stuck.messages.sent.length >= 3, 'acknowledged and numbered before the documents');
-      const alerts = await eventually(
-        async () => {
-          const list = ((await client.get('/admin/alerts?kind=actor_needs_attention')).body.alerts ?? []) as Array<{ subject: string }>;
-          return list.some((a) => a.subject.includes(id)) ? list : undefined;
-        },
-        15_000,
-        'the alert',
-      );
+      const alerts = await waitForAlerts(client, 'actor_needs_attention', (subject) => subject.includes(id));
       assert.ok(alerts.length >= 1);
       const tries = ((await goodfin.control('requests')) as { requests: Array<{ path: string }> }).requests.filter(
         (r) => r.path === GOODFIN_PATHS.downloadDocument,

@@ -4,6 +4,7 @@ import order from '../../machines/order.ts';
 import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import shipment from '../../machines/shipment.ts';
+import { waitForAlerts } from '../support/alerts.ts';
 import { eventually } from '../support/database.ts';
 import { payOnPage, sharedShop, waitForOrder } from '../support/shop.ts';
 import { hubDatabases } from '../support/hub-process.ts';
@@ -145,17 +146,7 @@ test('a declined payment is retried; after the last attempt the order is blocked
       ['SHOP-2001-P1', 'SHOP-2001-P2'],
     );
     await mailTo(email, /SHOP-2001 призупинено/);
-    const alerts = await eventually(
-      async () => {
-        const { body } = await client.get('/admin/alerts?kind=actor_needs_attention');
-        const found = (body as { alerts: Array<{ subject: string; severity: string }> }).alerts.filter(
-          (a) => a.subject === 'order/SHOP-2001',
-        );
-        return found.length > 0 ? found : undefined;
-      },
-      10_000,
-      'the admin alert',
-    );
+    const alerts = await waitForAlerts(client, 'actor_needs_attention', 'order/SHOP-2001');
     assert.equal(alerts[0]?.severity, 'critical');
     const product = await eventually(
       async () => {

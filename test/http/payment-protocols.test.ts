@@ -5,6 +5,7 @@ import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import shipment from '../../machines/shipment.ts';
 import { MONOBANK_SANDBOX_TOKEN, startMonobankSandbox } from '../../actors/platform/connectors/monobank/sandbox.ts';
+import { waitForAlerts } from '../support/alerts.ts';
 import { eventually } from '../support/database.ts';
 import { hubDatabases } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
@@ -72,18 +73,6 @@ async function paidOrder(client: Setup['client'], id: string, body: typeof order
   const paying = await waitForOrder(client, id, (o) => typeof o.paymentUrl === 'string', `${id} payment page`);
   await payOnPage(String(paying.paymentUrl), 'success');
   await waitForOrder(client, id, (o) => o.state === 'fulfilment.awaitingShipment', `${id} paid`);
-}
-
-async function alertsOf(client: Setup['client'], kind: string, subject: string) {
-  return eventually(
-    async () => {
-      const { body } = await client.get(`/admin/alerts?kind=${kind}`);
-      const found = (body as { alerts: Array<{ subject: string; message: string }> }).alerts.filter((a) => a.subject === subject);
-      return found.length > 0 ? found : undefined;
-    },
-    15_000,
-    `a ${kind} alert for ${subject}`,
-  );
 }
 
 test('Monobank refund answered "processing" is polled (invoice/status, its cancelList) until the bank settles it; only then refunded', () =>
@@ -164,7 +153,7 @@ test('Monobank refund answered "failure": the payment stays paid with a refund_f
     assert.equal(current.paid, true);
     assert.equal(current.incident?.code, 'refund_failed');
     assert.match(current.incident?.message ?? '', /refused the refund \(failure\)/);
-    const alerts = await alertsOf(client, 'actor_needs_attention', 'payment/RF-2-P1');
+    const alerts = await waitForAlerts(client, 'actor_needs_attention', 'payment/RF-2-P1');
     assert.match(alerts[0]?.message ?? '', /refundFailed/);
     const incidents = await client.get('/admin/incidents');
     assert.ok(
@@ -243,7 +232,7 @@ test('a late Monobank success found by the poll that the order can no longer tak
         ['poll'],
       );
       assert.equal(refunded.context.refund?.reason, 'paid after the order stopped waiting for this payment');
-      const alerts = await alertsOf(client, 'unclaimed_payment_refunded', 'payment/LATE-2-P1');
+      const alerts = await waitForAlerts(client, 'unclaimed_payment_refunded', 'payment/LATE-2-P1');
       assert.match(
         alerts[0]?.message ?? '',
         /LATE-2-P1 of order LATE-2 succeeded after the order stopped waiting for it .*refunded automatically/,

@@ -10,6 +10,7 @@ import {
   startNovaPoshtaSandbox,
   type NovaPoshtaSandbox,
 } from '../../actors/platform/connectors/novaposhta/sandbox.ts';
+import { waitForAlerts } from '../support/alerts.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess } from '../support/hub-process.ts';
 import { waitForMail } from '../support/mailbox.ts';
@@ -84,8 +85,8 @@ test('a refused parcel comes back on its return waybill; the order is returned f
     await track(client);
     await waitForShipment(client, 'NP-2', 'returned');
     await waitForOrder(client, 'NP-2', (o) => o.state === 'returned', 'the order returned');
-    const alerts = await client.get('/admin/alerts?kind=actor_needs_attention');
-    assert.ok((alerts.body.alerts as Array<{ subject: string }>).some((a) => a.subject === 'order/NP-2'));
+    const alerts = await waitForAlerts(client, 'actor_needs_attention', 'order/NP-2');
+    assert.equal(alerts[0]?.severity, 'critical');
   }));
 
 test('cancelling an order before pickup deletes its waybill', () =>
