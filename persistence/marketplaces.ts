@@ -92,6 +92,26 @@ export interface MarketplaceOrderDoc {
   updatedAt: Date;
 }
 
+/** The status record of an order just imported: nothing told yet, due at once. */
+export function newMarketplaceOrderDoc(
+  order: { _id: string; marketplace: MarketplaceName; externalId: string },
+  at: Date,
+): MarketplaceOrderDoc {
+  return {
+    ...order,
+    importedAt: at,
+    told: [],
+    cancelledThere: false,
+    settled: false,
+    attempts: 0,
+    nextAttemptAt: at,
+    wakeups: 0,
+    lastError: null,
+    incident: null,
+    updatedAt: at,
+  };
+}
+
 export const marketplaceOrdersCollection = defineCollection<MarketplaceOrderDoc>({
   name: 'marketplace_orders',
   description: 'the status outbox of each order a marketplace sold: what it has been told, what is due, and any refusal',

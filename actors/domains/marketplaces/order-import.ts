@@ -3,7 +3,7 @@ import { MARKETPLACE_CURRENCY, type MarketplaceName } from '../../../common/mark
 import orderModule from '../../../machines/order.ts';
 import { orderIntakeSchema, type OrderPolicy, type OrderRequest } from '../../../machines/order-rules.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
-import type { MarketplaceCollections } from '../../../persistence/marketplaces.ts';
+import { newMarketplaceOrderDoc, type MarketplaceCollections } from '../../../persistence/marketplaces.ts';
 import type { ReferenceCollections } from '../../../persistence/reference.ts';
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { Marketplace, MarketplaceDelivery, MarketplaceOrder } from '../../platform/connectors/ports/marketplace.ts';
@@ -98,21 +98,7 @@ export class OrderImport {
     const at = new Date(this.deps.now());
     // the status outbox first: an order that exists always has one (a crash between the two is repaired by the next run)
     await this.deps.collections.orders
-      .insertOne({
-        _id: orderId,
-        marketplace,
-        externalId: order.externalId,
-        importedAt: at,
-        told: [],
-        cancelledThere: false,
-        settled: false,
-        attempts: 0,
-        nextAttemptAt: at,
-        wakeups: 0,
-        lastError: null,
-        incident: null,
-        updatedAt: at,
-      })
+      .insertOne(newMarketplaceOrderDoc({ _id: orderId, marketplace, externalId: order.externalId }, at))
       .catch((error: unknown) => {
         if (!isDuplicateKeyError(error)) throw error;
       });

@@ -160,7 +160,9 @@ export class MarketplaceStatusOutbox {
     if (settled || pushes.length === 0) {
       await this.deps.collections.orders.updateOne(
         // not final yet: looked at again when the order moves (the observer) or at the next sweep; an order
-        // that moved since this run read its record (a wake) stays due, or its wake would be lost
+        // that moved since this run read its record (a wake) stays due, or its wake would be lost. (FerretDB 1
+        // applies a conditional update as read-then-write inside the server: a wake landing in that instant
+        // can still be lost there, and is then found by the sweep, at most retryMaxMs later.)
         { _id: doc._id, wakeups: doc.wakeups ?? { $exists: false } },
         {
           $set: {

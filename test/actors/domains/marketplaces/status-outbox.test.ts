@@ -8,7 +8,12 @@ import type { Marketplace } from '../../../../actors/platform/connectors/ports/m
 import { invokedSources } from '../../../../actors/runtime/machine-glue.ts';
 import orderModule, { type OrderInput } from '../../../../machines/order.ts';
 import { orderPolicySchema } from '../../../../machines/order-rules.ts';
-import { ensureMarketplaceIndexes, marketplaceCollections, type MarketplaceCollections } from '../../../../persistence/marketplaces.ts';
+import {
+  ensureMarketplaceIndexes,
+  marketplaceCollections,
+  newMarketplaceOrderDoc,
+  type MarketplaceCollections,
+} from '../../../../persistence/marketplaces.ts';
 import { withSandboxClient } from '../../../support/connectors.ts';
 import { uniqueDatabaseName } from '../../../support/database.ts';
 import { quietLogger, startRuntime, type Harness } from '../../../support/runtime-harness.ts';
@@ -82,22 +87,7 @@ async function imported({ harness, collections, clock }: Setup, externalId: stri
     idempotencyKey: `marketplace:uzum:${externalId}`,
     origin: { kind: 'create', actorName: 'marketplace:uzum' },
   });
-  const at = new Date(clock.now);
-  await collections.orders.insertOne({
-    _id: orderId,
-    marketplace: 'uzum',
-    externalId,
-    importedAt: at,
-    told: [],
-    cancelledThere: false,
-    settled: false,
-    attempts: 0,
-    nextAttemptAt: at,
-    wakeups: 0,
-    lastError: null,
-    incident: null,
-    updatedAt: at,
-  });
+  await collections.orders.insertOne(newMarketplaceOrderDoc({ _id: orderId, marketplace: 'uzum', externalId }, new Date(clock.now)));
   return orderId;
 }
 
