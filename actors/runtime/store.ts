@@ -72,21 +72,28 @@ export class ActorStore {
     this.projector = new Projector(collections, logger, options.projectionQuietMs ?? 2000);
   }
 
-  /** Projection + any journal entries past it (a crash between the two writes leaves the projection behind). */
+  /**
+   * Projection + any journal entries past it (a crash between the two writes leaves the projection behind).
+   * The same crash loses those entries' idempotency records, written beside the projection: they are put
+   * back here, so that a repeat the actor's state now refuses still finds its first answer.
+   */
   async load(key: string): Promise<StoredActor | null> {
     let doc = await this.collections.actors.findOne({ _id: key });
-    let rolledForward = false;
     let revision = doc?.revision ?? 0;
+    const rolled: JournalDoc[] = [];
     for (;;) {
       const next = await this.collections.journal.findOne({ _id: journalId(key, revision + 1) });
       if (!next) break;
       doc = projectionFromJournal(next, doc);
       revision = next.revision;
-      rolledForward = true;
+      rolled.push(next);
     }
     if (!doc) return null;
-    if (rolledForward) this.projector.mark(doc);
-    return { doc, rolledForward };
+    if (rolled.length === 0) return { doc, rolledForward: false };
+    this.projector.mark(doc);
+    const records = rolled.flatMap((entry) => (entry.idem === entry._id ? [] : [idempotencyRecordOf(entry)]));
+    if (records.length > 0) await this.retryTransient(() => insertIgnoringDuplicates(this.collections.idempotency, records));
+    return { doc, rolledForward: true };
   }
 
   /** Has anyone committed past `revision`? One point read. */
@@ -126,7 +133,7 @@ export class ActorStore {
     if (!searchJournal) return null;
     const entry = await this.collections.journal.findOne({ idem });
     if (entry) {
-      await this.collections.idempotency.insertOne({ _id: idem, journalId: entry._id, createdAt: entry.at }).catch((error: unknown) => {
+      await this.collections.idempotency.insertOne(idempotencyRecordOf(entry)).catch((error: unknown) => {
         if (!isDuplicateKeyError(error)) throw error;
       });
     }
@@ -259,7 +266,8 @@ export class ActorStore {
         if (created.length > 0) followUps.push(actors.insertMany(created, { ordered: false }));
         for (const p of committed) if (p.request.journal.revision > 1) this.projector.mark(p.request.actor);
         const records = committed.flatMap((p) => (p.request.idempotency ? [p.request.idempotency] : []));
-        if (records.length > 0) followUps.push(idempotency.insertMany(records, { ordered: false }));
+        // retried like the commit: a record missing while the actor runs on would leave a refused repeat without its answer
+        if (records.length > 0) followUps.push(this.retryTransient(() => insertIgnoringDuplicates(idempotency, records)));
       }
       const obsoleteEffects = [
         ...committed.flatMap((p) => p.request.obsoleteEffects),
@@ -426,6 +434,11 @@ async function insertIgnoringDuplicates<T extends { _id: string }>(collection: C
 
 function deletesById<T extends { _id: string }>(ids: string[]): AnyBulkWriteOperation<T>[] {
   return ids.map((id) => ({ deleteOne: { filter: { _id: id } } }) as AnyBulkWriteOperation<T>);
+}
+
+/** The fast lookup of an entry's idempotency key (only for entries made under a caller's key). */
+function idempotencyRecordOf(entry: JournalDoc): IdempotencyDoc {
+  return { _id: entry.idem, journalId: entry._id, createdAt: entry.at };
 }
 
 function projectionFromJournal(entry: JournalDoc, previous: ActorDoc | null): ActorDoc {

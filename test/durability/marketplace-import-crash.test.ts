@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
-import { startUzumSandbox, UZUM_SANDBOX_CREDENTIALS } from '../../actors/platform/connectors/uzum/sandbox.ts';
+import { MongoClient, type Db } from 'mongodb';
+import { startUzumSandbox, UZUM_SANDBOX_CREDENTIALS, type UzumSandbox } from '../../actors/platform/connectors/uzum/sandbox.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 
@@ -68,7 +68,9 @@ test('a hub SIGKILLed in the middle of an Uzum import makes every order once aft
       },
       120_000,
       'every order confirmed at Uzum',
-    );
+    ).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}\n${await unconfirmedReport(placed, uzum, mongo.db(dbName), hub.output())}`);
+    });
     for (const order of placed) {
       const confirms = uzum.requests({ path: `/v1/fbs/order/${order.id}/confirm` }).filter((r) => r.status === 200);
       assert.ok(confirms.length <= 1, `order ${order.id} was confirmed ${confirms.length} times`);
@@ -79,3 +81,29 @@ test('a hub SIGKILLed in the middle of an Uzum import makes every order once aft
     await mongo.close();
   }
 });
+
+/** What a person needs when confirmations are missing: each unconfirmed order's record, actor and calls. */
+async function unconfirmedReport(placed: { id: number }[], uzum: UzumSandbox, db: Db, hubOutput: string): Promise<string> {
+  const lines: string[] = [];
+  for (const order of placed) {
+    const status = uzum.order(order.id)?.status;
+    if (status === 'PACKING') continue;
+    const id = `uzum-${order.id}`;
+    const record = await db.collection('marketplace_orders').findOne({ _id: id as never });
+    const actor = await db
+      .collection('actors')
+      .findOne({ _id: `order/${id}` as never }, { projection: { state: 1, revision: 1, runtime: 1 } });
+    const calls = uzum.requests({ path: `/v1/fbs/order/${order.id}/confirm` }).map((r) => r.status);
+    const journal = await db
+      .collection('journal')
+      .find({ actor: `order/${id}` }, { projection: { revision: 1, event: 1, to: 1, origin: 1, at: 1 } })
+      .toArray();
+    lines.push(
+      `${id}: at Uzum ${status}; record ${JSON.stringify(record)}; actor ${JSON.stringify(actor)}; confirm calls ${JSON.stringify(calls)}`,
+      ...journal.map(
+        (entry) => `  #${entry.revision} ${String(entry.event).slice(0, 600)} → ${entry.to} ${JSON.stringify(entry.origin)} ${entry.at}`,
+      ),
+    );
+  }
+  return [`${lines.length} unconfirmed:`, ...lines.slice(0, 10), 'hub log (tail):', hubOutput.slice(-4000)].join('\n');
+}

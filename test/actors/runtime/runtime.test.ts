@@ -6,7 +6,7 @@ import { defineMachineModule } from '../../../machines/machine-module.ts';
 import probe, { type ProbeEvent } from '../../../machines/probe.ts';
 import { probeEffects } from '../../../actors/domains/probe/effects.ts';
 import { startEchoSandbox, type EchoSandbox } from '../../../actors/platform/connectors/echo/sandbox.ts';
-import { actorKey } from '../../../actors/runtime/store.ts';
+import { actorKey, journalId } from '../../../actors/runtime/store.ts';
 import { replayJournal } from '../../../actors/runtime/replay.ts';
 import type { JournalDoc } from '../../../persistence/collections.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
@@ -184,6 +184,29 @@ test('a lost idempotency record (crash right after the commit) still deduplicate
   );
   assert.equal(again.replayed, true);
   assert.equal((await runtime.get('probe', 'idem-4')).revision, 2);
+});
+
+test('a repeat the state now refuses still answers its first result after a crash lost the idempotency record', async () => {
+  const { runtime } = harness;
+  await runtime.create('probe', 'idem-6', {}, { origin });
+  const first = await runtime.of(probe).send('idem-6', { type: 'FINISH' }, { idempotencyKey: 'end', requestHash: 'e', origin });
+  await harness.store.drain();
+  // the crash: the commit landed, the follow-ups did not (no record, the projection one revision behind)
+  const removed = await database.collections.idempotency.deleteOne({ _id: 'probe/idem-6|end' });
+  assert.equal(removed.deletedCount, 1);
+  const before = await database.collections.journal.findOne({ _id: journalId(actorKey('probe', 'idem-6'), 1) });
+  assert.ok(before, 'revision 1 is in the journal');
+  await database.collections.actors.updateOne(
+    { _id: actorKey('probe', 'idem-6') },
+    {
+      $set: { revision: 1, state: before.to, status: before.status, tags: before.tags, snapshot: before.snapshot, runtime: before.runtime },
+    },
+  );
+  runtime.evictAll();
+  const again = await runtime.of(probe).send('idem-6', { type: 'FINISH' }, { idempotencyKey: 'end', requestHash: 'e', origin });
+  assert.deepEqual([again.replayed, again.actor.revision, again.actor.state], [true, first.actor.revision, first.actor.state]);
+  const other = await refusal(runtime.of(probe).send('idem-6', { type: 'FINISH' }, { idempotencyKey: 'other', requestHash: 'e', origin }));
+  assert.equal(other.status, 409);
 });
 
 test('a create repeated after its idempotency record was lost answers the actor, cached or not, instead of "exists"', async () => {
