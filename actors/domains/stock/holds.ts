@@ -42,7 +42,10 @@ export async function holdUnits(
   let refusal: HoldRefusal | null = null;
   for (const [index, item] of items.entries()) {
     const reserve = { type: 'RESERVE', orderId: holderId, qty: item.qty } as const;
-    const answered = await context.actors.send(productModule, item.sku, reserve, { key: `reserve:${item.sku}`, ifGone: 'skip' });
+    // refused: this holder holds units of it already (the product says so); absent: not in the catalogue
+    const answered =
+      (await context.actors.send(productModule, item.sku, reserve, { key: `reserve:${item.sku}`, ifGone: 'skip' })) ??
+      (await context.actors.get(productModule, item.sku));
     if (!answered) {
       refusal = { code: 'unknown_product', message: `${item.sku} is not in the catalogue`, index, field: 'sku' };
       break;
