@@ -4,9 +4,10 @@ import { defineCollection, ensureCollectionIndexes, openCollections, type Opened
 
 /**
  * What the marketplace sync keeps: how each product is listed at each
- * marketplace (with the stock and price still to push), each marketplace's
- * cursor and sync state, the status outbox of every order a marketplace
- * sold, and the orders held back at import (a product not mapped yet).
+ * marketplace, which product each marketplace item is, the stock and prices
+ * still to push, each marketplace's cursor and sync state, the status outbox
+ * of every order a marketplace sold, and the orders held back at import (a
+ * product not mapped yet).
  */
 
 export interface MarketplaceListingDoc {
@@ -19,32 +20,68 @@ export interface MarketplaceListingDoc {
   itemKey: string;
   /** minor units of the marketplace's currency; null: the marketplace keeps its own price */
   price: number | null;
-  priceDirty: boolean;
   /** the product's availability as last heard, with the product actor's revision that had it (newest wins) */
   stock: { available: number; revision: number; changedAt: Date } | null;
-  stockDirty: boolean;
-  pushed: { stock: { available: number; at: Date } | null; price: { price: number; at: Date } | null };
+  /** what the marketplace was last told (the stock with the revision it came from) */
+  pushed: { stock: { available: number; revision?: number; at: Date } | null; price: { price: number; at: Date } | null };
   /** the marketplace refused this item's last stock or price (it is not retried until it changes) */
   refusal: { kind: 'stock' | 'price'; code: string; message: string; at: Date } | null;
   updatedAt: Date;
 }
 
+// Every read on a hot path below is by `_id`: FerretDB's SQLite backend serves no other filter from an
+// index (a filter on `sku` or `itemKey` reads every listing). What a job must find by another field lives
+// in a collection of its own, keyed so that the lookup is an `_id` (items), or small enough to read whole
+// (pending: only what is still to be pushed, the way `effects` and `timers` hold only what is in flight).
 export const marketplaceListingsCollection = defineCollection<MarketplaceListingDoc>({
   name: 'marketplace_listings',
-  description: 'each product as listed at each marketplace: its ids there, its price there, and the stock and price still to push',
-  indexes: [
-    { key: { marketplace: 1, itemKey: 1 }, unique: true },
-    { key: { sku: 1 } },
-    { key: { marketplace: 1, stockDirty: 1 } },
-    { key: { marketplace: 1, priceDirty: 1 } },
-  ],
+  description: 'each product as listed at each marketplace: its ids there, its price there, the stock last heard and what was pushed',
+  indexes: [],
 });
+
+/** Which of our products a marketplace's item is: how an order line and a catalogue entry find their SKU. */
+export interface MarketplaceItemDoc {
+  _id: string; // `${marketplace}:${itemKey}`; its uniqueness is what keeps an item listed as one product only
+  marketplace: MarketplaceName;
+  sku: string;
+  /** a claim whose listing is missing is another process's listing under way for a while, then a crash's leftover */
+  claimedAt?: Date;
+}
+
+export const marketplaceItemsCollection = defineCollection<MarketplaceItemDoc>({
+  name: 'marketplace_items',
+  description: "each marketplace item's SKU here (a unique `_id` per item: an item is listed as one product only)",
+  indexes: [],
+});
+
+/** A listing whose stock or price the marketplace has still to be told (the newest value wins). */
+export interface MarketplacePendingDoc {
+  _id: string; // `${kind}:${marketplace}:${sku}`
+  kind: 'stock' | 'price';
+  marketplace: MarketplaceName;
+  sku: string;
+  /** stock: the product's revision whose availability is due; a push clears only the revision it sent */
+  revision: number | null;
+  /** price: the price due (minor units) */
+  price: number | null;
+  at: Date;
+}
+
+export const marketplacePendingCollection = defineCollection<MarketplacePendingDoc>({
+  name: 'marketplace_pending',
+  description: 'the stock and prices still to push to each marketplace (removed once pushed)',
+  indexes: [{ key: { marketplace: 1, kind: 1 } }],
+});
+
+export const pendingId = (kind: 'stock' | 'price', marketplace: MarketplaceName, sku: string): string => `${kind}:${marketplace}:${sku}`;
 
 export interface MarketplaceSyncDoc {
   _id: MarketplaceName;
   /** where the next order import starts (opaque to the hub) */
   cursor: string | null;
   orders: { lastRunAt: Date | null; lastSuccessAt: Date | null; imported: number; held: number; lastError: string | null };
+  /** how many products are listed there (counted as they are listed; recounted by the reconciliation) */
+  listings?: number;
   push: {
     lastRunAt: Date | null;
     lastSuccessAt: Date | null;
@@ -138,6 +175,8 @@ export const marketplaceHeldImportsCollection = defineCollection<MarketplaceHeld
 
 const marketplaces = {
   listings: marketplaceListingsCollection,
+  items: marketplaceItemsCollection,
+  pending: marketplacePendingCollection,
   sync: marketplaceSyncCollection,
   orders: marketplaceOrdersCollection,
   held: marketplaceHeldImportsCollection,

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { MARKETPLACE_CURRENCY, MARKETPLACES, type MarketplaceName } from '../../../common/marketplaces.ts';
-import type { MarketplaceCollections, MarketplaceListingDoc } from '../../../persistence/marketplaces.ts';
+import { isDuplicateKeyError } from '../../../persistence/collections.ts';
+import {
+  pendingId,
+  type MarketplaceCollections,
+  type MarketplaceListingDoc,
+  type MarketplacePendingDoc,
+} from '../../../persistence/marketplaces.ts';
 import {
   LISTING_SCHEMAS,
   listingKey,
@@ -14,7 +20,15 @@ import {
  * with the product (`"marketplaces": {"rozetka": {"itemId": …, "price": …}}`),
  * the SKU an order line's item is ours under, and the stock and prices each
  * marketplace still has to be told. A product's stock is heard from its actor
- * (every commit); what is dirty is pushed by the marketplace's push job.
+ * (every commit); what is pending is pushed by the marketplace's push job.
+ *
+ * Every lookup is by `_id` (the only one FerretDB serves from an index): a
+ * listing by `marketplace:sku`, an item's SKU by `marketplace:itemKey`
+ * (`marketplace_items`), and what is due from `marketplace_pending`, which
+ * holds only what is still to push. The writes that keep the three in step
+ * run one at a time in this process (FerretDB's conditional updates are a
+ * read, then a write); a crash between two of them leaves a listing whose
+ * stock is newer than what was pushed, which the reconciliation finds.
  */
 
 const price = z.number().int().positive().max(1_000_000_000_000);
@@ -59,10 +73,19 @@ export interface ListingView {
 }
 
 export class MarketplaceListings {
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly collections: MarketplaceCollections,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** One write sequence at a time in this process (see the module's note). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
 
   /**
    * Refuses what cannot be listed, before anything is written: a price the marketplace cannot take (one
@@ -79,9 +102,8 @@ export class MarketplaceListings {
           `${marketplace} takes whole ${MARKETPLACE_CURRENCY[marketplace]}: ${newPrice} minor units is not a whole amount`,
         );
       const itemKey = listingKey(marketplace, LISTING_SCHEMAS[marketplace].parse(fields) as AnyListing);
-      const taken = await this.collections.listings.findOne({ marketplace, itemKey });
-      if (taken && taken.sku !== sku)
-        throw new ListingRefused(`marketplaces.${marketplace}`, `${marketplace} item ${itemKey} is listed as ${taken.sku} already`, 409);
+      const owner = await this.ownerOf(marketplace, itemKey);
+      if (owner !== null && owner !== sku) throw takenBy(marketplace, itemKey, owner);
     }
   }
 
@@ -96,112 +118,269 @@ export class MarketplaceListings {
     wholeUnits: (marketplace: MarketplaceName) => boolean,
   ): Promise<void> {
     await this.validate(sku, entries, wholeUnits);
-    const at = new Date(this.now());
-    for (const marketplace of MARKETPLACES) {
-      const entry = entries[marketplace];
-      if (entry === undefined) continue;
-      const id = `${marketplace}:${sku}`;
-      if (entry === null) {
-        await this.collections.listings.deleteOne({ _id: id });
-        continue;
+    await this.exclusive(async () => {
+      for (const marketplace of MARKETPLACES) {
+        const entry = entries[marketplace];
+        if (entry === null) await this.unlist(marketplace, sku);
+        else if (entry !== undefined) await this.list(marketplace, sku, entry, current);
       }
-      const { price: newPrice, ...fields } = entry;
-      const listing = LISTING_SCHEMAS[marketplace].parse(fields) as AnyListing;
-      const itemKey = listingKey(marketplace, listing);
-      const before = await this.collections.listings.findOne({ _id: id });
-      const listingChanged = !before || JSON.stringify(before.listing) !== JSON.stringify(listing);
-      const priceChanged = newPrice !== undefined && newPrice !== before?.price;
-      await this.collections.listings.updateOne(
-        { _id: id },
-        {
-          $set: {
-            marketplace,
-            sku,
-            listing: listing as Record<string, string | number>,
-            itemKey,
-            ...(newPrice !== undefined ? { price: newPrice } : {}),
-            ...(priceChanged || (listingChanged && before?.price !== null && before?.price !== undefined) ? { priceDirty: true } : {}),
-            // a new (or moved) listing is told the stock the product has now
-            ...(listingChanged
-              ? { stock: { available: current.available, revision: current.revision, changedAt: at }, stockDirty: true }
-              : {}),
-            updatedAt: at,
-          },
-          $setOnInsert: {
-            ...(newPrice === undefined ? { price: null, priceDirty: false } : {}),
-            pushed: { stock: null, price: null },
-            refusal: null,
-          },
+    });
+  }
+
+  private async list(
+    marketplace: MarketplaceName,
+    sku: string,
+    entry: NonNullable<ProductMarketplaces[MarketplaceName]>,
+    current: { available: number; revision: number },
+  ): Promise<void> {
+    const { listings, sync } = this.collections;
+    const at = new Date(this.now());
+    const id = `${marketplace}:${sku}`;
+    const { price: newPrice, ...fields } = entry;
+    const listing = LISTING_SCHEMAS[marketplace].parse(fields) as AnyListing;
+    const itemKey = listingKey(marketplace, listing);
+    // the item is claimed first: its unique `_id` decides between two products listing it at once
+    await this.claimItem(marketplace, itemKey, sku);
+    const before = await listings.findOne({ _id: id });
+    const listingChanged = !before || JSON.stringify(before.listing) !== JSON.stringify(listing);
+    const price = newPrice ?? before?.price ?? null;
+    // a new (or moved) listing is told the stock the product has now (or the newer one heard meanwhile)
+    const stock =
+      before?.stock && before.stock.revision >= current.revision
+        ? before.stock
+        : { available: current.available, revision: current.revision, changedAt: at };
+    await listings.updateOne(
+      { _id: id },
+      {
+        $set: {
+          marketplace,
+          sku,
+          listing: listing as Record<string, string | number>,
+          itemKey,
+          price,
+          updatedAt: at,
+          ...(listingChanged ? { stock } : {}),
         },
-        { upsert: true },
-      );
+        $setOnInsert: { pushed: { stock: null, price: null }, refusal: null },
+      },
+      { upsert: true },
+    );
+    if (!before) await sync.updateOne({ _id: marketplace }, { $inc: { listings: 1 } }, { upsert: true });
+    if (before && before.itemKey !== itemKey) await this.releaseItem(marketplace, before.itemKey, sku);
+    if (listingChanged) await this.markStock(marketplace, sku, stock.revision);
+    if (price !== null && (price !== before?.price || listingChanged)) await this.markPrice(marketplace, sku, price);
+  }
+
+  private async unlist(marketplace: MarketplaceName, sku: string): Promise<void> {
+    const { listings, pending, sync } = this.collections;
+    const before = await listings.findOne({ _id: `${marketplace}:${sku}` });
+    if (!before) return;
+    await pending.deleteOne({ _id: pendingId('stock', marketplace, sku) });
+    await pending.deleteOne({ _id: pendingId('price', marketplace, sku) });
+    const removed = await listings.deleteOne({ _id: before._id });
+    if (removed.deletedCount > 0) await sync.updateOne({ _id: marketplace }, { $inc: { listings: -1 } });
+    await this.releaseItem(marketplace, before.itemKey, sku);
+  }
+
+  /**
+   * The SKU the item is listed as, or null. A claim whose listing is not written is another process listing
+   * it right now; after a minute, the leftover of a crash between the two writes, and no longer counts.
+   */
+  private async ownerOf(marketplace: MarketplaceName, itemKey: string): Promise<string | null> {
+    const claim = await this.collections.items.findOne({ _id: `${marketplace}:${itemKey}` });
+    if (!claim) return null;
+    const listing = await this.collections.listings.findOne({ _id: `${marketplace}:${claim.sku}` }, { projection: { itemKey: 1 } });
+    if (listing?.itemKey === itemKey) return claim.sku;
+    const underWay = (claim.claimedAt?.getTime() ?? 0) > this.now() - CLAIM_LIFETIME_MS;
+    return underWay ? claim.sku : null;
+  }
+
+  private async claimItem(marketplace: MarketplaceName, itemKey: string, sku: string): Promise<void> {
+    const { items } = this.collections;
+    const _id = `${marketplace}:${itemKey}`;
+    try {
+      await items.insertOne({ _id, marketplace, sku, claimedAt: new Date(this.now()) });
+      return;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
     }
+    const owner = await this.ownerOf(marketplace, itemKey);
+    if (owner !== null && owner !== sku) throw takenBy(marketplace, itemKey, owner);
+    // ours already, or a stale claim: taken over
+    await items.replaceOne({ _id }, { marketplace, sku, claimedAt: new Date(this.now()) });
+  }
+
+  private async releaseItem(marketplace: MarketplaceName, itemKey: string, sku: string): Promise<void> {
+    await this.collections.items.deleteOne({ _id: `${marketplace}:${itemKey}`, sku });
+  }
+
+  /** The stock of this listing is due (the newest revision wins). */
+  private async markStock(marketplace: MarketplaceName, sku: string, revision: number): Promise<void> {
+    await this.collections.pending.updateOne(
+      { _id: pendingId('stock', marketplace, sku) },
+      { $set: { kind: 'stock', marketplace, sku, price: null, at: new Date(this.now()) }, $max: { revision } },
+      { upsert: true },
+    );
+  }
+
+  private async markPrice(marketplace: MarketplaceName, sku: string, price: number): Promise<void> {
+    await this.collections.pending.updateOne(
+      { _id: pendingId('price', marketplace, sku) },
+      { $set: { kind: 'price', marketplace, sku, price, revision: null, at: new Date(this.now()) } },
+      { upsert: true },
+    );
   }
 
   async of(sku: string): Promise<ListingView[]> {
-    // by `_id` (`marketplace:sku`): FerretDB serves only `_id` lookups from an index
-    const docs = await this.collections.listings
-      .find({ _id: { $in: MARKETPLACES.map((marketplace) => `${marketplace}:${sku}`) } })
-      .toArray();
-    return docs
-      .sort((a, b) => MARKETPLACES.indexOf(a.marketplace) - MARKETPLACES.indexOf(b.marketplace))
-      .map((doc) => ({
-        marketplace: doc.marketplace,
-        listing: doc.listing,
-        price: doc.price,
-        currency: MARKETPLACE_CURRENCY[doc.marketplace],
-        pushed: doc.pushed,
-        pending: { stock: doc.stockDirty, price: doc.priceDirty },
-        refusal: doc.refusal,
-      }));
+    const { listings, pending } = this.collections;
+    const found = await Promise.all(
+      MARKETPLACES.map(async (marketplace) => {
+        const doc = await listings.findOne({ _id: `${marketplace}:${sku}` });
+        if (!doc) return null;
+        const [stock, price] = await Promise.all([
+          pending.findOne({ _id: pendingId('stock', marketplace, sku) }, { projection: { _id: 1 } }),
+          pending.findOne({ _id: pendingId('price', marketplace, sku) }, { projection: { _id: 1 } }),
+        ]);
+        return {
+          marketplace: doc.marketplace,
+          listing: doc.listing,
+          price: doc.price,
+          currency: MARKETPLACE_CURRENCY[doc.marketplace],
+          pushed: doc.pushed,
+          pending: { stock: stock !== null, price: price !== null },
+          refusal: doc.refusal,
+        };
+      }),
+    );
+    return found.filter((view) => view !== null);
   }
 
   /** Our SKU of each item key the marketplace named (keys without a listing are absent). */
   async skusOf(marketplace: MarketplaceName, itemKeys: readonly string[]): Promise<Map<string, string>> {
-    const docs = await this.collections.listings
-      .find({ marketplace, itemKey: { $in: [...new Set(itemKeys)] } }, { projection: { itemKey: 1, sku: 1 } })
-      .toArray();
-    return new Map(docs.map((doc) => [doc.itemKey, doc.sku]));
+    const keys = [...new Set(itemKeys)];
+    const claims = await Promise.all(keys.map((itemKey) => this.collections.items.findOne({ _id: `${marketplace}:${itemKey}` })));
+    return new Map(keys.flatMap((itemKey, index) => (claims[index] ? [[itemKey, claims[index].sku] as const] : [])));
   }
 
   /**
    * The stock products have now, newest revision winning: every listing of each product becomes due for a
-   * push. A product not listed anywhere changes nothing.
+   * push. A product not listed anywhere costs four `_id` reads.
    */
   async noteStock(levels: ReadonlyArray<{ sku: string; available: number; revision: number }>): Promise<void> {
     if (levels.length === 0) return;
-    const changedAt = new Date(this.now());
-    await this.collections.listings.bulkWrite(
-      // one `_id` per marketplace rather than a filter on `sku`: this runs on every stock change
-      levels.flatMap((level) =>
-        MARKETPLACES.map((marketplace) => ({
-          updateOne: {
-            filter: { _id: `${marketplace}:${level.sku}`, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
-            update: { $set: { stock: { available: level.available, revision: level.revision, changedAt }, stockDirty: true } },
-          },
-        })),
-      ),
-      { ordered: false },
-    );
+    await this.exclusive(async () => {
+      const changedAt = new Date(this.now());
+      for (let offset = 0; offset < levels.length; offset += 100) {
+        const chunk = levels.slice(offset, offset + 100);
+        const candidates = chunk.flatMap((level) => MARKETPLACES.map((marketplace) => ({ marketplace, level })));
+        const found = await Promise.all(
+          candidates.map(({ marketplace, level }) =>
+            this.collections.listings.findOne({ _id: `${marketplace}:${level.sku}` }, { projection: { stock: 1 } }),
+          ),
+        );
+        const newer = candidates.filter(({ level }, index) => {
+          const doc = found[index];
+          return doc !== null && doc !== undefined && (doc.stock?.revision ?? -1) < level.revision;
+        });
+        if (newer.length === 0) continue;
+        // the listing first: a crash before the pending mark leaves a listing newer than it was pushed (reconciled)
+        await this.collections.listings.bulkWrite(
+          newer.map(({ marketplace, level }) => ({
+            updateOne: {
+              filter: { _id: `${marketplace}:${level.sku}`, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
+              update: { $set: { stock: { available: level.available, revision: level.revision, changedAt } } },
+            },
+          })),
+          { ordered: false },
+        );
+        await this.collections.pending.bulkWrite(
+          newer.map(({ marketplace, level }) => ({
+            updateOne: {
+              filter: { _id: pendingId('stock', marketplace, level.sku) },
+              update: {
+                $set: { kind: 'stock' as const, marketplace, sku: level.sku, price: null, at: changedAt },
+                $max: { revision: level.revision },
+              },
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        );
+      }
+    });
   }
 
-  /** Listings whose product's last heard revision is older than `revision` (the reconciliation after a crash). */
-  async staleSkus(revisions: ReadonlyMap<string, number>): Promise<string[]> {
-    const docs = await this.collections.listings.find({}, { projection: { sku: 1, stock: 1 } }).toArray();
-    return [...new Set(docs.filter((doc) => (revisions.get(doc.sku) ?? 0) > (doc.stock?.revision ?? 0)).map((doc) => doc.sku))];
+  /**
+   * The reconciliation's read of every listing (hourly): a listing whose newest stock or price was never
+   * marked due (a crash between the two writes) is marked now, and each marketplace's listings are
+   * recounted. A refused value waits for a change, as after the push that was refused.
+   */
+  async repair(): Promise<{ remarked: number }> {
+    const docs = await this.collections.listings.find({}).toArray();
+    const counts = new Map<MarketplaceName, number>(MARKETPLACES.map((marketplace) => [marketplace, 0]));
+    let remarked = 0;
+    await this.exclusive(async () => {
+      const { pending, sync } = this.collections;
+      for (const doc of docs) {
+        counts.set(doc.marketplace, (counts.get(doc.marketplace) ?? 0) + 1);
+        const refused = doc.refusal?.kind;
+        const stockBehind = doc.stock !== null && refused !== 'stock' && doc.stock.revision > (doc.pushed.stock?.revision ?? -1);
+        if (stockBehind && !(await pending.findOne({ _id: pendingId('stock', doc.marketplace, doc.sku) }))) {
+          await this.markStock(doc.marketplace, doc.sku, doc.stock?.revision ?? 0);
+          remarked += 1;
+        }
+        const priceBehind = doc.price !== null && refused !== 'price' && doc.price !== doc.pushed.price?.price;
+        if (priceBehind && doc.price !== null && !(await pending.findOne({ _id: pendingId('price', doc.marketplace, doc.sku) }))) {
+          await this.markPrice(doc.marketplace, doc.sku, doc.price);
+          remarked += 1;
+        }
+      }
+      for (const [marketplace, count] of counts)
+        await sync.updateOne({ _id: marketplace }, { $set: { listings: count } }, { upsert: true });
+    });
+    return { remarked };
+  }
+
+  /**
+   * A database written before items and pending marks were kept apart (every listing claims its item, and
+   * what was never pushed is marked due). Runs at start when there are listings but no items; cheap otherwise.
+   */
+  async adoptOlderListings(): Promise<number> {
+    const { items, listings } = this.collections;
+    if ((await items.estimatedDocumentCount()) > 0 || (await listings.estimatedDocumentCount()) === 0) return 0;
+    const docs = await listings.find({}, { projection: { marketplace: 1, sku: 1, itemKey: 1 } }).toArray();
+    for (const doc of docs) {
+      await items
+        .insertOne({ _id: `${doc.marketplace}:${doc.itemKey}`, marketplace: doc.marketplace, sku: doc.sku })
+        .catch((error: unknown) => {
+          if (!isDuplicateKeyError(error)) throw error;
+        });
+    }
+    await this.repair();
+    return docs.length;
   }
 
   async listedSkus(): Promise<string[]> {
     return (await this.collections.listings.distinct('sku')) as string[];
   }
 
-  /** What this marketplace still has to be told. */
-  async due(marketplace: MarketplaceName, limit = 100_000): Promise<{ stock: MarketplaceListingDoc[]; prices: MarketplaceListingDoc[] }> {
-    const [stock, prices] = await Promise.all([
-      this.collections.listings.find({ marketplace, stockDirty: true }).limit(limit).toArray(),
-      this.collections.listings.find({ marketplace, priceDirty: true }).limit(limit).toArray(),
-    ]);
-    return { stock, prices };
+  /** What this marketplace still has to be told: the listings with a pending stock or price, as they are now. */
+  async due(marketplace: MarketplaceName, limit = 100_000): Promise<{ stock: DueListing[]; prices: DueListing[] }> {
+    const marks = await this.collections.pending.find({ marketplace }).limit(limit).toArray();
+    const skus = [...new Set(marks.map((mark) => mark.sku))];
+    const listings = new Map<string, MarketplaceListingDoc>();
+    for (let offset = 0; offset < skus.length; offset += 50) {
+      const docs = await Promise.all(
+        skus.slice(offset, offset + 50).map((sku) => this.collections.listings.findOne({ _id: `${marketplace}:${sku}` })),
+      );
+      for (const doc of docs) if (doc) listings.set(doc.sku, doc);
+    }
+    const dueOf = (kind: MarketplacePendingDoc['kind']) =>
+      marks.flatMap((mark) => {
+        const doc = mark.kind === kind ? listings.get(mark.sku) : undefined;
+        return doc ? [{ ...doc, mark }] : [];
+      });
+    return { stock: dueOf('stock'), prices: dueOf('price').filter((doc) => doc.price !== null) };
   }
 
   stockLevels(docs: readonly MarketplaceListingDoc[]): StockLevel[] {
@@ -215,39 +394,61 @@ export class MarketplaceListings {
   }
 
   /**
-   * Records a push: what was taken is clean unless it changed meanwhile (a newer revision or price stays
-   * due); what was refused is kept with its reason and not retried until it changes again.
+   * Records a push: what was taken is no longer due unless it changed meanwhile (a newer revision or price
+   * stays due); what was refused is kept with its reason and not retried until it changes again (unless
+   * the refusal is a passing one).
    */
   async pushed(
     kind: 'stock' | 'price',
-    docs: readonly MarketplaceListingDoc[],
+    docs: readonly DueListing[],
     refused: ReadonlyArray<{ sku: string; code: string; message: string; retryable?: boolean }>,
   ): Promise<void> {
     if (docs.length === 0) return;
     const at = new Date(this.now());
     const refusals = new Map(refused.map((r) => [r.sku, r]));
-    await this.collections.listings.bulkWrite(
-      docs.map((doc) => {
-        const refusal = refusals.get(doc.sku);
-        const filter = kind === 'stock' ? { _id: doc._id, 'stock.revision': doc.stock?.revision ?? 0 } : { _id: doc._id, price: doc.price };
-        // refused for now (a per-item limit): stays due for the next round
-        const clean = refusal?.retryable ? {} : kind === 'stock' ? { stockDirty: false } : { priceDirty: false };
-        const told =
-          kind === 'stock'
-            ? { 'pushed.stock': { available: Math.max(0, doc.stock?.available ?? 0), at } }
-            : { 'pushed.price': { price: doc.price ?? 0, at } };
-        return {
-          updateOne: {
-            filter,
-            update: {
-              $set: refusal
-                ? { ...clean, refusal: { kind, code: refusal.code, message: refusal.message, at } }
-                : { ...clean, ...told, refusal: null },
+    await this.exclusive(async () => {
+      await this.collections.listings.bulkWrite(
+        docs.map((doc) => {
+          const refusal = refusals.get(doc.sku);
+          const told =
+            kind === 'stock'
+              ? { 'pushed.stock': { available: Math.max(0, doc.stock?.available ?? 0), revision: doc.stock?.revision ?? 0, at } }
+              : { 'pushed.price': { price: doc.price ?? 0, at } };
+          return {
+            updateOne: {
+              filter: { _id: doc._id },
+              update: {
+                $set: refusal ? { refusal: { kind, code: refusal.code, message: refusal.message, at } } : { ...told, refusal: null },
+              },
             },
+          };
+        }),
+        { ordered: false },
+      );
+      // no longer due: what was sent, unless a newer value was marked since (or the refusal will pass)
+      const done = docs.filter((doc) => !refusals.get(doc.sku)?.retryable);
+      if (done.length === 0) return;
+      await this.collections.pending.bulkWrite(
+        done.map((doc) => ({
+          deleteOne: {
+            filter:
+              kind === 'stock'
+                ? { _id: doc.mark._id, revision: { $lte: doc.stock?.revision ?? 0 } }
+                : { _id: doc.mark._id, price: doc.price },
           },
-        };
-      }),
-      { ordered: false },
-    );
+        })),
+        { ordered: false },
+      );
+    });
   }
+}
+
+/** How long an item's claim without its listing is taken for another process's listing under way. */
+const CLAIM_LIFETIME_MS = 60_000;
+
+/** A listing due for a push, with the mark that made it due. */
+export type DueListing = MarketplaceListingDoc & { mark: MarketplacePendingDoc };
+
+function takenBy(marketplace: MarketplaceName, itemKey: string, sku: string): ListingRefused {
+  return new ListingRefused(`marketplaces.${marketplace}`, `${marketplace} item ${itemKey} is listed as ${sku} already`, 409);
 }

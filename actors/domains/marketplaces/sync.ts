@@ -79,9 +79,10 @@ export class MarketplaceSync {
     return this.deps.marketplaces.of(name)?.pricePrecision === 'whole';
   }
 
-  /** At start: the indexes, and every open order's status record due (what a crash kept from being woken). */
+  /** At start: the indexes, older listings adopted, and every open order's status record due (what a crash kept from being woken). */
   async start(): Promise<void> {
     await ensureMarketplaceIndexes(this.deps.db);
+    await this.listings.adoptOlderListings();
     await this.outbox.wakeAllAtStart();
   }
 
@@ -127,7 +128,7 @@ export class MarketplaceSync {
   }
 
   /** Re-reads every listed product and notes its availability (newest revision wins): what a crash lost is found. */
-  async reconcile(progress: (state: Record<string, unknown>) => void = () => undefined): Promise<{ products: number }> {
+  async reconcile(progress: (state: Record<string, unknown>) => void = () => undefined): Promise<{ products: number; remarked: number }> {
     const skus = await this.listings.listedSkus();
     const products = this.deps.runtime.of(productModule);
     const levels: Array<{ sku: string; available: number; revision: number }> = [];
@@ -138,7 +139,8 @@ export class MarketplaceSync {
       if (index % 1000 === 999) progress({ products: index + 1, of: skus.length });
     }
     await this.listings.noteStock(levels);
-    return { products: skus.length };
+    const { remarked } = await this.listings.repair();
+    return { products: skus.length, remarked };
   }
 
   /** Import, then cancellations, then statuses: one marketplace's order round. */
@@ -268,10 +270,11 @@ export class MarketplaceSync {
     for (const name of MARKETPLACES) {
       const marketplace = this.deps.marketplaces.of(name);
       const doc = docs.get(name);
-      const [listings, stock, prices, statuses, incidents] = await Promise.all([
-        this.collections.listings.countDocuments({ marketplace: name }),
-        this.collections.listings.countDocuments({ marketplace: name, stockDirty: true }),
-        this.collections.listings.countDocuments({ marketplace: name, priceDirty: true }),
+      // counted in the sync record (a count of the listings would read every one of them)
+      const listings = doc?.listings ?? 0;
+      const [stock, prices, statuses, incidents] = await Promise.all([
+        this.collections.pending.countDocuments({ marketplace: name, kind: 'stock' }),
+        this.collections.pending.countDocuments({ marketplace: name, kind: 'price' }),
         this.collections.orders.countDocuments({ marketplace: name, settled: false }),
         this.collections.orders.countDocuments({ marketplace: name, incident: { $ne: null } }),
       ]);
