@@ -1,4 +1,5 @@
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { bulkWriteInCommands } from './bulk-write.ts';
 import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
 /** Nova Poshta's directory, synced daily (`novaposhta-reference-sync`), read by the shop and by order validation. */
@@ -58,7 +59,7 @@ export async function upsertAll<T extends { _id: string }>(collection: Collectio
   const operations = docs.map((doc) => ({
     replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
   })) as unknown as AnyBulkWriteOperation<T>[];
-  await collection.bulkWrite(operations, { ordered: false });
+  await bulkWriteInCommands(collection, operations);
 }
 
 /** A user's search text as a safe, case-insensitive "contains" pattern. */

@@ -9,6 +9,7 @@ import {
   type JournalDoc,
   type TimerDoc,
 } from '../../persistence/collections.ts';
+import { MAX_STATEMENTS_PER_COMMAND } from '../../persistence/bulk-write.ts';
 
 export const actorKey = (type: string, id: string): string => `${type}/${id}`;
 export const journalId = (key: string, revision: number): string => `${key}#${String(revision).padStart(10, '0')}`;
@@ -374,8 +375,8 @@ export class Projector {
   }
 
   private async writeAll(docs: ActorDoc[]): Promise<void> {
-    for (let offset = 0; offset < docs.length; offset += 64) {
-      const chunk = docs.slice(offset, offset + 64);
+    for (let offset = 0; offset < docs.length; offset += MAX_STATEMENTS_PER_COMMAND) {
+      const chunk = docs.slice(offset, offset + MAX_STATEMENTS_PER_COMMAND);
       try {
         await this.collections.actors.bulkWrite(
           chunk.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),

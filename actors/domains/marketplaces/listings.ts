@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MARKETPLACE_CURRENCY, MARKETPLACES, type MarketplaceName } from '../../../common/marketplaces.ts';
+import { bulkWriteInCommands } from '../../../persistence/bulk-write.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import {
   pendingId,
@@ -284,7 +285,8 @@ export class MarketplaceListings {
         });
         if (newer.length === 0) continue;
         // the listing first: a crash before the pending mark leaves a listing newer than it was pushed (reconciled)
-        await this.collections.listings.bulkWrite(
+        await bulkWriteInCommands(
+          this.collections.listings,
           newer.map(({ marketplace, level }) => ({
             updateOne: {
               filter: { _id: `${marketplace}:${level.sku}`, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
@@ -293,7 +295,8 @@ export class MarketplaceListings {
           })),
           { ordered: false },
         );
-        await this.collections.pending.bulkWrite(
+        await bulkWriteInCommands(
+          this.collections.pending,
           newer.map(({ marketplace, level }) => ({
             updateOne: {
               filter: { _id: pendingId('stock', marketplace, level.sku) },
@@ -407,7 +410,8 @@ export class MarketplaceListings {
     const at = new Date(this.now());
     const refusals = new Map(refused.map((r) => [r.sku, r]));
     await this.exclusive(async () => {
-      await this.collections.listings.bulkWrite(
+      await bulkWriteInCommands(
+        this.collections.listings,
         docs.map((doc) => {
           const refusal = refusals.get(doc.sku);
           const told =
@@ -428,7 +432,8 @@ export class MarketplaceListings {
       // no longer due: what was sent, unless a newer value was marked since (or the refusal will pass)
       const done = docs.filter((doc) => !refusals.get(doc.sku)?.retryable);
       if (done.length === 0) return;
-      await this.collections.pending.bulkWrite(
+      await bulkWriteInCommands(
+        this.collections.pending,
         done.map((doc) => ({
           deleteOne: {
             filter:
