@@ -20,7 +20,7 @@ import { adminKey, forEachConcurrently, log, round, startHubProcess, stats } fro
  * of 5 % of them changes, spread over the minute. Measured per marketplace: the API calls to its stock and price
  * endpoints per minute against the documented minimum (ceil(changes a minute / the marketplace's `batch.stock`)), and
  * the delay from each change to the moment the marketplace's sandbox holds the new stock (p50 / p99 / max).
- * `--quick`: 30 products (on the embedded database listing grows with the square of the products, below), 1 minute, a push every 5 s (what the suite runs).
+ * `--quick`: 30 products, 1 minute, a push every 5 s (what the suite runs).
  *
  * The hub runs as its own process on a fresh embedded database, the four sandboxes in this process (their catalogues
  * get the N items first: they refuse unknown ones). Half of the changes are sales at the till (`POST /pos/sales`, one
@@ -33,10 +33,9 @@ import { adminKey, forEachConcurrently, log, round, startHubProcess, stats } fro
  * Before the measured minutes the first push of every listing has to be over, and then 31 s more: Ozon takes one
  * stock update per product and warehouse in 30 s, and refuses a second one within that time.
  *
- * On the embedded FerretDB (SQLite), which answers only `_id` lookups from an index, each listing or stock change
- * costs the hub scans of the whole `marketplace_listings` collection (`MarketplaceListings.of` and `noteStock` query
- * it by `sku`; about 0.4 ms a listing on the project's machine): listing N products takes time in N², and at 10 000
- * products (40 000 listings) a single change costs tens of seconds. Sizes that finish here are hundreds of products.
+ * The embedded FerretDB (SQLite) answers only `_id` lookups from an index, so the hub reads listings, items and
+ * what is due by `_id` (or from the small collection of what is still to push): the cost of a change does not grow
+ * with the number of products listed.
  */
 
 const { values } = parseArgs({
