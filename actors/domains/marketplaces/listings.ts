@@ -1,3 +1,4 @@
+import type { Collection, Filter } from 'mongodb';
 import { z } from 'zod';
 import { MARKETPLACE_CURRENCY, MARKETPLACES, type MarketplaceName } from '../../../common/marketplaces.ts';
 import { bulkWriteInCommands } from '../../../persistence/bulk-write.ts';
@@ -26,10 +27,12 @@ import {
  * Every lookup is by `_id` (the only one FerretDB serves from an index): a
  * listing by `marketplace:sku`, an item's SKU by `marketplace:itemKey`
  * (`marketplace_items`), and what is due from `marketplace_pending`, which
- * holds only what is still to push. The writes that keep the three in step
- * run one at a time in this process (FerretDB's conditional updates are a
- * read, then a write); a crash between two of them leaves a listing whose
- * stock is newer than what was pushed, which the reconciliation finds.
+ * holds only what is still to push. Writes name an `_id` and nothing else
+ * (a filter with any other condition makes FerretDB read the whole
+ * collection): what decides them is read first, and the writes that keep the
+ * three in step run one at a time in this process. A crash between two of
+ * them leaves a listing whose stock is newer than what was pushed, which the
+ * reconciliation finds.
  */
 
 const price = z.number().int().positive().max(1_000_000_000_000);
@@ -212,7 +215,8 @@ export class MarketplaceListings {
   }
 
   private async releaseItem(marketplace: MarketplaceName, itemKey: string, sku: string): Promise<void> {
-    await this.collections.items.deleteOne({ _id: `${marketplace}:${itemKey}`, sku });
+    const _id = `${marketplace}:${itemKey}`;
+    if ((await this.collections.items.findOne({ _id }))?.sku === sku) await this.collections.items.deleteOne({ _id });
   }
 
   /** The stock of this listing is due (the newest revision wins). */
@@ -259,7 +263,10 @@ export class MarketplaceListings {
   /** Our SKU of each item key the marketplace named (keys without a listing are absent). */
   async skusOf(marketplace: MarketplaceName, itemKeys: readonly string[]): Promise<Map<string, string>> {
     const keys = [...new Set(itemKeys)];
-    const claims = await Promise.all(keys.map((itemKey) => this.collections.items.findOne({ _id: `${marketplace}:${itemKey}` })));
+    const claims = await readById(
+      this.collections.items,
+      keys.map((itemKey) => `${marketplace}:${itemKey}`),
+    );
     return new Map(keys.flatMap((itemKey, index) => (claims[index] ? [[itemKey, claims[index].sku] as const] : [])));
   }
 
@@ -274,10 +281,9 @@ export class MarketplaceListings {
       for (let offset = 0; offset < levels.length; offset += 100) {
         const chunk = levels.slice(offset, offset + 100);
         const candidates = chunk.flatMap((level) => MARKETPLACES.map((marketplace) => ({ marketplace, level })));
-        const found = await Promise.all(
-          candidates.map(({ marketplace, level }) =>
-            this.collections.listings.findOne({ _id: `${marketplace}:${level.sku}` }, { projection: { stock: 1 } }),
-          ),
+        const found = await readById(
+          this.collections.listings,
+          candidates.map(({ marketplace, level }) => `${marketplace}:${level.sku}`),
         );
         const newer = candidates.filter(({ level }, index) => {
           const doc = found[index];
@@ -289,7 +295,8 @@ export class MarketplaceListings {
           this.collections.listings,
           newer.map(({ marketplace, level }) => ({
             updateOne: {
-              filter: { _id: `${marketplace}:${level.sku}`, $or: [{ stock: null }, { 'stock.revision': { $lt: level.revision } }] },
+              // by `_id` alone (any other condition makes FerretDB read the whole collection): the read above decided
+              filter: { _id: `${marketplace}:${level.sku}` },
               update: { $set: { stock: { available: level.available, revision: level.revision, changedAt } } },
             },
           })),
@@ -371,13 +378,11 @@ export class MarketplaceListings {
   async due(marketplace: MarketplaceName, limit = 100_000): Promise<{ stock: DueListing[]; prices: DueListing[] }> {
     const marks = await this.collections.pending.find({ marketplace }).limit(limit).toArray();
     const skus = [...new Set(marks.map((mark) => mark.sku))];
-    const listings = new Map<string, MarketplaceListingDoc>();
-    for (let offset = 0; offset < skus.length; offset += 50) {
-      const docs = await Promise.all(
-        skus.slice(offset, offset + 50).map((sku) => this.collections.listings.findOne({ _id: `${marketplace}:${sku}` })),
-      );
-      for (const doc of docs) if (doc) listings.set(doc.sku, doc);
-    }
+    const found = await readById(
+      this.collections.listings,
+      skus.map((sku) => `${marketplace}:${sku}`),
+    );
+    const listings = new Map(found.flatMap((doc) => (doc ? [[doc.sku, doc] as const] : [])));
     const dueOf = (kind: MarketplacePendingDoc['kind']) =>
       marks.flatMap((mark) => {
         const doc = mark.kind === kind ? listings.get(mark.sku) : undefined;
@@ -430,22 +435,34 @@ export class MarketplaceListings {
         { ordered: false },
       );
       // no longer due: what was sent, unless a newer value was marked since (or the refusal will pass)
-      const done = docs.filter((doc) => !refusals.get(doc.sku)?.retryable);
+      const sent = docs.filter((doc) => !refusals.get(doc.sku)?.retryable);
+      const marks = await readById(
+        this.collections.pending,
+        sent.map((doc) => doc.mark._id),
+      );
+      const done = sent.filter((doc, index) => {
+        const mark = marks[index];
+        if (!mark) return false;
+        return kind === 'stock' ? (mark.revision ?? 0) <= (doc.stock?.revision ?? 0) : mark.price === doc.price;
+      });
       if (done.length === 0) return;
       await bulkWriteInCommands(
         this.collections.pending,
-        done.map((doc) => ({
-          deleteOne: {
-            filter:
-              kind === 'stock'
-                ? { _id: doc.mark._id, revision: { $lte: doc.stock?.revision ?? 0 } }
-                : { _id: doc.mark._id, price: doc.price },
-          },
-        })),
+        done.map((doc) => ({ deleteOne: { filter: { _id: doc.mark._id } } })),
         { ordered: false },
       );
     });
   }
+}
+
+/** Documents by `_id`, in the order asked (null where there is none), a few reads at a time. */
+async function readById<T extends { _id: string }>(collection: Collection<T>, ids: readonly string[]): Promise<Array<T | null>> {
+  const found: Array<T | null> = [];
+  for (let offset = 0; offset < ids.length; offset += 50) {
+    const chunk = ids.slice(offset, offset + 50);
+    found.push(...(await Promise.all(chunk.map((_id) => collection.findOne({ _id } as Filter<T>) as Promise<T | null>))));
+  }
+  return found;
 }
 
 /** How long an item's claim without its listing is taken for another process's listing under way. */

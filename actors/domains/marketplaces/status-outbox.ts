@@ -97,6 +97,7 @@ export interface OutboxRun {
 export class MarketplaceStatusOutbox {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: StatusOutboxDeps) {
     this.retryBaseMs = deps.retryBaseMs ?? 30_000;
@@ -158,30 +159,51 @@ export class MarketplaceStatusOutbox {
     }
     const settled = progress.final;
     if (settled || pushes.length === 0) {
-      await this.deps.collections.orders.updateOne(
-        // not final yet: looked at again when the order moves (the observer) or at the next sweep; an order
-        // that moved since this run read its record (a wake) stays due, or its wake would be lost. (FerretDB 1
-        // applies a conditional update as read-then-write inside the server: a wake landing in that instant
-        // can still be lost there, and is then found by the sweep, at most retryMaxMs later.)
-        { _id: doc._id, wakeups: doc.wakeups ?? { $exists: false } },
-        {
-          $set: {
-            settled,
-            nextAttemptAt: new Date(this.deps.now() + (settled ? 0 : this.retryMaxMs)),
-            updatedAt: new Date(this.deps.now()),
+      // not final yet: looked at again when the order moves (the observer) or at the next sweep; an order
+      // that moved since this run read its record (a wake) stays due, or its wake would be lost. Read, then
+      // written by `_id` alone (FerretDB reads the whole collection for any other filter), one at a time with
+      // this record's wakes in this process. (Another process's wake in between is found by the sweep, at most
+      // retryMaxMs later.)
+      await this.oneAtATime(doc._id, async () => {
+        const now = await this.deps.collections.orders.findOne({ _id: doc._id });
+        if (!now || (now.wakeups ?? 0) !== (doc.wakeups ?? 0)) return;
+        await this.deps.collections.orders.updateOne(
+          { _id: doc._id },
+          {
+            $set: {
+              settled,
+              nextAttemptAt: new Date(this.deps.now() + (settled ? 0 : this.retryMaxMs)),
+              updatedAt: new Date(this.deps.now()),
+            },
           },
-        },
-      );
+        );
+      });
     }
     return { pushed, result: settled ? 'settled' : 'waiting' };
   }
 
   /** The order moved: its record is due now (the next run tells it). */
   async wake(orderId: string): Promise<void> {
-    await this.deps.collections.orders.updateOne(
-      { _id: orderId, settled: false },
-      { $set: { nextAttemptAt: new Date(this.deps.now()) }, $inc: { wakeups: 1 } },
-    );
+    await this.oneAtATime(orderId, async () => {
+      const doc = await this.deps.collections.orders.findOne({ _id: orderId });
+      if (!doc || doc.settled) return;
+      await this.deps.collections.orders.updateOne(
+        { _id: orderId },
+        { $set: { nextAttemptAt: new Date(this.deps.now()) }, $inc: { wakeups: 1 } },
+      );
+    });
+  }
+
+  /** A record's read-then-write, one at a time per record in this process. */
+  private oneAtATime(id: string, work: () => Promise<void>): Promise<void> {
+    const before = this.inFlight.get(id) ?? Promise.resolve();
+    const run = before.then(work, work);
+    const settledRun = run.catch(() => undefined);
+    this.inFlight.set(id, settledRun);
+    void settledRun.then(() => {
+      if (this.inFlight.get(id) === settledRun) this.inFlight.delete(id);
+    });
+    return run;
   }
 
   /**
