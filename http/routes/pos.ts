@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,8 +134,10 @@ export async function saleView(runtime: ActorRuntime, actor: ActorView<PosSaleCo
   };
 }
 
-const derivedSaleId = (key: string) => `sale-${Buffer.from(key).toString('base64url').slice(0, 40)}`;
-const derivedReturnId = (key: string) => `ret-${Buffer.from(key).toString('base64url').slice(0, 40)}`;
+/** An id from the whole key (a prefix of it made two keys that share their first 30 characters one sale). */
+const fromKey = (prefix: string, key: string) => `${prefix}-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+const derivedSaleId = (key: string) => fromKey('sale', key);
+const derivedReturnId = (key: string) => fromKey('ret', key);
 
 /** `/pos/sales`: sales at the tills (operators). */
 export function posRoutes(deps: PosRouteDeps): Router<HubState> {

@@ -210,6 +210,12 @@ test('a card JOWi refuses: no discount, a warning, no accrual; an unknown store 
   assert.equal(done.accrual?.status, 'none');
   assert.equal(jowi.transactions().filter((t) => t.externalId === sale.id).length, 0);
 
+  // keys that differ only after their first 40 characters (a till's prefix, then a counter) are two sales
+  const prefix = 'till-07/2026-12-03T10:15:00.000Z/shift-0001/';
+  const [first, second] = [await sell(saleBody(sku), `${prefix}a`), await sell(saleBody(sku), `${prefix}b`)];
+  assert.deepEqual([first.status, second.status], [201, 201], JSON.stringify(second.body));
+  assert.notEqual(first.sale.id, second.sale.id);
+
   assert.equal((await sell(saleBody(sku, { store: 'nowhere' }), 'sale-bad-1')).status, 400);
   const uahPayme = await sell(saleBody(sku, { currency: 'UAH', payment: { method: 'payme' } }), 'sale-bad-2');
   assert.equal(uahPayme.status, 400);
