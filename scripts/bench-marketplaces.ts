@@ -20,7 +20,7 @@ import { adminKey, forEachConcurrently, log, round, startHubProcess, stats } fro
  * of 5 % of them changes, spread over the minute. Measured per marketplace: the API calls to its stock and price
  * endpoints per minute against the documented minimum (ceil(changes a minute / the marketplace's `batch.stock`)), and
  * the delay from each change to the moment the marketplace's sandbox holds the new stock (p50 / p99 / max).
- * `--quick`: 30 products, 1 minute, a push every 5 s (what the suite runs).
+ * `--quick`: 30 products, 1 minute, a push every 5 s (a check that the script works, in about 100 s).
  *
  * The hub runs as its own process on a fresh embedded database, the four sandboxes in this process (their catalogues
  * get the N items first: they refuse unknown ones). Half of the changes are sales at the till (`POST /pos/sales`, one
