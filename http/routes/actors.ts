@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { EventObject } from 'xstate';
+import { canonicalJson } from '../../common/canonical-json.ts';
 import { errors } from '../../common/errors.ts';
 import type { ActorRuntime, CommandResult } from '../../actors/runtime/runtime.ts';
 import type { CommandOptions } from '../../actors/runtime/views.ts';
@@ -134,17 +135,6 @@ export function requestHash(kind: string, target: string, body: unknown): string
   return createHash('sha256')
     .update(`${kind}\n${target}\n${canonicalJson(body)}`)
     .digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 function respond(ctx: { status: number; body: unknown; set(field: string, value: string): void }, status: number, result: CommandResult) {
