@@ -10,6 +10,7 @@ import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import receiptModule, { receiptLineSchema, type ReceiptContext } from '../../machines/receipt.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
+import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash } from './actors.ts';
 
@@ -44,7 +45,7 @@ const receiptRequest = z
   .strict();
 
 const listQuery = z.object({
-  state: z.string().max(100).optional(),
+  state: queryText(100).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -11,6 +11,7 @@ import type { MachineModule } from '../../machines/machine-module.ts';
 import type { Collections } from '../../persistence/collections.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
+import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 
 /**
@@ -32,11 +33,11 @@ export interface InspectionDeps {
 }
 
 const listQuery = z.object({
-  type: z.string().max(64).optional(),
-  state: z.string().max(200).optional(),
-  tag: z.string().max(64).optional(),
+  type: queryText(64).optional(),
+  state: queryText(200).optional(),
+  tag: queryText(64).optional(),
   updatedBefore: z.iso.datetime({ offset: true }).optional(),
-  q: z.string().trim().min(1).max(128).optional(),
+  q: queryText(128).pipe(z.string().min(1)).optional(),
   cursor: z.string().max(300).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

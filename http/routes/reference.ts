@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { containsPattern, type ReferenceCollections } from '../../persistence/reference.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
+import { queryText } from '../middleware/query-text.ts';
 import { parseQuery } from '../validation.ts';
 
-const citiesQuery = z.object({ q: z.string().trim().max(100).optional(), limit: z.coerce.number().int().min(1).max(200).default(20) });
+const citiesQuery = z.object({ q: queryText(100).optional(), limit: z.coerce.number().int().min(1).max(200).default(20) });
 const warehousesQuery = z.object({
-  city: z.string().trim().min(1).max(64),
-  q: z.string().trim().max(100).optional(),
+  city: queryText(64).pipe(z.string().min(1)),
+  q: queryText(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
