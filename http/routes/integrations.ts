@@ -23,7 +23,8 @@ export function integrationRoutes(deps: { connectors: Connectors; now?: () => nu
     const { integrations, syncs } = deps.connectors.healthStore().getSnapshot().context;
     ctx.body = {
       integrations: deps.connectors.list().map((view) => {
-        const health = integrations[view.name];
+        // own properties only: a name such as `constructor` must not find Object.prototype's
+        const health = Object.hasOwn(integrations, view.name) ? integrations[view.name] : undefined;
         return {
           name: view.name,
           title: view.title,

@@ -20,6 +20,7 @@ import {
 import receiptModule from '../../machines/receipt.ts';
 import type { HubState } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
+import { queryText } from '../middleware/query-text.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
@@ -40,10 +41,10 @@ const ANSWER_WITHIN_MS = 2_700;
 const NO_CUSTOMER: LoyaltyAnswer = { status: 'none', customer: null, source: null, warning: null };
 
 const listQuery = z.object({
-  state: z.string().max(100).optional(),
+  state: queryText(100).optional(),
   /** `offline`: the sales made while the loyalty program did not answer */
   loyalty: z.enum(['offline']).optional(),
-  store: z.string().max(64).optional(),
+  store: queryText(64).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.iso.datetime({ offset: true }).optional(),
 });
@@ -167,7 +168,8 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
       ]);
     const body = parseBody(posSaleRequestSchema, ctx.state.body ?? {});
     const policy = deps.policy();
-    const store = policy.stores[body.store];
+    // an own property only: a store called `constructor` is not Object.prototype's
+    const store = Object.hasOwn(policy.stores, body.store) ? policy.stores[body.store] : undefined;
     if (!store)
       throw errors.badRequest(`no store "${body.store}" in HUB_POS_POLICY`, [
         { path: 'store', message: `known: ${Object.keys(policy.stores).join(', ')}` },

@@ -8,7 +8,12 @@ import type { DeviceRecord, DeviceWrite } from '../../../persistence/devices.ts'
  * apply is refused, not silently kept.
  */
 
-export const DEVICE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const DEVICE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** Whether `name` may name a device: the pattern, and not a property every object has (`constructor`). */
+export function isDeviceName(name: string): boolean {
+  return DEVICE_NAME.test(name) && !(name in Object.prototype);
+}
 
 /** Serial speeds the Shtrih-M protocol and common ESC/POS printers support. */
 export const BAUD_RATES = [2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200] as const;

@@ -40,12 +40,17 @@ const unknownHealth = (): DeviceHealth => ({
   lastError: null,
 });
 
+/** A device's health by own property only: a device called `constructor` does not find Object.prototype's. */
+function known(devices: Record<string, DeviceHealth>, device: string): DeviceHealth {
+  return (Object.hasOwn(devices, device) ? devices[device] : undefined) ?? unknownHealth();
+}
+
 export function createDeviceHealthStore() {
   return createStore({
     context: { devices: {} as Record<string, DeviceHealth> },
     on: {
       seen: (context, event: { device: string; status: SeenStatus; at: Date }) => {
-        const current = context.devices[event.device] ?? unknownHealth();
+        const current = known(context.devices, event.device);
         const next: DeviceHealth = {
           ...current,
           online: true,
@@ -59,11 +64,11 @@ export function createDeviceHealthStore() {
         return { devices: { ...context.devices, [event.device]: next } };
       },
       answered: (context, event: { device: string; at: Date }) => {
-        const current = context.devices[event.device] ?? unknownHealth();
+        const current = known(context.devices, event.device);
         return { devices: { ...context.devices, [event.device]: { ...current, online: true, lastSeenAt: event.at.toISOString() } } };
       },
       failed: (context, event: { device: string; code: string; message: string; offline: boolean; at: Date }) => {
-        const current = context.devices[event.device] ?? unknownHealth();
+        const current = known(context.devices, event.device);
         const next: DeviceHealth = {
           ...current,
           online: event.offline ? false : current.online,
@@ -82,5 +87,5 @@ export function createDeviceHealthStore() {
 export type DeviceHealthStore = ReturnType<typeof createDeviceHealthStore>;
 
 export function healthOf(store: DeviceHealthStore, device: string): DeviceHealth {
-  return store.getSnapshot().context.devices[device] ?? unknownHealth();
+  return known(store.getSnapshot().context.devices, device);
 }

@@ -3,7 +3,7 @@ import { AppError } from '../../../common/errors.ts';
 import { isFiscalRegisterError } from '../../../hardware/shtrih-m/errors.ts';
 import type { DeviceRecord, DeviceStore } from '../../../persistence/devices.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { deviceConfigSchema, deviceViewOf, deviceWriteOf, DEVICE_NAME, type DeviceView } from './device-config.ts';
+import { deviceConfigSchema, deviceViewOf, deviceWriteOf, isDeviceName, type DeviceView } from './device-config.ts';
 import { createDeviceHealthStore, healthOf, type DeviceHealth } from './device-health.ts';
 import { startEmulatedDevices, type EmulatedDevices } from './emulated-devices.ts';
 import { FiscalRegisters, modeWord } from './fiscal-registers.ts';
@@ -104,8 +104,12 @@ export class Devices {
     by: string,
     source: 'admin' | 'environment' = 'admin',
   ): Promise<{ device: DeviceListItem; created: boolean }> {
-    if (!DEVICE_NAME.test(name))
-      throw new AppError(400, 'invalid_request', `a device name is lower-case letters, digits and dashes (got "${name}")`);
+    if (!isDeviceName(name))
+      throw new AppError(
+        400,
+        'invalid_request',
+        `a device name is lower-case letters, digits and dashes, and not "constructor" (got "${name}")`,
+      );
     const parsed = deviceConfigSchema.safeParse(body);
     if (!parsed.success) {
       throw new AppError(

@@ -4,6 +4,9 @@ import type { Logger } from 'winston';
 import { errors } from '../../../common/errors.ts';
 import { AGENDA_COLLECTION, JOB_TOUCH_EVERY_MS, jobStatusCollection, type JobStatusDoc } from '../../../persistence/scheduler.ts';
 
+/** What a job may be called (`novaposhta-tracking`, `marketplace-orders:uzum`): it is the admin API's path and Agenda's name. */
+export const JOB_NAME = /^[a-z][a-z0-9-]{1,63}(?::[a-z][a-z0-9-]{1,39})?$/;
+
 export interface JobDefinition {
   name: string;
   description: string;
@@ -68,6 +71,8 @@ export class JobRegistry {
   }
 
   define(definition: JobDefinition): this {
+    if (!JOB_NAME.test(definition.name) || definition.name in Object.prototype)
+      throw new Error(`job name "${definition.name}" must match ${JOB_NAME} (and not be a property every object has)`);
     if (this.definitions.has(definition.name)) throw new Error(`job "${definition.name}" is defined twice`);
     this.definitions.set(definition.name, definition);
     return this;
@@ -99,6 +104,7 @@ export class JobRegistry {
 
   /** Runs a job now; a run already in progress in this process is joined, not duplicated. */
   run(name: string, trigger: 'schedule' | 'manual'): Promise<JobRunResult> {
+    // a closed list, kept in a Map: any other name (`constructor` too) is not found
     const definition = this.definitions.get(name);
     if (!definition) throw errors.notFound(`job ${name}`, { known: [...this.definitions.keys()] });
     const inFlight = this.running.get(name);

@@ -33,7 +33,8 @@ export class CallReporter {
     const level = state === 'open' ? 'error' : 'info';
     logger.log(level, `circuit ${state}`, { integration: definition.name, consecutiveFailures: failures });
     if (state === 'open') {
-      const lastError = health.getSnapshot().context.integrations[definition.name]?.lastError ?? null;
+      const { integrations } = health.getSnapshot().context;
+      const lastError = (Object.hasOwn(integrations, definition.name) ? integrations[definition.name]?.lastError : null) ?? null;
       void alerts
         ?.raise({
           kind: 'circuit_open',

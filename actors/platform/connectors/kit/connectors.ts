@@ -8,7 +8,7 @@ import { CallReporter, type AlertSink } from './call-reporter.ts';
 import { ClientCache } from './client-cache.ts';
 import { ConfigChanges } from './config-changes.ts';
 import { ConnectionTester, type TestResult } from './connection-test.ts';
-import { ConnectorRegistry, INTEGRATION_NAME } from './connector-registry.ts';
+import { ConnectorRegistry, INTEGRATION_NAME, isIntegrationName } from './connector-registry.ts';
 import type { AnyConnector, ConnectorConfig, ConnectorDefinition } from './definition.ts';
 import { EnvironmentSeeds, type IntegrationSeed } from './environment-seeds.ts';
 import { IntegrationConfigs, type IntegrationMode, type WebhookConfig } from './integration-config.ts';
@@ -152,8 +152,9 @@ export class Connectors {
   /** Applies an admin change (validated against the connector's schemas), audited. */
   async update(name: string, update: IntegrationUpdate, by: string): Promise<IntegrationView> {
     const { store, audit, logger } = this.options;
-    if (!INTEGRATION_NAME.test(name))
-      throw errors.badRequest(`integration name must match ${INTEGRATION_NAME} (lower-case letters, digits and -)`);
+    // a name no integration can have is not found, and nothing is stored under it
+    if (!isIntegrationName(name))
+      throw errors.notFound(`integration ${name}`, { known: this.registry.names(), pattern: String(INTEGRATION_NAME) });
     const next = mergeIntegrationUpdate(name, this.registry.get(name), store.get(name), update);
     await store.put(name, next, by, 'admin');
     this.clients.drop(name);

@@ -2,7 +2,7 @@ import type { Logger } from 'winston';
 import { AppError } from '../../../../common/errors.ts';
 import type { IntegrationRecord, IntegrationStore, IntegrationWrite } from '../../../../persistence/integrations.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import type { ConnectorRegistry } from './connector-registry.ts';
+import { isIntegrationName, type ConnectorRegistry } from './connector-registry.ts';
 import { integrationUpdateSchema, mergeIntegrationUpdate } from './integration-update.ts';
 
 /** An integration's configuration given in an environment variable. */
@@ -29,6 +29,7 @@ export class EnvironmentSeeds {
 
   async apply(seed: IntegrationSeed): Promise<void> {
     const { registry, store, audit, logger } = this.deps;
+    if (!isIntegrationName(seed.name)) throw new SeedError(`${seed.variable}: "${seed.name}" cannot name an integration`);
     const current = store.get(seed.name);
     if (current?.source === 'admin') {
       logger.info('environment seed ignored: the integration was configured through the admin API', {

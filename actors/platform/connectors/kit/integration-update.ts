@@ -20,6 +20,11 @@ export const integrationUpdateSchema = z
   .strict();
 export type IntegrationUpdate = z.infer<typeof integrationUpdateSchema>;
 
+/** `constructor`, `toString`, `__proto__`…: a key that would read or replace what every object inherits. */
+function isPrototypeKey(key: string): boolean {
+  return key in Object.prototype;
+}
+
 /**
  * The configuration an update leads to, checked against the connector's
  * schemas (when there is a connector) and the kit's settings; every problem
@@ -34,10 +39,13 @@ export function mergeIntegrationUpdate(
   const credentials: Record<string, string> = { ...(current?.credentials ?? {}) };
   const problems: SettingsProblem[] = [];
   for (const [field, value] of Object.entries(update.credentials ?? {})) {
-    if (definition && !(field in definition.credentials.shape)) {
+    // own properties only: `constructor` is in every object, and is no credential field
+    if (isPrototypeKey(field) || (definition && !Object.hasOwn(definition.credentials.shape, field))) {
       problems.push({
         path: `credentials.${field}`,
-        message: `unknown credential field; ${name} has ${Object.keys(definition.credentials.shape).join(', ')}`,
+        message: definition
+          ? `unknown credential field; ${name} has ${Object.keys(definition.credentials.shape).join(', ')}`
+          : 'not a credential field: the name of a property every object has',
       });
       continue;
     }
@@ -57,6 +65,10 @@ export function mergeIntegrationUpdate(
   }
   const settings: Record<string, unknown> = { ...(current?.settings ?? {}) };
   for (const [key, value] of Object.entries(update.settings ?? {})) {
+    if (isPrototypeKey(key)) {
+      problems.push({ path: `settings.${key}`, message: 'not a setting: the name of a property every object has' });
+      continue;
+    }
     if (value === null) delete settings[key];
     else settings[key] = value;
   }
