@@ -39,6 +39,8 @@ export interface Config {
   publicBaseUrl: string;
   actorCacheSize: number;
   bodyLimitBytes: number;
+  /** what a connection may take: its headers, its whole request, and idle between requests (keep-alive) */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownTimeoutMs: number;
   effectMaxAttempts: number;
   effectLeaseMs: number;
@@ -244,6 +246,9 @@ const schema = z.object({
     }
     return bytes;
   }),
+  HUB_HTTP_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000, 'milliseconds a client has to send the headers of a request'),
+  HUB_HTTP_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 100, 3_600_000, 'milliseconds a client has to send a whole request, body included'),
+  HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 600_000, 'milliseconds an idle keep-alive connection stays open'),
   HUB_SHUTDOWN_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000, 'milliseconds a graceful stop may take'),
   HUB_EFFECT_MAX_ATTEMPTS: wholeNumber(5, 1, 100, 'tries of a failing external call before its error reaches the machine'),
   HUB_EFFECT_LEASE_MS: wholeNumber(30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
@@ -346,6 +351,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`HUB_MASTER_KEY: required when NODE_ENV=production (32 bytes, base64); ${GENERATE_KEY}`);
   }
 
+  if (result.success && result.data.HUB_HTTP_HEADERS_TIMEOUT_MS > result.data.HUB_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HUB_HTTP_HEADERS_TIMEOUT_MS and HUB_HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request, so their timeout (${result.data.HUB_HTTP_HEADERS_TIMEOUT_MS}) may not exceed the request's (${result.data.HUB_HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+
   const alertSmtp = blankToUndefined(env.HUB_ALERT_SMTP_URL);
   const alertTo = blankToUndefined(env.HUB_ALERT_EMAIL_TO);
   if ((alertSmtp === undefined) !== (alertTo === undefined)) {
@@ -370,6 +381,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: v.PUBLIC_BASE_URL ?? `http://${host}:${v.PORT}`,
     actorCacheSize: v.HUB_ACTOR_CACHE_SIZE,
     bodyLimitBytes: v.HUB_BODY_LIMIT,
+    http: {
+      headersTimeoutMs: v.HUB_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: v.HUB_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: v.HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     shutdownTimeoutMs: v.HUB_SHUTDOWN_TIMEOUT_MS,
     effectMaxAttempts: v.HUB_EFFECT_MAX_ATTEMPTS,
     effectLeaseMs: v.HUB_EFFECT_LEASE_MS,
@@ -452,6 +468,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     publicBaseUrl: withoutCredentials(config.publicBaseUrl),
     actorCacheSize: config.actorCacheSize,
     bodyLimitBytes: config.bodyLimitBytes,
+    http: config.http,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     effectMaxAttempts: config.effectMaxAttempts,
     effectLeaseMs: config.effectLeaseMs,

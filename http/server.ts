@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'winston';
@@ -97,8 +97,8 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         declarer: system.goodfin.declarer,
       },
     });
-    const listening = createServer(app.callback());
-    listening.keepAliveTimeout = 5_000;
+    const listening = createServer(serverOptions(config.http), app.callback());
+    listening.keepAliveTimeout = config.http.keepAliveTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       listening.once('error', reject);
       listening.listen(config.port, config.host, () => resolve());
@@ -137,6 +137,22 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     await system.stop();
     throw error;
   }
+}
+
+/**
+ * What a connection may cost us. Node's defaults let a client take 60 s over
+ * its headers and 300 s over a request, checked every 30 s, so a hundred
+ * clients sending a byte a second hold a hundred connections for minutes.
+ * Ours: HUB_HTTP_HEADERS_TIMEOUT_MS and HUB_HTTP_REQUEST_TIMEOUT_MS (the
+ * request until its last byte arrived, not the time we take to answer),
+ * checked every second; a client cut off is answered 408 and closed.
+ */
+export function serverOptions(http: Config['http']): ServerOptions {
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs),
+  };
 }
 
 /** No new requests; open ones finish (HTTP closes first, so the system behind it drains last). */

@@ -33,6 +33,7 @@ test('an empty environment gives a working development configuration', () => {
     publicBaseUrl: 'http://127.0.0.1:3000',
     actorCacheSize: 10_000,
     bodyLimitBytes: 1024 * 1024,
+    http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
     shutdownTimeoutMs: 10_000,
     effectMaxAttempts: 5,
     effectLeaseMs: 30_000,
@@ -122,6 +123,9 @@ test('every variable is read into the camelCase shape', () => {
     PUBLIC_BASE_URL: 'https://hub.example.com/',
     HUB_ACTOR_CACHE_SIZE: '50',
     HUB_BODY_LIMIT: '100kb',
+    HUB_HTTP_HEADERS_TIMEOUT_MS: '2000',
+    HUB_HTTP_REQUEST_TIMEOUT_MS: '4000',
+    HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
     HUB_SHUTDOWN_TIMEOUT_MS: '2500',
     HUB_EFFECT_MAX_ATTEMPTS: '3',
     HUB_WORKER_POLL_MS: '50',
@@ -139,6 +143,7 @@ test('every variable is read into the camelCase shape', () => {
   assert.equal(config.publicBaseUrl, 'https://hub.example.com');
   assert.equal(config.actorCacheSize, 50);
   assert.equal(config.bodyLimitBytes, 100 * 1024);
+  assert.deepEqual(config.http, { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 65_000 });
   assert.equal(config.shutdownTimeoutMs, 2500);
   assert.equal(config.effectMaxAttempts, 3);
   assert.equal(config.workerPollMs, 50);
@@ -170,6 +175,9 @@ const INVALID: Array<[string, string]> = [
   ['HUB_ACTOR_CACHE_SIZE', '0'],
   ['HUB_BODY_LIMIT', 'huge'],
   ['HUB_BODY_LIMIT', '0'],
+  ['HUB_HTTP_HEADERS_TIMEOUT_MS', '50'],
+  ['HUB_HTTP_REQUEST_TIMEOUT_MS', 'slow'],
+  ['HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],
   ['HUB_SHUTDOWN_TIMEOUT_MS', 'soon'],
   ['HUB_EFFECT_MAX_ATTEMPTS', '0'],
   ['HUB_EFFECT_LEASE_MS', 'forever'],
@@ -183,6 +191,14 @@ for (const [variable, value] of INVALID) {
     assert.match(lines[0] ?? '', new RegExp(`^${variable}: \\S.{10,}`));
   });
 }
+
+test('the headers may not take longer than the whole request', () => {
+  assert.match(
+    problems({ HUB_HTTP_HEADERS_TIMEOUT_MS: '40000' }),
+    /^HUB_HTTP_HEADERS_TIMEOUT_MS and HUB_HTTP_REQUEST_TIMEOUT_MS: .*\(40000\) may not exceed the request's \(30000\)$/,
+  );
+  assert.equal(loadConfig({ HUB_HTTP_HEADERS_TIMEOUT_MS: '60000', HUB_HTTP_REQUEST_TIMEOUT_MS: '60000' }).http.headersTimeoutMs, 60_000);
+});
 
 test('every problem is reported at once, one line each', () => {
   const message = problems({ PORT: 'eighty', MONGODB_URI: 'postgres://x', LOG_LEVEL: 'loud', HUB_BODY_LIMIT: 'huge', NODE_ENV: 'staging' });
