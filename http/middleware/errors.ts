@@ -1,12 +1,18 @@
 import type { Context, Next } from 'koa';
 import { AppError, isAppError } from '../../common/errors.ts';
 import type { HubState } from '../context.ts';
+import { RefusalLog } from './refusal-log.ts';
 
 /**
  * The one place errors become HTTP: `{"error":{"code","message","details?"}}`.
- * Anything that is not an AppError is a 500 without internals (logged with the request id).
+ * Anything that is not an AppError is a 500 without internals, logged at
+ * error with its stack and the request id. An AppError of 5xx (a partner not
+ * configured, the service unavailable) is a refusal we meant: one line at
+ * warn, rate-limited per route and caller (see RefusalLog), since anyone can
+ * cause it as often as they like. Client errors (4xx) are not logged here.
  */
-export function errorMapping() {
+export function errorMapping(options: { refusals?: RefusalLog } = {}) {
+  const refusals = options.refusals ?? new RefusalLog();
   return async (ctx: Context & { state: HubState }, next: Next) => {
     try {
       await next();
@@ -18,8 +24,19 @@ export function errorMapping() {
       }
     } catch (error) {
       const appError = toAppError(error);
-      if (appError.status >= 500) {
+      if (!isAppError(error) && appError.status >= 500) {
         ctx.state.logger?.error('request failed', { error: error instanceof Error ? error.stack : String(error), code: appError.code });
+      } else if (appError.status >= 500 && ctx.state.logger) {
+        refusals.warn(
+          ctx.state.logger,
+          { route: `${ctx.method} ${ctx.path}`, address: ctx.req.socket.remoteAddress ?? '' },
+          'request refused',
+          {
+            status: appError.status,
+            code: appError.code,
+            message: appError.message,
+          },
+        );
       }
       ctx.status = appError.status;
       ctx.body = {

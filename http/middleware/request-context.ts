@@ -18,7 +18,9 @@ export function requestContext(logger: Logger) {
       await next();
     } finally {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      ctx.state.logger.log(ctx.status >= 500 ? 'error' : 'http', `${ctx.method} ${ctx.path} ${ctx.status}`, {
+      // One line per request at `http`; at `error` only when something failed that nobody meant (a 500):
+      // a refusal of ours (503 not configured, 401 forged) is for errorMapping to log, rate-limited.
+      ctx.state.logger.log(ctx.status === 500 ? 'error' : 'http', `${ctx.method} ${ctx.path} ${ctx.status}`, {
         method: ctx.method,
         path: ctx.path,
         status: ctx.status,

@@ -12,6 +12,7 @@ import type { MerchantApi } from '../../../actors/platform/inbound/merchant-api.
 import { WebhookBodyError, type WebhookRequest } from '../../../actors/platform/inbound/spec.ts';
 import type { HubState } from '../../context.ts';
 import { readRawBody } from '../../middleware/raw-body.ts';
+import { RefusalLog } from '../../middleware/refusal-log.ts';
 
 export interface WebhookDependencies {
   inbox: Inbox;
@@ -23,6 +24,8 @@ export interface WebhookDependencies {
   metrics: HubMetrics;
   audit: AuditLog;
   signatureFailures: SignatureFailures;
+  /** where refusals (403, 401) are logged, a few lines a minute per route and caller at most */
+  refusals?: RefusalLog;
 }
 
 /**
@@ -34,6 +37,7 @@ export interface WebhookDependencies {
  */
 export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
   const router = new Router<HubState>();
+  const refusals = deps.refusals ?? new RefusalLog();
 
   type RouteContext = Parameters<Parameters<typeof router.post>[1]>[0];
 
@@ -75,7 +79,9 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
     }
     if (config.allowedIps.length > 0 && !listHas(addressList(config.allowedIps), remoteAddress)) {
       finish('forbidden_address', 403, { code: 'address_not_allowed', message: `caller ${remoteAddress} is not on the allow-list` });
-      ctx.state.logger.warn('webhook from an address not on the allow-list', { integration, remoteAddress });
+      refusals.warn(ctx.state.logger, { route: ctx.path, address: remoteAddress }, 'webhook from an address off the allow-list refused', {
+        integration,
+      });
       throw new AppError(403, 'address_not_allowed', 'this address may not call this endpoint');
     }
 
@@ -95,7 +101,9 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
 
     if (!(await spec.verify(request, config))) {
       finish('bad_signature', 401, { code: 'invalid_signature', message: 'signature missing or invalid' });
-      ctx.state.logger.warn('webhook with an invalid signature refused', { integration, remoteAddress });
+      refusals.warn(ctx.state.logger, { route: ctx.path, address: remoteAddress }, 'webhook with an invalid signature refused', {
+        integration,
+      });
       await deps.signatureFailures.record(integration, remoteAddress);
       throw new AppError(401, 'invalid_signature', 'the signature is missing or does not match the body');
     }
