@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Agenda } from 'agenda';
 import type { Logger } from 'winston';
@@ -10,6 +9,7 @@ import { RegisterLocks } from './domains/fiscal/register-locks.ts';
 import { FiscalReports, fiscalZReportJob } from './domains/fiscal/reports.ts';
 import { printJobEffects } from './domains/fiscal/print-jobs.ts';
 import { Devices } from './platform/devices/devices.ts';
+import { ensurePrivateDir, tightenTree } from '../persistence/private-files.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
@@ -201,7 +201,14 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
   try {
     logger.info('starting integration hub', { config: describeConfig(config), ownerId });
-    await mkdir(config.dataDir, { recursive: true });
+    await ensurePrivateDir(config.dataDir);
+    const tightened = await tightenTree(config.dataDir);
+    if (tightened.changed.length > 0)
+      logger.warn('DATA_DIR held files others could read; now they are for this user only', {
+        dataDir: config.dataDir,
+        changed: tightened.changed.length,
+      });
+    if (tightened.truncated) logger.warn('DATA_DIR holds too many files to check them all at start', { dataDir: config.dataDir });
 
     let echoBaseUrl = options.echoBaseUrl;
     if (!echoBaseUrl) {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { createActorSystem, type ActorSystem, type ActorSystemOptions } from '..
 import type { Config } from '../common/config.ts';
 import { addressList } from '../common/ip-addresses.ts';
 import type { Database } from '../persistence/database.ts';
+import { writePrivateFile } from '../persistence/private-files.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
 
@@ -180,7 +181,7 @@ async function bootstrapAdminKey(config: Config, apiKeys: ApiKeys, logger: Logge
     logger.info('using the generated admin API key', { file });
   } catch {
     key = ApiKeys.generate();
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    await writePrivateFile(file, `${key}\n`);
     // Printed once, on purpose, outside the (redacting) log.
     process.stdout.write(
       `\n  No ADMIN_API_KEY was set, so an admin key was generated and saved to ${file}:\n\n    ${key}\n\n  Use it as: Authorization: Bearer <key>\n\n`,

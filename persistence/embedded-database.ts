@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { isMainThread } from 'node:worker_threads';
 import { ensureFerretDbBinary } from './embedded-ferretdb/build.ts';
+import { ensurePrivateDir } from './private-files.ts';
 
 export interface DatabaseServer {
   uri: string;
@@ -52,11 +53,19 @@ export async function openDatabaseServer(options: { mongodbUri?: string; dataDir
   }
   const binary = await ensureFerretDbBinary({ log: (message) => log('info', message) });
   const dir = path.resolve(options.dataDir, 'ferretdb');
-  await mkdir(dir, { recursive: true });
-  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-dir', dir, '-log-level', 'error', '-exit-on-stdin-close=true'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
+  await ensurePrivateDir(dir);
+  // FerretDB creates its SQLite files with the umask it inherits: 077 makes them 0600 (ours is put back
+  // at once; a worker thread may not change it, and there the 0700 directory alone keeps them private).
+  const umask = isMainThread ? process.umask(0o077) : null;
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn(binary, ['-listen', '127.0.0.1:0', '-dir', dir, '-log-level', 'error', '-exit-on-stdin-close=true'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } finally {
+    if (umask !== null) process.umask(umask);
+  }
   // Nothing is ever written to stdin; it only has to stay open. Ignore EPIPE if the child is gone.
   child.stdin.on('error', () => {});
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writePrivateFile } from './private-files.ts';
 import { Keyring, MasterKeyError } from './secret-box.ts';
 
 export const MASTER_KEY_FILE = 'master-key';
@@ -20,7 +21,7 @@ export async function readKeyFile(file: string): Promise<Buffer | null> {
 }
 
 export async function writeKeyFile(file: string, key: Buffer): Promise<void> {
-  await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600 });
+  await writePrivateFile(file, `${key.toString('base64')}\n`);
 }
 
 /**

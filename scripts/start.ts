@@ -20,6 +20,10 @@ try {
 
 const logger = createLogger({ level: config.logLevel, json: config.env === 'production' });
 
+// What the service and its children (the embedded database, the emulators' socat) create is for this user only;
+// DATA_DIR itself and the files the hub writes there get their modes explicitly (persistence/private-files.ts).
+process.umask(0o077);
+
 try {
   const hub = await startHub(config, {
     logger,
