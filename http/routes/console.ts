@@ -43,8 +43,10 @@ export function consoleRoutes(): Router<HubState> {
   });
 
   router.get('/admin/assets/:file', async (ctx) => {
-    const asset = ASSETS[ctx.params.file ?? ''];
-    if (!asset) throw errors.notFound(`asset ${ctx.params.file ?? ''}`);
+    const file = ctx.params.file ?? '';
+    // an own entry only: `constructor` and its kin are on every object
+    const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
+    if (!asset) throw errors.notFound(`asset ${file}`);
     ctx.type = asset.type;
     ctx.set('Cache-Control', asset.cache);
     ctx.body = await load(asset.file);

@@ -162,7 +162,7 @@ test('an integration named like Object.prototype (`constructor` and its kin) is 
   assert.equal(view.body.revision, 0);
 });
 
-test('devices, jobs and stores named like Object.prototype are refused or not found', async () => {
+test('devices, jobs, console assets and stores named like Object.prototype are refused or not found', async () => {
   const printer = { kind: 'receipt-printer', driver: 'escpos', path: '/dev/null' };
   const device = await admin.call('PUT', '/admin/devices/constructor', printer);
   assertError(device, 400, 'invalid_request');
@@ -172,6 +172,7 @@ test('devices, jobs and stores named like Object.prototype are refused or not fo
 
   for (const name of ['constructor', 'toString', '__proto__']) {
     assertError(await admin.post(`/admin/jobs/${name}/run`), 404, 'not_found');
+    assertError(await admin.get(`/admin/assets/${name}`), 404, 'not_found');
   }
 
   const sale = await admin.post(
