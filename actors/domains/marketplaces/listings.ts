@@ -376,6 +376,11 @@ export class MarketplaceListings {
 
   /** What this marketplace still has to be told: the listings with a pending stock or price, as they are now. */
   async due(marketplace: MarketplaceName, limit = 100_000): Promise<{ stock: DueListing[]; prices: DueListing[] }> {
+    // in turn with the writes: a listing being written (its stock marked, its price not yet) is read whole
+    return this.exclusive(() => this.dueNow(marketplace, limit));
+  }
+
+  private async dueNow(marketplace: MarketplaceName, limit: number): Promise<{ stock: DueListing[]; prices: DueListing[] }> {
     const marks = await this.collections.pending.find({ marketplace }).limit(limit).toArray();
     const skus = [...new Set(marks.map((mark) => mark.sku))];
     const found = await readById(
