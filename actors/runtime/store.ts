@@ -267,8 +267,7 @@ export class ActorStore {
         if (created.length > 0) followUps.push(actors.insertMany(created, { ordered: false }));
         for (const p of committed) if (p.request.journal.revision > 1) this.projector.mark(p.request.actor);
         const records = committed.flatMap((p) => (p.request.idempotency ? [p.request.idempotency] : []));
-        // retried like the commit: a record missing while the actor runs on would leave a refused repeat without its answer
-        if (records.length > 0) followUps.push(this.retryTransient(() => insertIgnoringDuplicates(idempotency, records)));
+        if (records.length > 0) followUps.push(idempotency.insertMany(records, { ordered: false }));
       }
       const obsoleteEffects = [
         ...committed.flatMap((p) => p.request.obsoleteEffects),
