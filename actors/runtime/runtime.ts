@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { Logger } from 'winston';
+import { KeyedQueue } from '../../common/keyed-queue.ts';
 import { AppError, errors } from '../../common/errors.ts';
 import type { AnyMachineModule, ContextOf, EventOf, InputOf, MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
 import type {
@@ -118,7 +119,7 @@ export interface StateChange {
  */
 export class ActorRuntime {
   private readonly cache: LruCache<string, LiveActor>;
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyedQueue();
 
   constructor(private readonly options: ActorRuntimeOptions) {
     this.cache = new LruCache(options.cacheSize);
@@ -303,7 +304,7 @@ export class ActorRuntime {
   /** Waits for every queued command to finish (graceful shutdown). */
   async idle(): Promise<void> {
     while (this.queues.size > 0) {
-      await Promise.allSettled([...this.queues.values()]);
+      await this.queues.idle();
     }
     await this.options.store.drain();
   }
@@ -553,14 +554,7 @@ export class ActorRuntime {
 
   /** One command at a time per actor within this process; across processes the journal's unique id decides. */
   private serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(key) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return run;
+    return this.queues.run(key, work);
   }
 }
 

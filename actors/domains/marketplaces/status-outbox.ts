@@ -1,4 +1,5 @@
 import type { Logger } from 'winston';
+import { KeyedQueue } from '../../../common/keyed-queue.ts';
 import type { MarketplaceName } from '../../../common/marketplaces.ts';
 import orderModule, { type OrderContext } from '../../../machines/order.ts';
 import type { MarketplaceCollections, MarketplaceOrderDoc, ToldStatus } from '../../../persistence/marketplaces.ts';
@@ -97,7 +98,7 @@ export interface OutboxRun {
 export class MarketplaceStatusOutbox {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new KeyedQueue();
 
   constructor(private readonly deps: StatusOutboxDeps) {
     this.retryBaseMs = deps.retryBaseMs ?? 30_000;
@@ -196,14 +197,7 @@ export class MarketplaceStatusOutbox {
 
   /** A record's read-then-write, one at a time per record in this process. */
   private oneAtATime(id: string, work: () => Promise<void>): Promise<void> {
-    const before = this.inFlight.get(id) ?? Promise.resolve();
-    const run = before.then(work, work);
-    const settledRun = run.catch(() => undefined);
-    this.inFlight.set(id, settledRun);
-    void settledRun.then(() => {
-      if (this.inFlight.get(id) === settledRun) this.inFlight.delete(id);
-    });
-    return run;
+    return this.inFlight.run(id, work);
   }
 
   /**
