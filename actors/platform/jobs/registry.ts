@@ -58,6 +58,8 @@ export interface JobRunResult {
 export class JobRegistry {
   private readonly definitions = new Map<string, JobDefinition>();
   private readonly running = new Map<string, Promise<JobRunResult>>();
+  /** a manual run asked for while one was running: it starts when that one ends */
+  private readonly followUps = new Map<string, Promise<JobRunResult>>();
   private readonly progress = new Map<string, Record<string, unknown>>();
   private readonly statuses: Collection<JobStatusDoc>;
 
@@ -102,15 +104,36 @@ export class JobRegistry {
     }
   }
 
-  /** Runs a job now; a run already in progress in this process is joined, not duplicated. */
+  /**
+   * Runs a job now. Runs of one job never overlap in this process: a scheduled
+   * tick during a run joins it, but a manual request during a run waits for it
+   * and then runs once more — the run in progress may have read its work
+   * before what the operator asked about existed. Requests made while that
+   * follow-up waits join it.
+   */
   run(name: string, trigger: 'schedule' | 'manual'): Promise<JobRunResult> {
     // a closed list, kept in a Map: any other name (`constructor` too) is not found
     const definition = this.definitions.get(name);
     if (!definition) throw errors.notFound(`job ${name}`, { known: [...this.definitions.keys()] });
     const inFlight = this.running.get(name);
-    if (inFlight) return inFlight;
-    const run = this.execute(definition, trigger).finally(() => this.running.delete(name));
-    this.running.set(name, run);
+    if (!inFlight) return this.start(definition, trigger);
+    if (trigger === 'schedule') return inFlight;
+    const waiting = this.followUps.get(name);
+    if (waiting) return waiting;
+    const followUp = inFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.followUps.delete(name);
+        // a scheduled tick may have slipped in between: wait for it in turn
+        return this.running.has(name) ? this.run(name, 'manual') : this.start(definition, 'manual');
+      });
+    this.followUps.set(name, followUp);
+    return followUp;
+  }
+
+  private start(definition: JobDefinition, trigger: 'schedule' | 'manual'): Promise<JobRunResult> {
+    const run = this.execute(definition, trigger).finally(() => this.running.delete(definition.name));
+    this.running.set(definition.name, run);
     return run;
   }
 
@@ -149,7 +172,7 @@ export class JobRegistry {
   }
 
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.running.values(), ...this.followUps.values()]);
   }
 
   private async execute(definition: JobDefinition, trigger: 'schedule' | 'manual'): Promise<JobRunResult> {
