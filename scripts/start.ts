@@ -5,8 +5,13 @@ import { startHub } from '../http/server.ts';
 /**
  * `npm start`: the whole service with its embedded defaults — a FerretDB under
  * DATA_DIR when MONGODB_URI is unset, sandboxes for every integration without
- * credentials. SIGTERM/SIGINT stop it gracefully within HUB_SHUTDOWN_TIMEOUT_MS.
+ * credentials. SIGTERM/SIGINT stop it gracefully within HUB_SHUTDOWN_TIMEOUT_MS;
+ * so does the end of the process that started it (`npm start` killed leaves
+ * this process re-parented, and nobody left to stop it). SIGHUP reloads the
+ * TLS certificate.
  */
+const PARENT_CHECK_MS = 1_000;
+
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
@@ -51,6 +56,17 @@ try {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (config.tls) process.on('SIGHUP', () => void hub.reloadTls());
+
+  // Under npm (npm → sh → node) a SIGTERM to npm ends npm and the shell but not us: we would serve on as
+  // an orphan. A parent that changes means the one that started us is gone. Started by init (a container's
+  // PID 1, systemd running node directly), there is no such parent to watch.
+  const startedBy = process.ppid;
+  if (startedBy > 1) {
+    setInterval(() => {
+      if (process.ppid !== startedBy) shutdown('parent process ended');
+    }, PARENT_CHECK_MS).unref();
+  }
 } catch (error) {
   logger.error('the hub could not start', { error: error instanceof Error ? error.message : String(error) });
   process.exitCode = 1;

@@ -32,11 +32,23 @@ export function hubDatabases(): string[] {
   return [...databasesOfThisFile];
 }
 
-/** Starts the real service (`scripts/start.ts`) as a child process on the test database. */
-export async function startHubProcess(options: { dbName: string; env?: Record<string, string>; dataDir?: string }): Promise<HubProcess> {
+/**
+ * Starts the real service (`scripts/start.ts`) as a child process on the test database; `viaNpm`: as the
+ * README does, `npm start` (then `pid` is npm's, the leader of a process group of its own).
+ */
+export async function startHubProcess(options: {
+  dbName: string;
+  env?: Record<string, string>;
+  dataDir?: string;
+  viaNpm?: boolean;
+}): Promise<HubProcess> {
   databasesOfThisFile.add(options.dbName);
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hub-data-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
+  const [command, args] = options.viaNpm
+    ? ['npm', ['start']]
+    : [process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')]];
+  const child = spawn(command, args, {
+    detached: options.viaNpm === true,
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -64,7 +76,7 @@ export async function startHubProcess(options: { dbName: string; env?: Record<st
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hub did not start within 60 s:\n${output}`)), 60_000);
     const onData = () => {
-      const match = /Integration hub listening on (http:\/\/\S+)/.exec(output);
+      const match = /Integration hub listening on (https?:\/\/\S+)/.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
