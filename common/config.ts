@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { fiscalPolicySchema, type FiscalPolicy } from './fiscal-policy.ts';
@@ -39,6 +40,8 @@ export interface Config {
   publicBaseUrl: string;
   actorCacheSize: number;
   bodyLimitBytes: number;
+  /** HUB_TLS_CERT and HUB_TLS_KEY: the hub serves HTTPS with these PEM files (read again on SIGHUP); unset: plain HTTP */
+  tls?: { certFile: string; keyFile: string };
   /** what a connection may take: its headers, its whole request, and idle between requests (keep-alive) */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownTimeoutMs: number;
@@ -168,6 +171,18 @@ const masterKey = () =>
     return key;
   });
 
+/** A path to a PEM file that exists (its content is checked when the server loads it). */
+const pemFile = (meaning: string) =>
+  variable().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const file = path.resolve(value);
+    if (!existsSync(file)) {
+      ctx.addIssue({ code: 'custom', message: `no file at ${shown(file)}; ${meaning}` });
+      return z.NEVER;
+    }
+    return file;
+  });
+
 const httpUrl = (example: string, allowed: readonly string[] = ['http:', 'https:']) =>
   variable().transform((value, ctx) => {
     if (value === undefined) return undefined;
@@ -233,6 +248,8 @@ const schema = z.object({
     }
     return value.replace(/\/+$/, '');
   }),
+  HUB_TLS_CERT: pemFile('the certificate chain (PEM) the hub serves HTTPS with, e.g. /etc/hub/tls/fullchain.pem'),
+  HUB_TLS_KEY: pemFile('the private key (PEM) of HUB_TLS_CERT, e.g. /etc/hub/tls/privkey.pem'),
   HUB_ACTOR_CACHE_SIZE: wholeNumber(10_000, 1, 10_000_000, 'how many actors stay in memory (LRU)'),
   HUB_BODY_LIMIT: variable().transform((value, ctx) => {
     if (value === undefined) return 1024 * 1024;
@@ -357,6 +374,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  if ((blankToUndefined(env.HUB_TLS_CERT) === undefined) !== (blankToUndefined(env.HUB_TLS_KEY) === undefined)) {
+    problems.push('HUB_TLS_CERT and HUB_TLS_KEY: set both to serve HTTPS, or neither');
+  }
+
   const alertSmtp = blankToUndefined(env.HUB_ALERT_SMTP_URL);
   const alertTo = blankToUndefined(env.HUB_ALERT_EMAIL_TO);
   if ((alertSmtp === undefined) !== (alertTo === undefined)) {
@@ -367,6 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const v = result.data;
   const host = v.HOST.includes(':') && !v.HOST.startsWith('[') ? `[${v.HOST}]` : v.HOST;
+  const tls = v.HUB_TLS_CERT && v.HUB_TLS_KEY ? { certFile: v.HUB_TLS_CERT, keyFile: v.HUB_TLS_KEY } : undefined;
 
   return {
     env: v.NODE_ENV,
@@ -378,9 +400,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: v.LOG_LEVEL,
     adminApiKey: v.ADMIN_API_KEY,
     masterKey: v.HUB_MASTER_KEY,
-    publicBaseUrl: v.PUBLIC_BASE_URL ?? `http://${host}:${v.PORT}`,
+    publicBaseUrl: v.PUBLIC_BASE_URL ?? `${tls ? 'https' : 'http'}://${host}:${v.PORT}`,
     actorCacheSize: v.HUB_ACTOR_CACHE_SIZE,
     bodyLimitBytes: v.HUB_BODY_LIMIT,
+    ...(tls ? { tls } : {}),
     http: {
       headersTimeoutMs: v.HUB_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: v.HUB_HTTP_REQUEST_TIMEOUT_MS,
@@ -468,6 +491,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     publicBaseUrl: withoutCredentials(config.publicBaseUrl),
     actorCacheSize: config.actorCacheSize,
     bodyLimitBytes: config.bodyLimitBytes,
+    tls: config.tls ? { cert: config.tls.certFile, key: config.tls.keyFile } : '[off: plain HTTP]',
     http: config.http,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     effectMaxAttempts: config.effectMaxAttempts,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'winston';
@@ -15,6 +16,7 @@ import type { Database } from '../persistence/database.ts';
 import { writePrivateFile } from '../persistence/private-files.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
+import { httpsOptions, loadCertificate, TlsFilesError, type LoadedCertificate } from './tls.ts';
 
 export interface Hub {
   url: string;
@@ -30,13 +32,24 @@ export interface Hub {
   metrics: HubMetrics;
   /** Graceful stop: no new requests, in-flight work finished, everything closed. */
   stop(): Promise<void>;
+  /**
+   * Reads HUB_TLS_CERT and HUB_TLS_KEY again (SIGHUP): new connections get the
+   * new certificate, open ones keep theirs; files that do not load change nothing.
+   */
+  reloadTls(): Promise<TlsReload>;
 }
+
+export type TlsReload = { reloaded: true; certificate: Omit<LoadedCertificate, 'options'> } | { reloaded: false; reason: string };
+
+const describeCertificate = ({ subject, validTo, fingerprint256 }: LoadedCertificate) => ({ subject, validTo, fingerprint256 });
 
 export type HubOptions = ActorSystemOptions;
 
 /** Starts the whole service: the actor system (see actors/system.ts), then HTTP in front of it. */
 export async function startHub(config: Config, options: HubOptions): Promise<Hub> {
   const { logger } = options;
+  // bad TLS files stop the start before anything else is started
+  const certificate = config.tls ? await loadCertificate(config.tls) : null;
   const system = await createActorSystem(config, options);
   let server: Server | null = null;
   let draining = false;
@@ -98,7 +111,9 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         declarer: system.goodfin.declarer,
       },
     });
-    const listening = createServer(serverOptions(config.http), app.callback());
+    const listening: Server | HttpsServer = certificate
+      ? createHttpsServer({ ...serverOptions(config.http), ...httpsOptions(certificate) }, app.callback())
+      : createServer(serverOptions(config.http), app.callback());
     listening.keepAliveTimeout = config.http.keepAliveTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       listening.once('error', reject);
@@ -106,9 +121,28 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     });
     server = listening;
     const port = (listening.address() as AddressInfo).port;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const url = `${certificate ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     system.reachableAt(url);
-    logger.info('integration hub ready', { url, machines: system.registry.list().map((m) => `${m.type}@${m.version}`) });
+    logger.info('integration hub ready', {
+      url,
+      machines: system.registry.list().map((m) => `${m.type}@${m.version}`),
+      ...(certificate ? { certificate: describeCertificate(certificate) } : {}),
+    });
+
+    const reloadTls = async (): Promise<TlsReload> => {
+      if (!config.tls || !('setSecureContext' in listening))
+        return { reloaded: false, reason: 'the hub serves plain HTTP (HUB_TLS_CERT unset)' };
+      try {
+        const loaded = await loadCertificate(config.tls);
+        listening.setSecureContext(httpsOptions(loaded));
+        logger.info('TLS certificate reloaded', { certificate: describeCertificate(loaded) });
+        return { reloaded: true, certificate: describeCertificate(loaded) };
+      } catch (error) {
+        const reason = error instanceof TlsFilesError ? error.message : 'the TLS files could not be loaded';
+        logger.error('TLS certificate not reloaded; the one in use stays', { reason });
+        return { reloaded: false, reason };
+      }
+    };
 
     let stopped: Promise<void> | null = null;
     return {
@@ -122,6 +156,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       connectors: system.connectors,
       alerts: system.alerts,
       metrics: system.metrics,
+      reloadTls,
       stop: () => {
         stopped ??= closeServer(listening, () => {
           draining = true;
@@ -157,7 +192,7 @@ export function serverOptions(http: Config['http']): ServerOptions {
 }
 
 /** No new requests; open ones finish (HTTP closes first, so the system behind it drains last). */
-function closeServer(server: Server, onDraining: () => void): Promise<void> {
+function closeServer(server: Server | HttpsServer, onDraining: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     onDraining();
     server.close(() => resolve());

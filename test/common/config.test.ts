@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { orderPolicySchema } from '../../machines/order-rules.ts';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, describeConfig, loadConfig } from '../../common/config.ts';
 
 const ADMIN_KEY = 'adm1n-key-that-is-long-enough-0123456789';
@@ -252,6 +253,23 @@ test('PUBLIC_BASE_URL defaults to http://HOST:PORT', () => {
   assert.equal(loadConfig({ HOST: 'hub.internal' }).publicBaseUrl, 'http://hub.internal:3000');
   assert.equal(loadConfig({ HOST: '::1', PORT: '9000' }).publicBaseUrl, 'http://[::1]:9000');
   assert.equal(loadConfig({ PUBLIC_BASE_URL: 'https://hub.example.com/base//' }).publicBaseUrl, 'https://hub.example.com/base');
+});
+
+test('HUB_TLS_CERT and HUB_TLS_KEY: both or neither, files that exist; with them PUBLIC_BASE_URL defaults to https', () => {
+  const existing = fileURLToPath(import.meta.url); // any file that exists: its content is checked when the server loads it
+  const config = loadConfig({ HUB_TLS_CERT: existing, HUB_TLS_KEY: existing, PORT: '8443' });
+  assert.deepEqual(config.tls, { certFile: existing, keyFile: existing });
+  assert.equal(config.publicBaseUrl, 'https://127.0.0.1:8443');
+  assert.equal(
+    loadConfig({ HUB_TLS_CERT: existing, HUB_TLS_KEY: existing, PUBLIC_BASE_URL: 'http://hub.lan' }).publicBaseUrl,
+    'http://hub.lan',
+  );
+  assert.deepEqual(describeConfig(config).tls, { cert: existing, key: existing });
+  assert.throws(() => loadConfig({ HUB_TLS_CERT: existing }), /HUB_TLS_CERT and HUB_TLS_KEY: set both to serve HTTPS, or neither/);
+  assert.throws(
+    () => loadConfig({ HUB_TLS_CERT: existing, HUB_TLS_KEY: '/nowhere/key.pem' }),
+    /HUB_TLS_KEY: no file at "\/nowhere\/key\.pem"/,
+  );
 });
 
 test('the logged summary says which secrets are set without their values', () => {
