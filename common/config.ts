@@ -56,6 +56,8 @@ export interface Config {
   deviceEmulators: 'auto' | 'off';
   /** CIDRs of reverse proxies whose X-Forwarded-For is believed */
   trustedProxies: string[];
+  /** request rates (0 per minute: no limit) and the counting of failed authentications; see "### Security" in the README */
+  limits: RequestLimitsConfig;
   auditRetentionDays: number;
   alerts: AlertChannelsConfig;
   /** customer mail (order notifications) and the management address of the daily report */
@@ -70,6 +72,20 @@ export interface Config {
   publicBaseUrlExplicit: boolean;
   /** `HUB_INTEGRATION_<NAME>` variables: JSON seeds of integrations, validated by each connector at start */
   integrationSeeds: Array<{ name: string; variable: string; value: Record<string, unknown> }>;
+}
+
+export interface RequestLimitsConfig {
+  /** per API key, on the authenticated API */
+  apiPerMinute: number;
+  apiBurst: number;
+  /** per client address, on the endpoints without an API key and for API requests that fail to authenticate */
+  publicPerMinute: number;
+  publicBurst: number;
+  /** CIDRs never limited nor counted (the client address, after HUB_TRUSTED_PROXIES) */
+  exempt: string[];
+  /** failed authentications from one address within `authFailureWindowMs` that raise an alert */
+  authFailureThreshold: number;
+  authFailureWindowMs: number;
 }
 
 export interface AlertChannelsConfig {
@@ -200,6 +216,28 @@ const httpUrl = (example: string, allowed: readonly string[] = ['http:', 'https:
 const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+$/;
 
+/** The host itself: what the tests, the benchmarks and a local health check call from. */
+const LOOPBACK = ['127.0.0.0/8', '::1'];
+
+const rateLimitExempt = () =>
+  variable().transform((value, ctx) => {
+    if (value === undefined) return [...LOOPBACK];
+    if (value.toLowerCase() === 'none') return [];
+    const list = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    const bad = list.filter((item) => !CIDR.test(item));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be none or a comma-separated list of IP addresses or CIDRs, e.g. 10.1.2.0/24 (not: ${bad.map(shown).join(', ')}); default ${LOOPBACK.join(',')}`,
+      });
+      return z.NEVER;
+    }
+    return list;
+  });
+
 const schema = z.object({
   NODE_ENV: oneOf(ENVS, 'development', 'production logs JSON and requires ADMIN_API_KEY and HUB_MASTER_KEY'),
   PORT: wholeNumber(3000, 0, 65535, 'the HTTP port, 0 picks a free one'),
@@ -303,6 +341,23 @@ const schema = z.object({
     }
     return list;
   }),
+  HUB_RATE_LIMIT_API_PER_MINUTE: wholeNumber(6_000, 0, 10_000_000, 'requests a minute one API key may make, 0 for no limit'),
+  HUB_RATE_LIMIT_API_BURST: wholeNumber(600, 1, 10_000_000, 'requests one API key may make at once above its rate'),
+  HUB_RATE_LIMIT_PUBLIC_PER_MINUTE: wholeNumber(
+    1_200,
+    0,
+    10_000_000,
+    'requests a minute one client address may make to the endpoints without an API key, 0 for no limit',
+  ),
+  HUB_RATE_LIMIT_PUBLIC_BURST: wholeNumber(200, 1, 10_000_000, 'requests one client address may make at once above its rate'),
+  HUB_RATE_LIMIT_EXEMPT: rateLimitExempt(),
+  HUB_AUTH_FAILURE_ALERT_THRESHOLD: wholeNumber(
+    20,
+    1,
+    1_000_000,
+    'requests with a missing or unknown API key from one address that raise an alert',
+  ),
+  HUB_AUTH_FAILURE_WINDOW_MS: wholeNumber(300_000, 1_000, 86_400_000, 'milliseconds over which failed authentications are counted'),
   HUB_AUDIT_RETENTION_DAYS: wholeNumber(30, 1, 3650, 'days the audit log keeps external interactions and admin changes'),
   HUB_ALERT_SMTP_URL: httpUrl('smtp://alerts:password@mail.example.com:587', ['smtp:', 'smtps:']),
   HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), {
@@ -417,6 +472,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandboxes: v.HUB_SANDBOXES ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
     deviceEmulators: v.HUB_DEVICE_EMULATORS ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
     trustedProxies: v.HUB_TRUSTED_PROXIES,
+    limits: {
+      apiPerMinute: v.HUB_RATE_LIMIT_API_PER_MINUTE,
+      apiBurst: v.HUB_RATE_LIMIT_API_BURST,
+      publicPerMinute: v.HUB_RATE_LIMIT_PUBLIC_PER_MINUTE,
+      publicBurst: v.HUB_RATE_LIMIT_PUBLIC_BURST,
+      exempt: v.HUB_RATE_LIMIT_EXEMPT,
+      authFailureThreshold: v.HUB_AUTH_FAILURE_ALERT_THRESHOLD,
+      authFailureWindowMs: v.HUB_AUTH_FAILURE_WINDOW_MS,
+    },
     auditRetentionDays: v.HUB_AUDIT_RETENTION_DAYS,
     alerts: {
       smtpUrl: v.HUB_ALERT_SMTP_URL,
@@ -501,6 +565,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     sandboxes: config.sandboxes,
     deviceEmulators: config.deviceEmulators,
     trustedProxies: config.trustedProxies,
+    limits: config.limits,
     auditRetentionDays: config.auditRetentionDays,
     alerts: {
       email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',

@@ -22,6 +22,7 @@ export const APP_ERROR_STATUS = {
   idempotency_key_reused: 422,
   machine_error: 422,
   no_connector: 422,
+  too_many_requests: 429,
   internal_error: 500,
   actor_contended: 503,
   unavailable: 503,
@@ -119,6 +120,9 @@ export const errors = {
   machineError: (message: string) => failure('machine_error', message),
   contention: (actor: string) => failure('actor_contended', `actor ${actor} is being changed by too many writers; retry`),
   unavailable: (message: string) => failure('unavailable', message),
+  /** the caller used up its rate; the HTTP layer says when to come back in `Retry-After` */
+  tooManyRequests: (retryAfterSeconds: number) =>
+    failure('too_many_requests', `too many requests; retry after ${retryAfterSeconds} s`, { retryAfterSeconds }),
 } as const;
 
 export function isAppError(error: unknown): error is AppError {

@@ -10,6 +10,7 @@ import type { HubState } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
 import { errorMapping } from './middleware/errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
+import { requestLimits, type RequestLimitDependencies } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { actorRoutes } from './routes/actors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -47,6 +48,8 @@ export interface HttpDependencies {
   apiKeys: ApiKeys;
   readiness: ReadinessProbe;
   bodyLimitBytes: number;
+  /** request rates per client address and per API key, failed authentications */
+  limits: Omit<RequestLimitDependencies, 'metrics'>;
   connectors: Connectors;
   audit: AuditLog;
   alerts: AlertsApi;
@@ -70,9 +73,17 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
 
   app.use(requestContext(deps.logger));
   app.use(errorMapping());
+  const limits = requestLimits({ ...deps.limits, metrics: deps.metrics });
+
+  // Not limited: what load balancers and orchestrators probe, answered from memory or with one ping.
+  const health = new Router<HubState>();
+  health.use(healthRoutes(deps.readiness).routes());
+  app.use(health.routes());
+  app.use(health.allowedMethods());
 
   const open = new Router<HubState>();
-  open.use(healthRoutes(deps.readiness).routes());
+  // Anyone may call these, so each client address has its own rate.
+  open.use(limits.byAddress);
   // Partner callbacks authenticate by their own signatures, not by API keys.
   open.use(
     webhookRoutes({
@@ -92,7 +103,8 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   app.use(open.allowedMethods());
 
   const secured = new Router<HubState>();
-  secured.use(authenticate(deps.apiKeys));
+  secured.use(authenticate(deps.apiKeys, limits.authentication));
+  secured.use(limits.byKey);
   secured.use(jsonBody(deps.bodyLimitBytes));
   secured.use(actorRoutes(deps.runtime, deps.store).routes());
   secured.use(adminRoutes({ jobs: deps.jobs, apiKeys: deps.apiKeys, worker: deps.worker, audit: deps.audit }).routes());

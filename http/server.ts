@@ -58,6 +58,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     await bootstrapAdminKey(config, apiKeys, logger);
     await system.start();
 
+    const trustedProxies = addressList(config.trustedProxies);
     const app = createHttpApp({
       logger,
       runtime: system.runtime,
@@ -66,6 +67,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       worker: system.worker,
       apiKeys,
       bodyLimitBytes: config.bodyLimitBytes,
+      limits: { config: config.limits, trustedProxies, alerts: system.alertSink, now: () => system.clock.now() },
       connectors: system.connectors,
       audit: system.audit,
       alerts: system.alerts,
@@ -73,7 +75,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       webhooks: {
         inbox: system.inbox,
         merchantApis: system.merchantApis,
-        trustedProxies: addressList(config.trustedProxies),
+        trustedProxies,
         signatureFailures: system.signatureFailures,
       },
       readiness: {

@@ -43,6 +43,15 @@ test('an empty environment gives a working development configuration', () => {
     sandboxes: 'auto',
     deviceEmulators: 'auto',
     trustedProxies: [],
+    limits: {
+      apiPerMinute: 6_000,
+      apiBurst: 600,
+      publicPerMinute: 1_200,
+      publicBurst: 200,
+      exempt: ['127.0.0.0/8', '::1'],
+      authFailureThreshold: 20,
+      authFailureWindowMs: 300_000,
+    },
     auditRetentionDays: 30,
     alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
     mail: { smtpUrl: undefined, from: 'shop@localhost', reportTo: [] },
@@ -333,6 +342,43 @@ test('alert channels, trusted proxies and sandbox mode are validated', () => {
   for (const variable of ['HUB_ALERT_SMTP_URL', 'HUB_TRUSTED_PROXIES', 'HUB_SANDBOXES', 'HUB_ALERT_EMAIL_TO'])
     assert.match(message, new RegExp(`^${variable}: `, 'm'));
   assert.match(problems({ HUB_ALERT_EMAIL_TO: 'ops@example.com' }), /set both/);
+});
+
+test('request limits: rates, bursts, 0 for no limit, exempt addresses or none, the failed-authentication alert', () => {
+  const config = loadConfig({
+    HUB_RATE_LIMIT_API_PER_MINUTE: '0',
+    HUB_RATE_LIMIT_API_BURST: '10',
+    HUB_RATE_LIMIT_PUBLIC_PER_MINUTE: '30',
+    HUB_RATE_LIMIT_PUBLIC_BURST: '5',
+    HUB_RATE_LIMIT_EXEMPT: '10.1.2.0/24, 192.0.2.7',
+    HUB_AUTH_FAILURE_ALERT_THRESHOLD: '7',
+    HUB_AUTH_FAILURE_WINDOW_MS: '60000',
+  });
+  assert.deepEqual(config.limits, {
+    apiPerMinute: 0,
+    apiBurst: 10,
+    publicPerMinute: 30,
+    publicBurst: 5,
+    exempt: ['10.1.2.0/24', '192.0.2.7'],
+    authFailureThreshold: 7,
+    authFailureWindowMs: 60_000,
+  });
+  assert.deepEqual(loadConfig({ HUB_RATE_LIMIT_EXEMPT: 'none' }).limits.exempt, []);
+  const message = problems({
+    HUB_RATE_LIMIT_API_PER_MINUTE: '-1',
+    HUB_RATE_LIMIT_PUBLIC_BURST: '0',
+    HUB_RATE_LIMIT_EXEMPT: 'localhost',
+    HUB_AUTH_FAILURE_ALERT_THRESHOLD: '0',
+    HUB_AUTH_FAILURE_WINDOW_MS: 'soon',
+  });
+  for (const variable of [
+    'HUB_RATE_LIMIT_API_PER_MINUTE',
+    'HUB_RATE_LIMIT_PUBLIC_BURST',
+    'HUB_RATE_LIMIT_EXEMPT',
+    'HUB_AUTH_FAILURE_ALERT_THRESHOLD',
+    'HUB_AUTH_FAILURE_WINDOW_MS',
+  ])
+    assert.match(message, new RegExp(`^${variable}: `, 'm'));
 });
 
 test('HUB_POS_POLICY: stores and their devices; unknown fields and bad store names are refused', () => {

@@ -21,6 +21,8 @@ export class HubMetrics {
   private readonly webhooks: Counter<'integration' | 'outcome'>;
   private readonly syncs: Counter<'job' | 'integration' | 'result'>;
   private readonly alerts: Counter<'kind'>;
+  private readonly rateLimitedRequests: Counter<'limit'>;
+  private readonly authFailures: Counter;
 
   constructor(health: HealthStore, options: { defaultMetrics?: boolean; now?: () => number } = {}) {
     const registers = [this.registry];
@@ -70,6 +72,17 @@ export class HubMetrics {
       registers,
     });
     this.alerts = new Counter({ name: 'hub_alerts_total', help: 'Alerts raised by kind', labelNames: ['kind'], registers });
+    this.rateLimitedRequests = new Counter({
+      name: 'hub_http_rate_limited_total',
+      help: 'Requests answered 429 by the limit they exceeded (api_key, address)',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'hub_http_auth_failures_total',
+      help: 'API requests refused for a missing, malformed or unknown API key',
+      registers,
+    });
     new Gauge({
       name: 'hub_connector_availability_ratio',
       help: 'Share of calls sent in the last 15 minutes that the partner answered properly',
@@ -132,6 +145,14 @@ export class HubMetrics {
 
   alert(kind: string): void {
     this.alerts.inc({ kind });
+  }
+
+  rateLimited(limit: 'api_key' | 'address'): void {
+    this.rateLimitedRequests.inc({ limit });
+  }
+
+  authFailure(): void {
+    this.authFailures.inc();
   }
 
   get contentType(): string {
