@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type Koa from 'koa';
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,9 +16,12 @@ import type { Database } from '../persistence/database.ts';
 import { writePrivateFile } from '../persistence/private-files.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
+import type { HubState } from './context.ts';
 
 export interface Hub {
   url: string;
+  /** the Koa app (its routers are what `/openapi.json` documents) */
+  app: Koa<HubState>;
   port: number;
   ownerId: string;
   /** everything but HTTP */
@@ -113,6 +117,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     let stopped: Promise<void> | null = null;
     return {
       url,
+      app,
       port,
       ownerId: system.ownerId,
       system,
