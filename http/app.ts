@@ -26,6 +26,7 @@ import type { ReferenceCollections } from '../persistence/reference.ts';
 import { referenceRoutes } from './routes/reference.ts';
 import { inspectionRoutes } from './routes/inspection.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { documentationRoutes } from './routes/docs.ts';
 import type { Collections } from '../persistence/collections.ts';
 import type { ActorQueries } from '../actors/runtime/queries.ts';
 import { applicationRoutes, type ApplicationRouteDeps } from './routes/applications.ts';
@@ -146,6 +147,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(posRoutes({ ...deps.pos, runtime: deps.runtime, queries: deps.queries }).routes());
   app.use(secured.routes());
   app.use(secured.allowedMethods());
+  app.use(documentationRoutes(app).routes()); // last: it documents every router above
 
   return app;
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type Koa from 'koa';
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -16,10 +17,13 @@ import type { Database } from '../persistence/database.ts';
 import { writePrivateFile } from '../persistence/private-files.ts';
 import { createHttpApp } from './app.ts';
 import { ApiKeys } from './auth.ts';
+import type { HubState } from './context.ts';
 import { httpsOptions, loadCertificate, TlsFilesError, type LoadedCertificate } from './tls.ts';
 
 export interface Hub {
   url: string;
+  /** the Koa app (its routers are what `/openapi.json` documents) */
+  app: Koa<HubState>;
   port: number;
   ownerId: string;
   /** everything but HTTP */
@@ -149,6 +153,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
     let stopped: Promise<void> | null = null;
     return {
       url,
+      app,
       port,
       ownerId: system.ownerId,
       system,

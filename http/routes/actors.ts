@@ -8,8 +8,9 @@ import type { ActorRuntime, CommandResult } from '../../actors/runtime/runtime.t
 import type { CommandOptions } from '../../actors/runtime/views.ts';
 import type { ActorStore } from '../../actors/runtime/store.ts';
 import { actorKey } from '../../actors/runtime/store.ts';
+import { allMachines } from '../../machines/index.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 
 const createBody = z
@@ -31,10 +32,38 @@ const journalQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
+const machineType = z.object({ type: z.enum(allMachines.map((module) => module.type) as [string, ...string[]]) });
+/** what `POST /actors/:type/:id/events` takes: the event schema of the machine `:type` (the runtime checks it) */
+const machineEvent = z.union(allMachines.flatMap((module) => (module.eventSchema ? [module.eventSchema] : [])));
+
+const documented = contracts('Actors', {
+  create: {
+    summary: 'Create an actor of a machine type',
+    description: 'Without `id`, one is made (from the Idempotency-Key when given). `input` is checked by the machine.',
+    auth: ['operator'],
+    params: machineType,
+    body: createBody,
+    bodyOptional: true,
+    idempotencyKey: 'optional',
+    responses: { 201: 'the actor' },
+  },
+  send: {
+    summary: 'Send an event to an actor',
+    description: 'The body is the event, checked by the schema of the machine `type` (one of the alternatives below).',
+    auth: ['operator'],
+    params: machineType,
+    body: machineEvent,
+    idempotencyKey: 'optional',
+    responses: { 200: 'the actor after the event' },
+  },
+  get: { summary: 'An actor: state, context, accepted events, revision', auth: ['operator', 'viewer'], params: machineType },
+  journal: { summary: "An actor's transitions, oldest first", auth: ['operator', 'viewer'], params: machineType, query: journalQuery },
+});
+
 export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<HubState> {
   const router = new Router<HubState>();
 
-  router.post('/actors/:type', requireRole('operator'), async (ctx) => {
+  router.post('/actors/:type', documented.create, async (ctx) => {
     const type = ctx.params.type ?? '';
     runtime.registry.get(type);
     const body = parseBody(createBody, ctx.state.body ?? {});
@@ -47,7 +76,7 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
     respond(ctx, 201, result);
   });
 
-  router.post('/actors/:type/:id/events', requireRole('operator'), async (ctx) => {
+  router.post('/actors/:type/:id/events', documented.send, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     runtime.registry.get(type);
@@ -61,11 +90,11 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
     respond(ctx, 200, result);
   });
 
-  router.get('/actors/:type/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/actors/:type/:id', documented.get, async (ctx) => {
     ctx.body = await runtime.get(ctx.params.type ?? '', ctx.params.id ?? '');
   });
 
-  router.get('/actors/:type/:id/journal', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/actors/:type/:id/journal', documented.journal, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const actor = await runtime.get(type, id);

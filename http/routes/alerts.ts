@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseQuery } from '../validation.ts';
 
 /** What the routes need of the alerts module. */
@@ -29,22 +29,29 @@ const querySchema = z
   })
   .strict();
 
+const documented = contracts('Audit, alerts, metrics', {
+  list: { summary: 'Alerts (critical errors, repeats grouped), newest first', auth: ['operator', 'viewer'], query: querySchema },
+  get: { summary: 'One alert', auth: ['operator', 'viewer'] },
+  acknowledge: { summary: 'Acknowledge an alert', auth: ['operator'] },
+  resolve: { summary: 'Resolve an alert', auth: ['operator'] },
+});
+
 /** `GET /admin/alerts` (grouped critical errors), acknowledge and resolve. */
 export function alertRoutes(deps: { alerts: AlertsApi }): Router<HubState> {
   const router = new Router<HubState>({ prefix: '/admin/alerts' });
 
-  router.get('/', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/', documented.list, async (ctx) => {
     ctx.body = await deps.alerts.list(parseQuery(querySchema, ctx.query));
   });
 
-  router.get('/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/:id', documented.get, async (ctx) => {
     const alert = await deps.alerts.get(ctx.params.id ?? '');
     if (!alert) throw errors.notFound(`alert ${ctx.params.id}`);
     ctx.body = alert;
   });
 
   for (const action of ['acknowledge', 'resolve'] as const) {
-    router.post(`/:id/${action}`, requireRole('operator'), async (ctx) => {
+    router.post(`/:id/${action}`, documented[action], async (ctx) => {
       const alert = await deps.alerts[action](ctx.params.id ?? '', ctx.state.principal?.name ?? 'unknown');
       if (!alert) throw errors.notFound(`alert ${ctx.params.id}`);
       ctx.body = alert;

@@ -16,7 +16,7 @@ import applicationModule, { APPLICATION_REFUSALS, type ApplicationContext } from
 import type { InboxDoc } from '../../persistence/collections.ts';
 import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash } from './actors.ts';
 
@@ -51,6 +51,25 @@ const staffEvent = z.discriminatedUnion('type', [
   // back to the automatic checks from rework, as the application is, under the current settings
   z.object({ type: z.literal('RESUBMIT_FOR_CHECKS'), comment: z.string().min(1, 'say why it goes back to the checks').max(1000) }),
 ]);
+
+const documented = contracts('Goodfin applications', {
+  list: { summary: 'Applications, newest first', auth: ['operator', 'viewer'], query: listQuery },
+  get: { summary: 'An application: statuses, history, documents, messages', auth: ['operator', 'viewer'] },
+  document: {
+    summary: 'A downloaded document of an application',
+    auth: ['operator', 'viewer'],
+    responses: { 200: { description: 'the file', mediaType: 'application/octet-stream' } },
+  },
+  event: { summary: 'What bank staff do to an application', auth: ['operator'], body: staffEvent, idempotencyKey: 'optional' },
+  generateDeals: {
+    summary: "Ask Goodfin's sandbox to push applications (sandbox mode only)",
+    auth: ['admin', 'operator'],
+    body: generateDealsRequestSchema,
+    bodyOptional: true,
+    responses: { 202: 'the deals generated', 409: 'Goodfin does not run in sandbox mode' },
+  },
+  declarations: { summary: 'What was declared to Goodfin, when, and the last error', auth: ['admin', 'operator', 'viewer'] },
+});
 
 /** A stored binary as Buffer (the driver reads it back as a BSON Binary). */
 function bytesOf(value: unknown): Buffer {
@@ -171,7 +190,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     };
   };
 
-  router.get('/applications', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/applications', documented.list, async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
     // `underReview` finds `active.underReview` too
     const states = query.state ? (query.state.includes('.') ? [query.state] : [query.state, `active.${query.state}`]) : null;
@@ -187,11 +206,11 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     };
   });
 
-  router.get('/applications/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/applications/:id', documented.get, async (ctx) => {
     ctx.body = await view(await applications.get(ctx.params.id ?? ''));
   });
 
-  router.get('/applications/:id/documents/:documentId', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/applications/:id/documents/:documentId', documented.document, async (ctx) => {
     const id = ctx.params.id ?? '';
     const document = await deps.goodfin.documents.findOne({ _id: documentKey(id, ctx.params.documentId ?? '') });
     if (!document) throw errors.notFound(`document ${ctx.params.documentId ?? ''} of application ${id}`);
@@ -200,7 +219,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     ctx.body = bytesOf(document.content);
   });
 
-  router.post('/applications/:id/events', requireRole('operator'), async (ctx) => {
+  router.post('/applications/:id/events', documented.event, async (ctx) => {
     const id = ctx.params.id ?? '';
     const event = parseBody(staffEvent, ctx.state.body ?? {});
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
@@ -227,7 +246,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
   });
 
   // sandbox mode only: Goodfin's sandbox pushes a batch of applications to our endpoint
-  router.post('/admin/sandbox/goodfin/generatedeals', requireRole('admin', 'operator'), async (ctx) => {
+  router.post('/admin/sandbox/goodfin/generatedeals', documented.generateDeals, async (ctx) => {
     const body = parseBody(generateDealsRequestSchema, ctx.state.body ?? {});
     const mode = deps.connectors.view(goodfinConnector.name).mode;
     if (mode !== 'sandbox') throw errors.conflict(`goodfin runs in ${mode} mode; deals can be generated only by its sandbox`, { mode });
@@ -236,7 +255,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     ctx.body = { deals: generated.deals.map((d) => ({ ...d, url: `/applications/${encodeURIComponent(d.dealApplicationId)}` })) };
   });
 
-  router.get('/admin/goodfin', requireRole('admin', 'operator', 'viewer'), (ctx) => {
+  router.get('/admin/goodfin', documented.declarations, (ctx) => {
     ctx.body = { declarations: deps.declarer.view() };
   });
 

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { AuditLog } from '../../actors/platform/audit/audit-log.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseQuery } from '../validation.ts';
 
 const isoDate = z
@@ -24,10 +24,18 @@ const querySchema = z
   })
   .strict();
 
+const documented = contracts('Audit, alerts, metrics', {
+  list: {
+    summary: 'The audit log: external calls, inbound webhooks, admin changes; newest first, cursor-paged',
+    auth: ['operator', 'viewer'],
+    query: querySchema,
+  },
+});
+
 /** `GET /admin/audit`: every external interaction and admin change, newest first, cursor-paged. */
 export function auditRoutes(deps: { audit: AuditLog }): Router<HubState> {
   const router = new Router<HubState>({ prefix: '/admin/audit' });
-  router.get('/', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/', documented.list, async (ctx) => {
     const filter = parseQuery(querySchema, ctx.query);
     await deps.audit.flush();
     ctx.body = await deps.audit.list(filter);

@@ -5,6 +5,16 @@ import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { errors } from '../../common/errors.ts';
 import type { HubState } from '../context.ts';
+import { contracts } from '../openapi/contract.ts';
+
+const documented = contracts('Console', {
+  page: {
+    summary: 'The web console (HTML; it asks for an API key)',
+    auth: 'none',
+    responses: { 200: { description: 'HTML', mediaType: 'text/html' } },
+  },
+  asset: { summary: "The console's files", auth: 'none', responses: { 200: { description: 'the file', mediaType: '*/*' } } },
+});
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -35,14 +45,14 @@ export function consoleRoutes(): Router<HubState> {
     return content;
   };
 
-  router.get('/admin', async (ctx) => {
+  router.get('/admin', documented.page, async (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'");
     ctx.body = await load(path.join(here, '../console/index.html'));
   });
 
-  router.get('/admin/assets/:file', async (ctx) => {
+  router.get('/admin/assets/:file', documented.asset, async (ctx) => {
     const file = ctx.params.file ?? '';
     // an own entry only: `constructor` and its kin are on every object
     const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;

@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { errors } from '../../common/errors.ts';
 import type { FiscalPolicy } from '../../common/fiscal-policy.ts';
 import type { Devices } from '../../actors/platform/devices/devices.ts';
+import { deviceConfigSchema } from '../../actors/platform/devices/device-config.ts';
 import type { FiscalReports } from '../../actors/domains/fiscal/reports.ts';
 import type { ActorQueries } from '../../actors/runtime/queries.ts';
 import type { ActorRuntime, ActorView } from '../../actors/runtime/runtime.ts';
 import receiptModule, { receiptLineSchema, type ReceiptContext } from '../../machines/receipt.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { idempotencyKeyOf, requestHash } from './actors.ts';
@@ -47,6 +48,39 @@ const receiptRequest = z
 const listQuery = z.object({
   state: queryText(100).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const documented = contracts('Devices and fiscal receipts', {
+  createReceipt: {
+    summary: 'Print a fiscal receipt (once, whatever crashes)',
+    auth: ['operator'],
+    body: receiptRequest,
+    idempotencyKey: 'required',
+    responses: { 202: 'the receipt (`Location`: its address)' },
+  },
+  receipts: { summary: 'Receipts, newest first', auth: ['operator', 'viewer'], query: listQuery },
+  receipt: { summary: 'A receipt', auth: ['operator', 'viewer'] },
+  xReport: {
+    summary: 'Take an X-report on a register',
+    auth: ['operator'],
+    responses: { 200: 'the report', 409: 'the register is held or refuses' },
+  },
+  zReport: {
+    summary: 'Take a Z-report (close the shift)',
+    auth: ['operator'],
+    responses: { 200: 'the report', 409: 'the register is held or refuses' },
+  },
+  devices: { summary: 'Every device with its live health', auth: ['operator', 'viewer'] },
+  device: { summary: 'A device with its live health', auth: ['operator', 'viewer'] },
+  putDevice: {
+    summary: 'Create or change a device (passwords sealed, shown as "set"); audited',
+    description: 'The body is checked by the schema of its `kind`.',
+    auth: ['admin'],
+    body: deviceConfigSchema,
+    responses: { 200: 'changed', 201: 'created' },
+  },
+  deleteDevice: { summary: 'Remove a device; audited', auth: ['admin'], responses: { 204: { description: 'removed', empty: true } } },
+  testDevice: { summary: 'A status request (register) or a test page (printer); audited', auth: ['admin'] },
 });
 
 /** A receipt as the API shows it. */
@@ -87,7 +121,7 @@ export function fiscalRoutes(deps: {
   const router = new Router<HubState>();
   const receipts = deps.runtime.of(receiptModule);
 
-  router.post('/fiscal/receipts', requireRole('operator'), async (ctx) => {
+  router.post('/fiscal/receipts', documented.createReceipt, async (ctx) => {
     const idempotencyKey = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     if (!idempotencyKey)
       throw errors.badRequest('a receipt needs an Idempotency-Key header', [{ path: 'header:Idempotency-Key', message: 'required' }]);
@@ -120,7 +154,7 @@ export function fiscalRoutes(deps: {
     ctx.body = receiptView(result.actor);
   });
 
-  router.get('/fiscal/receipts', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/fiscal/receipts', documented.receipts, async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
     const found = await deps.queries.views(receiptModule, query.state ? { states: [query.state] } : {}, {
       order: 'newestCreated',
@@ -129,38 +163,38 @@ export function fiscalRoutes(deps: {
     ctx.body = { receipts: found.map(receiptView) };
   });
 
-  router.get('/fiscal/receipts/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/fiscal/receipts/:id', documented.receipt, async (ctx) => {
     ctx.body = receiptView(await receipts.get(ctx.params.id ?? ''));
   });
 
-  router.post('/fiscal/registers/:name/x-report', requireRole('operator'), async (ctx) => {
+  router.post('/fiscal/registers/:name/x-report', documented.xReport, async (ctx) => {
     ctx.body = await deps.reports.take(ctx.params.name ?? '', 'x', ctx.state.principal?.name ?? 'unknown');
   });
 
-  router.post('/fiscal/registers/:name/z-report', requireRole('operator'), async (ctx) => {
+  router.post('/fiscal/registers/:name/z-report', documented.zReport, async (ctx) => {
     ctx.body = await deps.reports.take(ctx.params.name ?? '', 'z', ctx.state.principal?.name ?? 'unknown');
   });
 
-  router.get('/admin/devices', requireRole('operator', 'viewer'), (ctx) => {
+  router.get('/admin/devices', documented.devices, (ctx) => {
     ctx.body = { devices: deps.devices.list() };
   });
 
-  router.get('/admin/devices/:name', requireRole('operator', 'viewer'), (ctx) => {
+  router.get('/admin/devices/:name', documented.device, (ctx) => {
     ctx.body = deps.devices.view(ctx.params.name ?? '');
   });
 
-  router.put('/admin/devices/:name', requireRole('admin'), async (ctx) => {
+  router.put('/admin/devices/:name', documented.putDevice, async (ctx) => {
     const { device, created } = await deps.devices.put(ctx.params.name ?? '', ctx.state.body ?? {}, ctx.state.principal?.name ?? 'unknown');
     ctx.status = created ? 201 : 200;
     ctx.body = device;
   });
 
-  router.delete('/admin/devices/:name', requireRole('admin'), async (ctx) => {
+  router.delete('/admin/devices/:name', documented.deleteDevice, async (ctx) => {
     await deps.devices.remove(ctx.params.name ?? '', ctx.state.principal?.name ?? 'unknown');
     ctx.status = 204;
   });
 
-  router.post('/admin/devices/:name/test', requireRole('admin'), async (ctx) => {
+  router.post('/admin/devices/:name/test', documented.testDevice, async (ctx) => {
     ctx.body = await deps.devices.test(ctx.params.name ?? '', ctx.state.principal?.name ?? 'unknown');
   });
 

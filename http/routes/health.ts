@@ -1,5 +1,15 @@
 import Router from '@koa/router';
 import type { HubState } from '../context.ts';
+import { contracts } from '../openapi/contract.ts';
+
+const documented = contracts('Health', {
+  live: { summary: 'Liveness: the process answers', auth: 'none' },
+  ready: {
+    summary: 'Readiness: database reachable, scheduler running, start-up rehydration done, not draining',
+    auth: 'none',
+    responses: { 200: 'ready', 503: 'not ready, with the failing check' },
+  },
+});
 
 export interface ReadinessProbe {
   database(): Promise<boolean>;
@@ -11,10 +21,10 @@ export interface ReadinessProbe {
 /** Liveness: the process answers. Readiness: database reachable, scheduler running, rehydration done, not shutting down. */
 export function healthRoutes(probe: ReadinessProbe): Router<HubState> {
   const router = new Router<HubState>();
-  router.get('/health/live', (ctx) => {
+  router.get('/health/live', documented.live, (ctx) => {
     ctx.body = { status: 'ok' };
   });
-  router.get('/health/ready', async (ctx) => {
+  router.get('/health/ready', documented.ready, async (ctx) => {
     const [database] = await Promise.all([probe.database()]);
     const worker = probe.worker();
     const checks = {

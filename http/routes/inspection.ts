@@ -10,7 +10,7 @@ import { actorKey, type ActorStore } from '../../actors/runtime/store.ts';
 import type { MachineModule } from '../../machines/machine-module.ts';
 import type { Collections } from '../../persistence/collections.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 
@@ -49,6 +49,19 @@ const eventBody = z.object({
 const retryBody = z.object({
   effectId: z.string().max(300).optional(),
   reason: z.string().trim().min(3, 'say why (it is audited)').max(500),
+});
+
+const documented = contracts('Inspection', {
+  machines: { summary: 'Every machine type: version, description, actors per state', auth: ['admin', 'operator', 'viewer'] },
+  machine: { summary: 'A machine as a graph to draw, its definition, its SLAs', auth: ['admin', 'operator', 'viewer'] },
+  actors: { summary: 'Actors by type, state, tag, id prefix; newest first', auth: ['admin', 'operator', 'viewer'], query: listQuery },
+  actor: {
+    summary: "An actor's whole story: context (redacted), children, timers, effects in flight",
+    auth: ['admin', 'operator', 'viewer'],
+  },
+  event: { summary: 'Send an event by hand, with a reason (journalled, audited)', auth: ['admin', 'operator'], body: eventBody },
+  retry: { summary: 'Run a call in flight again now, with a reason (audited)', auth: ['admin', 'operator'], body: retryBody },
+  incidents: { summary: 'Calls stuck or retried, actors past their SLA, actors tagged `alert`', auth: ['admin', 'operator', 'viewer'] },
 });
 
 /** The machine as a graph a console can draw: states (nested), their tags and invokes, transitions with events, targets and guards. */
@@ -107,7 +120,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
   const now = deps.now ?? Date.now;
   const { effects, timers } = deps.collections;
 
-  router.get('/machines', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
+  router.get('/machines', documented.machines, async (ctx) => {
     const machines = [];
     for (const module of deps.runtime.registry.list()) {
       const counts = await deps.queries.countByState(module.type);
@@ -122,7 +135,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     ctx.body = { machines };
   });
 
-  router.get('/machines/:type', requireRole('admin', 'operator', 'viewer'), (ctx) => {
+  router.get('/machines/:type', documented.machine, (ctx) => {
     const module = deps.runtime.registry.get(ctx.params.type ?? '');
     ctx.body = {
       type: module.type,
@@ -134,7 +147,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     };
   });
 
-  router.get('/actors', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
+  router.get('/actors', documented.actors, async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
     const found = await deps.queries.summaries(
       {
@@ -150,7 +163,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     ctx.body = { actors: found.map(listed), nextCursor: found.length === query.limit && last ? cursorOf(last) : null };
   });
 
-  router.get('/actors/:type/:id', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
+  router.get('/actors/:type/:id', documented.actor, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const module = deps.runtime.registry.get(type);
@@ -200,7 +213,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     };
   });
 
-  router.post('/actors/:type/:id/events', requireRole('admin', 'operator'), async (ctx) => {
+  router.post('/actors/:type/:id/events', documented.event, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const body = parseBody(eventBody, ctx.state.body ?? {});
@@ -219,7 +232,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     ctx.body = { type, id, state: result.actor.state, revision: result.actor.revision, accepts: result.actor.accepts };
   });
 
-  router.post('/actors/:type/:id/retry', requireRole('admin', 'operator'), async (ctx) => {
+  router.post('/actors/:type/:id/retry', documented.retry, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const body = parseBody(retryBody, ctx.state.body ?? {});
@@ -242,7 +255,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     ctx.body = { retried: pending.map((e) => ({ id: e._id, src: e.src, attempts: e.attempts })) };
   });
 
-  router.get('/incidents', requireRole('admin', 'operator', 'viewer'), async (ctx) => {
+  router.get('/incidents', documented.incidents, async (ctx) => {
     await deps.runtime.flushProjections();
     const at = now();
     const stuckBefore = new Date(at - (deps.stuckEffectMs ?? 5 * 60_000));

@@ -2,8 +2,20 @@ import Router from '@koa/router';
 import { windowStats, syncSuccessRate } from '../../actors/platform/monitoring/connector-health.ts';
 import { integrationUpdateSchema, type Connectors } from '../../actors/platform/connectors/kit/connectors.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseBody } from '../validation.ts';
+
+const documented = contracts('Integrations', {
+  list: { summary: 'Every integration: mode, base URL, which credentials are set, settings', auth: ['admin'] },
+  health: { summary: "Each integration's circuit, failures, availability; each sync job's success rate", auth: ['operator', 'viewer'] },
+  get: { summary: 'One integration', auth: ['admin'] },
+  update: {
+    summary: "Change an integration (merged; `null` removes a field); checked by its connector's schemas, audited",
+    auth: ['admin'],
+    body: integrationUpdateSchema,
+  },
+  test: { summary: "Call the service's cheapest authenticated endpoint now", auth: ['admin'] },
+});
 
 /**
  * `/admin/integrations`: the registry (credentials shown only as set/unset),
@@ -14,12 +26,12 @@ export function integrationRoutes(deps: { connectors: Connectors; now?: () => nu
   const router = new Router<HubState>({ prefix: '/admin/integrations' });
   const now = deps.now ?? Date.now;
 
-  router.get('/', requireRole('admin'), (ctx) => {
+  router.get('/', documented.list, (ctx) => {
     ctx.body = { integrations: deps.connectors.list() };
   });
 
   // Before '/:name' so that "health" is not taken for an integration name.
-  router.get('/health', requireRole('operator', 'viewer'), (ctx) => {
+  router.get('/health', documented.health, (ctx) => {
     const { integrations, syncs } = deps.connectors.healthStore().getSnapshot().context;
     ctx.body = {
       integrations: deps.connectors.list().map((view) => {
@@ -52,16 +64,16 @@ export function integrationRoutes(deps: { connectors: Connectors; now?: () => nu
     };
   });
 
-  router.get('/:name', requireRole('admin'), (ctx) => {
+  router.get('/:name', documented.get, (ctx) => {
     ctx.body = deps.connectors.view(ctx.params.name ?? '');
   });
 
-  router.put('/:name', requireRole('admin'), async (ctx) => {
+  router.put('/:name', documented.update, async (ctx) => {
     const update = parseBody(integrationUpdateSchema, ctx.state.body ?? {});
     ctx.body = await deps.connectors.update(ctx.params.name ?? '', update, ctx.state.principal?.name ?? 'unknown');
   });
 
-  router.post('/:name/test', requireRole('admin'), async (ctx) => {
+  router.post('/:name/test', documented.test, async (ctx) => {
     ctx.body = await deps.connectors.test(ctx.params.name ?? '', ctx.state.principal?.name ?? 'unknown');
   });
 

@@ -4,11 +4,24 @@ import { MARKETPLACES } from '../../common/marketplaces.ts';
 import { errors } from '../../common/errors.ts';
 import type { MarketplaceSync } from '../../actors/domains/marketplaces/sync.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { parseQuery } from '../validation.ts';
 
 const nameSchema = z.enum(MARKETPLACES);
 const incidentsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+const marketplaceName = z.object({ name: nameSchema });
+
+const documented = contracts('Marketplaces', {
+  list: { summary: "Each marketplace's sync state: cursor, last import and push, what is due, incidents", auth: ['operator', 'viewer'] },
+  held: { summary: 'Orders held at import (product not listed, branch unknown)', auth: ['operator', 'viewer'], params: marketplaceName },
+  incidents: {
+    summary: 'Orders whose status push the marketplace refused',
+    auth: ['operator', 'viewer'],
+    params: marketplaceName,
+    query: incidentsQuery,
+  },
+});
 
 /**
  * `/admin/marketplaces`: each marketplace's sync state (cursor, last import and push, what is still due,
@@ -23,11 +36,11 @@ export function marketplaceRoutes(deps: { marketplaces: MarketplaceSync }): Rout
     return parsed.data;
   };
 
-  router.get('/admin/marketplaces', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/marketplaces', documented.list, async (ctx) => {
     ctx.body = { marketplaces: await deps.marketplaces.views() };
   });
 
-  router.get('/admin/marketplaces/:name/held', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/marketplaces/:name/held', documented.held, async (ctx) => {
     const name = nameOf(ctx.params.name);
     const held = await deps.marketplaces.collections.held.find({ marketplace: name }).sort({ firstSeenAt: 1 }).limit(500).toArray();
     ctx.body = {
@@ -42,7 +55,7 @@ export function marketplaceRoutes(deps: { marketplaces: MarketplaceSync }): Rout
     };
   });
 
-  router.get('/admin/marketplaces/:name/incidents', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/marketplaces/:name/incidents', documented.incidents, async (ctx) => {
     const name = nameOf(ctx.params.name);
     const { limit } = parseQuery(incidentsQuery, ctx.query);
     const docs = await deps.marketplaces.collections.orders

@@ -13,7 +13,7 @@ import productModule, { availableUnits, reservedUnits, type ProductContext } fro
 import type { CommerceCollections } from '../../persistence/commerce.ts';
 import type { Mailer } from '../../actors/platform/mail/mailer.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
@@ -43,6 +43,12 @@ const listQuery = z.object({
   source: z.enum(MARKETPLACES).optional(),
 });
 
+const mailQuery = z.object({
+  orderId: z.string().max(128).optional(),
+  status: z.enum(['pending', 'sent', 'failed', 'not_configured']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 const cancelBody = z.object({ reason: z.string().min(1).max(500) });
 const shippedBody = z.object({ waybill: z.string().min(1).max(64).optional() });
 const surveyBody = z.object({
@@ -58,6 +64,70 @@ const productBody = z.object({
   marketplaces: productMarketplacesSchema.optional(),
 });
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+const qrImage = {
+  200: { description: 'the payment link as a QR code (SVG or PNG)', mediaType: 'image/*' },
+  409: 'not waiting for an online payment',
+};
+
+const documented = contracts('Orders and payments', {
+  create: {
+    summary: 'Accept an order (an incomplete, wrongly totalled or undeliverable one is accepted and `rejected`)',
+    auth: ['operator'],
+    body: orderIntakeSchema,
+    idempotencyKey: 'required',
+    responses: { 201: 'the order' },
+  },
+  list: { summary: 'Orders, newest first', auth: ['operator', 'viewer'], query: listQuery },
+  get: { summary: 'An order: state, pricing, payment, documents, shipment', auth: ['operator', 'viewer'] },
+  cancel: { summary: 'Cancel an order before shipping', auth: ['operator'], body: cancelBody, idempotencyKey: 'optional' },
+  shipped: {
+    summary: 'Record by hand that the order shipped',
+    auth: ['operator'],
+    body: shippedBody,
+    bodyOptional: true,
+    idempotencyKey: 'optional',
+  },
+  delivered: { summary: 'Record by hand that the order was delivered', auth: ['operator'], idempotencyKey: 'optional' },
+  retryPayment: { summary: 'A new round of payment attempts for a `blocked` order', auth: ['admin'], idempotencyKey: 'optional' },
+  invoice: {
+    summary: "The order's invoice (PDF)",
+    auth: ['operator', 'viewer'],
+    responses: { 200: { description: 'PDF', mediaType: 'application/pdf' } },
+  },
+  paymentQr: { summary: "The order's payment link as a QR code", auth: ['operator', 'viewer'], query: qrFormatSchema, responses: qrImage },
+  putProduct: {
+    summary: 'Create or change a product, and where it is listed',
+    auth: ['admin'],
+    params: z.object({ sku: z.string().regex(SKU) }),
+    body: productBody,
+    responses: { 200: 'the product changed', 201: 'the product created' },
+  },
+  products: { summary: 'Every product: stock, reserved, available, sold', auth: ['operator', 'viewer'] },
+  product: { summary: 'A product and its listings', auth: ['operator', 'viewer'] },
+  surveyPage: {
+    summary: "The customer's survey page (from the e-mailed link)",
+    description: 'Query `token`: the token from the link.',
+    auth: 'none',
+    responses: { 200: { description: 'HTML', mediaType: 'text/html' } },
+  },
+  surveyAnswer: {
+    summary: "The customer's survey answer (the link's token, no API key)",
+    auth: 'none',
+    body: surveyBody,
+    bodyMediaTypes: ['application/json', 'application/x-www-form-urlencoded'],
+    responses: { 200: '`{received, state}` (HTML to a browser)', 409: 'answered already' },
+  },
+  thankYou: {
+    summary: "Where the payment providers' pages send the customer back",
+    description: 'Query `order`: the order number, only echoed.',
+    auth: 'none',
+    responses: { 200: { description: 'HTML', mediaType: 'text/html' } },
+  },
+  mail: { summary: 'Every mail kept', auth: ['operator', 'viewer'], query: mailQuery },
+  reports: { summary: 'The daily reports', auth: ['operator', 'viewer'] },
+  report: { summary: 'One daily report', auth: ['operator', 'viewer'] },
+});
 
 /** The order as an operator sees it: the machine's context, plus its payment and documents. */
 export async function orderView(runtime: ActorRuntime, actor: ActorView<OrderContext>, marketplaces?: MarketplaceSync) {
@@ -147,7 +217,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   const products = deps.runtime.of(productModule);
   const who = (ctx: { state: HubState }) => ctx.state.principal?.name ?? 'unknown';
 
-  router.post('/orders', requireRole('operator'), async (ctx) => {
+  router.post('/orders', documented.create, async (ctx) => {
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     if (!key)
       throw errors.badRequest('an order needs an Idempotency-Key header (the same key again answers the same order)', [
@@ -170,7 +240,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = await orderView(deps.runtime, result.actor, deps.marketplaces);
   });
 
-  router.get('/orders', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/orders', documented.list, async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
     const from = query.from ? Date.parse(query.from) : null;
     const before = Math.min(query.to ? Date.parse(query.to) : Infinity, query.cursor ? Date.parse(query.cursor) : Infinity);
@@ -207,32 +277,32 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     };
   });
 
-  router.get('/orders/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/orders/:id', documented.get, async (ctx) => {
     ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
   });
 
   const sendToOrder = (ctx: EventRequest, event: OrderEvent) =>
     sendRequestEvent(ctx, orders, event, 'order-event', (actor) => orderView(deps.runtime, actor, deps.marketplaces));
 
-  router.post('/orders/:id/cancel', requireRole('operator'), async (ctx) => {
+  router.post('/orders/:id/cancel', documented.cancel, async (ctx) => {
     const body = parseBody(cancelBody, ctx.state.body ?? {});
     await sendToOrder(ctx, { type: 'CANCEL', reason: body.reason, by: who(ctx) });
   });
 
-  router.post('/orders/:id/shipped', requireRole('operator'), async (ctx) => {
+  router.post('/orders/:id/shipped', documented.shipped, async (ctx) => {
     const body = parseBody(shippedBody, ctx.state.body ?? {});
     await sendToOrder(ctx, { type: 'SHIPPED', ...(body.waybill ? { waybill: body.waybill } : {}), at: new Date(now()).toISOString() });
   });
 
-  router.post('/orders/:id/delivered', requireRole('operator'), async (ctx) => {
+  router.post('/orders/:id/delivered', documented.delivered, async (ctx) => {
     await sendToOrder(ctx, { type: 'DELIVERED', at: new Date(now()).toISOString() });
   });
 
-  router.post('/orders/:id/retry-payment', requireRole('admin'), async (ctx) => {
+  router.post('/orders/:id/retry-payment', documented.retryPayment, async (ctx) => {
     await sendToOrder(ctx, { type: 'RETRY_PAYMENT', by: who(ctx) });
   });
 
-  router.get('/orders/:id/invoice.pdf', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/orders/:id/invoice.pdf', documented.invoice, async (ctx) => {
     const invoice = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
     if (!invoice) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
     ctx.type = 'application/pdf';
@@ -241,7 +311,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   // the link the customer pays on, as a QR code to show or print at the counter (while the order waits for its payment)
-  router.get('/orders/:id/payment-qr', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/orders/:id/payment-qr', documented.paymentQr, async (ctx) => {
     const { format } = parseQuery(qrFormatSchema, ctx.query);
     const view = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
     if (typeof view.paymentUrl !== 'string')
@@ -254,7 +324,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = qr.body;
   });
 
-  router.put('/admin/products/:sku', requireRole('admin'), async (ctx) => {
+  router.put('/admin/products/:sku', documented.putProduct, async (ctx) => {
     const sku = ctx.params.sku ?? '';
     if (!SKU.test(sku)) throw errors.badRequest('a SKU is letters, digits and . _ : - (max 64)', [{ path: 'sku', message: 'invalid' }]);
     const { marketplaces: listed, ...body } = parseBody(productBody, ctx.state.body ?? {});
@@ -278,12 +348,12 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.body = { ...productView(actor), marketplaces: await deps.marketplaces.listings.of(sku) };
   });
 
-  router.get('/admin/products', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/products', documented.products, async (ctx) => {
     const found = await deps.queries.views(productModule, {}, { order: 'byId', limit: 500 });
     ctx.body = { products: found.map(productView) };
   });
 
-  router.get('/admin/products/:sku', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/products/:sku', documented.product, async (ctx) => {
     const sku = ctx.params.sku ?? '';
     ctx.body = { ...productView(await products.get(sku)), marketplaces: await deps.marketplaces.listings.of(sku) };
   });
@@ -296,7 +366,7 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
   const router = new Router<HubState>();
   const tokenOf = async (orderId: string) => (await deps.commerce.surveyTokens.findOne({ _id: orderId }))?.token ?? null;
 
-  router.get('/orders/:id/survey', async (ctx) => {
+  router.get('/orders/:id/survey', documented.surveyPage, async (ctx) => {
     const id = ctx.params.id ?? '';
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const expected = await tokenOf(id);
@@ -310,7 +380,7 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
 <p><textarea name="comment" rows="4" cols="40" placeholder="Коментар"></textarea></p><button>Надіслати</button></form>`;
   });
 
-  router.post('/orders/:id/survey', async (ctx) => {
+  router.post('/orders/:id/survey', documented.surveyAnswer, async (ctx) => {
     const id = ctx.params.id ?? '';
     const raw = (await readRawBody(ctx, Math.min(deps.bodyLimitBytes, 16 * 1024))).toString('utf8');
     let fields: unknown;
@@ -351,7 +421,7 @@ export function surveyRoutes(deps: { runtime: ActorRuntime; commerce: CommerceCo
  */
 export function thankYouRoutes(): Router<HubState> {
   const router = new Router<HubState>();
-  router.get(THANK_YOU_PATH, (ctx) => {
+  router.get(THANK_YOU_PATH, documented.thankYou, (ctx) => {
     const order = typeof ctx.query.order === 'string' ? ctx.query.order.slice(0, 128) : '';
     const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     ctx.type = 'text/html; charset=utf-8';
@@ -373,21 +443,15 @@ function derivedOrderId(key: string): string {
   return `order-${Buffer.from(key).toString('base64url').slice(0, 40)}`;
 }
 
-const mailQuery = z.object({
-  orderId: z.string().max(128).optional(),
-  status: z.enum(['pending', 'sent', 'failed', 'not_configured']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
 /** What the shop sent (`/admin/mail`) and the daily reports (`/admin/reports`). */
 export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCollections }): Router<HubState> {
   const router = new Router<HubState>();
-  router.get('/admin/mail', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/mail', documented.mail, async (ctx) => {
     const query = parseQuery(mailQuery, ctx.query);
     const mail = await deps.mailer.list(query);
     ctx.body = { mail: mail.map(({ _id, ...rest }) => ({ id: _id, ...rest })) };
   });
-  router.get('/admin/reports', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/reports', documented.reports, async (ctx) => {
     const reports = await deps.commerce.reports.find({}).sort({ _id: -1 }).limit(60).toArray();
     ctx.body = {
       reports: reports.map((r) => ({
@@ -399,7 +463,7 @@ export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCo
       })),
     };
   });
-  router.get('/admin/reports/:day', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/admin/reports/:day', documented.report, async (ctx) => {
     const report = await deps.commerce.reports.findOne({ _id: ctx.params.day ?? '' });
     if (!report) throw errors.notFound(`report ${ctx.params.day ?? ''}`);
     const { _id, ...rest } = report;

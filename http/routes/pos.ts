@@ -19,7 +19,7 @@ import {
 } from '../../machines/pos-sale-rules.ts';
 import receiptModule from '../../machines/receipt.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { parseBody, parseQuery } from '../validation.ts';
@@ -60,6 +60,28 @@ const returnBody = z
     reason: z.string().trim().min(1).max(500),
   })
   .strict();
+
+const documented = contracts('Sales at the till', {
+  create: {
+    summary: 'A sale at the till (answers within 3 s whatever the loyalty program does)',
+    auth: ['operator'],
+    body: posSaleRequestSchema,
+    idempotencyKey: 'required',
+    responses: { 201: 'the sale' },
+  },
+  list: { summary: 'Sales, newest first', auth: ['operator', 'viewer'], query: listQuery },
+  get: { summary: 'A sale', auth: ['operator', 'viewer'] },
+  paid: { summary: 'Cash or card: the money is in', auth: ['operator'], body: paidBody, bodyOptional: true, idempotencyKey: 'optional' },
+  payment: { summary: 'Change the way of paying', auth: ['operator'], body: methodBody, idempotencyKey: 'optional' },
+  cancel: { summary: 'Cancel a sale before payment', auth: ['operator'], body: cancelBody, idempotencyKey: 'optional' },
+  return: { summary: 'Return units of a sale', auth: ['operator'], body: returnBody, idempotencyKey: 'required' },
+  paymentQr: {
+    summary: "The sale's payment link as a QR code",
+    auth: ['operator', 'viewer'],
+    query: qrFormatSchema,
+    responses: { 200: { description: 'SVG or PNG', mediaType: 'image/*' }, 409: 'not waiting for a Payme or Click payment' },
+  },
+});
 
 /** Payme and Click take soums only; cash and card any currency the till sells in. */
 function checkMethod(method: PosPaymentMethod, currency: string): void {
@@ -159,7 +181,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     }
   };
 
-  router.post('/pos/sales', requireRole('operator'), async (ctx) => {
+  router.post('/pos/sales', documented.create, async (ctx) => {
     const started = Date.now();
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     if (!key)
@@ -218,7 +240,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     ctx.body = await saleView(deps.runtime, actor);
   });
 
-  router.get('/pos/sales', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/pos/sales', documented.list, async (ctx) => {
     const query = parseQuery(listQuery, ctx.query);
     const found = await deps.queries.views(
       posSaleModule,
@@ -248,7 +270,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     };
   });
 
-  router.get('/pos/sales/:id', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/pos/sales/:id', documented.get, async (ctx) => {
     ctx.body = await saleView(deps.runtime, await sales.get(ctx.params.id ?? ''));
   });
 
@@ -256,7 +278,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     sendRequestEvent(ctx, sales, event, 'pos-sale-event', (actor) => saleView(deps.runtime, actor));
 
   // cash or card: the cashier says the money is in (`tendered`: the cash handed over; the change is answered)
-  router.post('/pos/sales/:id/paid', requireRole('operator'), async (ctx) => {
+  router.post('/pos/sales/:id/paid', documented.paid, async (ctx) => {
     const body = parseBody(paidBody, ctx.state.body ?? {});
     await send(ctx, {
       type: 'PAID_AT_COUNTER',
@@ -266,19 +288,19 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     });
   });
 
-  router.post('/pos/sales/:id/payment', requireRole('operator'), async (ctx) => {
+  router.post('/pos/sales/:id/payment', documented.payment, async (ctx) => {
     const { method } = parseBody(methodBody, ctx.state.body ?? {});
     const sale = await sales.get(ctx.params.id ?? '');
     checkMethod(method, sale.context.currency);
     await send(ctx, { type: 'CHANGE_PAYMENT', method, by: who(ctx) });
   });
 
-  router.post('/pos/sales/:id/cancel', requireRole('operator'), async (ctx) => {
+  router.post('/pos/sales/:id/cancel', documented.cancel, async (ctx) => {
     const { reason } = parseBody(cancelBody, ctx.state.body ?? {});
     await send(ctx, { type: 'CANCEL', reason, by: who(ctx) });
   });
 
-  router.post('/pos/sales/:id/return', requireRole('operator'), async (ctx) => {
+  router.post('/pos/sales/:id/return', documented.return, async (ctx) => {
     const key = idempotencyKeyOf(ctx.get('Idempotency-Key'));
     if (!key)
       throw errors.badRequest('a return needs an Idempotency-Key header (the same key again answers the same return)', [
@@ -295,7 +317,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
     });
   });
 
-  router.get('/pos/sales/:id/payment-qr', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/pos/sales/:id/payment-qr', documented.paymentQr, async (ctx) => {
     const { format } = parseQuery(qrFormatSchema, ctx.query);
     const view = await saleView(deps.runtime, await sales.get(ctx.params.id ?? ''));
     if (typeof view.paymentUrl !== 'string')

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { containsPattern, type ReferenceCollections } from '../../persistence/reference.ts';
 import type { HubState } from '../context.ts';
-import { requireRole } from '../middleware/auth.ts';
+import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { parseQuery } from '../validation.ts';
 
@@ -13,11 +13,16 @@ const warehousesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
+const documented = contracts('Shipments', {
+  cities: { summary: "Nova Poshta's cities as last synced", auth: ['operator', 'viewer'], query: citiesQuery },
+  warehouses: { summary: "A city's Nova Poshta branches as last synced", auth: ['operator', 'viewer'], query: warehousesQuery },
+});
+
 /** Nova Poshta's cities and branches as last synced, for the shop's delivery form. */
 export function referenceRoutes(reference: ReferenceCollections): Router<HubState> {
   const router = new Router<HubState>({ prefix: '/reference' });
 
-  router.get('/cities', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/cities', documented.cities, async (ctx) => {
     const query = parseQuery(citiesQuery, ctx.query);
     const filter = query.q ? { search: { $regex: containsPattern(query.q) } } : {};
     const cities = await reference.cities.find(filter).sort({ name: 1 }).limit(query.limit).toArray();
@@ -27,7 +32,7 @@ export function referenceRoutes(reference: ReferenceCollections): Router<HubStat
     };
   });
 
-  router.get('/warehouses', requireRole('operator', 'viewer'), async (ctx) => {
+  router.get('/warehouses', documented.warehouses, async (ctx) => {
     const query = parseQuery(warehousesQuery, ctx.query);
     const filter = { cityRef: query.city, ...(query.q ? { search: { $regex: containsPattern(query.q) } } : {}) };
     const warehouses = await reference.warehouses.find(filter).limit(query.limit).toArray();

@@ -13,6 +13,7 @@ import { WebhookBodyError, type WebhookRequest } from '../../../actors/platform/
 import type { HubState } from '../../context.ts';
 import { readRawBody } from '../../middleware/raw-body.ts';
 import { RefusalLog } from '../../middleware/refusal-log.ts';
+import { documented, merchantContract } from './contracts.ts';
 
 export interface WebhookDependencies {
   inbox: Inbox;
@@ -132,7 +133,7 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
   // merchant protocols first: their paths are more specific than `/webhooks/:integration`
   for (const api of deps.merchantApis) {
     for (const endpoint of api.endpoints) {
-      router.post(endpoint.path, async (ctx) => {
+      router.post(endpoint.path, merchantContract(api.integration), async (ctx) => {
         const { request, config, finish } = await admit(ctx, api.integration);
         const answer = await endpoint.handle(request, config);
         finish(answer.outcome, answer.status, answer.error ?? null, { actor: answer.actor ?? null });
@@ -141,9 +142,9 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
       });
     }
   }
-  router.post('/webhooks/:integration', (ctx) => receive(ctx, ctx.params.integration ?? ''));
+  router.post('/webhooks/:integration', documented.webhook, (ctx) => receive(ctx, ctx.params.integration ?? ''));
   // Goodfin's documented address for the messages it pushes to a bank
-  router.post('/goodfin/in', (ctx) => receive(ctx, 'goodfin'));
+  router.post('/goodfin/in', documented.goodfin, (ctx) => receive(ctx, 'goodfin'));
 
   return router;
 }
