@@ -80,7 +80,8 @@ async function main(): Promise<number> {
 
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
+    // TEST_TIMEOUT_MS: a longer bound for a long run of one file (`npm run fuzz`)
+    ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs()}`, '--test-reporter=spec', ...files],
     { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', MONGODB_URI: uri } },
   );
   tests = child;
@@ -100,3 +101,9 @@ try {
   await cleanup();
 }
 process.exit(exitCode);
+
+/** Each test's bound: 300 s unless TEST_TIMEOUT_MS says otherwise. */
+function testTimeoutMs(): number {
+  const given = Number(process.env.TEST_TIMEOUT_MS);
+  return Number.isSafeInteger(given) && given > 0 ? given : 300_000;
+}
