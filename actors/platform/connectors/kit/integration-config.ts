@@ -8,6 +8,14 @@ import type { SandboxSupervisor } from './sandbox-supervisor.ts';
 /** Where an integration's calls go: its own configuration, its sandbox, or nowhere yet. */
 export type IntegrationMode = 'configured' | 'sandbox' | 'unconfigured';
 
+/**
+ * Who may call a sandboxed integration's webhooks and merchant endpoints: its
+ * own sandbox, which runs in the hub and listens (and so calls from) on
+ * loopback. Anyone else is refused before the signature is looked at, so a
+ * sandbox's credentials, however they leaked, sign nothing from outside.
+ */
+export const SANDBOX_CALLERS: readonly string[] = ['127.0.0.0/8', '::1'];
+
 /** What an inbound webhook is checked against. */
 export interface WebhookConfig {
   credentials: Record<string, string>;
@@ -58,11 +66,12 @@ export class IntegrationConfigs {
       };
     }
     const sandbox = this.deps.sandboxes.serverOf(definition.name);
-    if (mode === 'sandbox' && sandbox) {
+    const sandboxCredentials = this.deps.sandboxes.credentialsOf(definition);
+    if (mode === 'sandbox' && sandbox && sandboxCredentials) {
       return {
         integration: definition.name,
         baseUrl: sandbox.url,
-        credentials: this.deps.sandboxes.credentialsOf(definition),
+        credentials: sandboxCredentials,
         settings,
         sandboxed: true,
         revision: record?.revision ?? 0,
@@ -79,7 +88,8 @@ export class IntegrationConfigs {
   /**
    * What an inbound webhook of this integration is checked against: its
    * credentials (the sandbox's in sandbox mode) and its IP allow-list
-   * (`settings.allowedIps`, empty = any address). Null when it has none.
+   * (`settings.allowedIps`, empty = any address; in sandbox mode loopback
+   * only, where the hub's own sandboxes call from). Null when it has none.
    */
   webhookConfig(name: string): WebhookConfig | null {
     const record = this.deps.store.get(name);
@@ -88,7 +98,11 @@ export class IntegrationConfigs {
     if (definition) {
       try {
         const config = this.configOf(definition);
-        return { credentials: config.credentials as Record<string, string>, settings: record?.settings ?? {}, allowedIps };
+        return {
+          credentials: config.credentials as Record<string, string>,
+          settings: record?.settings ?? {},
+          allowedIps: config.sandboxed ? [...SANDBOX_CALLERS] : allowedIps,
+        };
       } catch {
         return null;
       }
