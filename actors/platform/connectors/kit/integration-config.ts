@@ -20,7 +20,10 @@ export const SANDBOX_CALLERS: readonly string[] = ['127.0.0.0/8', '::1'];
 export interface WebhookConfig {
   credentials: Record<string, string>;
   settings: Record<string, unknown>;
+  /** the integration's allow-list (`settings.allowedIps`); empty = any address */
   allowedIps: string[];
+  /** in sandbox mode the addresses its own sandbox calls from (SANDBOX_CALLERS), which a caller must be on as well; null otherwise */
+  sandboxCallers: readonly string[] | null;
 }
 
 /**
@@ -89,7 +92,7 @@ export class IntegrationConfigs {
    * What an inbound webhook of this integration is checked against: its
    * credentials (the sandbox's in sandbox mode) and its IP allow-list
    * (`settings.allowedIps`, empty = any address; in sandbox mode loopback
-   * only, where the hub's own sandboxes call from). Null when it has none.
+   * as well, where the hub's own sandboxes call from). Null when it has none.
    */
   webhookConfig(name: string): WebhookConfig | null {
     const record = this.deps.store.get(name);
@@ -101,13 +104,14 @@ export class IntegrationConfigs {
         return {
           credentials: config.credentials as Record<string, string>,
           settings: record?.settings ?? {},
-          allowedIps: config.sandboxed ? [...SANDBOX_CALLERS] : allowedIps,
+          allowedIps,
+          sandboxCallers: config.sandboxed ? SANDBOX_CALLERS : null,
         };
       } catch {
         return null;
       }
     }
     if (!record || !record.enabled || Object.keys(record.credentials).length === 0) return null;
-    return { credentials: record.credentials, settings: record.settings, allowedIps };
+    return { credentials: record.credentials, settings: record.settings, allowedIps, sandboxCallers: null };
   }
 }
