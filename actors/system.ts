@@ -567,6 +567,7 @@ async function startPlatformServices(deps: {
     audit,
     alerts: alertSink,
     sandboxes: config.sandboxes,
+    dataDir: config.dataDir,
     now,
   });
   closers.push({ name: 'connectors', close: () => connectors.stop() });

@@ -13,7 +13,7 @@ import order from '../../machines/order.ts';
 import payment from '../../machines/payment.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
 import { printedReceipt } from '../support/fiscal.ts';
-import { hubClient, TEST_ADMIN_KEY, TEST_MASTER_KEY } from '../support/hub-process.ts';
+import { hubClient, sandboxCredentialsOf, TEST_ADMIN_KEY, TEST_MASTER_KEY } from '../support/hub-process.ts';
 import { waitForShipment } from '../support/parcels.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 import { quietLogger } from '../support/runtime-harness.ts';
@@ -26,7 +26,8 @@ import { orderBody, waitForOrder } from '../support/shop.ts';
  * receipt and shipment. The sandbox checks every answer as strictly as Payme; it must see no violation.
  */
 
-const KEY = PAYME_SANDBOX_CREDENTIALS.key;
+/** the key the hub generated for its own Payme sandbox (in its DATA_DIR) */
+let KEY = '';
 /** the hub's clock: real time plus what the test adds */
 const clock = { offset: 0, now: () => Date.now() + clock.offset };
 
@@ -59,6 +60,7 @@ before(async () => {
   hub = await startHub(config, { logger: quietLogger, echoBaseUrl: echo.url, clock });
   client = hubClient(hub.url);
   sandbox = hub.connectors.sandboxOf('payme') as PaymeSandbox;
+  KEY = (await sandboxCredentialsOf(dir, 'payme')).key ?? '';
   // the hub tells its sandbox where it is, as a merchant fills in Payme's cabinet
   await eventually(() => sandbox.merchant().endpoint === `${hub.url}/webhooks/payme` || undefined, 10_000, 'the sandbox told of the hub');
   const device = await client.call('PUT', '/admin/devices/main', {
@@ -145,6 +147,8 @@ test('malformed, unauthorised and unknown calls: -32700, -32504, -32600, -32601,
 
   assertError(await rpc({ method: 'CheckTransaction', params: { id: 'x' }, id: 7 }, { key: 'wrong' }), -32504);
   assertError(await rpc({ method: 'CheckTransaction', params: { id: 'x' }, id: 7 }, { key: null }), -32504);
+  // the sandbox's key in the source opens nothing: the hub's own sandbox runs with a key of this installation
+  assertError(await rpc({ method: 'CheckTransaction', params: { id: 'x' }, id: 7 }, { key: PAYME_SANDBOX_CREDENTIALS.key }), -32504);
   // a stranger learns nothing of our methods: the key is checked first
   assertError(await rpc({ method: 'Steal', params: {}, id: 7 }, { key: 'wrong' }), -32504);
 

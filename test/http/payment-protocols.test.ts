@@ -7,7 +7,7 @@ import shipment from '../../machines/shipment.ts';
 import { MONOBANK_SANDBOX_TOKEN, startMonobankSandbox } from '../../actors/platform/connectors/monobank/sandbox.ts';
 import { waitForAlerts } from '../support/alerts.ts';
 import { eventually } from '../support/database.ts';
-import { hubDatabases } from '../support/hub-process.ts';
+import { hubDatabases, sandboxCredentialsOf } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 import { orderBody, payOnPage, sharedShop, waitForOrder, withShop, type Setup } from '../support/shop.ts';
 
@@ -209,7 +209,7 @@ test('a Monobank payment whose time ran out while the bank was processing, then 
 
 test('a late Monobank success found by the poll that the order can no longer take (blocked) is refunded at the provider automatically, with an alert', () =>
   withShop(
-    async ({ client }) => {
+    async ({ client, hub }) => {
       const monobank = await monobankSandboxUrl(client);
       await sandboxControl(monobank, 'next-invoice', { status: 'processing' });
       await client.post('/orders', orderBody({ externalId: 'LATE-2' }), { 'Idempotency-Key': 'late-2' });
@@ -237,8 +237,10 @@ test('a late Monobank success found by the poll that the order can no longer tak
         alerts[0]?.message ?? '',
         /LATE-2-P1 of order LATE-2 succeeded after the order stopped waiting for it .*refunded automatically/,
       );
+      // asked with the token of the hub's own sandbox (generated into its DATA_DIR)
+      const { token } = await sandboxCredentialsOf(hub.dataDir, 'monobank');
       const invoice = await fetch(`${monobank}/api/merchant/invoice/status?invoiceId=${refunded.context.providerId}`, {
-        headers: { 'x-token': MONOBANK_SANDBOX_TOKEN },
+        headers: { 'x-token': token ?? '' },
       });
       assert.equal(((await invoice.json()) as { status: string }).status, 'reversed', 'the money went back at Monobank');
       assert.equal((await client.get('/orders/LATE-2')).body.state, 'blocked');

@@ -5,13 +5,12 @@ import payment from '../../machines/payment.ts';
 import product from '../../machines/product.ts';
 import shipment from '../../machines/shipment.ts';
 import { encodeData, liqpayTimeMs, signData } from '../../actors/platform/connectors/liqpay/protocol.ts';
-import { LIQPAY_SANDBOX_KEYS } from '../../actors/platform/connectors/liqpay/sandbox.ts';
 import { eventually } from '../support/database.ts';
 import { waitForMail } from '../support/mailbox.ts';
 import { orderBody, payOnPage, sharedShop, waitForOrder, withShop, type Setup } from '../support/shop.ts';
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
-import { hubDatabases, TEST_ADMIN_KEY } from '../support/hub-process.ts';
+import { hubDatabases, sandboxCredentialsOf, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 import { assertHubJournalsReplay } from '../support/replay.ts';
 
 // One hub for the tests that touch only their own orders; the others (another policy, a report over every
@@ -36,9 +35,10 @@ async function paymentOf(client: Setup['client'], paymentId: string) {
   };
 }
 
-function liqpayCallback(params: Record<string, unknown>): { data: string; signature: string } {
-  const data = encodeData({ public_key: LIQPAY_SANDBOX_KEYS.publicKey, version: 3, ...params });
-  return { data, signature: signData(LIQPAY_SANDBOX_KEYS.privateKey, data) };
+/** A callback as the hub's own LiqPay sandbox signs it (with the keys generated for it, in the hub's DATA_DIR). */
+function liqpayCallback(keys: Record<string, string>, params: Record<string, unknown>): { data: string; signature: string } {
+  const data = encodeData({ public_key: keys.publicKey, version: 3, ...params });
+  return { data, signature: signData(keys.privateKey ?? '', data) };
 }
 
 async function postForm(url: string, fields: Record<string, string>) {
@@ -77,7 +77,8 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
     await waitForOrder(client, 'LP-2', (o) => typeof o.paymentUrl === 'string', 'a checkout URL');
     const before = await paymentOf(client, 'LP-2-P1');
 
-    const genuine = liqpayCallback({
+    const keys = await sandboxCredentialsOf(hub.dataDir, 'liqpay');
+    const genuine = liqpayCallback(keys, {
       action: 'pay',
       status: 'success',
       order_id: 'LP-2-P1',
@@ -87,7 +88,7 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
       end_date: Date.now(),
     });
     const tamperedData = encodeData({
-      public_key: LIQPAY_SANDBOX_KEYS.publicKey,
+      public_key: keys.publicKey,
       version: 3,
       action: 'pay',
       status: 'success',
@@ -105,7 +106,7 @@ test('a tampered or forged callback is refused with 401 and changes nothing; a r
     const otherShopData = encodeData({ ...JSON.parse(Buffer.from(genuine.data, 'base64').toString('utf8')), public_key: 'i99999999' });
     const otherShop = await postForm(`${hub.url}/webhooks/liqpay`, {
       data: otherShopData,
-      signature: signData(LIQPAY_SANDBOX_KEYS.privateKey, otherShopData),
+      signature: signData(keys.privateKey ?? '', otherShopData),
     });
     assert.equal(otherShop.status, 401);
 

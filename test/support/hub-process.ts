@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SandboxCredentialsFile } from '../../persistence/sandbox-credentials.ts';
 import { databaseUri, eventually } from './database.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -14,6 +15,8 @@ export const TEST_MASTER_KEY = Buffer.alloc(32, 42).toString('base64');
 export interface HubProcess {
   url: string;
   pid: number;
+  /** its DATA_DIR */
+  dataDir: string;
   child: ChildProcess;
   output(): string;
   /** SIGKILL: no cleanup at all, as in a crash or an OOM kill */
@@ -93,6 +96,7 @@ export async function startHubProcess(options: {
   return {
     url,
     pid: child.pid ?? -1,
+    dataDir,
     child,
     output: () => output,
     async crash() {
@@ -106,6 +110,14 @@ export async function startHubProcess(options: {
       return { code, ms: Date.now() - started };
     },
   };
+}
+
+/** The credentials a hub generated for its own sandbox of `integration` (kept in its DATA_DIR). */
+export async function sandboxCredentialsOf(dataDir: string, integration: string): Promise<Record<string, string>> {
+  const stored = await SandboxCredentialsFile.in(dataDir).read();
+  const credentials = stored?.[integration];
+  if (!credentials) throw new Error(`no sandbox credentials for ${integration} in ${dataDir}`);
+  return credentials;
 }
 
 /** A tiny JSON client for the hub's HTTP API. */

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { defineConnector, type ConnectorHttp } from '../../actors/platform/connectors/kit/definition.ts';
 import { ConnectorError, partnerErrorCode } from '../../actors/platform/connectors/kit/errors.ts';
+import { randomAlphanumeric } from '../../actors/platform/connectors/kit/sandbox-secrets.ts';
 import { startSandboxServer, type SandboxOptions, type SandboxServer } from '../../actors/platform/connectors/kit/sandbox.ts';
+
+export const ITEMS_SANDBOX_CREDENTIALS = { apiKey: 'good-key-123' };
 
 /** A minimal protocol to exercise the kit: GET /items (a read) and POST /items (a write), X-Api-Key auth. */
 const itemSchema = z.object({ id: z.string(), name: z.string() });
 
-export function startItemsSandbox(options: SandboxOptions = {}): Promise<SandboxServer> {
+export function startItemsSandbox(options: SandboxOptions = {}, credentials = ITEMS_SANDBOX_CREDENTIALS): Promise<SandboxServer> {
   const items = new Map<string, { id: string; name: string }>();
   return startSandboxServer(
     {
@@ -17,8 +20,8 @@ export function startItemsSandbox(options: SandboxOptions = {}): Promise<Sandbox
           method: 'GET',
           path: '/items/:id',
           handle: (request, params) => {
-            if (request.header('x-api-key') !== 'good-key-123')
-              return { status: 401, json: { code: 'AUTH', text: 'bad key good-key-123?' } };
+            if (request.header('x-api-key') !== credentials.apiKey)
+              return { status: 401, json: { code: 'AUTH', text: `bad key ${credentials.apiKey}?` } };
             const found = items.get(params.id ?? '');
             return found ? { json: found } : { status: 404, json: { code: 'NOT_FOUND', text: 'no such item' } };
           },
@@ -92,7 +95,11 @@ export const itemsConnector = defineConnector({
     });
     return 'authenticated';
   },
-  sandbox: { start: startItemsSandbox, credentials: { apiKey: 'good-key-123' } },
+  sandbox: {
+    start: startItemsSandbox,
+    credentials: ITEMS_SANDBOX_CREDENTIALS,
+    generateCredentials: () => ({ apiKey: randomAlphanumeric(24) }),
+  },
   describeError: (_status, body) => {
     const parsed = z.object({ code: z.string(), text: z.string() }).safeParse(body);
     return parsed.success ? { code: parsed.data.code, message: parsed.data.text } : null;

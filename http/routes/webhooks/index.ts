@@ -78,7 +78,9 @@ export function webhookRoutes(deps: WebhookDependencies): Router<HubState> {
       finish('not_configured', 503, { code: 'integration_not_configured', message: 'no credentials to check the signature with' });
       throw new AppError(503, 'integration_not_configured', `integration ${integration} is not configured to receive webhooks`);
     }
-    if (config.allowedIps.length > 0 && !listHas(addressList(config.allowedIps), remoteAddress)) {
+    // a sandboxed integration's own sandbox calls from loopback: anyone else is off its list too
+    const allowLists = [config.allowedIps, config.sandboxCallers ?? []].filter((list) => list.length > 0);
+    if (allowLists.some((list) => !listHas(addressList(list), remoteAddress))) {
       finish('forbidden_address', 403, { code: 'address_not_allowed', message: `caller ${remoteAddress} is not on the allow-list` });
       refusals.warn(ctx.state.logger, { route: ctx.path, address: remoteAddress }, 'webhook from an address off the allow-list refused', {
         integration,

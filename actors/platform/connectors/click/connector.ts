@@ -4,6 +4,7 @@ import { ConnectorError } from '../kit/errors.ts';
 import { ClickClient } from './client.ts';
 import { CLICK_MERCHANT_API_URL } from './protocol.ts';
 import { CLICK_SANDBOX_CREDENTIALS, startClickSandbox } from './sandbox.ts';
+import { randomAlphanumeric } from '../kit/sandbox-secrets.ts';
 
 const digits = (what: string) =>
   z
@@ -44,7 +45,12 @@ export const clickConnector = defineConnector({
       throw error;
     }
   },
-  sandbox: { start: (options) => startClickSandbox(options), credentials: CLICK_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startClickSandbox(options, credentials),
+    credentials: CLICK_SANDBOX_CREDENTIALS,
+    // the ids are the cabinet's numbers; the secret key signs every Prepare and Complete
+    generateCredentials: () => ({ ...CLICK_SANDBOX_CREDENTIALS, secretKey: randomAlphanumeric(24) }),
+  },
   describeError: (_status, body) => {
     const parsed = z.object({ error_code: z.number().int(), error_note: z.string().optional() }).safeParse(body);
     return parsed.success ? { code: `click_${parsed.data.error_code}`, message: parsed.data.error_note ?? '' } : null;

@@ -3,6 +3,7 @@ import { defineConnector } from '../kit/definition.ts';
 import { GoodfinClient } from './client.ts';
 import { GOODFIN_PATHS, oauthErrorSchema, registeredServiceSchema } from './protocol.ts';
 import { GOODFIN_SANDBOX_CREDENTIALS, startGoodfinSandbox } from './sandbox.ts';
+import { randomAlphanumeric } from '../kit/sandbox-secrets.ts';
 import { DEFAULT_REVIEW_STATUSES, FIXED_STATUS_LABELS } from '../../../../common/goodfin-statuses.ts';
 
 const statusCode = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'upper-case letters, digits and _');
@@ -57,8 +58,10 @@ export const goodfinConnector = defineConnector({
     return `authenticated as service ${client.serviceSystemName}`;
   },
   sandbox: {
-    start: (options) => startGoodfinSandbox(options),
+    start: (options, credentials) => startGoodfinSandbox(options, credentials),
     credentials: GOODFIN_SANDBOX_CREDENTIALS,
+    // the preregistered service; the hub registers one of its own at start-up and uses that
+    generateCredentials: () => ({ serviceSystemName: GOODFIN_SANDBOX_CREDENTIALS.serviceSystemName, password: randomAlphanumeric(20) }),
     // as a bank starts with Goodfin's sandbox: registerservice hands out the service's login and password
     register: async (sandboxUrl) => {
       const answer = await fetch(`${sandboxUrl}${GOODFIN_PATHS.registerService}`, { method: 'POST', signal: AbortSignal.timeout(10_000) });

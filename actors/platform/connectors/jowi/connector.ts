@@ -3,6 +3,7 @@ import { defineConnector } from '../kit/definition.ts';
 import { JowiClient } from './client.ts';
 import { errorBodySchema } from './protocol.ts';
 import { JOWI_SANDBOX_CREDENTIALS, startJowiSandbox } from './sandbox.ts';
+import { randomHex } from '../kit/sandbox-secrets.ts';
 
 /**
  * The loyalty settings (all optional):
@@ -55,7 +56,12 @@ export const jowiConnector = defineConnector({
     await client.findCustomer({ phone: '998000000000' }, { signal });
     return 'authenticated; customer look-up answered';
   },
-  sandbox: { start: (options) => startJowiSandbox(options), credentials: JOWI_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startJowiSandbox(options, credentials),
+    credentials: JOWI_SANDBOX_CREDENTIALS,
+    // the restaurant is an id; the api_secret signs requests and webhooks
+    generateCredentials: () => ({ ...JOWI_SANDBOX_CREDENTIALS, apiKey: randomHex(16), apiSecret: randomHex(32) }),
+  },
   describeError: (_status, body) => {
     const parsed = errorBodySchema.safeParse(body);
     return parsed.success ? { code: String(parsed.data.error), message: parsed.data.message } : null;

@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import { errors } from '../../../../common/errors.ts';
 import type { IntegrationStore } from '../../../../persistence/integrations.ts';
+import { SandboxCredentialsFile } from '../../../../persistence/sandbox-credentials.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { HealthStore } from '../../monitoring/connector-health.ts';
 import type { HubMetrics } from '../../monitoring/metrics.ts';
@@ -33,6 +34,8 @@ export interface ConnectorsOptions {
   audit: AuditLog;
   alerts?: AlertSink;
   sandboxes: 'auto' | 'off';
+  /** where the sandboxes' generated credentials are kept (DATA_DIR) */
+  dataDir: string;
   now?: () => number;
 }
 
@@ -64,7 +67,7 @@ export class Connectors {
   constructor(private readonly options: ConnectorsOptions) {
     const { store, logger, audit } = options;
     this.registry = new ConnectorRegistry(options.definitions);
-    this.sandboxes = new SandboxSupervisor(logger);
+    this.sandboxes = new SandboxSupervisor(logger, SandboxCredentialsFile.in(options.dataDir));
     this.configs = new IntegrationConfigs({ registry: this.registry, store, sandboxes: this.sandboxes, sandboxMode: options.sandboxes });
     this.seeds = new EnvironmentSeeds({ registry: this.registry, store, audit, logger });
     const reporter = new CallReporter({ metrics: options.metrics, health: options.health, audit, logger, alerts: options.alerts });

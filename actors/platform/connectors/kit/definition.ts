@@ -28,9 +28,16 @@ export interface ConnectorDefinition<TCredentials extends Record<string, string>
   test(client: TClient, signal?: AbortSignal): Promise<string>;
   /** the sandbox that speaks this protocol, and credentials it accepts */
   sandbox: {
-    start(options?: SandboxOptions): Promise<SandboxServer>;
-    /** the sandbox's fixed credentials (tests use them with a sandbox of their own) */
+    /** a sandbox that accepts `credentials` (the fixed ones when omitted) */
+    start(options?: SandboxOptions, credentials?: TCredentials): Promise<SandboxServer>;
+    /** the sandbox's fixed credentials, for tests with a sandbox of their own; never the hub's own sandbox */
     credentials: TCredentials;
+    /**
+     * Fresh random credentials in the protocol's shape (secrets random, identifiers may stay fixed): the hub's
+     * own sandbox is started with a set generated once per installation, since fixed ones would let anyone
+     * sign a callback it accepts.
+     */
+    generateCredentials(): TCredentials;
     /**
      * Onboarding, for a partner whose sandbox hands out credentials (Goodfin's
      * registerservice): the hub in sandbox mode asks for its own at start-up

@@ -8,11 +8,22 @@ import type { SandboxSupervisor } from './sandbox-supervisor.ts';
 /** Where an integration's calls go: its own configuration, its sandbox, or nowhere yet. */
 export type IntegrationMode = 'configured' | 'sandbox' | 'unconfigured';
 
+/**
+ * Who may call a sandboxed integration's webhooks and merchant endpoints: its
+ * own sandbox, which runs in the hub and listens (and so calls from) on
+ * loopback. Anyone else is refused before the signature is looked at, so a
+ * sandbox's credentials, however they leaked, sign nothing from outside.
+ */
+export const SANDBOX_CALLERS: readonly string[] = ['127.0.0.0/8', '::1'];
+
 /** What an inbound webhook is checked against. */
 export interface WebhookConfig {
   credentials: Record<string, string>;
   settings: Record<string, unknown>;
+  /** the integration's allow-list (`settings.allowedIps`); empty = any address */
   allowedIps: string[];
+  /** in sandbox mode the addresses its own sandbox calls from (SANDBOX_CALLERS), which a caller must be on as well; null otherwise */
+  sandboxCallers: readonly string[] | null;
 }
 
 /**
@@ -58,11 +69,12 @@ export class IntegrationConfigs {
       };
     }
     const sandbox = this.deps.sandboxes.serverOf(definition.name);
-    if (mode === 'sandbox' && sandbox) {
+    const sandboxCredentials = this.deps.sandboxes.credentialsOf(definition);
+    if (mode === 'sandbox' && sandbox && sandboxCredentials) {
       return {
         integration: definition.name,
         baseUrl: sandbox.url,
-        credentials: this.deps.sandboxes.credentialsOf(definition),
+        credentials: sandboxCredentials,
         settings,
         sandboxed: true,
         revision: record?.revision ?? 0,
@@ -79,7 +91,8 @@ export class IntegrationConfigs {
   /**
    * What an inbound webhook of this integration is checked against: its
    * credentials (the sandbox's in sandbox mode) and its IP allow-list
-   * (`settings.allowedIps`, empty = any address). Null when it has none.
+   * (`settings.allowedIps`, empty = any address; in sandbox mode loopback
+   * as well, where the hub's own sandboxes call from). Null when it has none.
    */
   webhookConfig(name: string): WebhookConfig | null {
     const record = this.deps.store.get(name);
@@ -88,12 +101,17 @@ export class IntegrationConfigs {
     if (definition) {
       try {
         const config = this.configOf(definition);
-        return { credentials: config.credentials as Record<string, string>, settings: record?.settings ?? {}, allowedIps };
+        return {
+          credentials: config.credentials as Record<string, string>,
+          settings: record?.settings ?? {},
+          allowedIps,
+          sandboxCallers: config.sandboxed ? SANDBOX_CALLERS : null,
+        };
       } catch {
         return null;
       }
     }
     if (!record || !record.enabled || Object.keys(record.credentials).length === 0) return null;
-    return { credentials: record.credentials, settings: record.settings, allowedIps };
+    return { credentials: record.credentials, settings: record.settings, allowedIps, sandboxCallers: null };
   }
 }

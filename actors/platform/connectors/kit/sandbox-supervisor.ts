@@ -1,24 +1,36 @@
 import type { Logger } from 'winston';
+import type { SandboxCredentialsFile, StoredSandboxCredentials } from '../../../../persistence/sandbox-credentials.ts';
 import type { AnyConnector, ConnectorDefinition } from './definition.ts';
 import type { SandboxServer } from './sandbox.ts';
 
 /**
  * The sandboxes the hub runs for integrations with nothing configured: each
- * started once at start-up, registered with when its partner issues
+ * started once at start-up with credentials of this installation (generated
+ * once, kept in DATA_DIR: the fixed ones in the source would let anyone sign
+ * a callback the hub accepts), registered with when its partner issues
  * credentials (Goodfin), and closed when the hub stops.
  */
 export class SandboxSupervisor {
   private readonly servers = new Map<string, SandboxServer>();
+  /** what each running sandbox was started with, by integration */
+  private readonly started = new Map<string, Record<string, string>>();
   /** credentials a sandbox handed out at start-up (registration), by integration */
   private readonly registered = new Map<string, Record<string, string>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly credentialsFile: SandboxCredentialsFile,
+  ) {}
 
   /** Starts the definitions' sandboxes one after another; one that refuses to register us stops the start. */
   async start(definitions: AnyConnector[]): Promise<void> {
+    if (definitions.length === 0) return;
+    const credentials = await this.credentialsFor(definitions);
     for (const definition of definitions) {
-      const server = await definition.sandbox.start();
+      const own = credentials[definition.name] as Record<string, string>;
+      const server = await definition.sandbox.start(undefined, own);
       this.servers.set(definition.name, server);
+      this.started.set(definition.name, own);
       if (definition.sandbox.register) {
         try {
           this.registered.set(definition.name, await definition.sandbox.register(server.url));
@@ -40,9 +52,37 @@ export class SandboxSupervisor {
     }
   }
 
+  /**
+   * This installation's credentials for each definition's sandbox: what the
+   * file holds, with fresh ones generated (and kept) for an integration it
+   * has none for, or none its connector still accepts.
+   */
+  async credentialsFor(definitions: AnyConnector[]): Promise<StoredSandboxCredentials> {
+    for (let attempt = 1; ; attempt += 1) {
+      const stored = await this.credentialsFile.read();
+      const kept: StoredSandboxCredentials = { ...stored };
+      const generated: string[] = [];
+      for (const definition of definitions) {
+        if (definition.credentials.safeParse(kept[definition.name]).success) continue;
+        kept[definition.name] = definition.credentials.parse(definition.sandbox.generateCredentials()) as Record<string, string>;
+        generated.push(definition.name);
+      }
+      if (generated.length === 0) return kept;
+      if (stored !== null) await this.credentialsFile.replace(kept);
+      else if (!(await this.credentialsFile.create(kept))) {
+        // another process sharing DATA_DIR created the file first: its credentials are the installation's
+        if (attempt < 2) continue;
+        throw new Error(`${this.credentialsFile.file} could be neither created nor read`);
+      }
+      this.logger.info('generated credentials for the sandboxes', { file: this.credentialsFile.file, integrations: generated });
+      return kept;
+    }
+  }
+
   async stop(): Promise<void> {
     for (const server of this.servers.values()) await server.close();
     this.servers.clear();
+    this.started.clear();
     this.registered.clear();
   }
 
@@ -50,10 +90,10 @@ export class SandboxSupervisor {
     return this.servers.get(name) ?? null;
   }
 
-  /** what the hub signs in to the sandbox with: what it registered, else the sandbox's fixed credentials */
+  /** what the hub signs in to its sandbox with: what it registered, else what the sandbox was started with; null when none runs */
   credentialsOf<TCredentials extends Record<string, string>, TSettings, TClient>(
     definition: ConnectorDefinition<TCredentials, TSettings, TClient>,
-  ): TCredentials {
-    return (this.registered.get(definition.name) as TCredentials | undefined) ?? definition.sandbox.credentials;
+  ): TCredentials | null {
+    return ((this.registered.get(definition.name) ?? this.started.get(definition.name)) as TCredentials | undefined) ?? null;
   }
 }

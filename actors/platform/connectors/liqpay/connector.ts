@@ -3,6 +3,7 @@ import { ConnectorError } from '../kit/errors.ts';
 import { defineConnector } from '../kit/definition.ts';
 import { LiqPayClient } from './client.ts';
 import { LIQPAY_SANDBOX_KEYS, startLiqPaySandbox } from './sandbox.ts';
+import { randomAlphanumeric } from '../kit/sandbox-secrets.ts';
 
 export const liqpayConnector = defineConnector({
   name: 'liqpay',
@@ -28,5 +29,10 @@ export const liqpayConnector = defineConnector({
     }
     return 'authenticated';
   },
-  sandbox: { start: (options) => startLiqPaySandbox(options), credentials: LIQPAY_SANDBOX_KEYS },
+  sandbox: {
+    start: (options, keys) => startLiqPaySandbox(options, keys),
+    credentials: LIQPAY_SANDBOX_KEYS,
+    // the public key is the shop's id (it travels in every checkout); a sandbox private key is `sandbox_` and 40 characters
+    generateCredentials: () => ({ publicKey: LIQPAY_SANDBOX_KEYS.publicKey, privateKey: `sandbox_${randomAlphanumeric(40)}` }),
+  },
 });

@@ -3,6 +3,7 @@ import { defineConnector } from '../kit/definition.ts';
 import { MonobankClient } from './client.ts';
 import { monoErrorSchema } from './protocol.ts';
 import { MONOBANK_SANDBOX_TOKEN, startMonobankSandbox } from './sandbox.ts';
+import { randomBase64Url } from '../kit/sandbox-secrets.ts';
 
 export const monobankConnector = defineConnector({
   name: 'monobank',
@@ -19,7 +20,12 @@ export const monobankConnector = defineConnector({
     await client.publicKey({ signal });
     return 'authenticated; webhook public key fetched';
   },
-  sandbox: { start: (options) => startMonobankSandbox(options), credentials: { token: MONOBANK_SANDBOX_TOKEN } },
+  sandbox: {
+    start: (options, credentials) => startMonobankSandbox(options, credentials?.token),
+    credentials: { token: MONOBANK_SANDBOX_TOKEN },
+    // an X-Token is `u` and 43 base64url characters
+    generateCredentials: () => ({ token: `u${randomBase64Url(32)}` }),
+  },
   describeError: (_status, body) => {
     const parsed = monoErrorSchema.safeParse(body);
     return parsed.success ? { code: parsed.data.errCode, message: parsed.data.errText } : null;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineConnector } from '../kit/definition.ts';
 import { NovaPoshtaClient } from './client.ts';
 import { NOVAPOSHTA_SANDBOX_API_KEY, startNovaPoshtaSandbox } from './sandbox.ts';
+import { randomHex } from '../kit/sandbox-secrets.ts';
 import { DEFAULT_STATUS_MAP, statusMapSchema } from '../../../../common/shipment-stages.ts';
 import { CARGO_TYPES, SERVICE_TYPES } from './protocol.ts';
 
@@ -60,5 +61,10 @@ export const novaPoshtaConnector = defineConnector({
     const cities = await client.getCities({ limit: 1 }, { signal });
     return `authenticated; ${cities.totalCount} cities in the directory`;
   },
-  sandbox: { start: (options) => startNovaPoshtaSandbox(options), credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY } },
+  sandbox: {
+    start: (options, credentials) => startNovaPoshtaSandbox({ ...options, ...(credentials ? { apiKey: credentials.apiKey } : {}) }),
+    credentials: { apiKey: NOVAPOSHTA_SANDBOX_API_KEY },
+    // Nova Poshta's keys are 32 hex digits
+    generateCredentials: () => ({ apiKey: randomHex(16) }),
+  },
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineConnector } from '../kit/definition.ts';
 import { marketplaceSettingsShape } from '../ports/marketplace.ts';
@@ -48,7 +49,12 @@ export const ozonConnector = defineConnector({
     const warehouses = await client.warehouses({ signal });
     return `authenticated; ${warehouses.length} FBS warehouse(s)`;
   },
-  sandbox: { start: (options) => startOzonSandbox(options), credentials: OZON_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startOzonSandbox(options, credentials),
+    credentials: OZON_SANDBOX_CREDENTIALS,
+    // the Client ID is the seller's number; an API key is a UUID
+    generateCredentials: () => ({ clientId: OZON_SANDBOX_CREDENTIALS.clientId, apiKey: randomUUID() }),
+  },
   describeError: (_status, body) => {
     const parsed = ozonErrorSchema.safeParse(body);
     return parsed.success ? { code: ozonErrorCode(parsed.data), message: parsed.data.message } : null;

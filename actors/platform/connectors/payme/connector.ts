@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineConnector, type ConnectorHttp } from '../kit/definition.ts';
 import { PAYME_CHECKOUT_URL } from './protocol.ts';
 import { PAYME_SANDBOX_CREDENTIALS, startPaymeSandbox } from './sandbox.ts';
+import { randomAlphanumeric } from '../kit/sandbox-secrets.ts';
 
 /**
  * Payme calls us (the Merchant API, `actors/domains/payments/payme-merchant.ts`); we call nothing of
@@ -40,5 +41,10 @@ export const paymeConnector = defineConnector({
   // nothing of Payme's takes our key: the checkout answering is what can be proved from here
   test: async (client, signal) =>
     `checkout reachable (HTTP ${await client.reachable(signal)}); Payme's calls to the hub are authenticated by the cashbox key`,
-  sandbox: { start: (options) => startPaymeSandbox(options), credentials: PAYME_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startPaymeSandbox(options, credentials),
+    credentials: PAYME_SANDBOX_CREDENTIALS,
+    // the merchant id is the cashbox's (24 hex digits); the key is what Payme's calls carry in Basic auth
+    generateCredentials: () => ({ merchantId: PAYME_SANDBOX_CREDENTIALS.merchantId, key: randomAlphanumeric(40) }),
+  },
 });

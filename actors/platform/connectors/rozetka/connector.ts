@@ -4,6 +4,7 @@ import { marketplaceSettingsShape } from '../ports/marketplace.ts';
 import { RozetkaClient } from './client.ts';
 import { GOODS_PAGE_SIZE_MAX, NOVA_POSHTA, ORDER_STATUS, ROZETKA_RATE_LIMIT, rozetkaErrorSchema } from './protocol.ts';
 import { ROZETKA_SANDBOX_CREDENTIALS, startRozetkaSandbox } from './sandbox.ts';
+import { randomAlphanumeric } from '../kit/sandbox-secrets.ts';
 
 /** A Rozetka order status id to move the order to; null: the push is a no-op. */
 const statusCode = z.number().int().positive().nullable();
@@ -75,7 +76,11 @@ export const rozetkaConnector = defineConnector({
     await client.signIn();
     return 'authenticated; seller session opened';
   },
-  sandbox: { start: (options) => startRozetkaSandbox(options), credentials: ROZETKA_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startRozetkaSandbox(options, credentials),
+    credentials: ROZETKA_SANDBOX_CREDENTIALS,
+    generateCredentials: () => ({ username: ROZETKA_SANDBOX_CREDENTIALS.username, password: randomAlphanumeric(24) }),
+  },
   describeError: (_status, body) => {
     const parsed = rozetkaErrorSchema.safeParse(body);
     return parsed.success ? { code: parsed.data.errors.code, message: parsed.data.errors.message } : null;

@@ -4,6 +4,7 @@ import { marketplaceSettingsShape } from '../ports/marketplace.ts';
 import { UzumClient } from './client.ts';
 import { UZUM_BASE_URL, UZUM_RATE, uzumErrorBodySchema } from './protocol.ts';
 import { startUzumSandbox, UZUM_SANDBOX_CREDENTIALS, UZUM_SANDBOX_SHOP_ID } from './sandbox.ts';
+import { randomBase64Url } from '../kit/sandbox-secrets.ts';
 
 /**
  * Settings: the marketplace ones (enabled, intervals) and `shopId`, the Uzum shop whose orders, stock and prices
@@ -31,7 +32,11 @@ export const uzumConnector = defineConnector({
     const shops = await client.checkShop({ signal });
     return `authenticated; shop ${client.shopId} is among the token's ${shops.length} shop(s)`;
   },
-  sandbox: { start: (options) => startUzumSandbox(options), credentials: UZUM_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startUzumSandbox(options, credentials),
+    credentials: UZUM_SANDBOX_CREDENTIALS,
+    generateCredentials: () => ({ apiToken: randomBase64Url(32) }),
+  },
   describeError: (_status, body) => {
     const parsed = uzumErrorBodySchema.safeParse(body);
     const first = parsed.success ? parsed.data.errors[0] : undefined;

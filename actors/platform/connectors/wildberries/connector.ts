@@ -4,6 +4,7 @@ import { marketplaceSettingsShape } from '../ports/marketplace.ts';
 import { describeWildberriesError, resolveHosts, WildberriesClient } from './client.ts';
 import { WB_HOSTS, WB_RATE_LIMITS } from './protocol.ts';
 import { startWildberriesSandbox, WILDBERRIES_SANDBOX_CREDENTIALS } from './sandbox.ts';
+import { randomBase64Url } from '../kit/sandbox-secrets.ts';
 
 /**
  * Settings besides the marketplace's common ones (all optional):
@@ -54,6 +55,11 @@ export const wildberriesConnector = defineConnector({
     const warehouses = await client.warehouses({ signal });
     return `authenticated; ${warehouses.length} seller warehouse(s)`;
   },
-  sandbox: { start: (options) => startWildberriesSandbox(options), credentials: WILDBERRIES_SANDBOX_CREDENTIALS },
+  sandbox: {
+    start: (options, credentials) => startWildberriesSandbox(options, credentials),
+    credentials: WILDBERRIES_SANDBOX_CREDENTIALS,
+    // one word, as the connector asks of a token
+    generateCredentials: () => ({ token: randomBase64Url(48) }),
+  },
   describeError: describeWildberriesError,
 });

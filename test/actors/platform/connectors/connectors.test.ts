@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { AuditLog } from '../../../../actors/platform/audit/audit-log.ts';
 import { Connectors, SeedError, type AlertSink } from '../../../../actors/platform/connectors/kit/connectors.ts';
@@ -34,6 +37,7 @@ async function withConnectors(run: (setup: Setup) => Promise<void>): Promise<voi
   const health = createHealthStore();
   const metrics = new HubMetrics(health, { defaultMetrics: false });
   const audit = new AuditLog(collections.audit, quietLogger, { flushMs: 10 });
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'connectors-'));
   const make = async (seeds: Parameters<Connectors['start']>[0] = []) => {
     const connectors = new Connectors({
       definitions: [itemsConnector],
@@ -44,6 +48,7 @@ async function withConnectors(run: (setup: Setup) => Promise<void>): Promise<voi
       audit,
       alerts: { raise: async (input) => raised.push(input) },
       sandboxes: 'auto',
+      dataDir,
     });
     await connectors.start(seeds);
     started.push(connectors);
@@ -56,6 +61,7 @@ async function withConnectors(run: (setup: Setup) => Promise<void>): Promise<voi
     await audit.flush();
     await db.dropDatabase();
     await client.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
