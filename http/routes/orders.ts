@@ -17,6 +17,7 @@ import { requireRole } from '../middleware/auth.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalViewFor } from '../personal-data.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 import { isMarketplace, MARKETPLACES, type MarketplaceName } from '../../common/marketplaces.ts';
 import { ListingRefused, productMarketplacesSchema } from '../../actors/domains/marketplaces/listings.ts';
@@ -196,7 +197,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
           currency: c.currency,
           total: c.pricing?.total ?? c.total,
           method: c.payment.method,
-          customer: c.customer.name ?? null,
+          customer: personalViewFor(ctx.state, deps.runtime.registry, order).context.customer.name ?? null,
           invoice: c.invoice?.number ?? null,
           late: c.late,
           createdAt: order.createdAt,
@@ -208,7 +209,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/orders/:id', requireRole('operator', 'viewer'), async (ctx) => {
-    ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
+    const order = personalViewFor(ctx.state, deps.runtime.registry, await orders.get(ctx.params.id ?? ''));
+    ctx.body = await orderView(deps.runtime, order, deps.marketplaces);
   });
 
   const sendToOrder = (ctx: EventRequest, event: OrderEvent) =>
