@@ -13,7 +13,7 @@ import { ensurePrivateDir, tightenTree } from '../persistence/private-files.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
-import { commerceCollections, ensureCommerceIndexes, type CommerceCollections } from '../persistence/commerce.ts';
+import { commerceCollections, ensureCommerceIndexes, openInvoice, type CommerceCollections } from '../persistence/commerce.ts';
 import { connectDatabase, type Database } from '../persistence/database.ts';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
 import { ensureGoodfinIndexes, goodfinCollections, type GoodfinCollections } from '../persistence/goodfin.ts';
@@ -228,6 +228,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       config,
       database,
       keyring,
+      personalData,
       logger,
       now,
       closers,
@@ -258,9 +259,11 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       from: config.mail.from,
       logger,
       now,
+      personalData: personalData.cipher,
       renderAttachment: async (attachment) => {
         if (attachment.kind !== 'invoice') return null;
-        const invoice = await commerce.invoices.findOne({ _id: attachment.id });
+        const stored = await commerce.invoices.findOne({ _id: attachment.id });
+        const invoice = stored && openInvoice(stored, personalData.cipher);
         return invoice
           ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' }
           : null;
@@ -300,6 +303,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
           ...effectDeps,
           mailer,
           audit,
+          personalData: personalData.cipher,
           reference,
           printing: {
             fiscalRegister: () => config.orderPolicy.fiscalRegister,
@@ -541,6 +545,7 @@ async function startPlatformServices(deps: {
   config: Config;
   database: Database;
   keyring: Keyring;
+  personalData: PersonalDataSealer;
   logger: Logger;
   now: () => number;
   closers: Closers;
@@ -549,7 +554,7 @@ async function startPlatformServices(deps: {
   const { collections } = deps.database;
   const health = createHealthStore();
   const metrics = new HubMetrics(health, { now });
-  const audit = new AuditLog(collections.audit, logger);
+  const audit = new AuditLog(collections.audit, logger, { personalData: deps.personalData.cipher });
   closers.push({ name: 'audit log', close: () => audit.flush() });
   await ensureAlertIndexes(collections.db);
   const channels = alertChannelsFromConfig(config.alerts, logger);

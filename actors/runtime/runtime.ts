@@ -408,7 +408,7 @@ export class ActorRuntime {
     const now = new Date(this.options.clock.now());
     const revision = (previous?.revision ?? 0) + 1;
     const commitId = randomUUID();
-    const { meta, newEffects, newTimers, obsoleteEffects, obsoleteTimers } = planWork({
+    const planned = planWork({
       previous: previous?.runtime ?? null,
       next,
       work,
@@ -416,8 +416,10 @@ export class ActorRuntime {
       commit: { id: commitId, revision, at: now },
       actor: { key, type, id },
     });
-
     const sealer = this.options.personalData;
+    const { meta, newTimers, obsoleteEffects, obsoleteTimers } = planned;
+    const newEffects = planned.newEffects.map((effect) => ({ ...effect, input: sealer.sealJson(effect.input) }));
+
     const persisted = JSON.stringify(sealer.sealSnapshot(module, persistSnapshot(module, next)));
     const personalIndex = module.personalData ? { personalIndex: sealer.indexOf(module, next.context) } : {};
     const to = flattenStateValue(next.value);

@@ -17,7 +17,9 @@ import { requireRole } from '../middleware/auth.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
-import { personalViewFor } from '../personal-data.ts';
+import { personalViewFor, readsPersonalData } from '../personal-data.ts';
+import { maskEmail, maskValue } from '../../actors/runtime/personal-data.ts';
+import { openInvoice } from '../../persistence/commerce.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 import { isMarketplace, MARKETPLACES, type MarketplaceName } from '../../common/marketplaces.ts';
 import { ListingRefused, productMarketplacesSchema } from '../../actors/domains/marketplaces/listings.ts';
@@ -235,8 +237,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/orders/:id/invoice.pdf', requireRole('operator', 'viewer'), async (ctx) => {
-    const invoice = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
-    if (!invoice) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
+    const stored = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
+    if (!stored) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
+    const opened = openInvoice(stored, deps.runtime.personalData.cipher);
+    // a viewer's copy names the customer as the order does for them: masked
+    const invoice = readsPersonalData(ctx.state) ? opened : { ...opened, customer: maskInvoiceCustomer(opened.customer) };
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', `inline; filename="invoice-${String(invoice.number).padStart(6, '0')}.pdf"`);
     ctx.body = await renderInvoicePdf(invoice, deps.seller);
@@ -364,6 +369,14 @@ export function thankYouRoutes(): Router<HubState> {
 }
 
 /** A listing refused by the listings: the request's 400 (or 409 for an item listed as another product). */
+function maskInvoiceCustomer(customer: { name?: string; phone?: string; email?: string }) {
+  return {
+    ...(customer.name ? { name: String(maskValue(customer.name, 'name')) } : {}),
+    ...(customer.phone ? { phone: String(maskValue(customer.phone, 'phone')) } : {}),
+    ...(customer.email ? { email: String(maskValue(customer.email, 'email')) } : {}),
+  };
+}
+
 function listingError(error: unknown): never {
   if (!(error instanceof ListingRefused)) throw error;
   if (error.status === 409) throw errors.conflict(error.message, { path: error.path });
@@ -387,7 +400,14 @@ export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCo
   router.get('/admin/mail', requireRole('operator', 'viewer'), async (ctx) => {
     const query = parseQuery(mailQuery, ctx.query);
     const mail = await deps.mailer.list(query);
-    ctx.body = { mail: mail.map(({ _id, ...rest }) => ({ id: _id, ...rest })) };
+    const personal = readsPersonalData(ctx.state);
+    ctx.body = {
+      mail: mail.map(({ _id, ...rest }) => ({
+        id: _id,
+        ...rest,
+        ...(personal ? {} : { to: maskEmail(rest.to), text: '(hidden: it is written to the customer)' }),
+      })),
+    };
   });
   router.get('/admin/reports', requireRole('operator', 'viewer'), async (ctx) => {
     const reports = await deps.commerce.reports.find({}).sort({ _id: -1 }).limit(60).toArray();

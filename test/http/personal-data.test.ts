@@ -4,8 +4,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import order from '../../machines/order.ts';
-import payment from '../../machines/payment.ts';
-import shipment from '../../machines/shipment.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, hubDatabases, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 import { startMailbox, type Mailbox } from '../support/mailbox.ts';
@@ -42,7 +40,7 @@ async function shop() {
 after(async () => {
   await hub?.terminate();
   await mailbox?.close();
-  await assertHubJournalsReplay(hubDatabases(), [order, payment, shipment]);
+  await assertHubJournalsReplay(hubDatabases(), [order]);
 });
 
 const customerBody = (externalId: string) =>

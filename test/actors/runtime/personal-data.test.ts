@@ -143,7 +143,7 @@ function orderInput(id: string): OrderInput {
   };
 }
 
-test("a created order's snapshot, journal and projection in the database hold no name, phone or e-mail, and it loads back whole", async () => {
+test("a created order's snapshot, journal, projection and effects in the database hold no name, phone or e-mail, and it loads back whole", async () => {
   const { runtime, store } = harness;
   const created = await runtime.of(order).create('PII-1', orderInput('PII-1'), { origin: { kind: 'create' } });
   assert.equal(created.actor.context.customer.phone, PHONE, 'the caller sees what it sent');
@@ -156,7 +156,14 @@ test("a created order's snapshot, journal and projection in the database hold no
   const journal = await database.collections.journal.find({ actor: key }).toArray();
   assert.ok(projection);
   assert.ok(journal.length >= 2, 'creation and cancellation are journalled');
-  const stored = JSON.stringify({ projection, journal });
+  // no worker runs here: the effects the order asked for wait in the database with their inputs
+  const effects = await database.collections.effects.find({ actor: key }).toArray();
+  const inputs = effects.map((effect) => JSON.stringify(runtime.personalData.openJson(effect.input)));
+  assert.ok(
+    inputs.some((input) => input.includes(EMAIL)),
+    `an effect's input names the customer (${effects.map((e) => e.src).join(', ')})`,
+  );
+  const stored = JSON.stringify({ projection, journal, effects });
   for (const secret of [NAME, PHONE, EMAIL, '501114567', 'pryhodko', 'Хрещатик'])
     assert.ok(!stored.includes(secret), `"${secret}" is nowhere in the stored order`);
   assert.match(stored, /pd1\./, 'sealed values are there instead');
