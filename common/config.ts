@@ -54,6 +54,8 @@ export interface Config {
   /** CIDRs of reverse proxies whose X-Forwarded-For is believed */
   trustedProxies: string[];
   auditRetentionDays: number;
+  /** how long a finished order's customer data is kept before it may be erased on request */
+  personalDataRetentionDays: number;
   alerts: AlertChannelsConfig;
   /** customer mail (order notifications) and the management address of the daily report */
   mail: { smtpUrl?: string; from: string; reportTo: string[] };
@@ -287,6 +289,12 @@ const schema = z.object({
     return list;
   }),
   HUB_AUDIT_RETENTION_DAYS: wholeNumber(30, 1, 3650, 'days the audit log keeps external interactions and admin changes'),
+  HUB_PERSONAL_DATA_RETENTION_DAYS: wholeNumber(
+    1095,
+    0,
+    36500,
+    "days a finished order's customer data is kept (its documents must be) before POST /admin/customers/forget erases it",
+  ),
   HUB_ALERT_SMTP_URL: httpUrl('smtp://alerts:password@mail.example.com:587', ['smtp:', 'smtps:']),
   HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), {
     message: 'must be one e-mail address, e.g. hub@example.com',
@@ -395,6 +403,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deviceEmulators: v.HUB_DEVICE_EMULATORS ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
     trustedProxies: v.HUB_TRUSTED_PROXIES,
     auditRetentionDays: v.HUB_AUDIT_RETENTION_DAYS,
+    personalDataRetentionDays: v.HUB_PERSONAL_DATA_RETENTION_DAYS,
     alerts: {
       smtpUrl: v.HUB_ALERT_SMTP_URL,
       emailFrom: v.HUB_ALERT_EMAIL_FROM ?? 'integration-hub@localhost',
@@ -478,6 +487,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     deviceEmulators: config.deviceEmulators,
     trustedProxies: config.trustedProxies,
     auditRetentionDays: config.auditRetentionDays,
+    personalDataRetentionDays: config.personalDataRetentionDays,
     alerts: {
       email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',
       webhook: config.alerts.webhookUrl ? withoutCredentials(config.alerts.webhookUrl).replace(/\?.*$/, '?…') : '[off]',

@@ -333,6 +333,11 @@ export class ActorRuntime {
     this.cache.clear();
   }
 
+  /** Drops one actor from memory: its next read loads what is stored (after its stored data was rewritten). */
+  evict(type: string, id: string): void {
+    this.cache.delete(actorKey(type, id));
+  }
+
   private async deliver(
     type: string,
     id: string,

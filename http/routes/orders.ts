@@ -20,6 +20,7 @@ import { parseBody, parseQuery } from '../validation.ts';
 import { personalViewFor, readsPersonalData } from '../personal-data.ts';
 import { maskEmail, maskValue } from '../../actors/runtime/personal-data.ts';
 import { openInvoice } from '../../persistence/commerce.ts';
+import type { CustomerForgetting } from '../../actors/domains/orders/forget-customer.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 import { isMarketplace, MARKETPLACES, type MarketplaceName } from '../../common/marketplaces.ts';
 import { ListingRefused, productMarketplacesSchema } from '../../actors/domains/marketplaces/listings.ts';
@@ -33,8 +34,15 @@ export interface OrderRouteDeps {
   seller: Seller;
   /** listings at the marketplaces (with the product) and each marketplace order's sync state (with the order) */
   marketplaces: MarketplaceSync;
+  /** erases a customer's personal data on request (`POST /admin/customers/forget`) */
+  forgetting: CustomerForgetting;
   now?: () => number;
 }
+
+const forgetBody = z
+  .object({ phone: z.string().trim().min(5).max(32).optional(), email: z.string().trim().min(3).max(254).optional() })
+  .strict()
+  .refine((body) => Boolean(body.phone) !== Boolean(body.email), 'give either the phone or the e-mail');
 
 const listQuery = z.object({
   state: z.string().max(100).optional(),
@@ -259,6 +267,14 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.type = qr.type;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = qr.body;
+  });
+
+  router.post('/admin/customers/forget', requireRole('admin'), async (ctx) => {
+    const body = parseBody(forgetBody, ctx.state.body ?? {});
+    ctx.body = await deps.forgetting.forget(
+      { ...(body.phone ? { phone: body.phone } : {}), ...(body.email ? { email: body.email } : {}) },
+      ctx.state.principal?.name ?? 'unknown',
+    );
   });
 
   router.put('/admin/products/:sku', requireRole('admin'), async (ctx) => {
