@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { PersonalDataCipher } from './personal-data-key.ts';
+import { ERASED, ERASED_TEXT, type PersonalDataCipher } from './personal-data-key.ts';
 import { isDuplicateKeyError } from './collections.ts';
 import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
@@ -48,6 +48,8 @@ function sealInvoice(invoice: InvoiceDoc, personalData: PersonalDataCipher): Inv
 export function openInvoice(invoice: InvoiceDoc, personalData: PersonalDataCipher): InvoiceDoc {
   if (!invoice.personal) return invoice;
   const { personal, ...rest } = invoice;
+  // a customer forgotten: the invoice stays, naming no one
+  if (personal === ERASED) return { ...rest, customer: { name: ERASED_TEXT } };
   const opened = personalData.open(personal) as { customer: InvoiceDoc['customer']; address: InvoiceDoc['delivery']['address'] | null };
   return { ...rest, customer: opened.customer, delivery: { ...rest.delivery, ...(opened.address ? { address: opened.address } : {}) } };
 }

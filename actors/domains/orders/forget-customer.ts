@@ -113,18 +113,19 @@ export class CustomerForgetting {
   private async eraseOrder(orderId: string): Promise<string[]> {
     const { runtime } = this.deps;
     const order = await runtime.of(orderModule).get(orderId);
-    const actors = [{ type: orderModule.type, id: orderId }, ...(orderModule.children?.(order.context) ?? [])];
-    const keys: string[] = [];
-    // children first, the order (found by its projection) last
-    for (const actor of actors.reverse()) {
-      if (await this.eraseActor(actor.type, actor.id)) keys.push(actorKey(actor.type, actor.id));
-    }
+    const children = orderModule.children?.(order.context) ?? [];
+    const keys = [...children.map((child) => actorKey(child.type, child.id)), actorKey(orderModule.type, orderId)];
+    const erased: string[] = [];
+    for (const child of children) if (await this.eraseActor(child.type, child.id)) erased.push(actorKey(child.type, child.id));
+    // what is kept beside the actors goes before the order's projection, by which a repeat would find it
     const { invoices, mail } = this.deps.commerce;
     await invoices.updateOne({ _id: orderId }, { $set: { customer: {}, personal: ERASED }, $unset: { 'delivery.address': '' } });
     await mail.updateMany({ orderId }, { $set: { to: ERASED, text: ERASED } });
-    await this.deps.collections.audit.updateMany({ actor: { $in: keys }, request: { $ne: null } }, { $set: { request: ERASED } });
-    await this.deps.collections.audit.updateMany({ actor: { $in: keys }, response: { $ne: null } }, { $set: { response: ERASED } });
-    return keys;
+    const { audit } = this.deps.collections;
+    await audit.updateMany({ actor: { $in: keys }, request: { $ne: null } }, { $set: { request: ERASED } });
+    await audit.updateMany({ actor: { $in: keys }, response: { $ne: null } }, { $set: { response: ERASED } });
+    if (await this.eraseActor(orderModule.type, orderId)) erased.push(actorKey(orderModule.type, orderId));
+    return erased;
   }
 
   /** Overwrites the declared personal values of every revision of one actor; false when there is no such actor. */
