@@ -13,7 +13,7 @@ import { ensurePrivateDir, tightenTree } from '../persistence/private-files.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
-import { commerceCollections, ensureCommerceIndexes, type CommerceCollections } from '../persistence/commerce.ts';
+import { commerceCollections, ensureCommerceIndexes, openInvoice, type CommerceCollections } from '../persistence/commerce.ts';
 import { connectDatabase, type Database } from '../persistence/database.ts';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
 import { ensureGoodfinIndexes, goodfinCollections, type GoodfinCollections } from '../persistence/goodfin.ts';
@@ -70,6 +70,8 @@ import { ActorQueries } from './runtime/queries.ts';
 import { MachineRegistry } from './runtime/registry.ts';
 import { ActorRuntime, type ActorRuntimeOptions } from './runtime/runtime.ts';
 import { ActorStore } from './runtime/store.ts';
+import { PersonalDataSealer } from './runtime/personal-data.ts';
+import { loadPersonalDataKey } from '../persistence/personal-data-key.ts';
 import { DurableWorker, type WorkerOptions } from './runtime/worker.ts';
 import { shipmentEffects } from './domains/shipments/effects.ts';
 import { Inbox } from './platform/inbound/inbox.ts';
@@ -99,6 +101,7 @@ export function createDurableRuntime(options: {
   ownerId: string;
   worker: Pick<WorkerOptions, 'pollMs' | 'maxAttempts' | 'leaseMs' | 'effectTimeoutMs' | 'backoff' | 'onEffectFailed'>;
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
+  personalData: PersonalDataSealer;
 }): DurableRuntime {
   const registry = new MachineRegistry();
   for (const module of options.machines) registry.register(module);
@@ -112,6 +115,7 @@ export function createDurableRuntime(options: {
     logger: options.logger,
     clock: options.clock,
     cacheSize: options.cacheSize,
+    personalData: options.personalData,
     // the worker starts what a commit asked for without waiting for its next poll
     onCommitted: (work) => committed.forEach((listener) => listener(work)),
     ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
@@ -218,12 +222,13 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       logger.info('integration sandboxed', { integration: 'echo', url: echo.url });
     }
 
-    const { database, keyring } = await openStorage(config, logger, closers);
+    const { database, keyring, personalData } = await openStorage(config, logger, closers);
     const { collections } = database;
     const { health, metrics, audit, alerts, alertSink, connectors } = await startPlatformServices({
       config,
       database,
       keyring,
+      personalData,
       logger,
       now,
       closers,
@@ -254,9 +259,11 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       from: config.mail.from,
       logger,
       now,
+      personalData: personalData.cipher,
       renderAttachment: async (attachment) => {
         if (attachment.kind !== 'invoice') return null;
-        const invoice = await commerce.invoices.findOne({ _id: attachment.id });
+        const stored = await commerce.invoices.findOne({ _id: attachment.id });
+        const invoice = stored && openInvoice(stored, personalData.cipher);
         return invoice
           ? { filename: attachment.filename, content: await renderInvoicePdf(invoice, config.seller), contentType: 'application/pdf' }
           : null;
@@ -296,6 +303,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
           ...effectDeps,
           mailer,
           audit,
+          personalData: personalData.cipher,
           reference,
           printing: {
             fiscalRegister: () => config.orderPolicy.fiscalRegister,
@@ -315,6 +323,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         }),
       ],
       cacheSize: config.actorCacheSize,
+      personalData,
       ownerId,
       worker: {
         pollMs: config.workerPollMs,
@@ -501,7 +510,11 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 type Closers = Array<{ name: string; close: () => Promise<void> }>;
 
 /** The database (embedded or configured) and the keyring that must open the secrets it holds. */
-async function openStorage(config: Config, logger: Logger, closers: Closers): Promise<{ database: Database; keyring: Keyring }> {
+async function openStorage(
+  config: Config,
+  logger: Logger,
+  closers: Closers,
+): Promise<{ database: Database; keyring: Keyring; personalData: PersonalDataSealer }> {
   const dbServer = await openDatabaseServer({
     mongodbUri: config.mongodbUri,
     dataDir: config.dataDir,
@@ -522,8 +535,9 @@ async function openStorage(config: Config, logger: Logger, closers: Closers): Pr
   });
   const keyCheck = await verifyMasterKey(database.collections.hubMeta, keyring);
   logger.info('master key', { check: keyCheck, keyId: keyring.currentKeyId });
+  const personalData = new PersonalDataSealer(await loadPersonalDataKey(database.collections.hubMeta, keyring));
 
-  return { database, keyring };
+  return { database, keyring, personalData };
 }
 
 /** The services every domain uses: monitoring, audit, alerts, and the connectors with their configuration. */
@@ -531,6 +545,7 @@ async function startPlatformServices(deps: {
   config: Config;
   database: Database;
   keyring: Keyring;
+  personalData: PersonalDataSealer;
   logger: Logger;
   now: () => number;
   closers: Closers;
@@ -539,7 +554,7 @@ async function startPlatformServices(deps: {
   const { collections } = deps.database;
   const health = createHealthStore();
   const metrics = new HubMetrics(health, { now });
-  const audit = new AuditLog(collections.audit, logger);
+  const audit = new AuditLog(collections.audit, logger, { personalData: deps.personalData.cipher });
   closers.push({ name: 'audit log', close: () => audit.flush() });
   await ensureAlertIndexes(collections.db);
   const channels = alertChannelsFromConfig(config.alerts, logger);

@@ -59,6 +59,8 @@ export interface Config {
   /** request rates (0 per minute: no limit) and the counting of failed authentications; see "### Security" in the README */
   limits: RequestLimitsConfig;
   auditRetentionDays: number;
+  /** how long a finished order's customer data is kept before it may be erased on request */
+  personalDataRetentionDays: number;
   alerts: AlertChannelsConfig;
   /** customer mail (order notifications) and the management address of the daily report */
   mail: { smtpUrl?: string; from: string; reportTo: string[] };
@@ -359,6 +361,12 @@ const schema = z.object({
   ),
   HUB_AUTH_FAILURE_WINDOW_MS: wholeNumber(300_000, 1_000, 86_400_000, 'milliseconds over which failed authentications are counted'),
   HUB_AUDIT_RETENTION_DAYS: wholeNumber(30, 1, 3650, 'days the audit log keeps external interactions and admin changes'),
+  HUB_PERSONAL_DATA_RETENTION_DAYS: wholeNumber(
+    1095,
+    0,
+    36500,
+    "days a finished order's customer data is kept (its documents must be) before POST /admin/customers/forget erases it",
+  ),
   HUB_ALERT_SMTP_URL: httpUrl('smtp://alerts:password@mail.example.com:587', ['smtp:', 'smtps:']),
   HUB_ALERT_EMAIL_FROM: variable().refine((value) => value === undefined || EMAIL.test(value), {
     message: 'must be one e-mail address, e.g. hub@example.com',
@@ -482,6 +490,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowMs: v.HUB_AUTH_FAILURE_WINDOW_MS,
     },
     auditRetentionDays: v.HUB_AUDIT_RETENTION_DAYS,
+    personalDataRetentionDays: v.HUB_PERSONAL_DATA_RETENTION_DAYS,
     alerts: {
       smtpUrl: v.HUB_ALERT_SMTP_URL,
       emailFrom: v.HUB_ALERT_EMAIL_FROM ?? 'integration-hub@localhost',
@@ -567,6 +576,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trustedProxies: config.trustedProxies,
     limits: config.limits,
     auditRetentionDays: config.auditRetentionDays,
+    personalDataRetentionDays: config.personalDataRetentionDays,
     alerts: {
       email: config.alerts.smtpUrl ? `${withoutCredentials(config.alerts.smtpUrl)} → ${config.alerts.emailTo.join(', ')}` : '[off]',
       webhook: config.alerts.webhookUrl ? withoutCredentials(config.alerts.webhookUrl).replace(/\?.*$/, '?…') : '[off]',

@@ -11,6 +11,7 @@ import type { HubMetrics } from '../actors/platform/monitoring/metrics.ts';
 import type { ActorRuntime } from '../actors/runtime/runtime.ts';
 import type { DurableWorker } from '../actors/runtime/worker.ts';
 import { createActorSystem, type ActorSystem, type ActorSystemOptions } from '../actors/system.ts';
+import { CustomerForgetting } from '../actors/domains/orders/forget-customer.ts';
 import type { Config } from '../common/config.ts';
 import { addressList } from '../common/ip-addresses.ts';
 import type { Database } from '../persistence/database.ts';
@@ -108,6 +109,15 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
         policy: () => config.orderPolicy,
         seller: config.seller,
         marketplaces: system.marketplaces,
+        forgetting: new CustomerForgetting({
+          runtime: system.runtime,
+          store: system.store,
+          collections: system.database.collections,
+          commerce: system.commerce,
+          audit: system.audit,
+          retentionDays: config.personalDataRetentionDays,
+          now: () => system.clock.now(),
+        }),
         now: () => system.clock.now(),
       },
       applications: {

@@ -617,4 +617,18 @@ export default defineMachineModule({
   inputSchema: applicationInputSchema,
   eventSchema: applicationEventSchema,
   refusal: applicationRefusal,
+  personalData: {
+    context: {
+      'client.inn': 'document',
+      'client.name': 'name',
+      // Goodfin's whole client block as it came (phones, addresses, passport data)
+      'details.client': 'document',
+      // a change of the client is listed with its old and new value; other fields' changes are sealed alike
+      'resubmissions.*.changes.*.from': 'document',
+      'resubmissions.*.changes.*.to': 'document',
+    },
+    events: {
+      RESUBMITTED: { 'data.client.inn': 'document', 'data.client.name': 'name', 'data.details.client': 'document' },
+    },
+  },
 });

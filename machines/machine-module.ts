@@ -78,6 +78,33 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
    * program was offline): stored, listed and filtered with its states' tags.
    */
   readonly labels?: (context: ContextFrom<TMachine>) => string[];
+  /** Which values are personal data (encrypted at rest, masked for viewers, erased on request). */
+  readonly personalData?: PersonalDataDeclaration;
+}
+
+/**
+ * What a personal value is, which decides how it is masked for those who may not read it
+ * (`name`: initials, `phone`: country and operator code and the last digits, `email`: the first letter
+ * and the domain, `address` and `document` (a tax number, a card): hidden whole). Phones and e-mails are
+ * also blind-indexed, so an actor can be found by them without decrypting every actor.
+ */
+export type PersonalDataKind = 'name' | 'phone' | 'email' | 'address' | 'document';
+
+/**
+ * Paths to personal values, dot-separated from the object's root (`customer.phone`); `*` stands for
+ * every element of an array or every key of an object (`lines.*.recipient`). A path may end on an
+ * object (`delivery.address`): the whole object is one value.
+ */
+export type PersonalDataPaths = Readonly<Record<string, PersonalDataKind>>;
+
+/** Where a machine's actors hold personal data: the runtime encrypts these values wherever it stores them. */
+export interface PersonalDataDeclaration {
+  /** paths in the actor's context */
+  readonly context: PersonalDataPaths;
+  /** paths in the input an actor is created with; unset: the context's (inputs are mostly copied into the context) */
+  readonly input?: PersonalDataPaths;
+  /** paths in events from outside, by event type */
+  readonly events?: Readonly<Record<string, PersonalDataPaths>>;
 }
 
 /** Any machine module, whatever its machine (for registries and lists). */

@@ -711,6 +711,9 @@ export default defineMachineModule({
   machine: orderMachine,
   inputSchema: orderInputSchema,
   eventSchema: orderEventSchema,
+  personalData: {
+    context: { 'customer.name': 'name', 'customer.phone': 'phone', 'customer.email': 'email', 'delivery.address': 'address' },
+  },
   children: (context: OrderContext) => [
     ...Array.from({ length: context.paymentAttempts }, (_, i) => ({ type: 'payment', id: paymentIdOf(context.orderId, i + 1) })),
     ...(context.shipmentRequested ? [{ type: 'shipment', id: context.orderId }] : []),

@@ -634,6 +634,7 @@ export default defineMachineModule({
   machine: paymentMachine,
   inputSchema: paymentInputSchema,
   eventSchema: paymentEventSchema,
+  personalData: { context: { customerEmail: 'email' } },
   slaMs: {
     initiating: 10 * 60_000,
     closing: 10 * 60_000,

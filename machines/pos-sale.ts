@@ -563,6 +563,9 @@ export default defineMachineModule({
   machine: posSaleMachine,
   inputSchema: posSaleInputSchema,
   eventSchema: posSaleEventSchema,
+  personalData: {
+    context: { 'customer.phone': 'phone', 'customer.card': 'document', 'loyalty.customer.name': 'name' },
+  },
   // the console lists the sales made while the loyalty program did not answer (no discount, bonuses later)
   labels: (context) => (context.loyalty.status === 'offline' ? ['loyalty-offline'] : []),
   slaMs: { reservingStock: 60_000, committingStock: 60_000, fiscalising: 5 * 60_000, returning: 10 * 60_000 },

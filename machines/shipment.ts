@@ -338,5 +338,8 @@ export default defineMachineModule({
   machine: shipmentMachine,
   inputSchema: shipmentInputSchema,
   eventSchema: shipmentEventSchema,
+  personalData: {
+    context: { 'recipient.name': 'name', 'recipient.phone': 'phone', 'recipient.email': 'email', address: 'address' },
+  },
   slaMs: { quoting: 10 * 60_000, creatingWaybill: 10 * 60_000, awaitingPickup: 3 * 24 * 3600_000, atWarehouse: 7 * 24 * 3600_000 },
 });

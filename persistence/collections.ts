@@ -24,6 +24,8 @@ export interface ActorDoc {
   tags: string[];
   snapshot: string; // XState persisted snapshot as JSON (keys may contain '.' or '$')
   runtime: RuntimeMeta;
+  /** keyed hashes of the phones and e-mails the actor holds (its personal data is sealed in `snapshot`) */
+  personalIndex?: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -66,6 +68,7 @@ export interface JournalDoc {
   tags: string[];
   snapshot: string;
   runtime: RuntimeMeta;
+  personalIndex?: string[];
   /** Unique. The caller's idempotency key (scoped), or the entry's own id when there is none. */
   idem: string;
   requestHash: string | null;

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { ERASED, ERASED_TEXT, type PersonalDataCipher } from './personal-data-key.ts';
 import { isDuplicateKeyError } from './collections.ts';
 import { defineCollection, ensureCollectionIndexes, openCollections, type OpenedCollections } from './define-collection.ts';
 
@@ -33,6 +34,24 @@ export interface InvoiceDoc {
   /** the payment receipt: how and when it was paid (cash on delivery: not yet) */
   receipt: { paymentId: string | null; method: string; amount: number; paidAt: Date | null };
   delivery: { carrier: string; cityName?: string; warehouseName?: string; address?: { street: string; house: string; flat?: string } };
+  /** the customer and the delivery address, sealed (`customer` is then empty); see `openInvoice` */
+  personal?: string;
+}
+
+/** The invoice as stored: who it is for sealed with the personal data key. */
+function sealInvoice(invoice: InvoiceDoc, personalData: PersonalDataCipher): InvoiceDoc {
+  const { address, ...delivery } = invoice.delivery;
+  return { ...invoice, customer: {}, delivery, personal: personalData.seal({ customer: invoice.customer, address: address ?? null }) };
+}
+
+/** The invoice as issued, its customer opened (invoices stored before sealing read as they are). */
+export function openInvoice(invoice: InvoiceDoc, personalData: PersonalDataCipher): InvoiceDoc {
+  if (!invoice.personal) return invoice;
+  const { personal, ...rest } = invoice;
+  // a customer forgotten: the invoice stays, naming no one
+  if (personal === ERASED) return { ...rest, customer: { name: ERASED_TEXT } };
+  const opened = personalData.open(personal) as { customer: InvoiceDoc['customer']; address: InvoiceDoc['delivery']['address'] | null };
+  return { ...rest, customer: opened.customer, delivery: { ...rest.delivery, ...(opened.address ? { address: opened.address } : {}) } };
 }
 
 export const invoicesCollection = defineCollection<InvoiceDoc>({
@@ -203,9 +222,11 @@ export async function issueInvoice(
   orderId: string,
   data: InvoiceData,
   now = new Date(),
+  personalData?: PersonalDataCipher,
 ): Promise<InvoiceDoc> {
+  const opened = (invoice: InvoiceDoc) => (personalData ? openInvoice(invoice, personalData) : invoice);
   const existing = await collections.invoices.findOne({ _id: orderId });
-  if (existing) return existing;
+  if (existing) return opened(existing);
   let claim = await collections.invoiceNumbers.findOne({ orderId });
   while (!claim) {
     const [last] = await collections.invoiceNumbers.find({}).sort({ _id: -1 }).limit(1).toArray();
@@ -221,11 +242,12 @@ export async function issueInvoice(
   }
   const invoice: InvoiceDoc = { _id: orderId, number: claim._id, issuedAt: claim.at, ...data };
   try {
-    await collections.invoices.insertOne(invoice);
+    await collections.invoices.insertOne(personalData ? sealInvoice(invoice, personalData) : invoice);
     return invoice;
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
-    return (await collections.invoices.findOne({ _id: orderId })) ?? invoice;
+    const stored = await collections.invoices.findOne({ _id: orderId });
+    return stored ? opened(stored) : invoice;
   }
 }
 

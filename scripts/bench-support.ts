@@ -8,6 +8,11 @@ import type { ActorRuntime } from '../actors/runtime/runtime.ts';
 import { MAX_BATCH, type ActorStore } from '../actors/runtime/store.ts';
 import type { DurableWorker } from '../actors/runtime/worker.ts';
 import { createDurableRuntime } from '../actors/system.ts';
+import { PersonalDataSealer } from '../actors/runtime/personal-data.ts';
+import { loadPersonalDataKey } from '../persistence/personal-data-key.ts';
+import { Keyring } from '../persistence/secret-box.ts';
+
+const BENCH_MASTER_KEY = Buffer.alloc(32, 7);
 import type { AnyMachineModule } from '../machines/machine-module.ts';
 import type { Database } from '../persistence/database.ts';
 
@@ -162,6 +167,8 @@ export async function startInProcessRuntime(options: {
     machines: options.machines,
     effects: options.effects,
     cacheSize: options.cacheSize,
+    // the bench's own master key: its databases are thrown away
+    personalData: new PersonalDataSealer(await loadPersonalDataKey(options.database.collections.hubMeta, new Keyring(BENCH_MASTER_KEY))),
     ownerId: `in-process-${process.pid}`,
     worker: { pollMs: 200, maxAttempts: 3, backoff: { baseMs: 20, maxMs: 100 } },
   });

@@ -7,6 +7,7 @@ import { DeviceStore } from '../persistence/devices.ts';
 import { IntegrationStore } from '../persistence/integrations.ts';
 import { MASTER_KEY_FILE, readKeyFile, writeKeyFile } from '../persistence/master-key.ts';
 import { Keyring, verifyMasterKey } from '../persistence/secret-box.ts';
+import { rewrapPersonalDataKey } from '../persistence/personal-data-key.ts';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -71,6 +72,8 @@ try {
   const records = await store.load();
   const sealed = records.filter((record) => Object.keys(record.credentials).length > 0).length;
   const devices = (await new DeviceStore(database.collections.devices, keyring).load()).filter((device) => device.passwords).length;
+  // customers' personal data stays under its data key: only that key's wrapping changes
+  const personalDataKey = await rewrapPersonalDataKey(database.collections.hubMeta, keyring);
   if (generated) {
     await rename(keyFile, `${keyFile}.previous`).catch(() => undefined);
     await rename(`${keyFile}.next`, keyFile);
@@ -79,7 +82,7 @@ try {
     process.stdout.write('Set HUB_MASTER_KEY to the new key (HUB_NEW_MASTER_KEY) before the next start.\n');
   }
   process.stdout.write(
-    `Re-encrypted the credentials of ${sealed} integration(s) and the passwords of ${devices} device(s) under key ${keyring.currentKeyId}.\n`,
+    `Re-encrypted the credentials of ${sealed} integration(s) and the passwords of ${devices} device(s)${personalDataKey ? ' and the personal data key' : ''} under key ${keyring.currentKeyId}.\n`,
   );
 } finally {
   await database.close();

@@ -97,7 +97,8 @@ export class ActorQueries {
     return docs.map((doc) => {
       let migrated: PersistedSnapshotJson;
       try {
-        migrated = migrateSnapshot(module, doc.version, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+        const stored = this.deps.runtime.personalData.openSnapshot(module, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+        migrated = migrateSnapshot(module, doc.version, stored);
       } catch (error) {
         if (error instanceof SnapshotVersionError)
           throw errors.unsupportedVersion(doc._id, error.storedVersion, error.currentVersion, error.reason);

@@ -27,6 +27,7 @@ import {
   tagsOf,
   workOf,
 } from './machine-glue.ts';
+import type { PersonalDataSealer } from './personal-data.ts';
 import type { MachineRegistry } from './registry.ts';
 import { actorKey, journalId, type ActorStore, type CommitRequest } from './store.ts';
 
@@ -85,6 +86,8 @@ export interface ActorRuntimeOptions {
   logger: Logger;
   clock: Clock;
   cacheSize: number;
+  /** seals the personal data machines declare before anything is stored, opens it when read */
+  personalData: PersonalDataSealer;
   /** Called after every commit with the effects and timers it created (the workers' fast path). */
   onCommitted?: (work: CommittedWork) => void;
   /** Called after every committed transition (alerts on states that need a person, metrics). Must not throw. */
@@ -131,6 +134,10 @@ export class ActorRuntime {
 
   get registry(): MachineRegistry {
     return this.options.registry;
+  }
+
+  get personalData(): PersonalDataSealer {
+    return this.options.personalData;
   }
 
   /**
@@ -319,11 +326,16 @@ export class ActorRuntime {
    * machine's version by the declared migrations (or refused), never cast.
    */
   viewOfStored(doc: ActorDoc): ActorView {
-    return viewOf(liveOfStored(this.options.registry.get(doc.type), doc));
+    return viewOf(liveOfStored(this.options.registry.get(doc.type), doc, this.options.personalData));
   }
 
   evictAll(): void {
     this.cache.clear();
+  }
+
+  /** Drops one actor from memory: its next read loads what is stored (after its stored data was rewritten). */
+  evict(type: string, id: string): void {
+    this.cache.delete(actorKey(type, id));
   }
 
   private async deliver(
@@ -401,7 +413,7 @@ export class ActorRuntime {
     const now = new Date(this.options.clock.now());
     const revision = (previous?.revision ?? 0) + 1;
     const commitId = randomUUID();
-    const { meta, newEffects, newTimers, obsoleteEffects, obsoleteTimers } = planWork({
+    const planned = planWork({
       previous: previous?.runtime ?? null,
       next,
       work,
@@ -409,8 +421,12 @@ export class ActorRuntime {
       commit: { id: commitId, revision, at: now },
       actor: { key, type, id },
     });
+    const sealer = this.options.personalData;
+    const { meta, newTimers, obsoleteEffects, obsoleteTimers } = planned;
+    const newEffects = planned.newEffects.map((effect) => ({ ...effect, input: sealer.sealJson(effect.input) }));
 
-    const persisted = JSON.stringify(persistSnapshot(module, next));
+    const persisted = JSON.stringify(sealer.sealSnapshot(module, persistSnapshot(module, next)));
+    const personalIndex = module.personalData ? { personalIndex: sealer.indexOf(module, next.context) } : {};
     const to = flattenStateValue(next.value);
     const tags = tagsOf(next, module);
     const entryId = journalId(key, revision);
@@ -422,13 +438,14 @@ export class ActorRuntime {
       commitId,
       version: module.version,
       eventType: eventType,
-      event: JSON.stringify(event ?? null),
+      event: JSON.stringify(sealer.sealEvent(module, eventType, event ?? null)),
       from: previous ? flattenStateValue(previous.snapshot.value) : null,
       to,
       status: next.status,
       tags,
       snapshot: persisted,
       runtime: toStoredMeta(meta),
+      ...personalIndex,
       idem: idem ?? entryId,
       requestHash: options.requestHash ?? null,
       origin: options.origin,
@@ -446,6 +463,7 @@ export class ActorRuntime {
       tags,
       snapshot: persisted,
       runtime: toStoredMeta(meta),
+      ...personalIndex,
       createdAt,
       updatedAt: now,
     };
@@ -520,7 +538,8 @@ export class ActorRuntime {
     const type = entry.actor.slice(0, slash);
     const id = entry.actor.slice(slash + 1);
     const module = this.options.registry.get(type);
-    const snapshot = restoreSnapshot(module, entry.version, JSON.parse(entry.snapshot) as PersistedSnapshotJson);
+    const stored = JSON.parse(entry.snapshot) as PersistedSnapshotJson;
+    const snapshot = restoreSnapshot(module, entry.version, this.options.personalData.openSnapshot(module, stored));
     return viewOf({
       key: entry.actor,
       type,
@@ -547,7 +566,7 @@ export class ActorRuntime {
       this.cache.delete(key);
       return null;
     }
-    const live = liveOfStored(module, stored.doc);
+    const live = liveOfStored(module, stored.doc, this.options.personalData);
     this.cache.set(key, live);
     return live;
   }
@@ -585,10 +604,12 @@ function isConflict(result: ActorView | Conflict): result is Conflict {
 }
 
 /** Restores a stored actor through its machine's migrations; a snapshot that cannot be migrated is refused (409). */
-function liveOfStored(module: MachineModule, doc: ActorDoc): LiveActor {
+function liveOfStored(module: MachineModule, doc: ActorDoc, personalData: PersonalDataSealer): LiveActor {
   let snapshot: AnyMachineSnapshot;
   try {
-    snapshot = restoreSnapshot(module, doc.version, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+    // opened at the paths declared now: a migration that moves personal data moves it opened
+    const stored = personalData.openSnapshot(module, JSON.parse(doc.snapshot) as PersistedSnapshotJson);
+    snapshot = restoreSnapshot(module, doc.version, stored);
   } catch (error) {
     if (error instanceof SnapshotVersionError) {
       throw errors.unsupportedVersion(doc._id, error.storedVersion, error.currentVersion, error.reason);

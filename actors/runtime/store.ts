@@ -454,6 +454,7 @@ function projectionFromJournal(entry: JournalDoc, previous: ActorDoc | null): Ac
     tags: entry.tags,
     snapshot: entry.snapshot,
     runtime: entry.runtime,
+    ...(entry.personalIndex ? { personalIndex: entry.personalIndex } : {}),
     createdAt: entry.actorCreatedAt ?? previous?.createdAt ?? entry.at,
     updatedAt: entry.at,
   };

@@ -185,7 +185,7 @@ export class DurableWorker {
     try {
       if (!handler) throw new EffectError(RUNTIME_EFFECT_ERROR_CODES.notImplemented, `no handler for effect "${effect.src}"`, false);
       const effectLogger = logger.child({ effect: effectId, src: effect.src });
-      const input: unknown = JSON.parse(effect.input);
+      const input = this.options.runtime.personalData.openJson(effect.input);
       const output = await abortable(
         handler(input, {
           idempotencyKey: effectId,

@@ -12,6 +12,7 @@ import { allMachines } from '../../machines/index.ts';
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalEventFor, personalViewFor } from '../personal-data.ts';
 
 const createBody = z
   .object({
@@ -91,13 +92,14 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
   });
 
   router.get('/actors/:type/:id', documented.get, async (ctx) => {
-    ctx.body = await runtime.get(ctx.params.type ?? '', ctx.params.id ?? '');
+    ctx.body = personalViewFor(ctx.state, runtime.registry, await runtime.get(ctx.params.type ?? '', ctx.params.id ?? ''));
   });
 
   router.get('/actors/:type/:id/journal', documented.journal, async (ctx) => {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const actor = await runtime.get(type, id);
+    const module = runtime.registry.get(type);
     const query = parseQuery(journalQuery, ctx.query);
     const entries = await store.readJournal(actorKey(type, id), query.after, Math.min(query.limit, actor.revision - query.after));
     const last = entries.at(-1);
@@ -105,7 +107,13 @@ export function actorRoutes(runtime: ActorRuntime, store: ActorStore): Router<Hu
       actor: { type, id, revision: actor.revision },
       entries: entries.map((entry) => ({
         revision: entry.revision,
-        event: JSON.parse(entry.event) as unknown,
+        event: personalEventFor(
+          ctx.state,
+          runtime.registry,
+          type,
+          entry.eventType,
+          runtime.personalData.openEvent(module, entry.eventType, JSON.parse(entry.event) as unknown),
+        ),
         from: entry.from,
         to: entry.to,
         at: entry.at.toISOString(),

@@ -18,6 +18,7 @@ import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalViewFor, readsPersonalData } from '../personal-data.ts';
 import { idempotencyKeyOf, requestHash } from './actors.ts';
 
 export interface ApplicationRouteDeps {
@@ -107,7 +108,8 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     updatedAt,
   });
 
-  const view = async (actor: ActorView<ApplicationContext>) => {
+  /** `personal`: the partner's messages are shown (they hold the client's data in clear) */
+  const view = async (actor: ActorView<ApplicationContext>, personal: boolean) => {
     const c = actor.context;
     const names = labels();
     const [journal, documents, outbound, inbound] = await Promise.all([
@@ -180,7 +182,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
           return {
             msgId: doc.deliveryId,
             payloadType: envelope.success ? envelope.data.payloadType : null,
-            payload: envelope.success ? envelope.data.payload : null,
+            payload: envelope.success && personal ? envelope.data.payload : null,
             receivedAt: doc.receivedAt.toISOString(),
             status: doc.status,
             result: doc.result,
@@ -201,13 +203,16 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     );
     const names = labels();
     ctx.body = {
-      applications: found.map((a) => summary(a.id, a.state, a.context, names, a.createdAt, a.updatedAt)),
+      applications: found
+        .map((a) => personalViewFor(ctx.state, deps.runtime.registry, a))
+        .map((a) => summary(a.id, a.state, a.context, names, a.createdAt, a.updatedAt)),
       nextCursor: found.length === query.limit ? (found.at(-1)?.createdAt ?? null) : null,
     };
   });
 
   router.get('/applications/:id', documented.get, async (ctx) => {
-    ctx.body = await view(await applications.get(ctx.params.id ?? ''));
+    const application = await applications.get(ctx.params.id ?? '');
+    ctx.body = await view(personalViewFor(ctx.state, deps.runtime.registry, application), readsPersonalData(ctx.state));
   });
 
   router.get('/applications/:id/documents/:documentId', documented.document, async (ctx) => {
@@ -242,7 +247,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
         throw error;
       });
     ctx.set('Idempotent-Replayed', String(result.replayed));
-    ctx.body = await view(result.actor);
+    ctx.body = await view(result.actor, true);
   });
 
   // sandbox mode only: Goodfin's sandbox pushes a batch of applications to our endpoint

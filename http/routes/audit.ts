@@ -4,6 +4,9 @@ import type { AuditLog } from '../../actors/platform/audit/audit-log.ts';
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { parseQuery } from '../validation.ts';
+import { readsPersonalData } from '../personal-data.ts';
+
+const HIDDEN = '(hidden: may hold personal data)';
 
 const isoDate = z
   .string()
@@ -38,7 +41,14 @@ export function auditRoutes(deps: { audit: AuditLog }): Router<HubState> {
   router.get('/', documented.list, async (ctx) => {
     const filter = parseQuery(querySchema, ctx.query);
     await deps.audit.flush();
-    ctx.body = await deps.audit.list(filter);
+    const page = await deps.audit.list(filter);
+    // what a partner call sent and got back may name a customer (a waybill's recipient, a mail's address)
+    ctx.body = readsPersonalData(ctx.state)
+      ? page
+      : {
+          ...page,
+          entries: page.entries.map((entry) => ({ ...entry, request: entry.request && HIDDEN, response: entry.response && HIDDEN })),
+        };
   });
   return router;
 }

@@ -13,6 +13,7 @@ import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalViewFor } from '../personal-data.ts';
 
 /**
  * The inspection API (`/admin/machines`, `/admin/actors`, `/admin/incidents`):
@@ -167,7 +168,7 @@ export function inspectionRoutes(deps: InspectionDeps): Router<HubState> {
     const type = ctx.params.type ?? '';
     const id = ctx.params.id ?? '';
     const module = deps.runtime.registry.get(type);
-    const actor = await deps.runtime.get(type, id);
+    const actor = personalViewFor(ctx.state, deps.runtime.registry, await deps.runtime.get(type, id));
     const key = actorKey(type, id);
     const [pendingTimers, inFlight] = await Promise.all([
       timers.find({ actor: key }).sort({ dueAt: 1 }).toArray(),

@@ -17,6 +17,10 @@ import { contracts } from '../openapi/contract.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalViewFor, readsPersonalData } from '../personal-data.ts';
+import { maskEmail, maskValue } from '../../actors/runtime/personal-data.ts';
+import { openInvoice } from '../../persistence/commerce.ts';
+import type { CustomerForgetting } from '../../actors/domains/orders/forget-customer.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 import { isMarketplace, MARKETPLACES, type MarketplaceName } from '../../common/marketplaces.ts';
 import { ListingRefused, productMarketplacesSchema } from '../../actors/domains/marketplaces/listings.ts';
@@ -30,8 +34,15 @@ export interface OrderRouteDeps {
   seller: Seller;
   /** listings at the marketplaces (with the product) and each marketplace order's sync state (with the order) */
   marketplaces: MarketplaceSync;
+  /** erases a customer's personal data on request (`POST /admin/customers/forget`) */
+  forgetting: CustomerForgetting;
   now?: () => number;
 }
+
+const forgetBody = z
+  .object({ phone: z.string().trim().min(5).max(32).optional(), email: z.string().trim().min(3).max(254).optional() })
+  .strict()
+  .refine((body) => Boolean(body.phone) !== Boolean(body.email), 'give either the phone or the e-mail');
 
 const listQuery = z.object({
   state: z.string().max(100).optional(),
@@ -96,6 +107,15 @@ const documented = contracts('Orders and payments', {
     responses: { 200: { description: 'PDF', mediaType: 'application/pdf' } },
   },
   paymentQr: { summary: "The order's payment link as a QR code", auth: ['operator', 'viewer'], query: qrFormatSchema, responses: qrImage },
+  forgetCustomer: {
+    summary: "Erase a customer's personal data from their finished orders older than the retention period",
+    auth: ['admin'],
+    body: forgetBody,
+    responses: {
+      200: 'what was erased, and the orders kept (with the date each may go)',
+      409: 'an order of the customer is still under way (`details.orders`)',
+    },
+  },
   putProduct: {
     summary: 'Create or change a product, and where it is listed',
     auth: ['admin'],
@@ -266,7 +286,7 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
           currency: c.currency,
           total: c.pricing?.total ?? c.total,
           method: c.payment.method,
-          customer: c.customer.name ?? null,
+          customer: personalViewFor(ctx.state, deps.runtime.registry, order).context.customer.name ?? null,
           invoice: c.invoice?.number ?? null,
           late: c.late,
           createdAt: order.createdAt,
@@ -278,7 +298,8 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/orders/:id', documented.get, async (ctx) => {
-    ctx.body = await orderView(deps.runtime, await orders.get(ctx.params.id ?? ''), deps.marketplaces);
+    const order = personalViewFor(ctx.state, deps.runtime.registry, await orders.get(ctx.params.id ?? ''));
+    ctx.body = await orderView(deps.runtime, order, deps.marketplaces);
   });
 
   const sendToOrder = (ctx: EventRequest, event: OrderEvent) =>
@@ -303,8 +324,11 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
   });
 
   router.get('/orders/:id/invoice.pdf', documented.invoice, async (ctx) => {
-    const invoice = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
-    if (!invoice) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
+    const stored = await deps.commerce.invoices.findOne({ _id: ctx.params.id ?? '' });
+    if (!stored) throw errors.notFound(`the invoice of order ${ctx.params.id ?? ''}`);
+    const opened = openInvoice(stored, deps.runtime.personalData.cipher);
+    // a viewer's copy names the customer as the order does for them: masked
+    const invoice = readsPersonalData(ctx.state) ? opened : { ...opened, customer: maskInvoiceCustomer(opened.customer) };
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', `inline; filename="invoice-${String(invoice.number).padStart(6, '0')}.pdf"`);
     ctx.body = await renderInvoicePdf(invoice, deps.seller);
@@ -322,6 +346,14 @@ export function orderRoutes(deps: OrderRouteDeps): Router<HubState> {
     ctx.type = qr.type;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = qr.body;
+  });
+
+  router.post('/admin/customers/forget', documented.forgetCustomer, async (ctx) => {
+    const body = parseBody(forgetBody, ctx.state.body ?? {});
+    ctx.body = await deps.forgetting.forget(
+      { ...(body.phone ? { phone: body.phone } : {}), ...(body.email ? { email: body.email } : {}) },
+      ctx.state.principal?.name ?? 'unknown',
+    );
   });
 
   router.put('/admin/products/:sku', documented.putProduct, async (ctx) => {
@@ -432,6 +464,14 @@ export function thankYouRoutes(): Router<HubState> {
 }
 
 /** A listing refused by the listings: the request's 400 (or 409 for an item listed as another product). */
+function maskInvoiceCustomer(customer: { name?: string; phone?: string; email?: string }) {
+  return {
+    ...(customer.name ? { name: String(maskValue(customer.name, 'name')) } : {}),
+    ...(customer.phone ? { phone: String(maskValue(customer.phone, 'phone')) } : {}),
+    ...(customer.email ? { email: String(maskValue(customer.email, 'email')) } : {}),
+  };
+}
+
 function listingError(error: unknown): never {
   if (!(error instanceof ListingRefused)) throw error;
   if (error.status === 409) throw errors.conflict(error.message, { path: error.path });
@@ -449,7 +489,14 @@ export function commerceAdminRoutes(deps: { mailer: Mailer; commerce: CommerceCo
   router.get('/admin/mail', documented.mail, async (ctx) => {
     const query = parseQuery(mailQuery, ctx.query);
     const mail = await deps.mailer.list(query);
-    ctx.body = { mail: mail.map(({ _id, ...rest }) => ({ id: _id, ...rest })) };
+    const personal = readsPersonalData(ctx.state);
+    ctx.body = {
+      mail: mail.map(({ _id, ...rest }) => ({
+        id: _id,
+        ...rest,
+        ...(personal ? {} : { to: maskEmail(rest.to), text: '(hidden: it is written to the customer)' }),
+      })),
+    };
   });
   router.get('/admin/reports', documented.reports, async (ctx) => {
     const reports = await deps.commerce.reports.find({}).sort({ _id: -1 }).limit(60).toArray();

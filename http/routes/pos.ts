@@ -23,6 +23,7 @@ import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { parseBody, parseQuery } from '../validation.ts';
+import { personalViewFor } from '../personal-data.ts';
 import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
 
 export interface PosRouteDeps {
@@ -271,7 +272,7 @@ export function posRoutes(deps: PosRouteDeps): Router<HubState> {
   });
 
   router.get('/pos/sales/:id', documented.get, async (ctx) => {
-    ctx.body = await saleView(deps.runtime, await sales.get(ctx.params.id ?? ''));
+    ctx.body = await saleView(deps.runtime, personalViewFor(ctx.state, deps.runtime.registry, await sales.get(ctx.params.id ?? '')));
   });
 
   const send = (ctx: EventRequest, event: PosSaleEvent) =>

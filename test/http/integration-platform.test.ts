@@ -181,7 +181,7 @@ test('a wrong master key stops the start; rotate-key re-encrypts everything unde
   assert.equal(refused.code, 1, 'rotation needs the current key');
   const rotated = await rotateKey({ MONGODB_DB: dbName, HUB_MASTER_KEY: keyA, HUB_NEW_MASTER_KEY: keyB });
   assert.equal(rotated.code, 0, rotated.output);
-  assert.match(rotated.output, /Re-encrypted the credentials of 1 integration/);
+  assert.match(rotated.output, /Re-encrypted the credentials of 1 integration.* and the personal data key/);
 
   await assert.rejects(startHubProcess({ dbName, env: { HUB_MASTER_KEY: keyA } }), /HUB_MASTER_KEY is not the key/);
   const after = await startHubProcess({ dbName, env: { HUB_MASTER_KEY: keyB } });

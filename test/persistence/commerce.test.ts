@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient, type Db } from 'mongodb';
-import { commerceCollections, ensureCommerceIndexes, issueInvoice, onceAtProvider, type InvoiceData } from '../../persistence/commerce.ts';
+import { randomBytes } from 'node:crypto';
+import {
+  commerceCollections,
+  ensureCommerceIndexes,
+  issueInvoice,
+  onceAtProvider,
+  openInvoice,
+  type InvoiceData,
+} from '../../persistence/commerce.ts';
+import { PersonalDataCipher } from '../../persistence/personal-data-key.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 
 const data: InvoiceData = {
@@ -63,3 +72,33 @@ test('a provider call without idempotency is made once per key; its answer is re
     const again = await onceAtProvider(collections, 'effect-1', 'invoice.create', call);
     assert.deepEqual([first, again, calls], [{ invoiceId: 'inv-1' }, { invoiceId: 'inv-1' }, 1]);
   }));
+
+test("an invoice's customer and address are sealed at rest, opened for rendering, and name no one once erased", async () => {
+  const client = await new MongoClient(databaseUri()).connect();
+  try {
+    const collections = commerceCollections(client.db(uniqueDatabaseName('invoice-sealed')));
+    const cipher = new PersonalDataCipher(randomBytes(32));
+    const personal: InvoiceData = {
+      customer: { name: 'Олена Петренко', phone: '+380501234567', email: 'olena@example.com' },
+      lines: [],
+      pricing: { subtotal: 0, deliveryFee: 0, fees: [], total: 0, vatRatePercent: 20, vat: 0, currency: 'UAH' },
+      receipt: { paymentId: null, method: 'cod', amount: 0, paidAt: null },
+      delivery: { carrier: 'novaposhta', address: { street: 'Хрещатик', house: '1' } },
+    };
+    const issued = await issueInvoice(collections, 'sealed-1', personal, new Date(), cipher);
+    assert.deepEqual(issued.customer, personal.customer);
+    const stored = await collections.invoices.findOne({ _id: 'sealed-1' });
+    assert.ok(stored);
+    for (const secret of ['Петренко', '501234567', 'olena', 'Хрещатик']) assert.ok(!JSON.stringify(stored).includes(secret), secret);
+    const opened = openInvoice(stored, cipher);
+    assert.deepEqual([opened.customer, opened.delivery.address], [personal.customer, personal.delivery.address]);
+    assert.deepEqual(
+      (await issueInvoice(collections, 'sealed-1', personal, new Date(), cipher)).customer,
+      personal.customer,
+      'a repeat answers it opened',
+    );
+    assert.deepEqual(openInvoice({ ...stored, personal: 'pd1.erased' }, cipher).customer, { name: '[erased]' });
+  } finally {
+    await client.close();
+  }
+});

@@ -2,9 +2,14 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { replayRevisions } from '../../actors/runtime/replay.ts';
-import type { MachineModule } from '../../machines/machine-module.ts';
+import type { MachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
 import { collectionsOf, type Collections, type JournalDoc } from '../../persistence/collections.ts';
 import { databaseUri } from './database.ts';
+import type { PersonalDataSealer } from '../../actors/runtime/personal-data.ts';
+import { PersonalDataSealer as Sealer } from '../../actors/runtime/personal-data.ts';
+import { loadPersonalDataKey } from '../../persistence/personal-data-key.ts';
+import { Keyring } from '../../persistence/secret-box.ts';
+import { TEST_MASTER_KEY } from './hub-process.ts';
 
 /**
  * The README promises that every machine is deterministic: an actor's journal,
@@ -25,10 +30,12 @@ export interface ReplayOutcome {
  * journal is complete as soon as a commit returns, the projection may lag.
  */
 export async function replayEveryActor(
-  collections: Pick<Collections, 'journal'>,
+  collections: Pick<Collections, 'journal' | 'hubMeta'>,
   machines: readonly MachineModule[],
   where = 'the database',
 ): Promise<ReplayOutcome> {
+  // the personal data key test hubs and runtimes seal with (under the tests' master key)
+  const personalData = new Sealer(await loadPersonalDataKey(collections.hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))));
   const byType = new Map(machines.map((module) => [module.type, module]));
   const journals = new Map<string, JournalDoc[]>();
   // One scan: FerretDB filters anything but `_id` outside SQL, so a query per actor would scan the journal once per actor.
@@ -45,7 +52,7 @@ export async function replayEveryActor(
     if (!module) continue;
     entries.sort((a, b) => a.revision - b.revision);
     outcome.replayed[type] = (outcome.replayed[type] ?? 0) + 1;
-    const divergence = divergenceOf(module, entries);
+    const divergence = divergenceOf(module, entries, personalData);
     if (divergence) outcome.divergences.push(`${actor} in ${where}: ${divergence}`);
   }
   return outcome;
@@ -53,7 +60,7 @@ export async function replayEveryActor(
 
 /** Asserts that every actor of `machines`' types in one database replays to its journal, and that there was one of each. */
 export async function assertJournalsReplay(
-  collections: Pick<Collections, 'journal'>,
+  collections: Pick<Collections, 'journal' | 'hubMeta'>,
   machines: readonly MachineModule[],
 ): Promise<Record<string, number>> {
   const outcome = await replayEveryActor(collections, machines);
@@ -93,13 +100,13 @@ function assertOutcome(outcome: ReplayOutcome, machines: readonly MachineModule[
 }
 
 /** Where the replay first parts from the stored snapshots, or null when it gives every one of them. */
-function divergenceOf(module: MachineModule, entries: readonly JournalDoc[]): string | null {
+function divergenceOf(module: MachineModule, entries: readonly JournalDoc[], personalData: PersonalDataSealer): string | null {
   // a snapshot stored by another version of the machine is not this machine's to reproduce
   const foreign = entries.find((entry) => entry.version !== module.version);
   if (foreign) return `revision ${foreign.revision} was written by version ${foreign.version}, this build is version ${module.version}`;
   try {
-    for (const { entry, snapshot } of replayRevisions(module, entries)) {
-      const stored: unknown = JSON.parse(entry.snapshot);
+    for (const { entry, snapshot } of replayRevisions(module, entries, personalData)) {
+      const stored: unknown = personalData.openSnapshot(module, JSON.parse(entry.snapshot) as PersistedSnapshotJson);
       if (isDeepStrictEqual(snapshot, stored)) continue;
       const origin = entry.origin.kind === 'effect' || entry.origin.kind === 'timer' ? ` from ${entry.origin.kind}` : '';
       const found = differences(snapshot, stored, '');

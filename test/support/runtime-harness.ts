@@ -10,6 +10,17 @@ import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
 import { connectDatabase, type Database } from '../../persistence/database.ts';
 import { databaseUri, eventually } from './database.ts';
 import type { ActorView } from '../../actors/runtime/runtime.ts';
+import { PersonalDataSealer } from '../../actors/runtime/personal-data.ts';
+import { loadPersonalDataKey } from '../../persistence/personal-data-key.ts';
+import { Keyring } from '../../persistence/secret-box.ts';
+import { TEST_MASTER_KEY } from './hub-process.ts';
+
+/** The personal data key of a test database, under the master key test hubs run with (so both read each other's actors). */
+export async function testPersonalData(database: Database): Promise<PersonalDataSealer> {
+  return new PersonalDataSealer(
+    await loadPersonalDataKey(database.collections.hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))),
+  );
+}
 
 /** The service's own (redacting) logger, quiet unless TEST_LOG_LEVEL asks for more. */
 export const quietLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', json: false });
@@ -46,6 +57,7 @@ export async function startRuntime(options: {
     machines: options.machines,
     effects: options.effects ?? [],
     cacheSize: options.cacheSize ?? 100,
+    personalData: await testPersonalData(database),
     ownerId: `test-${process.pid}`,
     worker: {
       pollMs: options.pollMs ?? 200,

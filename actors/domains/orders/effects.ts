@@ -14,6 +14,7 @@ import paymentModule, { type PaymentInput } from '../../../machines/payment.ts';
 import shipmentModule from '../../../machines/shipment.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import { issueInvoice, type CommerceCollections } from '../../../persistence/commerce.ts';
+import type { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import type { ReferenceCollections } from '../../../persistence/reference.ts';
 import type { AuditLog } from '../../platform/audit/audit-log.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
@@ -47,6 +48,8 @@ export interface OrderEffectDeps {
   printing: { fiscalRegister: () => string | null; packingPrinter: () => string | null; policy: FiscalPolicy };
   logger: Logger;
   now?: () => number;
+  /** seals the customer on the invoice kept for re-rendering */
+  personalData: PersonalDataCipher;
 }
 
 export function orderEffects(deps: OrderEffectDeps): BoundEffects {
@@ -188,6 +191,7 @@ export function orderEffects(deps: OrderEffectDeps): BoundEffects {
         },
       },
       issuedAt,
+      deps.personalData,
     );
     await deps.audit.recordChange({
       kind: 'business',

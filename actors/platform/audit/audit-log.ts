@@ -3,6 +3,7 @@ import type { Collection, Filter } from 'mongodb';
 import type { Logger } from 'winston';
 import { redact } from '../../../common/logger.ts';
 import type { AuditDoc } from '../../../persistence/collections.ts';
+import { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 
 export type AuditEntry = Omit<AuditDoc, '_id' | 'at'> & { at?: Date };
 
@@ -38,7 +39,15 @@ export class AuditLog {
   constructor(
     private readonly collection: Collection<AuditDoc>,
     private readonly logger: Logger,
-    private readonly options: { flushMs?: number; maxBuffer?: number } = {},
+    private readonly options: {
+      flushMs?: number;
+      maxBuffer?: number;
+      /**
+       * Seals what an entry quotes (a partner call's request and response, an entry's details): they
+       * are whatever was sent, a waybill's recipient or a mail's address included. Opened by `list`.
+       */
+      personalData?: PersonalDataCipher;
+    } = {},
   ) {}
 
   static idFor(at: Date): string {
@@ -126,7 +135,7 @@ export class AuditLog {
       .toArray();
     const page = docs.slice(0, limit);
     return {
-      entries: page.map(({ _id, at, ...rest }) => ({ id: _id, at: at.toISOString(), ...rest })),
+      entries: page.map(({ _id, at, ...rest }) => ({ id: _id, at: at.toISOString(), ...this.opened(rest) })),
       nextCursor: docs.length > limit ? (page.at(-1)?._id ?? null) : null,
     };
   }
@@ -139,9 +148,36 @@ export class AuditLog {
 
   private toDoc(entry: AuditEntry): AuditDoc {
     const at = entry.at ?? new Date();
-    return { ...entry, details: entry.details ? (redact(entry.details) as Record<string, unknown>) : null, _id: AuditLog.idFor(at), at };
+    const details = entry.details ? (redact(entry.details) as Record<string, unknown>) : null;
+    const cipher = this.options.personalData;
+    if (!cipher) return { ...entry, details, _id: AuditLog.idFor(at), at };
+    return {
+      ...entry,
+      request: entry.request === null ? null : cipher.seal(entry.request),
+      response: entry.response === null ? null : cipher.seal(entry.response),
+      details: details === null ? null : { [SEALED_DETAILS]: cipher.seal(details) },
+      _id: AuditLog.idFor(at),
+      at,
+    };
+  }
+
+  /** An entry's quoted parts opened (entries written before sealing read as they are). */
+  private opened<T extends Pick<AuditDoc, 'request' | 'response' | 'details'>>(entry: T): T {
+    const cipher = this.options.personalData;
+    if (!cipher) return entry;
+    const open = (value: string | null) => (value !== null && PersonalDataCipher.isSealed(value) ? String(cipher.open(value)) : value);
+    const sealedDetails = entry.details?.[SEALED_DETAILS];
+    return {
+      ...entry,
+      request: open(entry.request),
+      response: open(entry.response),
+      details: PersonalDataCipher.isSealed(sealedDetails) ? (cipher.open(sealedDetails) as Record<string, unknown>) : entry.details,
+    };
   }
 }
+
+/** The key an entry's sealed details are stored under (a document, so the field keeps its type). */
+const SEALED_DETAILS = 'sealed';
 
 function minId(a: string | undefined, b: string): string {
   return a === undefined || b < a ? b : a;

@@ -3,6 +3,7 @@ import type { Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
 import type { MailDoc } from '../../../persistence/commerce.ts';
+import { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import { smtpErrorMessage, smtpTransport } from './smtp.ts';
 
 /**
@@ -41,6 +42,8 @@ export class Mailer {
       logger: Logger;
       renderAttachment: AttachmentRenderer;
       now?: () => number;
+      /** seals the address and the text (a customer's name, their order) while the mail is kept */
+      personalData?: PersonalDataCipher;
     },
   ) {
     this.transport = options.smtpUrl ? smtpTransport(options.smtpUrl) : null;
@@ -50,13 +53,25 @@ export class Mailer {
     return new Date((this.options.now ?? Date.now)());
   }
 
+  private seal(text: string): string {
+    return this.options.personalData ? this.options.personalData.seal(text) : text;
+  }
+
+  /** A kept mail as it is sent and shown: address and text opened (mail kept before sealing reads as it is). */
+  private opened(doc: MailDoc): MailDoc {
+    const cipher = this.options.personalData;
+    if (!cipher) return doc;
+    const open = (value: string) => (PersonalDataCipher.isSealed(value) ? String(cipher.open(value)) : value);
+    return { ...doc, to: open(doc.to), text: open(doc.text) };
+  }
+
   /** Keeps the mail (once per id) and tries to send it now; a failed send stays pending for the job. */
   async send(mail: OutgoingMail): Promise<MailDoc> {
     const doc: MailDoc = {
       _id: mail.id,
-      to: mail.to,
+      to: this.seal(mail.to),
       subject: mail.subject,
-      text: mail.text,
+      text: this.seal(mail.text),
       template: mail.template,
       orderId: mail.orderId,
       attachments: mail.attachments ?? [],
@@ -71,14 +86,15 @@ export class Mailer {
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.options.collection.findOne({ _id: mail.id });
-      if (!existing || existing.status !== 'pending') return existing ?? doc;
-      return this.deliver(existing);
+      if (!existing || existing.status !== 'pending') return this.opened(existing ?? doc);
+      return this.deliver(this.opened(existing));
     }
     if (doc.status === 'not_configured')
       this.options.logger.info('mail kept (no SMTP server configured)', { template: doc.template, orderId: doc.orderId });
-    return doc.status === 'pending' ? this.deliver(doc) : doc;
+    return doc.status === 'pending' ? this.deliver(this.opened(doc)) : this.opened(doc);
   }
 
+  /** `doc` opened: what the sender wrote. */
   private async deliver(doc: MailDoc): Promise<MailDoc> {
     if (!this.transport) return doc;
     const attempts = doc.attempts + 1;
@@ -115,7 +131,7 @@ export class Mailer {
   async deliverPending(limit = 50): Promise<{ sent: number; pending: number }> {
     const pending = await this.options.collection.find({ status: 'pending' }).sort({ createdAt: 1 }).limit(limit).toArray();
     let sent = 0;
-    for (const doc of pending) if ((await this.deliver(doc)).status === 'sent') sent += 1;
+    for (const doc of pending) if ((await this.deliver(this.opened(doc))).status === 'sent') sent += 1;
     return { sent, pending: pending.length - sent };
   }
 
@@ -123,11 +139,12 @@ export class Mailer {
     const query: Record<string, unknown> = {};
     if (filter.orderId) query.orderId = filter.orderId;
     if (filter.status) query.status = filter.status;
-    return this.options.collection
+    const docs = await this.options.collection
       .find(query)
       .sort({ createdAt: -1 })
       .limit(Math.min(filter.limit ?? 50, 200))
       .toArray();
+    return docs.map((doc) => this.opened(doc));
   }
 
   close(): void {

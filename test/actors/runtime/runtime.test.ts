@@ -308,7 +308,7 @@ test('the replay check names the actor, the revision where its replay first part
   // a journal of its own, so the other tests' actors stay as they are
   const journal = database.collections.db.collection<JournalDoc>('journal_replay_check');
   await journal.insertMany(entries);
-  assert.deepEqual(await assertJournalsReplay({ journal }, [probe]), { probe: 1 });
+  assert.deepEqual(await assertJournalsReplay({ journal, hubMeta: database.collections.hubMeta }, [probe]), { probe: 1 });
 
   // Revision 2 (ADD 3) stored as if the machine had added 30; later revisions are untouched and
   // still agree with the replay, so only a check revision by revision sees it.
@@ -317,15 +317,15 @@ test('the replay check names the actor, the revision where its replay first part
   const tampered = JSON.parse(second.snapshot) as { context: { total: number } };
   tampered.context.total = 30;
   await journal.updateOne({ _id: second._id }, { $set: { snapshot: JSON.stringify(tampered) } });
-  const { divergences } = await replayEveryActor({ journal }, [probe]);
+  const { divergences } = await replayEveryActor({ journal, hubMeta: database.collections.hubMeta }, [probe]);
   assert.equal(divergences.length, 1, divergences.join('\n'));
   assert.match(divergences[0]!, /^probe\/replay-1 .*revision 2 \(ADD\):\n {2}context\.total: replayed 3, stored 30$/);
-  await assert.rejects(assertJournalsReplay({ journal }, [probe]), /probe\/replay-1/);
+  await assert.rejects(assertJournalsReplay({ journal, hubMeta: database.collections.hubMeta }, [probe]), /probe\/replay-1/);
 });
 
 test('the replay check fails when it found no actor of a type it was asked to check', async () => {
   const journal = database.collections.db.collection<JournalDoc>('journal_replay_check_empty');
-  await assert.rejects(assertJournalsReplay({ journal }, [probe]), /no actor of probe was found/);
+  await assert.rejects(assertJournalsReplay({ journal, hubMeta: database.collections.hubMeta }, [probe]), /no actor of probe was found/);
 });
 
 test('a projection left behind by a crash is rolled forward from the journal on load', async () => {

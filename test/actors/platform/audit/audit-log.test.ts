@@ -6,6 +6,8 @@ import { auditRetentionJob } from '../../../../actors/platform/audit/retention-j
 import { collectionsOf } from '../../../../persistence/collections.ts';
 import { databaseUri, uniqueDatabaseName } from '../../../support/database.ts';
 import { quietLogger } from '../../../support/runtime-harness.ts';
+import { PersonalDataCipher } from '../../../../persistence/personal-data-key.ts';
+import { randomBytes } from 'node:crypto';
 
 const entry = (overrides: Partial<AuditEntry>): AuditEntry => ({
   kind: 'outbound',
@@ -75,6 +77,30 @@ test('the audit log filters, pages newest first with a cursor, redacts details, 
     assert.equal((await audit.list({ limit: 100 })).entries.length, 11);
   } finally {
     await db.dropDatabase();
+    await client.close();
+  }
+});
+
+test('what an entry quotes is sealed in the database and opened when listed', async () => {
+  const client = await new MongoClient(databaseUri()).connect();
+  const db = client.db(uniqueDatabaseName('audit-sealed'));
+  try {
+    const audit = new AuditLog(collectionsOf(db).audit, quietLogger, { flushMs: 5, personalData: new PersonalDataCipher(randomBytes(32)) });
+    const quoted = {
+      request: '{"RecipientName":"Зореслава Тестовенко","RecipientsPhone":"380671239876"}',
+      response: '{"to":"zoreslava@example.com"}',
+      details: { recipient: 'zoreslava@example.com', reason: 'a test' },
+    };
+    audit.record(entry({ operation: 'InternetDocument.save', ...quoted }));
+    await audit.recordChange({ operation: 'order.note', principal: 'admin', details: { customer: 'Зореслава' } });
+    await audit.flush();
+    const stored = JSON.stringify(await collectionsOf(db).audit.find({}).toArray());
+    for (const secret of ['Зореслава', '671239876', 'zoreslava@']) assert.ok(!stored.includes(secret), `"${secret}" is sealed`);
+    const { entries } = await audit.list({});
+    const saved = entries.find((e) => e.operation === 'InternetDocument.save');
+    assert.deepEqual({ request: saved?.request, response: saved?.response, details: saved?.details }, quoted);
+    assert.deepEqual(entries.find((e) => e.operation === 'order.note')?.details, { customer: 'Зореслава' });
+  } finally {
     await client.close();
   }
 });
