@@ -53,6 +53,7 @@ test('an empty environment gives a working development configuration', () => {
       authFailureWindowMs: 300_000,
     },
     auditRetentionDays: 30,
+    personalDataRetentionDays: 1095,
     alerts: { smtpUrl: undefined, emailFrom: 'integration-hub@localhost', emailTo: [], webhookUrl: undefined, webhookSecret: undefined },
     mail: { smtpUrl: undefined, from: 'shop@localhost', reportTo: [] },
     orderPolicy: orderPolicySchema.parse({}),
