@@ -115,6 +115,14 @@ function blankToUndefined(value: unknown): unknown {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** `a, b,,c` → `['a', 'b', 'c']`; unset → `[]`. */
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 /** An environment variable: a trimmed string, or undefined when unset or blank. */
 const variable = () => z.preprocess(blankToUndefined, z.string().optional());
 
@@ -225,10 +233,7 @@ const rateLimitExempt = () =>
   variable().transform((value, ctx) => {
     if (value === undefined) return [...LOOPBACK];
     if (value.toLowerCase() === 'none') return [];
-    const list = value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
+    const list = commaList(value);
     const bad = list.filter((item) => !CIDR.test(item));
     if (bad.length > 0) {
       ctx.addIssue({
@@ -329,10 +334,7 @@ const schema = z.object({
     return z.NEVER;
   }),
   HUB_TRUSTED_PROXIES: variable().transform((value, ctx) => {
-    const list = (value ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
+    const list = commaList(value);
     const bad = list.filter((item) => !CIDR.test(item));
     if (bad.length > 0) {
       ctx.addIssue({
@@ -372,10 +374,7 @@ const schema = z.object({
     message: 'must be one e-mail address, e.g. hub@example.com',
   }),
   HUB_ALERT_EMAIL_TO: variable().transform((value, ctx) => {
-    const list = (value ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
+    const list = commaList(value);
     if (list.some((item) => !EMAIL.test(item))) {
       ctx.addIssue({
         code: 'custom',
@@ -391,10 +390,7 @@ const schema = z.object({
     message: 'must be one e-mail address, e.g. shop@example.com',
   }),
   HUB_REPORT_EMAIL_TO: variable().transform((value, ctx) => {
-    const list = (value ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
+    const list = commaList(value);
     if (list.some((item) => !EMAIL.test(item))) {
       ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of e-mail addresses, e.g. management@example.com' });
       return z.NEVER;

@@ -1,12 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import Router from '@koa/router';
-import { errors } from '../../common/errors.ts';
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
+import { StaticFiles, type StaticAsset } from '../static-files.ts';
 import { buildOpenApiDocument, routersOf } from '../openapi/document.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -15,7 +14,7 @@ const swaggerUi = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 const { version } = require('../../package.json') as { version: string };
 
 /** The page's files: our starter script, and Swagger UI from npm (served by the hub: the page works offline). */
-const ASSETS: Record<string, { file: string; type: string; cache: string }> = {
+const ASSETS: Record<string, StaticAsset> = {
   'docs.js': { file: path.join(here, '../docs/docs.js'), type: 'text/javascript; charset=utf-8', cache: 'no-cache' },
   'swagger-ui-bundle.js': {
     file: path.join(swaggerUi, 'swagger-ui-bundle.js'),
@@ -43,14 +42,7 @@ const documented = contracts('Documentation', {
  */
 export function documentationRoutes(app: Koa<HubState>): Router<HubState> {
   const router = new Router<HubState>();
-  const cache = new Map<string, Buffer>();
-  const load = async (file: string) => {
-    const cached = cache.get(file);
-    if (cached) return cached;
-    const content = await readFile(file);
-    cache.set(file, content);
-    return content;
-  };
+  const files = new StaticFiles(ASSETS);
 
   router.get('/openapi.json', documented.document, (ctx) => {
     ctx.type = 'application/json; charset=utf-8';
@@ -59,23 +51,15 @@ export function documentationRoutes(app: Koa<HubState>): Router<HubState> {
   });
 
   router.get('/docs', documented.page, async (ctx) => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.set(
-      'Content-Security-Policy',
+    await files.page(
+      ctx,
+      path.join(here, '../docs/index.html'),
       "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'; connect-src 'self'",
     );
-    ctx.body = await load(path.join(here, '../docs/index.html'));
   });
 
   router.get('/docs/assets/:file', documented.asset, async (ctx) => {
-    const file = ctx.params.file ?? '';
-    // an own entry only: `constructor` and its kin are on every object
-    const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
-    if (!asset) throw errors.notFound(`asset ${file}`);
-    ctx.type = asset.type;
-    ctx.set('Cache-Control', asset.cache);
-    ctx.body = await load(asset.file);
+    await files.asset(ctx, ctx.params.file ?? '');
   });
 
   // built at start: a schema zod cannot express fails here, not at the first reader
