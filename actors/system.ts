@@ -250,7 +250,14 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       alerts: alertSink,
       now,
     });
-    const loyalty = await createLoyalty({ db: collections.db, connectors, logger, alerts: alertSink, now });
+    const loyalty = await createLoyalty({
+      db: collections.db,
+      connectors,
+      logger,
+      alerts: alertSink,
+      personalData: personalData.cipher,
+      now,
+    });
     // Webhooks and links point at the public address, known once listening when not configured.
     let publicBaseUrl = config.publicBaseUrl;
     const mailer = new Mailer({
@@ -312,7 +319,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
           },
         }),
         shipmentEffects({ carriers, mailer, logger, now }),
-        goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, now }),
+        goodfinEffects({ outbox: goodfinOutbox, collections: goodfinStore, connectors, personalData: personalData.cipher, now }),
         receiptEffects({ registers: devices.registers, locks: registerLocks, now: () => new Date(now()) }),
         printJobEffects({ printers: devices.printers, now: () => new Date(now()) }),
         posSaleEffects({

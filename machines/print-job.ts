@@ -133,5 +133,7 @@ export default defineMachineModule({
   machine: printJobMachine,
   inputSchema: printJobInputSchema,
   eventSchema: printJobEventSchema,
+  // a packing slip's footer names the recipient and the address; a customer slip, the loyalty customer
+  personalData: { context: { 'slip.footer': 'document' } },
   slaMs: { printing: 5 * 60_000 },
 });

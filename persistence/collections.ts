@@ -211,7 +211,8 @@ export interface InboxDoc {
   receivedAt: Date;
   remoteAddress: string;
   headers: Record<string, string>; // secrets redacted
-  rawBody: string; // base64 of the exact bytes (signatures are over them)
+  /** base64 of the exact bytes (signatures are over them), sealed (`pd1.…`) as personal data is */
+  rawBody: string;
   contentType: string | null;
   status: 'received' | 'dispatched' | 'ignored' | 'failed';
   dispatchedTo: string | null; // `type/id`

@@ -68,8 +68,12 @@ export interface GoodfinDocumentDoc {
   applicationId: string;
   fileName: string;
   documentType: string;
+  /** of the file itself */
   size: number;
+  /** the file, sealed (`PersonalDataCipher.sealBytes`) when `sealed`: a client's documents are personal data */
   content: Buffer;
+  /** absent on a document downloaded before documents were sealed (kept in clear) */
+  sealed?: true;
   downloadedAt: Date;
 }
 

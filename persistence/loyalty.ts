@@ -19,10 +19,23 @@ export interface LoyaltyCustomerDoc {
   updatedAt: Date;
 }
 
-export const loyaltyCustomersCollection = defineCollection<LoyaltyCustomerDoc>({
+/**
+ * A customer as stored: the name, phone and card are personal data, kept sealed (`pd1.…`) and found by
+ * their keyed hashes. One stored before sealing began has no `sealed` mark (and is sealed at start).
+ */
+export interface StoredLoyaltyCustomerDoc extends Omit<LoyaltyCustomerDoc, 'name' | 'phone' | 'card'> {
+  name: string;
+  phone: string | null;
+  card: string | null;
+  phoneIndex?: string | null;
+  cardIndex?: string | null;
+  sealed?: true;
+}
+
+export const loyaltyCustomersCollection = defineCollection<StoredLoyaltyCustomerDoc>({
   name: 'loyalty_customers',
   description: 'JOWi Club customers as last heard (live answers and webhooks): identifies a customer while JOWi is unreachable',
-  indexes: [{ key: { phone: 1 } }, { key: { card: 1 } }],
+  indexes: [{ key: { phoneIndex: 1 } }, { key: { cardIndex: 1 } }],
 });
 
 export interface LoyaltyItem {
@@ -46,7 +59,7 @@ export interface LoyaltyOutboxDoc {
   kind: 'accrual' | 'refund';
   saleId: string;
   returnId: string | null;
-  /** who earns: JOWi's id when known; else the phone or card it is looked up by at delivery */
+  /** who earns: JOWi's id when known; else the phone or card it is looked up by at delivery (both sealed, `pd1.…`) */
   customer: { id: string | null; phone: string | null; card: string | null };
   /** tiyin; zero for a refund */
   amount: number;

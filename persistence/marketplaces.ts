@@ -159,7 +159,7 @@ export interface MarketplaceHeldImportDoc {
   _id: string; // `${marketplace}:${externalId}`
   marketplace: MarketplaceName;
   externalId: string;
-  /** the order as the marketplace gave it (mapped to the port's shape) */
+  /** the order as the marketplace gave it (mapped to the port's shape), sealed whole (`pd1.…`): it names the buyer */
   order: unknown;
   reason: { code: string; message: string };
   firstSeenAt: Date;

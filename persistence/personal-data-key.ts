@@ -21,7 +21,10 @@ export const ERASED_TEXT = '[erased]';
 const AAD = Buffer.from('integration-hub personal data', 'utf8');
 const DATA_KEY_ID = 'personal-data-key';
 
-export type BlindIndexKind = 'phone' | 'email';
+export type BlindIndexKind = 'phone' | 'email' | 'card';
+
+/** Sealed bytes (a client's document) begin with this, then the data key id, IV, tag and ciphertext. */
+const BYTES_MAGIC = Buffer.from('pd1b', 'ascii');
 
 export class PersonalDataCipher {
   readonly keyId: string;
@@ -64,12 +67,46 @@ export class PersonalDataCipher {
     }
   }
 
+  /** Bytes sealed as they are (no JSON, no base64): `pd1b ‖ key id ‖ iv ‖ tag ‖ ciphertext`. */
+  sealBytes(bytes: Buffer): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv);
+    cipher.setAAD(AAD);
+    const data = Buffer.concat([cipher.update(bytes), cipher.final()]);
+    return Buffer.concat([BYTES_MAGIC, Buffer.from(this.keyId, 'ascii'), iv, cipher.getAuthTag(), data]);
+  }
+
+  static areSealedBytes(bytes: Buffer): boolean {
+    return bytes.length >= BYTES_MAGIC.length + 8 + 28 && bytes.subarray(0, BYTES_MAGIC.length).equals(BYTES_MAGIC);
+  }
+
+  /** The bytes `sealBytes` sealed. Throws MasterKeyError for another key or tampered bytes. */
+  openBytes(sealed: Buffer): Buffer {
+    const keyId = sealed.subarray(BYTES_MAGIC.length, BYTES_MAGIC.length + 8).toString('ascii');
+    if (!PersonalDataCipher.areSealedBytes(sealed) || keyId !== this.keyId)
+      throw new MasterKeyError(`personal data sealed with data key ${keyId}, which is not this hub's (${this.keyId})`);
+    const body = sealed.subarray(BYTES_MAGIC.length + 8);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.dataKey, body.subarray(0, 12));
+      decipher.setAAD(AAD);
+      decipher.setAuthTag(body.subarray(12, 28));
+      return Buffer.concat([decipher.update(body.subarray(28)), decipher.final()]);
+    } catch {
+      throw new MasterKeyError('sealed personal bytes do not authenticate (tampered)');
+    }
+  }
+
+  /** A sealed string's value as text, or the string itself when it was stored before sealing (in clear). */
+  openText(stored: string): string {
+    return PersonalDataCipher.isSealed(stored) ? String(this.open(stored)) : stored;
+  }
+
   /**
-   * A keyed hash of a phone or e-mail, normalised (digits only; lower case), to find actors by it
+   * A keyed hash of a phone, e-mail or loyalty card, normalised (digits only; lower case; trimmed), to find actors by it
    * without decrypting them. Equal inputs give equal hashes, so it is kept short of a full digest.
    */
   blindIndex(kind: BlindIndexKind, value: string): string | null {
-    const normal = kind === 'phone' ? value.replace(/\D/g, '') : value.trim().toLowerCase();
+    const normal = kind === 'phone' ? value.replace(/\D/g, '') : kind === 'email' ? value.trim().toLowerCase() : value.trim();
     if (normal === '') return null;
     return `${kind[0]}:${createHmac('sha256', this.blindKey).update(`${kind}\0${normal}`).digest('base64url').slice(0, 22)}`;
   }

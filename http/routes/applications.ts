@@ -14,6 +14,7 @@ import { policyOf, statusModel } from '../../actors/domains/goodfin/model.ts';
 import type { GoodfinOutbox } from '../../actors/domains/goodfin/outbox.ts';
 import applicationModule, { APPLICATION_REFUSALS, type ApplicationContext } from '../../machines/goodfin-application.ts';
 import type { InboxDoc } from '../../persistence/collections.ts';
+import { inboxBodyOf } from '../../actors/platform/inbound/inbox.ts';
 import { documentKey, type GoodfinCollections } from '../../persistence/goodfin.ts';
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
@@ -57,8 +58,9 @@ const documented = contracts('Goodfin applications', {
   list: { summary: 'Applications, newest first', auth: ['operator', 'viewer'], query: listQuery },
   get: { summary: 'An application: statuses, history, documents, messages', auth: ['operator', 'viewer'] },
   document: {
+    // a client's file is personal data whole: viewers, who see it masked elsewhere, may not fetch it
     summary: 'A downloaded document of an application',
-    auth: ['operator', 'viewer'],
+    auth: ['operator'],
     responses: { 200: { description: 'the file', mediaType: 'application/octet-stream' } },
   },
   event: { summary: 'What bank staff do to an application', auth: ['operator'], body: staffEvent, idempotencyKey: 'optional' },
@@ -178,7 +180,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
             : null,
         })),
         received: inbound.map((doc) => {
-          const envelope = envelopeSchema.safeParse(JSON.parse(Buffer.from(doc.rawBody, 'base64').toString('utf8')));
+          const envelope = envelopeSchema.safeParse(JSON.parse(inboxBodyOf(doc, deps.runtime.personalData.cipher).toString('utf8')));
           return {
             msgId: doc.deliveryId,
             payloadType: envelope.success ? envelope.data.payloadType : null,
@@ -221,7 +223,8 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Router<HubState> 
     if (!document) throw errors.notFound(`document ${ctx.params.documentId ?? ''} of application ${id}`);
     ctx.set('Content-Type', document.fileName.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
     ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(document.fileName || document.documentId)}`);
-    ctx.body = bytesOf(document.content);
+    const stored = bytesOf(document.content);
+    ctx.body = document.sealed ? deps.runtime.personalData.cipher.openBytes(stored) : stored;
   });
 
   router.post('/applications/:id/events', documented.event, async (ctx) => {

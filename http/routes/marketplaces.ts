@@ -3,14 +3,20 @@ import { z } from 'zod';
 import { MARKETPLACES } from '../../common/marketplaces.ts';
 import { errors } from '../../common/errors.ts';
 import type { MarketplaceSync } from '../../actors/domains/marketplaces/sync.ts';
+import { mapPersonalPaths, maskValue } from '../../actors/runtime/personal-data.ts';
+import type { PersonalDataPaths } from '../../machines/machine-module.ts';
 import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { parseQuery } from '../validation.ts';
+import { readsPersonalData } from '../personal-data.ts';
 
 const nameSchema = z.enum(MARKETPLACES);
 const incidentsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 const marketplaceName = z.object({ name: nameSchema });
+
+/** Where a held order (the port's `MarketplaceOrder`) names its buyer: masked for viewers. */
+const HELD_ORDER_PERSONAL_DATA: PersonalDataPaths = { 'customer.name': 'name', 'customer.phone': 'phone', 'customer.email': 'email' };
 
 const documented = contracts('Marketplaces', {
   list: { summary: "Each marketplace's sync state: cursor, last import and push, what is due, incidents", auth: ['operator', 'viewer'] },
@@ -42,7 +48,8 @@ export function marketplaceRoutes(deps: { marketplaces: MarketplaceSync }): Rout
 
   router.get('/admin/marketplaces/:name/held', documented.held, async (ctx) => {
     const name = nameOf(ctx.params.name);
-    const held = await deps.marketplaces.collections.held.find({ marketplace: name }).sort({ firstSeenAt: 1 }).limit(500).toArray();
+    const held = await deps.marketplaces.imports.held(name);
+    const personal = readsPersonalData(ctx.state);
     ctx.body = {
       held: held.map((doc) => ({
         externalId: doc.externalId,
@@ -50,7 +57,7 @@ export function marketplaceRoutes(deps: { marketplaces: MarketplaceSync }): Rout
         attempts: doc.attempts,
         firstSeenAt: doc.firstSeenAt,
         lastTriedAt: doc.lastTriedAt,
-        order: doc.order,
+        order: personal ? doc.order : mapPersonalPaths(doc.order, HELD_ORDER_PERSONAL_DATA, maskValue),
       })),
     };
   });

@@ -10,6 +10,7 @@ import { CustomerCache } from '../../actors/domains/loyalty/customer-cache.ts';
 import { JOWI_SANDBOX_CREDENTIALS, startJowiSandbox } from '../../actors/platform/connectors/jowi/sandbox.ts';
 import { loyaltyCollections } from '../../persistence/loyalty.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
+import { hubCipherOf } from '../support/hub-cipher.ts';
 import { hubClient, startHubProcess } from '../support/hub-process.ts';
 import { quietLogger } from '../support/runtime-harness.ts';
 
@@ -45,13 +46,15 @@ test('accruals queued while JOWi is down survive a SIGKILL of the hub and are de
 
     // the sales' accruals, queued in the hub's database as a sale queues them
     const collections = loyaltyCollections(mongo.db(dbName));
+    const cipher = await hubCipherOf(mongo.db(dbName));
     const queue = new LoyaltyAccruals({
       collection: collections.outbox,
       access: {
         client: () => assert.fail('the test process never delivers'),
         settings: () => DEFAULT_JOWI_SETTINGS,
       },
-      cache: new CustomerCache(collections.customers, Date.now),
+      cache: new CustomerCache(collections.customers, cipher, Date.now),
+      personalData: cipher,
       logger: quietLogger,
       deliverOnEnqueue: false,
     });

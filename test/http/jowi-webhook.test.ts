@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { MongoClient, type Db } from 'mongodb';
 import { jowiTime } from '../../actors/platform/connectors/jowi/protocol.ts';
 import { JOWI_SANDBOX_CREDENTIALS, startJowiSandbox, type JowiSandbox } from '../../actors/platform/connectors/jowi/sandbox.ts';
-import type { LoyaltyCustomerDoc } from '../../persistence/loyalty.ts';
+import { CustomerCache } from '../../actors/domains/loyalty/customer-cache.ts';
+import { loyaltyCollections } from '../../persistence/loyalty.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
+import { hubCipherOf } from '../support/hub-cipher.ts';
 import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
 
 let jowi: JowiSandbox;
@@ -31,7 +33,9 @@ after(async () => {
   await mongo?.close();
 });
 
-const customers = () => db.collection<LoyaltyCustomerDoc>('loyalty_customers');
+/** The hub's customer cache, read as the hub reads it (its name, phone and card are stored sealed). */
+const customers = () => cacheOf(db);
+const cacheOf = async (of: Db) => new CustomerCache(loyaltyCollections(of).customers, await hubCipherOf(of), Date.now);
 const post = (body: string, signature: string) =>
   fetch(`${hub.url}/webhooks/jowi`, {
     method: 'POST',
@@ -42,7 +46,7 @@ const post = (body: string, signature: string) =>
 test('a signed customer.updated is stored once and fills the customer cache', async () => {
   const { event, delivered } = jowi.upsertCustomer({ id: 'c-1001', name: 'Алишер К.', bonus_balance: 15000 });
   assert.equal((await delivered)?.status, 200);
-  const cached = await eventually(async () => (await customers().findOne({ _id: 'c-1001' })) ?? undefined, 10_000, 'the cache');
+  const cached = await eventually(async () => (await (await customers()).get('c-1001')) ?? undefined, 10_000, 'the cache');
   assert.equal(cached.name, 'Алишер К.');
   assert.equal(cached.bonusBalance, 1_500_000, '15000.00 soums in tiyin');
   assert.equal(cached.source, 'webhook');
@@ -60,7 +64,7 @@ test('a repeated event changes nothing: answered 200 as a duplicate, the newer b
   assert.equal((await first.delivered)?.status, 200);
   const bonus = jowi.setBonus('c-1002', 2_000_000);
   assert.equal((await bonus.delivered)?.status, 200);
-  await eventually(async () => (await customers().findOne({ _id: 'c-1002' }))?.bonusBalance === 2_000_000, 10_000, 'the new balance');
+  await eventually(async () => (await (await customers()).get('c-1002'))?.bonusBalance === 2_000_000, 10_000, 'the new balance');
 
   // JOWi resends the first event (it heard no 200, say): the inbox knows it
   const body = JSON.stringify(first.event);
@@ -68,7 +72,7 @@ test('a repeated event changes nothing: answered 200 as a duplicate, the newer b
   assert.equal(again.status, 200);
   assert.deepEqual(((await again.json()) as { duplicate: boolean }).duplicate, true);
   assert.equal((await jowi.redeliver(first.event.id))?.status, 200);
-  assert.equal((await customers().findOne({ _id: 'c-1002' }))?.bonusBalance, 2_000_000);
+  assert.equal((await (await customers()).get('c-1002'))?.bonusBalance, 2_000_000);
   const copies = await db
     .collection('inbox')
     .find({ _id: `jowi:${first.event.id}` as never })
@@ -86,7 +90,7 @@ test('an event older than the cache (a late resend under a new id) is kept but c
   });
   const answer = await post(late, jowi.sign(late));
   assert.equal(answer.status, 200);
-  assert.equal((await customers().findOne({ _id: 'c-1002' }))?.bonusBalance, 2_000_000);
+  assert.equal((await (await customers()).get('c-1002'))?.bonusBalance, 2_000_000);
 });
 
 test('a bad signature is 401 and stores nothing; a malformed body is 400', async () => {
@@ -95,7 +99,7 @@ test('a bad signature is 401 and stores nothing; a malformed body is 400', async
   assert.equal(forged.status, 401);
   assert.equal((await post(body, '')).status, 401);
   assert.equal(await db.collection('inbox').countDocuments({ _id: 'jowi:ev-forged' as never }), 0);
-  assert.notEqual((await customers().findOne({ _id: 'c-1001' }))?.bonusBalance, 99_999_900);
+  assert.notEqual((await (await customers()).get('c-1001'))?.bonusBalance, 99_999_900);
 
   const malformed = JSON.stringify({ event: 'bonus.changed', id: 'ev-bad', data: { customer_id: 'c-1001', bonus_balance: 1.234 } });
   assert.equal((await post(malformed, jowi.sign(malformed))).status, 400);
@@ -129,8 +133,8 @@ test('a hub with no JOWi credentials runs its own sandbox and tells it where the
       body: JSON.stringify({ id: 'c-1002', level: 'silver' }),
     });
     assert.equal(changed.status, 200);
-    const own = mongo.db(dbName).collection<LoyaltyCustomerDoc>('loyalty_customers');
-    const cached = await eventually(async () => (await own.findOne({ _id: 'c-1002' })) ?? undefined, 10_000, 'the cache');
+    const own = await cacheOf(mongo.db(dbName));
+    const cached = await eventually(async () => (await own.get('c-1002')) ?? undefined, 10_000, 'the cache');
     assert.equal(cached.level, 'silver');
     assert.equal(cached.discountPercent, 5);
   } finally {

@@ -1,6 +1,7 @@
 import applicationModule, { type ApplicationDocument, type OutgoingMessage } from '../../../machines/goodfin-application.ts';
 import { claimApplicationNumber, documentKey, type GoodfinCollections } from '../../../persistence/goodfin.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
+import type { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import { goodfinConnector } from '../../platform/connectors/goodfin/connector.ts';
 import { bindEffects, type BoundEffects, type EffectHandler } from '../../runtime/effects.ts';
@@ -13,6 +14,8 @@ export function goodfinEffects(deps: {
   outbox: GoodfinOutbox;
   collections: GoodfinCollections;
   connectors: Connectors;
+  /** a client's documents are kept sealed */
+  personalData: PersonalDataCipher;
   now?: () => number;
 }): BoundEffects {
   const now = deps.now ?? Date.now;
@@ -49,7 +52,8 @@ export function goodfinEffects(deps: {
             fileName: document.fileName,
             documentType: document.documentType,
             size: content.length,
-            content,
+            content: deps.personalData.sealBytes(content),
+            sealed: true,
             downloadedAt: new Date(now()),
           })
           .catch((error: unknown) => {

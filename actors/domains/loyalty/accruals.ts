@@ -9,6 +9,7 @@ import { normalisePhone } from '../../platform/connectors/jowi/protocol.ts';
 import { isConnectorError } from '../../platform/connectors/kit/errors.ts';
 import type { JobDefinition } from '../../platform/jobs/registry.ts';
 import type { JowiAccess } from './access.ts';
+import type { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import type { CustomerCache } from './customer-cache.ts';
 
 /**
@@ -65,6 +66,8 @@ export interface AccrualsOptions {
   collection: Collection<LoyaltyOutboxDoc>;
   access: JowiAccess;
   cache: CustomerCache;
+  /** the phone or card an accrual waits with is kept sealed */
+  personalData: PersonalDataCipher;
   logger: Logger;
   alerts?: AlertSink;
   now?: () => number;
@@ -86,6 +89,14 @@ export class LoyaltyAccruals {
   private readonly deliveries = new OneRunAtATime(() => this.deliverDue());
 
   constructor(private readonly options: AccrualsOptions) {}
+
+  private sealed(value: string | null): string | null {
+    return value === null ? null : this.options.personalData.seal(value);
+  }
+
+  private opened(value: string | null): string | null {
+    return value === null ? null : this.options.personalData.openText(value);
+  }
 
   private now(): number {
     return (this.options.now ?? Date.now)();
@@ -109,7 +120,7 @@ export class LoyaltyAccruals {
       kind: 'accrual',
       saleId: input.saleId,
       returnId: null,
-      customer: { id: input.customerId ?? null, phone, card },
+      customer: { id: input.customerId ?? null, phone: this.sealed(phone), card: this.sealed(card) },
       amount: input.amount,
       discount: input.discount,
       bonusSpent: input.bonusSpent,
@@ -263,7 +274,8 @@ export class LoyaltyAccruals {
     const client = this.options.access.client();
     let customerId = doc.customer.id;
     if (!customerId) {
-      const query = doc.customer.phone ? { phone: doc.customer.phone } : { card: doc.customer.card ?? '' };
+      const phone = this.opened(doc.customer.phone);
+      const query = phone ? { phone } : { card: this.opened(doc.customer.card) ?? '' };
       const found = await client.findCustomer(query);
       if (!found) throw new Refused('customer not found (40)');
       if (found.blocked) throw new Refused('card blocked (41)');

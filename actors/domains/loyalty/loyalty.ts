@@ -5,6 +5,7 @@ import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { Connectors } from '../../platform/connectors/kit/connectors.ts';
 import type { WebhookSpec } from '../../platform/inbound/spec.ts';
 import type { JobDefinition } from '../../platform/jobs/registry.ts';
+import type { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import { jowiAccess, type JowiAccess } from './access.ts';
 import { LoyaltyAccruals, loyaltyAccrualsJob } from './accruals.ts';
 import { CustomerCache } from './customer-cache.ts';
@@ -33,17 +34,21 @@ export async function createLoyalty(deps: {
   connectors: Connectors;
   logger: Logger;
   alerts?: AlertSink;
+  personalData: PersonalDataCipher;
   now: () => number;
 }): Promise<Loyalty> {
   await ensureLoyaltyIndexes(deps.db);
   const collections = loyaltyCollections(deps.db);
   const access = jowiAccess(deps.connectors);
-  const cache = new CustomerCache(collections.customers, deps.now);
+  const cache = new CustomerCache(collections.customers, deps.personalData, deps.now);
+  const sealed = await cache.sealStoredInClear();
+  if (sealed > 0) deps.logger.info('loyalty customers cached in clear are sealed', { customers: sealed });
   const lookup = new LoyaltyLookup({ access, cache, logger: deps.logger, now: deps.now });
   const accruals = new LoyaltyAccruals({
     collection: collections.outbox,
     access,
     cache,
+    personalData: deps.personalData,
     logger: deps.logger,
     alerts: deps.alerts,
     now: deps.now,

@@ -3,7 +3,8 @@ import { MARKETPLACE_CURRENCY, type MarketplaceName } from '../../../common/mark
 import orderModule from '../../../machines/order.ts';
 import { orderIntakeSchema, type OrderPolicy, type OrderRequest } from '../../../machines/order-rules.ts';
 import { isDuplicateKeyError } from '../../../persistence/collections.ts';
-import { newMarketplaceOrderDoc, type MarketplaceCollections } from '../../../persistence/marketplaces.ts';
+import { newMarketplaceOrderDoc, type MarketplaceCollections, type MarketplaceHeldImportDoc } from '../../../persistence/marketplaces.ts';
+import { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import type { ReferenceCollections } from '../../../persistence/reference.ts';
 import type { AlertSink } from '../../platform/alerts/alerts.ts';
 import type { Marketplace, MarketplaceDelivery, MarketplaceOrder } from '../../platform/connectors/ports/marketplace.ts';
@@ -131,7 +132,12 @@ export class OrderImport {
     const before = await this.deps.collections.held.findOneAndUpdate(
       { _id: id },
       {
-        $set: { order, reason: { code: reason.code, message: reason.message }, lastTriedAt: at },
+        // the buyer's name, phone and address are personal data: the order waits sealed whole
+        $set: {
+          order: this.deps.runtime.personalData.cipher.seal(order),
+          reason: { code: reason.code, message: reason.message },
+          lastTriedAt: at,
+        },
         $setOnInsert: { marketplace, externalId: order.externalId, firstSeenAt: at },
         $inc: { attempts: 1 },
       },
@@ -149,12 +155,27 @@ export class OrderImport {
       .catch((error: unknown) => this.deps.logger.error('alert could not be raised', { error: String(error) }));
   }
 
+  /** The orders of a marketplace held at import, oldest first, opened. */
+  async held(
+    marketplace: MarketplaceName,
+    limit = 500,
+  ): Promise<Array<Omit<MarketplaceHeldImportDoc, 'order'> & { order: MarketplaceOrder }>> {
+    const held = await this.deps.collections.held.find({ marketplace }).sort({ firstSeenAt: 1 }).limit(limit).toArray();
+    return held.map((doc) => ({ ...doc, order: this.orderOf(doc) }));
+  }
+
+  /** A held order as the marketplace gave it (held before sealing began: in clear). */
+  private orderOf(doc: MarketplaceHeldImportDoc): MarketplaceOrder {
+    const { order } = doc;
+    return (PersonalDataCipher.isSealed(order) ? this.deps.runtime.personalData.cipher.open(order) : order) as MarketplaceOrder;
+  }
+
   /** Held orders of this marketplace, tried again (a product mapped since, the directory synced). */
   private async retryHeld(marketplace: Marketplace): Promise<number> {
     let released = 0;
     const held = await this.deps.collections.held.find({ marketplace: marketplace.name }).sort({ lastTriedAt: 1 }).limit(500).toArray();
     for (const doc of held) {
-      const result = await this.importOne(marketplace.name, doc.order as MarketplaceOrder);
+      const result = await this.importOne(marketplace.name, this.orderOf(doc));
       if (result !== 'held') released += 1;
     }
     if (released > 0) await this.deps.collections.sync.updateOne({ _id: marketplace.name }, { $inc: { 'orders.held': -released } });

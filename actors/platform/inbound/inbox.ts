@@ -3,8 +3,14 @@ import type { Logger } from 'winston';
 import { isAppError } from '../../../common/errors.ts';
 import { redact } from '../../../common/logger.ts';
 import { isDuplicateKeyError, type InboxDoc } from '../../../persistence/collections.ts';
+import type { PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import type { ActorRuntime } from '../../runtime/runtime.ts';
 import type { WebhookRequest, WebhookSpec } from './spec.ts';
+
+/** The exact bytes of a stored delivery (sealed since personal data is; a delivery stored before, in clear). */
+export function inboxBodyOf(doc: Pick<InboxDoc, 'rawBody'>, cipher: PersonalDataCipher): Buffer {
+  return Buffer.from(cipher.openText(doc.rawBody), 'base64');
+}
 
 export interface InboxOutcome {
   id: string;
@@ -52,7 +58,8 @@ export class Inbox {
       receivedAt: now,
       remoteAddress: request.remoteAddress,
       headers: redact(request.headers) as Record<string, string>,
-      rawBody: request.rawBody.toString('base64'),
+      // partners' bodies name people (Goodfin's clients, JOWi's customers): kept sealed like an actor's personal data
+      rawBody: this.runtime.personalData.cipher.seal(request.rawBody.toString('base64')),
       contentType: request.contentType,
       status: 'received',
       dispatchedTo: null,
@@ -102,7 +109,7 @@ export class Inbox {
     const spec = this.specs.get(doc.integration);
     const request: WebhookRequest = {
       integration: doc.integration,
-      rawBody: Buffer.from(doc.rawBody, 'base64'),
+      rawBody: inboxBodyOf(doc, this.runtime.personalData.cipher),
       headers: doc.headers,
       remoteAddress: doc.remoteAddress,
       contentType: doc.contentType,

@@ -136,3 +136,39 @@ test('a sale priced from the look-up: bonuses pay only with a live answer, bound
     assert.equal(spent(300_000, 10_000_000, offline), 0, 'never offline');
     assert.equal(priceSale([{ qty: 1, price: 10_000_000 }], offline, 0, maxSharePercent).discount, 0, 'no discount offline');
   }));
+
+test('the cache keeps names, phones and cards sealed, finds customers by keyed hashes, and seals what an older hub cached in clear', () =>
+  withLoyalty(async ({ lookup, cache, collections, jowi }) => {
+    await lookup.find(ALISHER);
+    const stored = await eventually(async () => (await collections.customers.findOne({ _id: 'c-1001' })) ?? undefined, 5_000, 'cached');
+    const text = JSON.stringify(stored);
+    for (const clear of ['Алишер', '998901234567', 'JC-0001-0001']) assert.ok(!text.includes(clear), `"${clear}" is not stored in clear`);
+    assert.equal(stored.sealed, true);
+
+    // an older hub's entry, in clear and with no hashes: sealed at start, then found by its card while JOWi is away
+    await collections.customers.insertOne({
+      _id: 'c-legacy',
+      name: 'Дилноза Старая',
+      phone: '998935551122',
+      card: 'JC-0009-0009',
+      level: 'gold',
+      discountPercent: 10,
+      bonusBalance: 0,
+      blocked: false,
+      sourceAt: new Date(),
+      source: 'webhook',
+      updatedAt: new Date(),
+    });
+    assert.equal((await cache.find({ card: 'JC-0009-0009' }))?._id, undefined, 'not found before it is sealed (no hash yet)');
+    assert.equal(await cache.sealStoredInClear(), 1);
+    assert.equal(await cache.sealStoredInClear(), 0, 'once');
+    const legacy = await collections.customers.findOne({ _id: 'c-legacy' });
+    assert.ok(legacy && !JSON.stringify(legacy).includes('Дилноза') && !JSON.stringify(legacy).includes('998935551122'));
+    jowi.mode('down');
+    const offline = await lookup.find({ card: 'JC-0009-0009' }, { timeoutMs: 300 });
+    assert.equal(offline.status, 'offline');
+    assert.deepEqual(
+      [offline.customer?.id, offline.customer?.name, offline.customer?.phone],
+      ['c-legacy', 'Дилноза Старая', '998935551122'],
+    );
+  }));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { JowiAccess } from '../../../../actors/domains/loyalty/access.ts';
 import { LoyaltyAccruals } from '../../../../actors/domains/loyalty/accruals.ts';
@@ -8,6 +9,7 @@ import { jowiConnector, jowiSettingsSchema, type JowiSettings } from '../../../.
 import { startJowiSandbox, type JowiSandbox } from '../../../../actors/platform/connectors/jowi/sandbox.ts';
 import type { HttpPolicy } from '../../../../actors/platform/connectors/kit/definition.ts';
 import { ensureLoyaltyIndexes, loyaltyCollections, type LoyaltyCollections } from '../../../../persistence/loyalty.ts';
+import { PersonalDataCipher } from '../../../../persistence/personal-data-key.ts';
 import { connectorHttpFor } from '../../../support/connectors.ts';
 import { databaseUri, uniqueDatabaseName } from '../../../support/database.ts';
 import { quietLogger } from '../../../support/runtime-harness.ts';
@@ -47,12 +49,14 @@ export async function withLoyalty(
     const access: JowiAccess = { client: () => client, settings: () => settings };
     const clock = { now: Date.UTC(2026, 11, 2, 5, 15) };
     const now = () => clock.now;
-    const cache = new CustomerCache(collections.customers, now);
+    const cipher = new PersonalDataCipher(randomBytes(32));
+    const cache = new CustomerCache(collections.customers, cipher, now);
     const lookup = new LoyaltyLookup({ access, cache, logger: quietLogger, now });
     const accruals = new LoyaltyAccruals({
       collection: collections.outbox,
       access,
       cache,
+      personalData: cipher,
       logger: quietLogger,
       now,
       deliverOnEnqueue: false,
