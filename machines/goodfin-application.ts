@@ -631,4 +631,35 @@ export default defineMachineModule({
       RESUBMITTED: { 'data.client.inn': 'document', 'data.client.name': 'name', 'data.details.client': 'document' },
     },
   },
+  domainEvents: {
+    events: {
+      received: {
+        description: 'an application came from Goodfin: acknowledged, numbered, checked',
+        states: ['active.acknowledging', 'active.numbering', 'active.announcingNumber', 'active.checking', 'active.downloadingDocuments'],
+      },
+      returnedForRework: { description: 'returned to the client to correct', states: ['active.returnedForRework'] },
+      resubmitted: { description: 'the client sent it again', states: ['active.resubmitted'] },
+      stuck: { description: 'a step keeps failing: a person must act', states: ['active.stuck'] },
+      readyForSigning: { description: 'ready for the bank to sign', states: ['active.readyForSigning'] },
+      underReview: { description: 'the bank reviews it', states: ['active.underReview'] },
+      offerAccepted: { description: "the client accepted the bank's offer", states: ['active.offerAccepted'] },
+      offerPaid: { description: 'the client paid for the offer', states: ['active.offerPaid'] },
+      statusChanged: { description: 'a status told to Goodfin', states: ['active.history'] },
+      withdrawalRequested: {
+        description: 'the client (or Goodfin) asks to withdraw it',
+        states: ['withdrawalRequested', 'refusingWithdrawal'],
+      },
+      withdrawn: { description: 'withdrawn', states: ['withdrawn'] },
+      issued: { description: 'the guarantee or loan is issued', states: ['issued'] },
+      rejected: { description: 'the bank rejected it', states: ['rejected'] },
+    },
+    data: z.object({
+      applicationId: z.string(),
+      number: z.string().nullable(),
+      productType: z.string(),
+      amount: z.number().nullable(),
+      currency: z.string().nullable(),
+      status: z.string().nullable(),
+    }),
+  },
 });

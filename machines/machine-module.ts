@@ -80,6 +80,23 @@ export interface MachineModule<TMachine extends AnyStateMachine = AnyStateMachin
   readonly labels?: (context: ContextFrom<TMachine>) => string[];
   /** Which values are personal data (encrypted at rest, masked for viewers, erased on request). */
   readonly personalData?: PersonalDataDeclaration;
+  /** What the world outside hears of its actors: every committed transition, as `hub.<type>.<event>`. */
+  readonly domainEvents?: DomainEventsDeclaration;
+}
+
+/**
+ * The domain events of a machine: names the outside world subscribes to, chosen for what happened to the
+ * business object (`paid`, `delivered`), not for how the machine is built. Each committed transition is
+ * published under the event of the state it ends in (a step within a state publishes that state's event
+ * again, with the new revision); every state the machine has belongs to exactly one event (a test checks).
+ */
+export interface DomainEventsDeclaration {
+  readonly events: Readonly<Record<string, { readonly description: string; readonly states: readonly string[] }>>;
+  /**
+   * The payload's `data`, read from the actor's context through this schema (an object schema drops the
+   * keys it does not name): what subscribers need, and never personal data.
+   */
+  readonly data: ZodType;
 }
 
 /**

@@ -725,4 +725,48 @@ export default defineMachineModule({
     cancelling: 10 * 60_000,
     'fulfilment.awaitingShipment': 3 * 24 * 3600_000,
   },
+  domainEvents: {
+    events: {
+      accepted: {
+        description: 'the order is taken: its lines, delivery and price are being checked',
+        states: ['validating', 'reservingStock', 'checkingDelivery', 'pricing'],
+      },
+      rejected: {
+        description: 'the order could not be taken (stock, delivery or a rule); nothing is charged',
+        states: ['releasingRejected', 'rejected'],
+      },
+      awaitingPayment: {
+        description: 'the customer is to pay (a payment link is out, or a retry is due)',
+        states: ['paying', 'paymentFailed', 'awaitingPaymentRetry'],
+      },
+      blocked: {
+        description: 'every payment attempt failed: the order waits for a person (retry or cancel)',
+        states: ['releasingBlocked', 'blocked'],
+      },
+      paid: { description: 'paid: the invoice and the fiscal receipt are being issued', states: ['issuingDocuments', 'documentsFailed'] },
+      awaitingShipment: {
+        description: 'paid and documented: waits for the parcel to be handed to the carrier',
+        states: ['fulfilment.awaitingShipment'],
+      },
+      shipped: { description: 'the parcel is with the carrier', states: ['fulfilment.shipped'] },
+      delivered: { description: 'the customer has the parcel', states: ['delivered'] },
+      completed: { description: 'nothing more to do: delivered and surveyed', states: ['completed'] },
+      returned: { description: 'the parcel came back', states: ['returned'] },
+      cancelled: {
+        description: 'cancelled (stock released, money refunded where paid)',
+        states: ['cancelling', 'cancelled', 'refundingLatePayment'],
+      },
+    },
+    data: z.object({
+      orderId: z.string(),
+      externalId: z.string(),
+      source: z.string(),
+      currency: z.string(),
+      total: z.number(),
+      payment: z.object({ method: z.string() }),
+      delivery: z.object({ carrier: z.string() }),
+      shipment: z.object({ waybill: z.string().nullable(), shippedAt: z.string() }).nullable(),
+      cancellation: z.object({ reason: z.string(), by: z.string() }).nullable(),
+    }),
+  },
 });

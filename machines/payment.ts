@@ -642,4 +642,31 @@ export default defineMachineModule({
     'refundPending.waiting': 24 * 3600_000,
     'lapsed.waiting': 24 * 3600_000,
   },
+  domainEvents: {
+    events: {
+      created: { description: 'the payment is being opened at the provider', states: ['initiating'] },
+      pending: { description: 'waiting for the customer to pay', states: ['pending.waiting', 'pending.checking', 'closing'] },
+      lapsed: {
+        description: 'the time to pay is over; a late payment is still watched for',
+        states: ['lapsed.waiting', 'lapsed.checking', 'lapsed.settled'],
+      },
+      held: { description: 'the money is held (authorised), not yet taken', states: ['held'] },
+      succeeded: { description: 'the money is taken', states: ['succeeded'] },
+      refunding: { description: 'a refund is asked for', states: ['refunding', 'refundPending.waiting', 'refundPending.checking'] },
+      refundFailed: { description: 'the provider refused the refund: a person must act', states: ['refundFailed'] },
+      refunded: { description: 'the money is back with the customer', states: ['refunded'] },
+      failed: { description: 'the payment failed', states: ['failed'] },
+      expired: { description: 'nobody paid in time', states: ['expired'] },
+    },
+    data: z.object({
+      paymentId: z.string(),
+      orderId: z.string(),
+      attempt: z.number(),
+      provider: z.string(),
+      amount: z.number(),
+      currency: z.string(),
+      providerId: z.string().nullable(),
+      failure: z.object({ code: z.string(), message: z.string() }).nullable(),
+    }),
+  },
 });

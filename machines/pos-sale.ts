@@ -569,4 +569,30 @@ export default defineMachineModule({
   // the console lists the sales made while the loyalty program did not answer (no discount, bonuses later)
   labels: (context) => (context.loyalty.status === 'offline' ? ['loyalty-offline'] : []),
   slaMs: { reservingStock: 60_000, committingStock: 60_000, fiscalising: 5 * 60_000, returning: 10 * 60_000 },
+  domainEvents: {
+    events: {
+      started: { description: 'a sale at the till: its stock is being reserved', states: ['reservingStock'] },
+      rejected: { description: 'the sale could not be made (stock)', states: ['releasingRejected', 'rejected'] },
+      awaitingPayment: {
+        description: 'the customer is to pay',
+        states: ['paying.choosing', 'paying.atCounter', 'paying.online', 'paymentFailed'],
+      },
+      paid: {
+        description: 'paid: stock committed, the receipt and the accrual under way',
+        states: ['committingStock', 'fiscalising', 'accruing', 'printingSlip'],
+      },
+      completed: { description: 'done: fiscalised, accrued and the slip printed', states: ['completed'] },
+      returned: { description: 'goods of the sale came back', states: ['returning', 'returned'] },
+      cancelled: { description: 'the sale is cancelled', states: ['cancelling', 'cancelled'] },
+    },
+    data: z.object({
+      saleId: z.string(),
+      store: z.string(),
+      register: z.string(),
+      currency: z.string(),
+      method: z.string(),
+      pricing: z.object({ total: z.number(), discount: z.number(), bonusSpent: z.number() }),
+      receiptId: z.string().nullable(),
+    }),
+  },
 });

@@ -136,4 +136,22 @@ export default defineMachineModule({
   // a packing slip's footer names the recipient and the address; a customer slip, the loyalty customer
   personalData: { context: { 'slip.footer': 'document' } },
   slaMs: { printing: 5 * 60_000 },
+  domainEvents: {
+    events: {
+      printing: { description: 'a slip is being printed', states: ['printing'] },
+      waiting: {
+        description: 'the printer has a fault: printing waits and retries',
+        states: ['waiting.deciding', 'waiting.briefly', 'waiting.long'],
+      },
+      failed: { description: 'it cannot be printed without a person', states: ['failed'] },
+      printed: { description: 'printed', states: ['printed'] },
+      cancelled: { description: 'given up', states: ['cancelled'] },
+    },
+    data: z.object({
+      jobId: z.string(),
+      printer: z.string(),
+      source: z.object({ type: z.string(), id: z.string() }).nullable(),
+      printedAt: z.string().nullable(),
+    }),
+  },
 });

@@ -138,4 +138,15 @@ export default defineMachineModule({
   description: 'Runtime probe: adds numbers, calls the echo service, waits on a durable timeout.',
   inputSchema: probeInputSchema,
   eventSchema: probeEventSchema,
+  domainEvents: {
+    events: {
+      idle: { description: 'the probe waits for a command', states: ['idle'] },
+      calling: { description: 'the probe calls the echo service', states: ['calling'] },
+      failed: { description: 'the call failed', states: ['failed'] },
+      waiting: { description: 'the probe waits for its timer', states: ['waiting'] },
+      timedOut: { description: 'its timer fired', states: ['timedOut'] },
+      finished: { description: 'the probe is done', states: ['finished'] },
+    },
+    data: z.object({ label: z.string(), total: z.number(), calls: z.number(), timeouts: z.number() }),
+  },
 });

@@ -196,4 +196,10 @@ export default defineMachineModule({
   inputSchema: productInputSchema,
   eventSchema: productEventSchema,
   refusal: productRefusal,
+  domainEvents: {
+    events: {
+      changed: { description: "a product's name, price, stock or reservations changed", states: ['active'] },
+    },
+    data: z.object({ sku: z.string(), name: z.string(), price: z.number(), stock: z.number(), sold: z.number() }),
+  },
 });

@@ -391,4 +391,28 @@ export default defineMachineModule({
   inputSchema: receiptInputSchema,
   eventSchema: receiptEventSchema,
   slaMs: { preparing: 5 * 60_000, printing: 5 * 60_000, cancelling: 5 * 60_000, voiding: 5 * 60_000 },
+  domainEvents: {
+    events: {
+      requested: {
+        description: 'a fiscal receipt is being printed on its register',
+        states: ['preparing', 'printing', 'cancelling', 'resuming', 'voiding', 'releasing'],
+      },
+      waiting: {
+        description: 'the register has a fault (paper, cover, cable): printing waits and retries',
+        states: ['waiting.deciding', 'waiting.briefly', 'waiting.long'],
+      },
+      failed: { description: 'it cannot be printed without a person', states: ['failed', 'releaseFailed'] },
+      printed: { description: 'fiscalised: it has its document number', states: ['printed'] },
+      voided: { description: 'voided before it was fiscalised', states: ['voided'] },
+    },
+    data: z.object({
+      receiptId: z.string(),
+      register: z.string(),
+      kind: z.string(),
+      total: z.number(),
+      documentNumber: z.number().nullable(),
+      shiftNumber: z.number().nullable(),
+      source: z.object({ type: z.string(), id: z.string() }).nullable(),
+    }),
+  },
 });

@@ -342,4 +342,29 @@ export default defineMachineModule({
     context: { 'recipient.name': 'name', 'recipient.phone': 'phone', 'recipient.email': 'email', address: 'address' },
   },
   slaMs: { quoting: 10 * 60_000, creatingWaybill: 10 * 60_000, awaitingPickup: 3 * 24 * 3600_000, atWarehouse: 7 * 24 * 3600_000 },
+  domainEvents: {
+    events: {
+      requested: {
+        description: 'a parcel is asked for: priced and its waybill made',
+        states: ['starting', 'quoting', 'creatingWaybill', 'announcingWaybill'],
+      },
+      failed: { description: 'the waybill could not be made: a person must act', states: ['failed'] },
+      awaitingPickup: { description: 'the waybill exists; the parcel waits for the carrier', states: ['awaitingPickup'] },
+      inTransit: { description: 'the carrier has the parcel', states: ['inTransit'] },
+      atWarehouse: { description: 'the parcel waits at the branch for the recipient', states: ['atWarehouse'] },
+      delivered: { description: 'the recipient took the parcel', states: ['delivered'] },
+      refused: { description: 'the recipient refused the parcel', states: ['refused'] },
+      returning: { description: 'the parcel is on its way back', states: ['returning'] },
+      returned: { description: 'the parcel is back', states: ['returned'] },
+      cancelled: { description: 'the shipment is cancelled (its waybill deleted)', states: ['deletingWaybill', 'cancelled'] },
+    },
+    data: z.object({
+      shipmentId: z.string(),
+      orderId: z.string(),
+      carrier: z.string().optional(),
+      waybill: z.object({ number: z.string(), cost: z.number().nullable() }).nullable(),
+      lastStatusCode: z.string().nullable(),
+      lastStatus: z.string().nullable(),
+    }),
+  },
 });

@@ -228,6 +228,33 @@ export const inboxCollection = defineCollection<InboxDoc>({
   indexes: [{ key: { integration: 1, receivedAt: -1 } }],
 });
 
+/**
+ * A domain event to publish (`hub.<type>.<event>` on NATS JetStream), written as an intent before its
+ * commit, like an effect: a commit whose event was not recorded could never be published; an event whose
+ * commit never landed is recognised (its journal entry holds another commit, or none) and dropped.
+ * Deleted once JetStream has acknowledged it, so the collection holds only what is still to publish.
+ */
+export interface EventOutboxDoc {
+  _id: string; // the commit id: the message id JetStream deduplicates by
+  actor: string; // `type/id`
+  type: string;
+  actorId: string;
+  revision: number;
+  /** the event's name in its module's declaration */
+  event: string;
+  subject: string;
+  /** the state the transition ended in */
+  state: string;
+  /** the declared `data`, as JSON */
+  data: string;
+  occurredAt: Date;
+}
+
+export const eventOutboxCollection = defineCollection<EventOutboxDoc>({
+  name: 'event_outbox',
+  description: 'domain events of committed transitions, until NATS JetStream has acknowledged them',
+});
+
 /** The runtime's collections, created with their indexes on every connect (`connectDatabase`). */
 const runtimeCollections = {
   actors: actorsCollection,
@@ -243,6 +270,7 @@ const runtimeCollections = {
   audit: auditCollection,
   inbox: inboxCollection,
   hubMeta: hubMetaCollection,
+  eventOutbox: eventOutboxCollection,
 };
 
 export type Collections = OpenedCollections<typeof runtimeCollections> & { db: Db };

@@ -7,6 +7,7 @@ import type { AnyMachineModule, ContextOf, EventOf, InputOf, MachineModule, Pers
 import type {
   ActorDoc,
   EffectDoc,
+  EventOutboxDoc,
   JournalDoc,
   JournalOrigin,
   RuntimeMeta as StoredRuntimeMeta,
@@ -28,6 +29,7 @@ import {
   workOf,
 } from './machine-glue.ts';
 import type { PersonalDataSealer } from './personal-data.ts';
+import { domainEventNameOf, domainEventSubject } from './domain-events.ts';
 import type { MachineRegistry } from './registry.ts';
 import { actorKey, journalId, type ActorStore, type CommitRequest } from './store.ts';
 
@@ -90,6 +92,10 @@ export interface ActorRuntimeOptions {
   personalData: PersonalDataSealer;
   /** Called after every commit with the effects and timers it created (the workers' fast path). */
   onCommitted?: (work: CommittedWork) => void;
+  /** Record each transition's domain event in the outbox, for the publisher (`HUB_EVENTS`). */
+  domainEvents?: boolean;
+  /** Called after every commit that recorded a domain event (the publisher's fast path). Must not throw. */
+  onDomainEvent?: (event: EventOutboxDoc) => void;
   /** Called after every committed transition (alerts on states that need a person, metrics). Must not throw. */
   onTransitioned?: (change: StateChange) => void;
 }
@@ -398,6 +404,52 @@ export class ActorRuntime {
     });
   }
 
+  /** The domain event a transition ending in `state` publishes, by its module's declaration. */
+  private domainEventOf(
+    module: AnyMachineModule,
+    actor: { key: string; type: string; id: string },
+    commitId: string,
+    revision: number,
+    state: string,
+    context: unknown,
+    at: Date,
+  ): EventOutboxDoc {
+    const declared = module.domainEvents;
+    const event = declared ? (domainEventNameOf(declared, state) ?? 'changed') : 'changed';
+    let data: unknown = null;
+    if (declared) {
+      const parsed = declared.data.safeParse(context);
+      if (parsed.success) data = parsed.data;
+      // the commit goes on: a subscriber gets the event without its data rather than no event
+      else
+        this.options.logger.error("a domain event's data does not match its declaration", {
+          type: actor.type,
+          state,
+          issues: parsed.error.issues.slice(0, 3),
+        });
+    }
+    return {
+      _id: commitId,
+      actor: actor.key,
+      type: actor.type,
+      actorId: actor.id,
+      revision,
+      event,
+      subject: domainEventSubject(actor.type, event),
+      state,
+      data: JSON.stringify(data),
+      occurredAt: at,
+    };
+  }
+
+  private notifyDomainEvent(event: EventOutboxDoc): void {
+    try {
+      this.options.onDomainEvent?.(event);
+    } catch (error) {
+      this.options.logger.error('a domain event listener failed', { actor: event.actor, error: String(error) });
+    }
+  }
+
   /** Builds and writes one revision. Returns a conflict on a lost race (the caller reloads and retries). */
   private async commit(revisionToWrite: RevisionToWrite): Promise<ActorView | Conflict> {
     const { module, previous, next, actions, delivery, eventType, event, idem, options } = revisionToWrite;
@@ -475,6 +527,9 @@ export class ActorRuntime {
       obsoleteEffects,
       obsoleteTimers,
       idempotency: idem ? { _id: idem, journalId: entryId, createdAt: now } : null,
+      domainEvent: this.options.domainEvents
+        ? this.domainEventOf(module, { key, type, id }, commitId, revision, to, next.context, now)
+        : null,
     };
 
     const outcome = await this.options.store.commit(request);
@@ -496,6 +551,7 @@ export class ActorRuntime {
       updatedAt: now,
     };
     this.cache.set(key, live);
+    if (request.domainEvent) this.notifyDomainEvent(request.domainEvent);
     if (newEffects.length > 0 || newTimers.length > 0) {
       this.options.onCommitted?.({ effects: newEffects, timers: newTimers });
     }

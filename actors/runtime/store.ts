@@ -5,6 +5,7 @@ import {
   type ActorDoc,
   type Collections,
   type EffectDoc,
+  type EventOutboxDoc,
   type IdempotencyDoc,
   type JournalDoc,
   type TimerDoc,
@@ -30,6 +31,8 @@ export interface CommitRequest {
   obsoleteEffects: string[];
   obsoleteTimers: string[];
   idempotency: IdempotencyDoc | null;
+  /** the domain event to publish once committed (none when publishing is off) */
+  domainEvent: EventOutboxDoc | null;
 }
 
 export type CommitOutcome = { ok: true } | { ok: false; conflict: 'revision' | 'idempotency' };
@@ -215,17 +218,19 @@ export class ActorStore {
   }
 
   private async writeBatch(batch: PendingCommit[]): Promise<void> {
-    const { effects, timers, journal, actors, idempotency } = this.collections;
+    const { effects, timers, journal, actors, idempotency, eventOutbox } = this.collections;
     try {
       // 1. Intents first: an effect or timer whose commit never lands is an
       //    orphan the workers recognise and delete; a commit whose intents were
       //    lost would be a lost side effect.
       const intentsEffects = batch.flatMap((p) => p.request.newEffects);
       const intentsTimers = batch.flatMap((p) => p.request.newTimers);
+      const intentsEvents = batch.flatMap((p) => (p.request.domainEvent ? [p.request.domainEvent] : []));
       await this.retryTransient(() =>
         Promise.all([
           intentsEffects.length > 0 ? insertIgnoringDuplicates(effects, intentsEffects) : null,
           intentsTimers.length > 0 ? insertIgnoringDuplicates(timers, intentsTimers) : null,
+          intentsEvents.length > 0 ? insertIgnoringDuplicates(eventOutbox, intentsEvents) : null,
         ]),
       );
 
@@ -279,6 +284,8 @@ export class ActorStore {
       ];
       if (obsoleteEffects.length > 0) followUps.push(effects.bulkWrite(deletesById(obsoleteEffects), { ordered: false }));
       if (obsoleteTimers.length > 0) followUps.push(timers.bulkWrite(deletesById(obsoleteTimers), { ordered: false }));
+      const lostEvents = lost.flatMap((p) => (p.request.domainEvent ? [p.request.domainEvent._id] : []));
+      if (lostEvents.length > 0) followUps.push(eventOutbox.bulkWrite(deletesById(lostEvents), { ordered: false }));
       const results = await Promise.allSettled(followUps);
       for (const result of results) {
         if (result.status === 'rejected' && !isDuplicateKeyError(result.reason) && !(result.reason instanceof MongoBulkWriteError)) {
