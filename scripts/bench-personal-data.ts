@@ -41,7 +41,13 @@ const input: OrderInput = {
     { sku: 'TEA-1', name: 'Чай', qty: 1, unitPrice: 18_000 },
   ],
   currency: 'UAH',
-  delivery: { carrier: 'novaposhta', cityRef: 'city-1', warehouseRef: 'wh-1', fee: 0, address: { street: 'вул. Хрещатик', house: '1', flat: '5' } },
+  delivery: {
+    carrier: 'novaposhta',
+    cityRef: 'city-1',
+    warehouseRef: 'wh-1',
+    fee: 0,
+    address: { street: 'вул. Хрещатик', house: '1', flat: '5' },
+  },
   payment: { method: 'monobank' },
   total: 68_000,
   policy: orderPolicySchema.parse({}),
@@ -85,7 +91,9 @@ function main() {
   log(
     `beside a commit of ${commitMs} ms end to end (npm run bench), that is ${((perCommitUs / 1000 / commitMs) * 100).toFixed(2)} % of a commit on one core.`,
   );
-  process.stdout.write(`${JSON.stringify({ iterations, commitMs, perCommitUs, perLoadUs, plainWrite, sealedWrite, plainRead, sealedRead })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ iterations, commitMs, perCommitUs, perLoadUs, plainWrite, sealedWrite, plainRead, sealedRead })}\n`,
+  );
 }
 
 main();

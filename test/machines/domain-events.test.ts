@@ -53,7 +53,8 @@ test("an order's events are named for the business, and its data carries no pers
     cancellation: null,
   });
   const text = JSON.stringify(data);
-  for (const personal of ['Олена', '380501234567', 'olena@', 'Хрещатик']) assert.ok(!text.includes(personal), `${personal} is not published`);
+  for (const personal of ['Олена', '380501234567', 'olena@', 'Хрещатик'])
+    assert.ok(!text.includes(personal), `${personal} is not published`);
   assert.deepEqual(data, {
     orderId: 'O-1',
     externalId: 'SHOP-1',
