@@ -37,6 +37,7 @@ import { goodfinEffects } from './domains/goodfin/effects.ts';
 import { goodfinInbound } from './domains/goodfin/inbound.ts';
 import { GoodfinOutbox, goodfinOutboxJob } from './domains/goodfin/outbox.ts';
 import { createLoyalty, type Loyalty } from './domains/loyalty/loyalty.ts';
+import { DomainEvents } from './platform/events/domain-events.ts';
 import { posSaleEffects } from './domains/pos/effects.ts';
 import { alertDeliveryJob } from './platform/alerts/delivery-job.ts';
 import { auditRetentionJob } from './platform/audit/retention-job.ts';
@@ -102,6 +103,8 @@ export function createDurableRuntime(options: {
   worker: Pick<WorkerOptions, 'pollMs' | 'maxAttempts' | 'leaseMs' | 'effectTimeoutMs' | 'backoff' | 'onEffectFailed'>;
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
   personalData: PersonalDataSealer;
+  /** every commit records its domain event in the outbox and hands it here (publishing is on) */
+  onDomainEvent?: ActorRuntimeOptions['onDomainEvent'];
 }): DurableRuntime {
   const registry = new MachineRegistry();
   for (const module of options.machines) registry.register(module);
@@ -119,6 +122,7 @@ export function createDurableRuntime(options: {
     // the worker starts what a commit asked for without waiting for its next poll
     onCommitted: (work) => committed.forEach((listener) => listener(work)),
     ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
+    ...(options.onDomainEvent ? { domainEvents: true, onDomainEvent: options.onDomainEvent } : {}),
   });
   const worker = new DurableWorker({
     ...options.worker,
@@ -165,6 +169,8 @@ export interface ActorSystem extends DurableRuntime {
   /** orders in from the marketplaces, statuses, stock and prices out */
   marketplaces: MarketplaceSync;
   inbox: Inbox;
+  /** null when publishing is off (`HUB_EVENTS=off`) */
+  domainEvents: DomainEvents | null;
   /** partners that call us and wait for our answer (Payme, Click) */
   merchantApis: MerchantApi[];
   signatureFailures: SignatureFailures;
@@ -298,7 +304,12 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
     const attention = alertOnAttention(alertSink, logger);
     const actorIndex = new ActorIndex(collections.actors, logger);
     closers.push({ name: 'actor index', close: async () => actorIndex.stop() });
+    // Domain events: recorded with each commit, published to NATS JetStream once it is reached.
+    const domainEvents = config.events.enabled
+      ? new DomainEvents({ collections, logger, types: allMachines.map((module) => module.type), metrics, now })
+      : null;
     const durable = createDurableRuntime({
+      ...(domainEvents ? { onDomainEvent: domainEvents.committed } : {}),
       collections,
       logger,
       clock,
@@ -355,6 +366,15 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       },
     });
     const { runtime, worker } = durable;
+    if (domainEvents) {
+      const nats = await domainEvents.start({
+        ...(config.events.natsUrl ? { natsUrl: config.events.natsUrl } : {}),
+        dataDir: config.dataDir,
+        runtime,
+      });
+      closers.push({ name: 'domain events', close: () => domainEvents.stop() });
+      logger.info('NATS', { kind: nats.kind });
+    }
     const queries = new ActorQueries({ runtime, actors: collections.actors, index: actorIndex });
     const marketplaces = new MarketplaceSync({
       db: collections.db,
@@ -465,6 +485,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       loyalty,
       marketplaces,
       inbox,
+      domainEvents,
       merchantApis: merchants,
       signatureFailures,
       jobs,

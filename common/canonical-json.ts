@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * One text for one value, whatever the order of its keys: object keys sorted
  * (by UTF-16 code units), keys whose value is `undefined` left out, array
@@ -43,4 +45,11 @@ export function canonicalJson(value: unknown): string {
     }
   }
   return out.join('');
+}
+
+/** The fingerprint of a request under an idempotency key: a key reused with another request is refused. */
+export function requestHash(kind: string, target: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${kind}\n${target}\n${canonicalJson(body)}`)
+    .digest('hex');
 }

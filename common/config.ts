@@ -30,6 +30,8 @@ export interface Config {
   /** unset → the embedded database under `dataDir` */
   mongodbUri?: string;
   mongodbDb: string;
+  /** domain events on NATS JetStream: `natsUrl` unset → the embedded nats-server under `dataDir` */
+  events: { enabled: boolean; natsUrl?: string };
   /** absolute */
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -263,6 +265,18 @@ const schema = z.object({
     message:
       'must start with mongodb:// or mongodb+srv://, e.g. mongodb://user:password@db.internal:27017; unset it to use the embedded database',
   }),
+  NATS_URL: variable().refine((value) => value === undefined || /^(nats|tls):\/\/[^\s]+$/.test(value), {
+    message: 'must start with nats:// or tls://, e.g. nats://nats.internal:4222; unset it to use the embedded nats-server',
+  }),
+  HUB_EVENTS: variable().transform((value, ctx): boolean | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'on' || value === 'off') return value === 'on';
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be on or off (got ${shown(value)}); on publishes every committed transition on NATS JetStream; default on (off under NODE_ENV=test)`,
+    });
+    return z.NEVER;
+  }),
   MONGODB_DB: variable().transform((value, ctx) => {
     if (value === undefined) return 'hub';
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(value)) {
@@ -455,6 +469,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: v.HOST,
     mongodbUri: v.MONGODB_URI,
     mongodbDb: v.MONGODB_DB,
+    // off by default under test: a nats-server per test hub would cost every test; the event tests turn it on
+    events: { enabled: v.HUB_EVENTS ?? v.NODE_ENV !== 'test', ...(v.NATS_URL ? { natsUrl: v.NATS_URL } : {}) },
     dataDir: v.DATA_DIR,
     logLevel: v.LOG_LEVEL,
     adminApiKey: v.ADMIN_API_KEY,
@@ -552,6 +568,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     port: config.port,
     mongodbUri: config.mongodbUri ? withoutCredentials(config.mongodbUri) : '[unset]',
     database: config.mongodbUri ? 'external' : 'embedded',
+    events: config.events.enabled ? (config.events.natsUrl ? withoutCredentials(config.events.natsUrl) : 'embedded nats-server') : '[off]',
     mongodbDb: config.mongodbDb,
     dataDir: config.dataDir,
     logLevel: config.logLevel,

@@ -20,6 +20,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { marketplaceRoutes } from './routes/marketplaces.ts';
+import { asyncApiRoutes, eventAdminRoutes } from './routes/events.ts';
+import type { DomainEvents } from '../actors/platform/events/domain-events.ts';
 import { commerceAdminRoutes, orderRoutes, surveyRoutes, thankYouRoutes, type OrderRouteDeps } from './routes/orders.ts';
 import type { Mailer } from '../actors/platform/mail/mailer.ts';
 import type { ReferenceCollections } from '../persistence/reference.ts';
@@ -65,6 +67,8 @@ export interface HttpDependencies {
   fiscalReports: FiscalReports;
   fiscalPolicy: () => FiscalPolicy;
   pos: Omit<PosRouteDeps, 'runtime' | 'queries'>;
+  /** null when publishing is off */
+  domainEvents: DomainEvents | null;
 }
 
 export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
@@ -100,6 +104,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   open.use(surveyRoutes({ runtime: deps.runtime, commerce: deps.orders.commerce, bodyLimitBytes: deps.bodyLimitBytes }).routes());
   // Where the payment providers' pages send the customer back.
   open.use(thankYouRoutes().routes());
+  open.use(asyncApiRoutes(deps.runtime.registry.list()).routes());
   app.use(open.routes());
   app.use(open.allowedMethods());
 
@@ -115,6 +120,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   secured.use(metricsRoutes({ metrics: deps.metrics }).routes());
   secured.use(orderRoutes(deps.orders).routes());
   secured.use(marketplaceRoutes({ marketplaces: deps.orders.marketplaces }).routes());
+  secured.use(eventAdminRoutes({ domainEvents: deps.domainEvents }).routes());
   secured.use(referenceRoutes(deps.reference).routes());
   secured.use(
     inspectionRoutes({

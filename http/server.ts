@@ -65,6 +65,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
 
     const trustedProxies = addressList(config.trustedProxies);
     const app = createHttpApp({
+      domainEvents: system.domainEvents,
       logger,
       runtime: system.runtime,
       store: system.store,

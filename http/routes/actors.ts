@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { EventObject } from 'xstate';
-import { canonicalJson } from '../../common/canonical-json.ts';
+import { requestHash } from '../../common/canonical-json.ts';
 import { errors } from '../../common/errors.ts';
 import type { ActorRuntime, CommandResult } from '../../actors/runtime/runtime.ts';
 import type { CommandOptions } from '../../actors/runtime/views.ts';
@@ -168,12 +167,6 @@ export async function sendRequestEvent<TEvent extends EventObject, TView>(
 }
 
 /** A fingerprint of what was asked, so a key reused for a different request is refused. */
-export function requestHash(kind: string, target: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${kind}\n${target}\n${canonicalJson(body)}`)
-    .digest('hex');
-}
-
 function respond(ctx: { status: number; body: unknown; set(field: string, value: string): void }, status: number, result: CommandResult) {
   ctx.status = status;
   ctx.set('Idempotent-Replayed', String(result.replayed));

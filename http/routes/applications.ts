@@ -20,7 +20,8 @@ import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { personalViewFor, readsPersonalData } from '../personal-data.ts';
-import { idempotencyKeyOf, requestHash } from './actors.ts';
+import { idempotencyKeyOf } from './actors.ts';
+import { requestHash } from '../../common/canonical-json.ts';
 
 export interface ApplicationRouteDeps {
   runtime: ActorRuntime;

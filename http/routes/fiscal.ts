@@ -13,7 +13,8 @@ import type { HubState } from '../context.ts';
 import { contracts } from '../openapi/contract.ts';
 import { queryText } from '../middleware/query-text.ts';
 import { parseBody, parseQuery } from '../validation.ts';
-import { idempotencyKeyOf, requestHash } from './actors.ts';
+import { idempotencyKeyOf } from './actors.ts';
+import { requestHash } from '../../common/canonical-json.ts';
 
 /**
  * `/fiscal/receipts`: receipts on the fiscal registers, each a durable actor

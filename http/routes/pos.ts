@@ -24,7 +24,8 @@ import { queryText } from '../middleware/query-text.ts';
 import { paymentQr, qrFormatSchema } from '../payment-qr.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { personalViewFor } from '../personal-data.ts';
-import { idempotencyKeyOf, requestHash, sendRequestEvent, type EventRequest } from './actors.ts';
+import { idempotencyKeyOf, sendRequestEvent, type EventRequest } from './actors.ts';
+import { requestHash } from '../../common/canonical-json.ts';
 
 export interface PosRouteDeps {
   runtime: ActorRuntime;

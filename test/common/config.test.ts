@@ -27,6 +27,7 @@ test('an empty environment gives a working development configuration', () => {
     host: '127.0.0.1',
     mongodbUri: undefined,
     mongodbDb: 'hub',
+    events: { enabled: true },
     dataDir: path.resolve('./data'),
     logLevel: 'info',
     adminApiKey: undefined,
@@ -110,6 +111,17 @@ test('the fiscal policy and the device emulators are read and checked', () => {
   assert.throws(() => loadConfig({ HUB_FISCAL_POLICY: '{"dailyZReport":"at midnight"}' }), /HUB_FISCAL_POLICY.*cron expression/s);
   assert.throws(() => loadConfig({ HUB_FISCAL_POLICY: '{"paperSaver":true}' }), /HUB_FISCAL_POLICY/);
   assert.throws(() => loadConfig({ HUB_DEVICE_EMULATORS: 'yes' }), /HUB_DEVICE_EMULATORS: must be auto or off/);
+});
+
+test('domain events: on by default (off under test), NATS_URL checked and never shown with its password', () => {
+  assert.deepEqual(loadConfig({ NODE_ENV: 'test' }).events, { enabled: false });
+  assert.deepEqual(loadConfig({ NODE_ENV: 'test', HUB_EVENTS: 'on' }).events, { enabled: true });
+  assert.deepEqual(loadConfig({ HUB_EVENTS: 'off' }).events, { enabled: false });
+  const external = loadConfig({ NATS_URL: 'nats://hub:s3cret@nats.internal:4222' });
+  assert.deepEqual(external.events, { enabled: true, natsUrl: 'nats://hub:s3cret@nats.internal:4222' });
+  assert.ok(!JSON.stringify(describeConfig(external)).includes('s3cret'));
+  assert.throws(() => loadConfig({ NATS_URL: 'http://nats.internal' }), /NATS_URL: must start with nats:\/\/ or tls:\/\//);
+  assert.throws(() => loadConfig({ HUB_EVENTS: 'yes' }), /HUB_EVENTS: must be on or off/);
 });
 
 test('blank variables mean the default and values are trimmed', () => {

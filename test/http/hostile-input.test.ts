@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../common/config.ts';
 import { startHub, type Hub } from '../../http/server.ts';
-import { requestHash } from '../../http/routes/actors.ts';
+import { requestHash } from '../../common/canonical-json.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 import { quietLogger } from '../support/runtime-harness.ts';
 import { hubClient, TEST_ADMIN_KEY } from '../support/hub-process.ts';

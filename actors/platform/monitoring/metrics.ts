@@ -122,6 +122,54 @@ export class HubMetrics {
     });
   }
 
+  private eventLatency: Histogram | null = null;
+
+  /** Domain events (NATS JetStream): the outbox's lag, what was published, commit → acknowledgement. */
+  trackDomainEvents(source: {
+    lag(): Promise<{ waiting: number; oldestSeconds: number | null }>;
+    statsNow(): { published: number; duplicates: number; failures: number };
+  }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'hub_events_outbox_waiting',
+      help: 'Domain events committed but not yet acknowledged by NATS JetStream (all processes)',
+      registers,
+      async collect() {
+        this.set((await source.lag().catch(() => ({ waiting: Number.NaN }))).waiting);
+      },
+    });
+    new Gauge({
+      name: 'hub_events_outbox_oldest_seconds',
+      help: 'Age of the oldest domain event still to publish (0 when none)',
+      registers,
+      async collect() {
+        this.set((await source.lag().catch(() => ({ oldestSeconds: Number.NaN }))).oldestSeconds ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'hub_events_published',
+      help: 'Domain events this process had acknowledged by JetStream, by outcome (new, duplicate) or failed to publish',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const stats = source.statsNow();
+        this.set({ outcome: 'new' }, stats.published);
+        this.set({ outcome: 'duplicate' }, stats.duplicates);
+        this.set({ outcome: 'failed' }, stats.failures);
+      },
+    });
+    this.eventLatency = new Histogram({
+      name: 'hub_events_publish_latency_seconds',
+      help: "From a transition's commit to JetStream's acknowledgement of its domain event",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers,
+    });
+  }
+
+  domainEventPublished(seconds: number): void {
+    this.eventLatency?.observe(seconds);
+  }
+
   connectorCall(record: CallRecord): void {
     const labels = { integration: record.integration, operation: record.operation };
     this.calls.inc({ ...labels, outcome: record.outcome });
