@@ -115,6 +115,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
           collections: system.database.collections,
           commerce: system.commerce,
           audit: system.audit,
+          backfill: system.personalDataBackfill,
           retentionDays: config.personalDataRetentionDays,
           now: () => system.clock.now(),
         }),

@@ -8,6 +8,7 @@ import type { CommerceCollections } from '../../../persistence/commerce.ts';
 import { ERASED } from '../../../persistence/personal-data-key.ts';
 import type { AuditLog } from '../../platform/audit/audit-log.ts';
 import { erasePaths, eventPathsOf } from '../../runtime/personal-data.ts';
+import type { PersonalDataBackfill } from '../../runtime/personal-data-backfill.ts';
 import type { ActorRuntime } from '../../runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../runtime/store.ts';
 
@@ -35,6 +36,8 @@ export interface ForgetOutcome {
 }
 
 const DAY_MS = 24 * 3600_000;
+/** how long a request waits for the backfill before it is refused (a fresh database's is done at once) */
+const BACKFILL_WAIT_MS = 3_000;
 
 /**
  * Where an order's story is over: completed (final), or cancelled or rejected and resting (a cancelled
@@ -51,6 +54,8 @@ export class CustomerForgetting {
       collections: Pick<Collections, 'actors' | 'journal' | 'audit'>;
       commerce: Pick<CommerceCollections, 'invoices' | 'mail'>;
       audit: AuditLog;
+      /** orders stored before sealing existed are found by their index once it has run */
+      backfill: Pick<PersonalDataBackfill, 'isComplete'>;
       retentionDays: number;
       now: () => number;
     },
@@ -65,6 +70,12 @@ export class CustomerForgetting {
     ].filter((index): index is string => index !== null);
     if (indexes.length === 0)
       throw errors.badRequest('give the phone or the e-mail of the customer', [{ path: 'phone', message: 'empty' }]);
+    // an answer that missed the orders not indexed yet would say the customer is forgotten when they are not
+    if (!(await this.deps.backfill.isComplete(BACKFILL_WAIT_MS)))
+      throw errors.unavailable(
+        'personal data stored before it was sealed is still being sealed and indexed (the log shows its progress); ' +
+          "until it is done not all of a customer's orders can be found: try again later",
+      );
     // what this process committed is in the projection before it is searched
     await runtime.flushProjections();
     const orders = await collections.actors

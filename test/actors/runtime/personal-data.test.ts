@@ -14,12 +14,13 @@ import {
   maskPhone,
   PersonalDataSealer,
 } from '../../../actors/runtime/personal-data.ts';
+import { PERSONAL_DATA_BACKFILL_MARKER, PersonalDataBackfill } from '../../../actors/runtime/personal-data-backfill.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
 import { ERASED_TEXT, loadPersonalDataKey, PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import { Keyring, MasterKeyError, type HubMetaDoc } from '../../../persistence/secret-box.ts';
 import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
-import { startRuntime, type Harness } from '../../support/runtime-harness.ts';
+import { quietLogger, startRuntime, type Harness } from '../../support/runtime-harness.ts';
 
 const NAME = 'Іванна Приходько-Тест';
 const PHONE = '+380501114567';
@@ -195,4 +196,57 @@ test('an order stored before its personal data was sealed still loads, and is se
   const rewritten = await database.collections.actors.findOne({ _id: key });
   assert.ok(rewritten && rewritten.revision > 1);
   assert.ok(!rewritten.snapshot.includes(EMAIL), 'the next revision is sealed');
+});
+
+test('the backfill seals an order stored in clear whose projection lags its journal, and the projection catches up sealed', async () => {
+  const { runtime, store, registry } = harness;
+  const { actors, journal, hubMeta } = database.collections;
+  await runtime.of(order).create('PII-LAG', orderInput('PII-LAG'), { origin: { kind: 'create' } });
+  await runtime.of(order).send('PII-LAG', { type: 'CANCEL', reason: 'test', by: 'tester' }, { origin: { kind: 'event' } });
+  await store.drain();
+  const key = actorKey('order', 'PII-LAG');
+  // as an older hub left it after a crash: every entry in clear and unindexed, the projection still at revision 1
+  const entries = await journal.find({ actor: key }).toArray();
+  assert.equal(entries.length, 2);
+  const clear = (text: string) => JSON.stringify(runtime.personalData.openSnapshot(order, JSON.parse(text) as never));
+  for (const entry of entries) {
+    const event = runtime.personalData.openEvent(order, entry.eventType, JSON.parse(entry.event) as unknown);
+    await journal.updateOne(
+      { _id: entry._id },
+      { $set: { snapshot: clear(entry.snapshot), event: JSON.stringify(event) }, $unset: { personalIndex: '' } },
+    );
+  }
+  const first = entries.find((entry) => entry.revision === 1);
+  assert.ok(first);
+  await actors.updateOne(
+    { _id: key },
+    { $set: { revision: 1, state: first.to, snapshot: clear(first.snapshot), updatedAt: first.at }, $unset: { personalIndex: '' } },
+  );
+  runtime.evictAll();
+  await hubMeta.deleteOne({ _id: PERSONAL_DATA_BACKFILL_MARKER });
+
+  const backfill = new PersonalDataBackfill({
+    collections: database.collections,
+    store,
+    registry,
+    sealer: runtime.personalData,
+    logger: quietLogger,
+  });
+  assert.equal(await backfill.isComplete(), false);
+  backfill.start();
+  assert.equal(await backfill.isComplete(20_000), true, 'the backfill completes');
+  await store.drain();
+
+  const phone = runtime.personalData.cipher.blindIndex('phone', PHONE);
+  const sealed = await journal.find({ actor: key }).toArray();
+  for (const entry of sealed) {
+    assert.ok(!entry.snapshot.includes(EMAIL) && !entry.event.includes(EMAIL), `revision ${entry.revision} is sealed`);
+    assert.ok(entry.personalIndex?.includes(phone ?? ''), `revision ${entry.revision} is indexed`);
+  }
+  const projection = await actors.findOne({ _id: key });
+  assert.equal(projection?.revision, 2, 'the projection caught up with the journal');
+  assert.ok(projection && !projection.snapshot.includes(EMAIL) && projection.personalIndex?.includes(phone ?? ''));
+  assert.deepEqual((await runtime.of(order).get('PII-LAG')).context.customer, { name: NAME, phone: PHONE, email: EMAIL });
+  assert.ok(await hubMeta.findOne({ _id: PERSONAL_DATA_BACKFILL_MARKER }), 'the marker later starts skip it by');
+  await backfill.stop();
 });
