@@ -46,6 +46,15 @@ const BACKFILL_WAIT_MS = 3_000;
  */
 const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'cancelled', 'rejected']);
 
+/** A customer's order as its journal has it (not as its projection may lag). */
+interface FoundOrder {
+  id: string;
+  state: string;
+  status: string;
+  /** epoch ms of its last transition */
+  updatedAt: number;
+}
+
 export class CustomerForgetting {
   constructor(
     private readonly deps: {
@@ -78,9 +87,16 @@ export class CustomerForgetting {
       );
     // what this process committed is in the projection before it is searched
     await runtime.flushProjections();
-    const orders = await collections.actors
-      .find({ type: orderModule.type, personalIndex: { $in: indexes } }, { projection: { snapshot: 0, runtime: 0 } })
+    const found = await collections.actors
+      .find({ type: orderModule.type, personalIndex: { $in: indexes } }, { projection: { _id: 1, id: 1 } })
       .toArray();
+    // The projection is written behind the journal, and a crash loses what was not written yet: the state that
+    // decides is the journal's, which loading the order reads (rolling a lagging projection forward).
+    const orders: FoundOrder[] = [];
+    for (const { id } of found) {
+      const view = await runtime.of(orderModule).get(id);
+      orders.push({ id, state: view.state, status: view.status, updatedAt: Date.parse(view.updatedAt) });
+    }
     // the audit names the customer by the look-up hashes, never in clear
     const audited = { by: request.phone ? 'phone' : 'email', index: indexes };
 
@@ -102,11 +118,11 @@ export class CustomerForgetting {
     const cutoff = this.deps.now() - this.deps.retentionDays * DAY_MS;
     const outcome: ForgetOutcome = { erased: [], kept: [] };
     for (const order of orders) {
-      if (order.updatedAt.getTime() >= cutoff) {
+      if (order.updatedAt >= cutoff) {
         outcome.kept.push({
           id: order.id,
           state: order.state,
-          until: new Date(order.updatedAt.getTime() + this.deps.retentionDays * DAY_MS).toISOString(),
+          until: new Date(order.updatedAt + this.deps.retentionDays * DAY_MS).toISOString(),
         });
         continue;
       }
@@ -151,6 +167,8 @@ export class CustomerForgetting {
     } catch {
       return false;
     }
+    // a projection that lagged was rolled forward by that load: written now, not over the erased one below
+    await runtime.flushProjections();
     if (!declared) return true;
     const entries = await this.deps.store.readJournal(key, 0, revision);
     const erasedSnapshot = (snapshot: string) => {
