@@ -72,6 +72,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
       worker: system.worker,
       apiKeys,
       bodyLimitBytes: config.bodyLimitBytes,
+      jsonMaxDepth: config.jsonMaxDepth,
       limits: { config: config.limits, trustedProxies, alerts: system.alertSink, now: () => system.clock.now() },
       connectors: system.connectors,
       audit: system.audit,
