@@ -72,6 +72,7 @@ import { MachineRegistry } from './runtime/registry.ts';
 import { ActorRuntime, type ActorRuntimeOptions } from './runtime/runtime.ts';
 import { ActorStore } from './runtime/store.ts';
 import { PersonalDataSealer } from './runtime/personal-data.ts';
+import { PersonalDataBackfill } from './runtime/personal-data-backfill.ts';
 import { loadPersonalDataKey } from '../persistence/personal-data-key.ts';
 import { DurableWorker, type WorkerOptions } from './runtime/worker.ts';
 import { shipmentEffects } from './domains/shipments/effects.ts';
@@ -176,6 +177,8 @@ export interface ActorSystem extends DurableRuntime {
   signatureFailures: SignatureFailures;
   jobs: JobRegistry;
   seller: Seller;
+  /** seals what a hub stored before personal data was sealed (run in the background from `start`) */
+  personalDataBackfill: PersonalDataBackfill;
   /** fiscal registers and receipt printers on serial ports */
   devices: Devices;
   /** X- and Z-reports on the registers */
@@ -376,6 +379,13 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       logger.info('NATS', { kind: nats.kind });
     }
     const queries = new ActorQueries({ runtime, actors: collections.actors, index: actorIndex });
+    const personalDataBackfill = new PersonalDataBackfill({
+      collections,
+      store: durable.store,
+      registry: durable.registry,
+      sealer: personalData,
+      logger,
+    });
     const marketplaces = new MarketplaceSync({
       db: collections.db,
       runtime,
@@ -490,6 +500,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       signatureFailures,
       jobs,
       seller: config.seller,
+      personalDataBackfill,
       devices,
       fiscalReports,
       schedulerRunning: () => schedulerUp,
@@ -518,6 +529,9 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         // Closed in reverse: the worker first, then the runtime drains every commit and projection.
         closers.push({ name: 'runtime', close: () => runtime.idle() });
         closers.push({ name: 'worker', close: () => worker.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)) });
+        // Not awaited: the hub serves while data stored before sealing is sealed (forgetting waits for it).
+        personalDataBackfill.start();
+        closers.push({ name: 'personal data backfill', close: () => personalDataBackfill.stop() });
       },
       reachableAt(url) {
         if (!config.publicBaseUrlExplicit) publicBaseUrl = url;

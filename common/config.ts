@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { fiscalPolicySchema, type FiscalPolicy } from './fiscal-policy.ts';
+import { DEFAULT_MAX_JSON_DEPTH } from './json-depth.ts';
 import { orderPolicySchema, type OrderPolicy } from './order-policy.ts';
 import { posPolicySchema, type PosPolicy } from './pos-policy.ts';
 
@@ -42,6 +43,8 @@ export interface Config {
   publicBaseUrl: string;
   actorCacheSize: number;
   bodyLimitBytes: number;
+  /** how deeply a JSON request body may nest arrays and objects (deeper: refused before it is parsed) */
+  jsonMaxDepth: number;
   /** HUB_TLS_CERT and HUB_TLS_KEY: the hub serves HTTPS with these PEM files (read again on SIGHUP); unset: plain HTTP */
   tls?: { certFile: string; keyFile: string };
   /** what a connection may take: its headers, its whole request, and idle between requests (keep-alive) */
@@ -322,6 +325,14 @@ const schema = z.object({
     }
     return bytes;
   }),
+  // Below 8 real bodies (an order with its customer, items and address) would be refused; no real body nests past
+  // 1024, and what stores a body (JSON.stringify) recurses: the bound stays far below the stack's depth.
+  HUB_JSON_MAX_DEPTH: wholeNumber(
+    DEFAULT_MAX_JSON_DEPTH,
+    8,
+    1024,
+    'how many levels of arrays and objects a JSON request body may nest before it is refused',
+  ),
   HUB_HTTP_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000, 'milliseconds a client has to send the headers of a request'),
   HUB_HTTP_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 100, 3_600_000, 'milliseconds a client has to send a whole request, body included'),
   HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 600_000, 'milliseconds an idle keep-alive connection stays open'),
@@ -478,6 +489,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: v.PUBLIC_BASE_URL ?? `${tls ? 'https' : 'http'}://${host}:${v.PORT}`,
     actorCacheSize: v.HUB_ACTOR_CACHE_SIZE,
     bodyLimitBytes: v.HUB_BODY_LIMIT,
+    jsonMaxDepth: v.HUB_JSON_MAX_DEPTH,
     ...(tls ? { tls } : {}),
     http: {
       headersTimeoutMs: v.HUB_HTTP_HEADERS_TIMEOUT_MS,
@@ -577,6 +589,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     publicBaseUrl: withoutCredentials(config.publicBaseUrl),
     actorCacheSize: config.actorCacheSize,
     bodyLimitBytes: config.bodyLimitBytes,
+    jsonMaxDepth: config.jsonMaxDepth,
     tls: config.tls ? { cert: config.tls.certFile, key: config.tls.keyFile } : '[off: plain HTTP]',
     http: config.http,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -51,6 +51,8 @@ export interface HttpDependencies {
   apiKeys: ApiKeys;
   readiness: ReadinessProbe;
   bodyLimitBytes: number;
+  /** how deeply a JSON request body may nest (HUB_JSON_MAX_DEPTH) */
+  jsonMaxDepth: number;
   /** request rates per client address and per API key, failed authentications */
   limits: Omit<RequestLimitDependencies, 'metrics'>;
   connectors: Connectors;
@@ -111,7 +113,7 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   const secured = new Router<HubState>();
   secured.use(authenticate(deps.apiKeys, limits.authentication));
   secured.use(limits.byKey);
-  secured.use(jsonBody(deps.bodyLimitBytes));
+  secured.use(jsonBody(deps.bodyLimitBytes, { maxDepth: deps.jsonMaxDepth }));
   secured.use(actorRoutes(deps.runtime, deps.store).routes());
   secured.use(adminRoutes({ jobs: deps.jobs, apiKeys: deps.apiKeys, worker: deps.worker, audit: deps.audit }).routes());
   secured.use(integrationRoutes({ connectors: deps.connectors }).routes());

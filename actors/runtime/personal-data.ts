@@ -143,6 +143,17 @@ export class PersonalDataSealer {
     }
     return [...found];
   }
+
+  /**
+   * Blind indexes of a context as it was stored, sealed or not (data written before sealing existed):
+   * sealed values are opened, erased ones index nothing.
+   */
+  indexOfStored(module: AnyMachineModule, storedContext: unknown): string[] {
+    const opened = mapPersonalPaths(storedContext, module.personalData?.context, (value, kind) =>
+      value === ERASED ? null : this.open(value, kind),
+    );
+    return this.indexOf(module, opened);
+  }
 }
 
 /** Replaces every declared value, sealed or not, by the erased marker (a customer forgotten). */

@@ -115,6 +115,7 @@ const documented = contracts('Orders and payments', {
     responses: {
       200: 'what was erased, and the orders kept (with the date each may go)',
       409: 'an order of the customer is still under way (`details.orders`)',
+      503: 'data stored before personal data was sealed is still being sealed and indexed: not every order can be found yet',
     },
   },
   putProduct: {

@@ -35,6 +35,7 @@ test('an empty environment gives a working development configuration', () => {
     publicBaseUrl: 'http://127.0.0.1:3000',
     actorCacheSize: 10_000,
     bodyLimitBytes: 1024 * 1024,
+    jsonMaxDepth: 64,
     http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
     shutdownTimeoutMs: 10_000,
     effectMaxAttempts: 5,
@@ -146,6 +147,7 @@ test('every variable is read into the camelCase shape', () => {
     PUBLIC_BASE_URL: 'https://hub.example.com/',
     HUB_ACTOR_CACHE_SIZE: '50',
     HUB_BODY_LIMIT: '100kb',
+    HUB_JSON_MAX_DEPTH: '16',
     HUB_HTTP_HEADERS_TIMEOUT_MS: '2000',
     HUB_HTTP_REQUEST_TIMEOUT_MS: '4000',
     HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
@@ -166,6 +168,7 @@ test('every variable is read into the camelCase shape', () => {
   assert.equal(config.publicBaseUrl, 'https://hub.example.com');
   assert.equal(config.actorCacheSize, 50);
   assert.equal(config.bodyLimitBytes, 100 * 1024);
+  assert.equal(config.jsonMaxDepth, 16);
   assert.deepEqual(config.http, { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 65_000 });
   assert.equal(config.shutdownTimeoutMs, 2500);
   assert.equal(config.effectMaxAttempts, 3);
@@ -198,6 +201,9 @@ const INVALID: Array<[string, string]> = [
   ['HUB_ACTOR_CACHE_SIZE', '0'],
   ['HUB_BODY_LIMIT', 'huge'],
   ['HUB_BODY_LIMIT', '0'],
+  ['HUB_JSON_MAX_DEPTH', '7'],
+  ['HUB_JSON_MAX_DEPTH', '1025'],
+  ['HUB_JSON_MAX_DEPTH', 'deep'],
   ['HUB_HTTP_HEADERS_TIMEOUT_MS', '50'],
   ['HUB_HTTP_REQUEST_TIMEOUT_MS', 'slow'],
   ['HUB_HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],

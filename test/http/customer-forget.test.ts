@@ -14,9 +14,11 @@ const PHONE = '+380931117788';
 const EMAIL = 'myroslava.zabudko@example.com';
 const dbName = uniqueDatabaseName('forget');
 let hub: HubProcess | null = null;
+let keepingHub: HubProcess | null = null;
 
 after(async () => {
   await hub?.terminate();
+  await keepingHub?.terminate();
 });
 
 test('forgetting a customer: refused with the orders under way, then their finished order is erased everywhere, journal included, and audited', async () => {
@@ -100,4 +102,58 @@ test('forgetting a customer: refused with the orders under way, then their finis
     [200, 200, 409],
   );
   assert.ok(!JSON.stringify(entries).includes('931117788') && !JSON.stringify(entries).includes('myroslava'), 'the audit names no one');
+});
+
+test('inside the retention period a finished order is kept whole: answered in `kept` with the day it may go, nothing erased', async () => {
+  const keptDb = uniqueDatabaseName('forget_kept');
+  keepingHub = await startHubProcess({ dbName: keptDb, env: { HUB_PERSONAL_DATA_RETENTION_DAYS: '30' } });
+  const client = hubClient(keepingHub.url);
+  await client.call('PUT', '/admin/products/KEEP-CUP', { name: 'Чашка', price: 25_000, stock: 10 });
+  const body = orderBody({
+    externalId: 'KEEP-1',
+    customer: { name: NAME, phone: PHONE, email: EMAIL },
+    items: [{ sku: 'KEEP-CUP', name: 'Чашка', qty: 1, unitPrice: 25_000 }],
+    total: 25_000,
+  });
+  assert.equal((await client.post('/orders', body, { 'Idempotency-Key': 'keep-1' })).status, 201);
+  await waitForOrder(client, 'KEEP-1', (o) => typeof o.paymentUrl === 'string', 'a payment page');
+  assert.equal((await client.post('/orders/KEEP-1/cancel', { reason: 'changed my mind' })).status, 200);
+  await waitForOrder(client, 'KEEP-1', (o) => o.state === 'cancelled', 'cancelled');
+  const finished = await client.get('/actors/order/KEEP-1');
+  const finishedAt = Date.parse(String(finished.body.updatedAt));
+
+  const asked = Date.now();
+  const answer = await client.post('/admin/customers/forget', { email: EMAIL });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const until = new Date(finishedAt + 30 * 24 * 3600_000).toISOString();
+  assert.deepEqual(answer.body, { erased: [], kept: [{ id: 'KEEP-1', state: 'cancelled', until }] });
+  assert.ok(Date.parse(until) - asked > 29 * 24 * 3600_000, `kept for the next 30 days: until ${until}`);
+
+  // nothing erased: an admin still reads the customer, and no stored document of the order holds the erased marker
+  assert.deepEqual((await client.get('/orders/KEEP-1')).body.customer, { name: NAME, phone: PHONE, email: EMAIL });
+  const journal = await client.get('/actors/order/KEEP-1/journal');
+  const creation = (journal.body.entries as Array<{ event: { input: { customer: unknown } } }>)[0];
+  assert.deepEqual(creation?.event.input.customer, { name: NAME, phone: PHONE, email: EMAIL });
+  const mongo = await MongoClient.connect(databaseUri());
+  try {
+    const db = mongo.db(keptDb);
+    const { actors, journal: entries } = collectionsOf(db);
+    const keys = ['order/KEEP-1', 'payment/KEEP-1-P1'];
+    const stored = JSON.stringify([
+      await entries.find({ actor: { $in: keys } }).toArray(),
+      await actors.find({ _id: { $in: keys } }).toArray(),
+      await db.collection('mail').find({ orderId: 'KEEP-1' }).toArray(),
+    ]);
+    assert.ok(!stored.includes('pd1.erased'), 'nothing is erased');
+    assert.ok((await actors.findOne({ _id: 'order/KEEP-1' }))?.personalIndex?.length, 'the order is still found by its customer');
+  } finally {
+    await mongo.close();
+  }
+
+  const audit = await client.get('/admin/audit?operation=customer.forget');
+  const entries = audit.body.entries as Array<{ status: number; details: { erased: string[]; kept: string[] } }>;
+  assert.deepEqual(
+    entries.map((entry) => [entry.status, entry.details.erased, entry.details.kept]),
+    [[200, [], ['KEEP-1']]],
+  );
 });

@@ -4,11 +4,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../common/config.ts';
+import { jsonDepth } from '../../common/json-depth.ts';
 import { startHub, type Hub } from '../../http/server.ts';
 import { requestHash } from '../../common/canonical-json.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
 import { quietLogger } from '../support/runtime-harness.ts';
-import { hubClient, TEST_ADMIN_KEY } from '../support/hub-process.ts';
+import { hubClient, startHubProcess, TEST_ADMIN_KEY } from '../support/hub-process.ts';
 
 /**
  * What a hostile client sends: bodies nested thousands of levels deep, control characters in searches, names
@@ -97,6 +98,55 @@ test('brackets inside strings are text, not nesting; a body at the limit is read
   assert.doesNotMatch(atLimit.body.error?.message ?? '', /deeper than/);
   const pastLimit = await sendText('POST', '/actors/probe/deep-3/events', `{"type":"ADD","amount":1,"extra":${nested(64)}}`);
   assert.match(pastLimit.body.error?.message ?? '', /deeper than 64 levels/);
+});
+
+/** A loan application as Goodfin sends one, whose `details` (Goodfin's own block) nest `levels` objects deep. */
+function applicationNesting(id: string, levels: number) {
+  let details: unknown = 'bottom';
+  for (let i = 0; i < levels; i += 1) details = { more: details };
+  return {
+    id,
+    input: {
+      applicationId: id,
+      receivedMsgId: `${id}-msg`,
+      receivedAt: '2026-11-22T10:00:00.000',
+      productType: 'BankGuarantee',
+      amount: 1_000_000,
+      currency: 'RUB',
+      client: { inn: '7701234560', name: 'ООО Ромашка' },
+      documents: [{ documentId: 'd1', documentType: 'CHARTER', fileName: 'устав.pdf' }],
+      details: { extra: details },
+      policy: {
+        limits: { BankGuarantee: { min: 100_000, max: 50_000_000 } },
+        requiredDocuments: ['CHARTER'],
+        reviewStatuses: ['UNDER_REVIEW'],
+      },
+    },
+  };
+}
+
+test('HUB_JSON_MAX_DEPTH lowers the limit: a body the default takes is refused, with the same 400, by a hub configured for less', async () => {
+  const deep = applicationNesting('depth-12', 9);
+  assert.equal(jsonDepth(JSON.stringify(deep)), 12);
+  const taken = await admin.post('/actors/goodfin-application', deep);
+  assert.equal(taken.status, 201, `the default limit (64) takes it: ${JSON.stringify(taken.body)}`);
+
+  const strict = await startHubProcess({ dbName: uniqueDatabaseName('json_depth'), env: { HUB_JSON_MAX_DEPTH: '10' } });
+  try {
+    const client = hubClient(strict.url);
+    const refused = await client.post('/actors/goodfin-application', deep);
+    assertError(refused, 400, 'invalid_request');
+    assert.match(refused.body.error?.message ?? '', /deeper than 10 levels/);
+    assert.deepEqual(refused.body.error?.details, { maxDepth: 10 });
+    assertError(await client.get('/actors/goodfin-application/depth-12'), 404, 'not_found');
+    // at the configured depth a body is read as usual
+    const atLimit = applicationNesting('depth-10', 7);
+    assert.equal(jsonDepth(JSON.stringify(atLimit)), 10);
+    const created = await client.post('/actors/goodfin-application', atLimit);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  } finally {
+    await strict.terminate();
+  }
 });
 
 test('the request fingerprint is the same text as before and takes any depth without recursion', () => {

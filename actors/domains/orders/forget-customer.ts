@@ -8,6 +8,7 @@ import type { CommerceCollections } from '../../../persistence/commerce.ts';
 import { ERASED } from '../../../persistence/personal-data-key.ts';
 import type { AuditLog } from '../../platform/audit/audit-log.ts';
 import { erasePaths, eventPathsOf } from '../../runtime/personal-data.ts';
+import type { PersonalDataBackfill } from '../../runtime/personal-data-backfill.ts';
 import type { ActorRuntime } from '../../runtime/runtime.ts';
 import { actorKey, type ActorStore } from '../../runtime/store.ts';
 
@@ -35,6 +36,8 @@ export interface ForgetOutcome {
 }
 
 const DAY_MS = 24 * 3600_000;
+/** how long a request waits for the backfill before it is refused (a fresh database's is done at once) */
+const BACKFILL_WAIT_MS = 3_000;
 
 /**
  * Where an order's story is over: completed (final), or cancelled or rejected and resting (a cancelled
@@ -42,6 +45,15 @@ const DAY_MS = 24 * 3600_000;
  * else — paying, shipping, blocked or returned with a person to decide — still needs the customer.
  */
 const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'cancelled', 'rejected']);
+
+/** A customer's order as its journal has it (not as its projection may lag). */
+interface FoundOrder {
+  id: string;
+  state: string;
+  status: string;
+  /** epoch ms of its last transition */
+  updatedAt: number;
+}
 
 export class CustomerForgetting {
   constructor(
@@ -51,6 +63,8 @@ export class CustomerForgetting {
       collections: Pick<Collections, 'actors' | 'journal' | 'audit'>;
       commerce: Pick<CommerceCollections, 'invoices' | 'mail'>;
       audit: AuditLog;
+      /** orders stored before sealing existed are found by their index once it has run */
+      backfill: Pick<PersonalDataBackfill, 'isComplete'>;
       retentionDays: number;
       now: () => number;
     },
@@ -65,11 +79,24 @@ export class CustomerForgetting {
     ].filter((index): index is string => index !== null);
     if (indexes.length === 0)
       throw errors.badRequest('give the phone or the e-mail of the customer', [{ path: 'phone', message: 'empty' }]);
+    // an answer that missed the orders not indexed yet would say the customer is forgotten when they are not
+    if (!(await this.deps.backfill.isComplete(BACKFILL_WAIT_MS)))
+      throw errors.unavailable(
+        'personal data stored before it was sealed is still being sealed and indexed (the log shows its progress); ' +
+          "until it is done not all of a customer's orders can be found: try again later",
+      );
     // what this process committed is in the projection before it is searched
     await runtime.flushProjections();
-    const orders = await collections.actors
-      .find({ type: orderModule.type, personalIndex: { $in: indexes } }, { projection: { snapshot: 0, runtime: 0 } })
+    const found = await collections.actors
+      .find({ type: orderModule.type, personalIndex: { $in: indexes } }, { projection: { _id: 1, id: 1 } })
       .toArray();
+    // The projection is written behind the journal, and a crash loses what was not written yet: the state that
+    // decides is the journal's, which loading the order reads (rolling a lagging projection forward).
+    const orders: FoundOrder[] = [];
+    for (const { id } of found) {
+      const view = await runtime.of(orderModule).get(id);
+      orders.push({ id, state: view.state, status: view.status, updatedAt: Date.parse(view.updatedAt) });
+    }
     // the audit names the customer by the look-up hashes, never in clear
     const audited = { by: request.phone ? 'phone' : 'email', index: indexes };
 
@@ -91,11 +118,11 @@ export class CustomerForgetting {
     const cutoff = this.deps.now() - this.deps.retentionDays * DAY_MS;
     const outcome: ForgetOutcome = { erased: [], kept: [] };
     for (const order of orders) {
-      if (order.updatedAt.getTime() >= cutoff) {
+      if (order.updatedAt >= cutoff) {
         outcome.kept.push({
           id: order.id,
           state: order.state,
-          until: new Date(order.updatedAt.getTime() + this.deps.retentionDays * DAY_MS).toISOString(),
+          until: new Date(order.updatedAt + this.deps.retentionDays * DAY_MS).toISOString(),
         });
         continue;
       }
@@ -140,6 +167,8 @@ export class CustomerForgetting {
     } catch {
       return false;
     }
+    // a projection that lagged was rolled forward by that load: written now, not over the erased one below
+    await runtime.flushProjections();
     if (!declared) return true;
     const entries = await this.deps.store.readJournal(key, 0, revision);
     const erasedSnapshot = (snapshot: string) => {

@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createLogger, transports } from 'winston';
 import order, { type OrderInput } from '../../../machines/order.ts';
 import { orderPolicySchema } from '../../../machines/order-rules.ts';
 import { bindEffects, type BoundEffects } from '../../../actors/runtime/effects.ts';
@@ -14,12 +16,13 @@ import {
   maskPhone,
   PersonalDataSealer,
 } from '../../../actors/runtime/personal-data.ts';
+import { PERSONAL_DATA_BACKFILL_MARKER, PersonalDataBackfill } from '../../../actors/runtime/personal-data-backfill.ts';
 import { actorKey } from '../../../actors/runtime/store.ts';
 import { connectDatabase, type Database } from '../../../persistence/database.ts';
 import { ERASED_TEXT, loadPersonalDataKey, PersonalDataCipher } from '../../../persistence/personal-data-key.ts';
 import { Keyring, MasterKeyError, type HubMetaDoc } from '../../../persistence/secret-box.ts';
-import { databaseUri, uniqueDatabaseName } from '../../support/database.ts';
-import { startRuntime, type Harness } from '../../support/runtime-harness.ts';
+import { databaseUri, eventually, uniqueDatabaseName } from '../../support/database.ts';
+import { quietLogger, startRuntime, type Harness } from '../../support/runtime-harness.ts';
 
 const NAME = 'Іванна Приходько-Тест';
 const PHONE = '+380501114567';
@@ -195,4 +198,134 @@ test('an order stored before its personal data was sealed still loads, and is se
   const rewritten = await database.collections.actors.findOne({ _id: key });
   assert.ok(rewritten && rewritten.revision > 1);
   assert.ok(!rewritten.snapshot.includes(EMAIL), 'the next revision is sealed');
+});
+
+test('the backfill seals an order stored in clear whose projection lags its journal, and the projection catches up sealed', async () => {
+  const { runtime, store, registry } = harness;
+  const { actors, journal, hubMeta } = database.collections;
+  await runtime.of(order).create('PII-LAG', orderInput('PII-LAG'), { origin: { kind: 'create' } });
+  await runtime.of(order).send('PII-LAG', { type: 'CANCEL', reason: 'test', by: 'tester' }, { origin: { kind: 'event' } });
+  await store.drain();
+  const key = actorKey('order', 'PII-LAG');
+  // as an older hub left it after a crash: every entry in clear and unindexed, the projection still at revision 1
+  const entries = await journal.find({ actor: key }).toArray();
+  assert.equal(entries.length, 2);
+  const clear = (text: string) => JSON.stringify(runtime.personalData.openSnapshot(order, JSON.parse(text) as never));
+  for (const entry of entries) {
+    const event = runtime.personalData.openEvent(order, entry.eventType, JSON.parse(entry.event) as unknown);
+    await journal.updateOne(
+      { _id: entry._id },
+      { $set: { snapshot: clear(entry.snapshot), event: JSON.stringify(event) }, $unset: { personalIndex: '' } },
+    );
+  }
+  const first = entries.find((entry) => entry.revision === 1);
+  assert.ok(first);
+  await actors.updateOne(
+    { _id: key },
+    { $set: { revision: 1, state: first.to, snapshot: clear(first.snapshot), updatedAt: first.at }, $unset: { personalIndex: '' } },
+  );
+  runtime.evictAll();
+  await hubMeta.deleteOne({ _id: PERSONAL_DATA_BACKFILL_MARKER });
+
+  const backfill = new PersonalDataBackfill({
+    collections: database.collections,
+    store,
+    registry,
+    sealer: runtime.personalData,
+    logger: quietLogger,
+  });
+  assert.equal(await backfill.isComplete(), false);
+  backfill.start();
+  assert.equal(await backfill.isComplete(20_000), true, 'the backfill completes');
+  await store.drain();
+
+  const phone = runtime.personalData.cipher.blindIndex('phone', PHONE);
+  const sealed = await journal.find({ actor: key }).toArray();
+  for (const entry of sealed) {
+    assert.ok(!entry.snapshot.includes(EMAIL) && !entry.event.includes(EMAIL), `revision ${entry.revision} is sealed`);
+    assert.ok(entry.personalIndex?.includes(phone ?? ''), `revision ${entry.revision} is indexed`);
+  }
+  const projection = await actors.findOne({ _id: key });
+  assert.equal(projection?.revision, 2, 'the projection caught up with the journal');
+  assert.ok(projection && !projection.snapshot.includes(EMAIL) && projection.personalIndex?.includes(phone ?? ''));
+  assert.deepEqual((await runtime.of(order).get('PII-LAG')).context.customer, { name: NAME, phone: PHONE, email: EMAIL });
+  assert.ok(await hubMeta.findOne({ _id: PERSONAL_DATA_BACKFILL_MARKER }), 'the marker later starts skip it by');
+  await backfill.stop();
+});
+
+test('a backfill stopped half-way is taken up by the next, which rewrites nothing the first sealed; it reads the actors in batches and logs its progress in counts', async () => {
+  const { runtime, store, registry } = harness;
+  const { journal, actors, hubMeta } = database.collections;
+  // 120 orders as an older hub stored them (more than the backfill reads in one batch): copies of a real order's
+  // creation, opened into clear and without the index
+  await runtime.of(order).create('BULK-TEMPLATE', orderInput('BULK-TEMPLATE'), { origin: { kind: 'create' } });
+  await store.drain();
+  const template = await journal.findOne({ _id: `${actorKey('order', 'BULK-TEMPLATE')}#0000000001` });
+  const templateProjection = await actors.findOne({ _id: actorKey('order', 'BULK-TEMPLATE') });
+  assert.ok(template && templateProjection);
+  const clearSnapshot = JSON.stringify(runtime.personalData.openSnapshot(order, JSON.parse(template.snapshot) as never));
+  const clearEvent = JSON.stringify(runtime.personalData.openEvent(order, template.eventType, JSON.parse(template.event) as unknown));
+  const ids = Array.from({ length: 120 }, (_, i) => `BULK-${String(i + 1).padStart(3, '0')}`);
+  const strip = <T extends { personalIndex?: string[] }>({ personalIndex: _index, ...doc }: T) => doc;
+  await journal.insertMany(
+    ids.map((id) => {
+      const entryId = `${actorKey('order', id)}#0000000001`;
+      return {
+        ...strip(template),
+        _id: entryId,
+        actor: actorKey('order', id),
+        commitId: randomUUID(),
+        idem: entryId,
+        snapshot: clearSnapshot,
+        event: clearEvent,
+      };
+    }),
+  );
+  await actors.insertMany(ids.map((id) => ({ ...strip(templateProjection), _id: actorKey('order', id), id, snapshot: clearSnapshot })));
+  await hubMeta.deleteOne({ _id: PERSONAL_DATA_BACKFILL_MARKER });
+  const bulkFirstEntries = async () =>
+    (await journal.find({ actor: { $regex: '^order/BULK-\\d' }, revision: 1 }).toArray()).filter((entry) => entry.personalIndex);
+
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    transports: [
+      new transports.Stream({
+        stream: new Writable({
+          write: (chunk: Buffer, _encoding, done) => {
+            lines.push(chunk.toString());
+            done();
+          },
+        }),
+      }),
+    ],
+  });
+  const options = { collections: database.collections, store, registry, sealer: runtime.personalData, logger, progressEvery: 50 };
+  const first = new PersonalDataBackfill(options);
+  first.start();
+  await eventually(async () => (await bulkFirstEntries()).length >= 10, 30_000, 'the first backfill to seal some');
+  await first.stop();
+  const sealedByFirst = await bulkFirstEntries();
+  assert.ok(sealedByFirst.length < ids.length, `stopped half-way: ${sealedByFirst.length} of ${ids.length}`);
+  assert.equal(await hubMeta.findOne({ _id: PERSONAL_DATA_BACKFILL_MARKER }), null, 'not marked done');
+
+  const second = new PersonalDataBackfill(options);
+  second.start();
+  assert.equal(await second.isComplete(60_000), true, 'the second backfill completes');
+  const all = await bulkFirstEntries();
+  assert.equal(all.length, ids.length);
+  for (const entry of all) assert.ok(!entry.snapshot.includes(EMAIL) && !entry.event.includes(EMAIL), `${entry.actor} is sealed`);
+  const before = new Map(sealedByFirst.map((entry) => [entry._id, entry.snapshot]));
+  for (const entry of all)
+    if (before.has(entry._id)) assert.equal(entry.snapshot, before.get(entry._id), `${entry.actor} was not sealed again`);
+  for (const id of ids.slice(0, 5)) {
+    const projection = await actors.findOne({ _id: actorKey('order', id) });
+    assert.ok(projection && !projection.snapshot.includes(EMAIL) && projection.personalIndex?.length === 2);
+  }
+
+  const log = lines.join('');
+  assert.match(log, /personal data backfill progress/);
+  assert.match(log, /personal data backfill complete/);
+  for (const secret of [NAME, PHONE, EMAIL, '501114567']) assert.ok(!log.includes(secret), `the log does not name "${secret}"`);
+  await second.stop();
 });
