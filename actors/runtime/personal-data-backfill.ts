@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { Logger } from 'winston';
 import type { AnyMachineModule, PersistedSnapshotJson } from '../../machines/machine-module.ts';
@@ -36,6 +37,19 @@ import { journalId, type ActorStore } from './store.ts';
 
 /** the `hub_meta` document that says the backfill is done */
 export const PERSONAL_DATA_BACKFILL_MARKER = 'personal-data-backfill';
+
+/**
+ * The marker's id names what was declared when the pass ran: a machine that declares personal data
+ * anew, or at new paths, makes a new pass run over what an earlier one left in clear.
+ */
+export function backfillMarkerId(registry: MachineRegistry): string {
+  const declared = registry
+    .list()
+    .filter((module) => module.personalData)
+    .map((module) => [module.type, module.personalData] as const)
+    .sort(([a], [b]) => a.localeCompare(b));
+  return `${PERSONAL_DATA_BACKFILL_MARKER}:${createHash('sha256').update(JSON.stringify(declared)).digest('hex').slice(0, 12)}`;
+}
 /** actors fetched per round trip of the scan */
 const ACTORS_PER_BATCH = 100;
 /** journal entries read (point reads) and written per round */
@@ -79,9 +93,11 @@ export class PersonalDataBackfill {
   private running: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly markers: Collection<BackfillMarkerDoc>;
+  private readonly markerId: string;
 
   constructor(private readonly options: PersonalDataBackfillOptions) {
     this.markers = options.collections.db.collection<BackfillMarkerDoc>(hubMetaCollection.name);
+    this.markerId = backfillMarkerId(options.registry);
   }
 
   /**
@@ -116,7 +132,7 @@ export class PersonalDataBackfill {
   }
 
   private async markerExists(): Promise<boolean> {
-    return (await this.markers.findOne({ _id: PERSONAL_DATA_BACKFILL_MARKER }, { projection: { _id: 1 } })) !== null;
+    return (await this.markers.findOne({ _id: this.markerId }, { projection: { _id: 1 } })) !== null;
   }
 
   private async pass(): Promise<void> {
@@ -279,7 +295,7 @@ export class PersonalDataBackfill {
   private async markComplete(counts: BackfillCounts): Promise<void> {
     const now = new Date();
     try {
-      await this.markers.insertOne({ _id: PERSONAL_DATA_BACKFILL_MARKER, completedAt: now, updatedAt: now, ...counts });
+      await this.markers.insertOne({ _id: this.markerId, completedAt: now, updatedAt: now, ...counts });
     } catch (error) {
       // another process finished first: its marker says the same
       if (!isDuplicateKeyError(error)) throw error;

@@ -58,7 +58,7 @@ async function rewriteAsBeforeSealing(db: Db, sealer: PersonalDataSealer): Promi
       { $set: { snapshot: JSON.stringify(snapshot), event: JSON.stringify(event) }, $unset: { personalIndex: '' } },
     );
   }
-  await hubMeta.deleteOne({ _id: PERSONAL_DATA_BACKFILL_MARKER });
+  await hubMeta.deleteMany({ _id: { $regex: `^${PERSONAL_DATA_BACKFILL_MARKER}` } });
 }
 
 /** The text of every projection and journal entry of the machines with personal data. */
@@ -122,7 +122,7 @@ test('orders stored in clear by a hub from before sealing are sealed and indexed
   assert.deepEqual((await client.get('/orders/LEGACY-1')).body.customer, { name: '[erased]', phone: '[erased]', email: '[erased]' });
 
   const marker = await eventually(
-    async () => (await hubMeta.findOne({ _id: PERSONAL_DATA_BACKFILL_MARKER })) ?? undefined,
+    async () => (await hubMeta.findOne({ _id: { $regex: `^${PERSONAL_DATA_BACKFILL_MARKER}:` } })) ?? undefined,
     30_000,
     'the backfill to complete',
   );
