@@ -25,6 +25,8 @@ const { values } = parseArgs({
     actors: { type: 'string', default: '200' },
     events: { type: 'string', default: '25' },
     concurrency: { type: 'string', default: '32' },
+    /** domain events on NATS JetStream, as `npm start` runs them (`off`: the runtime alone) */
+    publish: { type: 'string', default: 'on' },
     json: { type: 'string' },
   },
 });
@@ -32,6 +34,8 @@ const actors = positive(values.actors, 'actors');
 const eventsPerActor = positive(values.events, 'events');
 const concurrency = positive(values.concurrency, 'concurrency');
 const totalEvents = actors * eventsPerActor;
+if (values.publish !== 'on' && values.publish !== 'off') throw new Error('--publish must be on or off');
+const publishing = values.publish === 'on';
 
 function positive(value: string | undefined, name: string): number {
   const n = Number(value);
@@ -50,7 +54,7 @@ async function main() {
   const client = await MongoClient.connect(server.uri, { maxPoolSize: concurrency + 4 });
   let hub: Awaited<ReturnType<typeof startHubProcess>> | null = null;
   try {
-    hub = await startHubProcess(server.uri, 'bench_hub', dataDir);
+    hub = await startHubProcess(server.uri, 'bench_hub', dataDir, { HUB_EVENTS: publishing ? 'on' : 'off' });
     const baseUrl = hub.url;
     const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const post = async (pathname: string, body: unknown, key: string) => {
@@ -66,12 +70,14 @@ async function main() {
     log('creating actors…');
     const creates = await drive('create', actors, concurrency, (i) => post('/actors/probe', { id: `bench-${i}` }, `create-${i}`));
 
-    log('sending events…');
+    log(`sending events… (domain events ${publishing ? 'published to NATS JetStream' : 'off'})`);
+    const lag = publishing ? watchOutbox(baseUrl) : null;
     // Event i goes to actor i % actors, so concurrent requests spread over actors
     // and events to one actor arrive in order from different clients.
     const events = await drive('events', totalEvents, concurrency, (i) =>
       post(`/actors/probe/bench-${i % actors}/events`, { type: 'ADD', amount: 1 }, `event-${i}`),
     );
+    const publishedEvents = lag ? await lag.finish() : null;
 
     const hubDb = client.db('bench_hub');
     const sample = await hubDb.collection('journal').find({ eventType: 'ADD' }).limit(50).toArray();
@@ -98,7 +104,7 @@ async function main() {
         journalEntryBytes: entrySize,
         actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default',
       },
-      hub: { creates, events },
+      hub: { creates, events, domainEvents: publishedEvents },
       raw: floor,
       ratios: { throughput: throughputRatio, p99: p99Ratio },
       targets: { throughput: '≥ 0.5', p99: '≤ 3', throughputMet: throughputRatio >= 0.5, p99Met: p99Ratio <= 3 },
@@ -112,6 +118,13 @@ async function main() {
       '',
       `hub events/s ÷ raw writes/s = ${throughputRatio}  (target ≥ 0.5: ${result.targets.throughputMet ? 'met' : 'NOT met'})`,
       `hub p99 ÷ raw p99          = ${p99Ratio}  (target ≤ 3: ${result.targets.p99Met ? 'met' : 'NOT met'})`,
+      ...(publishedEvents
+        ? [
+            '',
+            `domain events: ${publishedEvents.published} in the stream, ${publishedEvents.perSecond}/s while the load ran; commit → JetStream ack p50 ≤ ${publishedEvents.ackP50Ms} ms, p99 ≤ ${publishedEvents.ackP99Ms} ms (histogram buckets)`,
+            `outbox lag under load: at most ${publishedEvents.maxWaiting} events waiting, the oldest ${publishedEvents.maxOldestSeconds} s old; drained ${publishedEvents.drainSeconds} s after the last answer`,
+          ]
+        : []),
       '',
     ].join('\n');
     process.stdout.write(`${table}\n`);
@@ -122,6 +135,63 @@ async function main() {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Watches the hub's event outbox while the load runs (every 250 ms), then waits for it to drain and reads
+ * what was published and how long commit → acknowledgement took (the hub's own histogram).
+ */
+function watchOutbox(baseUrl: string) {
+  const headers = { authorization: `Bearer ${adminKey}` };
+  const started = Date.now();
+  let maxWaiting = 0;
+  let maxOldestSeconds = 0;
+  const read = async () => {
+    const body = (await (await fetch(`${baseUrl}/admin/events`, { headers })).json()) as {
+      stream: { messages: number } | null;
+      outbox: { waiting: number; oldestSeconds: number | null };
+    };
+    maxWaiting = Math.max(maxWaiting, body.outbox.waiting);
+    maxOldestSeconds = Math.max(maxOldestSeconds, body.outbox.oldestSeconds ?? 0);
+    return body;
+  };
+  let reading: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    reading = read().catch(() => undefined);
+  }, 250);
+  return {
+    async finish() {
+      const loadEnded = Date.now();
+      clearInterval(timer);
+      await reading;
+      let state = await read();
+      while (state.outbox.waiting > 0 && Date.now() - loadEnded < 300_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = await read();
+      }
+      const drainSeconds = round((Date.now() - loadEnded) / 1000);
+      const metrics = await (await fetch(`${baseUrl}/metrics`, { headers })).text();
+      const buckets = [...metrics.matchAll(/^hub_events_publish_latency_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({
+        le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
+        count: Number(m[2]),
+      }));
+      const total = buckets.at(-1)?.count ?? 0;
+      const quantile = (q: number) => {
+        const bucket = buckets.find((b) => b.count >= q * total);
+        return bucket ? round(bucket.le * 1000) : null;
+      };
+      const published = state.stream?.messages ?? 0;
+      return {
+        published,
+        perSecond: round(published / ((loadEnded - started) / 1000)),
+        ackP50Ms: quantile(0.5),
+        ackP99Ms: quantile(0.99),
+        maxWaiting,
+        maxOldestSeconds: round(maxOldestSeconds),
+        drainSeconds,
+      };
+    },
+  };
 }
 
 function line(label: string, s: Stats): string {

@@ -49,7 +49,7 @@ export interface PublisherOptions {
   sweepEveryMs?: number;
   /** JetStream's duplicate window: a repeat within it is dropped by the server */
   duplicateWindowMs?: number;
-  /** commit → JetStream acknowledgement, seconds (metrics) */
+  /** a commit's end → JetStream's acknowledgement of its event, seconds, for events the committing process published (metrics) */
   observeLatency?: (seconds: number) => void;
 }
 
@@ -117,7 +117,8 @@ export class DomainEventPublisher {
   /** The runtime's fast path: an event just committed. */
   committed(doc: EventOutboxDoc): void {
     if (!this.js || this.stopped) return; // the sweep takes it later
-    void this.queues.run(doc.actor, () => this.publishInOrder(doc)).catch(() => undefined);
+    const committedAt = this.now();
+    void this.queues.run(doc.actor, () => this.publishInOrder(doc, committedAt)).catch(() => undefined);
   }
 
   /** Publishes what is left in the outbox past `orphanAfterMs`, checked against the journal. One at a time. */
@@ -213,9 +214,9 @@ export class DomainEventPublisher {
   }
 
   /** Publishes the actor's previous event first when it is still waiting, then this one. */
-  private async publishInOrder(doc: EventOutboxDoc): Promise<void> {
+  private async publishInOrder(doc: EventOutboxDoc, committedAt?: number): Promise<void> {
     await this.publishPredecessor(doc, 0);
-    await this.publish(doc);
+    await this.publish(doc, committedAt);
   }
 
   private async publishPredecessor(doc: EventOutboxDoc, depth: number): Promise<void> {
@@ -229,7 +230,8 @@ export class DomainEventPublisher {
     await this.publish(waiting);
   }
 
-  private async publish(doc: EventOutboxDoc): Promise<void> {
+  /** `committedAt`: when the commit was done (the fast path), from which the latency to the ack is measured. */
+  private async publish(doc: EventOutboxDoc, committedAt?: number): Promise<void> {
     const js = this.js;
     if (!js) throw new Error('not connected to NATS');
     try {
@@ -237,7 +239,7 @@ export class DomainEventPublisher {
       if (ack.duplicate) this.stats.duplicates += 1;
       else {
         this.stats.published += 1;
-        this.options.observeLatency?.(Math.max(0, (this.now() - doc.occurredAt.getTime()) / 1000));
+        if (committedAt !== undefined) this.options.observeLatency?.(Math.max(0, (this.now() - committedAt) / 1000));
       }
       this.stats.lastPublishedAt = new Date(this.now()).toISOString();
       this.acknowledged.set(doc.actor, Math.max(this.acknowledged.get(doc.actor) ?? 0, doc.revision));

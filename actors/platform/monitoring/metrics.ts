@@ -160,7 +160,7 @@ export class HubMetrics {
     });
     this.eventLatency = new Histogram({
       name: 'hub_events_publish_latency_seconds',
-      help: "From a transition's commit to JetStream's acknowledgement of its domain event",
+      help: "From the end of a transition's commit to JetStream's acknowledgement of its domain event (published by the committing process)",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
       registers,
     });
