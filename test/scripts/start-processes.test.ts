@@ -140,6 +140,16 @@ test('events sent to one actor through every process at once are each applied ex
 });
 
 test('an order paid at the Monobank sandbox is confirmed whichever process handles the callback', async () => {
+  // every process talks to one Monobank sandbox, the primary's
+  const sandboxByProcess = new Map<number, unknown>();
+  for (let i = 0; i < PROCESSES * 3; i += 1) {
+    const view = await call('GET', '/admin/integrations/monobank');
+    assert.equal(view.body.mode, 'sandbox');
+    sandboxByProcess.set(view.pid, view.body.baseUrl);
+  }
+  assert.equal(sandboxByProcess.size, PROCESSES);
+  assert.equal(new Set(sandboxByProcess.values()).size, 1, `one sandbox: ${JSON.stringify([...sandboxByProcess])}`);
+
   const client = hubClient(hub.url);
   assert.equal((await client.call('PUT', '/admin/products/CUP-1', { name: 'Чашка', price: 25_000, stock: 10 })).status, 201);
   const created = await client.post('/orders', orderBody({ externalId: 'PROC-1' }), { 'Idempotency-Key': 'proc-1' });
