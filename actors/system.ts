@@ -625,6 +625,7 @@ async function startPlatformServices(deps: {
     alerts: alertSink,
     sandboxes: config.sandboxes,
     dataDir: config.dataDir,
+    ...(config.clusterSandboxes ? { clusterSandboxes: config.clusterSandboxes } : {}),
     now,
   });
   closers.push({ name: 'connectors', close: () => connectors.stop() });

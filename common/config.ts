@@ -79,7 +79,21 @@ export interface Config {
   publicBaseUrlExplicit: boolean;
   /** `HUB_INTEGRATION_<NAME>` variables: JSON seeds of integrations, validated by each connector at start */
   integrationSeeds: Array<{ name: string; variable: string; value: Record<string, unknown> }>;
+  /** HUB_PROCESSES: hub processes sharing the database and the port (Node's cluster); 1 → no cluster */
+  processes: number;
+  /**
+   * Set by a cluster primary for its workers only (HUB_CLUSTER_SANDBOXES): the sandboxes it runs for the
+   * whole hub, by integration, with the credentials to use them. Unset → a process runs its own.
+   */
+  clusterSandboxes?: ClusterSandboxes;
 }
+
+/** A sandbox the cluster primary runs, as its workers reach it. */
+export const clusterSandboxesSchema = z.record(
+  z.string(),
+  z.object({ url: z.url({ protocol: /^https?$/ }), credentials: z.record(z.string(), z.string()) }),
+);
+export type ClusterSandboxes = z.infer<typeof clusterSandboxesSchema>;
 
 export interface RequestLimitsConfig {
   /** per API key, on the authenticated API */
@@ -340,6 +354,21 @@ const schema = z.object({
   HUB_EFFECT_MAX_ATTEMPTS: wholeNumber(5, 1, 100, 'tries of a failing external call before its error reaches the machine'),
   HUB_EFFECT_LEASE_MS: wholeNumber(30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
   HUB_WORKER_POLL_MS: wholeNumber(1000, 50, 600_000, 'milliseconds between looks for due timers and pending calls'),
+  HUB_PROCESSES: wholeNumber(1, 1, 64, 'hub processes on one database and one port (npm start -- --processes N)'),
+  HUB_CLUSTER_SANDBOXES: variable().transform((value, ctx): ClusterSandboxes | undefined => {
+    if (value === undefined) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      json = undefined;
+    }
+    const parsed = clusterSandboxesSchema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    // it holds credentials: never quoted
+    ctx.addIssue({ code: 'custom', message: 'is set by the cluster primary for its workers only; unset it' });
+    return z.NEVER;
+  }),
   HUB_SANDBOXES: variable().transform((value, ctx): 'auto' | 'off' | undefined => {
     if (value === undefined) return undefined;
     if (value === 'auto' || value === 'off') return value;
@@ -529,6 +558,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seller: { name: v.HUB_SELLER_NAME ?? 'ТОВ «Демо-магазин»', details: v.HUB_SELLER_DETAILS ?? 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: v.PUBLIC_BASE_URL !== undefined,
     integrationSeeds,
+    processes: v.HUB_PROCESSES,
+    ...(v.HUB_CLUSTER_SANDBOXES ? { clusterSandboxes: v.HUB_CLUSTER_SANDBOXES } : {}),
   };
 }
 
@@ -616,6 +647,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     fiscalPolicy: config.fiscalPolicy,
     posPolicy: config.posPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
+    processes: config.processes,
+    ...(config.clusterSandboxes ? { clusterSandboxes: Object.keys(config.clusterSandboxes) } : {}),
   };
 }
 

@@ -43,6 +43,8 @@ import type { AuditLog } from '../actors/platform/audit/audit-log.ts';
 import type { HubMetrics } from '../actors/platform/monitoring/metrics.ts';
 
 export interface HttpDependencies {
+  /** in a worker of a cluster: answered in `X-Hub-Process` on every response */
+  processLabel?: string;
   logger: Logger;
   runtime: ActorRuntime;
   store: ActorStore;
@@ -78,6 +80,14 @@ export function createHttpApp(deps: HttpDependencies): Koa<HubState> {
   app.proxy = false;
   app.silent = true; // errors are logged by our own middleware, with the request id
 
+  if (deps.processLabel) {
+    const label = deps.processLabel;
+    // several processes share the port: which one answered (the README's "Several processes")
+    app.use(async (ctx, next) => {
+      ctx.set('X-Hub-Process', label);
+      await next();
+    });
+  }
   app.use(requestContext(deps.logger));
   app.use(errorMapping());
   const limits = requestLimits({ ...deps.limits, metrics: deps.metrics });

@@ -48,7 +48,10 @@ export type TlsReload = { reloaded: true; certificate: Omit<LoadedCertificate, '
 
 const describeCertificate = ({ subject, validTo, fingerprint256 }: LoadedCertificate) => ({ subject, validTo, fingerprint256 });
 
-export type HubOptions = ActorSystemOptions;
+export interface HubOptions extends ActorSystemOptions {
+  /** in a worker of a cluster: which process this is, answered in `X-Hub-Process` on every response */
+  processLabel?: string;
+}
 
 /** Starts the whole service: the actor system (see actors/system.ts), then HTTP in front of it. */
 export async function startHub(config: Config, options: HubOptions): Promise<Hub> {
@@ -65,6 +68,7 @@ export async function startHub(config: Config, options: HubOptions): Promise<Hub
 
     const trustedProxies = addressList(config.trustedProxies);
     const app = createHttpApp({
+      ...(options.processLabel ? { processLabel: options.processLabel } : {}),
       domainEvents: system.domainEvents,
       logger,
       runtime: system.runtime,
@@ -229,18 +233,27 @@ async function bootstrapAdminKey(config: Config, apiKeys: ApiKeys, logger: Logge
     await apiKeys.ensure(config.adminApiKey, 'admin (ADMIN_API_KEY)', 'admin', 'environment');
     return;
   }
-  const file = path.join(config.dataDir, 'admin-api-key');
-  let key: string;
+  await apiKeys.ensure(await developmentAdminKey(config.dataDir, logger), 'admin (generated)', 'admin', 'bootstrap');
+}
+
+/**
+ * The admin key kept under DATA_DIR when ADMIN_API_KEY is unset: read, or
+ * generated, saved and printed by the start that made it. A cluster primary
+ * calls it before forking, so its workers all read the one it made.
+ */
+export async function developmentAdminKey(dataDir: string, logger: Logger): Promise<string> {
+  const file = path.join(dataDir, 'admin-api-key');
   try {
-    key = (await readFile(file, 'utf8')).trim();
+    const key = (await readFile(file, 'utf8')).trim();
     logger.info('using the generated admin API key', { file });
+    return key;
   } catch {
-    key = ApiKeys.generate();
+    const key = ApiKeys.generate();
     await writePrivateFile(file, `${key}\n`);
     // Printed once, on purpose, outside the (redacting) log.
     process.stdout.write(
       `\n  No ADMIN_API_KEY was set, so an admin key was generated and saved to ${file}:\n\n    ${key}\n\n  Use it as: Authorization: Bearer <key>\n\n`,
     );
+    return key;
   }
-  await apiKeys.ensure(key, 'admin (generated)', 'admin', 'bootstrap');
 }

@@ -75,6 +75,7 @@ test('an empty environment gives a working development configuration', () => {
     seller: { name: 'ТОВ «Демо-магазин»', details: 'ЄДРПОУ 00000000 · м. Київ' },
     publicBaseUrlExplicit: false,
     integrationSeeds: [],
+    processes: 1,
   });
 });
 
@@ -123,6 +124,21 @@ test('domain events: on by default (off under test), NATS_URL checked and never 
   assert.ok(!JSON.stringify(describeConfig(external)).includes('s3cret'));
   assert.throws(() => loadConfig({ NATS_URL: 'http://nats.internal' }), /NATS_URL: must start with nats:\/\/ or tls:\/\//);
   assert.throws(() => loadConfig({ HUB_EVENTS: 'yes' }), /HUB_EVENTS: must be on or off/);
+});
+
+test('HUB_PROCESSES: 1 to 64, default 1; the sandboxes a cluster primary hands its workers are read, never quoted', () => {
+  assert.equal(loadConfig({}).processes, 1);
+  assert.equal(loadConfig({ HUB_PROCESSES: '4' }).processes, 4);
+  assert.match(problems({ HUB_PROCESSES: '0' }), /HUB_PROCESSES: must be a whole number from 1 to 64/);
+  assert.match(problems({ HUB_PROCESSES: '65' }), /HUB_PROCESSES: must be a whole number from 1 to 64/);
+  const shared = { monobank: { url: 'http://127.0.0.1:4100', credentials: { token: 'sandbox-s3cret' } } };
+  const worker = loadConfig({ HUB_CLUSTER_SANDBOXES: JSON.stringify(shared) });
+  assert.deepEqual(worker.clusterSandboxes, shared);
+  assert.deepEqual(describeConfig(worker).clusterSandboxes, ['monobank']);
+  assert.ok(!JSON.stringify(describeConfig(worker)).includes('s3cret'));
+  const refused = problems({ HUB_CLUSTER_SANDBOXES: '{"monobank":{"url":"nope","credentials":{"token":"sandbox-s3cret"}}}' });
+  assert.match(refused, /HUB_CLUSTER_SANDBOXES: is set by the cluster primary for its workers only/);
+  assert.ok(!refused.includes('s3cret'));
 });
 
 test('blank variables mean the default and values are trimmed', () => {

@@ -44,6 +44,8 @@ export async function startHubProcess(options: {
   env?: Record<string, string>;
   dataDir?: string;
   viaNpm?: boolean;
+  /** HUB_PROCESSES: a cluster primary and this many workers (then `pid` is the primary's) */
+  processes?: number;
 }): Promise<HubProcess> {
   databasesOfThisFile.add(options.dbName);
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hub-data-')));
@@ -67,6 +69,7 @@ export async function startHubProcess(options: {
       HUB_WORKER_POLL_MS: '200',
       // a SIGKILLed hub would leave its emulators' socat behind; tests that print bring their own emulators
       HUB_DEVICE_EMULATORS: 'off',
+      ...(options.processes ? { HUB_PROCESSES: String(options.processes) } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

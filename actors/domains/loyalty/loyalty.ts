@@ -63,9 +63,9 @@ export async function createLoyalty(deps: {
     jobs: [loyaltyAccrualsJob(accruals)],
     async announce(publicBaseUrl) {
       if (deps.connectors.modeOf('jowi') !== 'sandbox') return;
-      const sandbox = deps.connectors.sandboxOf('jowi');
-      if (!sandbox) return;
-      const response = await fetch(`${sandbox.url}/__sandbox/webhook-url`, {
+      const sandboxUrl = deps.connectors.sandboxUrlOf('jowi');
+      if (!sandboxUrl) return;
+      const response = await fetch(`${sandboxUrl}/__sandbox/webhook-url`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ url: `${publicBaseUrl.replace(/\/$/, '')}/webhooks/jowi` }),

@@ -9,7 +9,6 @@ import {
   type ClickErrorName,
   type ClickRequest,
 } from '../../platform/connectors/click/protocol.ts';
-import { isClickSandbox } from '../../platform/connectors/click/sandbox.ts';
 import type { WebhookConfig } from '../../platform/connectors/kit/integration-config.ts';
 import type { MerchantAnswer, MerchantApi } from '../../platform/inbound/merchant-api.ts';
 import type { WebhookRequest } from '../../platform/inbound/spec.ts';
@@ -281,13 +280,15 @@ export function clickMerchantApi(deps: MerchantApiDeps): MerchantApi {
       } catch {
         return; // not configured: nobody to tell
       }
-      const sandbox = deps.connectors.sandboxOf(clickConnector.name);
-      if (!config.sandboxed || !isClickSandbox(sandbox)) return;
-      sandbox.announce({
-        prepareUrl: `${publicBaseUrl}${PREPARE_PATH}`,
-        completeUrl: `${publicBaseUrl}${COMPLETE_PATH}`,
-        credentials: config.credentials,
+      if (!config.sandboxed) return;
+      // over its control API, as Payme's: the sandbox may run in a cluster's primary, not in this process
+      const response = await fetch(`${config.baseUrl}/__sandbox/merchant`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prepareUrl: `${publicBaseUrl}${PREPARE_PATH}`, completeUrl: `${publicBaseUrl}${COMPLETE_PATH}` }),
+        signal: AbortSignal.timeout(5_000),
       });
+      if (!response.ok) throw new Error(`the Click sandbox answered ${response.status}`);
     },
   };
 }

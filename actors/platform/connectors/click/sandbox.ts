@@ -632,8 +632,3 @@ export async function startClickSandbox(
 
 /** A link or payment the sandbox cannot act on (answered 409 to a control). */
 class LinkError extends Error {}
-
-/** Whether a running sandbox is the Click sandbox (the hub holds its sandboxes as plain SandboxServers). */
-export function isClickSandbox(server: SandboxServer | null): server is ClickSandbox {
-  return server !== null && server.name === 'click' && typeof (server as Partial<ClickSandbox>).announce === 'function';
-}

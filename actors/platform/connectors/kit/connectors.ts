@@ -1,4 +1,5 @@
 import type { Logger } from 'winston';
+import type { ClusterSandboxes } from '../../../../common/config.ts';
 import { errors } from '../../../../common/errors.ts';
 import type { IntegrationStore } from '../../../../persistence/integrations.ts';
 import { SandboxCredentialsFile } from '../../../../persistence/sandbox-credentials.ts';
@@ -36,6 +37,8 @@ export interface ConnectorsOptions {
   sandboxes: 'auto' | 'off';
   /** where the sandboxes' generated credentials are kept (DATA_DIR) */
   dataDir: string;
+  /** in a worker of a cluster: the sandboxes its primary runs, used instead of starting any here */
+  clusterSandboxes?: ClusterSandboxes;
   now?: () => number;
 }
 
@@ -67,7 +70,7 @@ export class Connectors {
   constructor(private readonly options: ConnectorsOptions) {
     const { store, logger, audit } = options;
     this.registry = new ConnectorRegistry(options.definitions);
-    this.sandboxes = new SandboxSupervisor(logger, SandboxCredentialsFile.in(options.dataDir));
+    this.sandboxes = new SandboxSupervisor(logger, SandboxCredentialsFile.in(options.dataDir), options.clusterSandboxes);
     this.configs = new IntegrationConfigs({ registry: this.registry, store, sandboxes: this.sandboxes, sandboxMode: options.sandboxes });
     this.seeds = new EnvironmentSeeds({ registry: this.registry, store, audit, logger });
     const reporter = new CallReporter({ metrics: options.metrics, health: options.health, audit, logger, alerts: options.alerts });
@@ -113,8 +116,14 @@ export class Connectors {
     await this.sandboxes.stop();
   }
 
+  /** the integration's sandbox when it runs in this process (null in a cluster's worker: the primary runs them) */
   sandboxOf(name: string): SandboxServer | null {
     return this.sandboxes.serverOf(name);
+  }
+
+  /** where the integration's sandbox listens (here or at the cluster primary); null when none is in use */
+  sandboxUrlOf(name: string): string | null {
+    return this.sandboxes.urlOf(name);
   }
 
   /** Applies changes made through another process. */

@@ -68,12 +68,12 @@ export class IntegrationConfigs {
         revision: record.revision,
       };
     }
-    const sandbox = this.deps.sandboxes.serverOf(definition.name);
+    const sandboxUrl = this.deps.sandboxes.urlOf(definition.name);
     const sandboxCredentials = this.deps.sandboxes.credentialsOf(definition);
-    if (mode === 'sandbox' && sandbox && sandboxCredentials) {
+    if (mode === 'sandbox' && sandboxUrl && sandboxCredentials) {
       return {
         integration: definition.name,
-        baseUrl: sandbox.url,
+        baseUrl: sandboxUrl,
         credentials: sandboxCredentials,
         settings,
         sandboxed: true,

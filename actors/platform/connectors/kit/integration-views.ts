@@ -55,7 +55,7 @@ export class IntegrationViews {
       known: definition !== null,
       enabled: record?.enabled ?? true,
       mode,
-      baseUrl: mode === 'sandbox' ? (sandboxes.serverOf(name)?.url ?? null) : (record?.baseUrl ?? definition?.defaultBaseUrl ?? null),
+      baseUrl: mode === 'sandbox' ? sandboxes.urlOf(name) : (record?.baseUrl ?? definition?.defaultBaseUrl ?? null),
       credentials,
       settings: record?.settings ?? {},
       revision: record?.revision ?? 0,
