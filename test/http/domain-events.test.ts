@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -9,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import type { DomainEventMessage } from '../../actors/platform/events/publisher.ts';
 import { openNatsServer, type NatsServer } from '../../persistence/embedded-nats/server.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { hubClient, startHubProcess, TEST_ADMIN_KEY, type HubProcess } from '../support/hub-process.ts';
 import { orderBody, waitForOrder } from '../support/shop.ts';
 
 /**
@@ -203,4 +204,73 @@ test('a command on hub.commands.probe is applied once under its message id, and 
   assert.equal(invalid?.error?.code, 'invalid_command');
   const actor = (await client.get('/actors/probe/commanded')).body as { context: { total: number }; revision: number };
   assert.equal(actor.context.total, 5, 'applied once');
+});
+
+/** A POST on a connection of its own (a cluster hands out connections, not requests); answers status and worker. */
+function postAlone(url: string, body: unknown, key: string): Promise<{ status: number; worker: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const sent = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 20_000,
+        headers: {
+          authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(payload)),
+          'idempotency-key': key,
+        },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, worker: String(response.headers['x-hub-process'] ?? '') }));
+      },
+    );
+    sent.on('timeout', () => sent.destroy(new Error('timed out')));
+    sent.on('error', reject);
+    sent.end(payload);
+  });
+}
+
+test('three hub processes publish every transition once and in order per actor, while its events reach any of them', async () => {
+  const cluster = await startHubProcess({ dbName: uniqueDatabaseName('events-cluster'), processes: 3, env: hubEnv() });
+  try {
+    const actors = Array.from({ length: 8 }, (_, i) => `spread-${i}`);
+    const workers = new Set<string>();
+    for (const id of actors) {
+      const created = await postAlone(`${cluster.url}/actors/probe`, { id }, `create-${id}`);
+      assert.equal(created.status, 201);
+      workers.add(created.worker);
+    }
+    await Promise.all(
+      actors.map(async (id) => {
+        for (let n = 0; n < 12; n += 1) {
+          const sent = await postAlone(`${cluster.url}/actors/probe/${id}/events`, { type: 'ADD', amount: 1 }, `${id}-${n}`);
+          assert.equal(sent.status, 200);
+          workers.add(sent.worker);
+        }
+      }),
+    );
+    assert.ok(workers.size >= 2, `answered by ${[...workers].join(', ')}`);
+    const published = await eventually(
+      async () => {
+        const mine = (await streamMessages()).filter((e) => e.message.type === 'probe' && e.message.actorId.startsWith('spread-'));
+        return mine.length >= actors.length * 13 ? mine : undefined;
+      },
+      60_000,
+      'every transition published',
+    );
+    const ids = published.map((e) => e.message.id);
+    assert.equal(new Set(ids).size, ids.length, 'none twice');
+    for (const id of actors)
+      assert.deepEqual(
+        published.filter((e) => e.message.actorId === id).map((e) => e.message.revision),
+        Array.from({ length: 13 }, (_, i) => i + 1),
+        `${id}: every revision once, in order`,
+      );
+  } finally {
+    await cluster.terminate();
+  }
 });
