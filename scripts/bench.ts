@@ -18,6 +18,9 @@ import { adminKey, drive, log, round, startHubProcess, type Stats } from './benc
  *    the same concurrency, on the same database server.
  * 4. Prints events/s, p50/p99 and the ratios against the targets
  *    (hub ≥ 0.5 × raw throughput, hub p99 ≤ 3 × raw p99).
+ *
+ * `--processes 1,2,3` runs step 2 for a hub of each count of processes in turn (each on a database of its own);
+ * `--publish off` leaves domain events out (the runtime alone).
  */
 
 const { values } = parseArgs({
@@ -27,6 +30,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     /** domain events on NATS JetStream, as `npm start` runs them (`off`: the runtime alone) */
     publish: { type: 'string', default: 'on' },
+    /** hub processes (`HUB_PROCESSES`): one count, or several to compare (`1,2,3`), each run in turn */
+    processes: { type: 'string', default: '1' },
     json: { type: 'string' },
   },
 });
@@ -36,6 +41,7 @@ const concurrency = positive(values.concurrency, 'concurrency');
 const totalEvents = actors * eventsPerActor;
 if (values.publish !== 'on' && values.publish !== 'off') throw new Error('--publish must be on or off');
 const publishing = values.publish === 'on';
+const processCounts = (values.processes ?? '1').split(',').map((count) => positive(count.trim(), 'processes'));
 
 function positive(value: string | undefined, name: string): number {
   const n = Number(value);
@@ -47,14 +53,103 @@ async function main() {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   log(`machine: ${machine}`);
   log(
-    `workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}, actor cache ${process.env.HUB_ACTOR_CACHE_SIZE ?? 'default'}`,
+    `workload: ${actors} actors × ${eventsPerActor} events = ${totalEvents} events, concurrency ${concurrency}, actor cache ${process.env.HUB_ACTOR_CACHE_SIZE ?? 'default'}, hub processes ${processCounts.join(', ')}`,
   );
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hub-bench-'));
   const server = await openDatabaseServer({ dataDir, log: (level, message) => level !== 'info' && log(`db ${level}: ${message}`) });
   const client = await MongoClient.connect(server.uri, { maxPoolSize: concurrency + 4 });
-  let hub: Awaited<ReturnType<typeof startHubProcess>> | null = null;
   try {
-    hub = await startHubProcess(server.uri, 'bench_hub', dataDir, { HUB_EVENTS: publishing ? 'on' : 'off' });
+    // each count of processes on a database of its own, one after the other, against the same database server
+    const runs: HubRun[] = [];
+    for (const processes of processCounts) runs.push(await runHub(server.uri, dataDir, processes));
+
+    const hubDb = client.db(`bench_hub_${processCounts[0]}`);
+    const sample = await hubDb.collection('journal').find({ eventType: 'ADD' }).limit(50).toArray();
+    const entrySize = Math.round(sample.reduce((sum, doc) => sum + Buffer.byteLength(JSON.stringify(doc)), 0) / Math.max(1, sample.length));
+
+    log(`raw floor: ${totalEvents} single-document inserts of ~${entrySize} bytes…`);
+    const raw = client.db('bench_raw').collection<{ _id: string; payload: string; n: number; at: Date }>('writes');
+    await raw.insertOne({ _id: 'warmup', payload: '', n: 0, at: new Date() });
+    const payload = 'x'.repeat(Math.max(0, entrySize - 60));
+    const floor = await drive('raw', totalEvents, concurrency, async (i) => {
+      await raw.insertOne({ _id: `w-${i}`, payload, n: i, at: new Date() });
+    });
+
+    const first = runs[0]!;
+    const throughputRatio = round(first.events.perSecond / floor.perSecond);
+    const p99Ratio = round(first.events.p99 / floor.p99);
+    const result = {
+      machine,
+      database: 'embedded FerretDB 1.24 (SQLite)',
+      workload: {
+        actors,
+        eventsPerActor,
+        totalEvents,
+        concurrency,
+        journalEntryBytes: entrySize,
+        actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default',
+      },
+      hub: runs.map((run) => ({ processes: run.processes, creates: run.creates, events: run.events, domainEvents: run.domainEvents })),
+      raw: floor,
+      ratios: { throughput: throughputRatio, p99: p99Ratio },
+      targets: { throughput: '≥ 0.5', p99: '≤ 3', throughputMet: throughputRatio >= 0.5, p99Met: p99Ratio <= 3 },
+    };
+    const several = runs.length > 1;
+    const table = [
+      '',
+      `                     count   seconds   per second   p50 ms   p99 ms   max ms`,
+      ...runs.flatMap((run) => {
+        const suffix = several ? ` ×${run.processes}` : '';
+        return [line(`hub creates${suffix}`, run.creates), line(`hub events${suffix}`, run.events)];
+      }),
+      line('raw inserts', floor),
+      '',
+      `hub events/s ÷ raw writes/s = ${throughputRatio}  (target ≥ 0.5: ${result.targets.throughputMet ? 'met' : 'NOT met'})${several ? `, with ${first.processes} process(es)` : ''}`,
+      `hub p99 ÷ raw p99          = ${p99Ratio}  (target ≤ 3: ${result.targets.p99Met ? 'met' : 'NOT met'})`,
+      ...(several
+        ? runs
+            .slice(1)
+            .map(
+              (run) =>
+                `${run.processes} processes ÷ ${first.processes}: events/s × ${round(run.events.perSecond / first.events.perSecond)}, p99 × ${round(run.events.p99 / first.events.p99)}`,
+            )
+        : []),
+      ...runs.flatMap((run) =>
+        run.domainEvents
+          ? [
+              '',
+              `domain events${several ? ` (×${run.processes})` : ''}: ${run.domainEvents.published} in the stream, ${run.domainEvents.perSecond}/s while the load ran; commit → JetStream ack p50 ≤ ${run.domainEvents.ackP50Ms} ms, p99 ≤ ${run.domainEvents.ackP99Ms} ms (histogram buckets)`,
+              `outbox lag under load: at most ${run.domainEvents.maxWaiting} events waiting, the oldest ${run.domainEvents.maxOldestSeconds} s old; drained ${run.domainEvents.drainSeconds} s after the last answer`,
+            ]
+          : [],
+      ),
+      ...(several ? ['', `(${cpus().length} cores: processes beyond that share them; the database server runs on the same cores)`] : []),
+      '',
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+    if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await client.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface HubRun {
+  processes: number;
+  creates: Stats;
+  events: Stats;
+  domainEvents: Awaited<ReturnType<ReturnType<typeof watchOutbox>['finish']>> | null;
+}
+
+/** One hub (of `processes` processes) on a database of its own: actors created, then the events sent. */
+async function runHub(mongodbUri: string, dataDir: string, processes: number): Promise<HubRun> {
+  log(`hub of ${processes} process(es)…`);
+  const hub = await startHubProcess(mongodbUri, `bench_hub_${processes}`, path.join(dataDir, `hub-${processes}`), {
+    HUB_EVENTS: publishing ? 'on' : 'off',
+    HUB_PROCESSES: String(processes),
+  });
+  try {
     const baseUrl = hub.url;
     const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const post = async (pathname: string, body: unknown, key: string) => {
@@ -77,63 +172,10 @@ async function main() {
     const events = await drive('events', totalEvents, concurrency, (i) =>
       post(`/actors/probe/bench-${i % actors}/events`, { type: 'ADD', amount: 1 }, `event-${i}`),
     );
-    const publishedEvents = lag ? await lag.finish() : null;
-
-    const hubDb = client.db('bench_hub');
-    const sample = await hubDb.collection('journal').find({ eventType: 'ADD' }).limit(50).toArray();
-    const entrySize = Math.round(sample.reduce((sum, doc) => sum + Buffer.byteLength(JSON.stringify(doc)), 0) / Math.max(1, sample.length));
-
-    log(`raw floor: ${totalEvents} single-document inserts of ~${entrySize} bytes…`);
-    const raw = client.db('bench_raw').collection<{ _id: string; payload: string; n: number; at: Date }>('writes');
-    await raw.insertOne({ _id: 'warmup', payload: '', n: 0, at: new Date() });
-    const payload = 'x'.repeat(Math.max(0, entrySize - 60));
-    const floor = await drive('raw', totalEvents, concurrency, async (i) => {
-      await raw.insertOne({ _id: `w-${i}`, payload, n: i, at: new Date() });
-    });
-
-    const throughputRatio = round(events.perSecond / floor.perSecond);
-    const p99Ratio = round(events.p99 / floor.p99);
-    const result = {
-      machine,
-      database: 'embedded FerretDB 1.24 (SQLite)',
-      workload: {
-        actors,
-        eventsPerActor,
-        totalEvents,
-        concurrency,
-        journalEntryBytes: entrySize,
-        actorCache: process.env.HUB_ACTOR_CACHE_SIZE ?? 'default',
-      },
-      hub: { creates, events, domainEvents: publishedEvents },
-      raw: floor,
-      ratios: { throughput: throughputRatio, p99: p99Ratio },
-      targets: { throughput: '≥ 0.5', p99: '≤ 3', throughputMet: throughputRatio >= 0.5, p99Met: p99Ratio <= 3 },
-    };
-    const table = [
-      '',
-      `                     count   seconds   per second   p50 ms   p99 ms   max ms`,
-      line('hub creates', creates),
-      line('hub events', events),
-      line('raw inserts', floor),
-      '',
-      `hub events/s ÷ raw writes/s = ${throughputRatio}  (target ≥ 0.5: ${result.targets.throughputMet ? 'met' : 'NOT met'})`,
-      `hub p99 ÷ raw p99          = ${p99Ratio}  (target ≤ 3: ${result.targets.p99Met ? 'met' : 'NOT met'})`,
-      ...(publishedEvents
-        ? [
-            '',
-            `domain events: ${publishedEvents.published} in the stream, ${publishedEvents.perSecond}/s while the load ran; commit → JetStream ack p50 ≤ ${publishedEvents.ackP50Ms} ms, p99 ≤ ${publishedEvents.ackP99Ms} ms (histogram buckets)`,
-            `outbox lag under load: at most ${publishedEvents.maxWaiting} events waiting, the oldest ${publishedEvents.maxOldestSeconds} s old; drained ${publishedEvents.drainSeconds} s after the last answer`,
-          ]
-        : []),
-      '',
-    ].join('\n');
-    process.stdout.write(`${table}\n`);
-    if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+    const domainEvents = lag ? await lag.finish() : null;
+    return { processes, creates, events, domainEvents };
   } finally {
-    await hub?.stop();
-    await client.close();
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await hub.stop();
   }
 }
 
