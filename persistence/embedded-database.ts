@@ -11,7 +11,8 @@ export interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+/** How an embedded server's launcher reports (the hub's logger, or a benchmark's quiet one). */
+export type ServerLog = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
 const readyTimeoutMs = 60_000;
 const killAfterMs = 5_000;
@@ -45,7 +46,7 @@ export function redactMongoUri(uri: string): string {
  * command's full response (e.g. each unique-index violation by an update),
  * which is the caller's business, not the database's.
  */
-export async function openDatabaseServer(options: { mongodbUri?: string; dataDir: string; log: Log }): Promise<DatabaseServer> {
+export async function openDatabaseServer(options: { mongodbUri?: string; dataDir: string; log: ServerLog }): Promise<DatabaseServer> {
   const { log } = options;
   if (options.mongodbUri) {
     log('info', 'using the MongoDB at MONGODB_URI', { uri: redactMongoUri(options.mongodbUri) });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isMainThread } from 'node:worker_threads';
+import type { ServerLog } from '../embedded-database.ts';
 import { ensurePrivateDir, writePrivateFile } from '../private-files.ts';
 import { ensureNatsServerBinary } from './build.ts';
 
@@ -11,8 +12,6 @@ export interface NatsServer {
   kind: 'external' | 'embedded';
   stop(): Promise<void>;
 }
-
-type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
 const readyTimeoutMs = 60_000;
 /** JetStream's clean shutdown writes each stream's state; it takes milliseconds, this is the hung case */
@@ -110,7 +109,7 @@ function parseLogLine(line: string): { level: string; message: string } | null {
  * Its informational lines (a banner at every start) are kept only for an
  * error message; warnings and errors go to our log.
  */
-export async function openNatsServer(options: { natsUrl?: string; dataDir: string; log: Log }): Promise<NatsServer> {
+export async function openNatsServer(options: { natsUrl?: string; dataDir: string; log: ServerLog }): Promise<NatsServer> {
   const { log } = options;
   if (options.natsUrl) {
     log('info', 'using the NATS server at NATS_URL', { url: redactNatsUrl(options.natsUrl) });

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { PersonalDataSealer } from '../../actors/runtime/personal-data.ts';
 import { collectionsOf } from '../../persistence/collections.ts';
-import { ERASED, loadPersonalDataKey } from '../../persistence/personal-data-key.ts';
-import { Keyring } from '../../persistence/secret-box.ts';
+import { ERASED } from '../../persistence/personal-data-key.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess, TEST_MASTER_KEY, type HubProcess } from '../support/hub-process.ts';
+import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { hubCipherOf } from '../support/hub-cipher.ts';
 import { orderBody, waitForOrder } from '../support/shop.ts';
 
 /**
@@ -101,9 +101,7 @@ test('forgetting killed half-way: after the restart a repeat erases every order,
   }
 
   // in the database: nothing in clear, and every sealed value the orders' actors, mail and audit hold opens to no part of the customer
-  const sealer = new PersonalDataSealer(
-    await loadPersonalDataKey(collectionsOf(db).hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))),
-  );
+  const sealer = new PersonalDataSealer(await hubCipherOf(db));
   const ownActors = { $regex: '^(order|payment|shipment)/FKILL-' };
   const stored = {
     journal: await journal.find({ actor: ownActors }).toArray(),
@@ -177,9 +175,7 @@ test('forgetting after a crash that lost the projections of the last commits: th
   // a graceful stop writes whatever projection is still to be written: none may bring the customer back
   await hub.terminate();
   hub = null;
-  const sealer = new PersonalDataSealer(
-    await loadPersonalDataKey(collectionsOf(db).hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))),
-  );
+  const sealer = new PersonalDataSealer(await hubCipherOf(db));
   const projections = await actors.find({ _id: { $regex: '^(order|payment)/FLAG-1' } }).toArray();
   assert.equal(projections.length, 2);
   for (const projection of projections) {

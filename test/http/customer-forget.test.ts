@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { PersonalDataSealer } from '../../actors/runtime/personal-data.ts';
 import { collectionsOf } from '../../persistence/collections.ts';
-import { loadPersonalDataKey } from '../../persistence/personal-data-key.ts';
-import { Keyring } from '../../persistence/secret-box.ts';
 import { databaseUri, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess, TEST_MASTER_KEY, type HubProcess } from '../support/hub-process.ts';
+import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { hubCipherOf } from '../support/hub-cipher.ts';
 import { orderBody, waitForOrder } from '../support/shop.ts';
 
 const NAME = 'Мирослава Забудько';
@@ -68,9 +67,7 @@ test('forgetting a customer: refused with the orders under way, then their finis
   try {
     const db = mongo.db(dbName);
     const collections = collectionsOf(db);
-    const sealer = new PersonalDataSealer(
-      await loadPersonalDataKey(collections.hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))),
-    );
+    const sealer = new PersonalDataSealer(await hubCipherOf(db));
     const opened: string[] = [];
     const openAll = (text: string) => {
       for (const sealed of text.match(/pd1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+/g) ?? []) opened.push(JSON.stringify(sealer.cipher.open(sealed)));

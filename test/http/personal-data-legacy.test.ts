@@ -6,10 +6,10 @@ import { PersonalDataSealer } from '../../actors/runtime/personal-data.ts';
 import { allMachines } from '../../machines/index.ts';
 import type { PersistedSnapshotJson } from '../../machines/machine-module.ts';
 import { collectionsOf } from '../../persistence/collections.ts';
-import { loadPersonalDataKey, PersonalDataCipher } from '../../persistence/personal-data-key.ts';
-import { Keyring } from '../../persistence/secret-box.ts';
+import { PersonalDataCipher } from '../../persistence/personal-data-key.ts';
 import { databaseUri, eventually, uniqueDatabaseName } from '../support/database.ts';
-import { hubClient, startHubProcess, TEST_MASTER_KEY, type HubProcess } from '../support/hub-process.ts';
+import { hubClient, startHubProcess, type HubProcess } from '../support/hub-process.ts';
+import { hubCipherOf } from '../support/hub-cipher.ts';
 import { replayEveryActor } from '../support/replay.ts';
 import { orderBody, waitForOrder } from '../support/shop.ts';
 
@@ -36,7 +36,7 @@ after(async () => {
 const withPersonalData = allMachines.filter((module) => module.personalData);
 
 async function sealerOf(db: Db): Promise<PersonalDataSealer> {
-  return new PersonalDataSealer(await loadPersonalDataKey(collectionsOf(db).hubMeta, new Keyring(Buffer.from(TEST_MASTER_KEY, 'base64'))));
+  return new PersonalDataSealer(await hubCipherOf(db));
 }
 
 /** Every actor and journal entry of a machine with personal data, as a hub from before sealing stored it. */
