@@ -70,6 +70,7 @@ import type { BoundEffects } from './runtime/effects.ts';
 import { ActorQueries } from './runtime/queries.ts';
 import { MachineRegistry } from './runtime/registry.ts';
 import { ActorRuntime, type ActorRuntimeOptions } from './runtime/runtime.ts';
+import type { ActorRouter } from './runtime/actor-routing.ts';
 import { ActorStore } from './runtime/store.ts';
 import { PersonalDataSealer } from './runtime/personal-data.ts';
 import { PersonalDataBackfill } from './runtime/personal-data-backfill.ts';
@@ -106,6 +107,8 @@ export function createDurableRuntime(options: {
   personalData: PersonalDataSealer;
   /** every commit records its domain event in the outbox and hands it here (publishing is on) */
   onDomainEvent?: ActorRuntimeOptions['onDomainEvent'];
+  /** in a hub of several processes: each actor's commands go to the process that owns it */
+  router?: ActorRouter;
 }): DurableRuntime {
   const registry = new MachineRegistry();
   for (const module of options.machines) registry.register(module);
@@ -124,6 +127,7 @@ export function createDurableRuntime(options: {
     onCommitted: (work) => committed.forEach((listener) => listener(work)),
     ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
     ...(options.onDomainEvent ? { domainEvents: true, onDomainEvent: options.onDomainEvent } : {}),
+    ...(options.router ? { router: options.router } : {}),
   });
   const worker = new DurableWorker({
     ...options.worker,
@@ -143,6 +147,8 @@ export interface ActorSystemOptions {
   clock?: Clock;
   /** where the echo service lives; unset → an in-process sandbox */
   echoBaseUrl?: string;
+  /** in a worker of a cluster: hands each actor's commands to the worker that owns it (actors/runtime/cluster-router.ts) */
+  router?: ActorRouter;
 }
 
 /** Everything the hub is, but HTTP: what `http/` serves and what tests drive. */
@@ -313,6 +319,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       : null;
     const durable = createDurableRuntime({
       ...(domainEvents ? { onDomainEvent: domainEvents.committed } : {}),
+      ...(options.router ? { router: options.router } : {}),
       collections,
       logger,
       clock,
@@ -369,6 +376,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
       },
     });
     const { runtime, worker } = durable;
+    metrics.trackRuntime(runtime);
     if (domainEvents) {
       const nats = await domainEvents.start({
         ...(config.events.natsUrl ? { natsUrl: config.events.natsUrl } : {}),
@@ -539,6 +547,8 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         announceMerchants();
       },
       stop() {
+        // calls for the actors this process owns run where they arrive from now on; its own run here
+        options.router?.close();
         stopped ??= closeAll();
         return stopped;
       },

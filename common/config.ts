@@ -86,6 +86,10 @@ export interface Config {
    * whole hub, by integration, with the credentials to use them. Unset → a process runs its own.
    */
   clusterSandboxes?: ClusterSandboxes;
+  /** HUB_ACTOR_ROUTING: in a hub of several processes, each actor's commands run in the process that owns it */
+  actorRouting: boolean;
+  /** Set by a cluster primary for its workers only (HUB_CLUSTER_SLOT=`slot/slots`): which slot this worker fills. */
+  clusterSlot?: { slot: number; slots: number };
 }
 
 /** A sandbox the cluster primary runs, as its workers reach it. */
@@ -284,6 +288,28 @@ const schema = z.object({
   }),
   NATS_URL: variable().refine((value) => value === undefined || /^(nats|tls):\/\/[^\s]+$/.test(value), {
     message: 'must start with nats:// or tls://, e.g. nats://nats.internal:4222; unset it to use the embedded nats-server',
+  }),
+  HUB_ACTOR_ROUTING: variable().transform((value, ctx): boolean => {
+    if (value === undefined || value === 'on' || value === 'off') return value !== 'off';
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be on or off (got ${shown(value)}); on runs each actor's commands in one process of a hub of several; default on`,
+    });
+    return z.NEVER;
+  }),
+  HUB_CLUSTER_SLOT: variable().transform((value, ctx): { slot: number; slots: number } | undefined => {
+    if (value === undefined) return undefined;
+    const match = /^(\d{1,2})\/(\d{1,2})$/.exec(value);
+    const slot = Number(match?.[1]);
+    const slots = Number(match?.[2]);
+    if (!match || slots < 1 || slot >= slots) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be slot/slots with slot < slots, e.g. 0/3 (set by a cluster primary; got ${shown(value)})`,
+      });
+      return z.NEVER;
+    }
+    return { slot, slots };
   }),
   HUB_EVENTS: variable().transform((value, ctx): boolean | undefined => {
     if (value === undefined) return undefined;
@@ -560,6 +586,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     integrationSeeds,
     processes: v.HUB_PROCESSES,
     ...(v.HUB_CLUSTER_SANDBOXES ? { clusterSandboxes: v.HUB_CLUSTER_SANDBOXES } : {}),
+    actorRouting: v.HUB_ACTOR_ROUTING,
+    ...(v.HUB_CLUSTER_SLOT ? { clusterSlot: v.HUB_CLUSTER_SLOT } : {}),
   };
 }
 
@@ -649,6 +677,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
     processes: config.processes,
     ...(config.clusterSandboxes ? { clusterSandboxes: Object.keys(config.clusterSandboxes) } : {}),
+    actorRouting: config.actorRouting,
+    ...(config.clusterSlot ? { clusterSlot: config.clusterSlot } : {}),
   };
 }
 

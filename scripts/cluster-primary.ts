@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { z } from 'zod';
 import type { Logger } from 'winston';
 import { startEchoSandbox, type EchoSandbox } from '../actors/platform/connectors/echo/sandbox.ts';
+import { RouteRelay } from '../actors/runtime/cluster-router.ts';
 import { allConnectors } from '../actors/platform/connectors/index.ts';
 import { SandboxSupervisor } from '../actors/platform/connectors/kit/sandbox-supervisor.ts';
 import type { Config } from '../common/config.ts';
@@ -33,6 +34,8 @@ interface Slot {
   worker: Worker;
   startedAt: number;
   failures: number;
+  /** it serves: calls for the actors it owns are handed to it */
+  listening: boolean;
 }
 
 /**
@@ -99,11 +102,15 @@ export async function startClusterPrimary(config: Config, logger: Logger): Promi
       workerEnv.HUB_DEVICE_EMULATORS = 'off';
     }
 
+    const relay = new RouteRelay(slots);
     const fork = (index: number, failures: number): Promise<string> => {
-      const worker = cluster.fork(workerEnv);
-      const slot: Slot = { worker, startedAt: Date.now(), failures };
+      const worker = cluster.fork({ ...workerEnv, HUB_CLUSTER_SLOT: `${index}/${config.processes}` });
+      const slot: Slot = { worker, startedAt: Date.now(), failures, listening: false };
       slots[index] = slot;
+      worker.on('message', (message: unknown) => relay.received(index, message));
       worker.on('exit', (code, signal) => {
+        slot.listening = false;
+        relay.ended(index);
         if (stopping || slots[index] !== slot) return;
         const livedMs = Date.now() - slot.startedAt;
         const nextFailures = livedMs >= HEALTHY_AFTER_MS ? 0 : slot.failures + 1;
@@ -126,7 +133,9 @@ export async function startClusterPrimary(config: Config, logger: Logger): Promi
       return new Promise<string>((resolve, reject) => {
         worker.on('message', (message: unknown) => {
           const listening = workerListeningSchema.safeParse(message);
-          if (listening.success) resolve(listening.data.url);
+          if (!listening.success) return;
+          slot.listening = true;
+          resolve(listening.data.url);
         });
         worker.once('exit', (code, signal) =>
           reject(new Error(`hub process ${worker.process.pid} ended (${signal ?? `code ${code}`}) before it listened`)),

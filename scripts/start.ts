@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
+import { channelToPrimary, ClusterRouter } from '../actors/runtime/cluster-router.ts';
 import { startHub } from '../http/server.ts';
 import { startClusterPrimary, type WorkerListening } from './cluster-primary.ts';
 
@@ -53,10 +54,15 @@ try {
     process.stdout.write(`Integration hub listening on ${hub.url} (${config.processes} processes)\n`);
   } else {
     const worker = cluster.isWorker ? cluster.worker : undefined;
+    // the IPC channel to the primary exists in a worker only
+    const channel = channelToPrimary();
+    const router =
+      worker && channel && config.clusterSlot && config.actorRouting ? new ClusterRouter({ ...config.clusterSlot, channel }) : undefined;
     const hub = await startHub(config, {
       logger,
       echoBaseUrl: process.env.ECHO_BASE_URL || undefined,
       ...(worker ? { processLabel: `${worker.id}; pid=${process.pid}` } : {}),
+      ...(router ? { router } : {}),
     });
     stop = () => hub.stop();
     reloadTls = () => void hub.reloadTls();

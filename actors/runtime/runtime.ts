@@ -15,6 +15,7 @@ import type {
 } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
 import type { ActorCommands } from './effect-actors.ts';
+import { fromRoutedError, type ActorRouter, type EffectRef, type RoutedAnswer, type RoutedCall, type TimerRef } from './actor-routing.ts';
 import type { ActorView, CommandOptions, CommandResult } from './views.ts';
 import { planWork, type Delivery, type RuntimeMeta } from './durable-work.ts';
 import { LruCache } from './lru.ts';
@@ -98,6 +99,18 @@ export interface ActorRuntimeOptions {
   onDomainEvent?: (event: EventOutboxDoc) => void;
   /** Called after every committed transition (alerts on states that need a person, metrics). Must not throw. */
   onTransitioned?: (change: StateChange) => void;
+  /** In a hub of several processes: hands each actor's commands to the process that owns it (see actor-routing.ts). */
+  router?: ActorRouter;
+}
+
+/** Counters of one process's runtime. */
+export interface RuntimeCounts {
+  /** commits that found their revision taken (a stale cached actor, or a race with another process) */
+  revisionConflicts: number;
+  /** calls this process handed to the owning process, by how they ended */
+  routed: Record<RoutedAnswer['kind'], number>;
+  /** calls other processes handed to this one */
+  routedHere: number;
 }
 
 /** One committed transition, as the outside world may want to hear of it. */
@@ -129,13 +142,24 @@ export interface StateChange {
 export class ActorRuntime {
   private readonly cache: LruCache<string, LiveActor>;
   private readonly queues = new KeyedQueue();
+  private readonly counts: RuntimeCounts = {
+    revisionConflicts: 0,
+    routed: { done: 0, failed: 0, undelivered: 0, lost: 0 },
+    routedHere: 0,
+  };
 
   constructor(private readonly options: ActorRuntimeOptions) {
     this.cache = new LruCache(options.cacheSize);
+    options.router?.serve((call) => this.runHere(call));
   }
 
   get cachedActors(): number {
     return this.cache.size;
+  }
+
+  /** What this process counted since it started (metrics). */
+  countsNow(): RuntimeCounts {
+    return { ...this.counts, routed: { ...this.counts.routed } };
   }
 
   get registry(): MachineRegistry {
@@ -178,12 +202,20 @@ export class ActorRuntime {
       if (!parsed.success) throw errors.badRequest(`invalid input for "${type}"`, issuesOf(parsed.error));
       input = parsed.data;
     }
-    const idem = options.idempotencyKey ? `create:${type}|${options.idempotencyKey}` : undefined;
     // Without an explicit id, a retried request must land on the same actor.
     const actorId = id ?? (options.idempotencyKey ? derivedId(type, options.idempotencyKey) : randomUUID());
     if (!ID_PATTERN.test(actorId)) {
       throw errors.badRequest(`actor id must match ${ID_PATTERN}`, [{ path: 'id', message: 'invalid actor id' }]);
     }
+    return this.routed(actorKey(type, actorId), { op: 'create', type, id: actorId, input, options }, () =>
+      this.createHere(module, actorId, input, options),
+    );
+  }
+
+  /** `create` with its input parsed and its id chosen, in the process that owns the actor. */
+  private createHere(module: MachineModule, actorId: string, input: unknown, options: CommandOptions): Promise<CommandResult> {
+    const { type } = module;
+    const idem = options.idempotencyKey ? `create:${type}|${options.idempotencyKey}` : undefined;
     const key = actorKey(type, actorId);
     return this.serialise(key, async () => {
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
@@ -237,7 +269,12 @@ export class ActorRuntime {
       if (!parsed.success) throw errors.badRequest(`invalid event for "${type}"`, issuesOf(parsed.error));
       event = parsed.data as EventObject;
     }
-    const key = actorKey(type, id);
+    return this.routed(actorKey(type, id), { op: 'send', type, id, event, options }, () => this.sendHere(module, id, event, options));
+  }
+
+  /** `send` with its event parsed, in the process that owns the actor. */
+  private sendHere(module: MachineModule, id: string, event: EventObject, options: CommandOptions): Promise<CommandResult> {
+    const key = actorKey(module.type, id);
     const idem = options.idempotencyKey ? `${key}|${options.idempotencyKey}` : undefined;
     return this.serialise(key, async () => {
       // No read of the idempotency record up front: the journal's unique index on the
@@ -277,7 +314,12 @@ export class ActorRuntime {
   }
 
   /** Delivers an effect's result; a result for an invocation the actor no longer waits for is dropped. */
-  deliverEffectResult(effect: EffectDoc, event: EventObject): Promise<DeliveryOutcome> {
+  deliverEffectResult(effect: EffectRef, event: EventObject): Promise<DeliveryOutcome> {
+    const key = actorKey(effect.type, effect.actorId);
+    return this.routed(key, { op: 'deliverEffect', effect: refOfEffect(effect), event }, () => this.deliverEffectHere(effect, event));
+  }
+
+  private deliverEffectHere(effect: EffectRef, event: EventObject): Promise<DeliveryOutcome> {
     return this.deliver(effect.type, effect.actorId, effect.revision, event, {
       kind: 'effect',
       effectId: effect._id,
@@ -285,7 +327,12 @@ export class ActorRuntime {
     });
   }
 
-  deliverTimer(timer: TimerDoc): Promise<DeliveryOutcome> {
+  deliverTimer(timer: TimerRef): Promise<DeliveryOutcome> {
+    const key = actorKey(timer.type, timer.actorId);
+    return this.routed(key, { op: 'deliverTimer', timer: refOfTimer(timer) }, () => this.deliverTimerHere(timer));
+  }
+
+  private deliverTimerHere(timer: TimerRef): Promise<DeliveryOutcome> {
     return this.deliver(timer.type, timer.actorId, timer.revision, JSON.parse(timer.event) as EventObject, {
       kind: 'timer',
       timerId: timer._id,
@@ -294,7 +341,12 @@ export class ActorRuntime {
   }
 
   /** Does the actor still wait for this effect? Checked before running it. */
-  async effectStatus(effect: EffectDoc): Promise<Exclude<DeliveryOutcome, 'applied'> | 'live'> {
+  effectStatus(effect: EffectRef): Promise<Exclude<DeliveryOutcome, 'applied'> | 'live'> {
+    const key = actorKey(effect.type, effect.actorId);
+    return this.routed(key, { op: 'effectStatus', effect: refOfEffect(effect) }, () => this.effectStatusHere(effect));
+  }
+
+  private effectStatusHere(effect: EffectRef): Promise<Exclude<DeliveryOutcome, 'applied'> | 'live'> {
     const module = this.options.registry.get(effect.type);
     const key = actorKey(effect.type, effect.actorId);
     return this.serialise(key, async () => {
@@ -304,9 +356,13 @@ export class ActorRuntime {
     });
   }
 
-  async get(type: string, id: string): Promise<ActorView> {
+  get(type: string, id: string): Promise<ActorView> {
     const module = this.options.registry.get(type);
-    const key = actorKey(type, id);
+    return this.routed(actorKey(type, id), { op: 'get', type, id }, () => this.getHere(module, id));
+  }
+
+  private getHere(module: MachineModule, id: string): Promise<ActorView> {
+    const key = actorKey(module.type, id);
     return this.serialise(key, async () => {
       const actor = await this.current(key, module, true);
       if (!actor) throw errors.notFound(`actor ${key}`);
@@ -536,6 +592,7 @@ export class ActorRuntime {
     if (!outcome.ok) {
       // Someone else holds this revision (or this key): forget what we believed and start over.
       this.cache.delete(key);
+      if (outcome.conflict === 'revision') this.counts.revisionConflicts += 1;
       return { conflict: outcome.conflict };
     }
 
@@ -627,6 +684,53 @@ export class ActorRuntime {
     return live;
   }
 
+  /**
+   * Runs a command here, or hands it to the process that owns the actor and
+   * answers what that one answered. A call that never reached the owner runs
+   * here; so does one the owner took before it died, when repeating it is
+   * harmless (a read, a delivery the actor checks, a command with an
+   * idempotency key). Anything else is answered 503: the caller repeats it.
+   */
+  private async routed<T>(key: string, call: RoutedCall, here: () => Promise<T>): Promise<T> {
+    const router = this.options.router;
+    if (!router?.isRemote(key)) return here();
+    const answer = await router.forward(key, call);
+    this.counts.routed[answer.kind] += 1;
+    switch (answer.kind) {
+      case 'done':
+        return answer.value as T;
+      case 'failed':
+        throw fromRoutedError(answer.error);
+      case 'undelivered':
+        return here();
+      case 'lost':
+        if (repeatable(call)) return here();
+        throw errors.unavailable(
+          `the hub process that held actor ${key} ended while it ran this command; whether it was applied is unknown: ` +
+            'read the actor, or send the command again with an Idempotency-Key',
+        );
+    }
+  }
+
+  /** A command another process handed to this one, the actor's owner: run here, never routed again. */
+  private runHere(call: RoutedCall): Promise<unknown> {
+    this.counts.routedHere += 1;
+    switch (call.op) {
+      case 'create':
+        return this.createHere(this.options.registry.get(call.type), call.id, call.input, call.options);
+      case 'send':
+        return this.sendHere(this.options.registry.get(call.type), call.id, call.event, call.options);
+      case 'get':
+        return this.getHere(this.options.registry.get(call.type), call.id);
+      case 'deliverEffect':
+        return this.deliverEffectHere(call.effect, call.event);
+      case 'deliverTimer':
+        return this.deliverTimerHere(call.timer);
+      case 'effectStatus':
+        return this.effectStatusHere(call.effect);
+    }
+  }
+
   /** One command at a time per actor within this process; across processes the journal's unique id decides. */
   private serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
     return this.queues.run(key, work);
@@ -713,3 +817,20 @@ function derivedId(type: string, idempotencyKey: string): string {
 function issuesOf(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }) {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
+
+/** Can a call be run again when it is unknown whether its first run took effect? */
+function repeatable(call: RoutedCall): boolean {
+  if (call.op === 'create' || call.op === 'send') return call.options.idempotencyKey !== undefined;
+  // reads change nothing; a delivery applies only while the actor still waits for that effect or timer
+  return true;
+}
+
+const refOfEffect = ({ _id, type, actorId, revision, invokeId }: EffectRef): EffectRef => ({ _id, type, actorId, revision, invokeId });
+const refOfTimer = ({ _id, type, actorId, revision, sendId, event }: TimerRef): TimerRef => ({
+  _id,
+  type,
+  actorId,
+  revision,
+  sendId,
+  event,
+});

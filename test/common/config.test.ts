@@ -34,6 +34,7 @@ test('an empty environment gives a working development configuration', () => {
     masterKey: undefined,
     publicBaseUrl: 'http://127.0.0.1:3000',
     actorCacheSize: 10_000,
+    actorRouting: true,
     bodyLimitBytes: 1024 * 1024,
     jsonMaxDepth: 64,
     http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
@@ -124,6 +125,17 @@ test('domain events: on by default (off under test), NATS_URL checked and never 
   assert.ok(!JSON.stringify(describeConfig(external)).includes('s3cret'));
   assert.throws(() => loadConfig({ NATS_URL: 'http://nats.internal' }), /NATS_URL: must start with nats:\/\/ or tls:\/\//);
   assert.throws(() => loadConfig({ HUB_EVENTS: 'yes' }), /HUB_EVENTS: must be on or off/);
+});
+
+test('actor routing: on by default; a worker reads its slot as slot/slots, and anything else is refused', () => {
+  assert.equal(loadConfig({}).actorRouting, true);
+  assert.equal(loadConfig({ HUB_ACTOR_ROUTING: 'off' }).actorRouting, false);
+  assert.throws(() => loadConfig({ HUB_ACTOR_ROUTING: 'maybe' }), /HUB_ACTOR_ROUTING: must be on or off/);
+  assert.equal(loadConfig({}).clusterSlot, undefined);
+  assert.deepEqual(loadConfig({ HUB_CLUSTER_SLOT: '2/3' }).clusterSlot, { slot: 2, slots: 3 });
+  for (const bad of ['3/3', '1', '-1/2', '0/0', 'a/b']) {
+    assert.throws(() => loadConfig({ HUB_CLUSTER_SLOT: bad }), /HUB_CLUSTER_SLOT: must be slot\/slots/, bad);
+  }
 });
 
 test('HUB_PROCESSES: 1 to 64, default 1; the sandboxes a cluster primary hands its workers are read, never quoted', () => {

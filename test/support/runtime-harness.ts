@@ -4,6 +4,7 @@ import type { BoundEffects } from '../../actors/runtime/effects.ts';
 import type { MachineRegistry } from '../../actors/runtime/registry.ts';
 import type { ActorRuntime, ActorRuntimeOptions } from '../../actors/runtime/runtime.ts';
 import type { ActorStore } from '../../actors/runtime/store.ts';
+import type { ActorRouter } from '../../actors/runtime/actor-routing.ts';
 import type { DurableWorker } from '../../actors/runtime/worker.ts';
 import { createDurableRuntime } from '../../actors/system.ts';
 import { systemClock, type Clock } from '../../actors/runtime/clock.ts';
@@ -47,6 +48,7 @@ export async function startRuntime(options: {
   startWorker?: boolean;
   database?: Database;
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
+  router?: ActorRouter;
 }): Promise<Harness> {
   const database = options.database ?? (await connectDatabase(databaseUri(), options.dbName));
   // the service's own wiring (actors/system.ts), with a test's machines, effects and quick polls
@@ -66,6 +68,7 @@ export async function startRuntime(options: {
       backoff: { baseMs: 20, maxMs: 100 },
     },
     ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
+    ...(options.router ? { router: options.router } : {}),
   });
   const started = worker;
   if (options.startWorker !== false) await started.start();

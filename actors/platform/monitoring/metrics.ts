@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CircuitState } from '../connectors/kit/circuit-breaker.ts';
 import type { CallRecord } from '../connectors/kit/http.ts';
+import type { RuntimeCounts } from '../../runtime/runtime.ts';
 import { syncSuccessRate, windowStats, type HealthStore } from './connector-health.ts';
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, halfOpen: 1, open: 2 };
@@ -118,6 +119,30 @@ export class HubMetrics {
           const rate = syncSuccessRate(sync);
           if (rate !== null) this.set({ job, integration: sync.integration ?? '' }, rate);
         }
+      },
+    });
+  }
+
+  /** The actor runtime of this process: lost commit races, and commands routed between processes. */
+  trackRuntime(source: { countsNow(): RuntimeCounts }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'hub_actor_revision_conflicts',
+      help: 'Commits of this process that found their revision taken (a stale cached actor or a race) and were applied again',
+      registers,
+      collect() {
+        this.set(source.countsNow().revisionConflicts);
+      },
+    });
+    new Gauge({
+      name: 'hub_actor_routed_calls',
+      help: "Commands this process handed to the actor's owning process, by outcome; `here` counts those other processes handed to it",
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const counts = source.countsNow();
+        for (const [outcome, count] of Object.entries(counts.routed)) this.set({ outcome }, count);
+        this.set({ outcome: 'here' }, counts.routedHere);
       },
     });
   }
