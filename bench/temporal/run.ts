@@ -14,7 +14,7 @@ import { NOVAPOSHTA_SANDBOX_API_KEY, SANDBOX_SENDER } from '../../actors/platfor
 import { shipmentCodeOf } from '../../common/shipment-code.ts';
 import { openDatabaseServer } from '../../persistence/embedded-database.ts';
 import { adminKey, startHubProcess } from '../../scripts/bench-support.ts';
-import { ensureTemporalBinary } from './build-server.ts';
+import { ensureTemporalBinary, TEMPORAL_CLI_MODULE } from './build-server.ts';
 import { runLoad, STEPS, type OrderTrace, type Step, type Target } from './load.ts';
 
 /**
@@ -574,7 +574,7 @@ function table(concurrency: number, hub: Summary | undefined, temporal: Summary 
   );
   lines.push(
     row(
-      'journal entries / history events per order',
+      'entries / order (journal, history)',
       (s) => String(s.entriesPerOrder),
       (s) => s.entriesPerOrder,
     ),
@@ -611,7 +611,8 @@ async function versions(): Promise<{ node: string; temporalCli: string; temporal
     const child = spawn(path.join(repoRoot, '.tools/temporal/temporal'), ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', () => resolve(out.trim()));
+    // `go install` stamps no version (0.0.0-DEV): the module's version says which CLI it is
+    child.once('exit', () => resolve(`${TEMPORAL_CLI_MODULE.split('@')[1] ?? ''}: ${out.trim()}`));
     child.once('error', () => resolve('not built'));
   });
   const sdk = z
