@@ -540,7 +540,7 @@ function table(concurrency: number, hub: Summary | undefined, temporal: Summary 
     `${label.padEnd(30)}${cell(hub, value)}${cell(temporal, value)}${(ratioOf && hub && temporal ? ratio(ratioOf(hub), ratioOf(temporal)) : '').padStart(16)}`;
   const lines = [
     '',
-    `${kill ? 'kill -9 of the engine at 40 % of the orders' : 'concurrency'} ${concurrency}: ${settings.orders} orders a run, median of ${hub?.runs ?? temporal?.runs ?? 0} run(s)`,
+    `${kill ? 'kill -9 of the engine at 40 % of the orders, concurrency' : 'concurrency'} ${concurrency}: ${settings.orders} orders a run, median of ${hub?.runs ?? temporal?.runs ?? 0} run(s)`,
     `${''.padEnd(30)}${'hub'.padStart(16)}${'temporal'.padStart(16)}${'hub ÷ temporal'.padStart(16)}`,
     row('delivered', (s) => s.completed, null),
     row(
