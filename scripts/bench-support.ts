@@ -84,7 +84,7 @@ export async function startHubProcess(
   dataDir: string,
   /** more of the hub's configuration (HUB_* variables) */
   env: Record<string, string> = {},
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; stop: () => Promise<void>; crash: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
     env: {
@@ -112,13 +112,17 @@ export async function startHubProcess(
     });
     child.once('exit', (code) => reject(new Error(`hub exited (${code}):\n${output}`)));
   });
+  const ended = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
   return {
     url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => ended('SIGTERM'),
+    /** kill -9: no shutdown of any kind (the recovery benchmarks) */
+    crash: () => ended('SIGKILL'),
   };
 }
 
