@@ -9,7 +9,7 @@ import { RegisterLocks } from './domains/fiscal/register-locks.ts';
 import { FiscalReports, fiscalZReportJob } from './domains/fiscal/reports.ts';
 import { printJobEffects } from './domains/fiscal/print-jobs.ts';
 import { Devices } from './platform/devices/devices.ts';
-import { ensurePrivateDir, tightenTree } from '../persistence/private-files.ts';
+import { ensureDataDir, tightenTree } from '../persistence/private-files.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
@@ -214,7 +214,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
   try {
     logger.info('starting integration hub', { config: describeConfig(config), ownerId });
-    await ensurePrivateDir(config.dataDir);
+    await ensureDataDir(config.dataDir);
     const tightened = await tightenTree(config.dataDir);
     if (tightened.changed.length > 0)
       logger.warn('DATA_DIR held files others could read; now they are for this user only', {
@@ -559,11 +559,12 @@ async function openStorage(
 ): Promise<{ database: Database; keyring: Keyring; personalData: PersonalDataSealer }> {
   const dbServer = await openDatabaseServer({
     mongodbUri: config.mongodbUri,
+    embeddedDb: config.embeddedDb,
     dataDir: config.dataDir,
     log: (level, message, meta) => logger.log(level, message, meta),
   });
   closers.push({ name: 'database server', close: () => dbServer.stop() });
-  logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
+  logger.info('database', { kind: dbServer.kind, storage: dbServer.storage, database: config.mongodbDb });
   const database = await connectDatabase(dbServer.uri, config.mongodbDb);
   closers.push({ name: 'database connection', close: () => database.close() });
 
