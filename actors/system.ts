@@ -9,7 +9,7 @@ import { RegisterLocks } from './domains/fiscal/register-locks.ts';
 import { FiscalReports, fiscalZReportJob } from './domains/fiscal/reports.ts';
 import { printJobEffects } from './domains/fiscal/print-jobs.ts';
 import { Devices } from './platform/devices/devices.ts';
-import { ensureDataDir, tightenTree } from '../persistence/private-files.ts';
+import { ensurePrivateDir, tightenTree } from '../persistence/private-files.ts';
 import { DeviceStore } from '../persistence/devices.ts';
 import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
@@ -214,7 +214,7 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
 
   try {
     logger.info('starting integration hub', { config: describeConfig(config), ownerId });
-    await ensureDataDir(config.dataDir);
+    await ensurePrivateDir(config.dataDir);
     const tightened = await tightenTree(config.dataDir);
     if (tightened.changed.length > 0)
       logger.warn('DATA_DIR held files others could read; now they are for this user only', {

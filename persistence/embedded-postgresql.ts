@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ServerLog } from './embedded-database.ts';
+import { ensurePrivateDir } from './private-files.ts';
 import { killServerGroup, serverWrapperArgs } from './server-wrapper.ts';
 
 const run = promisify(execFile);
@@ -67,11 +68,12 @@ const numericId = z
   .transform((digits) => Number(digits));
 /** `postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash` */
 /**
- * FATALs that end one connection as expected: pg_isready's polls while it starts, FerretDB's pooled
- * connections when it stops. Kept for an error message, not logged.
+ * FATALs that end one connection as expected: pg_isready's polls while it starts or recovers, FerretDB's pooled
+ * connections when it stops. Kept for an error message, not logged, and so are their DETAIL and HINT lines.
  */
 const routine =
-  /FATAL: {2}(the database system is (starting up|shutting down|in recovery mode)|terminating connection due to administrator command)/;
+  /FATAL: {2}(the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|terminating connection due to administrator command)/;
+const continuation = /^\S+ \S+ \S+ \[\d+\] (DETAIL|HINT|CONTEXT): /;
 
 const passwdEntry = z
   .string()
@@ -192,12 +194,11 @@ export async function openPostgreSql(options: { dataDir: string; log: ServerLog;
     );
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  if (owner) {
-    await chmod(dataDir, 0o711);
-    await assertTraversable(dataDir, owner.uid, owner.gid);
-  }
+  if (owner) await assertTraversable(path.dirname(dataDir), owner.uid, owner.gid);
   await ownedPrivateDir(base, owner);
   await ownedPrivateDir(socketDir, owner);
+  // 0711 under root from now on, whoever calls it later (see ensurePrivateDir): PostgreSQL needs it while it runs
+  await ensurePrivateDir(dataDir);
 
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
   const asServer = owner ? { uid: owner.uid, gid: owner.gid } : {};
@@ -240,10 +241,11 @@ export async function openPostgreSql(options: { dataDir: string; log: ServerLog;
   child.stdout.resume();
 
   let stderr = '';
+  let quiet = false; // the lines that go on a routine FATAL
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderr = `${stderr}${line}\n`.slice(-8000);
-    if (routine.test(line)) return;
-    log(/\b(FATAL|PANIC):/.test(line) ? 'error' : 'warn', `postgres: ${line}`);
+    quiet = routine.test(line) || (quiet && continuation.test(line));
+    if (!quiet) log(/\b(FATAL|PANIC):/.test(line) ? 'error' : 'warn', `postgres: ${line}`);
   });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
