@@ -241,6 +241,8 @@ test('SIGTERM to the primary stops the workers, the front ends and PostgreSQL', 
   const { code } = await hub.terminate();
   assert.equal(code, 0);
   assert.doesNotMatch(hub.output(), /did not stop in time|shutdown took too long|exited unexpectedly/);
+  // every process of the hub kept PostgreSQL's way to its files (DATA_DIR), or its last checkpoint would PANIC
+  assert.doesNotMatch(hub.output(), /postgres: .*(FATAL|PANIC|ERROR):/);
   for (const { pid } of ferretDbs) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `front end ${pid} has ended`);
   // PostgreSQL and its backends are one process group, the postmaster's
   await eventually(
