@@ -569,11 +569,12 @@ async function openStorage(
 ): Promise<{ database: Database; keyring: Keyring; personalData: PersonalDataSealer }> {
   const dbServer = await openDatabaseServer({
     mongodbUri: config.mongodbUri,
+    embeddedDb: config.embeddedDb,
     dataDir: config.dataDir,
     log: (level, message, meta) => logger.log(level, message, meta),
   });
   closers.push({ name: 'database server', close: () => dbServer.stop() });
-  logger.info('database', { kind: dbServer.kind, database: config.mongodbDb });
+  logger.info('database', { kind: dbServer.kind, storage: dbServer.storage, database: config.mongodbDb });
   const database = await connectDatabase(dbServer.uri, config.mongodbDb);
   closers.push({ name: 'database connection', close: () => database.close() });
 

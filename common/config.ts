@@ -22,6 +22,9 @@ export class ConfigError extends Error {
 }
 
 const ENVS = ['development', 'production', 'test'] as const;
+/** What the embedded FerretDB stores into (HUB_EMBEDDED_DB). */
+export const EMBEDDED_DB_KINDS = ['sqlite', 'postgresql'] as const;
+export type EmbeddedDbKind = (typeof EMBEDDED_DB_KINDS)[number];
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'debug'] as const;
 
 export interface Config {
@@ -31,6 +34,12 @@ export interface Config {
   /** unset → the embedded database under `dataDir` */
   mongodbUri?: string;
   mongodbDb: string;
+  /**
+   * HUB_EMBEDDED_DB: what the embedded FerretDB stores into when MONGODB_URI is unset (ignored, and said
+   * so at start, when it is set); postgresql: an embedded PostgreSQL, two FerretDB front ends for a hub of
+   * several processes
+   */
+  embeddedDb: EmbeddedDbKind;
   /** domain events on NATS JetStream: `natsUrl` unset → the embedded nats-server under `dataDir` */
   events: { enabled: boolean; natsUrl?: string };
   /** absolute */
@@ -286,6 +295,11 @@ const schema = z.object({
     message:
       'must start with mongodb:// or mongodb+srv://, e.g. mongodb://user:password@db.internal:27017; unset it to use the embedded database',
   }),
+  HUB_EMBEDDED_DB: oneOf(
+    EMBEDDED_DB_KINDS,
+    'sqlite',
+    'what the embedded database (MONGODB_URI unset) stores into: SQLite files, or an embedded PostgreSQL 15 (Debian package postgresql-15)',
+  ),
   NATS_URL: variable().refine((value) => value === undefined || /^(nats|tls):\/\/[^\s]+$/.test(value), {
     message: 'must start with nats:// or tls://, e.g. nats://nats.internal:4222; unset it to use the embedded nats-server',
   }),
@@ -535,6 +549,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: v.HOST,
     mongodbUri: v.MONGODB_URI,
     mongodbDb: v.MONGODB_DB,
+    embeddedDb: v.HUB_EMBEDDED_DB,
     // off by default under test: a nats-server per test hub would cost every test; the event tests turn it on
     events: { enabled: v.HUB_EVENTS ?? v.NODE_ENV !== 'test', ...(v.NATS_URL ? { natsUrl: v.NATS_URL } : {}) },
     dataDir: v.DATA_DIR,
@@ -639,6 +654,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     port: config.port,
     mongodbUri: config.mongodbUri ? withoutCredentials(config.mongodbUri) : '[unset]',
     database: config.mongodbUri ? 'external' : 'embedded',
+    embeddedDb: config.mongodbUri ? '[ignored: MONGODB_URI is set]' : config.embeddedDb,
     events: config.events.enabled ? (config.events.natsUrl ? withoutCredentials(config.events.natsUrl) : 'embedded nats-server') : '[off]',
     mongodbDb: config.mongodbDb,
     dataDir: config.dataDir,

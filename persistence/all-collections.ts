@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import { alertsCollection } from './alerts.ts';
 import {
   actorsCollection,
@@ -20,7 +21,7 @@ import {
   surveyTokensCollection,
 } from './commerce.ts';
 import { clickCompletionsCollection, clickNumbersCollection, clickTransactionsCollection } from './click.ts';
-import type { DeclaredCollection } from './define-collection.ts';
+import { ensureCollectionIndexes, type DeclaredCollection } from './define-collection.ts';
 import { applicationNumbersCollection, goodfinDocumentsCollection, outboxAnswersCollection, outboxCollection } from './goodfin.ts';
 import { devicesCollection, registerLocksCollection } from './devices.ts';
 import { integrationsCollection } from './integrations.ts';
@@ -92,3 +93,20 @@ export const allCollections: readonly DeclaredCollection[] = [
   marketplaceOrdersCollection,
   marketplaceHeldImportsCollection,
 ];
+
+/**
+ * Creates every declared collection and its indexes in database `dbName` at
+ * `uri`, and returns once they are all there. A cluster primary does this
+ * through the first FerretDB front end before any worker reaches the second
+ * (FerretDB loads that metadata once per process; scripts/cluster-primary.ts):
+ * some collections are otherwise first created where a request first needs
+ * them (Payme's, Click's), which could be through either front end.
+ */
+export async function createEveryCollection(uri: string, dbName: string): Promise<void> {
+  const client = await MongoClient.connect(uri);
+  try {
+    await ensureCollectionIndexes(client.db(dbName), allCollections);
+  } finally {
+    await client.close();
+  }
+}

@@ -2,12 +2,19 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isMainThread } from 'node:worker_threads';
+import type { EmbeddedDbKind } from '../common/config.ts';
 import { ensureFerretDbBinary } from './embedded-ferretdb/build.ts';
+import { openPostgreSql, type PostgreSqlServer } from './embedded-postgresql.ts';
 import { ensurePrivateDir } from './private-files.ts';
 
 export interface DatabaseServer {
+  /** the first (or only) front end's URI: where collections and indexes are created */
   uri: string;
+  /** every front end's URI, `uri` first: two FerretDB processes on one PostgreSQL, one otherwise */
+  uris: readonly string[];
   kind: 'external' | 'ferretdb';
+  /** what the embedded FerretDB stores into; null for MONGODB_URI */
+  storage: EmbeddedDbKind | null;
   stop(): Promise<void>;
 }
 
@@ -33,12 +40,23 @@ export function redactMongoUri(uri: string): string {
 }
 
 /**
- * MONGODB_URI set → that server, nothing started. Unset → our embedded
- * FerretDB (SQLite files under <dataDir>/ferretdb) on a free loopback port,
- * ready when it prints its URI (no sleeping), gone when we stop or die: it
- * exits when its stdin closes, so a killed parent leaves no orphan.
+ * MONGODB_URI set → that server, nothing started (HUB_EMBEDDED_DB other than
+ * sqlite is then ignored, and said so). Unset → our embedded FerretDB on a
+ * free loopback port, storing into:
+ * - sqlite (the default): SQLite files under <dataDir>/ferretdb;
+ * - postgresql: an embedded PostgreSQL under <dataDir>/postgresql
+ *   (persistence/embedded-postgresql.ts), with `frontEnds` FerretDB processes
+ *   on it (2 for a hub of several processes: one FerretDB process is then the
+ *   limit). FerretDB loads a database's metadata (collections, indexes) once
+ *   per process and never again, so whatever is created through one front end
+ *   after another loaded its metadata is invisible to the other: reads find
+ *   nothing, inserts fail. Create every collection and index through `uri`
+ *   (the first) before anything uses the others (scripts/cluster-primary.ts).
+ *   Only the first front end keeps the _id lookup indexes (pgidindex.go).
  *
- * The child runs in its own process group, so a Ctrl-C in a terminal reaches
+ * Each FerretDB is ready when it prints its URI (no sleeping) and gone when we
+ * stop or die: it exits when its stdin closes, so a killed parent leaves no
+ * orphan. It runs in its own process group, so a Ctrl-C in a terminal reaches
  * only us and we decide when the database goes (after our own shutdown
  * flushed what it had to).
  *
@@ -46,21 +64,74 @@ export function redactMongoUri(uri: string): string {
  * command's full response (e.g. each unique-index violation by an update),
  * which is the caller's business, not the database's.
  */
-export async function openDatabaseServer(options: { mongodbUri?: string; dataDir: string; log: ServerLog }): Promise<DatabaseServer> {
+export async function openDatabaseServer(options: {
+  mongodbUri?: string;
+  /** default sqlite */
+  embeddedDb?: EmbeddedDbKind;
+  /** FerretDB processes on the embedded PostgreSQL (1 or 2; default 1); SQLite always has one */
+  frontEnds?: 1 | 2;
+  dataDir: string;
+  log: ServerLog;
+  /** where PostgreSQL's programs are (default: found, see findPostgreSqlBinaries) */
+  postgresqlBinDir?: string;
+}): Promise<DatabaseServer> {
   const { log } = options;
+  const storage = options.embeddedDb ?? 'sqlite';
   if (options.mongodbUri) {
     log('info', 'using the MongoDB at MONGODB_URI', { uri: redactMongoUri(options.mongodbUri) });
-    return { uri: options.mongodbUri, kind: 'external', stop: async () => {} };
+    if (storage !== 'sqlite') log('info', `HUB_EMBEDDED_DB=${storage} is ignored: MONGODB_URI is set, so no embedded database starts`);
+    return { uri: options.mongodbUri, uris: [options.mongodbUri], kind: 'external', storage: null, stop: async () => {} };
   }
   const binary = await ensureFerretDbBinary({ log: (message) => log('info', message) });
-  const dir = path.resolve(options.dataDir, 'ferretdb');
-  await ensurePrivateDir(dir);
+  if (storage === 'sqlite') {
+    const dir = path.resolve(options.dataDir, 'ferretdb');
+    await ensurePrivateDir(dir);
+    const ferretDb = await startFerretDb(binary, ['-handler', 'sqlite', '-dir', dir], log);
+    log('info', 'embedded FerretDB (SQLite) started', { uri: ferretDb.uri, dir });
+    return { uri: ferretDb.uri, uris: [ferretDb.uri], kind: 'ferretdb', storage, stop: ferretDb.stop };
+  }
+
+  const postgresql: PostgreSqlServer = await openPostgreSql({ dataDir: options.dataDir, log, binDir: options.postgresqlBinDir });
+  const frontEnds: FerretDbProcess[] = [];
+  const stop = async () => {
+    // the front ends first: they finish what they are doing while their storage is still there
+    await Promise.all(frontEnds.map((frontEnd) => frontEnd.stop()));
+    await postgresql.stop();
+  };
+  try {
+    for (let index = 0; index < (options.frontEnds ?? 1); index++) {
+      const args = ['-handler', 'postgresql', '-postgresql-url', postgresql.url, `-index-id-lookups=${index === 0}`];
+      frontEnds.push(await startFerretDb(binary, args, log));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const uris = frontEnds.map((frontEnd) => frontEnd.uri);
+  log('info', 'embedded FerretDB (PostgreSQL) started', { uris, socketDir: postgresql.socketDir });
+  let stopped: Promise<void> | null = null;
+  return {
+    uri: uris[0] as string,
+    uris,
+    kind: 'ferretdb',
+    storage,
+    stop: () => (stopped ??= stop()),
+  };
+}
+
+interface FerretDbProcess {
+  uri: string;
+  stop(): Promise<void>;
+}
+
+/** One FerretDB process of ours, with its storage arguments (-handler …). */
+async function startFerretDb(binary: string, storageArgs: string[], log: ServerLog): Promise<FerretDbProcess> {
   // FerretDB creates its SQLite files with the umask it inherits: 077 makes them 0600 (ours is put back
   // at once; a worker thread may not change it, and there the 0700 directory alone keeps them private).
   const umask = isMainThread ? process.umask(0o077) : null;
   let child: ChildProcessWithoutNullStreams;
   try {
-    child = spawn(binary, ['-listen', '127.0.0.1:0', '-dir', dir, '-log-level', 'error', '-exit-on-stdin-close=true'], {
+    child = spawn(binary, ['-listen', '127.0.0.1:0', ...storageArgs, '-log-level', 'error', '-exit-on-stdin-close=true'], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -118,11 +189,8 @@ export async function openDatabaseServer(options: { mongodbUri?: string; dataDir
   void closed.then(({ code, signal }) => {
     if (!stopping) log('error', 'the embedded FerretDB exited unexpectedly', { code, signal, stderr: stderr.slice(-2000) });
   });
-  log('info', 'embedded FerretDB (SQLite) started', { uri, dir });
-
   return {
     uri,
-    kind: 'ferretdb',
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -12,11 +12,21 @@ import path from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
+/** DATA_DIR when a server of another user lives inside (ensurePrivateDir) */
+export const TRAVERSABLE_DIR_MODE = 0o711;
 
-/** Creates `dir` (and its parents) if needed and makes it 0700. */
+/**
+ * Creates `dir` (and its parents) if needed and makes it 0700 — or 0711 when it holds the embedded PostgreSQL of
+ * another user (root runs it as `postgres`, persistence/embedded-postgresql.ts), which must pass through `dir`
+ * (DATA_DIR) to reach its own 0700 folder, and not only at its start: it opens its files by absolute paths (a
+ * checkpoint that cannot reach `global/pg_control` is a PANIC). Others may then traverse `dir`, not list it, and
+ * everything in it is 0700 or 0600. Judged by what is there, so every caller and every process of a hub keeps it.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  await chmod(dir, PRIVATE_DIR_MODE);
+  const postgresql = await lstat(path.join(dir, 'postgresql')).catch(() => null);
+  const foreignServer = postgresql !== null && postgresql.isDirectory() && postgresql.uid !== process.getuid?.();
+  await chmod(dir, foreignServer ? TRAVERSABLE_DIR_MODE : PRIVATE_DIR_MODE);
 }
 
 /** Writes `file` (replacing what it held) readable and writable by our user only. */

@@ -79,7 +79,8 @@ export async function drive(label: string, total: number, parallel: number, job:
 }
 
 export async function startHubProcess(
-  mongodbUri: string,
+  /** undefined: the hub starts its own embedded database in `dataDir`, as `npm start` does (HUB_EMBEDDED_DB in `env`) */
+  mongodbUri: string | undefined,
   dbName: string,
   dataDir: string,
   /** more of the hub's configuration (HUB_* variables) */
@@ -91,7 +92,7 @@ export async function startHubProcess(
       ...process.env,
       NODE_ENV: 'production',
       PORT: '0',
-      MONGODB_URI: mongodbUri,
+      MONGODB_URI: mongodbUri ?? '', // blank is unset
       MONGODB_DB: dbName,
       DATA_DIR: dataDir,
       ADMIN_API_KEY: adminKey,

@@ -7,6 +7,7 @@ import { allConnectors } from '../actors/platform/connectors/index.ts';
 import { SandboxSupervisor } from '../actors/platform/connectors/kit/sandbox-supervisor.ts';
 import type { Config } from '../common/config.ts';
 import { developmentAdminKey } from '../http/server.ts';
+import { createEveryCollection } from '../persistence/all-collections.ts';
 import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded-database.ts';
 import { openNatsServer, type NatsServer } from '../persistence/embedded-nats/server.ts';
 import { loadKeyring } from '../persistence/master-key.ts';
@@ -43,7 +44,9 @@ interface Slot {
  * workers that are the hub (each serves HTTP on the shared port, runs effects,
  * timers and jobs; scripts/start.ts in a worker):
  * - the embedded database and nats-server, handed to the workers as
- *   MONGODB_URI and NATS_URL, so none of them starts its own;
+ *   MONGODB_URI and NATS_URL, so none of them starts its own (on PostgreSQL:
+ *   two FerretDB front ends, worker i on front end i mod 2, every collection
+ *   created through the first before any worker starts);
  * - the development keys in DATA_DIR (admin key, master key), made before
  *   the workers race to make different ones;
  * - the echo sandbox and every integration's sandbox (HUB_CLUSTER_SANDBOXES):
@@ -71,9 +74,23 @@ export async function startClusterPrimary(config: Config, logger: Logger): Promi
     if (!config.masterKey)
       await loadKeyring({ dataDir: config.dataDir, env: config.env, warn: (message, meta) => logger.warn(message, meta) });
 
-    const database: DatabaseServer = await openDatabaseServer({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, log });
+    // HUB_EMBEDDED_DB=postgresql: two FerretDB front ends on one PostgreSQL, the workers alternately on each
+    const database: DatabaseServer = await openDatabaseServer({
+      mongodbUri: config.mongodbUri,
+      embeddedDb: config.embeddedDb,
+      frontEnds: 2,
+      dataDir: config.dataDir,
+      log,
+    });
     closers.push({ name: 'database server', close: () => database.stop() });
     workerEnv.MONGODB_URI = database.uri;
+    if (database.kind === 'ferretdb') workerEnv.HUB_EMBEDDED_DB = ''; // the workers use ours: nothing for them to ignore
+    if (database.uris.length > 1) {
+      // FerretDB loads collections and indexes once per process: all of them through the first front end before any
+      // worker reaches the second. The first worker (on the first) then makes Agenda's alone, before the others start.
+      await createEveryCollection(database.uri, config.mongodbDb);
+    }
+    const frontEndOf = (index: number): string => database.uris[index % database.uris.length] ?? database.uri;
 
     if (config.events.enabled) {
       const nats: NatsServer = await openNatsServer({ natsUrl: config.events.natsUrl, dataDir: config.dataDir, log });
@@ -104,7 +121,7 @@ export async function startClusterPrimary(config: Config, logger: Logger): Promi
 
     const relay = new RouteRelay(slots);
     const fork = (index: number, failures: number): Promise<string> => {
-      const worker = cluster.fork({ ...workerEnv, HUB_CLUSTER_SLOT: `${index}/${config.processes}` });
+      const worker = cluster.fork({ ...workerEnv, MONGODB_URI: frontEndOf(index), HUB_CLUSTER_SLOT: `${index}/${config.processes}` });
       const slot: Slot = { worker, startedAt: Date.now(), failures, listening: false };
       slots[index] = slot;
       worker.on('message', (message: unknown) => relay.received(index, message));

@@ -1,14 +1,15 @@
-// Command hub-ferretdb runs FerretDB (SQLite backend) embedded in a binary we
-// build ourselves, because `go install` of FerretDB's own command panics at
-// start (its version file is not part of the module; FerretDB issue #2982).
+// Command hub-ferretdb runs FerretDB (its SQLite or its PostgreSQL backend)
+// embedded in a binary we build ourselves, because `go install` of FerretDB's
+// own command panics at start (its version file is not part of the module;
+// FerretDB issue #2982).
 //
 // It listens on the given loopback address (port 0 picks a free port), prints
 // one JSON line {"uri": "..."} once the listener accepts connections, and
 // exits when it receives SIGINT/SIGTERM or when its standard input closes, so
 // it never outlives the Node process that started it.
 //
-// It also keeps lookups by _id indexed (see idindex.go): FerretDB 1.24 itself
-// scans the whole table for them.
+// It also keeps lookups by _id indexed (idindex.go for SQLite, pgidindex.go
+// for PostgreSQL): FerretDB 1.24 itself scans the whole table for them.
 package main
 
 import (
@@ -29,32 +30,44 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on")
-	dir := flag.String("dir", "data/ferretdb", "directory for SQLite files")
+	handler := flag.String("handler", "sqlite", "storage backend: sqlite or postgresql")
+	dir := flag.String("dir", "data/ferretdb", "directory for SQLite files (-handler sqlite)")
+	postgreSQLURL := flag.String("postgresql-url", "", "PostgreSQL connection URL (-handler postgresql), e.g. postgres:///ferretdb?host=/run/pg")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	indexEvery := flag.Duration("index-every", 200*time.Millisecond, "how often new collections get their _id lookup index")
+	indexIDLookups := flag.Bool("index-id-lookups", true, "give new collections an index for lookups by _id (one front end per PostgreSQL)")
 	watchStdin := flag.Bool("exit-on-stdin-close", true, "exit when standard input closes")
 	flag.Parse()
 
-	abs, err := filepath.Abs(*dir)
-	if err != nil {
-		fail("resolve data directory: %v", err)
-	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		fail("create data directory: %v", err)
+	config := ferretdb.Config{Listener: ferretdb.ListenerConfig{TCP: *listen}, Handler: *handler}
+	var abs string
+	switch *handler {
+	case "sqlite":
+		var err error
+		if abs, err = filepath.Abs(*dir); err != nil {
+			fail("resolve data directory: %v", err)
+		}
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			fail("create data directory: %v", err)
+		}
+		config.SQLiteURL = "file:" + abs + "/"
+	case "postgresql":
+		if *postgreSQLURL == "" {
+			fail("-handler postgresql needs -postgresql-url")
+		}
+		config.PostgreSQLURL = *postgreSQLURL
+	default:
+		fail("bad -handler %q: sqlite or postgresql", *handler)
 	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fail("bad -log-level: %v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(withoutQueryTraces{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
 
-	db, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-	})
+	config.Logger = logger
+	db, err := ferretdb.New(&config)
 	if err != nil {
 		fail("start FerretDB: %v", err)
 	}
@@ -72,12 +85,26 @@ func main() {
 	runErr := make(chan error, 1)
 	go func() { runErr <- db.Run(ctx) }()
 
-	indexer := newIDIndexer(abs, logger)
 	indexed := make(chan struct{})
-	go func() {
-		indexer.run(ctx, *indexEvery)
+	var indexer interface {
+		run(context.Context, time.Duration)
+		close()
+	}
+	switch {
+	case !*indexIDLookups:
+	case *handler == "sqlite":
+		indexer = newIDIndexer(abs, logger)
+	default:
+		indexer = newPgIDIndexer(*postgreSQLURL, logger)
+	}
+	if indexer != nil {
+		go func() {
+			indexer.run(ctx, *indexEvery)
+			close(indexed)
+		}()
+	} else {
 		close(indexed)
-	}()
+	}
 
 	// MongoDBURI blocks until the listener is bound, so this line means "ready".
 	line, _ := json.Marshal(map[string]string{"uri": db.MongoDBURI()})
@@ -87,7 +114,9 @@ func main() {
 	interrupted := ctx.Err() != nil
 	stop()
 	<-indexed // the indexer has finished its last pass before its handles close
-	indexer.close()
+	if indexer != nil {
+		indexer.close()
+	}
 	if err != nil && !interrupted {
 		fail("FerretDB stopped: %v", err)
 	}

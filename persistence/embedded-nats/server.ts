@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { isMainThread } from 'node:worker_threads';
 import type { ServerLog } from '../embedded-database.ts';
 import { ensurePrivateDir, writePrivateFile } from '../private-files.ts';
+import { killServerGroup, serverWrapperArgs } from '../server-wrapper.ts';
 import { ensureNatsServerBinary } from './build.ts';
 
 export interface NatsServer {
@@ -29,66 +30,12 @@ jetstream {
 }
 `;
 
-/**
- * nats-server has no exit-when-the-parent-dies option, so it starts through this /bin/sh wrapper
- * (arguments: the lock file, then the binary and its arguments):
- * - it takes an flock on the lock file and keeps it open into nats-server, so a second server on the
- *   same store (two hubs on one DATA_DIR) refuses to start instead of sharing JetStream's files; the
- *   kernel drops the lock when nats-server dies, however it dies, so it is never stale;
- * - it forks a watcher that blocks reading the pipe that is the wrapper's stdin. Only we hold that
- *   pipe's write end, so the read returns when we close it or die in any way, SIGKILL included; the
- *   watcher then sends nats-server SIGTERM (a clean JetStream shutdown) and SIGKILL after
- *   killAfterSeconds. Its pid stays safe to signal: the watcher is in nats-server's session, which
- *   keeps that number from being reused;
- * - it execs nats-server, so the child we spawned *is* nats-server (its pid, exit code and signal).
- * No prctl(PR_SET_PDEATHSIG), which follows the spawning thread rather than the process.
- */
-const wrapper = `
-lock=$1
-shift
-if ! command -v flock >/dev/null 2>&1; then
-  echo "[$$] [FTL] flock (util-linux) is not on PATH; it keeps a second nats-server off this store" >&2
-  exit 69
-fi
-exec 4>>"$lock"
-if ! flock -n 4; then
-  echo "[$$] [FTL] the store is in use by another nats-server (another hub on this DATA_DIR?); lock: $lock" >&2
-  exit 75
-fi
-exec 3<&0
-server=$$
-(
-  read -r _ <&3 || :
-  kill -TERM "$server" 2>/dev/null
-  waited=0
-  while kill -0 "$server" 2>/dev/null; do
-    if [ "$waited" -ge ${killAfterSeconds * 10} ]; then
-      kill -KILL "$server" 2>/dev/null
-      break
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-) </dev/null >/dev/null 2>&1 4>&- &
-exec "$@" </dev/null 3<&-
-`;
-
 /** NATS_URL fit for logs: no `user:pass@` or token in any of its (comma-separated) servers. */
 export function redactNatsUrl(url: string): string {
   return url
     .split(',')
     .map((server) => server.trim().replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1'))
     .join(',');
-}
-
-/** SIGKILL to nats-server and its watcher (their process group), if still there. */
-function killGroup(child: ChildProcessWithoutNullStreams): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
-  }
 }
 
 /** `[1234] [INF] Listening for client connections on 127.0.0.1:4222` → level INF and the message. */
@@ -104,7 +51,7 @@ function parseLogLine(line: string): { level: string; message: string } | null {
  * no monitoring port. Ready when it logs "Server is ready", which it does after
  * JetStream is up and the client listener is open (no sleeping). It runs in
  * its own process group (a Ctrl-C in a terminal reaches only us; we stop it
- * after our own shutdown) and does not outlive us (see `wrapper`).
+ * after our own shutdown) and does not outlive us (see persistence/server-wrapper.ts).
  *
  * Its informational lines (a banner at every start) are kept only for an
  * error message; warnings and errors go to our log.
@@ -127,10 +74,17 @@ export async function openNatsServer(options: { natsUrl?: string; dataDir: strin
   const umask = isMainThread ? process.umask(0o077) : null;
   let child: ChildProcessWithoutNullStreams;
   try {
-    child = spawn('/bin/sh', ['-c', wrapper, 'nats-server-wrapper', path.join(dir, 'server.lock'), binary, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // Through the wrapper (persistence/server-wrapper.ts): nats-server has no exit-when-the-parent-dies option, and
+    // the wrapper's lock keeps a second nats-server off this store. SIGTERM is its clean JetStream shutdown.
+    const command = [binary, ...args];
+    child = spawn(
+      '/bin/sh',
+      serverWrapperArgs({ killAfterSeconds, lockFile: path.join(dir, 'server.lock'), title: 'nats-server', stopSignal: 'TERM', command }),
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
   } finally {
     if (umask !== null) process.umask(umask);
   }
@@ -160,7 +114,7 @@ export async function openNatsServer(options: { natsUrl?: string; dataDir: strin
     let port: number | null = null;
     const fail = (error: Error) => {
       clearTimeout(timer);
-      killGroup(child);
+      killServerGroup(child);
       reject(error);
     };
     const timer = setTimeout(
@@ -199,7 +153,7 @@ export async function openNatsServer(options: { natsUrl?: string; dataDir: strin
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        const killer = setTimeout(() => killGroup(child), killAfterSeconds * 1000);
+        const killer = setTimeout(() => killServerGroup(child), killAfterSeconds * 1000);
         await closed;
         clearTimeout(killer);
       })();

@@ -27,6 +27,7 @@ test('an empty environment gives a working development configuration', () => {
     host: '127.0.0.1',
     mongodbUri: undefined,
     mongodbDb: 'hub',
+    embeddedDb: 'sqlite',
     events: { enabled: true },
     dataDir: path.resolve('./data'),
     logLevel: 'info',
@@ -151,6 +152,25 @@ test('HUB_PROCESSES: 1 to 64, default 1; the sandboxes a cluster primary hands i
   const refused = problems({ HUB_CLUSTER_SANDBOXES: '{"monobank":{"url":"nope","credentials":{"token":"sandbox-s3cret"}}}' });
   assert.match(refused, /HUB_CLUSTER_SANDBOXES: is set by the cluster primary for its workers only/);
   assert.ok(!refused.includes('s3cret'));
+});
+
+test('HUB_EMBEDDED_DB: sqlite (the default) or postgresql, any case; anything else is refused with the choices', () => {
+  assert.equal(loadConfig({}).embeddedDb, 'sqlite');
+  assert.equal(loadConfig({ HUB_EMBEDDED_DB: ' ' }).embeddedDb, 'sqlite');
+  assert.equal(loadConfig({ HUB_EMBEDDED_DB: 'sqlite' }).embeddedDb, 'sqlite');
+  assert.equal(loadConfig({ HUB_EMBEDDED_DB: 'postgresql' }).embeddedDb, 'postgresql');
+  assert.equal(loadConfig({ HUB_EMBEDDED_DB: 'PostgreSQL' }).embeddedDb, 'postgresql');
+  for (const wrong of ['postgres', 'mongodb', 'pg', 'sqlite3']) {
+    assert.match(
+      problems({ HUB_EMBEDDED_DB: wrong }),
+      new RegExp(`^HUB_EMBEDDED_DB: must be one of sqlite, postgresql \\(got "${wrong}"\\);.*postgresql-15.*default sqlite$`),
+    );
+  }
+  // With MONGODB_URI the setting is valid but moot: the embedded database is not started (and the start says so).
+  const external = loadConfig({ MONGODB_URI: 'mongodb://db.internal:27017', HUB_EMBEDDED_DB: 'postgresql' });
+  assert.equal(external.embeddedDb, 'postgresql');
+  assert.equal(describeConfig(external).embeddedDb, '[ignored: MONGODB_URI is set]');
+  assert.equal(describeConfig(loadConfig({ HUB_EMBEDDED_DB: 'postgresql' })).embeddedDb, 'postgresql');
 });
 
 test('blank variables mean the default and values are trimmed', () => {

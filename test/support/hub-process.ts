@@ -46,6 +46,8 @@ export async function startHubProcess(options: {
   viaNpm?: boolean;
   /** HUB_PROCESSES: a cluster primary and this many workers (then `pid` is the primary's) */
   processes?: number;
+  /** how long it may take to say it listens (default 60 s) */
+  startTimeoutMs?: number;
 }): Promise<HubProcess> {
   databasesOfThisFile.add(options.dbName);
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hub-data-')));
@@ -80,7 +82,8 @@ export async function startHubProcess(options: {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start within 60 s:\n${output}`)), 60_000);
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => reject(new Error(`hub did not start within ${startTimeoutMs / 1000} s:\n${output}`)), startTimeoutMs);
     const onData = () => {
       const match = /Integration hub listening on (https?:\/\/\S+)/.exec(output);
       if (match?.[1]) {
