@@ -384,6 +384,23 @@ test('an event refused by a copy another process has moved on from is judged aga
   }
 });
 
+test("a projection written late by one process over a newer one of another ends at the journal's head", async () => {
+  const [here, there] = await twoProcesses();
+  try {
+    await here.runtime.create('door', 'late-1', undefined, { origin });
+    await here.runtime.send('door', 'late-1', { type: 'OPEN' }, { origin });
+    await there.runtime.send('door', 'late-1', { type: 'KNOCK' }, { origin });
+    await there.store.drain(); // revision 3 projected
+    await here.store.drain(); // revision 2 written over it, then mended
+    const projection = await database.collections.actors.findOne({ _id: 'door/late-1' });
+    assert.equal(projection?.revision, 3);
+    assert.equal(projection?.state, 'open');
+  } finally {
+    await here.close();
+    await there.close();
+  }
+});
+
 test('a snapshot stored under version 1 loads under version 2 through its migration', async () => {
   await harness.runtime.create('counter', 'mig-1', undefined, { origin });
   await harness.runtime.send('counter', 'mig-1', { type: 'INC' }, { origin });
