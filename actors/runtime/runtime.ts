@@ -280,8 +280,10 @@ export class ActorRuntime {
       // No read of the idempotency record up front: the journal's unique index on the
       // key turns a repeat into a commit conflict, and only then is the first result read.
       let believedRevision: number | null = null;
+      // a refusal judged on the cached copy is judged again on the stored one (another process may have moved it on)
+      let fresh = false;
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt += 1) {
-        const actor = await this.current(key, module);
+        const actor = await this.current(key, module, fresh);
         if (!actor) {
           const replay = idem ? await this.replayOf(idem, options, false) : null;
           if (replay) return replay;
@@ -297,6 +299,11 @@ export class ActorRuntime {
         try {
           result = await this.apply(actor, event, { kind: 'external' }, { idem, options });
         } catch (error) {
+          if (!fresh && error instanceof AppError && error.code === 'event_not_accepted') {
+            fresh = true;
+            believedRevision = actor.revision;
+            continue;
+          }
           // A repeat that the state no longer accepts still answers with its first result.
           const replay = idem && error instanceof AppError && error.status < 500 ? await this.replayOf(idem, options, false) : null;
           if (replay) return replay;

@@ -399,7 +399,32 @@ export class Projector {
       }
       for (const doc of chunk) this.lastWritten.set(doc._id, doc.revision);
       if (this.lastWritten.size > 100_000) this.lastWritten.clear();
+      await this.catchUp(chunk);
     }
+  }
+
+  /**
+   * Another process may have committed past a copy written here and written its projection first: this
+   * write then took the projection back (say to a state without the tag a job looks for), and nothing
+   * would load the actor to mend it. So whoever writes last looks at the journal once more and writes
+   * again what it missed: the projection ends at the journal's head whatever the order of the writes.
+   */
+  private async catchUp(docs: ActorDoc[]): Promise<void> {
+    await Promise.all(
+      docs.map(async (doc) => {
+        let latest = doc;
+        try {
+          for (;;) {
+            const next = await this.collections.journal.findOne({ _id: journalId(doc._id, latest.revision + 1) });
+            if (!next) break;
+            latest = projectionFromJournal(next, latest);
+          }
+        } catch (error) {
+          this.logger.warn('actor projection not checked against the journal', { actor: doc._id, error: String(error) });
+        }
+        if (latest !== doc) this.mark(latest);
+      }),
+    );
   }
 }
 

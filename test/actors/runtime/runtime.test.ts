@@ -50,6 +50,29 @@ const counterV2 = defineMachineModule({
 
 const counterV3WithoutMigration = defineMachineModule({ ...counterV2, version: 3, migrations: {} });
 
+// KNOCK is taken only once the door is open: a copy cached before OPEN refuses what the stored actor accepts.
+const door = defineMachineModule({
+  type: 'door',
+  version: 1,
+  description: 'test door: knocks counted once it is open',
+  migrations: {},
+  machine: setup({ types: {} as { context: { knocks: number }; events: { type: 'OPEN' } | { type: 'KNOCK' } } }).createMachine({
+    id: 'door',
+    initial: 'closed',
+    context: { knocks: 0 },
+    states: {
+      closed: { on: { OPEN: 'open' } },
+      open: { on: { KNOCK: { actions: assign({ knocks: ({ context }) => context.knocks + 1 }) } } },
+    },
+  }),
+});
+
+/** Two runtimes on the test's database, as two hub processes are. */
+async function twoProcesses(): Promise<[Harness, Harness]> {
+  const start = () => startRuntime({ dbName: '', database, machines: [door], startWorker: false });
+  return [await start(), await start()];
+}
+
 let database: Database;
 let echo: EchoSandbox;
 let harness: Harness;
@@ -342,6 +365,40 @@ test('a projection left behind by a crash is rolled forward from the journal on 
   assert.equal((view.context as { total: number }).total, 9);
   await store.drain(); // the projector writes the repaired projection
   assert.equal((await database.collections.actors.findOne({ _id: 'probe/lag-1' }))?.revision, 2);
+});
+
+test('an event refused by a copy another process has moved on from is judged again on the stored actor', async () => {
+  const [here, there] = await twoProcesses();
+  try {
+    await here.runtime.create('door', 'stale-1', undefined, { origin });
+    await there.runtime.send('door', 'stale-1', { type: 'OPEN' }, { origin });
+    // `here` still holds the closed door in memory
+    const knocked = await here.runtime.send('door', 'stale-1', { type: 'KNOCK' }, { origin });
+    assert.equal(knocked.actor.revision, 3);
+    assert.deepEqual(knocked.actor.context, { knocks: 1 });
+    const refused = await refusal(here.runtime.send('door', 'stale-1', { type: 'OPEN' }, { origin }));
+    assert.equal(refused.code, 'event_not_accepted', 'what the stored actor refuses is still refused');
+  } finally {
+    await here.close();
+    await there.close();
+  }
+});
+
+test("a projection written late by one process over a newer one of another ends at the journal's head", async () => {
+  const [here, there] = await twoProcesses();
+  try {
+    await here.runtime.create('door', 'late-1', undefined, { origin });
+    await here.runtime.send('door', 'late-1', { type: 'OPEN' }, { origin });
+    await there.runtime.send('door', 'late-1', { type: 'KNOCK' }, { origin });
+    await there.store.drain(); // revision 3 projected
+    await here.store.drain(); // revision 2 written over it, then mended
+    const projection = await database.collections.actors.findOne({ _id: 'door/late-1' });
+    assert.equal(projection?.revision, 3);
+    assert.equal(projection?.state, 'open');
+  } finally {
+    await here.close();
+    await there.close();
+  }
 });
 
 test('a snapshot stored under version 1 loads under version 2 through its migration', async () => {

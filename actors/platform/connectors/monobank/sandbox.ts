@@ -405,7 +405,13 @@ export async function startMonobankSandbox(options: SandboxOptions = {}, token =
         },
       },
       describe: () => ({
-        invoices: [...invoices.values()].map((i) => ({ invoiceId: i.status.invoiceId, status: i.status.status, amount: i.status.amount })),
+        // `reference` (our payment id) lets a test count the invoices made per payment
+        invoices: [...invoices.values()].map((i) => ({
+          invoiceId: i.status.invoiceId,
+          reference: i.status.reference ?? null,
+          status: i.status.status,
+          amount: i.status.amount,
+        })),
       }),
       notFound: () => ({ status: 404, json: { errCode: 'NOT_FOUND', errText: 'not found' } }),
     },
