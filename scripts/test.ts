@@ -10,7 +10,8 @@ import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded
  * against one real database: MONGODB_URI when set, else one embedded FerretDB
  * for the whole run (data in test-output/db-<pid>, deleted afterwards). Tests
  * pick their own database names. Node 20's --test does not expand globs,
- * hence the file list.
+ * hence the file list. Two files run at once; a `*.alone.test.ts` runs by
+ * itself after the others (bounded by TEST_ALONE_TIMEOUT_MS, default 20 min).
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(repoRoot, 'test-output', `db-${process.pid}`);
@@ -78,10 +79,32 @@ async function main(): Promise<number> {
   }
   if (interrupted) return exitCodeFor(interrupted);
 
+  // Files that load the whole machine (several hub processes under SIGKILL, thousands of orders) run alone,
+  // after the others: beside another file each would slow it past its bounds, and be slowed itself.
+  const together = files.filter((file) => !isAlone(file));
+  const alone = files.filter(isAlone);
+  let failed = 0;
+  if (together.length > 0) failed = await runFiles(together, uri, 2, testTimeoutMs());
+  for (const file of alone) {
+    if (interrupted) return exitCodeFor(interrupted);
+    process.stderr.write(`\n${path.relative(repoRoot, file)} runs alone (the whole machine is its)\n`);
+    const code = await runFiles([file], uri, 1, aloneTimeoutMs());
+    failed ||= code;
+  }
+  return failed;
+}
+
+/** `*.alone.test.ts`: a file that runs by itself, with the longer bound of TEST_ALONE_TIMEOUT_MS. */
+function isAlone(file: string): boolean {
+  return file.endsWith('.alone.test.ts');
+}
+
+/** Node's runner over `files`, `concurrency` files at once, each test bounded by `timeoutMs`; answers its exit code. */
+function runFiles(files: string[], uri: string, concurrency: number, timeoutMs: number): Promise<number> {
   const child = spawn(
     process.execPath,
     // TEST_TIMEOUT_MS: a longer bound for a long run of one file (`npm run fuzz`)
-    ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs()}`, '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...files],
     { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', MONGODB_URI: uri } },
   );
   tests = child;
@@ -106,4 +129,10 @@ process.exit(exitCode);
 function testTimeoutMs(): number {
   const given = Number(process.env.TEST_TIMEOUT_MS);
   return Number.isSafeInteger(given) && given > 0 ? given : 300_000;
+}
+
+/** The bound of a file that runs alone: 20 min unless TEST_ALONE_TIMEOUT_MS says otherwise. */
+function aloneTimeoutMs(): number {
+  const given = Number(process.env.TEST_ALONE_TIMEOUT_MS);
+  return Number.isSafeInteger(given) && given > 0 ? given : 20 * 60_000;
 }
