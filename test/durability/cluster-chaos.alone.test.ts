@@ -29,7 +29,12 @@ import { callAlone, callUntilAnswered, freePort, readWholeStream, startKiller, w
  * and the hub's tracking job (run by an operator's "run now" meanwhile) reads it through NP's API.
  */
 
-const ORDERS = Number(process.env.CHAOS_ORDERS ?? 1_000);
+/**
+ * 100 in the suite (about 200 s): issue 18 asks for 1 000, which does not finish within the file's 20 min on
+ * the 2-core machine yet (`CHAOS_ORDERS=1000 npm run test:only test/durability/cluster-chaos.alone.test.ts`);
+ * the README says where it stands.
+ */
+const ORDERS = Number(process.env.CHAOS_ORDERS ?? 100);
 /** shop clients at once */
 const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 24);
 const PRODUCTS = 20;
