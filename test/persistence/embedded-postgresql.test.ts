@@ -11,6 +11,7 @@ import { openDatabaseServer, type DatabaseServer } from '../../persistence/embed
 import { findPostgreSqlBinaries } from '../../persistence/embedded-postgresql.ts';
 import { ensurePrivateDir } from '../../persistence/private-files.ts';
 import { eventually } from '../support/database.ts';
+import { childrenOf } from '../support/processes.ts';
 
 // Real PostgreSQL 15 (Debian's postgresql-15) under real FerretDB processes of ours; nothing is mocked.
 
@@ -29,21 +30,6 @@ async function temporaryDir(): Promise<string> {
 after(async () => {
   await Promise.all(temporaryDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
-
-/**
- * The children of `pid` running `comm`, from /proc/<pid>/task/<tid>/children: never the command lines of every
- * process on the machine, whose reading can block behind a process that is busy exec'ing or exiting.
- */
-async function childrenOf(pid: number, comm: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const children = (await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')).split(' ').filter(Boolean);
-    for (const child of children) {
-      if ((await readFile(`/proc/${child}/comm`, 'utf8').catch(() => '')).trim() === comm) found.push(Number(child));
-    }
-  }
-  return found;
-}
 
 /** The embedded database's processes started by `owner`: the postmaster (its pid is its process group's) and the FerretDB front ends. */
 async function serversOf(owner: number): Promise<{ postmaster: number; ferretDbs: number[] }> {

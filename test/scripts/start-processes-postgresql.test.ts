@@ -9,6 +9,7 @@ import { AGENDA_COLLECTION } from '../../persistence/scheduler.ts';
 import { eventually, uniqueDatabaseName } from '../support/database.ts';
 import { hubClient, startHubProcess, TEST_ADMIN_KEY, type HubProcess } from '../support/hub-process.ts';
 import { orderBody, payOnPage, waitForOrder } from '../support/shop.ts';
+import { childrenOf } from '../support/processes.ts';
 
 /**
  * `HUB_EMBEDDED_DB=postgresql` with three processes and no MONGODB_URI: the
@@ -103,21 +104,6 @@ async function socketInodes(pid: number): Promise<string[]> {
     if (match) inodes.push(match[1]!);
   }
   return inodes;
-}
-
-/**
- * The primary's children of one program (`comm`), from /proc/<pid>/task/<tid>/children: never the command lines of
- * every process on the machine, whose reading can block behind a process that is busy exec'ing or exiting.
- */
-async function childrenOf(pid: number, comm: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const children = (await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')).split(' ').filter(Boolean);
-    for (const child of children) {
-      if ((await readFile(`/proc/${child}/comm`, 'utf8').catch(() => '')).trim() === comm) found.push(Number(child));
-    }
-  }
-  return found;
 }
 
 /** The hub's FerretDB front ends (the primary's hub-ferretdb children): pid and the port each listens on. */
