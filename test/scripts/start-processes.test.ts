@@ -228,7 +228,16 @@ test('a worker killed with SIGKILL is restarted; what it accepted stays, and the
       }),
     );
     await echo.waitForRequests(requestsBefore + probes.length);
-    const held = await leases.find({ _id: { $regex: '^effect:' } }).toArray();
+    // Only the probes' calls count: another actor's effect (an order's, from a test before) may hold a lease too.
+    const probeEffects = await mongo
+      .db(dbName)
+      .collection<{ _id: string; type: string; actorId: string }>('effects')
+      .find({ type: 'probe', actorId: { $in: probes } })
+      .toArray();
+    const probeEffectIds = new Set(probeEffects.map((effect) => effect._id));
+    const held = (await leases.find({ _id: { $regex: '^effect:' } }).toArray()).filter((lease) =>
+      probeEffectIds.has(lease._id.slice('effect:'.length, lease._id.lastIndexOf('@'))),
+    );
     const byPid = new Map<number, string[]>();
     for (const lease of held) {
       const pid = Number(/:(\d+):[^:]+$/.exec(lease.owner)?.[1]);
