@@ -101,8 +101,16 @@ export function createDurableRuntime(options: {
   machines: readonly AnyMachineModule[];
   effects: readonly BoundEffects[];
   cacheSize: number;
+  /** an actor's projection is written once it has been quiet this long (default 2 s) */
+  projectionQuietMs?: number;
   ownerId: string;
-  worker: Pick<WorkerOptions, 'pollMs' | 'maxAttempts' | 'leaseMs' | 'effectTimeoutMs' | 'backoff' | 'onEffectFailed'>;
+  worker: Pick<
+    WorkerOptions,
+    'pollMs' | 'maxAttempts' | 'leaseMs' | 'effectTimeoutMs' | 'backoff' | 'onEffectFailed' | 'projectionRepairEveryMs'
+  > & {
+    /** a projections_due record this old is taken for one a dead process left (ActorStore.repairProjections) */
+    projectionRepairAfterMs?: number;
+  };
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
   personalData: PersonalDataSealer;
   /** every commit records its domain event in the outbox and hands it here (publishing is on) */
@@ -114,7 +122,7 @@ export function createDurableRuntime(options: {
   for (const module of options.machines) registry.register(module);
   registry.provideEffects(...options.effects);
   registry.validate();
-  const store = new ActorStore(options.collections, options.logger);
+  const store = new ActorStore(options.collections, options.logger, { projectionQuietMs: options.projectionQuietMs });
   const committed: Array<NonNullable<ActorRuntimeOptions['onCommitted']>> = [];
   const runtime = new ActorRuntime({
     store,
@@ -131,6 +139,7 @@ export function createDurableRuntime(options: {
   });
   const worker = new DurableWorker({
     ...options.worker,
+    repairProjections: (now) => store.repairProjections(now, options.worker.projectionRepairAfterMs ?? 15_000),
     runtime,
     registry,
     collections: options.collections,
@@ -351,10 +360,12 @@ export async function createActorSystem(config: Config, options: ActorSystemOpti
         }),
       ],
       cacheSize: config.actorCacheSize,
+      projectionQuietMs: config.projections.quietMs,
       personalData,
       ownerId,
       worker: {
         pollMs: config.workerPollMs,
+        projectionRepairAfterMs: config.projections.repairAfterMs,
         maxAttempts: config.effectMaxAttempts,
         leaseMs: config.effectLeaseMs,
         onEffectFailed: (effect, failure) => {

@@ -62,6 +62,8 @@ export interface Config {
   effectMaxAttempts: number;
   effectLeaseMs: number;
   workerPollMs: number;
+  /** projections (what lists and jobs read) are written once their actor is quiet this long, and repaired when left longer */
+  projections: { quietMs: number; repairAfterMs: number };
   /** an older master key still accepted for reading while secrets are re-encrypted (`npm run rotate-key`) */
   previousMasterKey?: Buffer;
   /** auto: integrations with nothing configured talk to in-process sandboxes; off: they stay unconfigured */
@@ -394,6 +396,18 @@ const schema = z.object({
   HUB_EFFECT_MAX_ATTEMPTS: wholeNumber(5, 1, 100, 'tries of a failing external call before its error reaches the machine'),
   HUB_EFFECT_LEASE_MS: wholeNumber(30_000, 500, 3_600_000, 'how long a process may hold an external call before another takes it over'),
   HUB_WORKER_POLL_MS: wholeNumber(1000, 50, 600_000, 'milliseconds between looks for due timers and pending calls'),
+  HUB_PROJECTION_QUIET_MS: wholeNumber(
+    2000,
+    0,
+    600_000,
+    'milliseconds an actor is quiet before its projection (what lists read) is written',
+  ),
+  HUB_PROJECTION_REPAIR_AFTER_MS: wholeNumber(
+    15_000,
+    1000,
+    3_600_000,
+    'milliseconds after which a projection a process has not written is taken as left by a dead process and written from the journal',
+  ),
   HUB_PROCESSES: wholeNumber(1, 1, 64, 'hub processes on one database and one port (npm start -- --processes N)'),
   HUB_CLUSTER_SANDBOXES: variable().transform((value, ctx): ClusterSandboxes | undefined => {
     if (value === undefined) return undefined;
@@ -527,6 +541,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  if (result.success && result.data.HUB_PROJECTION_REPAIR_AFTER_MS <= result.data.HUB_PROJECTION_QUIET_MS) {
+    problems.push(
+      `HUB_PROJECTION_REPAIR_AFTER_MS and HUB_PROJECTION_QUIET_MS: a projection is written once its actor is quiet, so the repair may wait no less (${result.data.HUB_PROJECTION_REPAIR_AFTER_MS} ≤ ${result.data.HUB_PROJECTION_QUIET_MS})`,
+    );
+  }
+
   if ((blankToUndefined(env.HUB_TLS_CERT) === undefined) !== (blankToUndefined(env.HUB_TLS_KEY) === undefined)) {
     problems.push('HUB_TLS_CERT and HUB_TLS_KEY: set both to serve HTTPS, or neither');
   }
@@ -570,6 +590,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     effectMaxAttempts: v.HUB_EFFECT_MAX_ATTEMPTS,
     effectLeaseMs: v.HUB_EFFECT_LEASE_MS,
     workerPollMs: v.HUB_WORKER_POLL_MS,
+    projections: { quietMs: v.HUB_PROJECTION_QUIET_MS, repairAfterMs: v.HUB_PROJECTION_REPAIR_AFTER_MS },
     previousMasterKey: v.HUB_PREVIOUS_MASTER_KEY,
     sandboxes: v.HUB_SANDBOXES ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
     deviceEmulators: v.HUB_DEVICE_EMULATORS ?? (v.NODE_ENV === 'production' ? 'off' : 'auto'),
@@ -671,6 +692,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     effectMaxAttempts: config.effectMaxAttempts,
     effectLeaseMs: config.effectLeaseMs,
     workerPollMs: config.workerPollMs,
+    projections: config.projections,
     previousMasterKey: config.previousMasterKey ? '[set]' : '[unset]',
     sandboxes: config.sandboxes,
     deviceEmulators: config.deviceEmulators,

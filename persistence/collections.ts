@@ -255,6 +255,22 @@ export const eventOutboxCollection = defineCollection<EventOutboxDoc>({
   description: 'domain events of committed transitions, until NATS JetStream has acknowledged them',
 });
 
+/**
+ * The actors a batch of commits changed, written with the commits' intents and deleted once every one of
+ * their projections is written. A process killed in between leaves it behind; any process repairs those
+ * projections from the journal (a job that selects actors by state or tag reads projections only).
+ */
+export interface ProjectionDueDoc {
+  _id: string; // `${process tag}:${batch number}`
+  actors: Array<{ key: string; revision: number }>;
+  at: Date;
+}
+
+export const projectionsDueCollection = defineCollection<ProjectionDueDoc>({
+  name: 'projections_due',
+  description: 'actors whose projections a batch of commits has yet to write (repaired after a crash)',
+});
+
 /** The runtime's collections, created with their indexes on every connect (`connectDatabase`). */
 const runtimeCollections = {
   actors: actorsCollection,
@@ -271,6 +287,7 @@ const runtimeCollections = {
   inbox: inboxCollection,
   hubMeta: hubMetaCollection,
   eventOutbox: eventOutboxCollection,
+  projectionsDue: projectionsDueCollection,
 };
 
 export type Collections = OpenedCollections<typeof runtimeCollections> & { db: Db };

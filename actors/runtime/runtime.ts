@@ -111,6 +111,8 @@ export interface RuntimeCounts {
   routed: Record<RoutedAnswer['kind'], number>;
   /** calls other processes handed to this one */
   routedHere: number;
+  /** projections this process mended from the journal, left unwritten by a process that stopped */
+  projectionsRepaired: number;
 }
 
 /** One committed transition, as the outside world may want to hear of it. */
@@ -146,6 +148,7 @@ export class ActorRuntime {
     revisionConflicts: 0,
     routed: { done: 0, failed: 0, undelivered: 0, lost: 0 },
     routedHere: 0,
+    projectionsRepaired: 0,
   };
 
   constructor(private readonly options: ActorRuntimeOptions) {
@@ -159,7 +162,7 @@ export class ActorRuntime {
 
   /** What this process counted since it started (metrics). */
   countsNow(): RuntimeCounts {
-    return { ...this.counts, routed: { ...this.counts.routed } };
+    return { ...this.counts, routed: { ...this.counts.routed }, projectionsRepaired: this.options.store.projectionsRepaired };
   }
 
   get registry(): MachineRegistry {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type WriteError, type OptionalUnlessRequiredId } from 'mongodb';
 import type { Logger } from 'winston';
 import {
@@ -8,6 +9,7 @@ import {
   type EventOutboxDoc,
   type IdempotencyDoc,
   type JournalDoc,
+  type ProjectionDueDoc,
   type TimerDoc,
 } from '../../persistence/collections.ts';
 import { MAX_STATEMENTS_PER_COMMAND } from '../../persistence/bulk-write.ts';
@@ -67,13 +69,57 @@ export class ActorStore {
   private idle: Array<() => void> = [];
 
   readonly projector: Projector;
+  private readonly dueLedger: ProjectionsDue;
+  /** names this process's `projections_due` documents */
+  private readonly batchTag = randomUUID().slice(0, 8);
+  private batchNumber = 0;
+  private repairedProjections = 0;
 
   constructor(
     private readonly collections: Collections,
     private readonly logger: Logger,
     options: { projectionQuietMs?: number } = {},
   ) {
-    this.projector = new Projector(collections, logger, options.projectionQuietMs ?? 2000);
+    this.dueLedger = new ProjectionsDue(collections, logger);
+    this.projector = new Projector(collections, logger, options.projectionQuietMs ?? 2000, this.dueLedger);
+  }
+
+  /** Projections mended from the journal so far (a process died before writing them). */
+  get projectionsRepaired(): number {
+    return this.repairedProjections;
+  }
+
+  /**
+   * Mends the projections of batches whose process did not write them within `olderThanMs` (it died, or
+   * kept failing): each actor is rolled forward from the journal and written, then the record goes. Any
+   * process may do this for any other: a projection written at the journal's head is right whoever writes it.
+   */
+  async repairProjections(now: number, olderThanMs: number, limit = 100): Promise<number> {
+    const stale = await this.collections.projectionsDue
+      .find({ at: { $lt: new Date(now - olderThanMs) } })
+      .limit(limit)
+      .toArray();
+    let repaired = 0;
+    for (const due of stale) {
+      this.dueLedger.forget(due._id);
+      const keys = [...new Set(due.actors.map((entry) => entry.key))];
+      const rolled: ActorDoc[] = [];
+      for (const key of keys) {
+        const stored = await this.load(key);
+        if (stored?.rolledForward) rolled.push(stored.doc);
+      }
+      if (rolled.length > 0 && !(await this.projector.writeNow(rolled))) continue; // the record stays for the next pass
+      repaired += rolled.length;
+      await this.collections.projectionsDue.deleteOne({ _id: due._id });
+    }
+    if (repaired > 0) {
+      this.repairedProjections += repaired;
+      this.logger.warn('actor projections repaired from the journal (a process stopped before writing them)', {
+        actors: repaired,
+        batches: stale.length,
+      });
+    }
+    return repaired;
   }
 
   /**
@@ -218,7 +264,8 @@ export class ActorStore {
   }
 
   private async writeBatch(batch: PendingCommit[]): Promise<void> {
-    const { effects, timers, journal, actors, idempotency, eventOutbox } = this.collections;
+    const { effects, timers, journal, idempotency, eventOutbox, projectionsDue } = this.collections;
+    let dueId: string | null = null;
     try {
       // 1. Intents first: an effect or timer whose commit never lands is an
       //    orphan the workers recognise and delete; a commit whose intents were
@@ -226,11 +273,21 @@ export class ActorStore {
       const intentsEffects = batch.flatMap((p) => p.request.newEffects);
       const intentsTimers = batch.flatMap((p) => p.request.newTimers);
       const intentsEvents = batch.flatMap((p) => (p.request.domainEvent ? [p.request.domainEvent] : []));
+      //    So is the list of projections to write: a process killed before writing them leaves it behind.
+      this.batchNumber += 1;
+      const due: ProjectionDueDoc = {
+        _id: `${this.batchTag}:${this.batchNumber}`,
+        actors: batch.map((p) => ({ key: p.request.actor._id, revision: p.request.actor.revision })),
+        at: new Date(),
+      };
+      dueId = due._id;
+      this.dueLedger.open(due);
       await this.retryTransient(() =>
         Promise.all([
           intentsEffects.length > 0 ? insertIgnoringDuplicates(effects, intentsEffects) : null,
           intentsTimers.length > 0 ? insertIgnoringDuplicates(timers, intentsTimers) : null,
           intentsEvents.length > 0 ? insertIgnoringDuplicates(eventOutbox, intentsEvents) : null,
+          insertIgnoringDuplicates(projectionsDue, [due]),
         ]),
       );
 
@@ -269,7 +326,7 @@ export class ActorStore {
         // New actors get their projection now (an insert is cheap); later revisions are
         // coalesced by the projector, because an update costs far more than an insert.
         const created = committed.filter((p) => p.request.journal.revision === 1).map((p) => p.request.actor);
-        if (created.length > 0) followUps.push(actors.insertMany(created, { ordered: false }));
+        if (created.length > 0) followUps.push(this.insertCreated(created));
         for (const p of committed) if (p.request.journal.revision > 1) this.projector.mark(p.request.actor);
         const records = committed.flatMap((p) => (p.request.idempotency ? [p.request.idempotency] : []));
         if (records.length > 0) followUps.push(idempotency.insertMany(records, { ordered: false }));
@@ -284,6 +341,14 @@ export class ActorStore {
       ];
       if (obsoleteEffects.length > 0) followUps.push(effects.bulkWrite(deletesById(obsoleteEffects), { ordered: false }));
       if (obsoleteTimers.length > 0) followUps.push(timers.bulkWrite(deletesById(obsoleteTimers), { ordered: false }));
+      // a commit that lost its race has no projection to write
+      if (lost.length > 0)
+        followUps.push(
+          this.dueLedger.drop(
+            due._id,
+            lost.map((p) => p.request.actor._id),
+          ),
+        );
       const lostEvents = lost.flatMap((p) => (p.request.domainEvent ? [p.request.domainEvent._id] : []));
       if (lostEvents.length > 0) followUps.push(eventOutbox.bulkWrite(deletesById(lostEvents), { ordered: false }));
       const results = await Promise.allSettled(followUps);
@@ -299,8 +364,26 @@ export class ActorStore {
         else p.resolve(conflict ? { ok: false, conflict } : { ok: true });
       });
     } catch (error) {
+      // Whether these commits landed is unknown: the record stays for the repair pass, which reads the journal.
+      if (dueId) this.dueLedger.forget(dueId);
       for (const p of batch) p.reject(error);
     }
+  }
+
+  /** A new actor's projection is inserted at once; one another process inserted first is as good. */
+  private async insertCreated(created: ActorDoc[]): Promise<void> {
+    let failed: ActorDoc[] = [];
+    try {
+      await this.collections.actors.insertMany(created, { ordered: false });
+    } catch (error) {
+      const writeErrors = writeErrorsOf(error);
+      failed = writeErrors.length > 0 ? writeErrors.filter((w) => w.code !== 11000).map((w) => created[w.index]!) : created;
+      if (failed.length > 0)
+        this.logger.warn('new actor projection not written; will retry', { actors: failed.length, error: String(error) });
+    }
+    for (const doc of failed) this.projector.mark(doc);
+    const unwritten = new Set(failed.map((doc) => doc._id));
+    await this.dueLedger.written(created.filter((doc) => !unwritten.has(doc._id)));
   }
 }
 
@@ -322,6 +405,7 @@ export class Projector {
     private readonly collections: Collections,
     private readonly logger: Logger,
     private readonly quietMs: number,
+    private readonly due: ProjectionsDue,
     private readonly maxLag = 50,
   ) {}
 
@@ -350,6 +434,15 @@ export class Projector {
     }
   }
 
+  /** Writes these now, beside what is marked (the repair pass). True when every one was written. */
+  async writeNow(docs: ActorDoc[]): Promise<boolean> {
+    for (const doc of docs) {
+      const marked = this.dirty.get(doc._id);
+      if (marked && marked.doc.revision <= doc.revision) this.dirty.delete(doc._id);
+    }
+    return (await this.writeAll(docs)) === 0;
+  }
+
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -374,13 +467,18 @@ export class Projector {
       (entry) => all || now - entry.lastMarked >= this.quietMs || entry.doc.revision - entry.written >= this.maxLag,
     );
     for (const entry of due) this.dirty.delete(entry.doc._id);
-    this.running = this.writeAll(due.map((entry) => entry.doc)).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    const running = this.writeAll(due.map((entry) => entry.doc))
+      .then(() => undefined)
+      .finally(() => {
+        this.running = null;
+      });
+    this.running = running;
+    return running;
   }
 
-  private async writeAll(docs: ActorDoc[]): Promise<void> {
+  /** Writes in chunks; what fails is marked again. Answers how many failed. */
+  private async writeAll(docs: ActorDoc[]): Promise<number> {
+    let failures = 0;
     for (let offset = 0; offset < docs.length; offset += MAX_STATEMENTS_PER_COMMAND) {
       const chunk = docs.slice(offset, offset + MAX_STATEMENTS_PER_COMMAND);
       try {
@@ -395,12 +493,17 @@ export class Projector {
         if (failed.length > 0)
           this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
         for (const doc of failed) this.mark(doc);
+        failures += failed.length;
+        const written = new Set(failed);
+        await this.due.written(chunk.filter((doc) => !written.has(doc)));
         continue;
       }
       for (const doc of chunk) this.lastWritten.set(doc._id, doc.revision);
       if (this.lastWritten.size > 100_000) this.lastWritten.clear();
+      await this.due.written(chunk);
       await this.catchUp(chunk);
     }
+    return failures;
   }
 
   /**
@@ -425,6 +528,86 @@ export class Projector {
         if (latest !== doc) this.mark(latest);
       }),
     );
+  }
+}
+
+/**
+ * This process's `projections_due` records and the projections each still waits for. A record is deleted
+ * once all of them are written at (or past) the revision its batch committed; what a crash leaves behind
+ * is found by `ActorStore.repairProjections`.
+ */
+class ProjectionsDue {
+  private readonly waiting = new Map<string, Map<string, number>>();
+  private readonly byActor = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly collections: Collections,
+    private readonly logger: Logger,
+  ) {}
+
+  open(due: ProjectionDueDoc): void {
+    const actors = new Map<string, number>();
+    for (const { key, revision } of due.actors) actors.set(key, Math.max(revision, actors.get(key) ?? 0));
+    this.waiting.set(due._id, actors);
+    for (const key of actors.keys()) this.recordsOf(key).add(due._id);
+  }
+
+  /** Projections written: records left with nothing to wait for are deleted. */
+  async written(docs: ActorDoc[]): Promise<void> {
+    const settled: string[] = [];
+    for (const doc of docs) {
+      for (const id of this.byActor.get(doc._id) ?? []) {
+        const actors = this.waiting.get(id);
+        const revision = actors?.get(doc._id);
+        if (!actors || revision === undefined || revision > doc.revision) continue;
+        actors.delete(doc._id);
+        this.byActor.get(doc._id)?.delete(id);
+        if (actors.size === 0) settled.push(id);
+      }
+      if (this.byActor.get(doc._id)?.size === 0) this.byActor.delete(doc._id);
+    }
+    await this.delete(settled);
+  }
+
+  /** These actors' commits in the record lost their race: there is nothing of theirs to write. */
+  async drop(id: string, keys: string[]): Promise<void> {
+    const actors = this.waiting.get(id);
+    if (!actors) return;
+    for (const key of keys) {
+      actors.delete(key);
+      this.byActor.get(key)?.delete(id);
+      if (this.byActor.get(key)?.size === 0) this.byActor.delete(key);
+    }
+    if (actors.size === 0) await this.delete([id]);
+  }
+
+  /** No longer followed here: the repair pass decides from the journal. */
+  forget(id: string): void {
+    const actors = this.waiting.get(id);
+    if (!actors) return;
+    this.waiting.delete(id);
+    for (const key of actors.keys()) {
+      this.byActor.get(key)?.delete(id);
+      if (this.byActor.get(key)?.size === 0) this.byActor.delete(key);
+    }
+  }
+
+  private recordsOf(key: string): Set<string> {
+    let records = this.byActor.get(key);
+    if (!records) {
+      records = new Set();
+      this.byActor.set(key, records);
+    }
+    return records;
+  }
+
+  private async delete(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    for (const id of ids) this.waiting.delete(id);
+    // a record left by a failed delete is only work for the repair pass, which finds its projections written
+    await this.collections.projectionsDue.bulkWrite(deletesById<ProjectionDueDoc>(ids), { ordered: false }).catch((error: unknown) => {
+      this.logger.warn('projections_due records not deleted; the repair pass will', { records: ids.length, error: String(error) });
+    });
   }
 }
 

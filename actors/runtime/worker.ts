@@ -23,6 +23,12 @@ export interface WorkerOptions {
   /** An intent whose commit has not landed after this long is an orphan of a crashed or beaten writer. */
   orphanAfterMs?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Mends projections a crashed process left unwritten (`ActorStore.repairProjections`), at start and then
+   * every `projectionRepairEveryMs`; answers how many it mended.
+   */
+  repairProjections?: (now: number) => Promise<number>;
+  projectionRepairEveryMs?: number;
   /** an effect failed for good (its error was delivered to the actor) */
   onEffectFailed?: (effect: EffectDoc, failure: { code: string; message: string; retryable: boolean; attempts: number }) => void;
 }
@@ -50,6 +56,7 @@ export class DurableWorker {
   private readonly armed = new Map<string, NodeJS.Timeout>();
   private interval: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
+  private lastRepairAt: number | null = null;
   private stopping = false;
   private readonly status: WorkerStatus = {
     started: false,
@@ -127,6 +134,11 @@ export class DurableWorker {
       ]);
       for (const effect of effects) this.runEffect(effect);
       for (const timer of timers) this.arm(timer);
+      const { repairProjections, projectionRepairEveryMs = 5_000 } = this.options;
+      if (repairProjections && (this.lastRepairAt === null || now - this.lastRepairAt >= projectionRepairEveryMs)) {
+        this.lastRepairAt = now;
+        await repairProjections(now);
+      }
       this.status.lastPollError = null;
     } catch (error) {
       this.status.lastPollError = String(error);

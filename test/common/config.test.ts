@@ -259,6 +259,8 @@ const INVALID: Array<[string, string]> = [
   ['HUB_EFFECT_MAX_ATTEMPTS', '0'],
   ['HUB_EFFECT_LEASE_MS', 'forever'],
   ['HUB_WORKER_POLL_MS', '10'],
+  ['HUB_PROJECTION_QUIET_MS', 'later'],
+  ['HUB_PROJECTION_REPAIR_AFTER_MS', '999'],
 ];
 
 for (const [variable, value] of INVALID) {
@@ -275,6 +277,18 @@ test('the headers may not take longer than the whole request', () => {
     /^HUB_HTTP_HEADERS_TIMEOUT_MS and HUB_HTTP_REQUEST_TIMEOUT_MS: .*\(40000\) may not exceed the request's \(30000\)$/,
   );
   assert.equal(loadConfig({ HUB_HTTP_HEADERS_TIMEOUT_MS: '60000', HUB_HTTP_REQUEST_TIMEOUT_MS: '60000' }).http.headersTimeoutMs, 60_000);
+});
+
+test('a projection is not repaired before its actor has been quiet long enough for its own process to write it', () => {
+  assert.match(
+    problems({ HUB_PROJECTION_QUIET_MS: '20000' }),
+    /^HUB_PROJECTION_REPAIR_AFTER_MS and HUB_PROJECTION_QUIET_MS: .*\(15000 ≤ 20000\)$/,
+  );
+  assert.deepEqual(loadConfig({}).projections, { quietMs: 2000, repairAfterMs: 15_000 });
+  assert.deepEqual(loadConfig({ HUB_PROJECTION_QUIET_MS: '20000', HUB_PROJECTION_REPAIR_AFTER_MS: '60000' }).projections, {
+    quietMs: 20_000,
+    repairAfterMs: 60_000,
+  });
 });
 
 test('every problem is reported at once, one line each', () => {

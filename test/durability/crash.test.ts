@@ -185,6 +185,38 @@ test('a durable timeout survives a kill: due while no process runs, it fires exa
   await crash(third);
 });
 
+test('projections a killed process never wrote are repaired from the journal by the next one, without anyone loading the actors', async () => {
+  const dbName = uniqueDatabaseName('crashprojection');
+  // projections wait 10 s of quiet: the kill below lands before any of them is written
+  const env = { HUB_PROJECTION_QUIET_MS: '10000', HUB_PROJECTION_REPAIR_AFTER_MS: '12000' };
+  const first = await hub(dbName, env);
+  const client = hubClient(first.url);
+  const ids = Array.from({ length: 8 }, (_, i) => `pj-${i}`);
+  for (const id of ids) assert.equal((await client.post('/actors/probe', { id })).status, 201);
+  const committedAt = Date.now();
+  await Promise.all(ids.map(async (id) => assert.equal((await client.post(`/actors/probe/${id}/events`, { type: 'FINISH' })).status, 200)));
+  await crash(first);
+
+  const database: Database = await connectDatabase(databaseUri(), dbName);
+  try {
+    // what a job that selects by state reads: the projections, never the journal
+    const finished = () => database.collections.actors.countDocuments({ type: 'probe', state: 'finished' });
+    assert.equal(await finished(), 0, 'the kill left every projection behind its journal');
+    assert.equal(await database.collections.journal.countDocuments({ actor: { $in: ids.map((id) => `probe/${id}`) }, to: 'finished' }), 8);
+    assert.ok((await database.collections.projectionsDue.countDocuments({})) > 0, 'the batches left their records');
+
+    const second = await hub(dbName, env);
+    await eventually(async () => (await finished()) === ids.length, 40_000, 'every projection repaired');
+    assert.ok(Date.now() - committedAt >= 12_000, 'not before HUB_PROJECTION_REPAIR_AFTER_MS');
+    assert.equal(await database.collections.projectionsDue.countDocuments({}), 0, 'and their records gone');
+    const metrics = await hubClient(second.url).get('/metrics');
+    assert.match(String(metrics.body), /^hub_actor_projections_repaired 8$/m);
+    await crash(second);
+  } finally {
+    await database.close();
+  }
+});
+
 test('two processes, 50 concurrent senders on one actor: every event once, revisions contiguous, state equals a serial replay', async () => {
   const dbName = uniqueDatabaseName('twowriters');
   const a = await hub(dbName);

@@ -46,6 +46,10 @@ export async function startRuntime(options: {
   maxAttempts?: number;
   effectTimeoutMs?: number;
   startWorker?: boolean;
+  /** how long an actor stays quiet before this process writes its projection (default 2 s) */
+  projectionQuietMs?: number;
+  /** how old a projections_due record must be before this process's worker repairs it (default 15 s) */
+  projectionRepairAfterMs?: number;
   database?: Database;
   onTransitioned?: ActorRuntimeOptions['onTransitioned'];
   router?: ActorRouter;
@@ -59,6 +63,7 @@ export async function startRuntime(options: {
     machines: options.machines,
     effects: options.effects ?? [],
     cacheSize: options.cacheSize ?? 100,
+    ...(options.projectionQuietMs === undefined ? {} : { projectionQuietMs: options.projectionQuietMs }),
     personalData: await testPersonalData(database),
     ownerId: `test-${process.pid}`,
     worker: {
@@ -66,6 +71,7 @@ export async function startRuntime(options: {
       maxAttempts: options.maxAttempts ?? 3,
       effectTimeoutMs: options.effectTimeoutMs,
       backoff: { baseMs: 20, maxMs: 100 },
+      ...(options.projectionRepairAfterMs === undefined ? {} : { projectionRepairAfterMs: options.projectionRepairAfterMs }),
     },
     ...(options.onTransitioned ? { onTransitioned: options.onTransitioned } : {}),
     ...(options.router ? { router: options.router } : {}),

@@ -145,6 +145,14 @@ export class HubMetrics {
         this.set({ outcome: 'here' }, counts.routedHere);
       },
     });
+    new Gauge({
+      name: 'hub_actor_projections_repaired',
+      help: 'Actor projections this process wrote from the journal because the process that committed them stopped first',
+      registers,
+      collect() {
+        this.set(source.countsNow().projectionsRepaired);
+      },
+    });
   }
 
   private eventLatency: Histogram | null = null;

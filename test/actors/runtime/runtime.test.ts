@@ -401,6 +401,87 @@ test("a projection written late by one process over a newer one of another ends 
   }
 });
 
+/** The projections_due records that still name an actor. */
+async function recordsNaming(key: string): Promise<string[]> {
+  const records = await database.collections.projectionsDue.find({}).toArray();
+  return records.filter((record) => record.actors.some((entry) => entry.key === key)).map((record) => record._id);
+}
+
+test('each batch of commits records the projections it owes; the record goes once they are written', async () => {
+  const { runtime, store } = harness;
+  await runtime.create('probe', 'owed-1', {}, { origin });
+  await runtime.of(probe).send('owed-1', { type: 'ADD', amount: 2 }, { origin });
+  const [record] = await recordsNaming('probe/owed-1');
+  assert.ok(record, 'the commit of revision 2 left a record while its projection waits for the quiet time');
+  const stored = await database.collections.projectionsDue.findOne({ _id: record });
+  assert.deepEqual(stored?.actors, [{ key: 'probe/owed-1', revision: 2 }]);
+  await store.drain();
+  assert.deepEqual(await recordsNaming('probe/owed-1'), [], 'written, so nothing is left to repair');
+  assert.equal((await database.collections.actors.findOne({ _id: 'probe/owed-1' }))?.revision, 2);
+});
+
+test('projections a process left unwritten are repaired from the journal by another, once the record is old', async () => {
+  // `here` waits ten minutes to write projections: stopping it now is a crash before it wrote them
+  const here = await startRuntime({ dbName: '', database, machines: [door], startWorker: false, projectionQuietMs: 600_000 });
+  const there = await startRuntime({ dbName: '', database, machines: [door], startWorker: false });
+  try {
+    await here.runtime.create('door', 'left-1', undefined, { origin });
+    await here.runtime.send('door', 'left-1', { type: 'OPEN' }, { origin });
+    await here.runtime.send('door', 'left-1', { type: 'KNOCK' }, { origin });
+    const openDoors = () => database.collections.actors.countDocuments({ _id: 'door/left-1', state: 'open' });
+    assert.equal(await openDoors(), 0, 'a query by state does not see the door open');
+    assert.equal((await recordsNaming('door/left-1')).length, 2, 'one record per batch: OPEN’s and KNOCK’s');
+
+    assert.equal(await there.store.repairProjections(Date.now(), 60_000), 0, 'a young record is its own process’s to settle');
+    assert.equal(await openDoors(), 0);
+
+    assert.equal(await there.store.repairProjections(Date.now() + 61_000, 60_000), 1);
+    const projection = await database.collections.actors.findOne({ _id: 'door/left-1' });
+    assert.equal(projection?.revision, 3);
+    assert.equal(projection?.state, 'open');
+    assert.equal(await openDoors(), 1, 'the query by state sees it now');
+    assert.deepEqual(await recordsNaming('door/left-1'), []);
+    assert.equal(there.runtime.countsNow().projectionsRepaired, 1);
+    assert.equal(await there.store.repairProjections(Date.now() + 61_000, 60_000), 0, 'nothing is repaired twice');
+  } finally {
+    await here.close();
+    await there.close();
+  }
+});
+
+test('a starting worker repairs what a dead process left, before it reports started', async () => {
+  const dead = await startRuntime({ dbName: '', database, machines: [door], startWorker: false, projectionQuietMs: 600_000 });
+  await dead.runtime.create('door', 'left-2', undefined, { origin });
+  await dead.runtime.send('door', 'left-2', { type: 'OPEN' }, { origin });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const next = await startRuntime({ dbName: '', database, machines: [door], projectionRepairAfterMs: 200 });
+  try {
+    const projection = await database.collections.actors.findOne({ _id: 'door/left-2' });
+    assert.equal(projection?.revision, 2);
+    assert.equal(projection?.state, 'open');
+    assert.deepEqual(await recordsNaming('door/left-2'), []);
+  } finally {
+    await next.close();
+    await dead.close();
+  }
+});
+
+test('a commit that lost its revision race owes no projection: its batch record goes with the winner’s', async () => {
+  const [here, there] = await twoProcesses();
+  try {
+    await here.runtime.create('door', 'race-1', undefined, { origin });
+    await there.runtime.send('door', 'race-1', { type: 'OPEN' }, { origin });
+    // `here` commits from its stale copy, loses revision 2, and applies the event again at revision 3
+    await here.runtime.send('door', 'race-1', { type: 'OPEN' }, { origin }).catch(() => undefined);
+    await here.store.drain();
+    await there.store.drain();
+    assert.deepEqual(await recordsNaming('door/race-1'), []);
+  } finally {
+    await here.close();
+    await there.close();
+  }
+});
+
 test('a snapshot stored under version 1 loads under version 2 through its migration', async () => {
   await harness.runtime.create('counter', 'mig-1', undefined, { origin });
   await harness.runtime.send('counter', 'mig-1', { type: 'INC' }, { origin });
