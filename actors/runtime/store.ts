@@ -481,6 +481,7 @@ export class Projector {
     let failures = 0;
     for (let offset = 0; offset < docs.length; offset += MAX_STATEMENTS_PER_COMMAND) {
       const chunk = docs.slice(offset, offset + MAX_STATEMENTS_PER_COMMAND);
+      let written = chunk;
       try {
         await this.collections.actors.bulkWrite(
           chunk.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
@@ -494,14 +495,13 @@ export class Projector {
           this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
         for (const doc of failed) this.mark(doc);
         failures += failed.length;
-        const written = new Set(failed);
-        await this.due.written(chunk.filter((doc) => !written.has(doc)));
-        continue;
+        const notWritten = new Set(failed);
+        written = chunk.filter((doc) => !notWritten.has(doc));
       }
-      for (const doc of chunk) this.lastWritten.set(doc._id, doc.revision);
+      for (const doc of written) this.lastWritten.set(doc._id, doc.revision);
       if (this.lastWritten.size > 100_000) this.lastWritten.clear();
-      await this.due.written(chunk);
-      await this.catchUp(chunk);
+      // A projection that overwrote a newer one is owed until that newer one is written again.
+      await this.due.written(await this.catchUp(written));
     }
     return failures;
   }
@@ -511,9 +511,11 @@ export class Projector {
    * write then took the projection back (say to a state without the tag a job looks for), and nothing
    * would load the actor to mend it. So whoever writes last looks at the journal once more and writes
    * again what it missed: the projection ends at the journal's head whatever the order of the writes.
+   * Answers the documents found at the head: only those settle their projections_due records (a process
+   * killed before its second write leaves its record to the repair pass).
    */
-  private async catchUp(docs: ActorDoc[]): Promise<void> {
-    await Promise.all(
+  private async catchUp(docs: ActorDoc[]): Promise<ActorDoc[]> {
+    const atHead = await Promise.all(
       docs.map(async (doc) => {
         let latest = doc;
         try {
@@ -524,10 +526,14 @@ export class Projector {
           }
         } catch (error) {
           this.logger.warn('actor projection not checked against the journal', { actor: doc._id, error: String(error) });
+          return null;
         }
-        if (latest !== doc) this.mark(latest);
+        if (latest === doc) return doc;
+        this.mark(latest);
+        return null;
       }),
     );
+    return atHead.filter((doc) => doc !== null);
   }
 }
 

@@ -449,6 +449,29 @@ test('projections a process left unwritten are repaired from the journal by anot
   }
 });
 
+test('a process that wrote its projection over a newer one owes it until it wrote the newer one; dying first leaves that to the repair', async () => {
+  const here = await startRuntime({ dbName: '', database, machines: [door], startWorker: false, projectionQuietMs: 600_000 });
+  const there = await startRuntime({ dbName: '', database, machines: [door], startWorker: false });
+  try {
+    await here.runtime.create('door', 'late-2', undefined, { origin });
+    await here.runtime.send('door', 'late-2', { type: 'OPEN' }, { origin });
+    const revision2 = (await here.store.load('door/late-2'))!.doc;
+    await there.runtime.send('door', 'late-2', { type: 'KNOCK' }, { origin });
+    await there.store.drain();
+    // `here` writes revision 2 over 3; it sees the journal ahead, and would write 3 after its quiet time
+    assert.equal(await here.store.projector.writeNow([revision2]), true);
+    assert.equal((await database.collections.actors.findOne({ _id: 'door/late-2' }))?.revision, 2);
+    assert.equal((await recordsNaming('door/late-2')).length, 1, 'its record stays: the projection is behind');
+    // `here` dies before that second write
+    assert.equal(await there.store.repairProjections(Date.now() + 61_000, 60_000), 1);
+    assert.equal((await database.collections.actors.findOne({ _id: 'door/late-2' }))?.revision, 3);
+    assert.deepEqual(await recordsNaming('door/late-2'), []);
+  } finally {
+    await here.close();
+    await there.close();
+  }
+});
+
 test('a starting worker repairs what a dead process left, before it reports started', async () => {
   const dead = await startRuntime({ dbName: '', database, machines: [door], startWorker: false, projectionQuietMs: 600_000 });
   await dead.runtime.create('door', 'left-2', undefined, { origin });
