@@ -108,7 +108,8 @@ export class ActorStore {
         const stored = await this.load(key);
         if (stored?.rolledForward) rolled.push(stored.doc);
       }
-      if (rolled.length > 0 && !(await this.projector.writeNow(rolled))) continue; // the record stays for the next pass
+      // written over a newer projection, or not at all: the record stays for the next pass
+      if (rolled.length > 0 && !(await this.projector.writeNow(rolled))) continue;
       repaired += rolled.length;
       await this.collections.projectionsDue.deleteOne({ _id: due._id });
     }
@@ -434,7 +435,10 @@ export class Projector {
     }
   }
 
-  /** Writes these now, beside what is marked (the repair pass). True when every one was written. */
+  /**
+   * Writes these now, beside what is marked (the repair pass). True when every one was written and found at
+   * the journal's head; otherwise what is missing is marked, and the caller's record must wait for it.
+   */
   async writeNow(docs: ActorDoc[]): Promise<boolean> {
     for (const doc of docs) {
       const marked = this.dirty.get(doc._id);
@@ -476,9 +480,12 @@ export class Projector {
     return running;
   }
 
-  /** Writes in chunks; what fails is marked again. Answers how many failed. */
+  /**
+   * Writes in chunks; what fails is marked again, and so is the journal's head of what was already behind.
+   * Answers how many were not written at the journal's head.
+   */
   private async writeAll(docs: ActorDoc[]): Promise<number> {
-    let failures = 0;
+    let atHead = 0;
     for (let offset = 0; offset < docs.length; offset += MAX_STATEMENTS_PER_COMMAND) {
       const chunk = docs.slice(offset, offset + MAX_STATEMENTS_PER_COMMAND);
       let written = chunk;
@@ -494,16 +501,17 @@ export class Projector {
         if (failed.length > 0)
           this.logger.warn('actor projection write failed; will retry', { actors: failed.length, error: String(error) });
         for (const doc of failed) this.mark(doc);
-        failures += failed.length;
         const notWritten = new Set(failed);
         written = chunk.filter((doc) => !notWritten.has(doc));
       }
       for (const doc of written) this.lastWritten.set(doc._id, doc.revision);
       if (this.lastWritten.size > 100_000) this.lastWritten.clear();
       // A projection that overwrote a newer one is owed until that newer one is written again.
-      await this.due.written(await this.catchUp(written));
+      const confirmed = await this.catchUp(written);
+      atHead += confirmed.length;
+      await this.due.written(confirmed);
     }
-    return failures;
+    return docs.length - atHead;
   }
 
   /**
