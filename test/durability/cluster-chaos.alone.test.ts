@@ -29,18 +29,16 @@ import { callAlone, callUntilAnswered, freePort, readWholeStream, startKiller, w
  * and the hub's tracking job (run by an operator's "run now" meanwhile) reads it through NP's API.
  */
 
-/**
- * `npm run chaos` (not part of `npm test`): 100 orders by default; issue 18 asks for 1 000
- * (`CHAOS_ORDERS=1000 npm run chaos`). The README says where it stands.
- */
-const ORDERS = Number(process.env.CHAOS_ORDERS ?? 100);
+/** 1 000 orders (issue 18); `CHAOS_ORDERS=100 npm run chaos` for a shorter run of this file alone. */
+const ORDERS = Number(process.env.CHAOS_ORDERS ?? 1000);
 /** shop clients at once */
 const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 24);
 const PRODUCTS = 20;
 const PRICE = 25_000;
 const DECLINE_EVERY = 5;
 const PROCESSES = 3;
-const MIN_KILLS = 6;
+/** kills while the orders go through: a short run (`CHAOS_ORDERS=100`) is over before many workers are old enough to die */
+const MIN_KILLS = ORDERS >= 500 ? 6 : 1;
 
 const KYIV = SANDBOX_CITIES[0]!;
 const LVIV = SANDBOX_CITIES[1]!;
@@ -115,7 +113,8 @@ test(
       workers: PROCESSES,
       minGapMs: 5_000,
       maxGapMs: 10_000,
-      minAgeMs: 60_000,
+      // a worker that dies younger than 60 s is restarted after a growing delay (0.5 s, 1 s, 2 s, …)
+      minAgeMs: 30_000,
       minKills: MIN_KILLS,
     });
     let passed = false;
@@ -254,6 +253,8 @@ test(
         await sleep(2_000);
       }
       note(`all ${ORDERS} orders delivered at ${elapsed()}`);
+      const killsWhileOrdersFlowed = killer.kills.length;
+      assert.ok(killsWhileOrdersFlowed >= MIN_KILLS, `${killsWhileOrdersFlowed} kills while the orders went through`);
       carrierRunning = false;
       await Promise.all([carrierLoop, operatorLoop]);
       await killer.stop();
@@ -274,10 +275,16 @@ test(
         'every committed effect finished and every event published',
       );
 
-      // ---- the journal: every accepted event once, revisions contiguous per actor ----
+      // ---- projections: each at its journal's head (what jobs selecting by state or tag read), none owed ----
+      await eventually(
+        async () => ((await db.collection('projections_due').countDocuments()) === 0 ? true : undefined),
+        120_000,
+        'every projection a killed worker owed repaired',
+      );
+
       const journal = await db
         .collection<JournalDoc>('journal')
-        .find({}, { projection: { actor: 1, revision: 1, commitId: 1, idem: 1, origin: 1, eventType: 1, to: 1 } })
+        .find({}, { projection: { actor: 1, revision: 1, commitId: 1, idem: 1, origin: 1, eventType: 1, to: 1, at: 1 } })
         .toArray();
       note(`journal: ${journal.length} entries, read at ${elapsed()}`);
       const idems = new Map<string, number>();
@@ -340,6 +347,33 @@ test(
       // ---- every order delivered, paid by the payments planned ----
       const lastOf = new Map<string, JournalDoc>();
       for (const entry of journal) if ((lastOf.get(entry.actor)?.revision ?? 0) < entry.revision) lastOf.set(entry.actor, entry);
+      const projections = await db
+        .collection<ActorDoc>('actors')
+        .find({}, { projection: { revision: 1, state: 1 } })
+        .toArray();
+      const projected = new Map(projections.map((p) => [p._id, p]));
+      const behind = [...lastOf].filter(
+        ([actor, entry]) => projected.get(actor)?.revision !== entry.revision || projected.get(actor)?.state !== entry.to,
+      );
+      // one committed in the last seconds may still be in its process's write-behind: it gets those seconds
+      const stillBehind = async () => {
+        const found: string[] = [];
+        for (const [actor, entry] of behind) {
+          const projection = await db.collection<ActorDoc>('actors').findOne({ _id: actor }, { projection: { revision: 1, state: 1 } });
+          if (projection?.revision === entry.revision && projection.state === entry.to) continue;
+          found.push(
+            `${actor}: journal r${entry.revision} ${entry.eventType} → ${entry.to} at ${entry.at.toISOString()} ${JSON.stringify(entry.origin)}, projection ${JSON.stringify(projection)}`,
+          );
+        }
+        return found;
+      };
+      if (behind.length > 0) {
+        note(`${behind.length} projections behind the journal at ${elapsed()}; waiting for them`);
+        await eventually(async () => ((await stillBehind()).length === 0 ? true : undefined), 30_000, 'the projections behind').catch(
+          () => undefined,
+        );
+      }
+      assert.deepEqual(await stillBehind(), [], `every projection at its journal's head (checked at ${new Date().toISOString()})`);
       const plannedPayments = numbers.flatMap((n) => (declinedFirst(n) ? [`${orderId(n)}-P1`, `${orderId(n)}-P2`] : [`${orderId(n)}-P1`]));
       for (const n of numbers) assert.equal(lastOf.get(`order/${orderId(n)}`)?.to, 'delivered', `${orderId(n)} delivered`);
       assert.deepEqual(
@@ -353,18 +387,37 @@ test(
       const invoicesByPayment = new Map<string, SandboxInvoice[]>();
       for (const invoice of monobank.state.invoices)
         invoicesByPayment.set(invoice.reference ?? '', [...(invoicesByPayment.get(invoice.reference ?? '') ?? []), invoice]);
-      assert.deepEqual(
-        [...invoicesByPayment]
-          .filter(([, invoices]) => invoices.length > 1)
-          .map(([reference, invoices]) => `${reference}×${invoices.length}`),
-        [],
-        'one Monobank invoice per payment',
-      );
       assert.deepEqual([...invoicesByPayment.keys()].sort(), [...plannedPayments].sort(), 'an invoice for every payment, none other');
+      // The invoice each payment knows (its providerId) is the one paid, or declined, as planned.
+      const payments = await db
+        .collection<ActorDoc>('actors')
+        .find({ type: 'payment' }, { projection: { snapshot: 1 } })
+        .toArray();
+      const providerIdOf = new Map(
+        payments.map((p) => [
+          p._id.slice('payment/'.length),
+          (JSON.parse(p.snapshot) as { context: { providerId: string | null } }).context.providerId,
+        ]),
+      );
       for (const n of numbers) {
-        const statuses = (declinedFirst(n) ? ['P1', 'P2'] : ['P1']).map((p) => invoicesByPayment.get(`${orderId(n)}-${p}`)?.[0]?.status);
+        const statuses = (declinedFirst(n) ? ['P1', 'P2'] : ['P1']).map((p) => {
+          const paymentId = `${orderId(n)}-${p}`;
+          return invoicesByPayment.get(paymentId)?.find((invoice) => invoice.invoiceId === providerIdOf.get(paymentId))?.status;
+        });
         assert.deepEqual(statuses, declinedFirst(n) ? ['failure', 'success'] : ['success'], `${orderId(n)}: paid once`);
       }
+      // Monobank takes no idempotency key: a worker killed between Monobank's answer and the hub's record of it
+      // (`provider_requests`) makes the invoice again when the effect is retried. The first is then an orphan that
+      // no payment knows, so nobody is sent its page: it must never have been paid (it expires; README, Known limits).
+      const orphans = [...invoicesByPayment].flatMap(([paymentId, invoices]) =>
+        invoices.filter((invoice) => invoice.invoiceId !== providerIdOf.get(paymentId)),
+      );
+      assert.deepEqual(
+        orphans.filter((invoice) => invoice.status !== 'created'),
+        [],
+        'an invoice made twice by a killed worker was never paid',
+      );
+      note(`Monobank invoices made again after a kill between Monobank's answer and its record: ${orphans.length}`);
       const np = (await (await fetch(`${novaPoshtaUrl}/sandbox/waybills`)).json()) as { waybills: SandboxWaybill[] };
       const novaPoshtaState = (await (await fetch(`${novaPoshtaUrl}/__sandbox/state`)).json()) as {
         state: { calls: Record<string, number> };
