@@ -43,6 +43,7 @@ test('an empty environment gives a working development configuration', () => {
     effectMaxAttempts: 5,
     effectLeaseMs: 30_000,
     workerPollMs: 1000,
+    projections: { quietMs: 2000, repairAfterMs: 15_000 },
     previousMasterKey: undefined,
     sandboxes: 'auto',
     deviceEmulators: 'auto',
