@@ -11,7 +11,7 @@ import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded
  * for the whole run (data in test-output/db-<pid>, deleted afterwards). Tests
  * pick their own database names. Node 20's --test does not expand globs,
  * hence the file list. Two files run at once; a `*.alone.test.ts` runs by
- * itself after the others (bounded by TEST_ALONE_TIMEOUT_MS, default 20 min).
+ * itself after the others (bounded by TEST_ALONE_TIMEOUT_MS, default 45 min).
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(repoRoot, 'test-output', `db-${process.pid}`);
@@ -131,8 +131,8 @@ function testTimeoutMs(): number {
   return Number.isSafeInteger(given) && given > 0 ? given : 300_000;
 }
 
-/** The bound of a file that runs alone: 20 min unless TEST_ALONE_TIMEOUT_MS says otherwise. */
+/** The bound of a file that runs alone: 45 min unless TEST_ALONE_TIMEOUT_MS says otherwise. */
 function aloneTimeoutMs(): number {
   const given = Number(process.env.TEST_ALONE_TIMEOUT_MS);
-  return Number.isSafeInteger(given) && given > 0 ? given : 20 * 60_000;
+  return Number.isSafeInteger(given) && given > 0 ? given : 45 * 60_000;
 }
