@@ -67,10 +67,17 @@ const door = defineMachineModule({
   }),
 });
 
-/** Two runtimes on the test's database, as two hub processes are. */
-async function twoProcesses(): Promise<[Harness, Harness]> {
+/** Runs `work` with two runtimes on the test's database, as two hub processes are, and closes both. */
+async function inTwoProcesses(work: (here: Harness, there: Harness) => Promise<void>): Promise<void> {
   const start = () => startRuntime({ dbName: '', database, machines: [door], startWorker: false });
-  return [await start(), await start()];
+  const here = await start();
+  const there = await start();
+  try {
+    await work(here, there);
+  } finally {
+    await here.close();
+    await there.close();
+  }
 }
 
 let database: Database;
@@ -368,8 +375,7 @@ test('a projection left behind by a crash is rolled forward from the journal on 
 });
 
 test('an event refused by a copy another process has moved on from is judged again on the stored actor', async () => {
-  const [here, there] = await twoProcesses();
-  try {
+  await inTwoProcesses(async (here, there) => {
     await here.runtime.create('door', 'stale-1', undefined, { origin });
     await there.runtime.send('door', 'stale-1', { type: 'OPEN' }, { origin });
     // `here` still holds the closed door in memory
@@ -378,15 +384,11 @@ test('an event refused by a copy another process has moved on from is judged aga
     assert.deepEqual(knocked.actor.context, { knocks: 1 });
     const refused = await refusal(here.runtime.send('door', 'stale-1', { type: 'OPEN' }, { origin }));
     assert.equal(refused.code, 'event_not_accepted', 'what the stored actor refuses is still refused');
-  } finally {
-    await here.close();
-    await there.close();
-  }
+  });
 });
 
 test("a projection written late by one process over a newer one of another ends at the journal's head", async () => {
-  const [here, there] = await twoProcesses();
-  try {
+  await inTwoProcesses(async (here, there) => {
     await here.runtime.create('door', 'late-1', undefined, { origin });
     await here.runtime.send('door', 'late-1', { type: 'OPEN' }, { origin });
     await there.runtime.send('door', 'late-1', { type: 'KNOCK' }, { origin });
@@ -395,10 +397,7 @@ test("a projection written late by one process over a newer one of another ends 
     const projection = await database.collections.actors.findOne({ _id: 'door/late-1' });
     assert.equal(projection?.revision, 3);
     assert.equal(projection?.state, 'open');
-  } finally {
-    await here.close();
-    await there.close();
-  }
+  });
 });
 
 /** The projections_due records that still name an actor. */
@@ -492,8 +491,7 @@ test('a starting worker repairs what a dead process left, before it reports star
 });
 
 test('a commit that lost its revision race owes no projection: its batch record goes with the winner’s', async () => {
-  const [here, there] = await twoProcesses();
-  try {
+  await inTwoProcesses(async (here, there) => {
     await here.runtime.create('door', 'race-1', undefined, { origin });
     await there.runtime.send('door', 'race-1', { type: 'OPEN' }, { origin });
     // `here` commits from its stale copy, loses revision 2, and applies the event again at revision 3
@@ -501,10 +499,7 @@ test('a commit that lost its revision race owes no projection: its batch record 
     await here.store.drain();
     await there.store.drain();
     assert.deepEqual(await recordsNaming('door/race-1'), []);
-  } finally {
-    await here.close();
-    await there.close();
-  }
+  });
 });
 
 test('a snapshot stored under version 1 loads under version 2 through its migration', async () => {
