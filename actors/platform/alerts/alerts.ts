@@ -83,16 +83,7 @@ export class Alerts {
   /** Records one occurrence; resolves once it is stored (notification runs behind). */
   raise(input: AlertInput): Promise<AlertView> {
     const fingerprint = `${input.kind}|${input.integration ?? '-'}|${input.subject}`;
-    // One occurrence at a time per fingerprint in this process, so simultaneous repeats group.
-    const previous = this.chains.get(fingerprint) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.record(fingerprint, input));
-    this.chains.set(fingerprint, next);
-    void next
-      .finally(() => {
-        if (this.chains.get(fingerprint) === next) this.chains.delete(fingerprint);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.oneAtATime(fingerprint, () => this.record(fingerprint, input));
   }
 
   async list(filter: AlertFilter): Promise<{ alerts: AlertView[]; nextCursor: string | null }> {
@@ -240,21 +231,23 @@ export class Alerts {
         }
       }),
     );
-    const current = await this.options.collection.findOne({ _id: doc._id });
-    const failedNames = results.filter((r) => !r.ok).map((r) => r.channel);
-    const tried = new Set(results.map((r) => r.channel));
-    const pending = [...(current?.pendingChannels ?? []).filter((name) => !tried.has(name)), ...failedNames];
-    await this.options.collection.updateOne(
-      { _id: doc._id },
-      {
-        $set: {
-          notifiedAt: at,
-          notifiedCount: doc.count,
-          deliveries: [...(current?.deliveries ?? []), ...results].slice(-DELIVERIES_KEPT),
-          pendingChannels: pending,
+    await this.oneAtATime(doc.fingerprint, async () => {
+      const current = await this.options.collection.findOne({ _id: doc._id });
+      const failedNames = results.filter((r) => !r.ok).map((r) => r.channel);
+      const tried = new Set(results.map((r) => r.channel));
+      const pending = [...(current?.pendingChannels ?? []).filter((name) => !tried.has(name)), ...failedNames];
+      await this.options.collection.updateOne(
+        { _id: doc._id },
+        {
+          $set: {
+            notifiedAt: at,
+            notifiedCount: doc.count,
+            deliveries: [...(current?.deliveries ?? []), ...results].slice(-DELIVERIES_KEPT),
+            pendingChannels: pending,
+          },
         },
-      },
-    );
+      );
+    });
     return results;
   }
 
@@ -270,11 +263,32 @@ export class Alerts {
   }
 
   private async setStatus(id: string, change: Partial<AlertDoc>, from: Array<AlertDoc['status']>): Promise<AlertView | null> {
-    const doc = await this.options.collection.findOne({ _id: id });
-    if (!doc) return null;
-    if (!from.includes(doc.status)) return viewOf(doc);
-    await this.options.collection.updateOne({ _id: id }, { $set: change });
-    return viewOf({ ...doc, ...change });
+    const found = await this.options.collection.findOne({ _id: id }, { projection: { fingerprint: 1 } });
+    if (!found) return null;
+    return this.oneAtATime(found.fingerprint, async () => {
+      const doc = await this.options.collection.findOne({ _id: id });
+      if (!doc) return null;
+      if (!from.includes(doc.status)) return viewOf(doc);
+      await this.options.collection.updateOne({ _id: id }, { $set: change });
+      return viewOf({ ...doc, ...change });
+    });
+  }
+
+  /**
+   * Every write to one alert runs one at a time in this process: simultaneous repeats group into one
+   * alert, and no write is lost, because an update on FerretDB v1 reads and writes the whole document
+   * back (a `$inc` beside a delivery record's `$set` could otherwise vanish).
+   */
+  private oneAtATime<T>(fingerprint: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(fingerprint) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.chains.set(fingerprint, next);
+    void next
+      .finally(() => {
+        if (this.chains.get(fingerprint) === next) this.chains.delete(fingerprint);
+      })
+      .catch(() => undefined);
+    return next;
   }
 
   private now(): number {

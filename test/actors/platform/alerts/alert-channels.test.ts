@@ -173,6 +173,34 @@ test('the webhook channel signs its body; a channel that is down is recorded and
     }
   }));
 
+test('no occurrence is lost while deliveries are recorded on the same alert (FerretDB updates rewrite the whole document)', () =>
+  withDb(async (db) => {
+    let now = Date.parse('2026-11-22T10:00:00Z');
+    let sent = 0;
+    // A channel that answers at once, and a reminder due on every repeat: each occurrence's count
+    // write meets the previous occurrence's delivery write on the same document.
+    const instant: AlertChannel = { name: 'instant', send: async () => void (sent += 1) };
+    const alerts = new Alerts({
+      collection: alertsCollection.open(db),
+      channels: [instant],
+      logger: quietLogger,
+      now: () => (now += 1_000),
+      renotifyAfterMs: 1_000,
+    });
+    const input = { kind: 'retries_exhausted', subject: 'order/SHOP-2', message: 'payment call failed' };
+    const first = await alerts.raise(input);
+    const rest = await Promise.all(Array.from({ length: 59 }, () => alerts.raise(input)));
+    await alerts.idle();
+    assert.ok(
+      rest.every((alert) => alert.id === first.id),
+      'every repeat joins the first alert',
+    );
+    const stored = await alerts.get(first.id);
+    assert.equal(stored?.count, 60, 'each of the 60 occurrences is counted');
+    assert.equal(sent, 60, 'each was due and sent');
+    assert.equal(stored?.deliveries.length, 20, 'the last 20 deliveries are kept');
+  }));
+
 test('alerts are listed newest first, filtered, and paged with a cursor', () =>
   withDb(async (db) => {
     let now = Date.parse('2026-11-22T10:00:00Z');
