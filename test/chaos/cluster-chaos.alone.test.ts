@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -159,6 +159,7 @@ test(
       /** What the database says of an order that did not get through: its actors' journals, projections and work in flight. */
       const storyOf = async (id: string): Promise<string> => {
         const lines = [`--- ${id}`];
+        const effectIds: string[] = [];
         for (const actor of [`order/${id}`, `shipment/${id}`, `payment/${id}-P1`, `payment/${id}-P2`]) {
           const entries = await db
             .collection<JournalDoc>('journal')
@@ -171,13 +172,36 @@ test(
           );
           for (const e of entries.sort((a, b) => a.revision - b.revision))
             lines.push(`  r${e.revision} ${e.eventType} → ${e.to} [${e.tags.join(',')}] ${JSON.stringify(e.origin)}`);
-          for (const effect of await db.collection<EffectDoc>('effects').find({ actor }).toArray())
-            lines.push(
-              `  effect ${effect._id} ${effect.src} r${effect.revision} attempts=${effect.attempts} ${JSON.stringify(effect.lastError)}`,
+          // the runtime reads the journal by _id only: what those reads find, to set beside the scan above
+          const top = Math.max(projection?.revision ?? 0, ...entries.map((e) => e.revision)) + 2;
+          const byId: string[] = [];
+          for (let revision = 1; revision <= top; revision += 1)
+            byId.push(
+              (await db.collection<JournalDoc>('journal').findOne({ _id: journalId(actor, revision) }, { projection: { _id: 1 } }))
+                ? `r${revision}`
+                : `-`,
             );
+          lines.push(`  by _id: ${byId.join(' ')}`);
+          for (const effect of await db.collection<EffectDoc>('effects').find({ actor }).toArray()) {
+            effectIds.push(effect._id);
+            const leases = await db
+              .collection<{ _id: string; owner: string; at: Date }>('leases')
+              .find({ _id: { $regex: `^effect:${effect._id.replace(/[.]/g, '\\.')}@` } })
+              .toArray();
+            lines.push(
+              `  effect ${effect._id} ${effect.src} r${effect.revision} attempts=${effect.attempts} ${JSON.stringify(effect.lastError)} ` +
+                `created ${effect.createdAt.toISOString()} next ${effect.nextAttemptAt.toISOString()} running until ${effect.runningUntil?.toISOString() ?? '-'} ` +
+                `leases ${JSON.stringify(leases.map((l) => [l._id.slice(l._id.lastIndexOf('@') + 1), l.owner, l.at]))}`,
+            );
+          }
           for (const timer of await db.collection<TimerDoc>('timers').find({ actor }).toArray())
             lines.push(`  timer ${timer._id} r${timer.revision} due ${timer.dueAt.toISOString()}`);
         }
+        const logged = hub
+          .output()
+          .split('\n')
+          .filter((line) => line.includes(id) || effectIds.some((effectId) => line.includes(effectId)));
+        if (logged.length > 0) lines.push('  hub log:', ...logged.slice(-40).map((line) => `    ${line}`));
         return lines.join('\n');
       };
 
@@ -481,7 +505,12 @@ test(
       note(`done at ${elapsed()}`);
       passed = true;
     } finally {
-      if (!passed) process.stderr.write(`hub output (last 4000 characters):\n${hub.output().slice(-4000)}\n`);
+      if (!passed) {
+        // kept after the run: the whole log of every process, for what the story above does not say
+        const logFile = path.join(tmpdir(), `chaos-hub-${Date.now()}.log`);
+        await writeFile(logFile, hub.output());
+        process.stderr.write(`hub output (last 4000 characters; all of it in ${logFile}):\n${hub.output().slice(-4000)}\n`);
+      }
       carrierRunning = false;
       await Promise.all([carrierLoop, operatorLoop]).catch(() => undefined);
       await killer.stop({ now: true }).catch(() => undefined);
