@@ -151,16 +151,20 @@ export const timersCollection = defineCollection<TimerDoc>({
   indexes: [{ key: { actor: 1 } }],
 });
 
-/** A claim on running one effect during one lease window; the unique insert is the lock. */
+/** A claim on running one attempt of an effect; the unique insert is the lock. */
 export interface LeaseDoc {
-  _id: string;
+  _id: string; // `effect:<effect id>#<attempt>/<generation>` (actors/runtime/effect-claims.ts)
   owner: string;
   at: Date;
+  /** renewed while the holder's call is in flight; once past, the next generation may take the attempt over */
+  until?: Date;
+  effectId?: string;
+  attempt?: number;
 }
 
 export const leasesCollection = defineCollection<LeaseDoc>({
   name: 'leases',
-  description: 'claims on running one effect during one lease window',
+  description: 'claims on running one attempt of an effect, renewed while its call is in flight',
 });
 
 export interface ApiKeyDoc {

@@ -1,7 +1,8 @@
 import type { EventObject } from 'xstate';
 import type { Logger } from 'winston';
-import { isDuplicateKeyError, type Collections, type EffectDoc, type TimerDoc } from '../../persistence/collections.ts';
+import { type Collections, type EffectDoc, type TimerDoc } from '../../persistence/collections.ts';
 import type { Clock } from './clock.ts';
+import { EffectClaims, type EffectClaim } from './effect-claims.ts';
 import { effectActors } from './effect-actors.ts';
 import { EffectError, RUNTIME_EFFECT_ERROR_CODES } from './effects.ts';
 import type { MachineRegistry } from './registry.ts';
@@ -70,9 +71,11 @@ export class DurableWorker {
   private readonly effectTimeoutMs: number;
   private readonly orphanAfterMs: number;
   private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly claims: EffectClaims;
 
   constructor(private readonly options: WorkerOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.claims = new EffectClaims(options.collections.leases, options.ownerId, this.leaseMs);
     this.effectTimeoutMs = options.effectTimeoutMs ?? 20_000;
     this.orphanAfterMs = options.orphanAfterMs ?? 60_000;
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 60_000 };
@@ -160,31 +163,60 @@ export class DurableWorker {
   }
 
   private async execute(effectId: string): Promise<void> {
-    const { collections, runtime, logger, clock } = this.options;
+    const { collections, runtime, clock } = this.options;
     const effect = await collections.effects.findOne({ _id: effectId });
     if (!effect) return; // delivered meanwhile
     const now = clock.now();
     if (effect.nextAttemptAt.getTime() > now) return;
     if (effect.runningUntil && effect.runningUntil.getTime() > now) return;
 
-    const status = await runtime.effectStatus(effect);
-    if (status === 'obsolete' || (status === 'uncommitted' && now - effect.createdAt.getTime() > this.orphanAfterMs)) {
-      await collections.effects.deleteOne({ _id: effectId });
-      return;
-    }
-    if (status === 'uncommitted') return; // its commit may still be landing; look again at the next poll
-
-    // One process per lease window runs the effect. If two ever overlap, the
-    // external call carries the same idempotency key and delivery is checked.
-    const leaseId = `effect:${effectId}@${Math.floor(now / this.leaseMs)}`;
+    // The database picks one process for this attempt, whatever the clocks and reads (effect-claims.ts).
+    const claim = await this.claims.claim(effect, now);
+    if (!claim) return;
+    // Alive: the claim is renewed until what came of the call is recorded, so no other process sends it again
+    // meanwhile. The effect's own hint is renewed only while the call runs: after that the outcome writes it.
+    let calling = false;
+    let renewing: Promise<void> = Promise.resolve();
+    const renewal = setInterval(() => {
+      renewing = renewing.then(() => this.renew(claim, calling ? effectId : null)).catch(() => undefined);
+    }, this.leaseMs / 3);
+    renewal.unref();
     try {
-      await collections.leases.insertOne({ _id: leaseId, owner: this.options.ownerId, at: new Date(now) });
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return;
-      throw error;
-    }
-    await collections.effects.updateOne({ _id: effectId }, { $set: { runningUntil: new Date(now + this.leaseMs) } });
+      // Claimed: look again. A process may have finished this attempt, or moved it on, just before.
+      const current = await collections.effects.findOne({ _id: effectId });
+      if (!current || current.attempts !== effect.attempts || current.nextAttemptAt.getTime() > now) return;
+      const status = await runtime.effectStatus(current);
+      if (status === 'obsolete' || (status === 'uncommitted' && now - current.createdAt.getTime() > this.orphanAfterMs)) {
+        await collections.effects.deleteOne({ _id: effectId });
+        return;
+      }
+      if (status === 'uncommitted') return; // its commit may still be landing; look again at the next poll
 
+      calling = true;
+      await collections.effects.updateOne({ _id: effectId }, { $set: { runningUntil: new Date(clock.now() + this.leaseMs) } });
+      await this.attempt(current, () => {
+        calling = false;
+        // a renewal's write of the hint must not land after (and undo) the outcome's
+        return renewing;
+      });
+    } finally {
+      clearInterval(renewal);
+      await renewing;
+      await claim.release().catch(() => undefined);
+    }
+  }
+
+  private async renew(claim: EffectClaim, runningEffectId: string | null): Promise<void> {
+    const now = this.options.clock.now();
+    await claim.renew(now);
+    if (runningEffectId)
+      await this.options.collections.effects.updateOne({ _id: runningEffectId }, { $set: { runningUntil: new Date(now + this.leaseMs) } });
+  }
+
+  /** Runs one attempt of a claimed effect and records what came of it. */
+  private async attempt(effect: EffectDoc, stopRenewing: () => Promise<void>): Promise<void> {
+    const { collections, runtime, logger, clock } = this.options;
+    const effectId = effect._id;
     const attempt = effect.attempts + 1;
     const handler = this.options.registry.effect(effect.type, effect.src);
     const actor = { type: effect.type, id: effect.actorId };
@@ -219,49 +251,46 @@ export class DurableWorker {
       };
     } finally {
       clearTimeout(timeout);
+      await stopRenewing();
     }
 
-    try {
-      if (outcome.ok) {
-        const done: EventObject & { output: unknown } = { type: `xstate.done.actor.${effect.invokeId}`, output: outcome.output };
-        const delivered = await runtime.deliverEffectResult(effect, done);
-        logger.info('effect completed', { effect: effectId, src: effect.src, attempt, delivered });
-        // An applied result's commit removes the record; otherwise it is ours to remove.
-        if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
-        return;
-      }
-      const { error } = outcome;
-      if (error.retryable && attempt < this.options.maxAttempts && !this.stopping) {
-        const wait = backoffDelay(attempt, this.backoff.baseMs, this.backoff.maxMs);
-        await collections.effects.updateOne(
-          { _id: effectId },
-          {
-            $set: {
-              attempts: attempt,
-              nextAttemptAt: new Date(clock.now() + wait),
-              runningUntil: null,
-              lastError: { code: error.code, message: error.message },
-            },
-          },
-        );
-        logger.warn('effect failed; will retry', { effect: effectId, src: effect.src, attempt, code: error.code, retryInMs: wait });
-        this.retryLater(effectId, wait);
-        return;
-      }
-      if (error.retryable && this.stopping) {
-        // Shutting down: leave it pending for whoever starts next.
-        await collections.effects.updateOne({ _id: effectId }, { $set: { runningUntil: null } });
-        return;
-      }
-      const failure = { code: error.code, message: error.message, retryable: error.retryable, attempts: attempt };
-      const failed: EventObject & { error: unknown } = { type: `xstate.error.actor.${effect.invokeId}`, error: failure };
-      const delivered = await runtime.deliverEffectResult(effect, failed);
-      logger.warn('effect failed for good', { effect: effectId, src: effect.src, attempt, code: error.code, delivered });
-      if (delivered === 'applied') this.options.onEffectFailed?.(effect, failure);
+    if (outcome.ok) {
+      const done: EventObject & { output: unknown } = { type: `xstate.done.actor.${effect.invokeId}`, output: outcome.output };
+      const delivered = await runtime.deliverEffectResult(effect, done);
+      logger.info('effect completed', { effect: effectId, src: effect.src, attempt, delivered });
+      // An applied result's commit removes the record; otherwise it is ours to remove.
       if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
-    } finally {
-      await collections.leases.deleteOne({ _id: leaseId }).catch(() => undefined);
+      return;
     }
+    const { error } = outcome;
+    if (error.retryable && attempt < this.options.maxAttempts && !this.stopping) {
+      const wait = backoffDelay(attempt, this.backoff.baseMs, this.backoff.maxMs);
+      await collections.effects.updateOne(
+        { _id: effectId },
+        {
+          $set: {
+            attempts: attempt,
+            nextAttemptAt: new Date(clock.now() + wait),
+            runningUntil: null,
+            lastError: { code: error.code, message: error.message },
+          },
+        },
+      );
+      logger.warn('effect failed; will retry', { effect: effectId, src: effect.src, attempt, code: error.code, retryInMs: wait });
+      this.retryLater(effectId, wait);
+      return;
+    }
+    if (error.retryable && this.stopping) {
+      // Shutting down: leave it pending for whoever starts next.
+      await collections.effects.updateOne({ _id: effectId }, { $set: { runningUntil: null } });
+      return;
+    }
+    const failure = { code: error.code, message: error.message, retryable: error.retryable, attempts: attempt };
+    const failed: EventObject & { error: unknown } = { type: `xstate.error.actor.${effect.invokeId}`, error: failure };
+    const delivered = await runtime.deliverEffectResult(effect, failed);
+    logger.warn('effect failed for good', { effect: effectId, src: effect.src, attempt, code: error.code, delivered });
+    if (delivered === 'applied') this.options.onEffectFailed?.(effect, failure);
+    if (delivered !== 'applied') await collections.effects.deleteOne({ _id: effectId });
   }
 
   private retryLater(effectId: string, waitMs: number): void {

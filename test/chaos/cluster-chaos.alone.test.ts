@@ -185,13 +185,13 @@ test(
           for (const effect of await db.collection<EffectDoc>('effects').find({ actor }).toArray()) {
             effectIds.push(effect._id);
             const leases = await db
-              .collection<{ _id: string; owner: string; at: Date }>('leases')
-              .find({ _id: { $regex: `^effect:${effect._id.replace(/[.]/g, '\\.')}@` } })
+              .collection<{ _id: string; owner: string; at: Date; until?: Date }>('leases')
+              .find({ effectId: effect._id })
               .toArray();
             lines.push(
               `  effect ${effect._id} ${effect.src} r${effect.revision} attempts=${effect.attempts} ${JSON.stringify(effect.lastError)} ` +
                 `created ${effect.createdAt.toISOString()} next ${effect.nextAttemptAt.toISOString()} running until ${effect.runningUntil?.toISOString() ?? '-'} ` +
-                `leases ${JSON.stringify(leases.map((l) => [l._id.slice(l._id.lastIndexOf('@') + 1), l.owner, l.at]))}`,
+                `claims ${JSON.stringify(leases.map((l) => [l._id.slice(l._id.lastIndexOf('#') + 1), l.owner, l.at, l.until]))}`,
             );
           }
           for (const timer of await db.collection<TimerDoc>('timers').find({ actor }).toArray())

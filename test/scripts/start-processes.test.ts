@@ -210,7 +210,7 @@ test('an order paid at the Monobank sandbox is confirmed whichever process handl
 });
 
 test('a worker killed with SIGKILL is restarted; what it accepted stays, and the calls it held are finished by the others, once each', async () => {
-  const leases = mongo.db(dbName).collection<{ _id: string; owner: string }>('leases');
+  const leases = mongo.db(dbName).collection<{ _id: string; owner: string; effectId?: string }>('leases');
   const probes = Array.from({ length: 12 }, (_, i) => `fx-${i}`);
   for (const id of probes) assert.equal((await call('POST', '/actors/probe', { id })).status, 201);
   const requestsBefore = echo.requests();
@@ -229,11 +229,11 @@ test('a worker killed with SIGKILL is restarted; what it accepted stays, and the
       }),
     );
     await echo.waitForRequests(requestsBefore + probes.length);
-    // A lease lasts one window: a call held past it is taken over and sent again by another worker, while
-    // the first sender still waits for its answer (the same key, so one side effect). An effect must be
-    // sent again after the kill only if every sender still waiting on it is the victim: each lease of it
-    // (one per window, removed when its run ends) is the victim's. Only the probes' effects count: another
-    // actor's effect (an order's, from a test before) may hold a lease too.
+    // A worker claims an effect's attempt and renews the claim while its call waits, so each held call has one
+    // claim, its sender's. Should a claim ever be taken over (a sender stalled past its lease), the first sender
+    // still waits with the same key: an effect must be sent again after the kill only if every claim of it is
+    // the victim's. Only the probes' effects count: another actor's effect (an order's, from a test before)
+    // may hold a claim too.
     const probeEffects = await mongo
       .db(dbName)
       .collection<{ _id: string; type: string; actorId: string }>('effects')
@@ -242,9 +242,8 @@ test('a worker killed with SIGKILL is restarted; what it accepted stays, and the
     const probeEffectIds = new Set(probeEffects.map((effect) => effect._id));
     requestsAtListing = echo.requests();
     const sendersByEffect = new Map<string, Set<number>>();
-    for (const lease of await leases.find({ _id: { $regex: '^effect:' } }).toArray()) {
-      const effectId = lease._id.slice('effect:'.length, lease._id.lastIndexOf('@'));
-      if (!probeEffectIds.has(effectId)) continue;
+    for (const lease of await leases.find({ effectId: { $in: [...probeEffectIds] } }).toArray()) {
+      const effectId = String(lease.effectId);
       const pid = Number(/:(\d+):[^:]+$/.exec(lease.owner)?.[1]);
       sendersByEffect.set(effectId, (sendersByEffect.get(effectId) ?? new Set()).add(pid));
     }

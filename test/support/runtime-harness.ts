@@ -45,6 +45,10 @@ export async function startRuntime(options: {
   pollMs?: number;
   maxAttempts?: number;
   effectTimeoutMs?: number;
+  /** how long a claim on an effect lasts unless renewed (default 30 s) */
+  leaseMs?: number;
+  /** names this runtime's claims, as a process id names a hub process's */
+  ownerId?: string;
   startWorker?: boolean;
   /** how long an actor stays quiet before this process writes its projection (default 2 s) */
   projectionQuietMs?: number;
@@ -65,8 +69,9 @@ export async function startRuntime(options: {
     cacheSize: options.cacheSize ?? 100,
     ...(options.projectionQuietMs === undefined ? {} : { projectionQuietMs: options.projectionQuietMs }),
     personalData: await testPersonalData(database),
-    ownerId: `test-${process.pid}`,
+    ownerId: options.ownerId ?? `test-${process.pid}`,
     worker: {
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       pollMs: options.pollMs ?? 200,
       maxAttempts: options.maxAttempts ?? 3,
       effectTimeoutMs: options.effectTimeoutMs,
