@@ -15,6 +15,7 @@ import { alertsCollection, ensureAlertIndexes } from '../persistence/alerts.ts';
 import type { Collections } from '../persistence/collections.ts';
 import { commerceCollections, ensureCommerceIndexes, openInvoice, type CommerceCollections } from '../persistence/commerce.ts';
 import { connectDatabase, type Database } from '../persistence/database.ts';
+import { databasePoolSizeFor } from '../persistence/ferretdb-limits.ts';
 import { openDatabaseServer } from '../persistence/embedded-database.ts';
 import { ensureGoodfinIndexes, goodfinCollections, type GoodfinCollections } from '../persistence/goodfin.ts';
 import { IntegrationStore } from '../persistence/integrations.ts';
@@ -585,8 +586,9 @@ async function openStorage(
     log: (level, message, meta) => logger.log(level, message, meta),
   });
   closers.push({ name: 'database server', close: () => dbServer.stop() });
-  logger.info('database', { kind: dbServer.kind, storage: dbServer.storage, database: config.mongodbDb });
-  const database = await connectDatabase(dbServer.uri, config.mongodbDb);
+  const poolSize = config.databasePoolSize || databasePoolSizeFor(config.clusterSlot?.slots ?? config.processes);
+  logger.info('database', { kind: dbServer.kind, storage: dbServer.storage, database: config.mongodbDb, poolSize });
+  const database = await connectDatabase(dbServer.uri, config.mongodbDb, { poolSize });
   closers.push({ name: 'database connection', close: () => database.close() });
 
   // Secrets: the master key must open what the database holds, or the start stops here.

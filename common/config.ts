@@ -92,6 +92,8 @@ export interface Config {
   integrationSeeds: Array<{ name: string; variable: string; value: Record<string, unknown> }>;
   /** HUB_PROCESSES: hub processes sharing the database and the port (Node's cluster); 1 → no cluster */
   processes: number;
+  /** HUB_DB_POOL_SIZE: connections this process opens to the database; 0 → sized for `processes` (persistence/database.ts) */
+  databasePoolSize: number;
   /**
    * Set by a cluster primary for its workers only (HUB_CLUSTER_SANDBOXES): the sandboxes it runs for the
    * whole hub, by integration, with the credentials to use them. Unset → a process runs its own.
@@ -409,6 +411,12 @@ const schema = z.object({
     'milliseconds after which a projection a process has not written is taken as left by a dead process and written from the journal',
   ),
   HUB_PROCESSES: wholeNumber(1, 1, 64, 'hub processes on one database and one port (npm start -- --processes N)'),
+  HUB_DB_POOL_SIZE: wholeNumber(
+    0,
+    0,
+    1000,
+    'connections each hub process opens to the database; 0 sizes them so that HUB_PROCESSES processes together stay within what one FerretDB database holds',
+  ),
   HUB_CLUSTER_SANDBOXES: variable().transform((value, ctx): ClusterSandboxes | undefined => {
     if (value === undefined) return undefined;
     let json: unknown;
@@ -621,6 +629,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrlExplicit: v.PUBLIC_BASE_URL !== undefined,
     integrationSeeds,
     processes: v.HUB_PROCESSES,
+    databasePoolSize: v.HUB_DB_POOL_SIZE,
     ...(v.HUB_CLUSTER_SANDBOXES ? { clusterSandboxes: v.HUB_CLUSTER_SANDBOXES } : {}),
     actorRouting: v.HUB_ACTOR_ROUTING,
     ...(v.HUB_CLUSTER_SLOT ? { clusterSlot: v.HUB_CLUSTER_SLOT } : {}),
@@ -714,6 +723,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     posPolicy: config.posPolicy,
     integrationSeeds: config.integrationSeeds.map((seed) => seed.variable),
     processes: config.processes,
+    databasePoolSize: config.databasePoolSize,
     ...(config.clusterSandboxes ? { clusterSandboxes: Object.keys(config.clusterSandboxes) } : {}),
     actorRouting: config.actorRouting,
     ...(config.clusterSlot ? { clusterSlot: config.clusterSlot } : {}),

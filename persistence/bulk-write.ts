@@ -1,13 +1,14 @@
 import type { AnyBulkWriteOperation, BulkWriteOptions, Collection, Document } from 'mongodb';
 
 /**
- * The most statements one write command carries. FerretDB 1.24 on SQLite keeps
- * each statement's query open until an update command ends and takes a
- * connection from a pool of 100 for every one: an update of 100 statements
- * waits for a connection forever, and holds the database's connections while
- * it waits. Each bulk write is therefore sent in commands of at most this many.
+ * The most statements one write command carries. FerretDB 1.24 keeps each update
+ * statement's query (and its connection to the storage) open until the command
+ * ends, and takes one more connection to write: the connections of every process's
+ * commands in flight must fit the pool FerretDB keeps per database, or they all
+ * wait for each other for good (ferretdb-limits.ts).
+ * Each bulk write is therefore sent in commands of at most this many.
  */
-export const MAX_STATEMENTS_PER_COMMAND = 50;
+export const MAX_STATEMENTS_PER_COMMAND = 8;
 
 /**
  * `bulkWrite` in commands of at most MAX_STATEMENTS_PER_COMMAND operations. Unordered (the default): every

@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import { collectionsOf, ensureCollections, type Collections } from './collections.ts';
+import { MAX_POOL_SIZE } from './ferretdb-limits.ts';
 
 export interface Database {
   connection: mongoose.Connection;
@@ -13,11 +14,11 @@ export interface Database {
  * Mongoose holds only the connection (pool, server selection); collections are
  * declared with `defineCollection` and used through the driver.
  */
-export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
+export async function connectDatabase(uri: string, dbName: string, options: { poolSize?: number } = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName,
     serverSelectionTimeoutMS: 10_000,
-    maxPoolSize: 32,
+    maxPoolSize: options.poolSize ?? MAX_POOL_SIZE,
     autoIndex: false,
     autoCreate: false,
   });

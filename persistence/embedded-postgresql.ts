@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ServerLog } from './embedded-database.ts';
+import { FERRETDB_CONNECTIONS_PER_DATABASE } from './ferretdb-limits.ts';
 import { ensurePrivateDir } from './private-files.ts';
 import { killServerGroup, serverWrapperArgs } from './server-wrapper.ts';
 
@@ -58,6 +59,8 @@ function serverSettings(socketDir: string): string[] {
     lc_messages: 'C',
     log_min_messages: 'fatal',
     log_min_error_statement: 'panic',
+    // FerretDB's pool for the database (pool_max_conns in the URL below), and room for an operator's psql
+    max_connections: String(FERRETDB_CONNECTIONS_PER_DATABASE + 20),
   };
   return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 }
@@ -289,7 +292,8 @@ export async function openPostgreSql(options: { dataDir: string; log: ServerLog;
   const pid = child.pid ?? 0;
   log('info', 'embedded PostgreSQL started', { dir: cluster, socketDir, pid, user: owner ? 'postgres' : 'the hub’s own' });
 
-  const url = `postgres:///${DATABASE}?host=${encodeURIComponent(socketDir)}&port=${PORT}&user=${SUPERUSER}`;
+  // as many connections as FerretDB keeps on SQLite, so one pool size per hub process fits both (database.ts)
+  const url = `postgres:///${DATABASE}?host=${encodeURIComponent(socketDir)}&port=${PORT}&user=${SUPERUSER}&pool_max_conns=${FERRETDB_CONNECTIONS_PER_DATABASE}`;
   return {
     url,
     socketDir,

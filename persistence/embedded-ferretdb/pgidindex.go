@@ -68,7 +68,13 @@ func (x *pgIDIndexer) run(ctx context.Context, every time.Duration) {
 // finds nothing to do is one catalog query.
 func (x *pgIDIndexer) pass(ctx context.Context) error {
 	if x.conn == nil {
-		conn, err := pgx.Connect(ctx, x.url)
+		config, err := pgx.ParseConfig(x.url)
+		if err != nil {
+			return err
+		}
+		// FerretDB's pool setting (pgxpool reads it); a single connection would send it to PostgreSQL as a setting
+		delete(config.RuntimeParams, "pool_max_conns")
+		conn, err := pgx.ConnectConfig(ctx, config)
 		if err != nil {
 			return err
 		}

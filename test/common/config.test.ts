@@ -79,6 +79,7 @@ test('an empty environment gives a working development configuration', () => {
     publicBaseUrlExplicit: false,
     integrationSeeds: [],
     processes: 1,
+    databasePoolSize: 0,
   });
 });
 
@@ -145,6 +146,8 @@ test('HUB_PROCESSES: 1 to 64, default 1; the sandboxes a cluster primary hands i
   assert.equal(loadConfig({ HUB_PROCESSES: '4' }).processes, 4);
   assert.match(problems({ HUB_PROCESSES: '0' }), /HUB_PROCESSES: must be a whole number from 1 to 64/);
   assert.match(problems({ HUB_PROCESSES: '65' }), /HUB_PROCESSES: must be a whole number from 1 to 64/);
+  assert.equal(loadConfig({ HUB_DB_POOL_SIZE: '64' }).databasePoolSize, 64);
+  assert.match(problems({ HUB_DB_POOL_SIZE: 'many' }), /HUB_DB_POOL_SIZE: must be a whole number from 0 to 1000/);
   const shared = { monobank: { url: 'http://127.0.0.1:4100', credentials: { token: 'sandbox-s3cret' } } };
   const worker = loadConfig({ HUB_CLUSTER_SANDBOXES: JSON.stringify(shared) });
   assert.deepEqual(worker.clusterSandboxes, shared);
