@@ -15,14 +15,11 @@ import { openDatabaseServer, type DatabaseServer } from '../persistence/embedded
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(repoRoot, 'test-output', `db-${process.pid}`);
-const chaosDir = path.join(repoRoot, 'test', 'chaos');
 
 async function testFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    // test/chaos: runs that prove the guarantees under SIGKILL at scale (`npm run chaos`), not part of `npm test`
-    if (entry.isDirectory() && full === chaosDir) continue;
     if (entry.isDirectory()) found.push(...(await testFiles(full)));
     else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(full);
   }
