@@ -47,9 +47,8 @@ export class EffectClaims {
       const holder = await this.leases.findOne({ _id: id });
       // removed between the insert and this read: its holder just finished or gave it back; look again next time
       if (!holder) return null;
-      // a lease from before claims had an end counts as held for one lease from its start
-      const until = holder.until ?? new Date(holder.at.getTime() + this.leaseMs);
-      if (until.getTime() > now) return null;
+      // every claim has an end (only window leases from before claims lack one, and their ids never match)
+      if (holder.until && holder.until.getTime() > now) return null;
     }
   }
 
