@@ -194,7 +194,10 @@ async function startFerretDb(binary: string, storageArgs: string[], log: ServerL
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        const killer = setTimeout(() => {
+          log('warn', `the embedded FerretDB did not stop within ${killAfterMs / 1000} s of SIGTERM; killed`);
+          child.kill('SIGKILL');
+        }, killAfterMs);
         await closed;
         clearTimeout(killer);
         child.stdin.destroy();

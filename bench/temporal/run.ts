@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { openDatabaseServer } from '../../persistence/embedded-database.ts';
 import { adminKey, startHubProcess } from '../../scripts/bench-support.ts';
 import { ensureTemporalBinary, TEMPORAL_CLI_MODULE } from './build-server.ts';
 import { runLoad, STEPS, type OrderTrace, type Step, type Target } from './load.ts';
+import { sqliteLiveBytes } from './sqlite-size.ts';
 
 /**
  * `npm run bench:temporal`: the hub against Temporal on the same order (issue 19), on this machine, in one run.
@@ -174,18 +175,12 @@ interface Running {
   entries(): Promise<number>;
   /** kill -9 of the engine's process, then at once a new one on the same data and port */
   crashAndRestart(): Promise<void>;
-  /** a clean stop of every process: the database files are complete (WAL checkpointed) */
+  /** a clean stop of every process (Temporal's server leaves its last commits in the WAL: sqliteLiveBytes reads both files) */
   stop(): Promise<void>;
-  /** bytes of the database's files (after stop) */
+  /** bytes of the database's live SQLite pages (after stop) */
   databaseBytes(): Promise<number>;
   /** what was checked of the database's durability (Temporal: its SQLite's journal mode) */
   durability(): Promise<string>;
-}
-
-async function filesBytes(dir: string, prefix: string): Promise<number> {
-  let total = 0;
-  for (const name of await readdir(dir)) if (name.startsWith(prefix)) total += (await stat(path.join(dir, name))).size;
-  return total;
 }
 
 const HUB_DB = 'bench_temporal_hub';
@@ -195,7 +190,7 @@ const UNTHROTTLED = { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 };
 async function startHub(dataDir: string, sandboxes: Sandboxes): Promise<Running> {
   const database = await openDatabaseServer({
     dataDir,
-    log: (level, message) => level === 'error' && log(`ferretdb ${level}: ${message}`),
+    log: (level, message) => level !== 'info' && log(`ferretdb ${level}: ${message}`),
   });
   const port = await freePort();
   const env = {
@@ -245,7 +240,7 @@ async function startHub(dataDir: string, sandboxes: Sandboxes): Promise<Running>
       await hub.stop();
       await database.stop();
     },
-    databaseBytes: () => filesBytes(path.join(dataDir, 'ferretdb'), HUB_DB),
+    databaseBytes: () => sqliteLiveBytes(path.join(dataDir, 'ferretdb', `${HUB_DB}.sqlite`)),
     durability: async () => "FerretDB 1.24 opens SQLite with journal_mode=wal (its default), synchronous left at SQLite's FULL",
   };
 }
@@ -367,7 +362,7 @@ async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Run
       await ended(app.child, 'SIGTERM');
       await ended(server, 'SIGTERM');
     },
-    databaseBytes: () => filesBytes(dataDir, 'temporal.db'),
+    databaseBytes: () => sqliteLiveBytes(dbFile),
     durability: async () =>
       `temporal.db journal mode from its header: ${await sqliteJournalMode(dbFile)}; a -wal file seen while running: ${walSeen ? 'yes' : 'no'}; synchronous=full passed as a pragma`,
   };
