@@ -85,7 +85,7 @@ export async function startHubProcess(
   dataDir: string,
   /** more of the hub's configuration (HUB_* variables) */
   env: Record<string, string> = {},
-): Promise<{ url: string; stop: () => Promise<void>; crash: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void>; crash: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/start.ts')], {
     cwd: repoRoot,
     env: {
@@ -121,6 +121,7 @@ export async function startHubProcess(
     });
   return {
     url,
+    pid: child.pid ?? 0,
     stop: () => ended('SIGTERM'),
     /** kill -9: no shutdown of any kind (the recovery benchmarks) */
     crash: () => ended('SIGKILL'),

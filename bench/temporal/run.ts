@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -16,6 +17,7 @@ import { openDatabaseServer } from '../../persistence/embedded-database.ts';
 import { adminKey, startHubProcess } from '../../scripts/bench-support.ts';
 import { ensureTemporalBinary, TEMPORAL_CLI_MODULE } from './build-server.ts';
 import { runLoad, STEPS, type OrderTrace, type Step, type Target } from './load.ts';
+import { coreTicks, descendantsNamed, parseCoreList, processCpuMs } from './cpu.ts';
 import { sqliteLiveBytes } from './sqlite-size.ts';
 
 /**
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     cpus: { type: 'string', default: '0,1' },
     'hub-events': { type: 'string', default: 'off' },
     json: { type: 'string' },
+    logs: { type: 'string' },
   },
 });
 
@@ -105,14 +108,20 @@ function spawnListening(
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  const logFile = values.logs ? createWriteStream(path.join(values.logs, `${label.replace(/\W+/g, '-')}.log`), { flags: 'a' }) : null;
+  if (logFile) child.once('close', () => logFile.end());
   return new Promise((resolve, reject) => {
     const onLine = (line: string) => {
+      logFile?.write(`${line}\n`);
       output = `${output}${line}\n`.slice(-4000);
       const match = /listening on (http:\/\/\S+)/.exec(line);
       if (match?.[1]) resolve({ child, url: match[1] });
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', (line) => (output = `${output}${line}\n`.slice(-4000)));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      logFile?.write(`${line}\n`);
+      output = `${output}${line}\n`.slice(-4000);
+    });
     child.once('exit', (code, signal) => reject(new Error(`${label} exited (${signal ?? code}) before listening:\n${output}`)));
     child.once('error', reject);
   });
@@ -181,6 +190,8 @@ interface Running {
   databaseBytes(): Promise<number>;
   /** what was checked of the database's durability (Temporal: its SQLite's journal mode) */
   durability(): Promise<string>;
+  /** the engine's processes now, by role (their CPU time is measured; the sandboxes and the load generator are not) */
+  processes(): Promise<Array<{ role: string; pid: number }>>;
 }
 
 const HUB_DB = 'bench_temporal_hub';
@@ -242,6 +253,10 @@ async function startHub(dataDir: string, sandboxes: Sandboxes): Promise<Running>
     },
     databaseBytes: () => sqliteLiveBytes(path.join(dataDir, 'ferretdb', `${HUB_DB}.sqlite`)),
     durability: async () => "FerretDB 1.24 opens SQLite with journal_mode=wal (its default), synchronous left at SQLite's FULL",
+    processes: async () => [
+      { role: 'hub', pid: hub.pid },
+      ...(await descendantsNamed(process.pid, 'hub-ferretdb')).map((pid) => ({ role: 'ferretdb', pid })),
+    ],
   };
 }
 
@@ -281,7 +296,7 @@ async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Run
         '--metrics-port',
         String(metricsPort),
         '--log-level',
-        'error',
+        values.logs ? 'warn' : 'error',
         // as FerretDB's SQLite: a write-ahead log, and every commit synced to disk
         '--sqlite-pragma',
         'journal_mode=wal',
@@ -291,7 +306,12 @@ async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Run
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = `${stderr}${chunk.toString()}`.slice(-4000)));
+    const logFile = values.logs ? createWriteStream(path.join(values.logs, 'temporal-server.log'), { flags: 'a' }) : null;
+    if (logFile) child.once('close', () => logFile.end());
+    child.stderr?.on('data', (chunk: Buffer) => {
+      logFile?.write(chunk);
+      stderr = `${stderr}${chunk.toString()}`.slice(-4000);
+    });
     // ready once the frontend answers
     for (let attempt = 0; ; attempt += 1) {
       if (child.exitCode !== null) throw new Error(`the Temporal server exited (${child.exitCode}):\n${stderr}`);
@@ -365,10 +385,37 @@ async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Run
     databaseBytes: () => sqliteLiveBytes(dbFile),
     durability: async () =>
       `temporal.db journal mode from its header: ${await sqliteJournalMode(dbFile)}; a -wal file seen while running: ${walSeen ? 'yes' : 'no'}; synchronous=full passed as a pragma`,
+    processes: async () => [
+      ...(server.pid === undefined ? [] : [{ role: 'server', pid: server.pid }]),
+      ...(app.child.pid === undefined ? [] : [{ role: 'worker', pid: app.child.pid }]),
+    ],
   };
 }
 
 /* ---------- one run ---------- */
+
+const pinnedCores = parseCoreList(settings.cpus);
+
+interface CpuSnapshot {
+  byRole: Map<string, number>;
+  cores: { busy: number; total: number };
+}
+
+async function cpuNow(running: Running): Promise<CpuSnapshot> {
+  const byRole = new Map<string, number>();
+  for (const { role, pid } of await running.processes()) {
+    const ms = await processCpuMs(pid);
+    if (ms !== null) byRole.set(role, (byRole.get(role) ?? 0) + ms);
+  }
+  return { byRole, cores: await coreTicks(pinnedCores) };
+}
+
+function cpuPerOrder(before: CpuSnapshot, after: CpuSnapshot, orders: number): NonNullable<RunResult['cpu']> {
+  const msPerOrder: Record<string, number> = {};
+  for (const [role, ms] of after.byRole) msPerOrder[role] = Math.round(((ms - (before.byRole.get(role) ?? 0)) / orders) * 10) / 10;
+  const total = after.cores.total - before.cores.total;
+  return { msPerOrder, coresBusyPercent: total === 0 ? 0 : Math.round(((after.cores.busy - before.cores.busy) / total) * 1000) / 10 };
+}
 
 interface RunResult {
   system: 'hub' | 'temporal';
@@ -382,6 +429,8 @@ interface RunResult {
   entriesPerOrder: number;
   audit: Awaited<ReturnType<Sandboxes['audit']>>;
   durability: string;
+  /** CPU of the engine's processes per order, by role, and how busy the pinned cores were (runs without a kill) */
+  cpu: { msPerOrder: Record<string, number>; coresBusyPercent: number } | null;
   /** kill runs only */
   recovery: { answeringAgainSeconds: number | null; firstDeliveryAfterSeconds: number | null; restartSeconds: number } | null;
 }
@@ -425,6 +474,7 @@ async function runOnce(system: 'hub' | 'temporal', concurrency: number, sandboxe
       let crashing: Promise<void> | null = null;
       log(`${system}: ${settings.orders} orders, concurrency ${concurrency}${crash ? ', kill -9 of the engine at 40 %' : ''}…`);
       const progress = setInterval(() => log(`  ${system}: ${completed}/${settings.orders} delivered`), 5000);
+      const cpuBefore = await cpuNow(running);
       const load = await runLoad({
         target: running.target,
         orders: settings.orders,
@@ -451,6 +501,7 @@ async function runOnce(system: 'hub' | 'temporal', concurrency: number, sandboxe
         },
       }).finally(() => clearInterval(progress));
       await crashing;
+      const cpuAfter = await cpuNow(running);
       // the last Updates' histories settle (visibility is written behind)
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const entriesAfter = await running.entries();
@@ -479,6 +530,7 @@ async function runOnce(system: 'hub' | 'temporal', concurrency: number, sandboxe
         entriesPerOrder: Math.round(((entriesAfter - entriesBefore) / settings.orders) * 10) / 10,
         audit,
         durability: await running.durability(),
+        cpu: crash ? null : cpuPerOrder(cpuBefore, cpuAfter, settings.orders),
         recovery: crash
           ? {
               answeringAgainSeconds: seconds(firstAnswerAfter),
@@ -508,6 +560,18 @@ function summarise(results: RunResult[]) {
     ) as Record<Step, { p50: number; p99: number }>,
     databaseBytesPerOrder: of((r) => r.databaseBytesPerOrder),
     entriesPerOrder: of((r) => r.entriesPerOrder),
+    cpu: results.some((r) => r.cpu)
+      ? {
+          msPerOrder: Object.fromEntries(
+            [...new Set(results.flatMap((r) => Object.keys(r.cpu?.msPerOrder ?? {})))].map((role) => [
+              role,
+              of((r) => r.cpu?.msPerOrder[role] ?? null),
+            ]),
+          ),
+          totalMsPerOrder: of((r) => (r.cpu ? Object.values(r.cpu.msPerOrder).reduce((a, b) => a + b, 0) : null)),
+          coresBusyPercent: of((r) => r.cpu?.coresBusyPercent ?? null),
+        }
+      : null,
     exactlyOnce: results.every(
       (r) =>
         r.audit.invoices === r.orders &&
@@ -574,6 +638,18 @@ function table(concurrency: number, hub: Summary | undefined, temporal: Summary 
       (s) => s.entriesPerOrder,
     ),
   );
+  if (!kill) {
+    lines.push(
+      row(
+        'engine CPU ms / order',
+        (s) => String(Math.round((s.cpu?.totalMsPerOrder ?? 0) * 10) / 10),
+        (s) => s.cpu?.totalMsPerOrder ?? null,
+      ),
+    );
+    const roles = [...new Set([hub, temporal].flatMap((s) => Object.keys(s?.cpu?.msPerOrder ?? {})))];
+    for (const role of roles) lines.push(row(`  of which ${role}`, (s) => String(s.cpu?.msPerOrder[role] ?? '—'), null));
+    lines.push(row(`cores ${settings.cpus} busy %`, (s) => String(s.cpu?.coresBusyPercent ?? '—'), null));
+  }
   lines.push(row('one invoice and one waybill each', (s) => (s.exactlyOnce ? 'yes' : 'NO'), null));
   if (kill) {
     lines.push(
