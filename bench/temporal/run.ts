@@ -272,6 +272,9 @@ async function sqliteJournalMode(file: string): Promise<string> {
   return header[18] === 2 && header[19] === 2 ? 'wal' : `rollback (header ${header[18]}/${header[19]})`;
 }
 
+/** Updates one workflow may have in flight at once: above the largest concurrency measured (C = 64) */
+const TEMPORAL_MAX_IN_FLIGHT_UPDATES = 256;
+
 async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Running> {
   const binary = await ensureTemporalBinary(log);
   const dbFile = path.join(dataDir, 'temporal.db');
@@ -302,6 +305,11 @@ async function startTemporal(dataDir: string, sandboxes: Sandboxes): Promise<Run
         'journal_mode=wal',
         '--sqlite-pragma',
         'synchronous=full',
+        // The server refuses an Update past 10 in flight on one workflow (RESOURCE_EXHAUSTED) by default; the
+        // invoice counter, one workflow every order asks, had that many at C = 64 and its activities' retry
+        // backoff (1 s, doubling) stalled deliveries for up to a minute. An operator would raise it as we do.
+        '--dynamic-config-value',
+        `history.maxInFlightUpdates=${TEMPORAL_MAX_IN_FLIGHT_UPDATES}`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
