@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { adminKey, startHubProcess } from '../../scripts/bench-support.ts';
 import { ensureTemporalBinary, TEMPORAL_CLI_MODULE } from './build-server.ts';
 import { runLoad, STEPS, type OrderTrace, type Step, type Target } from './load.ts';
 import { coreTicks, descendantsNamed, parseCoreList, processCpuMs } from './cpu.ts';
-import { sqliteLiveBytes } from './sqlite-size.ts';
+import { sqliteJournalMode, sqliteLiveBytes } from './sqlite-size.ts';
 
 /**
  * `npm run bench:temporal`: the hub against Temporal on the same order (issue 19), on this machine, in one run.
@@ -258,18 +258,6 @@ async function startHub(dataDir: string, sandboxes: Sandboxes): Promise<Running>
       ...(await descendantsNamed(process.pid, 'hub-ferretdb')).map((pid) => ({ role: 'ferretdb', pid })),
     ],
   };
-}
-
-/** SQLite's header says the journal mode: bytes 18 and 19 are 2 for WAL, 1 for a rollback journal. */
-async function sqliteJournalMode(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  const header = Buffer.alloc(20);
-  try {
-    await handle.read(header, 0, 20, 0);
-  } finally {
-    await handle.close();
-  }
-  return header[18] === 2 && header[19] === 2 ? 'wal' : `rollback (header ${header[18]}/${header[19]})`;
 }
 
 /** Updates one workflow may have in flight at once: above the largest concurrency measured (C = 64) */
@@ -701,6 +689,7 @@ async function versions(): Promise<{ node: string; temporalCli: string; temporal
 }
 
 async function main() {
+  if (values.logs) await mkdir(values.logs, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; pinned to cores ${settings.cpus}`;
   if (settings.systems.includes('temporal')) await ensureTemporalBinary(log);
   const info = { date: new Date().toISOString().slice(0, 10), machine, ...(await versions()), settings };

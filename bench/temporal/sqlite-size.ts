@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 
 /**
  * The bytes of an SQLite database's live pages — (pages − free pages) × page size — read from its files, with
@@ -13,12 +13,11 @@ import { readFile } from 'node:fs/promises';
  * last image of page 1 carries the free-page count.
  */
 export async function sqliteLiveBytes(file: string): Promise<number> {
-  const main = await readFile(file);
-  if (main.toString('latin1', 0, 15) !== 'SQLite format 3') throw new Error(`${file} is not an SQLite database`);
+  const main = await readSqliteHeader(file);
   const rawPageSize = main.readUInt16BE(16);
   const pageSize = rawPageSize === 1 ? 65_536 : rawPageSize;
   // the header's page count holds only while its "version-valid-for" equals the change counter
-  let pages = main.readUInt32BE(92) === main.readUInt32BE(24) ? main.readUInt32BE(28) : Math.ceil(main.length / pageSize);
+  let pages = main.readUInt32BE(92) === main.readUInt32BE(24) ? main.readUInt32BE(28) : Math.ceil((await stat(file)).size / pageSize);
   let freePages = main.readUInt32BE(36);
 
   const wal = await readFile(`${file}-wal`).catch((error: NodeJS.ErrnoException) => {
@@ -31,6 +30,25 @@ export async function sqliteLiveBytes(file: string): Promise<number> {
     if (committed.firstPage !== null) freePages = committed.firstPage.readUInt32BE(36);
   }
   return (pages - freePages) * pageSize;
+}
+
+/** The 100-byte header of an SQLite database file (sqlite.org/fileformat.html §1.3). */
+export async function readSqliteHeader(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  const header = Buffer.alloc(100);
+  try {
+    await handle.read(header, 0, 100, 0);
+  } finally {
+    await handle.close();
+  }
+  if (header.toString('latin1', 0, 15) !== 'SQLite format 3') throw new Error(`${file} is not an SQLite database`);
+  return header;
+}
+
+/** The journal mode a database file was last written in: bytes 18 and 19 of its header are 2 for WAL, 1 for a rollback journal. */
+export async function sqliteJournalMode(file: string): Promise<string> {
+  const header = await readSqliteHeader(file);
+  return header[18] === 2 && header[19] === 2 ? 'wal' : `rollback (header ${header[18]}/${header[19]})`;
 }
 
 const WAL_HEADER = 32;
